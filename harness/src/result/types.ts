@@ -1,0 +1,247 @@
+/**
+ * result.json: the single source of a run. report.md, report.html, junit.xml, the job summary
+ * and the benchmark JSON are all rendered from this object alone (`zerodrop report <dir>`).
+ * Times are ms relative to the run's origin (run.originEpochMs) unless named *Epoch*.
+ */
+import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+/** PASS: every check held. FAIL: a check failed. INVALID: the load or the evidence was not good enough to judge. */
+export type Verdict = 'PASS' | 'FAIL' | 'INVALID';
+
+export type CheckStatus = 'pass' | 'fail' | 'invalid' | 'skip';
+
+export type CheckGroup =
+  | 'ledger'
+  | 'counters'
+  | 'load'
+  | 'events'
+  | 'disruption'
+  | 'orchestrator'
+  | 'replicas'
+  | 'prometheus'
+  | 'thresholds';
+
+export interface Check {
+  /** Stable id, e.g. "ledger.no-lost-requests". One JUnit testcase each. */
+  id: string;
+  group: CheckGroup;
+  title: string;
+  status: CheckStatus;
+  /** What must hold, in words with numbers: "lost = 0". */
+  expected: string;
+  /** What was measured: "lost = 17 (sent 120000, completed 119983)". */
+  actual: string;
+  /** Why it failed and where to look, when it failed. */
+  explanation?: string;
+  numbers?: Record<string, number>;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface WindowStats {
+  startMs: number;
+  endMs: number;
+  sent: number;
+  ok: number;
+  failed: number;
+  retried: number;
+  achievedRate: number;
+  latency: LatencySummary;
+}
+
+/** One timeline action (rollout, zone fault...) and the traffic around it. */
+export interface DisruptionEvent {
+  id: string;
+  kind: 'rollout' | 'rollback' | 'zone-crash' | 'zone-hang' | 'zone-recover' | 'scale';
+  label: string;
+  startMs: number;
+  /** When the event's effect ended (rollout complete, workload back to full strength), or null if never. */
+  endMs: number | null;
+  before: WindowStats;
+  during: WindowStats;
+  after: WindowStats;
+  failed: number;
+  /** Requests that only succeeded because the proxy retried them. */
+  savedByRetry: number;
+  /** Longest gap between two successful responses while the event lasted (ms). */
+  longestGapMs: number;
+  /** From the first failure to the last failure of the event, if any failed (ms). */
+  timeToRecoverMs: number | null;
+}
+
+export interface Disruption {
+  longestGapMs: number;
+  longestGapAtMs: number | null;
+  failed: number;
+  savedByRetry: number;
+  timeToRecoverMs: number | null;
+  events: DisruptionEvent[];
+}
+
+export interface FailedRequestSample {
+  id: string;
+  /** Intended send time, ms from origin. */
+  tMs: number;
+  outcome: string;
+  status: number;
+  replica: string | null;
+  zone: string | null;
+  /** The rollout step or fault in progress at tMs, e.g. "rollout v2 · step 3 (v1 5→4)". */
+  step: string | null;
+  latencyMs: number;
+}
+
+export interface Failures {
+  total: number;
+  byOutcome: Record<string, number>;
+  byStatus: Record<string, number>;
+  byReplica: Record<string, number>;
+  byZone: Record<string, number>;
+  byStep: Record<string, number>;
+  /** The first N failed requests, with the id the driver sent. */
+  sample: FailedRequestSample[];
+  /** Failed request ids listed in full in failed-requests.csv when there are more than `sample`. */
+  listFile: string | null;
+}
+
+export interface LoadResult {
+  engine: string;
+  targetRate: number;
+  achievedRate: number;
+  connections: number;
+  /** The measured window (warm-up excluded). */
+  windowStartMs: number;
+  windowEndMs: number;
+  sent: number;
+  completed: number;
+  ok: number;
+  failed: number;
+  lost: number;
+  abandoned: number;
+  lateSends: number;
+  maxScheduleLagMs: number;
+  maxLateMsAllowed: number;
+  latency: LatencySummary;
+  /** autocannon engine: what autocannon itself reported, for comparison only. */
+  autocannonReported: { sent: number; completed: number; errors: number; timeouts: number; non2xx: number } | null;
+}
+
+/** One quantity seen from several places (the three-way reconciliation). */
+export interface ReconciliationRow {
+  quantity: string;
+  driver: number | null;
+  proxy: number | null;
+  replicas: number | null;
+  prometheus: number | null;
+  relation: string;
+  holds: boolean;
+  note?: string;
+}
+
+export interface ReplicaRow {
+  id: string;
+  zone: string;
+  version: string;
+  revision: number;
+  startedMs: number | null;
+  readyMs: number | null;
+  drainingMs: number | null;
+  exitedMs: number | null;
+  exit: 'graceful' | 'killed' | 'crashed' | 'running' | 'start-failed';
+  /** Upstream 2xx responses the proxy got from it. */
+  proxy2xx: number;
+  /** Traffic responses the replica itself counted (final snapshot or last scrape), or null. */
+  replicaResponses: number | null;
+  replicaCountSource: 'final' | 'last-scrape' | 'none';
+  /** Driver requests served by it (x-served-by). */
+  driverServed: number;
+  retriesFrom: number;
+}
+
+export interface TimelineSeries {
+  /** Bucket width (ms). */
+  bucketMs: number;
+  /** Bucket start, ms from origin. */
+  t: number[];
+  ok: number[];
+  failed: number[];
+  retried: number[];
+  p50Ms: (number | null)[];
+  p99Ms: (number | null)[];
+  maxMs: (number | null)[];
+  /** Ready replicas per zone at each bucket start. */
+  readyByZone: Record<string, number[]>;
+  /** Ready replicas per version at each bucket start. */
+  readyByVersion: Record<string, number[]>;
+}
+
+export interface Band {
+  kind: 'rollout' | 'zone-down' | 'warmup';
+  label: string;
+  startMs: number;
+  endMs: number | null;
+}
+
+export interface PrometheusResult {
+  mode: 'auto' | 'url' | 'off';
+  url: string | null;
+  /** Where the TSDB lives (auto mode), for replays in Grafana. */
+  dataDir: string | null;
+  queries: { name: string; promql: string; value: number | null; inProcess: number | null; agree: boolean | null }[];
+  note: string | null;
+}
+
+export interface RunResult {
+  schemaVersion: typeof RESULT_SCHEMA_VERSION;
+  tool: { name: 'zerodrop'; version: string; node: string };
+  run: {
+    id: string;
+    scenario: { name: string; file: string | null; sha256: string | null };
+    runtime: 'process' | 'docker';
+    /** Epoch ms of time 0 in this file. */
+    originEpochMs: number;
+    startedAt: string;
+    endedAt: string;
+    durationMs: number;
+    /** false when the run was interrupted (SIGINT) or broke; the verdict is then never PASS. */
+    complete: boolean;
+    incompleteReason: string | null;
+    machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string };
+    command: string;
+  };
+  verdict: Verdict;
+  exitCode: 0 | 1 | 2 | 3;
+  /** One line: "PASS: 1,200,000 requests, 0 lost, 0 failed, rollout v1→v2 and zone b crash survived". */
+  headline: string;
+  checks: Check[];
+  load: LoadResult;
+  reconciliation: ReconciliationRow[];
+  disruption: Disruption;
+  failures: Failures;
+  replicas: ReplicaRow[];
+  timeline: TimelineSeries;
+  bands: Band[];
+  /** Orchestrator events, t converted to ms from origin. */
+  events: TimelineEvent[];
+  proxy: {
+    received: number;
+    responded: Record<string, number>;
+    retries: Record<string, number>;
+    retryBudgetExhausted: number;
+    savedByRetry: number;
+    zoneEjections: number;
+    retriesEnabled: boolean;
+  };
+  prometheus: PrometheusResult;
+  /** The resolved scenario (after defaults and CLI overrides). */
+  scenario: unknown;
+  artifacts: Record<string, string>;
+}

@@ -1,0 +1,200 @@
+/**
+ * The service proxy (the data plane): a Kubernetes Service + a careful L7 load balancer.
+ * node:http in front, undici Pools to the replicas, on loopback only.
+ */
+
+export interface ProxyRetryConfig {
+  /** false = never retry (negative controls: show what the replicas alone would have cost). */
+  enabled: boolean;
+  /** Total tries per request including the first (Envoy num_retries + 1). */
+  maxAttempts: number;
+  /** Per-try timeout for response headers; far below the driver's timeout (hang detection). */
+  perTryTimeoutMs: number;
+  /**
+   * Retry budget (Envoy retry_budget): retries in flight may not exceed
+   * max(minConcurrency, ratio × requests in flight). Sized so a whole zone's share of
+   * 20k req/s can be retried; a static cap of 3 (Envoy's default) would overflow.
+   */
+  budgetRatio: number;
+  budgetMinConcurrency: number;
+}
+
+export interface ProxyHealthCheckConfig {
+  /** Active health checks on this path (the replica's liveness path by default). */
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+}
+
+export interface ProxyEjectionConfig {
+  /** Consecutive local-origin failures (connect error, reset, timeout) that eject a replica. */
+  consecutiveFailures: number;
+  /** Ejected replicas return after passing active health checks, but not before this. */
+  minEjectionMs: number;
+  /**
+   * When this many replicas of one zone are ejected within zoneWindowMs, eject the whole zone:
+   * the rest of it is presumed gone too (a zone outage, not a bad replica). 0 = off.
+   */
+  zoneEjectionThreshold: number;
+  zoneWindowMs: number;
+}
+
+export interface ProxyUpstreamConfig {
+  /** undici Pool connections per replica. */
+  connectionsPerReplica: number;
+  /** undici pipelining (1 = keep-alive, no pipelining). */
+  pipelining: number;
+  /** Idle keep-alive kept below the replica's own keepAliveTimeout (client < server on every hop). */
+  keepAliveTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface ProxyConfig {
+  runId: string;
+  /** Always a loopback address. */
+  host: string;
+  /** 0 = ephemeral. */
+  port: number;
+  retries: ProxyRetryConfig;
+  healthCheck: ProxyHealthCheckConfig;
+  ejection: ProxyEjectionConfig;
+  upstream: ProxyUpstreamConfig;
+  /** Request bodies are buffered (so they can be replayed on retry) up to this size; larger → 413. */
+  maxBodyBytes: number;
+  /** Port for the proxy's own /metrics (0 = ephemeral, null = none). */
+  metricsPort: number | null;
+}
+
+export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
+  host: '127.0.0.1',
+  port: 0,
+  retries: {
+    enabled: true,
+    maxAttempts: 3,
+    perTryTimeoutMs: 1000,
+    budgetRatio: 0.5,
+    budgetMinConcurrency: 256,
+  },
+  healthCheck: {
+    path: '/healthz',
+    intervalMs: 250,
+    timeoutMs: 250,
+    unhealthyThreshold: 2,
+    healthyThreshold: 2,
+  },
+  ejection: {
+    consecutiveFailures: 3,
+    minEjectionMs: 1000,
+    zoneEjectionThreshold: 2,
+    zoneWindowMs: 2000,
+  },
+  upstream: {
+    connectionsPerReplica: 64,
+    pipelining: 1,
+    keepAliveTimeoutMs: 2000,
+    connectTimeoutMs: 500,
+  },
+  maxBodyBytes: 1024 * 1024,
+  metricsPort: null,
+};
+
+export interface ProxyEndpoint {
+  /** The replica id (label `replica`). */
+  id: string;
+  host: string;
+  port: number;
+  zone: string;
+  version: string;
+}
+
+/** Where an endpoint stands in the proxy's rotation. */
+export type EndpointState =
+  /** In rotation. */
+  | 'active'
+  /** Taken out of rotation by the orchestrator; in-flight requests finish. */
+  | 'draining'
+  /** Out of rotation after failures (passive) or failed health checks (active). */
+  | 'ejected'
+  /** Drained and forgotten by the rotation; kept in stats. */
+  | 'removed';
+
+/** How one upstream attempt ended. */
+export type UpstreamOutcome = 'response' | 'connect_error' | 'reset' | 'timeout' | 'other_error';
+
+export type RetryReason = 'connect_error' | 'reset' | 'timeout';
+
+export interface EndpointStats {
+  id: string;
+  zone: string;
+  version: string;
+  state: EndpointState;
+  /** Attempts sent to this replica, by how they ended. */
+  attempts: Record<UpstreamOutcome, number>;
+  /** Upstream responses by status code ("200", "503"...). */
+  responses: Record<string, number>;
+  inFlight: number;
+  ejections: number;
+}
+
+export interface ProxyStats {
+  /** Downstream requests received (complete request heads). */
+  received: number;
+  /** Downstream responses sent, by status code. */
+  responded: Record<string, number>;
+  /** Downstream requests whose client went away before the response ended. */
+  clientAborts: number;
+  inFlight: number;
+  /** Retries performed, by the reason of the failed attempt. */
+  retries: Record<RetryReason, number>;
+  /** Retries refused because the budget was exhausted. */
+  retryBudgetExhausted: number;
+  /** Requests that succeeded only thanks to at least one retry. */
+  savedByRetry: number;
+  /** Zone-wide ejections performed. */
+  zoneEjections: number;
+  endpoints: EndpointStats[];
+}
+
+export interface DrainResult {
+  /** Requests to this replica in flight when it left the rotation. */
+  inFlightAtRemoval: number;
+  /** How long the in-flight requests took to finish. */
+  drainedInMs: number;
+  /** false if the wait hit its deadline with requests still in flight. */
+  complete: boolean;
+}
+
+/** What the orchestrator can ask of the data plane. Implemented in-thread and across a worker. */
+export interface ProxyControl {
+  /** The URL clients send traffic to, e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  /** The proxy's own metrics URL, or null. */
+  readonly metricsUrl: string | null;
+  addEndpoint(endpoint: ProxyEndpoint): Promise<void>;
+  /**
+   * Take a replica out of rotation now, wait (up to timeoutMs) for its in-flight requests,
+   * then close its connection pool from the client side (no keep-alive race).
+   */
+  drainEndpoint(id: string, timeoutMs: number): Promise<DrainResult>;
+  /** Forget a replica at once (it is gone: crashed, killed). In-flight attempts fail and may retry. */
+  removeEndpoint(id: string): Promise<void>;
+  stats(): Promise<ProxyStats>;
+  /** Prometheus text exposition of the proxy's registry. */
+  metrics(): Promise<string>;
+  /** Stop accepting, let in-flight requests finish, close pools. */
+  close(): Promise<void>;
+  /** Abort everything now. */
+  destroy(): Promise<void>;
+}
+
+/** Headers the proxy adds. Kept short and few: they are written on the hot path. */
+export const PROXY_HEADERS = {
+  /** On responses that needed more than one attempt: the number of attempts. */
+  attempts: 'x-zerodrop-attempts',
+  /** On proxy-generated error responses: the replica of the last attempt. */
+  upstream: 'x-zerodrop-upstream',
+  /** On proxy-generated error responses: why (connect_error, reset, timeout, no_endpoints...). */
+  error: 'x-zerodrop-error',
+} as const;

@@ -1,0 +1,96 @@
+/**
+ * The narrow runtime port (testcontainers' ContainerClient, minus the dockerode types):
+ * start, stop with grace, kill, pause/resume, inspect, logs. The process runtime (child
+ * processes, the embedded default) and the docker runtime implement it; the planner's unit
+ * tables use a fake that records calls. Every method speaks our own types only.
+ */
+import type { PodTemplate, ResourceLimits } from '../spec.js';
+
+export type RuntimeName = 'process' | 'docker';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Everything needed to start one replica. */
+export interface ReplicaLaunch {
+  runId: string;
+  /** Unique for the run, stable, short: "<deployment>-<revision>-<zone>-<n>" */
+  replicaId: string;
+  deployment: string;
+  zone: string;
+  revision: number;
+  template: PodTemplate;
+  resources: ResourceLimits;
+}
+
+export interface StartedReplica {
+  replicaId: string;
+  /** Where traffic (and probes) go. Always loopback or a container address the run created. */
+  endpoint: HostPort;
+  /** Side port that stays up until exit (metrics, final counters), if the replica has one. */
+  adminEndpoint: HostPort | null;
+  /** OS pid (process runtime) or container id (docker runtime). */
+  pid: number | null;
+  containerId: string | null;
+  startedAtMs: number;
+}
+
+export type ExitKind =
+  /** Exited by itself after SIGTERM, inside the grace period. */
+  | 'graceful'
+  /** Needed SIGKILL (grace period ran out, or a kill was asked for). */
+  | 'killed'
+  /** Exited without being asked to (crash, OOM, bug). */
+  | 'crashed';
+
+export interface ReplicaExit {
+  replicaId: string;
+  kind: ExitKind;
+  code: number | null;
+  signal: string | null;
+  atMs: number;
+}
+
+export type ReplicaRunState = 'running' | 'paused' | 'exited';
+
+export interface ReplicaInspect {
+  replicaId: string;
+  state: ReplicaRunState;
+  pid: number | null;
+  containerId: string | null;
+  exit: ReplicaExit | null;
+}
+
+export interface StopOptions {
+  /** Time between SIGTERM and SIGKILL. */
+  graceMs: number;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** Reap what dead runs left behind, build images... Idempotent. */
+  prepare(runId: string): Promise<void>;
+  /**
+   * Starts a replica and resolves once its port is known (not once it is Ready: readiness is
+   * the orchestrator's probe). Rejects with ZD_REPLICA_START_FAILED and the log tail.
+   */
+  start(launch: ReplicaLaunch): Promise<StartedReplica>;
+  /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it exited. Idempotent. */
+  stop(replicaId: string, options: StopOptions): Promise<ReplicaExit>;
+  /** SIGKILL at once. Idempotent: an exited replica resolves with its recorded exit. */
+  kill(replicaId: string): Promise<ReplicaExit>;
+  /** Freeze (SIGSTOP / docker pause): TCP still accepts into the backlog, nothing answers. */
+  pause(replicaId: string): Promise<void>;
+  resume(replicaId: string): Promise<void>;
+  inspect(replicaId: string): ReplicaInspect;
+  /** The last `tail` lines of stdout+stderr. */
+  logs(replicaId: string, tail: number): Promise<string[]>;
+  /** Exits nobody asked for (crash) and asked-for exits alike; returns an unsubscribe. */
+  onExit(listener: (exit: ReplicaExit) => void): () => void;
+  /** Stop every replica with its grace period, then release resources. */
+  close(graceMs: number): Promise<void>;
+  /** SIGKILL every replica at once. */
+  destroy(): Promise<void>;
+}
