@@ -1,0 +1,313 @@
+/**
+ * The scenario schema: the ONE place that owns the shape, the defaults and the validation of a
+ * scenario file (the fastify habit: defaults with units next to the field, unknown keys rejected).
+ * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
+ */
+import { z } from 'zod';
+import { DEFAULT_PROXY_CONFIG } from '../../../orchestrator/src/proxy/types.js';
+import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
+import { parseDuration } from './duration.js';
+
+/** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const intOrPercent = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?%$/, { message: 'must be a whole number or a percentage like "25%"' }),
+]);
+
+const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, {
+  message: 'must be lowercase letters, digits and dashes (1–32 characters)',
+});
+
+const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+  message: 'must be letters, digits, dots, dashes or underscores (1–63 characters)',
+});
+
+const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string());
+
+export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'error-rate', 'slow-start'] as const;
+
+const targetSchema = z
+  .strictObject({
+    /** The built-in reference service (default when neither command nor image is given). */
+    app: z.literal('sample-app').optional(),
+    /** Bring your own service: argv; "{port}" is replaced by the port it must listen on. */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    /** Bring your own image (docker runtime). */
+    image: z.string().min(1).optional(),
+    containerPort: z.number().int().min(1).max(65535).default(8080),
+    /** How the port is learned: "announce" (a JSON line on stdout) or { env: PORT }. */
+    port: z.union([z.literal('announce'), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) })]).optional(),
+    env: envMap.default({}),
+    readinessPath: z.string().startsWith('/').default(DEFAULT_READINESS.path),
+    livenessPath: z.string().startsWith('/').default('/healthz'),
+    metricsPath: z.union([z.string().startsWith('/'), z.null()]).default('/metrics'),
+    startTimeout: duration.default(15_000),
+    /** sample-app only: negative-control switches (see sample-app --help). */
+    appFaults: z.array(z.string()).default([]),
+    /** sample-app only: readiness stays false this long after start. */
+    warmup: duration.default(0),
+    /** sample-app only: how long it keeps serving after SIGTERM. */
+    drainDelay: duration.default(1500),
+  })
+  .prefault({});
+
+const strategySchema = z
+  .strictObject({
+    maxSurge: intOrPercent.default(DEFAULT_STRATEGY.maxSurge),
+    maxUnavailable: intOrPercent.default(DEFAULT_STRATEGY.maxUnavailable),
+    minReadySeconds: z.number().min(0).default(DEFAULT_STRATEGY.minReadySeconds),
+    progressDeadlineSeconds: z.number().positive().default(DEFAULT_STRATEGY.progressDeadlineSeconds),
+    autoRollback: z.boolean().default(DEFAULT_STRATEGY.autoRollback),
+  })
+  .prefault({});
+
+const deploymentSchema = z
+  .strictObject({
+    name: name.default('web'),
+    replicas: z.number().int().min(1).max(64).default(6),
+    zones: z.array(name).min(1).max(8).default(DEFAULT_ZONES),
+    version: version.default('v1'),
+    strategy: strategySchema,
+    termination: z
+      .strictObject({
+        preStop: duration.default(DEFAULT_TERMINATION.preStopMs),
+        gracePeriod: duration.default(DEFAULT_TERMINATION.gracePeriodMs),
+        routingLag: duration.default(DEFAULT_TERMINATION.routingLagMs),
+      })
+      .prefault({}),
+    readiness: z
+      .strictObject({
+        period: duration.default(DEFAULT_READINESS.periodMs),
+        timeout: duration.default(DEFAULT_READINESS.timeoutMs),
+        successThreshold: z.number().int().min(1).default(DEFAULT_READINESS.successThreshold),
+        failureThreshold: z.number().int().min(1).default(DEFAULT_READINESS.failureThreshold),
+        initialDelay: duration.default(DEFAULT_READINESS.initialDelayMs),
+      })
+      .prefault({}),
+    /** How long the control plane takes to notice a failed zone (node-monitor grace period). */
+    zoneFailureDetection: duration.default(2000),
+    revisionHistoryLimit: z.number().int().min(0).default(10),
+    resources: z
+      .strictObject({
+        memoryMiB: z.number().int().min(0).default(DEFAULT_RESOURCES.memoryMiB),
+        cpus: z.number().min(0).default(DEFAULT_RESOURCES.cpus),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const P = DEFAULT_PROXY_CONFIG;
+const proxySchema = z
+  .strictObject({
+    retries: z.boolean().default(P.retries.enabled),
+    maxAttempts: z.number().int().min(1).max(10).default(P.retries.maxAttempts),
+    perTryTimeout: duration.default(P.retries.perTryTimeoutMs),
+    retryBudget: z
+      .strictObject({
+        ratio: z.number().min(0).max(1).default(P.retries.budgetRatio),
+        minConcurrency: z.number().int().min(0).default(P.retries.budgetMinConcurrency),
+      })
+      .prefault({}),
+    healthCheck: z
+      .strictObject({
+        interval: duration.default(P.healthCheck.intervalMs),
+        timeout: duration.default(P.healthCheck.timeoutMs),
+        unhealthyThreshold: z.number().int().min(1).default(P.healthCheck.unhealthyThreshold),
+        healthyThreshold: z.number().int().min(1).default(P.healthCheck.healthyThreshold),
+      })
+      .prefault({}),
+    ejection: z
+      .strictObject({
+        consecutiveFailures: z.number().int().min(1).default(P.ejection.consecutiveFailures),
+        minEjection: duration.default(P.ejection.minEjectionMs),
+        zoneThreshold: z.number().int().min(0).default(P.ejection.zoneEjectionThreshold),
+        zoneWindow: duration.default(P.ejection.zoneWindowMs),
+      })
+      .prefault({}),
+    upstream: z
+      .strictObject({
+        connectionsPerReplica: z.number().int().min(1).max(1024).default(P.upstream.connectionsPerReplica),
+        pipelining: z.number().int().min(1).max(16).default(P.upstream.pipelining),
+        keepAliveTimeout: duration.default(P.upstream.keepAliveTimeoutMs),
+        connectTimeout: duration.default(P.upstream.connectTimeoutMs),
+      })
+      .prefault({}),
+    /** Fixed port for the proxy (0 = any free port). */
+    port: z.number().int().min(0).max(65535).default(0),
+  })
+  .prefault({});
+
+const requestSchema = z.strictObject({
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  path: z.string().startsWith('/').default('/'),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().nullable().default(null),
+  weight: z.number().positive().default(1),
+});
+
+const loadSchema = z
+  .strictObject({
+    engine: z.enum(['open', 'autocannon']).default('open'),
+    rate: z.number().int().min(0).max(1_000_000).default(2000),
+    connections: z.number().int().min(1).max(10_000).default(128),
+    duration: duration.default(30_000),
+    warmup: duration.default(3000),
+    timeout: duration.default(10_000),
+    maxLate: duration.default(250),
+    requests: z.array(requestSchema).min(1).default([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }]),
+  })
+  .prefault({});
+
+const at = duration;
+const timelineAction = z.discriminatedUnion(
+  'action',
+  [
+    z.strictObject({
+      at,
+      action: z.literal('rollout'),
+      version,
+      env: envMap.optional(),
+      image: z.string().min(1).optional(),
+      command: z.array(z.string().min(1)).min(1).optional(),
+      /** Negative controls for the new version only (sample-app). */
+      appFaults: z.array(z.string()).optional(),
+    }),
+    z.strictObject({ at, action: z.literal('rollback'), toRevision: z.number().int().min(1).optional() }),
+    z.strictObject({ at, action: z.literal('scale'), replicas: z.number().int().min(0).max(64) }),
+    z.strictObject({ at, action: z.literal('crash-zone'), zone: name }),
+    z.strictObject({ at, action: z.literal('hang-zone'), zone: name }),
+    z.strictObject({ at, action: z.literal('recover-zone'), zone: name }),
+  ],
+  { error: () => 'action must be one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone' },
+);
+
+const thresholdsSchema = z
+  .strictObject({
+    /** Client-visible failures allowed (the contract: 0). */
+    maxFailed: z.number().int().min(0).default(0),
+    /** Requests retried by the proxy while a rollout was in progress ("done right needs none"). */
+    maxRolloutRetries: z.number().int().min(0).default(0),
+    /** Achieved ÷ target rate below this makes the run INVALID. */
+    minAchievedRatio: z.number().min(0).max(1).default(0.99),
+    /** The open model may fall behind its schedule by at most this much. */
+    maxScheduleLag: duration.default(1000),
+    /** Optional latency gates over the measured window. */
+    p99: duration.nullable().default(null),
+    p999: duration.nullable().default(null),
+    /** Optional: longest gap between successful responses. */
+    maxGap: duration.nullable().default(null),
+  })
+  .prefault({});
+
+export const scenarioSchema = z.strictObject({
+  name: name.default('scenario'),
+  description: z.string().default(''),
+  runtime: z.enum(['process', 'docker']).default('process'),
+  target: targetSchema,
+  deployment: deploymentSchema,
+  proxy: proxySchema,
+  load: loadSchema,
+  timeline: z.array(timelineAction).default([]),
+  thresholds: thresholdsSchema,
+  prometheus: z.union([z.enum(['auto', 'off']), z.url({ message: 'must be "auto", "off" or an http(s) URL' })]).default('off'),
+  outputs: z.strictObject({ dir: z.string().min(1).default('reports') }).prefault({}),
+});
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type TimelineAction = Scenario['timeline'][number];
+export type LoadRequest = Scenario['load']['requests'][number];
+
+/**
+ * How to fix each field, by path ("*" = any array index). Shown under every error.
+ */
+export const FIELD_FIXES: Record<string, string> = {
+  name: 'use a short slug, e.g. name: rolling-update',
+  runtime: 'use runtime: process (child processes, the default) or runtime: docker',
+  'target.app': 'the only built-in app is "sample-app"; to bring your own service use target.command or target.image',
+  'target.command': 'give argv as a list, e.g. command: ["node", "server.js", "--port", "{port}"]',
+  'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
+  'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
+  'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>)`,
+  'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
+  'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
+  'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
+  'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',
+  'deployment.strategy.maxUnavailable': 'a count or a percentage of replicas, e.g. maxUnavailable: 25% (Kubernetes default)',
+  'deployment.termination.gracePeriod': 'a duration longer than preStop, e.g. gracePeriod: 10s',
+  'load.engine': 'use engine: open (constant arrival rate, the default) or engine: autocannon (closed loop)',
+  'load.rate': 'target requests per second, e.g. rate: 2000 (0 = as fast as possible, autocannon only)',
+  'load.connections': 'a whole number, e.g. connections: 128',
+  'load.duration': 'a duration such as 30s or 2m',
+  'load.warmup': 'a duration shorter than load.duration, e.g. warmup: 3s',
+  'load.timeout': 'per-request timeout, e.g. timeout: 10s',
+  'load.requests': 'a list like [{ method: GET, path: / }]',
+  'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',
+  'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
+  'timeline.*.zone': 'one of deployment.zones',
+  'timeline.*.version': 'the new version label, e.g. version: v2',
+  'thresholds.minAchievedRatio': 'a fraction, e.g. 0.99',
+  prometheus: 'use auto (start the installed prometheus), off, or the URL of your server, e.g. http://127.0.0.1:9090',
+};
+
+const DURATION_FIX = 'a duration: a number of milliseconds or text like 250ms, 10s, 2m';
+
+/** The fix line for a field path like ["timeline", 2, "at"]. */
+export function fixFor(path: readonly PropertyKey[], message: string): string | undefined {
+  const key = path.map((p) => (typeof p === 'number' ? '*' : String(p))).join('.');
+  const exact = FIELD_FIXES[key];
+  if (exact) return exact;
+  if (message.includes('is not a duration')) return DURATION_FIX;
+  // Fall back to the nearest parent that has a fix.
+  const parts = key.split('.');
+  for (let i = parts.length - 1; i > 0; i--) {
+    const parent = FIELD_FIXES[parts.slice(0, i).join('.')];
+    if (parent) return parent;
+  }
+  return undefined;
+}
+
+/** Every key the schema knows at a path (for "did you mean" on unknown keys). */
+export function knownKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = scenarioSchema;
+  for (const p of path) {
+    const next = childSchema(schema, p);
+    if (!next) return [];
+    schema = next;
+  }
+  const shape = objectShape(schema);
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 10; i++) {
+    const def = (s as unknown as { def?: { innerType?: z.ZodType; in?: z.ZodType; type?: string } }).def;
+    if (def?.innerType) s = def.innerType;
+    else if (def?.type === 'pipe' && def.in) s = def.in;
+    else break;
+  }
+  return s;
+}
+
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | null {
+  const s = unwrap(schema) as unknown as { shape?: Record<string, z.ZodType> };
+  return s.shape ?? null;
+}
+
+function childSchema(schema: z.ZodType, key: PropertyKey): z.ZodType | null {
+  const s = unwrap(schema) as unknown as { def?: { element?: z.ZodType; options?: z.ZodType[]; type?: string } };
+  if (typeof key === 'number') return s.def?.element ?? null;
+  const shape = objectShape(schema);
+  if (shape) return shape[String(key)] ?? null;
+  return null;
+}

@@ -1,0 +1,940 @@
+/**
+ * The reconcile loop: a compact Deployment + ReplicaSet controller, a kubelet (readiness probes,
+ * termination sequence) and a node-lifecycle controller (zones) in one object.
+ *
+ * Each pass observes, asks the pure planner for the next safe step (planner/plan.ts), and applies
+ * it. State changes are applied synchronously (a replica is "starting" or "terminating" the moment
+ * the action is taken), the slow parts (process start, drain, SIGTERM, grace) run in the
+ * background and trigger another pass when they finish. Every change lands on the timeline.
+ */
+import { EventEmitter } from 'node:events';
+import { monotonicMs, systemClock, type Clock } from './common/clock.js';
+import { ZerodropError, errorMessage } from './common/errors.js';
+import { planStep } from './planner/plan.js';
+import { checkInvariants, deploymentStatus, isRolloutComplete } from './planner/status.js';
+import type {
+  DeploymentStatus,
+  DesiredState,
+  ObservedReplica,
+  ObservedState,
+  PlannedAction,
+  ReplicaPhase,
+  ReplicaSetState,
+  ZoneState,
+} from './planner/types.js';
+import { ReadinessProber } from './probe.js';
+import type { ProxyControl } from './proxy/types.js';
+import type { HostPort, ReplicaExit, Runtime, StartedReplica } from './runtime/types.js';
+import type { DeploymentSpec, PodTemplate } from './spec.js';
+import type { DeleteReason, TimelineEvent, ZoneFailureMode } from './timeline.js';
+
+/** Reads a replica's served-traffic counter (sum of its responses to traffic routes), or null. */
+export type CounterReader = (target: HostPort, path: string) => Promise<number | null>;
+
+export interface ControllerOptions {
+  runId: string;
+  spec: DeploymentSpec;
+  runtime: Runtime;
+  proxy: ProxyControl;
+  clock?: Clock;
+  /**
+   * Emulated node-monitor grace period: how long the control plane takes to notice that the
+   * replicas of a failed zone are gone (Kubernetes: --node-monitor-grace-period, 40 s + eviction).
+   * Until then the data plane is on its own: retries, ejection, health checks.
+   */
+  zoneFailureDetectionMs: number;
+  /** Periodic reconcile, on top of the event-driven passes. */
+  resyncIntervalMs?: number;
+  /** Live scrape of every replica's counters (for replicas that die without a final snapshot). */
+  scrapeIntervalMs?: number;
+  readCounts?: CounterReader;
+  log?: (line: string) => void;
+}
+
+export interface ReplicaRecord {
+  id: string;
+  seq: number;
+  revision: number;
+  version: string;
+  zone: string;
+  phase: ReplicaPhase;
+  ready: boolean;
+  readySinceMs: number | null;
+  createdAtMs: number;
+  started: StartedReplica | null;
+  /** Settles when runtime.start has finished (either way). */
+  startTask: Promise<void>;
+  routed: boolean;
+  deleteReason: DeleteReason | null;
+  firstReadyMs: number | null;
+  drainingMs: number | null;
+  exitedMs: number | null;
+  exit: ReplicaExit | null;
+  startError: string | null;
+  lastScrape: { responses: number; atMs: number } | null;
+  final: { responses: number; atMs: number } | null;
+  /** Replica is in a failed zone whose failure the control plane has not noticed yet. */
+  zoneFailedUnnoticed: boolean;
+}
+
+export type RolloutOutcome = 'complete' | 'failed' | 'superseded';
+
+export interface RolloutHandle {
+  revision: number;
+  version: string;
+  done: Promise<{ outcome: RolloutOutcome; durationMs: number; reason: string | null }>;
+}
+
+interface ActiveRollout {
+  revision: number;
+  version: string;
+  startedMs: number;
+  lastProgressMs: number;
+  marker: string;
+  step: number;
+  resolve: (r: { outcome: RolloutOutcome; durationMs: number; reason: string | null }) => void;
+}
+
+interface ZoneFailure {
+  zone: string;
+  mode: ZoneFailureMode;
+  atMs: number;
+  replicas: string[];
+  detectionTimer: NodeJS.Timeout | null;
+  noticed: boolean;
+  zoneBackUp: boolean;
+  recoveredReported: boolean;
+}
+
+export interface ControllerView {
+  name: string;
+  desiredReplicas: number;
+  revision: number;
+  version: string;
+  status: DeploymentStatus;
+  conditions: { type: string; status: boolean; reason: string; message: string; lastUpdateMs: number }[];
+  replicaSets: { revision: number; version: string; replicas: number; active: number; ready: number }[];
+  zones: { name: string; up: boolean; replicas: number; ready: number }[];
+  replicas: {
+    id: string;
+    zone: string;
+    version: string;
+    revision: number;
+    phase: ReplicaPhase;
+    ready: boolean;
+    endpoint: string | null;
+  }[];
+  rolloutInProgress: boolean;
+}
+
+const RECORD_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+
+export class DeploymentController extends EventEmitter {
+  private spec: DeploymentSpec;
+  private readonly runtime: Runtime;
+  private readonly proxy: ProxyControl;
+  private readonly clock: Clock;
+  private readonly runId: string;
+  private readonly options: ControllerOptions;
+  private readonly replicaSets: ReplicaSetState[] = [];
+  private readonly records = new Map<string, ReplicaRecord>();
+  private readonly zones: ZoneState[];
+  private readonly zoneFailures = new Map<string, ZoneFailure>();
+  private readonly probers = new Map<string, ReadinessProber>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly events: TimelineEvent[] = [];
+  private desiredRevision = 0;
+  private seq = 0;
+  private rollout: ActiveRollout | null = null;
+  private reconciling = false;
+  private dirty = false;
+  private closed = false;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private scrapeTimer: NodeJS.Timeout | null = null;
+  private unsubscribeExit: (() => void) | null = null;
+  private startFailures = new Map<number, { count: number; nextAllowedMs: number }>();
+  private lastStatus: DeploymentStatus | null = null;
+  private availableCondition = { status: false, reason: 'MinimumReplicasUnavailable', lastUpdateMs: 0 };
+  private progressingCondition = { status: true, reason: 'NewReplicaSetCreated', message: '', lastUpdateMs: 0 };
+
+  constructor(options: ControllerOptions) {
+    super();
+    this.options = options;
+    this.spec = options.spec;
+    this.runtime = options.runtime;
+    this.proxy = options.proxy;
+    this.clock = options.clock ?? systemClock;
+    this.runId = options.runId;
+    this.zones = options.spec.zones.map((name) => ({ name, up: true }));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Creates revision 1 and waits until every replica is available (or the progress deadline). */
+  async start(): Promise<void> {
+    await this.runtime.prepare(this.runId);
+    this.unsubscribeExit = this.runtime.onExit((exit) => this.onReplicaExit(exit));
+    const first = this.beginRollout(this.spec.template);
+    this.resyncTimer = setInterval(() => this.kick(), this.options.resyncIntervalMs ?? 200);
+    this.resyncTimer.unref();
+    this.scrapeTimer = setInterval(() => void this.scrapeAll(), this.options.scrapeIntervalMs ?? 1000);
+    this.scrapeTimer.unref();
+    const result = await first.done;
+    if (result.outcome !== 'complete') {
+      const failing = [...this.records.values()].filter((r) => r.startError !== null || (!r.ready && r.phase !== 'terminating'));
+      const logs = failing[0] ? await this.runtime.logs(failing[0].id, 20).catch(() => []) : [];
+      throw new ZerodropError('ZD_REPLICA_NOT_READY', `deployment ${this.spec.name} never became available: ${result.reason ?? result.outcome}`, {
+        details: [
+          ...failing.slice(0, 3).map((r) => `replica ${r.id}: ${r.startError ?? this.probers.get(r.id)?.lastFailure ?? 'not ready'}`),
+          ...(logs.length ? ['last log lines:', ...logs.map((l) => `  ${l}`)] : []),
+        ],
+        fix: `check that the replica answers ${this.spec.template.readiness.path} with 200 once it can serve`,
+      });
+    }
+  }
+
+  /** Stops every replica the way a rollout would (drain, preStop, SIGTERM, grace). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimers();
+    for (const failure of this.zoneFailures.values()) if (failure.detectionTimer) clearTimeout(failure.detectionTimer);
+    const live = [...this.records.values()].filter((r) => r.phase !== 'terminating' && r.exit === null);
+    for (const r of live) this.terminate(r, 'shutdown');
+    await this.settle();
+    this.unsubscribeExit?.();
+  }
+
+  /** Kills everything now. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    this.stopTimers();
+    for (const prober of this.probers.values()) prober.stop();
+    await this.runtime.destroy();
+    this.unsubscribeExit?.();
+  }
+
+  /** Waits for every background action (starts, terminations) to finish. */
+  async settle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /** Rolls out a new template (new revision), e.g. { version: 'v2' }. */
+  rolloutTo(patch: Partial<PodTemplate>): RolloutHandle {
+    const template: PodTemplate = { ...this.spec.template, ...patch };
+    return this.beginRollout(template);
+  }
+
+  /** Rolls back to a revision (default: the one before the current). Explicit, as in Kubernetes. */
+  rollback(toRevision?: number, automatic = false): RolloutHandle {
+    const target =
+      toRevision === undefined
+        ? [...this.replicaSets].filter((rs) => rs.revision !== this.desiredRevision).sort((a, b) => b.revision - a.revision)[0]
+        : this.replicaSets.find((rs) => rs.revision === toRevision);
+    if (!target) {
+      throw new ZerodropError('ZD_BAD_USAGE', `no revision ${toRevision ?? '(previous)'} to roll back to`, {
+        fix: `revisions known: ${this.replicaSets.map((rs) => rs.revision).join(', ')}`,
+      });
+    }
+    this.record({ t: this.now(), type: 'rollback.started', toRevision: target.revision, version: target.template.version, automatic });
+    return this.beginRollout(target.template);
+  }
+
+  scale(replicas: number): void {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ZerodropError('ZD_BAD_USAGE', `replicas must be a whole number ≥ 0, got ${replicas}`);
+    }
+    const from = this.spec.replicas;
+    this.spec = { ...this.spec, replicas };
+    this.record({ t: this.now(), type: 'deployment.scaled', from, to: replicas });
+    this.kick();
+  }
+
+  /** Injects a zone failure: crash = SIGKILL every replica in it, hang = freeze them. */
+  async failZone(zone: string, mode: ZoneFailureMode): Promise<void> {
+    const state = this.zoneState(zone);
+    if (!state.up) return;
+    state.up = false;
+    const inZone = [...this.records.values()].filter((r) => r.zone === zone && r.exit === null && r.phase !== 'terminating');
+    const at = this.now();
+    const failure: ZoneFailure = {
+      zone,
+      mode,
+      atMs: at,
+      replicas: inZone.map((r) => r.id),
+      detectionTimer: null,
+      noticed: false,
+      zoneBackUp: false,
+      recoveredReported: false,
+    };
+    this.zoneFailures.set(zone, failure);
+    this.record({ t: at, type: 'zone.down', zone, mode, replicas: failure.replicas });
+    // The zone's kubelets go down with it: nobody probes these replicas any more, and the control
+    // plane keeps its last view of them until the node-monitor grace period ends.
+    for (const r of inZone) {
+      this.probers.get(r.id)?.stop();
+      this.probers.delete(r.id);
+      r.zoneFailedUnnoticed = true;
+    }
+    await Promise.all(inZone.filter((r) => r.started).map((r) => this.applyZoneFault(r.id, mode)));
+    failure.detectionTimer = setTimeout(() => this.noticeZoneFailure(zone), this.options.zoneFailureDetectionMs);
+    failure.detectionTimer.unref();
+  }
+
+  async recoverZone(zone: string): Promise<void> {
+    const state = this.zoneState(zone);
+    if (state.up) return;
+    state.up = true;
+    const failure = this.zoneFailures.get(zone);
+    if (failure?.detectionTimer) clearTimeout(failure.detectionTimer);
+    this.record({ t: this.now(), type: 'zone.up', zone });
+    if (failure && !failure.noticed) {
+      if (failure.mode === 'hang') {
+        // Recovered before the control plane noticed: the frozen replicas simply resume.
+        for (const r of this.records.values()) {
+          if (r.zone !== zone || !r.zoneFailedUnnoticed || r.exit) continue;
+          await this.runtime.resume(r.id);
+          r.zoneFailedUnnoticed = false;
+          if (r.started) this.startProber(r, r.started);
+        }
+      } else {
+        // The zone's kubelets are back and report their replicas dead.
+        this.noticeZoneFailure(zone);
+      }
+    }
+    if (failure) {
+      failure.zoneBackUp = true;
+      if (failure.recoveredReported) this.zoneFailures.delete(zone);
+    }
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  get timeline(): readonly TimelineEvent[] {
+    return this.events;
+  }
+
+  get currentRevision(): number {
+    return this.desiredRevision;
+  }
+
+  get rolloutInProgress(): boolean {
+    return this.rollout !== null;
+  }
+
+  get allReplicas(): readonly ReplicaRecord[] {
+    return [...this.records.values()];
+  }
+
+  get deploymentSpec(): DeploymentSpec {
+    return this.spec;
+  }
+
+  view(): ControllerView {
+    const status = this.lastStatus ?? deploymentStatus(this.desired(), this.observe());
+    const active = [...this.records.values()].filter((r) => r.phase === 'starting' || r.phase === 'running');
+    return {
+      name: this.spec.name,
+      desiredReplicas: this.spec.replicas,
+      revision: this.desiredRevision,
+      version: this.spec.template.version,
+      status,
+      conditions: [
+        { type: 'Available', ...this.availableCondition, message: `${status.availableReplicas}/${this.spec.replicas} available` },
+        { type: 'Progressing', ...this.progressingCondition },
+      ],
+      replicaSets: this.replicaSets.map((rs) => ({
+        revision: rs.revision,
+        version: rs.template.version,
+        replicas: rs.replicas,
+        active: active.filter((r) => r.revision === rs.revision).length,
+        ready: active.filter((r) => r.revision === rs.revision && r.ready).length,
+      })),
+      zones: this.zones.map((z) => ({
+        name: z.name,
+        up: z.up,
+        replicas: active.filter((r) => r.zone === z.name).length,
+        ready: active.filter((r) => r.zone === z.name && r.ready).length,
+      })),
+      replicas: [...this.records.values()]
+        .filter((r) => r.exit === null || r.phase === 'terminating')
+        .map((r) => ({
+          id: r.id,
+          zone: r.zone,
+          version: r.version,
+          revision: r.revision,
+          phase: r.phase,
+          ready: r.ready,
+          endpoint: r.started ? `${r.started.endpoint.host}:${r.started.endpoint.port}` : null,
+        })),
+      rolloutInProgress: this.rollout !== null,
+    };
+  }
+
+  /** Resolves when `predicate(view)` holds, polling on every timeline event; rejects after timeoutMs. */
+  waitFor(predicate: (view: ControllerView) => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (predicate(this.view())) {
+          cleanup();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new ZerodropError('ZD_ROLLOUT_FAILED', `timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const poll = setInterval(check, 50);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.off('event', check);
+      };
+      this.on('event', check);
+      check();
+    });
+  }
+
+  // ---------------------------------------------------------------- reconcile
+
+  private kick(): void {
+    if (this.closed) return;
+    if (this.reconciling) {
+      this.dirty = true;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      this.reconcileOnce();
+    } catch (err) {
+      this.log(`reconcile failed: ${errorMessage(err)}`);
+    } finally {
+      this.reconciling = false;
+    }
+    if (this.dirty) {
+      this.dirty = false;
+      setImmediate(() => this.kick());
+    }
+  }
+
+  private reconcileOnce(): void {
+    const desired = this.desired();
+    const observed = this.observe();
+    const { actions, status } = planStep(desired, observed);
+    this.lastStatus = status;
+    this.trackConditions(status);
+    for (const action of actions) this.apply(action);
+    if (actions.length > 0) {
+      const after = this.observe();
+      for (const breach of checkInvariants(desired, after)) {
+        if (this.involuntaryDisruption()) continue; // a zone outage may break availability; the planner may not
+        this.record({ t: this.now(), type: 'invariant.breach', ...breach });
+      }
+    }
+    this.trackRollout(desired, this.observe());
+    this.trackRecovery();
+  }
+
+  private desired(): DesiredState {
+    return { spec: this.spec, revision: this.desiredRevision };
+  }
+
+  private observe(): ObservedState {
+    const replicas: ObservedReplica[] = [];
+    for (const r of this.records.values()) {
+      // Terminated replicas are history; everything else is in view (a replica that died with an
+      // unnoticed zone is still "running and Ready" to the control plane: a stale view, as in a real outage).
+      if (r.phase === 'terminating' && r.exitedMs !== null) continue;
+      replicas.push({
+        id: r.id,
+        revision: r.revision,
+        zone: r.zone,
+        phase: r.phase,
+        ready: r.ready,
+        readySinceMs: r.readySinceMs,
+        createdAtMs: r.createdAtMs,
+        seq: r.seq,
+      });
+    }
+    return { nowMs: this.now(), replicaSets: this.replicaSets.map((rs) => ({ ...rs })), replicas, zones: this.zones.map((z) => ({ ...z })) };
+  }
+
+  private apply(action: PlannedAction): void {
+    switch (action.type) {
+      case 'scale-replicaset': {
+        const rs = this.replicaSets.find((s) => s.revision === action.revision);
+        if (!rs) return;
+        rs.replicas = action.to;
+        const step = this.rollout ? ++this.rollout.step : 0;
+        this.record({
+          t: this.now(),
+          type: 'replicaset.scaled',
+          revision: rs.revision,
+          version: rs.template.version,
+          from: action.from,
+          to: action.to,
+          step,
+        });
+        return;
+      }
+      case 'create-replica': {
+        const backoff = this.startFailures.get(action.revision);
+        if (backoff && this.now() < backoff.nextAllowedMs) return; // crash-loop backoff
+        this.createReplica(action.revision, action.zone);
+        return;
+      }
+      case 'delete-replica': {
+        const r = this.records.get(action.replicaId);
+        if (!r || r.phase === 'terminating') return;
+        if (action.reason === 'lost' || r.phase === 'failed' || r.exit !== null) this.forget(r, action.reason);
+        else this.terminate(r, action.reason);
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- replicas
+
+  private createReplica(revision: number, zone: string): void {
+    const rs = this.replicaSets.find((s) => s.revision === revision);
+    if (!rs) return;
+    const seq = ++this.seq;
+    const id = `${this.spec.name}-${rs.template.version}-${zone}-${seq}`;
+    const record: ReplicaRecord = {
+      id,
+      seq,
+      revision,
+      version: rs.template.version,
+      zone,
+      phase: 'starting',
+      ready: false,
+      readySinceMs: null,
+      createdAtMs: this.now(),
+      started: null,
+      startTask: Promise.resolve(),
+      routed: false,
+      deleteReason: null,
+      firstReadyMs: null,
+      drainingMs: null,
+      exitedMs: null,
+      exit: null,
+      startError: null,
+      lastScrape: null,
+      final: null,
+      zoneFailedUnnoticed: false,
+    };
+    this.records.set(id, record);
+    record.startTask = (async () => {
+        try {
+          const started = await this.runtime.start({
+            runId: this.runId,
+            replicaId: id,
+            deployment: this.spec.name,
+            zone,
+            revision,
+            template: rs.template,
+            resources: this.spec.resources,
+          });
+          record.started = started;
+          this.record({ t: this.now(), type: 'replica.started', ...this.ref(record), endpoint: `${started.endpoint.host}:${started.endpoint.port}` });
+          if (record.phase === 'terminating' || this.closed) return; // terminate() stops it
+          const failure = this.zoneFailures.get(zone);
+          if (!this.zoneState(zone).up && failure) {
+            // Started in a zone that failed meanwhile: it goes down with the zone.
+            record.zoneFailedUnnoticed = !failure.noticed;
+            await this.applyZoneFault(id, failure.mode);
+            return;
+          }
+          record.phase = 'running';
+          this.startFailures.delete(revision);
+          this.startProber(record, started);
+        } catch (err) {
+          record.phase = 'failed';
+          record.startError = errorMessage(err);
+          const prev = this.startFailures.get(revision)?.count ?? 0;
+          this.startFailures.set(revision, {
+            count: prev + 1,
+            nextAllowedMs: this.now() + (RECORD_BACKOFF_MS[Math.min(prev, RECORD_BACKOFF_MS.length - 1)] ?? 8000),
+          });
+          this.record({ t: this.now(), type: 'replica.start-failed', ...this.ref(record), error: record.startError });
+        } finally {
+          this.kick();
+        }
+      })();
+    this.track(record.startTask);
+  }
+
+  private async applyZoneFault(replicaId: string, mode: ZoneFailureMode): Promise<void> {
+    if (mode === 'crash') await this.runtime.kill(replicaId);
+    else await this.runtime.pause(replicaId);
+  }
+
+  private startProber(record: ReplicaRecord, started: StartedReplica): void {
+    this.probers.get(record.id)?.stop();
+    const prober = new ReadinessProber(started.endpoint, this.spec.template.readiness, (ready, reason) =>
+      this.onReadiness(record, ready, reason),
+    );
+    this.probers.set(record.id, prober);
+    prober.start();
+  }
+
+  private onReadiness(record: ReplicaRecord, ready: boolean, reason: string): void {
+    if (record.phase === 'terminating' || record.phase === 'failed' || record.exit) return;
+    const now = this.now();
+    if (ready) {
+      record.ready = true;
+      record.readySinceMs = now;
+      record.firstReadyMs ??= now;
+      this.record({ t: now, type: 'replica.ready', ...this.ref(record) });
+      const started = record.started;
+      if (started) {
+        this.track(
+          this.proxy
+            .addEndpoint({ id: record.id, host: started.endpoint.host, port: started.endpoint.port, zone: record.zone, version: record.version })
+            .then(() => {
+              // It may have become unready or started terminating while the add was in flight.
+              if (record.ready && record.phase === 'running') record.routed = true;
+              else return this.proxy.removeEndpoint(record.id);
+              return undefined;
+            }),
+        );
+      }
+    } else {
+      record.ready = false;
+      record.readySinceMs = null;
+      this.record({ t: now, type: 'replica.unready', ...this.ref(record), reason });
+      if (record.routed) {
+        record.routed = false;
+        // Readiness failure only removes it from the endpoints (no restart), as in Kubernetes.
+        this.track(this.proxy.drainEndpoint(record.id, this.spec.termination.gracePeriodMs).catch(() => undefined));
+      }
+    }
+    this.kick();
+  }
+
+  /**
+   * The termination sequence (pod-lifecycle.md#pod-termination), with the endpoint-propagation
+   * race of kubernetes/kubernetes#43576 made explicit by `routingLagMs`:
+   *   t0            replica marked terminating (not Ready, in no count)
+   *   t0+routingLag the proxy takes it out of rotation, waits for its in-flight requests,
+   *                 closes its pool from the client side; then its final counters are read
+   *   t0+preStop    SIGTERM; SIGKILL at t0+grace (the grace countdown includes preStop)
+   */
+  private terminate(record: ReplicaRecord, reason: DeleteReason): void {
+    record.phase = 'terminating';
+    record.deleteReason = reason;
+    record.ready = false;
+    record.readySinceMs = null;
+    const t0 = this.now();
+    record.drainingMs = t0;
+    this.record({ t: t0, type: 'replica.draining', ...this.ref(record), reason });
+    const { preStopMs, gracePeriodMs, routingLagMs } = this.spec.termination;
+    const prober = this.probers.get(record.id);
+
+    const unroute = (async () => {
+      await delay(routingLagMs);
+      if (record.routed) {
+        record.routed = false;
+        const drained = await this.proxy.drainEndpoint(record.id, gracePeriodMs).catch(() => null);
+        this.record({ t: this.now(), type: 'replica.unrouted', ...this.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0 });
+      }
+      await this.readFinalCounts(record);
+    })();
+
+    const stop = (async () => {
+      await delay(preStopMs);
+      await record.startTask;
+      if (!record.started || record.exit) return record.exit;
+      return this.runtime.stop(record.id, { graceMs: Math.max(0, gracePeriodMs - preStopMs) });
+    })();
+
+    this.track(
+      (async () => {
+        const [, exit] = await Promise.all([unroute, stop]);
+        prober?.stop();
+        this.probers.delete(record.id);
+        if (exit) this.markExited(record, exit);
+        else {
+          record.exitedMs = this.now();
+        }
+        this.kick();
+      })(),
+    );
+  }
+
+  /** A replica that is gone (crashed, lost with its zone): unroute now, make sure it is dead. */
+  private forget(record: ReplicaRecord, reason: DeleteReason): void {
+    record.phase = 'terminating';
+    record.deleteReason = reason;
+    record.ready = false;
+    record.readySinceMs = null;
+    record.drainingMs ??= this.now();
+    this.probers.get(record.id)?.stop();
+    this.probers.delete(record.id);
+    this.track(
+      (async () => {
+        await this.proxy.removeEndpoint(record.id).catch(() => undefined);
+        record.routed = false;
+        if (record.started && !record.exit) {
+          const exit = await this.runtime.kill(record.id);
+          this.markExited(record, exit);
+        } else if (!record.exit) {
+          record.exitedMs = this.now();
+        }
+        this.kick();
+      })(),
+    );
+  }
+
+  private markExited(record: ReplicaRecord, exit: ReplicaExit): void {
+    if (record.exitedMs !== null && record.exit) return;
+    record.exit = exit;
+    record.exitedMs = exit.atMs;
+    this.record({ t: exit.atMs, type: 'replica.terminated', ...this.ref(record), exit: exit.kind, code: exit.code, signal: exit.signal });
+  }
+
+  private onReplicaExit(exit: ReplicaExit): void {
+    const record = this.records.get(exit.replicaId);
+    if (!record) return;
+    if (record.phase === 'terminating') return; // the termination sequence records it
+    if (record.zoneFailedUnnoticed) {
+      // Died with its zone: the control plane will notice when the grace period ends.
+      record.exit = exit;
+      return;
+    }
+    // An exit nobody asked for: the kubelet reports it at once.
+    record.ready = false;
+    record.readySinceMs = null;
+    record.phase = 'failed';
+    this.markExited(record, exit);
+    if (record.routed) {
+      record.routed = false;
+      this.track(this.proxy.removeEndpoint(record.id).catch(() => undefined));
+    }
+    this.kick();
+  }
+
+  private noticeZoneFailure(zone: string): void {
+    const failure = this.zoneFailures.get(zone);
+    if (!failure) return;
+    failure.noticed = true;
+    const now = this.now();
+    for (const r of this.records.values()) {
+      if (r.zone !== zone || !r.zoneFailedUnnoticed) continue;
+      r.zoneFailedUnnoticed = false;
+      if (r.ready) {
+        r.ready = false;
+        r.readySinceMs = null;
+        this.record({ t: now, type: 'replica.unready', ...this.ref(r), reason: `zone ${zone} is down (node not ready)` });
+      }
+      if (r.exit) {
+        r.phase = 'failed';
+        this.markExited(r, r.exit);
+      }
+      if (r.routed) {
+        r.routed = false;
+        this.track(this.proxy.removeEndpoint(r.id).catch(() => undefined));
+      }
+    }
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------- rollouts
+
+  private beginRollout(template: PodTemplate): RolloutHandle {
+    const existing = this.replicaSets.find((rs) => sameTemplate(rs.template, template));
+    const fromVersion = this.desiredRevision === 0 ? null : this.spec.template.version;
+    let revision: number;
+    if (existing) {
+      revision = existing.revision;
+    } else {
+      revision = Math.max(0, ...this.replicaSets.map((rs) => rs.revision)) + 1;
+      this.replicaSets.push({ revision, template, replicas: 0, createdAtMs: this.now() });
+      this.gcReplicaSets();
+    }
+    this.spec = { ...this.spec, template };
+    this.desiredRevision = revision;
+    if (this.rollout) {
+      // Rollover (a new template mid-rollout): the previous rollout is superseded.
+      this.rollout.resolve({ outcome: 'superseded', durationMs: this.now() - this.rollout.startedMs, reason: `superseded by revision ${revision}` });
+    }
+    const now = this.now();
+    let resolve!: ActiveRollout['resolve'];
+    const done = new Promise<{ outcome: RolloutOutcome; durationMs: number; reason: string | null }>((r) => (resolve = r));
+    this.rollout = { revision, version: template.version, startedMs: now, lastProgressMs: now, marker: '', step: 0, resolve };
+    this.progressingCondition = { status: true, reason: existing ? 'FoundNewReplicaSet' : 'NewReplicaSetCreated', message: `revision ${revision}`, lastUpdateMs: now };
+    this.record({ t: now, type: 'rollout.started', revision, version: template.version, fromVersion });
+    queueMicrotask(() => this.kick());
+    return { revision, version: template.version, done };
+  }
+
+  private trackRollout(desired: DesiredState, observed: ObservedState): void {
+    const rollout = this.rollout;
+    if (!rollout) return;
+    const now = this.now();
+    const status = deploymentStatus(desired, observed);
+    // DeploymentProgressing: updated up, old down, ready up, available up.
+    const old = status.replicas - status.updatedReplicas;
+    const marker = `${status.updatedReplicas}/${old}/${status.readyReplicas}/${status.availableReplicas}`;
+    if (marker !== rollout.marker) {
+      rollout.marker = marker;
+      rollout.lastProgressMs = now;
+      this.progressingCondition = { status: true, reason: 'ReplicaSetUpdated', message: marker, lastUpdateMs: now };
+    }
+    if (isRolloutComplete(desired, observed)) {
+      this.rollout = null;
+      const durationMs = now - rollout.startedMs;
+      this.progressingCondition = { status: true, reason: 'NewReplicaSetAvailable', message: `revision ${rollout.revision} complete`, lastUpdateMs: now };
+      this.record({ t: now, type: 'rollout.completed', revision: rollout.revision, version: rollout.version, durationMs });
+      this.gcReplicaSets();
+      rollout.resolve({ outcome: 'complete', durationMs, reason: null });
+      return;
+    }
+    const deadlineMs = this.spec.strategy.progressDeadlineSeconds * 1000;
+    if (now - rollout.lastProgressMs > deadlineMs) {
+      this.rollout = null;
+      const reason = `ProgressDeadlineExceeded: no progress for ${this.spec.strategy.progressDeadlineSeconds}s`;
+      this.progressingCondition = { status: false, reason: 'ProgressDeadlineExceeded', message: reason, lastUpdateMs: now };
+      this.record({ t: now, type: 'rollout.failed', revision: rollout.revision, version: rollout.version, reason });
+      rollout.resolve({ outcome: 'failed', durationMs: now - rollout.startedMs, reason });
+      // Kubernetes only reports; rolling back is an explicit action unless the scenario asks for it.
+      if (this.spec.strategy.autoRollback && this.replicaSets.length > 1) this.rollback(undefined, true);
+    }
+  }
+
+  private trackConditions(status: DeploymentStatus): void {
+    const minAvailable = this.spec.replicas - this.maxUnavailable();
+    const ok = status.availableReplicas >= minAvailable;
+    if (ok !== this.availableCondition.status) {
+      this.availableCondition = { status: ok, reason: ok ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', lastUpdateMs: this.now() };
+    }
+  }
+
+  private maxUnavailable(): number {
+    const v = this.spec.strategy.maxUnavailable;
+    const n = typeof v === 'number' ? v : Math.floor((parseFloat(v) * this.spec.replicas) / 100);
+    return Math.min(n, this.spec.replicas);
+  }
+
+  /** Back to full strength after a zone failure: on the surviving zones, or in the zone itself if it came back first. */
+  private trackRecovery(): void {
+    for (const failure of [...this.zoneFailures.values()]) {
+      if (failure.recoveredReported || !(failure.noticed || failure.zoneBackUp)) continue;
+      const status = this.lastStatus;
+      if (status && status.availableReplicas >= this.spec.replicas) {
+        failure.recoveredReported = true;
+        this.record({ t: this.now(), type: 'workload.recovered', ready: status.readyReplicas, desired: this.spec.replicas, afterMs: this.now() - failure.atMs });
+        if (failure.zoneBackUp) this.zoneFailures.delete(failure.zone);
+      }
+    }
+  }
+
+  private involuntaryDisruption(): boolean {
+    if (this.zones.some((z) => !z.up) || this.zoneFailures.size > 0) return true;
+    return [...this.records.values()].some((r) => r.exit?.kind === 'crashed' && (r.exitedMs ?? 0) > this.now() - 5000);
+  }
+
+  /** revisionHistoryLimit (sync.go cleanupDeployment): drop empty old ReplicaSets beyond the limit. */
+  private gcReplicaSets(): void {
+    const old = this.replicaSets
+      .filter((rs) => rs.revision !== this.desiredRevision && rs.replicas === 0)
+      .sort((a, b) => a.revision - b.revision);
+    const excess = old.length - this.spec.revisionHistoryLimit;
+    for (let i = 0; i < excess; i++) {
+      const rs = old[i];
+      if (!rs) continue;
+      const hasReplicas = [...this.records.values()].some((r) => r.revision === rs.revision && r.exit === null);
+      if (hasReplicas) continue;
+      this.replicaSets.splice(this.replicaSets.indexOf(rs), 1);
+    }
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  private async scrapeAll(): Promise<void> {
+    const reader = this.options.readCounts;
+    const path = this.spec.template.metricsPath;
+    if (!reader || !path) return;
+    const targets = [...this.records.values()].filter((r) => r.started && r.exit === null && !this.runtimePaused(r));
+    await Promise.all(
+      targets.map(async (r) => {
+        const started = r.started;
+        if (!started) return;
+        const responses = await reader(started.adminEndpoint ?? started.endpoint, path).catch(() => null);
+        if (responses !== null) r.lastScrape = { responses, atMs: this.now() };
+      }),
+    );
+  }
+
+  private async readFinalCounts(record: ReplicaRecord): Promise<void> {
+    const reader = this.options.readCounts;
+    const path = this.spec.template.metricsPath;
+    const started = record.started;
+    if (!reader || !path || !started) return;
+    const responses = await reader(started.adminEndpoint ?? started.endpoint, path).catch(() => null);
+    if (responses !== null) record.final = { responses, atMs: this.now() };
+    this.record({ t: this.now(), type: 'replica.final-counts', ...this.ref(record), ok: responses !== null, responses });
+  }
+
+  private runtimePaused(record: ReplicaRecord): boolean {
+    try {
+      return this.runtime.inspect(record.id).state === 'paused';
+    } catch {
+      return true;
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private record(event: TimelineEvent): void {
+    this.events.push(event);
+    this.emit('event', event);
+  }
+
+  private ref(r: ReplicaRecord): { replica: string; zone: string; version: string; revision: number } {
+    return { replica: r.id, zone: r.zone, version: r.version, revision: r.revision };
+  }
+
+  private zoneState(zone: string): ZoneState {
+    const state = this.zones.find((z) => z.name === zone);
+    if (!state) {
+      throw new ZerodropError('ZD_BAD_USAGE', `no zone "${zone}"`, { fix: `zones are: ${this.zones.map((z) => z.name).join(', ')}` });
+    }
+    return state;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded = p.catch((err: unknown) => this.log(`background action failed: ${errorMessage(err)}`));
+    this.background.add(guarded);
+    void guarded.finally(() => this.background.delete(guarded));
+  }
+
+  private stopTimers(): void {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.scrapeTimer) clearInterval(this.scrapeTimer);
+    this.resyncTimer = null;
+    this.scrapeTimer = null;
+  }
+
+  private now(): number {
+    return this.clock.now();
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function delay(ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { monotonicMs };

@@ -1,0 +1,360 @@
+/**
+ * The embedded default runtime: every replica is a child process on a 127.0.0.1 port.
+ *
+ * - Port discovery: the replica announces `{"event":"listening","port":N,...}` on stdout, or the
+ *   runtime picks a free port and passes it in an env var / "{port}" argument.
+ * - Each replica is its own process group (signals from the terminal don't hit it; grandchildren
+ *   are reachable) and is exec'd under `setpriv --pdeathsig SIGKILL` so it dies with us.
+ * - stop = SIGTERM to the replica, SIGKILL to its group after the grace period (kubelet's
+ *   sequence, pod-lifecycle.md#pod-termination). pause/resume = SIGSTOP/SIGCONT to the group:
+ *   the kernel keeps accepting TCP connections into the backlog, nothing answers (a zone hang).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { ZerodropError } from '../common/errors.js';
+import { monotonicMs } from '../common/clock.js';
+import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
+import type {
+  ReplicaExit,
+  ReplicaInspect,
+  ReplicaLaunch,
+  Runtime,
+  StartedReplica,
+  StopOptions,
+} from './types.js';
+
+const LOG_LINES_KEPT = 200;
+const LOOPBACK = '127.0.0.1';
+
+interface Announcement {
+  port: number;
+  adminPort: number | null;
+}
+
+interface ProcessReplica {
+  launch: ReplicaLaunch;
+  child: ChildProcess;
+  pid: number;
+  logs: string[];
+  paused: boolean;
+  /** Set when we asked it to stop (SIGTERM) — an exit then is graceful, not a crash. */
+  stopRequested: boolean;
+  /** Set when we sent SIGKILL — the exit is "killed". */
+  killSent: boolean;
+  exit: ReplicaExit | null;
+  exited: Promise<ReplicaExit>;
+}
+
+export interface ProcessRuntimeOptions {
+  /** Directory of the per-run process-group state files (tests use a temp dir). */
+  stateDir?: string;
+  /** Extra env for every replica (merged under the template's env). */
+  baseEnv?: Record<string, string>;
+}
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process' as const;
+  private readonly replicas = new Map<string, ProcessReplica>();
+  private readonly exitListeners = new Set<(exit: ReplicaExit) => void>();
+  private registry: ProcessGroupRegistry | null = null;
+  private readonly pdeathsig: boolean;
+
+  constructor(private readonly options: ProcessRuntimeOptions = {}) {
+    this.pdeathsig = hasSetprivPdeathsig();
+  }
+
+  async prepare(runId: string): Promise<void> {
+    reapOrphanedGroups(this.options.stateDir);
+    this.registry ??= new ProcessGroupRegistry(runId, this.options.stateDir);
+  }
+
+  async start(launch: ReplicaLaunch): Promise<StartedReplica> {
+    const { template } = launch;
+    if (!template.command || template.command.length === 0) {
+      throw new ZerodropError('ZD_BAD_SPEC', `replica ${launch.replicaId}: the template has no command`, {
+        fix: 'set template.command (argv) for the process runtime, or use --runtime docker with template.image',
+      });
+    }
+    if (this.replicas.has(launch.replicaId)) {
+      throw new ZerodropError('ZD_INTERNAL', `replica ${launch.replicaId} already exists`);
+    }
+    if (!this.registry) await this.prepare(launch.runId);
+
+    let envPort: number | null = null;
+    if (template.port.mode === 'env') envPort = await freeLoopbackPort();
+    const argv = template.command.map((a) => (envPort === null ? a : a.replaceAll('{port}', String(envPort))));
+    const env: Record<string, string> = {
+      ...pickEnv(process.env),
+      ...this.options.baseEnv,
+      ...template.env,
+      ZERODROP_RUN_ID: launch.runId,
+      REPLICA_ID: launch.replicaId,
+      ZONE: launch.zone,
+      APP_VERSION: template.version,
+    };
+    if (template.port.mode === 'env' && envPort !== null) env[template.port.envVar] = String(envPort);
+
+    const [file, ...args] = this.pdeathsig ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
+    const child = spawn(file as string, args, {
+      env,
+      detached: true, // own process group: a Ctrl-C in the terminal goes to the harness only
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const replica = this.track(launch, child);
+    const startedAtMs = monotonicMs();
+
+    if (template.port.mode === 'env' && envPort !== null) {
+      // The port is known now; readiness probes tell when it is bound.
+      return this.started(replica, { port: envPort, adminPort: null }, startedAtMs);
+    }
+    const announced = await this.waitForAnnouncement(replica, template.startTimeoutMs);
+    return this.started(replica, announced, startedAtMs);
+  }
+
+  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+    const replica = this.get(replicaId);
+    if (replica.exit) return replica.exit;
+    replica.stopRequested = true;
+    if (replica.paused) this.signalGroup(replica, 'SIGCONT');
+    this.signalMain(replica, 'SIGTERM');
+    const timer = setTimeout(() => this.sendKill(replica), Math.max(0, graceMs));
+    try {
+      return await replica.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(replicaId: string): Promise<ReplicaExit> {
+    const replica = this.get(replicaId);
+    if (replica.exit) return replica.exit;
+    this.sendKill(replica);
+    return replica.exited;
+  }
+
+  async pause(replicaId: string): Promise<void> {
+    const replica = this.get(replicaId);
+    if (replica.exit || replica.paused) return;
+    this.signalGroup(replica, 'SIGSTOP');
+    replica.paused = true;
+  }
+
+  async resume(replicaId: string): Promise<void> {
+    const replica = this.get(replicaId);
+    if (replica.exit || !replica.paused) return;
+    this.signalGroup(replica, 'SIGCONT');
+    replica.paused = false;
+  }
+
+  inspect(replicaId: string): ReplicaInspect {
+    const replica = this.get(replicaId);
+    return {
+      replicaId,
+      state: replica.exit ? 'exited' : replica.paused ? 'paused' : 'running',
+      pid: replica.pid,
+      containerId: null,
+      exit: replica.exit,
+    };
+  }
+
+  async logs(replicaId: string, tail: number): Promise<string[]> {
+    const replica = this.replicas.get(replicaId);
+    return replica ? replica.logs.slice(-tail) : [];
+  }
+
+  onExit(listener: (exit: ReplicaExit) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  async close(graceMs: number): Promise<void> {
+    await Promise.all([...this.replicas.keys()].map((id) => this.stop(id, { graceMs })));
+    this.registry?.dispose();
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([...this.replicas.keys()].map((id) => this.kill(id)));
+    this.registry?.dispose();
+  }
+
+  /** Pids of replicas that are still running (tests use it to prove nothing is left). */
+  livePids(): number[] {
+    return [...this.replicas.values()].filter((r) => !r.exit).map((r) => r.pid);
+  }
+
+  private track(launch: ReplicaLaunch, child: ChildProcess): ProcessReplica {
+    const pid = child.pid;
+    if (pid === undefined) {
+      // spawn failed synchronously (ENOENT is reported through 'error' with pid undefined)
+      const message = `could not start ${launch.template.command?.[0] ?? '?'}`;
+      throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId}: ${message}`, {
+        fix: 'check that template.command[0] exists and is executable',
+      });
+    }
+    let resolveExit!: (exit: ReplicaExit) => void;
+    const exited = new Promise<ReplicaExit>((resolve) => (resolveExit = resolve));
+    const replica: ProcessReplica = {
+      launch,
+      child,
+      pid,
+      logs: [],
+      paused: false,
+      stopRequested: false,
+      killSent: false,
+      exit: null,
+      exited,
+    };
+    this.replicas.set(launch.replicaId, replica);
+    this.registry?.add(pid);
+
+    const keep = (prefix: string) => (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.length === 0) continue;
+        replica.logs.push(`${prefix}${line}`);
+      }
+      if (replica.logs.length > LOG_LINES_KEPT) replica.logs.splice(0, replica.logs.length - LOG_LINES_KEPT);
+    };
+    child.stdout?.on('data', keep(''));
+    child.stderr?.on('data', keep('[stderr] '));
+    child.on('error', (err) => replica.logs.push(`[spawn] ${err.message}`));
+    child.on('exit', (code, signal) => {
+      // Reap grandchildren left in the group (sh -c, npm start...).
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // group already empty
+      }
+      this.registry?.remove(pid);
+      const kind = replica.killSent ? 'killed' : replica.stopRequested ? 'graceful' : 'crashed';
+      const exit: ReplicaExit = { replicaId: launch.replicaId, kind, code, signal, atMs: monotonicMs() };
+      replica.exit = exit;
+      resolveExit(exit);
+      for (const listener of this.exitListeners) listener(exit);
+    });
+    return replica;
+  }
+
+  private started(replica: ProcessReplica, a: Announcement, startedAtMs: number): StartedReplica {
+    return {
+      replicaId: replica.launch.replicaId,
+      endpoint: { host: LOOPBACK, port: a.port },
+      adminEndpoint: a.adminPort === null ? null : { host: LOOPBACK, port: a.adminPort },
+      pid: replica.pid,
+      containerId: null,
+      startedAtMs,
+    };
+  }
+
+  private waitForAnnouncement(replica: ProcessReplica, timeoutMs: number): Promise<Announcement> {
+    const { launch, child } = replica;
+    return new Promise<Announcement>((resolve, reject) => {
+      let buffered = '';
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.off('exit', onExit);
+      };
+      const fail = async (why: string): Promise<void> => {
+        cleanup();
+        this.sendKill(replica);
+        reject(
+          new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId} ${why}`, {
+            details: ['last log lines:', ...replica.logs.slice(-20).map((l) => `  ${l}`)],
+            fix: 'the replica must print {"event":"listening","port":N} on stdout once bound, or use port mode "env"',
+          }),
+        );
+      };
+      const onData = (chunk: Buffer): void => {
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          const found = parseAnnouncement(line);
+          if (found) {
+            cleanup();
+            resolve(found);
+            return;
+          }
+        }
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        void fail(`exited before announcing its port (code ${code}, signal ${signal})`);
+      };
+      const timer = setTimeout(() => void fail(`did not announce its port within ${timeoutMs} ms`), timeoutMs);
+      child.stdout?.on('data', onData);
+      child.once('exit', onExit);
+    });
+  }
+
+  private sendKill(replica: ProcessReplica): void {
+    if (replica.exit) return;
+    replica.killSent = true;
+    this.signalGroup(replica, 'SIGKILL');
+  }
+
+  private signalMain(replica: ProcessReplica, signal: NodeJS.Signals): void {
+    try {
+      process.kill(replica.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  private signalGroup(replica: ProcessReplica, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-replica.pid, signal);
+    } catch {
+      this.signalMain(replica, signal);
+    }
+  }
+
+  private get(replicaId: string): ProcessReplica {
+    const replica = this.replicas.get(replicaId);
+    if (!replica) throw new ZerodropError('ZD_REPLICA_NOT_FOUND', `no replica ${replicaId} in this runtime`);
+    return replica;
+  }
+}
+
+export function parseAnnouncement(line: string): Announcement | null {
+  if (!line.startsWith('{') || !line.includes('"listening"')) return null;
+  try {
+    const msg = JSON.parse(line) as { event?: unknown; port?: unknown; adminPort?: unknown };
+    if (msg.event !== 'listening' || typeof msg.port !== 'number') return null;
+    return { port: msg.port, adminPort: typeof msg.adminPort === 'number' ? msg.adminPort : null };
+  } catch {
+    return null;
+  }
+}
+
+/** A free loopback port (bind to 0, read, release). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let setprivChecked: boolean | null = null;
+function hasSetprivPdeathsig(): boolean {
+  if (setprivChecked !== null) return setprivChecked;
+  if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivChecked = false);
+  const probe = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' });
+  return (setprivChecked = probe.status === 0);
+}
+
+function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']) {
+    const v = env[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
