@@ -64,10 +64,19 @@ export type ScaleReason =
   | 'rollout-scale-down'
   /** Not-available old replicas removed first (cleanupUnhealthyReplicas, kubernetes#16737). */
   | 'cleanup-unhealthy'
-  /** New ReplicaSet above spec.replicas (scale-down of the deployment). */
+  /**
+   * The deployment itself was resized: the new ReplicaSet is above spec.replicas, or it is the only
+   * active ReplicaSet and simply follows spec.replicas (sync.go scale, FindActiveOrLatest).
+   */
   | 'deployment-scaled';
 
 export type PlannedAction =
+  /**
+   * The ReplicaSet of `revision` does not exist yet: create it with the desired template
+   * (DesiredState.spec.template) and `replicas` as its spec count (getNewReplicaSet in sync.go
+   * creates it already sized by NewRSNewReplicas). replicas > 0 is the rollout's first scale-up.
+   */
+  | { type: 'create-replicaset'; revision: number; replicas: number }
   | { type: 'scale-replicaset'; revision: number; from: number; to: number; reason: ScaleReason }
   | { type: 'create-replica'; revision: number; zone: string }
   | { type: 'delete-replica'; replicaId: string; revision: number; reason: DeleteReason };
