@@ -854,6 +854,11 @@ export class DeploymentController extends EventEmitter {
 
   // ---------------------------------------------------------------- counters
 
+  /** Reads every live replica's counters now (after the load: exact end-of-run counts). */
+  async refreshCounts(): Promise<void> {
+    await this.scrapeAll();
+  }
+
   private async scrapeAll(): Promise<void> {
     const reader = this.options.readCounts;
     const path = this.spec.template.metricsPath;

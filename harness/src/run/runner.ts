@@ -1,0 +1,266 @@
+/**
+ * plan → run → outputs → verdict (the k6 shape). The runner wires the parts together:
+ *   runtime + proxy (worker thread) + controller → ready deployment
+ *   driver (worker thread) + timed actions → ledger and timeline
+ *   end-of-run counts (proxy, replicas, Prometheus) → verifier → reports
+ * and tears everything down, whatever happened (SIGINT included).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { captureAnchor, monotonicMs, sleep, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
+import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
+import { DeploymentController } from '../../../orchestrator/src/controller.js';
+import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
+import { startProxyWorker } from '../../../orchestrator/src/proxy/index.js';
+import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
+import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
+import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
+import { startDriver, type DriverHandle } from '../driver/index.js';
+import type { LedgerData } from '../driver/ledger.js';
+import type { DriverProgress, DriverSummary } from '../driver/types.js';
+import { toolVersion } from '../paths.js';
+import { writeReports } from '../report/index.js';
+import type { RunResult } from '../result/types.js';
+import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { PrometheusSession } from './prometheus.js';
+import { verifyRun, type StepRecord } from '../verify/verify.js';
+
+export interface RunIo {
+  /** Progress and logs (stderr in the CLI). */
+  log: (line: string) => void;
+  /** Live progress line (rewritten on a TTY). */
+  progress: (line: string, final?: boolean) => void;
+}
+
+export interface RunOptions {
+  plan: RunPlan;
+  command: string;
+  io: RunIo;
+  /** Aborted on SIGINT: stop the load early, tear down, write an incomplete report. */
+  signal: AbortSignal;
+  runId?: string;
+}
+
+export interface RunOutcome {
+  result: RunResult;
+  dir: string;
+  artifacts: Record<string, string>;
+}
+
+export function newRunId(scenarioName: string): string {
+  const d = new Date();
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Everything a run starts, so teardown can stop it in the right order whatever failed. */
+class RunResources {
+  runtime: Runtime | null = null;
+  proxy: ProxyControl | null = null;
+  controller: DeploymentController | null = null;
+  driver: DriverHandle | null = null;
+  metricsServer: MetricsServer | null = null;
+  prometheus: PrometheusSession | null = null;
+  timers: NodeJS.Timeout[] = [];
+
+  async teardown(log: (line: string) => void): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        log(`teardown: ${what} failed: ${errorMessage(err)}`);
+      }
+    };
+    if (this.driver) await step('driver', () => this.driver!.stop());
+    if (this.controller) await step('replicas', () => this.controller!.close());
+    else if (this.runtime) await step('replicas', () => this.runtime!.destroy());
+    if (this.proxy) await step('proxy', () => this.proxy!.close());
+    if (this.prometheus) await step('prometheus', () => this.prometheus!.stop());
+    if (this.metricsServer) await step('metrics server', () => this.metricsServer!.close());
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.allSettled([
+      this.driver?.stop(),
+      this.controller ? this.controller.destroy() : this.runtime?.destroy(),
+      this.proxy?.destroy(),
+      this.prometheus?.stop(),
+      this.metricsServer?.close(),
+    ]);
+  }
+}
+
+export async function runScenario(options: RunOptions): Promise<RunOutcome> {
+  const { plan, io, signal } = options;
+  const runId = options.runId ?? newRunId(plan.scenario.name);
+  const dir = resolve(plan.outDir, runId);
+  const res = new RunResources();
+  const startedAt = new Date();
+  let interrupted = false;
+  const onAbort = (): void => {
+    interrupted = true;
+    io.log('interrupted: stopping the load, tearing down, writing an incomplete report…');
+    void res.driver?.stop();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    // 1. The data plane and the replicas.
+    res.runtime = createRuntime(plan.runtime, { runId, log: io.log });
+    res.proxy = await startProxyWorker({ ...plan.proxy, runId });
+    const controller = new DeploymentController({
+      runId,
+      spec: plan.deployment,
+      runtime: res.runtime,
+      proxy: res.proxy,
+      zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
+      readCounts: readTrafficResponses,
+      log: io.log,
+    });
+    res.controller = controller;
+    const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
+    io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
+    await abortable(controller.start(), signal, 'starting the replicas');
+    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);
+
+    // 2. Metrics endpoints and (optionally) a real Prometheus.
+    res.metricsServer = await startMetricsServer();
+    res.metricsServer.add('orchestrator', () => orchestratorMetrics.metrics());
+    if (plan.prometheus !== 'off') {
+      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy: res.proxy, metricsServer: res.metricsServer, log: io.log });
+    }
+
+    // 3. Load, and the timeline on the load's clock.
+    const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
+    res.driver = driver;
+    res.metricsServer.add('driver', () => driver.metrics());
+    const anchor: ClockAnchor = captureAnchor();
+    const origin = anchor.monotonicMs;
+    const steps: StepRecord[] = [];
+    for (const step of plan.steps) {
+      const timer = setTimeout(() => steps.push(executeStep(controller, step, origin, io)), step.atMs);
+      res.timers.push(timer);
+    }
+    let lastProgress: DriverProgress | null = null;
+    const phase = (): string => phaseLabel(controller, steps, origin);
+    driver.on('progress', (p: DriverProgress) => {
+      lastProgress = p;
+      io.progress(progressLine(p, controller, origin, phase()));
+    });
+
+    if (signal.aborted) onAbort();
+    const { ledger, summary } = await driver.done;
+    res.driver = null;
+    if (lastProgress) io.progress(progressLine(lastProgress, controller, origin, 'load finished'), true);
+    for (const t of res.timers) clearTimeout(t);
+
+    // 4. End-of-run counts: nothing is sent any more, so every counter is final.
+    const proxyStats = await res.proxy.stats();
+    await controller.refreshCounts();
+    const prometheusResult = res.prometheus
+      ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
+      : { mode: 'off' as const, url: null, dataDir: null, queries: [], note: 'Prometheus was off (--prometheus auto to put a real one in the loop)' };
+
+    // 5. Verdict and reports.
+    const result = verifyRun({
+      plan,
+      runId,
+      command: options.command,
+      anchor,
+      startedAt,
+      endedAt: new Date(),
+      ledger,
+      summary,
+      proxyStats,
+      controller,
+      steps,
+      prometheus: prometheusResult,
+      interrupted: interrupted || summary.interrupted,
+      driverMetricsText: await driver.metrics(),
+    });
+    mkdirSync(dir, { recursive: true });
+    const artifacts = await writeReports(dir, result);
+    return { result, dir, artifacts };
+  } catch (err) {
+    if (err instanceof ZerodropError) throw err;
+    throw new ZerodropError('ZD_INTERNAL', `the run broke: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await res.teardown(io.log);
+  }
+}
+
+function executeStep(controller: DeploymentController, step: PlannedStep, origin: number, io: RunIo): StepRecord {
+  const record: StepRecord = { step, startedMs: monotonicMs() - origin, endedMs: null, outcome: 'running', detail: null };
+  io.log(`▶ ${step.label}`);
+  const finish = (outcome: StepRecord['outcome'], detail: string | null): void => {
+    record.endedMs = monotonicMs() - origin;
+    record.outcome = outcome;
+    record.detail = detail;
+  };
+  const run = async (): Promise<void> => {
+    switch (step.kind) {
+      case 'rollout': {
+        const done = await controller.rolloutTo(step.patch).done;
+        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
+        io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
+        return;
+      }
+      case 'rollback': {
+        const done = await controller.rollback(step.toRevision).done;
+        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
+        return;
+      }
+      case 'scale':
+        controller.scale(step.replicas);
+        finish('done', null);
+        return;
+      case 'crash-zone':
+      case 'hang-zone':
+        await controller.failZone(step.zone, step.kind === 'crash-zone' ? 'crash' : 'hang');
+        finish('done', null);
+        return;
+      case 'recover-zone':
+        await controller.recoverZone(step.zone);
+        finish('done', null);
+        return;
+    }
+  };
+  void run().catch((err: unknown) => finish('failed', errorMessage(err)));
+  return record;
+}
+
+function phaseLabel(controller: DeploymentController, steps: StepRecord[], origin: number): string {
+  const now = monotonicMs() - origin;
+  const running = steps.filter((s) => s.outcome === 'running').map((s) => s.step.label.replace(/ at .*$/, ''));
+  const down = controller.view().zones.filter((z) => !z.up).map((z) => `zone ${z.name} down`);
+  const parts = [...running, ...down];
+  void now;
+  return parts.length > 0 ? parts.join(' · ') : 'steady';
+}
+
+function progressLine(p: DriverProgress, controller: DeploymentController, origin: number, phase: string): string {
+  const v = controller.view();
+  const zones = v.zones.map((z) => `${z.name}:${z.up ? z.ready : 'down'}`).join(' ');
+  const versions = v.replicaSets.filter((rs) => rs.active > 0).map((rs) => `${rs.version}:${rs.ready}`).join(' ');
+  const t = ((p.t - origin) / 1000).toFixed(0).padStart(3);
+  const rate = Math.round(p.rateLastInterval).toLocaleString('en-US').padStart(7);
+  return `t=${t}s ${rate} req/s  p99 ${p.p99LastIntervalMs.toFixed(1)}ms  failed ${p.failed}  in flight ${p.inFlight}  ready ${zones} | ${versions} | ${phase}`;
+}
+
+async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', `interrupted before ${what}`);
+  return await new Promise<T>((resolvePromise, reject) => {
+    const onAbort = (): void => reject(new ZerodropError('ZD_INTERRUPTED', `interrupted while ${what}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolvePromise, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export type { LedgerData, DriverSummary, ProxyStats };
+export { sleep, join };

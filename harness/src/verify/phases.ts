@@ -1,0 +1,115 @@
+/**
+ * What was going on at time t: the rollout step or the fault in progress. Built from the
+ * orchestrator timeline (ms from origin), so every failed request can be attributed to
+ * "rollout v2 · step 3 (v1 6→5)" or "zone b crash (undetected)".
+ */
+import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { Band } from '../result/types.js';
+
+export interface Phase {
+  kind: 'rollout' | 'zone';
+  label: string;
+  startMs: number;
+  /** When its effects ended (old replicas gone, zone back), or null if it lasted to the end. */
+  endMs: number | null;
+  /** Sub-steps inside the phase (rollout scale steps, zone detection), in time order. */
+  marks: { atMs: number; label: string }[];
+}
+
+export function buildPhases(events: readonly TimelineEvent[]): Phase[] {
+  const phases: Phase[] = [];
+  let rollout: Phase | null = null;
+  let rolloutRevision = -1;
+  const retiring = new Set<string>();
+  const zones = new Map<string, Phase>();
+  for (const e of events) {
+    switch (e.type) {
+      case 'rollout.started':
+      case 'rollback.started': {
+        if (e.type === 'rollback.started') break; // the rollout.started that follows carries the details
+        if (rollout && rollout.endMs === null) rollout.endMs = e.t;
+        rollout = {
+          kind: 'rollout',
+          label: e.fromVersion ? `rollout ${e.fromVersion}→${e.version}` : `initial rollout ${e.version}`,
+          startMs: e.t,
+          endMs: null,
+          marks: [],
+        };
+        rolloutRevision = e.revision;
+        retiring.clear();
+        phases.push(rollout);
+        break;
+      }
+      case 'replicaset.scaled':
+        if (rollout && rollout.endMs === null) {
+          rollout.marks.push({ atMs: e.t, label: `step ${e.step} (${e.version} ${e.from}→${e.to})` });
+        }
+        break;
+      case 'replica.draining':
+        if (rollout && (e.reason === 'rollout' || e.reason === 'scale-down')) retiring.add(e.replica);
+        break;
+      case 'replica.terminated':
+        if (rollout && retiring.delete(e.replica) && rollout.endMs !== null && retiring.size === 0) {
+          // The rollout's effects last until its last old replica has exited.
+          rollout.endMs = Math.max(rollout.endMs, e.t);
+        }
+        break;
+      case 'rollout.completed':
+      case 'rollout.failed':
+        if (rollout && e.revision === rolloutRevision) {
+          rollout.endMs = e.t;
+          rollout.marks.push({ atMs: e.t, label: e.type === 'rollout.completed' ? 'old replicas terminating' : 'failed' });
+        }
+        break;
+      case 'zone.down': {
+        const phase: Phase = { kind: 'zone', label: `zone ${e.zone} ${e.mode}`, startMs: e.t, endMs: null, marks: [{ atMs: e.t, label: 'undetected' }] };
+        zones.set(e.zone, phase);
+        phases.push(phase);
+        break;
+      }
+      case 'replica.unready': {
+        const phase = zones.get(e.zone);
+        if (phase && phase.endMs === null && e.reason.includes('zone') && !phase.marks.some((m) => m.label === 'detected')) {
+          phase.marks.push({ atMs: e.t, label: 'detected' });
+        }
+        break;
+      }
+      case 'workload.recovered':
+        for (const phase of zones.values()) {
+          if (phase.endMs === null && !phase.marks.some((m) => m.label === 'recovered')) phase.marks.push({ atMs: e.t, label: 'recovered' });
+        }
+        break;
+      case 'zone.up': {
+        const phase = zones.get(e.zone);
+        if (phase && phase.endMs === null) phase.endMs = e.t;
+        zones.delete(e.zone);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return phases;
+}
+
+/** The label of the phase (and its current sub-step) covering t, innermost (latest-started) first. */
+export function phaseAt(phases: readonly Phase[], t: number): string | null {
+  for (let i = phases.length - 1; i >= 0; i--) {
+    const p = phases[i];
+    if (!p || t < p.startMs || (p.endMs !== null && t > p.endMs)) continue;
+    let mark: string | null = null;
+    for (const m of p.marks) if (m.atMs <= t) mark = m.label;
+    return mark ? `${p.label} · ${mark}` : p.label;
+  }
+  return null;
+}
+
+export function bandsOf(phases: readonly Phase[], warmupMs: number): Band[] {
+  const bands: Band[] = [];
+  if (warmupMs > 0) bands.push({ kind: 'warmup', label: 'warm-up', startMs: 0, endMs: warmupMs });
+  for (const p of phases) {
+    if (p.kind === 'rollout' && p.label.startsWith('initial')) continue;
+    bands.push({ kind: p.kind === 'rollout' ? 'rollout' : 'zone-down', label: p.label, startMs: p.startMs, endMs: p.endMs });
+  }
+  return bands;
+}

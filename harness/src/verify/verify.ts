@@ -1,0 +1,670 @@
+/**
+ * The verifier: invariants → checks → verdict. Every rule of DESIGN.md's proof is one or more
+ * checks with its numbers, so a FAIL says exactly what broke, where and when:
+ *   1. ledger      every request answered once, 2xx, with its own id; nothing lost, nothing failed
+ *   2. counters    driver = proxy = replicas (and, in the loop, Prometheus agrees)
+ *   3. load        the target rate was really reached and the schedule kept (else INVALID)
+ *   4. events      the rollout completed and the zone failure was injected and recovered from
+ *   5. disruption  gaps, failures, latency before/during/after each event (and optional gates)
+ */
+import { cpus, release, totalmem } from 'node:os';
+import type { ClockAnchor } from '../../../orchestrator/src/common/clock.js';
+import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/src/controller.js';
+import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import { parseExposition, sampleValue } from '../../../sample-app/src/exposition.js';
+import type { LedgerData } from '../driver/ledger.js';
+import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
+import { toolVersion } from '../paths.js';
+import {
+  RESULT_SCHEMA_VERSION,
+  type Check,
+  type DisruptionEvent,
+  type FailedRequestSample,
+  type PrometheusResult,
+  type ReconciliationRow,
+  type ReplicaRow,
+  type RunResult,
+  type TimelineSeries,
+  type Verdict,
+  type WindowStats,
+} from '../result/types.js';
+import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
+import { LedgerView } from './ledger-view.js';
+import { bandsOf, buildPhases, phaseAt, type Phase } from './phases.js';
+
+export interface StepRecord {
+  step: PlannedStep;
+  /** ms from origin. */
+  startedMs: number;
+  endedMs: number | null;
+  outcome: 'running' | 'done' | 'failed';
+  detail: string | null;
+}
+
+export interface VerifyInput {
+  plan: RunPlan;
+  runId: string;
+  command: string;
+  anchor: ClockAnchor;
+  startedAt: Date;
+  endedAt: Date;
+  ledger: LedgerData;
+  summary: DriverSummary;
+  proxyStats: ProxyStats;
+  controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'>;
+  steps: StepRecord[];
+  prometheus: PrometheusResult;
+  interrupted: boolean;
+  /** The driver's final Prometheus exposition (its counters must equal the ledger). */
+  driverMetricsText: string | null;
+}
+
+const FAILED_SAMPLE = 50;
+const WINDOW_MS = 5000;
+
+export function verifyRun(input: VerifyInput): RunResult {
+  const { plan, ledger, summary, proxyStats, anchor } = input;
+  const origin = anchor.monotonicMs;
+  const view = new LedgerView(ledger, origin);
+  const events = input.controller.timeline.map((e) => ({ ...e, t: e.t - origin })) as TimelineEvent[];
+  const phases = buildPhases(events);
+  const records = input.controller.allReplicas;
+  const zoneOf = new Map(records.map((r) => [r.id, r.zone]));
+
+  const warmupEnd = plan.driver.warmupMs;
+  const sendEnd = summary.sendingEndedAt - origin;
+  const measured = { from: warmupEnd, to: Math.max(warmupEnd + 1, sendEnd) };
+
+  // ---- one pass over the ledger
+  const tally = tallyLedger(view, zoneOf, phases, input.runId, measured);
+
+  // ---- load
+  const windowSec = (measured.to - measured.from) / 1000;
+  let completedInWindow = 0;
+  view.forEach(measured.from, measured.to, (i) => {
+    const o = ledger.outcome[i];
+    if (o !== Outcome.Pending && o !== Outcome.Abandoned) completedInWindow++;
+  });
+  const achievedRate = windowSec > 0 ? completedInWindow / windowSec : 0;
+  const latency = view.latency(measured.from, measured.to);
+
+  const checks: Check[] = [];
+  const t = plan.thresholds;
+
+  // ---- 1. ledger
+  const lost = tally.sent - tally.completed;
+  checks.push(
+    check('ledger.every-request-answered', 'ledger', 'Every request sent got exactly one answer', lost === 0 ? 'pass' : 'fail',
+      'lost = sent − completed = 0',
+      `lost = ${fmt(lost)} (sent ${fmt(tally.sent)}, completed ${fmt(tally.completed)}, still in flight at the end ${fmt(tally.abandoned)})`,
+      lost === 0 ? undefined : 'requests were written and never answered (abandoned after the final wait): see failed-requests and the replica/zone they went to',
+      { sent: tally.sent, completed: tally.completed, lost }),
+  );
+  const failed = tally.failed;
+  checks.push(
+    check('ledger.no-failed-requests', 'ledger', 'No request failed (reset, refused, timeout, non-2xx)', failed <= t.maxFailed ? 'pass' : 'fail',
+      `failed ≤ ${t.maxFailed}`,
+      `failed = ${fmt(failed)}${failed > 0 ? ` (${breakdown(tally.byOutcome)})` : ''}`,
+      failed > 0 ? `first failure at ${tally.firstFailureMs?.toFixed(0)} ms during "${tally.samples[0]?.step ?? 'steady state'}"; by step: ${breakdown(tally.byStep)}` : undefined,
+      { failed }),
+  );
+  checks.push(
+    check('ledger.ids-echoed', 'ledger', 'Every 2xx carried its own request id back', tally.byOutcome['id_mismatch'] ? 'fail' : 'pass',
+      'id mismatches = 0', `id mismatches = ${fmt(tally.byOutcome['id_mismatch'] ?? 0)}`,
+      tally.byOutcome['id_mismatch'] ? 'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses' : undefined),
+  );
+
+  // ---- 2. counters
+  const proxy2xx = sumWhere(proxyStats.responded, (code) => code.startsWith('2'));
+  const reconciliation: ReconciliationRow[] = [];
+  const sentHolds = tally.sent === proxyStats.received;
+  reconciliation.push({ quantity: 'requests sent / received', driver: tally.sent, proxy: proxyStats.received, replicas: null, prometheus: null, relation: 'driver = proxy', holds: sentHolds });
+  checks.push(
+    check('counters.sent-equals-received', 'counters', 'Driver sent = proxy received', sentHolds ? 'pass' : 'fail',
+      'driver sent = proxy received', `driver ${fmt(tally.sent)} · proxy ${fmt(proxyStats.received)} (Δ ${fmt(tally.sent - proxyStats.received)})`,
+      sentHolds ? undefined : 'requests were lost between the driver and the proxy (or the proxy counted requests nobody sent)'),
+  );
+  const ok2xxHolds = tally.driver2xx === proxy2xx;
+  reconciliation.push({ quantity: '2xx responses', driver: tally.driver2xx, proxy: proxy2xx, replicas: null, prometheus: null, relation: 'driver = proxy', holds: ok2xxHolds });
+  checks.push(
+    check('counters.2xx-agree', 'counters', 'Proxy 2xx = driver 2xx', ok2xxHolds ? 'pass' : 'fail',
+      'proxy 2xx responses = driver 2xx responses', `proxy ${fmt(proxy2xx)} · driver ${fmt(tally.driver2xx)}`,
+      ok2xxHolds ? undefined : 'the proxy sent 2xx responses the driver never received (or the reverse)'),
+  );
+  const replicas = replicaRows(records, proxyStats, tally.servedBy, origin, plan.deployment.template.metricsPath !== null);
+  const rec = replicaReconciliation(replicas, proxyStats);
+  reconciliation.push({
+    quantity: 'upstream responses (all codes)',
+    driver: null,
+    proxy: rec.proxyResponses,
+    replicas: rec.replicaResponses,
+    prometheus: null,
+    relation: 'replicas ≥ proxy, excess ≤ failed attempts',
+    holds: rec.holds,
+    note: rec.note,
+  });
+  checks.push(
+    check('counters.replicas-cover-proxy', 'counters', 'Replica counters account for every proxied response',
+      rec.applicable ? (rec.holds ? 'pass' : 'fail') : 'skip',
+      'for each replica: proxy responses ≤ replica responses ≤ proxy responses + failed attempts',
+      rec.applicable ? `Σ replicas ${fmt(rec.replicaResponses)} · Σ proxy ${fmt(rec.proxyResponses)}; ${rec.note}` : 'the service exposes no metrics (metricsPath: null)',
+      rec.holds ? undefined : `mismatch on ${rec.bad.join(', ')}`),
+  );
+  reconciliation.push({
+    quantity: 'retries (requests saved by one)',
+    driver: tally.retriedOk,
+    proxy: proxyStats.savedByRetry,
+    replicas: null,
+    prometheus: null,
+    relation: 'reported: a rollout done right needs none',
+    holds: tally.retriedOk === proxyStats.savedByRetry,
+  });
+  const dm = driverMetricsCheck(input.driverMetricsText, tally);
+  if (dm) checks.push(dm);
+
+  // ---- 3. load
+  const ratio = plan.driver.rate > 0 ? achievedRate / plan.driver.rate : 1;
+  if (plan.driver.rate > 0) {
+    checks.push(
+      check('load.rate-reached', 'load', 'The target rate was reached', ratio >= t.minAchievedRatio ? 'pass' : 'invalid',
+        `achieved ≥ ${(t.minAchievedRatio * 100).toFixed(0)}% of ${fmt(plan.driver.rate)} req/s over the measured window`,
+        `achieved ${fmt(Math.round(achievedRate))} req/s (${(ratio * 100).toFixed(1)}%)`,
+        ratio >= t.minAchievedRatio ? undefined : `this machine did not sustain ${fmt(plan.driver.rate)} req/s through the proxy; rerun with --rate ${fmt(Math.floor(achievedRate * 0.9 / 100) * 100)} or fewer replicas per core`),
+    );
+  }
+  if (plan.driver.engine === 'open') {
+    const lagOk = summary.maxScheduleLagMs <= t.maxScheduleLag;
+    checks.push(
+      check('load.schedule-kept', 'load', 'The driver kept its schedule (open model)', lagOk ? 'pass' : 'invalid',
+        `max schedule lag ≤ ${t.maxScheduleLag} ms`, `max lag ${summary.maxScheduleLagMs.toFixed(1)} ms, ${fmt(summary.lateSends)} late sends (> ${plan.driver.maxLateMs} ms)`,
+        lagOk ? undefined : 'the driver fell behind (all connections busy or CPU starved): latency is still measured from the intended send time, but the load was not what was asked'),
+    );
+  }
+  checks.push(
+    check('load.complete', 'load', 'The run completed', input.interrupted ? 'invalid' : 'pass', 'not interrupted',
+      input.interrupted ? 'interrupted (SIGINT): the run ended early' : 'ran to the end', input.interrupted ? 'the report covers the part that ran; rerun to get a verdict' : undefined),
+  );
+
+  // ---- 4. events
+  checks.push(...eventChecks(input.steps, events, input.controller.view(), sendEnd, plan));
+
+  // ---- orchestrator rules
+  const breaches = events.filter((e) => e.type === 'invariant.breach');
+  checks.push(
+    check('orchestrator.invariants', 'orchestrator', 'available ≥ replicas − maxUnavailable and total ≤ replicas + maxSurge at every step',
+      breaches.length === 0 ? 'pass' : 'fail', '0 breaches', `${breaches.length} breaches`,
+      breaches.length ? breaches.map((b) => (b.type === 'invariant.breach' ? `${b.invariant} at ${b.t.toFixed(0)} ms: ${b.detail}` : '')).join('; ') : undefined),
+  );
+  const voluntary = records.filter((r) => r.deleteReason === 'rollout' || r.deleteReason === 'scale-down');
+  const notGraceful = voluntary.filter((r) => r.exit && r.exit.kind !== 'graceful');
+  checks.push(
+    check('orchestrator.graceful-exits', 'orchestrator', 'Replicas retired by the rollout exited by themselves inside the grace period',
+      notGraceful.length === 0 ? 'pass' : 'fail', `0 of ${voluntary.length} needed SIGKILL or crashed`,
+      `${notGraceful.length} of ${voluntary.length}${notGraceful.length ? `: ${notGraceful.slice(0, 5).map((r) => `${r.id} (${r.exit?.kind})`).join(', ')}` : ''}`,
+      notGraceful.length ? `contract rule 2: on SIGTERM the service must drain and exit within the grace period (${plan.deployment.termination.gracePeriodMs} ms)` : undefined),
+  );
+  if (plan.deployment.template.metricsPath !== null) {
+    const missing = voluntary.filter((r) => r.final === null && r.started !== null);
+    checks.push(
+      check('orchestrator.final-counts', 'orchestrator', 'Final counters read from every retired replica after it drained',
+        missing.length === 0 ? 'pass' : 'fail', `${voluntary.length} of ${voluntary.length}`, `${voluntary.length - missing.length} of ${voluntary.length}`,
+        missing.length ? `no final snapshot from ${missing.map((r) => r.id).join(', ')}: its metrics endpoint was gone before the proxy had drained it` : undefined),
+    );
+  }
+
+  // ---- 5. disruption + thresholds
+  const disruptionEvents = input.steps.map((s, i) => disruptionEvent(view, s, i, events, measured));
+  const rolloutRetried = countRetriedIn(view, phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')), sendEnd);
+  checks.push(
+    check('thresholds.rollout-retries', 'thresholds', 'No request needed a retry during a rollout', rolloutRetried <= t.maxRolloutRetries ? 'pass' : 'fail',
+      `requests retried during rollouts ≤ ${t.maxRolloutRetries}`, `${fmt(rolloutRetried)} retried`,
+      rolloutRetried > t.maxRolloutRetries ? 'the proxy hid failures of the rollout by retrying them: a rolling update done right needs no retries (check SIGTERM handling and readiness)' : undefined),
+  );
+  const gap = view.longestGap(measured.from, measured.to);
+  if (t.p99 !== null) checks.push(latencyGate('thresholds.p99', 'p99', latency.p99Ms, t.p99));
+  if (t.p999 !== null) checks.push(latencyGate('thresholds.p999', 'p99.9', latency.p999Ms, t.p999));
+  if (t.maxGap !== null) {
+    checks.push(check('thresholds.max-gap', 'thresholds', 'Longest gap between successful responses', gap.gapMs <= t.maxGap ? 'pass' : 'fail',
+      `≤ ${t.maxGap} ms`, `${gap.gapMs} ms${gap.atMs !== null ? ` at ${gap.atMs.toFixed(0)} ms` : ''}`));
+  }
+
+  // ---- Prometheus
+  for (const q of input.prometheus.queries) {
+    const status = q.value === null ? 'invalid' : q.agree === false ? 'fail' : 'pass';
+    checks.push(check(`prometheus.${q.name}`, 'prometheus', `PromQL agrees: ${q.name}`, status, `PromQL = in-process (${fmtN(q.inProcess)})`,
+      `PromQL ${fmtN(q.value)}`, status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for this (a missed scrape)' : `${q.promql} disagrees with the in-process count`));
+  }
+
+  const verdict = decide(checks);
+  const exitCode = verdict === 'PASS' ? 0 : verdict === 'FAIL' ? 1 : 3;
+  const disruption = {
+    longestGapMs: gap.gapMs,
+    longestGapAtMs: gap.atMs,
+    failed,
+    savedByRetry: tally.retriedOk,
+    timeToRecoverMs: tally.lastFailureEndMs !== null && tally.firstFailureMs !== null ? tally.lastFailureEndMs - tally.firstFailureMs : null,
+    events: disruptionEvents,
+  };
+  const cpu = cpus();
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    tool: { name: 'zerodrop', version: toolVersion(), node: process.version },
+    run: {
+      id: input.runId,
+      scenario: { name: plan.scenario.name, file: plan.file, sha256: plan.sha256 },
+      runtime: plan.runtime,
+      originEpochMs: anchor.epochMs,
+      startedAt: input.startedAt.toISOString(),
+      endedAt: input.endedAt.toISOString(),
+      durationMs: input.endedAt.getTime() - input.startedAt.getTime(),
+      complete: !input.interrupted,
+      incompleteReason: input.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release() },
+      command: input.command,
+    },
+    verdict,
+    exitCode,
+    headline: headline(verdict, tally, achievedRate, input.steps, checks, events),
+    checks,
+    load: {
+      engine: plan.driver.engine,
+      targetRate: plan.driver.rate,
+      achievedRate,
+      connections: plan.driver.connections,
+      windowStartMs: measured.from,
+      windowEndMs: measured.to,
+      sent: tally.sent,
+      completed: tally.completed,
+      ok: tally.ok,
+      failed,
+      lost,
+      abandoned: tally.abandoned,
+      lateSends: summary.lateSends,
+      maxScheduleLagMs: summary.maxScheduleLagMs,
+      maxLateMsAllowed: plan.driver.maxLateMs,
+      latency,
+      autocannonReported: summary.autocannonReported,
+    },
+    reconciliation,
+    disruption,
+    failures: {
+      total: failed + tally.abandoned,
+      byOutcome: tally.byOutcome,
+      byStatus: tally.byStatus,
+      byReplica: tally.byReplica,
+      byZone: tally.byZone,
+      byStep: tally.byStep,
+      sample: tally.samples,
+      listFile: null,
+    },
+    replicas,
+    timeline: series(view, events, measured.to, plan),
+    bands: bandsOf(phases, plan.driver.warmupMs),
+    events,
+    proxy: {
+      received: proxyStats.received,
+      responded: proxyStats.responded,
+      retries: proxyStats.retries,
+      retryBudgetExhausted: proxyStats.retryBudgetExhausted,
+      savedByRetry: proxyStats.savedByRetry,
+      zoneEjections: proxyStats.zoneEjections,
+      retriesEnabled: plan.proxy.retries.enabled,
+    },
+    prometheus: input.prometheus,
+    scenario: plan.scenario,
+    artifacts: {},
+  };
+}
+
+// ------------------------------------------------------------------ ledger tally
+
+interface Tally {
+  sent: number;
+  completed: number;
+  ok: number;
+  failed: number;
+  abandoned: number;
+  driver2xx: number;
+  retriedOk: number;
+  byOutcome: Record<string, number>;
+  byStatus: Record<string, number>;
+  byReplica: Record<string, number>;
+  byZone: Record<string, number>;
+  byStep: Record<string, number>;
+  servedBy: Map<string, number>;
+  samples: FailedRequestSample[];
+  firstFailureMs: number | null;
+  lastFailureEndMs: number | null;
+}
+
+function tallyLedger(view: LedgerView, zoneOf: Map<string, string>, phases: Phase[], runId: string, measured: { from: number; to: number }): Tally {
+  const d = view.data;
+  const tally: Tally = {
+    sent: d.length,
+    completed: 0,
+    ok: 0,
+    failed: 0,
+    abandoned: 0,
+    driver2xx: 0,
+    retriedOk: 0,
+    byOutcome: {},
+    byStatus: {},
+    byReplica: {},
+    byZone: {},
+    byStep: {},
+    servedBy: new Map(),
+    samples: [],
+    firstFailureMs: null,
+    lastFailureEndMs: null,
+  };
+  void measured;
+  const servedCounts = new Float64Array(d.replicas.length);
+  for (let i = 0; i < d.length; i++) {
+    const outcome = d.outcome[i] as Outcome;
+    const status = d.status[i] ?? 0;
+    if (status >= 200 && status < 300) tally.driver2xx++;
+    if (outcome === Outcome.Ok) {
+      tally.ok++;
+      tally.completed++;
+      servedCounts[d.replica[i] ?? 0]!++;
+      if ((d.attempts[i] ?? 1) > 1) tally.retriedOk++;
+      continue;
+    }
+    const name = OUTCOME_NAMES[outcome] ?? 'unknown';
+    if (outcome === Outcome.Abandoned || outcome === Outcome.Pending) tally.abandoned++;
+    else {
+      tally.completed++;
+      tally.failed++;
+    }
+    tally.byOutcome[name] = (tally.byOutcome[name] ?? 0) + 1;
+    if (status) tally.byStatus[String(status)] = (tally.byStatus[String(status)] ?? 0) + 1;
+    const replica = d.replicas[d.replica[i] ?? 0] || null;
+    const zone = replica ? zoneOf.get(replica) ?? null : null;
+    const tMs = view.at(i);
+    const step = phaseAt(phases, tMs);
+    if (replica) tally.byReplica[replica] = (tally.byReplica[replica] ?? 0) + 1;
+    if (zone) tally.byZone[zone] = (tally.byZone[zone] ?? 0) + 1;
+    tally.byStep[step ?? 'steady state'] = (tally.byStep[step ?? 'steady state'] ?? 0) + 1;
+    tally.firstFailureMs ??= tMs;
+    tally.lastFailureEndMs = Math.max(tally.lastFailureEndMs ?? 0, view.endAt(i));
+    if (tally.samples.length < FAILED_SAMPLE) {
+      tally.samples.push({ id: `${runId}-${i}`, tMs, outcome: name, status, replica, zone, step, latencyMs: (d.latencyUs[i] ?? 0) / 1000 });
+    }
+  }
+  d.replicas.forEach((name, idx) => {
+    if (idx > 0 && name) tally.servedBy.set(name, servedCounts[idx] ?? 0);
+  });
+  return tally;
+}
+
+// ------------------------------------------------------------------ replicas
+
+function replicaRows(records: readonly ReplicaRecord[], proxy: ProxyStats, servedBy: Map<string, number>, origin: number, hasMetrics: boolean): ReplicaRow[] {
+  const endpoints = new Map(proxy.endpoints.map((e) => [e.id, e]));
+  const rel = (t: number | null): number | null => (t === null ? null : t - origin);
+  return records.map((r) => {
+    const ep = endpoints.get(r.id);
+    const proxy2xx = ep ? sumWhere(ep.responses, (c) => c.startsWith('2')) : 0;
+    const failedAttempts = ep ? ep.attempts.connect_error + ep.attempts.reset + ep.attempts.timeout + ep.attempts.other_error : 0;
+    const exact = r.final ?? (r.exit === null ? r.lastScrape : null);
+    const count = exact ?? r.lastScrape;
+    const exit: ReplicaRow['exit'] = r.startError !== null ? 'start-failed' : r.exit ? r.exit.kind : 'running';
+    return {
+      id: r.id,
+      zone: r.zone,
+      version: r.version,
+      revision: r.revision,
+      startedMs: rel(r.started?.startedAtMs ?? r.createdAtMs),
+      readyMs: rel(r.firstReadyMs),
+      drainingMs: rel(r.drainingMs),
+      exitedMs: rel(r.exitedMs),
+      exit,
+      proxy2xx,
+      replicaResponses: hasMetrics ? count?.responses ?? null : null,
+      replicaCountSource: !hasMetrics || count === null ? 'none' : exact ? 'final' : 'last-scrape',
+      driverServed: servedBy.get(r.id) ?? 0,
+      retriesFrom: failedAttempts,
+    };
+  });
+}
+
+function replicaReconciliation(rows: ReplicaRow[], proxy: ProxyStats): { applicable: boolean; holds: boolean; proxyResponses: number; replicaResponses: number; note: string; bad: string[] } {
+  const endpoints = new Map(proxy.endpoints.map((e) => [e.id, e]));
+  let proxyResponses = 0;
+  let replicaResponses = 0;
+  let lowerBounds = 0;
+  const bad: string[] = [];
+  let applicable = false;
+  for (const row of rows) {
+    const ep = endpoints.get(row.id);
+    const answered = ep ? Object.values(ep.responses).reduce((a, b) => a + b, 0) : 0;
+    const failedAttempts = row.retriesFrom;
+    proxyResponses += answered;
+    if (row.replicaResponses === null) continue;
+    applicable = true;
+    replicaResponses += row.replicaResponses;
+    if (row.replicaCountSource === 'final') {
+      if (row.replicaResponses < answered || row.replicaResponses > answered + failedAttempts) {
+        bad.push(`${row.id} (replica ${row.replicaResponses}, proxy ${answered}, failed attempts ${failedAttempts})`);
+      }
+    } else {
+      lowerBounds++;
+      // Killed before a final read: its last scrape can only be behind the proxy's count.
+      if (row.replicaResponses > answered + failedAttempts) bad.push(`${row.id} (last scrape ${row.replicaResponses} > proxy ${answered} + ${failedAttempts})`);
+    }
+  }
+  const note = lowerBounds > 0 ? `${lowerBounds} replica(s) were killed before a final read: their counts are lower bounds (last scrape)` : 'every replica read after it drained';
+  return { applicable, holds: bad.length === 0, proxyResponses, replicaResponses, note, bad };
+}
+
+// ------------------------------------------------------------------ events
+
+function eventChecks(steps: StepRecord[], events: TimelineEvent[], view: ReturnType<DeploymentController['view']>, sendEnd: number, plan: RunPlan): Check[] {
+  const out: Check[] = [];
+  const planned = plan.steps;
+  planned.forEach((p, i) => {
+    const ran = steps.find((s) => s.step === p);
+    const id = `events.${i + 1}-${p.kind}`;
+    if (!ran) {
+      out.push(check(id, 'events', p.label, 'fail', 'executed', 'never executed (the load ended first)', 'the step was scheduled after the run ended'));
+      return;
+    }
+    if (p.kind === 'rollout' || p.kind === 'rollback') {
+      const completed = events.find((e) => e.type === 'rollout.completed' && e.t >= ran.startedMs);
+      const inLoad = completed !== undefined && completed.t <= sendEnd;
+      out.push(
+        check(id, 'events', `${p.label}: completed under load`, inLoad ? 'pass' : 'fail',
+          'rollout complete (all replicas updated and available) before the load ended',
+          completed ? `completed in ${((completed.t - ran.startedMs) / 1000).toFixed(1)} s${inLoad ? '' : ' — after the load had ended'}` : `not completed (${ran.detail ?? ran.outcome})`,
+          inLoad ? undefined : 'a rollout that never finishes (readiness never true, progress deadline) is a failed deploy; if it was just slow, start it earlier or lengthen the load'),
+      );
+    } else if (p.kind === 'crash-zone' || p.kind === 'hang-zone') {
+      const down = events.find((e) => e.type === 'zone.down' && e.zone === p.zone && e.t >= ran.startedMs - 1);
+      const recovered = events.find((e) => e.type === 'workload.recovered' && down !== undefined && e.t >= down.t);
+      out.push(check(`${id}-injected`, 'events', `${p.label}: injected`, down ? 'pass' : 'fail', `zone ${p.zone} failed (${p.kind})`,
+        down && down.type === 'zone.down' ? `${down.replicas.length} replicas ${p.kind === 'crash-zone' ? 'killed' : 'frozen'}` : 'not injected', down ? undefined : ran.detail ?? undefined));
+      const inLoad = recovered !== undefined && recovered.t <= sendEnd;
+      out.push(
+        check(`${id}-recovered`, 'events', `${p.label}: workload back to full strength`, inLoad ? 'pass' : 'fail',
+          `${plan.deployment.replicas} replicas available again (on the surviving zones) before the load ended`,
+          recovered && recovered.type === 'workload.recovered' ? `recovered ${(recovered.afterMs / 1000).toFixed(1)} s after the failure${inLoad ? '' : ' — after the load had ended'}` : 'never recovered',
+          inLoad ? undefined : 'replacements did not become ready on the surviving zones in time'),
+      );
+    } else {
+      out.push(check(id, 'events', p.label, ran.outcome === 'failed' ? 'fail' : 'pass', 'executed', ran.outcome === 'failed' ? `failed: ${ran.detail}` : 'done'));
+    }
+  });
+  const lastRollout = [...planned].reverse().find((p) => p.kind === 'rollout');
+  if (lastRollout && lastRollout.kind === 'rollout' && lastRollout.patch.version) {
+    const wrong = view.replicas.filter((r) => r.phase !== 'terminating' && r.version !== lastRollout.patch.version);
+    out.push(check('events.final-version', 'events', `All replicas run ${lastRollout.patch.version} at the end`, wrong.length === 0 ? 'pass' : 'fail',
+      `every replica on ${lastRollout.patch.version}`, wrong.length ? `${wrong.length} on other versions: ${wrong.map((r) => `${r.id}`).join(', ')}` : `${view.replicas.length} of ${view.replicas.length}`));
+  }
+  return out;
+}
+
+function disruptionEvent(view: LedgerView, s: StepRecord, i: number, events: TimelineEvent[], measured: { from: number; to: number }): DisruptionEvent {
+  const start = s.startedMs;
+  let end: number | null = s.endedMs;
+  if (s.step.kind === 'crash-zone' || s.step.kind === 'hang-zone') {
+    const recovered = events.find((e) => e.type === 'workload.recovered' && e.t >= start);
+    end = recovered ? recovered.t : null;
+  } else if (s.step.kind !== 'rollout' && s.step.kind !== 'rollback') {
+    end = start + 2000;
+  }
+  const duringEnd = Math.min(end ?? measured.to, measured.to);
+  const before = windowStats(view, Math.max(measured.from, start - WINDOW_MS), start);
+  const during = windowStats(view, start, Math.max(start + 1, duringEnd));
+  const after = windowStats(view, duringEnd, Math.min(measured.to, duringEnd + WINDOW_MS));
+  let lastFailureEnd: number | null = null;
+  view.forEach(start, duringEnd, (r) => {
+    if (view.isFailed(r)) lastFailureEnd = Math.max(lastFailureEnd ?? 0, view.endAt(r));
+  });
+  const kind: DisruptionEvent['kind'] =
+    s.step.kind === 'crash-zone' ? 'zone-crash' : s.step.kind === 'hang-zone' ? 'zone-hang' : s.step.kind === 'recover-zone' ? 'zone-recover' : s.step.kind;
+  return {
+    id: `${i + 1}-${s.step.kind}`,
+    kind,
+    label: s.step.label,
+    startMs: start,
+    endMs: end,
+    before,
+    during,
+    after,
+    failed: during.failed,
+    savedByRetry: during.retried,
+    longestGapMs: view.longestGap(start, Math.max(start + 1, duringEnd)).gapMs,
+    timeToRecoverMs: lastFailureEnd === null ? null : (lastFailureEnd as number) - start,
+  };
+}
+
+function windowStats(view: LedgerView, from: number, to: number): WindowStats {
+  let sent = 0;
+  let ok = 0;
+  let failed = 0;
+  let retried = 0;
+  view.forEach(from, to, (i) => {
+    sent++;
+    if (view.isOk(i)) {
+      ok++;
+      if ((view.data.attempts[i] ?? 1) > 1) retried++;
+    } else if (view.isFailed(i) || view.data.outcome[i] === Outcome.Abandoned) failed++;
+  });
+  const seconds = Math.max(0, to - from) / 1000;
+  return { startMs: from, endMs: to, sent, ok, failed, retried, achievedRate: seconds > 0 ? (ok + failed) / seconds : 0, latency: view.latency(from, to) };
+}
+
+function countRetriedIn(view: LedgerView, phases: Phase[], endMs: number): number {
+  let n = 0;
+  for (const p of phases) {
+    view.forEach(p.startMs, p.endMs ?? endMs, (i) => {
+      if ((view.data.attempts[i] ?? 1) > 1) n++;
+    });
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ series
+
+function series(view: LedgerView, events: TimelineEvent[], endMs: number, plan: RunPlan): TimelineSeries {
+  const bucketMs = endMs > 30_000 ? 1000 : 250;
+  const n = Math.max(1, Math.ceil(endMs / bucketMs));
+  const out: TimelineSeries = { bucketMs, t: [], ok: [], failed: [], retried: [], p50Ms: [], p99Ms: [], maxMs: [], readyByZone: {}, readyByVersion: {} };
+  for (const z of plan.deployment.zones) out.readyByZone[z] = [];
+  const ready = new Map<string, { zone: string; version: string }>();
+  let ev = 0;
+  for (let b = 0; b < n; b++) {
+    const from = b * bucketMs;
+    const to = from + bucketMs;
+    while (ev < events.length && (events[ev]?.t ?? Infinity) <= from) {
+      const e = events[ev++]!;
+      if (e.type === 'replica.ready') ready.set(e.replica, { zone: e.zone, version: e.version });
+      else if (e.type === 'replica.unready' || e.type === 'replica.draining' || e.type === 'replica.terminated') ready.delete(e.replica);
+    }
+    const ws = windowStats(view, from, to);
+    out.t.push(from);
+    out.ok.push(ws.ok);
+    out.failed.push(ws.failed);
+    out.retried.push(ws.retried);
+    out.p50Ms.push(ws.latency.p50Ms);
+    out.p99Ms.push(ws.latency.p99Ms);
+    out.maxMs.push(ws.latency.maxMs);
+    for (const z of Object.keys(out.readyByZone)) out.readyByZone[z]!.push(0);
+    for (const r of ready.values()) {
+      const zs = out.readyByZone[r.zone];
+      if (zs) zs[b] = (zs[b] ?? 0) + 1;
+      const vs = (out.readyByVersion[r.version] ??= new Array<number>(b).fill(0));
+      while (vs.length < b) vs.push(0);
+      vs[b] = (vs[b] ?? 0) + 1;
+    }
+    for (const vs of Object.values(out.readyByVersion)) while (vs.length <= b) vs.push(0);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ helpers
+
+function driverMetricsCheck(text: string | null, tally: Tally): Check | null {
+  if (!text) return null;
+  let sent: number | undefined;
+  try {
+    sent = sampleValue(parseExposition(text), 'zerodrop_driver_requests_sent_total');
+  } catch {
+    sent = undefined;
+  }
+  if (sent === undefined) return null;
+  const holds = sent === tally.sent;
+  return check('counters.driver-metrics-equal-ledger', 'counters', "The driver's Prometheus counters equal its ledger", holds ? 'pass' : 'fail',
+    'zerodrop_driver_requests_sent_total = ledger rows', `metrics ${fmt(sent)} · ledger ${fmt(tally.sent)}`);
+}
+
+function latencyGate(id: string, name: string, value: number | null, limit: number): Check {
+  const holds = value !== null && value <= limit;
+  return check(id, 'thresholds', `${name} latency over the measured window`, holds ? 'pass' : 'fail', `${name} ≤ ${limit} ms`, value === null ? 'no successful request' : `${name} = ${value.toFixed(2)} ms`);
+}
+
+function decide(checks: Check[]): Verdict {
+  if (checks.some((c) => c.status === 'fail')) return 'FAIL';
+  if (checks.some((c) => c.status === 'invalid')) return 'INVALID';
+  return 'PASS';
+}
+
+function headline(verdict: Verdict, tally: Tally, achievedRate: number, steps: StepRecord[], checks: Check[], events: TimelineEvent[]): string {
+  const what = steps.map((s) => s.step.label.replace(/ at .*$/, '')).join(', ');
+  const base = `${fmt(tally.sent)} requests at ${fmt(Math.round(achievedRate))} req/s, ${fmt(tally.sent - tally.completed)} lost, ${fmt(tally.failed)} failed`;
+  const saved = tally.retriedOk > 0 ? ` (${fmt(tally.retriedOk)} saved by a retry)` : '';
+  void events;
+  if (verdict === 'PASS') return `PASS: ${base}${saved}${what ? ` through ${what}` : ''}`;
+  const firstBad = checks.find((c) => c.status === (verdict === 'FAIL' ? 'fail' : 'invalid'));
+  return `${verdict}: ${base}${saved}${firstBad ? ` — ${firstBad.title}: ${firstBad.actual}` : ''}`;
+}
+
+function check(id: string, group: Check['group'], title: string, status: Check['status'], expected: string, actual: string, explanation?: string, numbers?: Record<string, number>): Check {
+  const c: Check = { id, group, title, status, expected, actual };
+  if (explanation) c.explanation = explanation;
+  if (numbers) c.numbers = numbers;
+  return c;
+}
+
+function sumWhere(rec: Record<string, number>, pred: (key: string) => boolean): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(rec)) if (pred(k)) n += v;
+  return n;
+}
+
+function breakdown(rec: Record<string, number>): string {
+  return Object.entries(rec)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(', ');
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function fmtN(n: number | null): string {
+  return n === null ? '—' : fmt(n);
+}

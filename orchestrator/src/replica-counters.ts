@@ -1,0 +1,39 @@
+/**
+ * Reads a replica's served-traffic count from its Prometheus endpoint: the sum of
+ * http_requests_total over traffic routes (probe and metrics routes excluded). The sample-app
+ * defines that convention and its parser; any service that follows it gets exact per-replica
+ * reconciliation, others are reconciled from the proxy's side only.
+ */
+import { request } from 'node:http';
+import { parseExposition, sumTrafficResponses } from '../../sample-app/src/exposition.js';
+import type { HostPort } from './runtime/types.js';
+
+const SCRAPE_TIMEOUT_MS = 1000;
+
+export function readTrafficResponses(target: HostPort, path: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: target.host, port: target.port, path, method: 'GET', agent: false, headers: { accept: 'text/plain' } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve(null);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(sumTrafficResponses(parseExposition(Buffer.concat(chunks).toString('utf8'))));
+          } catch {
+            resolve(null);
+          }
+        });
+        res.on('error', () => resolve(null));
+      },
+    );
+    req.setTimeout(SCRAPE_TIMEOUT_MS, () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
