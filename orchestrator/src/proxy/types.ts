@@ -49,6 +49,14 @@ export interface ProxyUpstreamConfig {
   /** Idle keep-alive kept below the replica's own keepAliveTimeout (client < server on every hop). */
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
+  /**
+   * Responses up to this many bytes are buffered and written downstream in one go (one syscall,
+   * and a reset mid-body can still be retried for idempotent requests); larger ones are streamed
+   * from the first byte past it. 0 = always stream. Default 65536. (Added by the proxy.)
+   */
+  responseBufferBytes?: number;
+  /** Max idle time between response body chunks once headers arrived. Default 30000. */
+  bodyTimeoutMs?: number;
 }
 
 export interface ProxyConfig {
@@ -155,6 +163,29 @@ export interface ProxyStats {
   /** Zone-wide ejections performed. */
   zoneEjections: number;
   endpoints: EndpointStats[];
+  /** Requests rejected before routing because they were not valid HTTP (400/431, never counted in received). */
+  malformedRequests?: number;
+  /** Routing events (ejections, returns, drains), oldest first, bounded (latest 1000). */
+  events?: ProxyEvent[];
+}
+
+/** Something the data plane did on its own, stamped on the run's monotonic clock (common/clock.ts). */
+export interface ProxyEvent {
+  /** Monotonic ms. */
+  t: number;
+  type:
+    | 'endpoint.added'
+    | 'endpoint.ejected'
+    | 'endpoint.returned'
+    | 'endpoint.draining'
+    | 'endpoint.drained'
+    | 'endpoint.removed'
+    | 'zone.ejected'
+    | 'zone.ejection-skipped';
+  replica: string | null;
+  zone: string;
+  /** ejected: 'consecutive_failures' | 'health_check' | 'zone'; others: free text or null. */
+  reason: string | null;
 }
 
 export interface DrainResult {

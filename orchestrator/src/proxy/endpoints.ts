@@ -1,0 +1,283 @@
+/**
+ * The endpoint table: which replicas are in rotation, and the rules that take them out and put
+ * them back (passive ejection, active health checks, zone ejection, draining). Pure logic on an
+ * injected clock: no sockets here, so every rule is unit-tested with a fake clock.
+ *
+ * Routing (kube-proxy with ProxyTerminatingEndpoints, KEP-1669): round-robin over endpoints that
+ * are serving and not ejected; only when none is left, over draining endpoints that are not
+ * ejected; never over ejected ones (no panic mode, unlike Envoy's 50% default: research C2).
+ */
+import type { Pool } from 'undici';
+import type { Clock } from '../common/clock.js';
+import type {
+  EndpointState,
+  EndpointStats,
+  ProxyEjectionConfig,
+  ProxyEndpoint,
+  ProxyEvent,
+  ProxyHealthCheckConfig,
+} from './types.js';
+import { OUTCOMES } from './http-semantics.js';
+
+/** Administrative state set by the orchestrator (HAProxy's ready / drain / maint). */
+export type AdminState = 'serving' | 'draining' | 'removed';
+
+export type EjectReason = 'consecutive_failures' | 'health_check' | 'zone';
+
+export class Endpoint {
+  readonly id: string;
+  readonly zone: string;
+  version: string;
+  host: string;
+  port: number;
+  admin: AdminState = 'serving';
+  ejected = false;
+  ejectedAt = 0;
+  ejectReason: EjectReason | null = null;
+  /** Local-origin failures (connect error, reset, timeout) since the last response. */
+  consecutiveFailures = 0;
+  /** Consecutive active health check results. */
+  hcFailures = 0;
+  hcPasses = 0;
+  /** Upstream attempts not finished yet (undici has not called back). */
+  inFlight = 0;
+  /** Attempts by outcome, indexed like OUTCOMES. */
+  readonly attempts = new Float64Array(OUTCOMES.length);
+  /** Upstream responses by status code (index = code). */
+  readonly responses = new Float64Array(600);
+  ejections = 0;
+  /** Its connection pool while it can be routed to (owned by the proxy; null here in unit tests). */
+  pool: Pool | null = null;
+
+  constructor(spec: ProxyEndpoint) {
+    this.id = spec.id;
+    this.zone = spec.zone;
+    this.version = spec.version;
+    this.host = spec.host;
+    this.port = spec.port;
+  }
+
+  get origin(): string {
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  /** One state for reports: removed > draining > ejected > active. */
+  get state(): EndpointState {
+    if (this.admin === 'removed') return 'removed';
+    if (this.admin === 'draining') return 'draining';
+    if (this.ejected) return 'ejected';
+    return 'active';
+  }
+
+  stats(): EndpointStats {
+    const attempts = { response: 0, connect_error: 0, reset: 0, timeout: 0, other_error: 0 };
+    for (let i = 0; i < OUTCOMES.length; i++) attempts[OUTCOMES[i] as keyof typeof attempts] = this.attempts[i] as number;
+    const responses: Record<string, number> = {};
+    for (let c = 0; c < this.responses.length; c++) {
+      const n = this.responses[c] as number;
+      if (n > 0) responses[String(c)] = n;
+    }
+    return {
+      id: this.id,
+      zone: this.zone,
+      version: this.version,
+      state: this.state,
+      attempts,
+      responses,
+      inFlight: this.inFlight,
+      ejections: this.ejections,
+    };
+  }
+}
+
+export interface EndpointTableConfig {
+  ejection: ProxyEjectionConfig;
+  healthCheck: Pick<ProxyHealthCheckConfig, 'unhealthyThreshold' | 'healthyThreshold'>;
+}
+
+export class EndpointTable {
+  private readonly byId = new Map<string, Endpoint>();
+  /** Routable now: serving and not ejected, in insertion order. */
+  private active: Endpoint[] = [];
+  /** Routable only when `active` is empty: draining and not ejected. */
+  private fallback: Endpoint[] = [];
+  private rr = 0;
+  private rrFallback = 0;
+  private readonly lastZoneEjection = new Map<string, number>();
+  zoneEjections = 0;
+  readonly zoneEjectionsByZone = new Map<string, number>();
+
+  constructor(
+    private readonly config: EndpointTableConfig,
+    private readonly clock: Clock,
+    private readonly emit: (event: ProxyEvent) => void = () => undefined,
+  ) {}
+
+  get(id: string): Endpoint | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<Endpoint> {
+    return this.byId.values();
+  }
+
+  get activeCount(): number {
+    return this.active.length;
+  }
+
+  /** Adds a new endpoint in rotation, or puts a known one (drained, removed, draining) back. */
+  add(spec: ProxyEndpoint): Endpoint {
+    let ep = this.byId.get(spec.id);
+    if (ep === undefined) {
+      ep = new Endpoint(spec);
+      this.byId.set(spec.id, ep);
+    } else {
+      ep.version = spec.version;
+      ep.host = spec.host;
+      ep.port = spec.port;
+    }
+    ep.admin = 'serving';
+    ep.ejected = false;
+    ep.ejectReason = null;
+    ep.consecutiveFailures = 0;
+    ep.hcFailures = 0;
+    ep.hcPasses = 0;
+    this.rebuild();
+    this.emit({ t: this.clock.now(), type: 'endpoint.added', replica: ep.id, zone: ep.zone, reason: null });
+    return ep;
+  }
+
+  setAdmin(ep: Endpoint, admin: AdminState): void {
+    if (ep.admin === admin) return;
+    ep.admin = admin;
+    this.rebuild();
+    const type = admin === 'draining' ? 'endpoint.draining' : admin === 'removed' ? 'endpoint.removed' : 'endpoint.added';
+    this.emit({ t: this.clock.now(), type, replica: ep.id, zone: ep.zone, reason: null });
+  }
+
+  /**
+   * The next endpoint in round-robin order that is not in `tried` (retries always go to a
+   * different replica: Envoy previous_hosts, HAProxy redispatch). null = nowhere to go.
+   */
+  pick(tried: readonly Endpoint[] | null): Endpoint | null {
+    let list = this.active;
+    let n = list.length;
+    for (let k = 0; k < n; k++) {
+      let i = this.rr;
+      if (i >= n) i = 0;
+      this.rr = i + 1;
+      const ep = list[i] as Endpoint;
+      if (tried === null || !tried.includes(ep)) return ep;
+    }
+    list = this.fallback;
+    n = list.length;
+    for (let k = 0; k < n; k++) {
+      let i = this.rrFallback;
+      if (i >= n) i = 0;
+      this.rrFallback = i + 1;
+      const ep = list[i] as Endpoint;
+      if (tried === null || !tried.includes(ep)) return ep;
+    }
+    return null;
+  }
+
+  /** An upstream answered (any status): the replica is alive. */
+  recordResponse(ep: Endpoint): void {
+    ep.consecutiveFailures = 0;
+  }
+
+  /** A local-origin failure (connect error, reset, per-try timeout): passive ejection (Envoy consecutive local-origin failures). */
+  recordFailure(ep: Endpoint): void {
+    ep.consecutiveFailures++;
+    if (!ep.ejected && ep.admin !== 'removed' && ep.consecutiveFailures >= this.config.ejection.consecutiveFailures) {
+      this.eject(ep, 'consecutive_failures');
+    }
+  }
+
+  /** One active health check result. */
+  recordHealthCheck(ep: Endpoint, ok: boolean): void {
+    if (ep.admin === 'removed') return;
+    if (ok) {
+      ep.hcFailures = 0;
+      ep.hcPasses++;
+      if (ep.ejected) this.maybeReturn(ep);
+      return;
+    }
+    ep.hcPasses = 0;
+    ep.hcFailures++;
+    if (!ep.ejected && ep.hcFailures >= this.config.healthCheck.unhealthyThreshold) this.eject(ep, 'health_check');
+  }
+
+  /** Re-evaluates ejected endpoints whose minimum ejection time may have passed since their last check. */
+  private maybeReturn(ep: Endpoint): void {
+    const now = this.clock.now();
+    if (ep.hcPasses < this.config.healthCheck.healthyThreshold) return;
+    if (now - ep.ejectedAt < this.config.ejection.minEjectionMs) return;
+    ep.ejected = false;
+    ep.ejectReason = null;
+    ep.consecutiveFailures = 0;
+    this.rebuild();
+    this.emit({ t: now, type: 'endpoint.returned', replica: ep.id, zone: ep.zone, reason: null });
+  }
+
+  private eject(ep: Endpoint, reason: EjectReason): void {
+    const now = this.clock.now();
+    ep.ejected = true;
+    ep.ejectedAt = now;
+    ep.ejectReason = reason;
+    ep.ejections++;
+    ep.hcPasses = 0;
+    this.rebuild();
+    this.emit({ t: now, type: 'endpoint.ejected', replica: ep.id, zone: ep.zone, reason });
+    if (reason !== 'zone') this.maybeEjectZone(ep.zone, now);
+  }
+
+  /**
+   * Zone ejection: when `zoneEjectionThreshold` replicas of one zone were ejected on their own
+   * within `zoneWindowMs`, the rest of the zone is presumed gone too and is ejected at once,
+   * healthy-looking members included (a partition often shows up replica by replica). Members that
+   * really are fine come back like any ejected endpoint: `healthyThreshold` passing checks and
+   * `minEjectionMs`. Never done when it would leave no routable endpoint outside the zone (then it
+   * is not a zone to route around, it is the whole service), and at most once per window per zone.
+   */
+  private maybeEjectZone(zone: string, now: number): void {
+    const { zoneEjectionThreshold, zoneWindowMs } = this.config.ejection;
+    if (zoneEjectionThreshold <= 0) return;
+    const last = this.lastZoneEjection.get(zone);
+    if (last !== undefined && now - last < zoneWindowMs) return;
+    let recent = 0;
+    let remaining = 0;
+    const members: Endpoint[] = [];
+    for (const ep of this.byId.values()) {
+      if (ep.admin === 'removed') continue;
+      if (ep.zone !== zone) {
+        if (!ep.ejected && ep.admin === 'serving') remaining++;
+        continue;
+      }
+      members.push(ep);
+      if (ep.ejected && ep.ejectReason !== 'zone' && now - ep.ejectedAt <= zoneWindowMs) recent++;
+    }
+    if (recent < zoneEjectionThreshold) return;
+    this.lastZoneEjection.set(zone, now);
+    if (remaining === 0) {
+      this.emit({ t: now, type: 'zone.ejection-skipped', replica: null, zone, reason: 'no routable endpoint outside the zone' });
+      return;
+    }
+    this.zoneEjections++;
+    this.zoneEjectionsByZone.set(zone, (this.zoneEjectionsByZone.get(zone) ?? 0) + 1);
+    this.emit({ t: now, type: 'zone.ejected', replica: null, zone, reason: `${recent} replicas ejected within ${zoneWindowMs} ms` });
+    for (const ep of members) if (!ep.ejected) this.eject(ep, 'zone');
+  }
+
+  private rebuild(): void {
+    const active: Endpoint[] = [];
+    const fallback: Endpoint[] = [];
+    for (const ep of this.byId.values()) {
+      if (ep.ejected) continue;
+      if (ep.admin === 'serving') active.push(ep);
+      else if (ep.admin === 'draining') fallback.push(ep);
+    }
+    this.active = active;
+    this.fallback = fallback;
+  }
+}
