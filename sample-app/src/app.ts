@@ -7,6 +7,9 @@
  * Shutdown on SIGTERM/SIGINT (contract rule 2; research/mechanics.md D1-D2):
  *   1. draining: /readyz 503, sampleapp_draining 1, sampleapp_ready 0;
  *   2. keep accepting and serving for drainDelayMs, every response with `Connection: close`;
+ *      if connections are still arriving at the end of it (routing has not converged: e.g. a
+ *      client reconnecting straight here), quiesce first (see quiesceThenClose): closing a
+ *      listener resets the connections still in the kernel's accept queue;
  *   3. close the LISTENER only (net.Server.prototype.close): Node >= 19's http `server.close()`
  *      also calls closeIdleConnections(), which resets idle keep-alive sockets a client may be
  *      writing to at that moment (nodejs/node#52649); new connects now get ECONNREFUSED;
@@ -44,7 +47,16 @@ export interface BoundPorts {
   adminPort: number | null;
 }
 
-export type Phase = 'starting' | 'warming' | 'serving' | 'draining' | 'closing' | 'drained' | 'exiting';
+export type Phase = 'starting' | 'warming' | 'serving' | 'draining' | 'quiescing' | 'closing' | 'drained' | 'exiting';
+
+/**
+ * Before closing the listener, no connection may have been accepted for this long (see
+ * `quiesce`): closing a listening socket resets every connection still in the kernel's accept
+ * queue, and a client may already have written its request on one.
+ */
+export const QUIET_MS = 100;
+/** The quiet wait gives up (and closes anyway) after this long. */
+export const QUIESCE_MAX_MS = 1000;
 
 export interface SampleApp {
   readonly config: Config;
@@ -103,6 +115,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   let phase: Phase = 'starting';
   let warm = false;
   let draining = false;
+  /** Responses say Connection: close (draining, except while quiescing). */
+  let closeConnections = false;
+  let lastConnectionAt = 0;
   let slowUntil = 0;
   let inFlight = 0;
   /** True while a per-request gate (warm-up, error-rate, slow-start) may apply: fast path off. */
@@ -211,7 +226,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   const serveRootFast = (req: IncomingMessage, res: ServerResponse, start: number): void => {
     rootSeries.received();
     const id = rawHeader(req.rawHeaders, ID_HEADER);
-    let headers = draining ? fastHeadersClose : fastHeaders;
+    let headers = closeConnections ? fastHeadersClose : fastHeaders;
     if (id !== undefined) headers = headers.concat(ID_HEADER, id);
     res.writeHead(200, headers);
     res.end(rootBody);
@@ -259,7 +274,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     res.setHeader(VERSION_HEADER, version);
     const id = rawHeader(req.rawHeaders, ID_HEADER);
     if (id !== undefined) res.setHeader(ID_HEADER, id);
-    if (draining) res.setHeader('connection', 'close');
+    if (closeConnections) res.setHeader('connection', 'close');
     res.once('close', () => {
       active.delete(res);
       inFlight--;
@@ -274,6 +289,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
+    lastConnectionAt = performance.now();
     socket.once('close', () => sockets.delete(socket));
   });
 
@@ -352,8 +368,14 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     else exit(0);
   };
 
+  const markCloseOnActive = (): void => {
+    for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+  };
+
   const closeListener = (): void => {
     phase = 'closing';
+    closeConnections = true;
+    markCloseOnActive();
     hooks.log(
       `closing the listener (new connections refused); ${sockets.size} connection(s) open, ${inFlight} request(s) in flight`,
     );
@@ -361,8 +383,54 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       drained();
       return;
     }
+    if (faults.closeIdle) {
+      hooks.log('fault close-idle: closing with http server.close(), which destroys idle keep-alive sockets');
+      server.close(() => drained());
+      return;
+    }
     // NOT server.close(): on Node >= 19 it also calls closeIdleConnections() (see the header).
     net.Server.prototype.close.call(server, () => drained());
+  };
+
+  /**
+   * Closes the listener only once no connection has been accepted for QUIET_MS. Closing a
+   * listening socket resets the connections that completed their handshake but were not accepted
+   * yet; a client may have written a request on one already (seen in sample-app's own shutdown
+   * test: a client reconnecting after each `Connection: close` got ECONNRESET at listener close).
+   * So while connections still arrive, answer keep-alive (no `Connection: close`, which is what
+   * makes a client reconnect) until they stop, then close; every response after that says
+   * `Connection: close` again, and the client's next connect is refused, before anything is
+   * written. The check runs in setImmediate, right after a poll phase has accepted whatever
+   * was pending. When routing has converged (nobody connects any more) this adds no delay.
+   */
+  const quiesceThenClose = (): void => {
+    const startedAt = performance.now();
+    const budget = Math.max(0, Math.min(QUIESCE_MAX_MS, config.drainTimeoutMs - (startedAt - signalAt) - 500));
+    const check = (): void => {
+      setImmediate(() => {
+        const now = performance.now();
+        const quietFor = now - lastConnectionAt;
+        if (quietFor >= QUIET_MS) {
+          closeListener();
+          return;
+        }
+        if (phase !== 'quiescing') {
+          phase = 'quiescing';
+          closeConnections = false;
+          for (const res of active) if (!res.headersSent) res.removeHeader('connection');
+          hooks.log(
+            `quiescing: a connection arrived ${Math.round(quietFor)} ms ago; answering keep-alive until none arrives for ${QUIET_MS} ms (at most ${Math.round(budget)} ms)`,
+          );
+        }
+        if (now - startedAt >= budget) {
+          hooks.log(`connections still arriving after ${Math.round(now - startedAt)} ms of quiescing; closing anyway`);
+          closeListener();
+          return;
+        }
+        setTimeout(check, Math.max(1, Math.min(QUIET_MS - quietFor, budget - (now - startedAt))));
+      });
+    };
+    check();
   };
 
   const onSignal = (signal: string): void => {
@@ -388,13 +456,14 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       return;
     }
     draining = true;
+    closeConnections = true;
     phase = 'draining';
-    for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+    markCloseOnActive();
     hooks.log(
       `${signal}: draining: /readyz 503, serving with Connection: close for ${config.drainDelayMs} ms; deadline ${config.drainTimeoutMs} ms`,
     );
     setTimeout(forceExit, config.drainTimeoutMs);
-    setTimeout(closeListener, config.drainDelayMs);
+    setTimeout(quiesceThenClose, config.drainDelayMs);
   };
 
   return {

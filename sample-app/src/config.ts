@@ -15,6 +15,11 @@ export interface Faults {
   noDrain: boolean;
   /** SIGTERM (and SIGINT) are ignored; only SIGKILL ends the process. */
   ignoreSigterm: boolean;
+  /**
+   * Drain as usual, but close the listener with http `server.close()`, which on Node >= 19 also
+   * destroys idle keep-alive sockets (nodejs/node#52649): a request written on one is lost.
+   */
+  closeIdle: boolean;
   /** Fraction 0..1 of traffic requests answered 500, counter-based (exact, not random). */
   errorRate: number;
   /** For this long after becoming ready, traffic requests are held until the window ends. */
@@ -26,6 +31,7 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   readyEarly: false,
   noDrain: false,
   ignoreSigterm: false,
+  closeIdle: false,
   errorRate: 0,
   slowStartMs: 0,
 });
@@ -35,6 +41,7 @@ export const FAULT_SWITCHES = [
   'ready-early',
   'no-drain',
   'ignore-sigterm',
+  'close-idle',
   'error-rate=<fraction 0..1>',
   'slow-start=<ms>',
 ] as const;
@@ -201,6 +208,10 @@ export function applyFault(faults: Faults, spec: string, source: string): void {
       noArg();
       faults.ignoreSigterm = true;
       return;
+    case 'close-idle':
+      noArg();
+      faults.closeIdle = true;
+      return;
     case 'error-rate': {
       const f = arg === undefined || arg.trim() === '' ? Number.NaN : Number(arg);
       if (!Number.isFinite(f) || f < 0 || f > 1) {
@@ -321,7 +332,12 @@ export function parseConfig(
   }
   const faults: Faults = { ...NO_FAULTS };
   for (const { spec, source } of faultSpecs) applyFault(faults, spec, source);
-  const sigtermFaults = [faults.abruptExit && 'abrupt-exit', faults.noDrain && 'no-drain', faults.ignoreSigterm && 'ignore-sigterm'].filter(
+  const sigtermFaults = [
+    faults.abruptExit && 'abrupt-exit',
+    faults.noDrain && 'no-drain',
+    faults.ignoreSigterm && 'ignore-sigterm',
+    faults.closeIdle && 'close-idle',
+  ].filter(
     (x): x is string => typeof x === 'string',
   );
   if (sigtermFaults.length > 1) {
