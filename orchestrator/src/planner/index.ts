@@ -3,7 +3,7 @@ export { parseIntOrPercent, resolveFenceposts, scaledValue, validateRollingUpdat
 export type { IntOrPercentParse } from './fenceposts.js';
 export { applyPlannedActions, isActive } from './observed.js';
 export { pickReplicasToDelete, pickZone } from './placement.js';
-export { describe, planStep } from './plan.js';
+export { describeAction, planStep } from './plan.js';
 export type { PlanStep } from './plan.js';
 export { planReplicaSets } from './replicaset.js';
 export type { ReplicaSetOptions, ReplicaSetPlan } from './replicaset.js';

@@ -26,29 +26,28 @@ export function planStep(desired: DesiredState, observed: ObservedState): PlanSt
   const scaled = applyPlannedActions(observed, rollout, desired.spec.template);
   const replicaSets = planReplicaSets(scaled, scaled.zones, options);
   const proposed = [...rollout, ...replicaSets.actions];
-  if (wouldBreach(desired, observed, proposed).length === 0) {
-    return { actions: proposed, status, notes: replicaSets.notes };
-  }
+  const breaches = wouldBreach(desired, observed, proposed);
+  if (breaches.length === 0) return { actions: proposed, status, notes: replicaSets.notes };
 
   // Safety net: the arithmetic above keeps both bounds by construction, so landing here means the
   // observation is odd (e.g. a ReplicaSet running more replicas than its spec while the controller
   // catches up). The rollout step is held back whole (half a scale would desynchronise the spec
   // counts from the replicas), and the ReplicaSet step on the unchanged specs keeps only the
   // actions that break nothing, deletions first.
-  const breach = wouldBreach(desired, observed, proposed)[0];
-  const notes = rollout.length > 0 ? [`rollout step held back: it ${breach?.detail ?? 'would breach an invariant'}`] : [];
+  const notes = rollout.length > 0 ? [`rollout step held back: it ${breaches[0]?.detail ?? 'would breach an invariant'}`] : [];
   const fallback = planReplicaSets(observed, observed.zones, options);
   notes.push(...fallback.notes);
   const accepted: PlannedAction[] = [];
   for (const action of fallback.actions) {
-    const breaches = wouldBreach(desired, observed, [...accepted, action]);
-    if (breaches.length === 0) accepted.push(action);
-    else notes.push(`held back ${describe(action)}: it ${breaches[0]?.detail ?? 'would breach an invariant'}`);
+    const [breach] = wouldBreach(desired, observed, [...accepted, action]);
+    if (breach === undefined) accepted.push(action);
+    else notes.push(`held back ${describeAction(action)}: it ${breach.detail}`);
   }
   return { actions: accepted, status, notes };
 }
 
-export function describe(action: PlannedAction): string {
+/** One line for logs and notes. */
+export function describeAction(action: PlannedAction): string {
   switch (action.type) {
     case 'create-replicaset':
       return `create ReplicaSet ${action.revision} with ${action.replicas}`;
