@@ -1,0 +1,184 @@
+/**
+ * The endpoint table on a fake clock: round-robin, retries to a different replica, the draining
+ * fallback (KEP-1669), passive and active ejection, the way back, zone ejection, no panic mode.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/common/clock.js';
+import { EndpointTable } from '../../src/proxy/endpoints.js';
+import type { Endpoint, EndpointTableConfig } from '../../src/proxy/endpoints.js';
+import type { ProxyEvent } from '../../src/proxy/types.js';
+
+class FakeClock implements Clock {
+  t = 1000;
+  now(): number {
+    return this.t;
+  }
+}
+
+const CONFIG: EndpointTableConfig = {
+  ejection: { consecutiveFailures: 3, minEjectionMs: 1000, zoneEjectionThreshold: 2, zoneWindowMs: 2000 },
+  healthCheck: { unhealthyThreshold: 2, healthyThreshold: 2 },
+};
+
+function table(ids: Array<[string, string]>, config: EndpointTableConfig = CONFIG): { t: EndpointTable; clock: FakeClock; events: ProxyEvent[]; ep: (id: string) => Endpoint } {
+  const clock = new FakeClock();
+  const events: ProxyEvent[] = [];
+  const t = new EndpointTable(config, clock, (e) => events.push(e));
+  for (const [id, zone] of ids) t.add({ id, zone, host: '127.0.0.1', port: 1, version: 'v1' });
+  return { t, clock, events, ep: (id) => t.get(id) as Endpoint };
+}
+
+const picks = (t: EndpointTable, n: number): string[] => Array.from({ length: n }, () => t.pick(null)?.id ?? '-');
+
+describe('routing', () => {
+  it('round-robin over active endpoints', () => {
+    const { t } = table([['r1', 'a'], ['r2', 'a'], ['r3', 'b']]);
+    expect(picks(t, 6)).toEqual(['r1', 'r2', 'r3', 'r1', 'r2', 'r3']);
+  });
+  it('a retry never goes to a replica already tried', () => {
+    const { t, ep } = table([['r1', 'a'], ['r2', 'a'], ['r3', 'b']]);
+    for (let i = 0; i < 10; i++) {
+      const p = t.pick([ep('r1'), ep('r2')]);
+      expect(p?.id).toBe('r3');
+    }
+    expect(t.pick([ep('r1'), ep('r2'), ep('r3')])).toBeNull();
+  });
+  it('draining endpoints leave the rotation but serve when nothing else is left (ProxyTerminatingEndpoints)', () => {
+    const { t, ep } = table([['r1', 'a'], ['r2', 'a']]);
+    t.setAdmin(ep('r1'), 'draining');
+    expect(picks(t, 4)).toEqual(['r2', 'r2', 'r2', 'r2']);
+    t.setAdmin(ep('r2'), 'removed');
+    expect(picks(t, 2)).toEqual(['r1', 'r1']);
+    t.setAdmin(ep('r1'), 'removed');
+    expect(t.pick(null)).toBeNull();
+  });
+  it('no panic mode: ejected endpoints are never picked, even when all are ejected', () => {
+    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    expect(picks(t, 3)).toEqual(['r2', 'r2', 'r2']);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r2'));
+    expect(t.pick(null)).toBeNull();
+  });
+});
+
+describe('passive ejection and the way back', () => {
+  it('ejects after consecutiveFailures local-origin failures in a row; a response resets the count', () => {
+    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    t.recordFailure(ep('r1'));
+    t.recordFailure(ep('r1'));
+    t.recordResponse(ep('r1'));
+    t.recordFailure(ep('r1'));
+    t.recordFailure(ep('r1'));
+    expect(ep('r1').state).toBe('active');
+    t.recordFailure(ep('r1'));
+    expect(ep('r1').state).toBe('ejected');
+    expect(ep('r1').ejections).toBe(1);
+    expect(events.filter((e) => e.type === 'endpoint.ejected')).toEqual([{ t: 1000, type: 'endpoint.ejected', replica: 'r1', zone: 'a', reason: 'consecutive_failures' }]);
+  });
+  it('returns only after healthyThreshold passing checks AND minEjectionMs', () => {
+    const { t, ep, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    t.recordHealthCheck(ep('r1'), true);
+    t.recordHealthCheck(ep('r1'), true);
+    t.recordHealthCheck(ep('r1'), true);
+    expect(ep('r1').state).toBe('ejected'); // passes, but too early
+    clock.t += 1000;
+    t.recordHealthCheck(ep('r1'), true);
+    expect(ep('r1').state).toBe('active');
+  });
+  it('a failed check in between restarts the count of passes', () => {
+    const { t, ep, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    clock.t += 5000;
+    t.recordHealthCheck(ep('r1'), true);
+    t.recordHealthCheck(ep('r1'), false);
+    t.recordHealthCheck(ep('r1'), true);
+    expect(ep('r1').state).toBe('ejected');
+    t.recordHealthCheck(ep('r1'), true);
+    expect(ep('r1').state).toBe('active');
+  });
+  it('active checks eject after unhealthyThreshold failures', () => {
+    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    t.recordHealthCheck(ep('r1'), false);
+    expect(ep('r1').state).toBe('active');
+    t.recordHealthCheck(ep('r1'), false);
+    expect(ep('r1').state).toBe('ejected');
+    expect(events.at(-1)?.reason).toBe('health_check');
+  });
+  it('a drained endpoint put back (addEndpoint again) is active with fresh counters', () => {
+    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    t.setAdmin(ep('r1'), 'removed');
+    t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 2, version: 'v2' });
+    expect(ep('r1').state).toBe('active');
+    expect(ep('r1').port).toBe(2);
+    expect(ep('r1').version).toBe('v2');
+  });
+});
+
+describe('zone ejection', () => {
+  const zones: Array<[string, string]> = [
+    ['a1', 'a'],
+    ['a2', 'a'],
+    ['b1', 'b'],
+    ['b2', 'b'],
+    ['b3', 'b'],
+  ];
+  it('two replicas of zone b ejected within the window eject all of zone b, the healthy-looking b3 included', () => {
+    const { t, ep, clock, events } = table(zones);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b1'));
+    expect(ep('b3').state).toBe('active');
+    clock.t += 1500;
+    t.recordHealthCheck(ep('b2'), false);
+    t.recordHealthCheck(ep('b2'), false);
+    expect(ep('b1').state).toBe('ejected');
+    expect(ep('b2').state).toBe('ejected');
+    expect(ep('b3').state).toBe('ejected');
+    expect(ep('b3').ejectReason).toBe('zone');
+    expect(t.zoneEjections).toBe(1);
+    expect(t.zoneEjectionsByZone.get('b')).toBe(1);
+    expect(events.some((e) => e.type === 'zone.ejected' && e.zone === 'b')).toBe(true);
+    expect(new Set(picks(t, 6))).toEqual(new Set(['a1', 'a2']));
+    // b3 really is fine: it comes back like any ejected endpoint; b1/b2 stay out while they fail.
+    clock.t += 1000;
+    t.recordHealthCheck(ep('b3'), true);
+    t.recordHealthCheck(ep('b3'), true);
+    t.recordHealthCheck(ep('b1'), false);
+    expect(ep('b3').state).toBe('active');
+    expect(ep('b1').state).toBe('ejected');
+  });
+  it('ejections further apart than the window are two bad replicas, not a zone outage', () => {
+    const { t, ep, clock } = table(zones);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b1'));
+    clock.t += 2500;
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b2'));
+    expect(ep('b3').state).toBe('active');
+    expect(t.zoneEjections).toBe(0);
+  });
+  it('one replica in each of two zones is not a zone outage', () => {
+    const { t, ep } = table(zones);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('a1'));
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b1'));
+    expect(t.zoneEjections).toBe(0);
+    expect(ep('a2').state).toBe('active');
+    expect(ep('b2').state).toBe('active');
+  });
+  it('never ejects a zone when nothing routable would be left outside it', () => {
+    const { t, ep, events } = table([
+      ['b1', 'b'],
+      ['b2', 'b'],
+      ['b3', 'b'],
+    ]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b1'));
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b2'));
+    expect(ep('b3').state).toBe('active');
+    expect(t.zoneEjections).toBe(0);
+    expect(events.some((e) => e.type === 'zone.ejection-skipped')).toBe(true);
+  });
+  it('threshold 0 turns it off', () => {
+    const { t, ep } = table(zones, { ...CONFIG, ejection: { ...CONFIG.ejection, zoneEjectionThreshold: 0 } });
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b1'));
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('b2'));
+    expect(ep('b3').state).toBe('active');
+  });
+});
