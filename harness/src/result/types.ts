@@ -216,6 +216,8 @@ export interface RunResult {
     incompleteReason: string | null;
     machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string };
     command: string;
+    /** Commit of the code under test, when known (reports, JUnit properties, benchmark `extra`). */
+    gitSha?: string | null;
   };
   verdict: Verdict;
   exitCode: 0 | 1 | 2 | 3;

@@ -1,0 +1,112 @@
+/**
+ * junit.xml: one <testsuite name="zerodrop:<scenario>">, one <testcase> per check
+ * (classname "zerodrop.<group>", name "<check id>: <title>"), the de facto format GitLab,
+ * Jenkins and the GitHub JUnit actions read (testmoapp/junitxml). fail → <failure>,
+ * invalid → <error>, skip → <skipped>. An incomplete run adds a "run.complete" testcase in error,
+ * so a CI that only reads JUnit can't show an interrupted run as green.
+ */
+import type { Check, RunResult } from '../result/types.js';
+import { escapeXml, escapeXmlAttr } from './escape.js';
+import { fmtInt } from './format.js';
+
+interface Case {
+  classname: string;
+  name: string;
+  status: Check['status'];
+  message: string;
+  body: string;
+}
+
+function reconciliationText(r: RunResult): string {
+  const v = (n: number | null): string => (n === null ? '-' : fmtInt(n));
+  return r.reconciliation
+    .map(
+      (row) =>
+        `${row.holds ? 'ok  ' : 'FAIL'} ${row.quantity}: driver ${v(row.driver)} · proxy ${v(row.proxy)} · replicas ${v(row.replicas)} · prometheus ${v(
+          row.prometheus,
+        )} (${row.relation})${row.note ? ` - ${row.note}` : ''}`,
+    )
+    .join('\n');
+}
+
+function caseFor(c: Check, r: RunResult): Case {
+  const lines = [`expected: ${c.expected}`, `actual:   ${c.actual}`];
+  if (c.explanation) lines.push(`why:      ${c.explanation}`);
+  if (c.numbers && Object.keys(c.numbers).length) {
+    lines.push(`numbers:  ${Object.entries(c.numbers).map(([k, n]) => `${k}=${n}`).join(', ')}`);
+  }
+  if ((c.group === 'ledger' || c.group === 'counters') && c.status === 'fail' && r.reconciliation.length) {
+    lines.push('', 'reconciliation:', reconciliationText(r));
+  }
+  if (c.status !== 'pass') lines.push('', `run ${r.run.id}: see report.html / report.md next to this file`);
+  return {
+    classname: `zerodrop.${c.group}`,
+    name: `${c.id}: ${c.title}`,
+    status: c.status,
+    message: c.status === 'skip' ? c.actual : `expected ${c.expected}; actual ${c.actual}`,
+    body: lines.join('\n'),
+  };
+}
+
+export function renderJunit(r: RunResult): string {
+  const cases = r.checks.map((c) => caseFor(c, r));
+  if (!r.run.complete) {
+    cases.push({
+      classname: 'zerodrop.run',
+      name: 'run.complete: The run finished',
+      status: 'invalid',
+      message: r.run.incompleteReason ?? 'the run did not finish',
+      body: `${r.run.incompleteReason ?? 'the run did not finish'}\nThe verdict (${r.verdict}) can never be PASS for an incomplete run.`,
+    });
+  }
+  const count = (s: Check['status']): number => cases.filter((c) => c.status === s).length;
+  const tests = cases.length;
+  const failures = count('fail');
+  const errors = count('invalid');
+  const skipped = count('skip');
+  const time = (Math.max(0, r.run.durationMs) / 1000).toFixed(3);
+  const suiteName = `zerodrop:${r.run.scenario.name}`;
+  const props: [string, string][] = [
+    ['run_id', r.run.id],
+    ['scenario', r.run.scenario.name],
+    ['scenario_file', r.run.scenario.file ?? ''],
+    ['verdict', r.verdict],
+    ['exit_code', String(r.exitCode)],
+    ['complete', String(r.run.complete)],
+    ['headline', r.headline],
+    ['target_rate', String(r.load.targetRate)],
+    ['achieved_rate', String(r.load.achievedRate)],
+    ['engine', r.load.engine],
+    ['runtime', r.run.runtime],
+    ['zerodrop_version', r.tool.version],
+  ];
+  if (r.run.gitSha) props.push(['git_sha', r.run.gitSha]);
+  const a = escapeXmlAttr;
+  const out: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="zerodrop" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">`,
+    `  <testsuite name="${a(suiteName)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}" timestamp="${a(r.run.startedAt)}">`,
+    '    <properties>',
+    ...props.map(([k, v]) => `      <property name="${a(k)}" value="${a(v)}"/>`),
+    '    </properties>',
+  ];
+  for (const c of cases) {
+    const open = `    <testcase classname="${a(c.classname)}" name="${a(c.name)}" time="0"`;
+    if (c.status === 'pass') {
+      out.push(`${open}/>`);
+      continue;
+    }
+    out.push(`${open}>`);
+    if (c.status === 'fail') out.push(`      <failure message="${a(c.message)}" type="fail">${escapeXml(c.body)}</failure>`);
+    else if (c.status === 'invalid') out.push(`      <error message="${a(c.message)}" type="invalid">${escapeXml(c.body)}</error>`);
+    else out.push(`      <skipped message="${a(c.message)}"/>`);
+    out.push('    </testcase>');
+  }
+  out.push(
+    `    <system-out>${escapeXml(`${r.headline}\n\n${reconciliationText(r)}`)}</system-out>`,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  );
+  return out.join('\n');
+}
