@@ -23,7 +23,10 @@ export interface DriverConfig {
   /** Base URL of the target (the service proxy), loopback only. */
   url: string;
   runId: string;
-  /** Target requests per second. 0 = closed loop, as fast as the connections go (autocannon only). */
+  /**
+   * Target requests per second. 0 = closed loop, as fast as the connections go (both engines; the
+   * open engine's closed loop exists for throughput comparisons with wrk, never for a proof).
+   */
   rate: number;
   /** Open model: most connections it may open. autocannon: connections. */
   connections: number;
@@ -93,6 +96,36 @@ export interface DriverProgress {
   lateSends: number;
   /** How far behind schedule the open model is right now (ms). */
   scheduleLagMs: number;
+  // ---- added with the engines (issue 4): what the driver metrics need, all cumulative ----
+  /** Rows that ended as Abandoned (in flight when the driver stopped waiting). Not in `completed`. */
+  abandoned: number;
+  /** Requests whose response carried x-zerodrop-attempts > 1 (the proxy retried them). */
+  retried: number;
+  /** Rows by Outcome; index = Outcome value (so byOutcome[Outcome.Ok] === ok). */
+  byOutcome: number[];
+  /** HTTP responses by status code ("200", "503"...), whatever their outcome. */
+  byStatus: Record<string, number>;
+  /** Cumulative latency histogram (from the intended time) per outcome, for the duration histogram. */
+  latency: LatencyHistogramSnapshot;
+  targetRate: number;
+  /** Largest lag between a request's intended and actual send so far (ms). */
+  maxScheduleLagMs: number;
+  /** true on the last message of a run: its numbers equal the ledger's totals exactly. */
+  final: boolean;
+}
+
+/** Prometheus-style buckets (seconds, `le` inclusive) of zerodrop_driver_request_duration_seconds. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export interface LatencyHistogramSnapshot {
+  /** Upper bounds (seconds); counts have one more slot for +Inf. */
+  bucketsSeconds: readonly number[];
+  /** counts[outcome][bucket] (non-cumulative per bucket, cumulative over time). */
+  counts: number[][];
+  /** Exact sum of the latencies in each bucket, µs (integers, so exact). */
+  sumsUs: number[][];
 }
 
 export interface DriverSummary {
@@ -110,4 +143,22 @@ export interface DriverSummary {
   autocannonReported: { sent: number; completed: number; errors: number; timeouts: number; non2xx: number } | null;
   /** true if the driver was told to stop early (SIGINT). */
   interrupted: boolean;
+  // ---- added with the engines (issue 4) ----
+  targetRate: number;
+  /**
+   * Requests that were due before the end of the sending phase but never written because every
+   * connection stayed busy (k6's dropped_iterations). They are NOT in the ledger; a run with
+   * unsent > 0 did not produce its target load.
+   */
+  unsent: number;
+  /** Rows that ended as Abandoned. */
+  abandoned: number;
+  /** TCP connections opened over the run, and the most open at once. */
+  connectionsOpened: number;
+  maxOpenConnections: number;
+  /**
+   * Bookkeeping anomalies the engine detected (a response with no request in flight, a request
+   * written twice...). Must be 0; anything else means the ledger cannot be trusted.
+   */
+  anomalies: number;
 }
