@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { monotonicMs, systemClock, type Clock } from './common/clock.js';
 import { ZerodropError, errorMessage } from './common/errors.js';
 import { planStep } from './planner/plan.js';
-import { checkInvariants, deploymentStatus, isRolloutComplete } from './planner/status.js';
+import { deploymentStatus, isRolloutComplete, wouldBreach } from './planner/status.js';
 import type {
   DeploymentStatus,
   DesiredState,
@@ -426,14 +426,13 @@ export class DeploymentController extends EventEmitter {
     const { actions, status } = planStep(desired, observed);
     this.lastStatus = status;
     this.trackConditions(status);
-    for (const action of actions) this.apply(action);
-    if (actions.length > 0) {
-      const after = this.observe();
-      for (const breach of checkInvariants(desired, after)) {
-        if (this.involuntaryDisruption()) continue; // a zone outage may break availability; the planner may not
-        this.record({ t: this.now(), type: 'invariant.breach', ...breach });
-      }
+    // Checked at every step: a step may never take the deployment below replicas − maxUnavailable
+    // available or above replicas + maxSurge in total (or further past a bound an outage broke).
+    // A zone outage may break them by itself; the planner may not.
+    for (const breach of wouldBreach(desired, observed, actions)) {
+      this.record({ t: this.now(), type: 'invariant.breach', ...breach });
     }
+    for (const action of actions) this.apply(action);
     this.trackRollout(desired, this.observe());
     this.trackRecovery();
   }
@@ -464,6 +463,12 @@ export class DeploymentController extends EventEmitter {
 
   private apply(action: PlannedAction): void {
     switch (action.type) {
+      case 'create-replicaset': {
+        // beginRollout creates the ReplicaSet record itself; only its size can be new here.
+        const rs = this.replicaSets.find((s) => s.revision === action.revision);
+        if (rs) rs.replicas = action.replicas;
+        return;
+      }
       case 'scale-replicaset': {
         const rs = this.replicaSets.find((s) => s.revision === action.revision);
         if (!rs) return;
@@ -830,11 +835,6 @@ export class DeploymentController extends EventEmitter {
         if (failure.zoneBackUp) this.zoneFailures.delete(failure.zone);
       }
     }
-  }
-
-  private involuntaryDisruption(): boolean {
-    if (this.zones.some((z) => !z.up) || this.zoneFailures.size > 0) return true;
-    return [...this.records.values()].some((r) => r.exit?.kind === 'crashed' && (r.exitedMs ?? 0) > this.now() - 5000);
   }
 
   /** revisionHistoryLimit (sync.go cleanupDeployment): drop empty old ReplicaSets beyond the limit. */

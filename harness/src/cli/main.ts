@@ -1,0 +1,137 @@
+/**
+ * The zerodrop CLI: a thin layer over the programmatic API (scenario → plan → runScenario →
+ * reports). Exit codes: 0 pass · 1 a check failed · 2 bad usage or scenario · 3 inconclusive.
+ * Progress goes to stderr; with --json the result goes to stdout.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { projectRoot, toolVersion } from '../paths.js';
+import { rerender } from '../report/index.js';
+import { renderTerminalSummary } from '../report/terminal.js';
+import { loadScenarioFile } from '../scenario/load.js';
+import { describePlan, resolvePlan } from '../scenario/resolve.js';
+import { runScenario } from '../run/runner.js';
+import { runUp } from '../run/up.js';
+import { runCtl } from './ctl.js';
+import { HELP, parseCli, type ParsedCli } from './args.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let cli: ParsedCli;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    return fail(err);
+  }
+  try {
+    switch (cli.command) {
+      case 'help':
+        process.stdout.write(HELP);
+        return ExitCode.Pass;
+      case 'version':
+        process.stdout.write(`zerodrop ${toolVersion()} (node ${process.version})\n`);
+        return ExitCode.Pass;
+      case 'validate':
+        return validate(cli);
+      case 'report':
+        return await report(cli);
+      case 'run':
+      case 'demo':
+        return await run(cli);
+      case 'up':
+        return await runUp(cli, scenarioPath(cli));
+      case 'ctl':
+        return await runCtl(cli);
+    }
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function scenarioPath(cli: ParsedCli): string {
+  if (cli.command === 'demo') return join(projectRoot(), 'scenarios', 'demo.yaml');
+  const file = cli.positionals[0];
+  if (!file) {
+    throw new ZerodropError('ZD_BAD_USAGE', `zerodrop ${cli.command} needs a scenario file`, {
+      fix: `e.g. zerodrop ${cli.command} scenarios/rollout.yaml (scenarios/ holds ready-made ones)`,
+    });
+  }
+  return file;
+}
+
+function validate(cli: ParsedCli): number {
+  const loaded = loadScenarioFile(scenarioPath(cli));
+  const plan = resolvePlan(loaded, cli.overrides);
+  process.stdout.write(`${describePlan(plan).join('\n')}\nscenario is valid\n`);
+  return ExitCode.Pass;
+}
+
+async function report(cli: ParsedCli): Promise<number> {
+  const dir = cli.positionals[0];
+  if (!dir) throw new ZerodropError('ZD_BAD_USAGE', 'zerodrop report needs a run directory', { fix: 'e.g. zerodrop report reports/demo-20261126-101500-ab12' });
+  if (!existsSync(dir)) throw new ZerodropError('ZD_BAD_USAGE', `no such directory: ${dir}`, { fix: 'pass a reports/<run-id>/ directory that holds a result.json' });
+  const { result, artifacts } = await rerender(dir);
+  process.stderr.write(`re-rendered ${Object.keys(artifacts).length} files in ${dir}\n`);
+  process.stdout.write(renderTerminalSummary(result, artifacts['report.html'] ?? join(dir, 'report.html')) + '\n');
+  return result.exitCode;
+}
+
+async function run(cli: ParsedCli): Promise<number> {
+  const loaded = loadScenarioFile(scenarioPath(cli));
+  const plan = resolvePlan(loaded, cli.overrides);
+  const err = process.stderr;
+  const tty = err.isTTY === true && !cli.quiet;
+  const log = (line: string): void => {
+    if (cli.quiet) return;
+    if (tty) err.write('\r\x1b[2K');
+    err.write(`${line}\n`);
+  };
+  let lastPlain = 0;
+  const progress = (line: string, final = false): void => {
+    if (cli.quiet) return;
+    if (tty) {
+      err.write(`\r\x1b[2K${line.slice(0, (err.columns ?? 160) - 1)}${final ? '\n' : ''}`);
+      return;
+    }
+    const now = Date.now();
+    if (final || now - lastPlain >= 5000) {
+      lastPlain = now;
+      err.write(`${line}\n`);
+    }
+  };
+  for (const line of describePlan(plan)) log(line);
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      log(`${signal}: stopping (press Ctrl-C again to kill everything at once)`);
+      abort.abort();
+      return;
+    }
+    log(`${signal} again: killing everything now`);
+    process.exit(ExitCode.Inconclusive);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await runScenario({ plan, command: ['zerodrop', ...process.argv.slice(2)].join(' '), io: { log, progress }, signal: abort.signal });
+    const htmlPath = outcome.artifacts['report.html'] ?? join(outcome.dir, 'report.html');
+    if (cli.json) process.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
+    err.write(`\n${renderTerminalSummary(outcome.result, htmlPath)}\n`);
+    return outcome.result.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function fail(err: unknown): number {
+  if (isZerodropError(err)) {
+    process.stderr.write(`zerodrop: ${err.format()}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`zerodrop: internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack + '\n' : ''}`);
+  return ExitCode.Inconclusive;
+}

@@ -1,0 +1,66 @@
+/**
+ * `zerodrop up <scenario>`: the deployment and its proxy, left running for any load tool
+ * (wrk, hey, k6...). The timeline is not played; drive the cluster with `zerodrop ctl` or the
+ * admin API. Ctrl-C (or SIGTERM) drains and stops everything.
+ */
+import { ExitCode } from '../../../orchestrator/src/common/errors.js';
+import { startAdminApi } from '../../../orchestrator/src/admin-api.js';
+import { DeploymentController } from '../../../orchestrator/src/controller.js';
+import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
+import { startProxyWorker } from '../../../orchestrator/src/proxy/index.js';
+import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
+import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
+import type { ParsedCli } from '../cli/args.js';
+import { toolVersion } from '../paths.js';
+import { loadScenarioFile } from '../scenario/load.js';
+import { describePlan, resolvePlan } from '../scenario/resolve.js';
+import { eventLine } from '../report/events.js';
+import { newRunId } from './runner.js';
+
+export async function runUp(cli: ParsedCli, file: string): Promise<number> {
+  const plan = resolvePlan(loadScenarioFile(file), cli.overrides);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  for (const line of describePlan(plan)) if (!line.startsWith('load') && !line.startsWith('timeline')) log(line);
+  const runId = newRunId(`${plan.scenario.name}-up`);
+  const runtime = createRuntime(plan.runtime, { runId, log });
+  const proxy = await startProxyWorker({ ...plan.proxy, runId });
+  const controller = new DeploymentController({
+    runId,
+    spec: plan.deployment,
+    runtime,
+    proxy,
+    zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
+    readCounts: readTrafficResponses,
+    log,
+  });
+  const metrics = new OrchestratorMetrics(controller, runId, toolVersion());
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      log('stopping: draining replicas…');
+      await controller.close();
+      await proxy.close();
+    })());
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (): void => void stop().then(resolve);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await controller.destroy();
+    await proxy.destroy();
+    throw err;
+  }
+  const admin = await startAdminApi(controller, proxy, metrics, cli.adminPort ?? 0);
+  controller.on('event', (e) => log(eventLine(e)));
+  log('');
+  log(`service   ${proxy.url}        ← point your load tool here (e.g. wrk -c100 -d30s ${proxy.url}/)`);
+  log(`admin     ${admin.url}        ← zerodrop ctl --admin ${admin.url} status | rollout v2 | fail-zone b`);
+  if (proxy.metricsUrl) log(`metrics   ${proxy.metricsUrl} (proxy) · ${admin.url}/metrics (orchestrator)`);
+  log('Ctrl-C drains and stops everything.');
+  await stopped;
+  await admin.close();
+  return ExitCode.Pass;
+}
