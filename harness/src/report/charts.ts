@@ -10,7 +10,7 @@ import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
 import type { Band, RunResult, TimelineSeries } from '../result/types.js';
 import { escapeHtml } from './escape.js';
 import { eventLine, isMajorEvent } from './events.js';
-import { fmtInt, fmtMs, fmtOffset, fmtRate } from './format.js';
+import { fmtInt, fmtMs, fmtMsTick, fmtOffset, fmtRate } from './format.js';
 import type { BandSpec, ChartSpec, MarkerSpec, Series } from './svg.js';
 import { renderChart } from './svg.js';
 
@@ -184,7 +184,7 @@ export function latencyChart(ctx: ChartContext): string {
     title: 'Latency',
     desc: `p50, p99 and max latency per ${fmtMs(tl.bucketMs)} bucket, log scale.`,
     height: 250,
-    left: { label: 'latency (log)', scale: 'log', format: fmtMs },
+    left: { label: 'latency (log)', scale: 'log', format: fmtMsTick },
     series: [
       { name: 'max', color: FAILED, axis: 'left', kind: 'line', width: 1, dash: '2 2', t: mid, values: tl.maxMs },
       { name: 'p99', color: RETRIED, axis: 'left', kind: 'line', width: 1.6, t: mid, values: tl.p99Ms },
@@ -213,9 +213,10 @@ export function replicaCharts(ctx: ChartContext): string {
         axis: 'left' as const,
         kind: 'step' as const,
         width: 2,
-        // Lines of equal value would hide each other: nudge each series by a pixel's worth.
+        // Lines of equal value would hide each other: offset each series by a couple of pixels.
+        offsetPx: (i - (keys.length - 1) / 2) * 2.5,
         t: tl.t,
-        values: (rec[k] ?? []).map((v) => v + (i - (keys.length - 1) / 2) * 0.035),
+        values: rec[k] ?? [],
         endT,
       })),
       empty: 'no replica data',

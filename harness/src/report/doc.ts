@@ -52,6 +52,8 @@ export type Block =
   | { kind: 'list'; items: Inline[][] }
   | { kind: 'details'; summary: string; blocks: Block[] }
   | { kind: 'code'; lang: string; text: string }
+  /** Side by side in HTML, one after the other in markdown. */
+  | { kind: 'columns'; blocks: Block[] }
   /** The SVG charts (HTML only). */
   | { kind: 'charts' };
 
@@ -146,7 +148,7 @@ export function incompleteCallout(r: RunResult): Block | null {
     tone: 'caution',
     title: 'INCOMPLETE RUN',
     content: [
-      r.run.incompleteReason ?? 'the run did not finish',
+      (r.run.incompleteReason ?? 'the run did not finish').replace(/[.\s]+$/, ''),
       '. The verdict can never be PASS, and every number below covers only the part that ran.',
     ],
   };
@@ -437,6 +439,11 @@ function disruptionSection(r: RunResult): Section {
   return { id: 'disruption', title: 'Disruption', blocks };
 }
 
+/** HTTP status "0" means no response at all. */
+function statusNames(rec: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k === '0' ? 'no response' : k, v]));
+}
+
 function countTable(title: string, rec: Record<string, number>, total: number, max: number): Block[] {
   const e = entriesByCount(rec);
   if (e.length === 0) return [];
@@ -462,12 +469,17 @@ function failuresSection(r: RunResult, opts: DocOptions): Section {
       kind: 'para',
       content: [
         strong(plural(f.total, 'request'), 'bad'),
-        ` did not succeed (whole run, warm-up included). By outcome: ${breakdown(f.byOutcome)}. By status: ${breakdown(f.byStatus)}.`,
+        ` did not succeed (whole run, warm-up included). By outcome: ${breakdown(f.byOutcome)}. By status: ${breakdown(statusNames(f.byStatus))}.`,
       ],
     },
-    ...countTable('Step', f.byStep, f.total, max),
-    ...countTable('Replica', f.byReplica, f.total, max),
-    ...countTable('Zone', f.byZone, f.total, max),
+    {
+      kind: 'columns',
+      blocks: [
+        ...countTable('Step', f.byStep, f.total, max),
+        ...countTable('Replica', f.byReplica, f.total, max),
+        ...countTable('Zone', f.byZone, f.total, max),
+      ],
+    },
   ];
   if (f.sample.length) {
     const csv = opts.artifacts?.['failedRequests'] ?? r.artifacts['failedRequests'] ?? f.listFile ?? 'failed-requests.csv';

@@ -141,6 +141,16 @@ export function fmtCompact(n: number): string {
   return `${sign}${trim(a)}`;
 }
 
+/** A latency axis tick (round numbers): "500 µs", "10 ms", "2.5 s". */
+export function fmtMsTick(ms: number): string {
+  if (!Number.isFinite(ms)) return DASH;
+  if (ms === 0) return '0';
+  const trim = (n: number): string => String(Math.round(n * 1000) / 1000);
+  if (Math.abs(ms) < 1) return `${trim(ms * 1000)} µs`;
+  if (Math.abs(ms) < 1000) return `${trim(ms)} ms`;
+  return `${fmtNum(ms / 1000, ms % 1000 === 0 ? 0 : 1)} s`;
+}
+
 /** "1 request", "2,000 requests". */
 export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
   return `${fmtInt(n)} ${n === 1 ? singular : pluralForm}`;

@@ -73,6 +73,8 @@ function blockToHtml(b: Block, r: RunResult): string {
       return `<details><summary>${escapeHtml(b.summary)}</summary>${b.blocks.map((x) => blockToHtml(x, r)).join('\n')}</details>`;
     case 'code':
       return `<pre><code>${escapeHtml(b.text)}</code></pre>`;
+    case 'columns':
+      return `<div class="columns">${b.blocks.map((x) => `<div>${blockToHtml(x, r)}</div>`).join('')}</div>`;
     case 'charts':
       return renderChartsHtml(r);
   }
@@ -86,7 +88,7 @@ const CSS = `
 :root{--ok:#15803d;--bad:#b91c1c;--warn:#b45309;--muted:#6b7280;--line:#e5e7eb;--bg:#f9fafb}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#111827;background:#fff}
-main{max-width:1080px;margin:0 auto;padding:24px 20px 64px}
+main{max-width:1200px;margin:0 auto;padding:24px 20px 64px}
 h1{font-size:24px;margin:0 0 8px}h2{font-size:19px;margin:36px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}h3{font-size:15px;margin:22px 0 8px}
 code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f4f6;padding:1px 4px;border-radius:3px;word-break:break-all}
 pre{background:#f3f4f6;padding:12px;border-radius:6px;overflow:auto}pre code{background:none;padding:0;word-break:normal}
@@ -98,12 +100,13 @@ a{color:#1d4ed8}
 .callout.bad{border-color:var(--bad);background:#fef2f2;color:#7f1d1d}.callout.warn{border-color:var(--warn);background:#fffbeb;color:#78350f}.callout.muted{border-color:var(--line);background:var(--bg)}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 nav.toc{font-size:13px;margin:6px 0 0;color:var(--muted)}nav.toc a{margin-right:12px;text-decoration:none}
-.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin:14px 0}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(172px,1fr));gap:10px;margin:14px 0}
 .figure{border:1px solid var(--line);border-radius:6px;padding:8px 12px;background:var(--bg)}
-.figure .label{font-size:12px;color:var(--muted)}.figure .value{font-size:20px;font-weight:650}.figure .sub{font-size:12px;color:var(--muted)}
+.figure .label{font-size:12px;color:var(--muted)}.figure .value{font-size:20px;font-weight:650;white-space:nowrap}.figure .sub{font-size:12px;color:var(--muted)}
 .figure.ok .value{color:var(--ok)}.figure.bad{border-color:#fca5a5;background:#fef2f2}.figure.bad .value{color:var(--bad)}.figure.warn .value{color:var(--warn)}
 .table-wrap{overflow-x:auto;margin:8px 0}
 table{border-collapse:collapse;font-size:13px;min-width:40%}
+td code{word-break:normal;white-space:nowrap}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600;white-space:nowrap}
 td.r,th.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.c,th.c{text-align:center}
@@ -113,6 +116,7 @@ table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{backgr
 th[aria-sort=ascending]::after{content:" ▲";font-size:10px}th[aria-sort=descending]::after{content:" ▼";font-size:10px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:8px 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
+.columns{display:flex;flex-wrap:wrap;gap:0 28px;align-items:flex-start}.columns>div{flex:0 1 auto}
 .note{font-size:12.5px;color:var(--muted);margin:4px 0 10px}
 figure{margin:12px 0}svg.chart{max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
 ol.markers{columns:2;font-size:12.5px;margin:4px 0 12px;padding-left:26px}ol.markers .t{font-variant-numeric:tabular-nums;color:var(--muted)}

@@ -4,7 +4,7 @@
  * and the terminal summary.
  */
 export { ARTIFACT_FILES, readResult, renderArtifacts, rerender, serializeResult, validateRunResult, writeReports } from './write.js';
-export type { ReportPaths, WriteReportsOptions } from './write.js';
+export type { WriteReportsOptions, WrittenReports } from './write.js';
 export { renderMarkdown, renderStepSummary, STEP_SUMMARY_MAX_BYTES } from './markdown.js';
 export type { StepSummaryOptions } from './markdown.js';
 export { renderHtml } from './html.js';

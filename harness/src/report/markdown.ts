@@ -90,6 +90,8 @@ function blockToMd(b: Block, o: MdOptions): string {
     }
     case 'code':
       return mdFence(b.text, b.lang);
+    case 'columns':
+      return b.blocks.map((x) => blockToMd(x, o)).filter(Boolean).join('\n\n');
     case 'charts':
       return '';
   }

@@ -42,6 +42,8 @@ export interface Series {
   markNonZero?: boolean;
   /** Legend text override ("failed req/s (none)"). */
   legend?: string;
+  /** Vertical offset in pixels (so equal step lines don't hide each other). */
+  offsetPx?: number;
 }
 
 export interface BandSpec {
@@ -296,7 +298,8 @@ export function renderChart(spec: ChartSpec): string {
   for (const s of spec.series) {
     const Y = s.axis === 'right' && YR ? YR : YL;
     const xs = s.t.map(X);
-    const ys = s.values.map((v) => (v === null || !Number.isFinite(v) ? null : Y(v)));
+    const dy = s.offsetPx ?? 0;
+    const ys = s.values.map((v) => (v === null || !Number.isFinite(v) ? null : Y(v) - dy));
     if (ys.some((v) => v !== null)) plotted += 1;
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
     const width = s.width ?? 1.6;

@@ -23,7 +23,9 @@ function clean(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '�').replace(/\r?\n/g, ' ');
 }
 
-export function renderTerminalSummary(r: RunResult, options: TerminalOptions = {}): string {
+/** `options` may be just the report path (a string). */
+export function renderTerminalSummary(r: RunResult, opts: TerminalOptions | string = {}): string {
+  const options: TerminalOptions = typeof opts === 'string' ? { reportPath: opts } : opts;
   const paint = (code: keyof typeof ANSI, s: string): string => (options.color ? `${ANSI[code]}${s}${ANSI.reset}` : s);
   const tone = r.verdict === 'PASS' ? 'green' : r.verdict === 'FAIL' ? 'red' : 'yellow';
   const mark = r.verdict === 'PASS' ? '✔' : r.verdict === 'FAIL' ? '✘' : '!';

@@ -27,17 +27,17 @@ export const ARTIFACT_FILES = {
   failedRequests: 'failed-requests.csv',
 } as const;
 
-export interface ReportPaths {
+export interface WrittenReports {
   /** Absolute path of the run directory. */
   dir: string;
-  result: string;
-  markdown: string;
-  html: string;
-  junit: string;
-  benchBigger: string;
-  benchSmaller: string;
-  /** null when nothing failed (a stale file from an earlier run in the same dir is removed). */
-  failedRequests: string | null;
+  /**
+   * Artifact file name → absolute path, for every file of the run: "result.json", "report.md",
+   * "report.html", "junit.xml", "bench-bigger.json", "bench-smaller.json" and, when something
+   * failed, "failed-requests.csv" (a stale one from an earlier run in the same dir is removed).
+   */
+  artifacts: Record<string, string>;
+  /** The RunResult exactly as result.json holds it (artifacts and failures.listFile filled in). */
+  result: RunResult;
   /** The $GITHUB_STEP_SUMMARY file appended to, or null. */
   stepSummary: string | null;
   /** Things that went wrong without failing the write (the job summary could not be appended). */
@@ -75,17 +75,11 @@ export function serializeResult(result: RunResult): string {
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 
-function paths(dir: string, failed: boolean): Omit<ReportPaths, 'stepSummary' | 'warnings'> {
-  return {
-    dir,
-    result: join(dir, ARTIFACT_FILES.result),
-    markdown: join(dir, ARTIFACT_FILES.markdown),
-    html: join(dir, ARTIFACT_FILES.html),
-    junit: join(dir, ARTIFACT_FILES.junit),
-    benchBigger: join(dir, ARTIFACT_FILES.benchBigger),
-    benchSmaller: join(dir, ARTIFACT_FILES.benchSmaller),
-    failedRequests: failed ? join(dir, ARTIFACT_FILES.failedRequests) : null,
-  };
+function artifactPaths(dir: string, failed: boolean, resultFile: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.values(artifactNames(failed))) out[name] = join(dir, name);
+  out[ARTIFACT_FILES.result] = resultFile;
+  return out;
 }
 
 function isAsyncIterable<T>(x: unknown): x is AsyncIterable<T> {
@@ -106,7 +100,7 @@ async function exists(path: string): Promise<boolean> {
  * creating it if needed. Each file is replaced atomically; result.json first, so that an
  * interrupted write can always be finished with `zerodrop report <dir>`. Returns the paths.
  */
-export async function writeReports(dir: string, result: RunResult, options: WriteReportsOptions = {}): Promise<ReportPaths> {
+export async function writeReports(dir: string, result: RunResult, options: WriteReportsOptions = {}): Promise<WrittenReports> {
   const abs = resolve(dir);
   await mkdir(abs, { recursive: true });
   await removeStaleTemps(abs);
@@ -125,7 +119,7 @@ export async function writeReports(dir: string, result: RunResult, options: Writ
     const lines: AtomicData = isAsyncIterable<FailedRequestSample>(rows) ? failedCsvLinesAsync(rows) : failedCsvLines(rows);
     await writeFileAtomic(join(abs, ARTIFACT_FILES.failedRequests), lines);
   }
-  return writeDerived(abs, source, { keepCsv: fullList }, options);
+  return writeDerived(abs, source, join(abs, ARTIFACT_FILES.result), { keepCsv: fullList }, options);
 }
 
 function artifactNames(hasFailures: boolean): Record<string, string> {
@@ -136,9 +130,10 @@ function artifactNames(hasFailures: boolean): Record<string, string> {
 async function writeDerived(
   dir: string,
   source: RunResult,
+  resultFile: string,
   csv: { keepCsv: boolean },
   options: Pick<WriteReportsOptions, 'env' | 'stepSummary' | 'cwd'>,
-): Promise<ReportPaths> {
+): Promise<WrittenReports> {
   const hasFailures = source.failures.total > 0 || source.failures.sample.length > 0;
   const csvPath = join(dir, ARTIFACT_FILES.failedRequests);
   if (!csv.keepCsv) {
@@ -148,13 +143,14 @@ async function writeDerived(
   for (const [name, text] of Object.entries(renderArtifacts(source))) {
     await writeFileAtomic(join(dir, name), text);
   }
-  const out: ReportPaths = { ...paths(dir, hasFailures), stepSummary: null, warnings: [] };
+  const out: WrittenReports = { dir, artifacts: artifactPaths(dir, hasFailures, resultFile), result: source, stepSummary: null, warnings: [] };
+  const html = join(dir, ARTIFACT_FILES.html);
   const env = options.env ?? process.env;
   const summaryFile = env['GITHUB_STEP_SUMMARY'];
   if (options.stepSummary !== false && summaryFile) {
     const cwd = options.cwd ?? process.cwd();
-    const rel = relative(cwd, out.html);
-    const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : out.html;
+    const rel = relative(cwd, html);
+    const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : html;
     try {
       await appendFile(summaryFile, `\n${renderStepSummary(source, { htmlPath: shown })}`, 'utf8');
       out.stepSummary = summaryFile;
@@ -307,12 +303,11 @@ async function load(file: string): Promise<{ result: RunResult }> {
  * failed-requests.csv is kept when result.json says it holds the full list (result.json only
  * has the sample); otherwise it is written from the sample. Appends the job summary on GitHub.
  */
-export async function rerender(dir: string, options: Omit<WriteReportsOptions, 'failedRequests'> = {}): Promise<ReportPaths> {
+export async function rerender(dir: string, options: Omit<WriteReportsOptions, 'failedRequests'> = {}): Promise<WrittenReports> {
   const { dir: runDir, file } = await locate(dir);
   const { result } = await load(file);
   await removeStaleTemps(runDir);
   const listFile = result.failures.listFile;
   const keepCsv = listFile === ARTIFACT_FILES.failedRequests && (await exists(join(runDir, listFile)));
-  const out = await writeDerived(runDir, result, { keepCsv }, options);
-  return { ...out, result: file };
+  return writeDerived(runDir, result, file, { keepCsv }, options);
 }
