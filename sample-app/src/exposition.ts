@@ -7,7 +7,7 @@
  *   # HELP name docstring          (escapes \\ and \n)
  *   # TYPE name counter|gauge|histogram|summary|untyped
  *   name{label="value",...} value [timestamp_ms]   (label values escape \\ \" \n)
- * Values are Go ParseFloat floats, including NaN, +Inf and -Inf. Other `#` lines are comments.
+ * Values are Go ParseFloat floats, including NaN, +Inf and -Inf (any case). Other `#` lines are comments.
  *
  * No dependencies: importing this does not load prom-client.
  */
@@ -163,13 +163,17 @@ function parseSampleLine(line: string, lineNo: number): Sample {
 }
 
 function parseValue(s: string): number | undefined {
-  switch (s) {
-    case 'NaN':
+  // Go's ParseFloat ignores case for NaN, Inf and Infinity (prom-client writes "Nan").
+  switch (s.toLowerCase()) {
+    case 'nan':
       return Number.NaN;
-    case '+Inf':
-    case 'Inf':
+    case 'inf':
+    case '+inf':
+    case 'infinity':
+    case '+infinity':
       return Number.POSITIVE_INFINITY;
-    case '-Inf':
+    case '-inf':
+    case '-infinity':
       return Number.NEGATIVE_INFINITY;
   }
   // Go ParseFloat: decimal or scientific notation, optional sign (hex floats are not produced by any client we read).
@@ -218,7 +222,7 @@ function* trafficSamples(samples: readonly Sample[], options: TrafficSumOptions)
   }
 }
 
-/** The value of the single sample matching name and labels (a subset match), or undefined. */
+/** The sum of the samples named `name` whose labels include `labels`, or undefined when none matches. */
 export function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   let found: number | undefined;
   for (const s of samples) {
