@@ -234,34 +234,52 @@ export interface Gap {
  * Longest time without a successful response: over the completion times (intended + latency)
  * of Ok rows that fall in [fromMs, toMs), including the stretches from fromMs to the first one
  * and from the last one to toMs (pass a window that the run really covered).
+ *
+ * Linear time, no sort (the "maximum gap" pigeonhole argument): n points over [lo, hi] go to
+ * n − 1 buckets of width w = (hi − lo)/(n − 1); the largest gap is ≥ w while a gap inside a
+ * bucket is < w, so the largest gap is between the max of one non-empty bucket and the min of
+ * the next.
  */
 export function longestGap(l: LedgerView, fromMs: number, toMs: number): Gap {
   const t = l.intended;
   const lat = l.latencyUs;
   const o = l.outcome;
+  const len = l.length;
   let n = 0;
-  for (let i = 0; i < l.length; i++) {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < len; i++) {
     if (o[i] !== Outcome.Ok) continue;
     const c = t[i]! + lat[i]! / 1000;
-    if (c >= fromMs && c < toMs) n++;
+    if (c < fromMs || c >= toMs) continue;
+    n++;
+    if (c < lo) lo = c;
+    if (c > hi) hi = c;
   }
-  const done = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < l.length; i++) {
+  if (n === 0) return { gapMs: toMs - fromMs, fromMs, toMs, successes: 0 };
+  let best: Gap = { gapMs: lo - fromMs, fromMs, toMs: lo, successes: n };
+  if (toMs - hi > best.gapMs) best = { gapMs: toMs - hi, fromMs: hi, toMs, successes: n };
+  if (n < 2 || hi === lo) return best;
+  const nb = n - 1;
+  const w = (hi - lo) / nb;
+  const bmin = new Float64Array(nb).fill(Number.POSITIVE_INFINITY);
+  const bmax = new Float64Array(nb).fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < len; i++) {
     if (o[i] !== Outcome.Ok) continue;
     const c = t[i]! + lat[i]! / 1000;
-    if (c >= fromMs && c < toMs) done[k++] = c;
+    if (c < fromMs || c >= toMs) continue;
+    let b = Math.floor((c - lo) / w);
+    if (b >= nb) b = nb - 1;
+    if (c < bmin[b]!) bmin[b] = c;
+    if (c > bmax[b]!) bmax[b] = c;
   }
-  done.sort();
-  let best: Gap = { gapMs: toMs - fromMs, fromMs, toMs, successes: n };
-  if (n === 0) return best;
-  best = { gapMs: done[0]! - fromMs, fromMs, toMs: done[0]!, successes: n };
-  for (let i = 1; i < n; i++) {
-    const g = done[i]! - done[i - 1]!;
-    if (g > best.gapMs) best = { gapMs: g, fromMs: done[i - 1]!, toMs: done[i]!, successes: n };
+  let prevMax = bmax[0]!;
+  for (let b = 1; b < nb; b++) {
+    const mn = bmin[b]!;
+    if (mn === Number.POSITIVE_INFINITY) continue;
+    if (mn - prevMax > best.gapMs) best = { gapMs: mn - prevMax, fromMs: prevMax, toMs: mn, successes: n };
+    prevMax = bmax[b]!;
   }
-  const tail = toMs - done[n - 1]!;
-  if (tail > best.gapMs) best = { gapMs: tail, fromMs: done[n - 1]!, toMs, successes: n };
   return best;
 }
 
@@ -307,25 +325,33 @@ export function bucketSeries(l: LedgerView, fromMs: number, toMs: number, bucket
   const lat = l.latencyUs;
   // Pass 1: counts, and how many ended rows each bucket holds.
   const ended = new Uint32Array(nb + 1);
-  forWindow(l, fromMs, toMs, (i) => {
-    const b = Math.floor((t[i]! - fromMs) / bucketMs);
-    s.sent[b]!++;
+  const range = windowRange(l, fromMs, toMs);
+  const first = range === null ? 0 : range.lo;
+  const last = range === null ? l.length : range.hi;
+  const { sent, ok, failed, retried } = s;
+  for (let i = first; i < last; i++) {
+    const ti = t[i]!;
+    if (ti < fromMs || ti >= toMs) continue;
+    const b = Math.floor((ti - fromMs) / bucketMs);
+    sent[b]!++;
     const x = o[i]!;
-    if (x === Outcome.Ok) s.ok[b]!++;
-    else s.failed[b]!++;
-    if (a[i]! > 1) s.retried[b]!++;
+    if (x === Outcome.Ok) ok[b]!++;
+    else failed[b]!++;
+    if (a[i]! > 1) retried[b]!++;
     if (x !== Outcome.Abandoned && x !== Outcome.Pending) ended[b + 1]!++;
-  });
+  }
   // Pass 2: counting sort of latencies by bucket, then sort each bucket's slice.
   for (let b = 0; b < nb; b++) ended[b + 1]! += ended[b]!;
   const all = new Uint32Array(ended[nb]!);
   const fill = ended.slice(0, nb);
-  forWindow(l, fromMs, toMs, (i) => {
+  for (let i = first; i < last; i++) {
+    const ti = t[i]!;
+    if (ti < fromMs || ti >= toMs) continue;
     const x = o[i]!;
-    if (x === Outcome.Abandoned || x === Outcome.Pending) return;
-    const b = Math.floor((t[i]! - fromMs) / bucketMs);
+    if (x === Outcome.Abandoned || x === Outcome.Pending) continue;
+    const b = Math.floor((ti - fromMs) / bucketMs);
     all[fill[b]!++] = lat[i]!;
-  });
+  }
   for (let b = 0; b < nb; b++) {
     const lo = ended[b]!;
     const hi = ended[b + 1]!;
