@@ -10,7 +10,7 @@
  *   GET  /healthz              200 "ok"
  *   ANY  /slow?ms=N            answers after N ms
  *   GET  /echo-headers         200, JSON body: the raw request headers it received
- *   GET  /hop                  200 with hop-by-hop headers the proxy must strip
+ *   GET  /hop                  200 chunked, with hop-by-hop headers (and a trailer) the proxy must strip
  *   ANY  /reset                reads the request, then destroys the socket (no response byte)
  *   ANY  /flaky                like /reset when started with --flaky, else a normal answer
  *   GET  /big?bytes=N          N bytes, written in 16 KiB chunks (chunked encoding)
@@ -80,8 +80,11 @@ function route(req, res, body) {
     }
     case '/echo-headers':
       return answer(req, res, 200, JSON.stringify(req.rawHeaders), { 'content-type': 'application/json' });
-    case '/hop':
-      return answer(req, res, 200, plainBody, {
+    case '/hop': {
+      // chunked (no Content-Length), so that a Trailer header and a trailer are allowed
+      const headers = {
+        'content-type': 'text/plain',
+        'x-served-by': id,
         connection: 'keep-alive, x-hop-listed',
         'x-hop-listed': 'must-not-pass',
         'keep-alive': 'timeout=5',
@@ -89,7 +92,13 @@ function route(req, res, body) {
         trailer: 'x-some-trailer',
         upgrade: 'h2c',
         'x-end-to-end': 'passes',
-      });
+      };
+      res.writeHead(200, headers);
+      res.write(plainBody);
+      res.addTrailers({ 'x-some-trailer': 'dropped' });
+      res.end();
+      return;
+    }
     case '/reset':
       req.socket.destroy();
       return;

@@ -103,6 +103,7 @@ export class EndpointTable {
   private fallback: Endpoint[] = [];
   private rr = 0;
   private rrFallback = 0;
+  private rrRetry = 0;
   private readonly lastZoneEjection = new Map<string, number>();
   zoneEjections = 0;
   readonly zoneEjectionsByZone = new Map<string, number>();
@@ -158,16 +159,20 @@ export class EndpointTable {
   /**
    * The next endpoint in round-robin order that is not in `tried` (retries always go to a
    * different replica: Envoy previous_hosts, HAProxy redispatch). null = nowhere to go.
+   * Retries turn their own cursor, so they neither shift the rotation of first attempts (a dead
+   * replica would otherwise be picked first by every request) nor all land on one neighbour.
    */
   pick(tried: readonly Endpoint[] | null): Endpoint | null {
+    const retry = tried !== null && tried.length > 0;
     let list = this.active;
     let n = list.length;
     for (let k = 0; k < n; k++) {
-      let i = this.rr;
+      let i = retry ? this.rrRetry : this.rr;
       if (i >= n) i = 0;
-      this.rr = i + 1;
+      if (retry) this.rrRetry = i + 1;
+      else this.rr = i + 1;
       const ep = list[i] as Endpoint;
-      if (tried === null || !tried.includes(ep)) return ep;
+      if (!retry || !(tried as readonly Endpoint[]).includes(ep)) return ep;
     }
     list = this.fallback;
     n = list.length;
@@ -176,7 +181,7 @@ export class EndpointTable {
       if (i >= n) i = 0;
       this.rrFallback = i + 1;
       const ep = list[i] as Endpoint;
-      if (tried === null || !tried.includes(ep)) return ep;
+      if (!retry || !(tried as readonly Endpoint[]).includes(ep)) return ep;
     }
     return null;
   }

@@ -384,11 +384,11 @@ export class ServiceProxy implements ProxyControl {
     const ep = this.mustGet(id);
     if (ep.admin === 'removed' && ep.pool === null) return;
     this.table.setAdmin(ep, 'removed');
-    await this.stopChecker(ep.id);
     const pool = ep.pool;
     ep.pool = null;
     // In-flight attempts fail now (UND_ERR_DESTROYED) and are retried elsewhere when allowed.
-    if (pool !== null) await pool.destroy().catch(() => undefined);
+    const destroyed = pool === null ? Promise.resolve() : pool.destroy().catch(() => undefined);
+    await Promise.all([destroyed, this.stopChecker(ep.id)]);
   }
 
   async stats(): Promise<ProxyStats> {
@@ -847,12 +847,19 @@ export class ServiceProxy implements ProxyControl {
   private onClientError(err: Error & { code?: string }, socket: Duplex): void {
     const code = err.code ?? '';
     if (code.startsWith('HPE_')) this.malformed++;
-    const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (code === 'ECONNRESET' || !socket.writable || (inProgress !== undefined && inProgress !== null)) {
+    // A request whose head was fine but whose body is not (bad chunk...) has a response object.
+    const msg = (socket as Duplex & { _httpMessage?: XRes | null })._httpMessage;
+    if (code === 'ECONNRESET' || !socket.writable || (msg && msg.headersSent)) {
       socket.destroy();
       return;
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const x = msg?.[kExchange];
+    if (x !== undefined && !x.finished) {
+      // It was counted as received: count its answer too (received = responded + client aborts).
+      this.count(x, status);
+      this.finish(x);
+    }
     const text = http.STATUS_CODES[status] ?? 'Bad Request';
     socket.end(
       `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n${PROXY_HEADERS.error}: malformed_request\r\n\r\n`,

@@ -43,6 +43,18 @@ describe('routing', () => {
     }
     expect(t.pick([ep('r1'), ep('r2'), ep('r3')])).toBeNull();
   });
+  it('retries turn their own cursor: a dead replica does not become everyone\'s first pick', () => {
+    const { t, ep } = table([['dead', 'a'], ['r2', 'a'], ['r3', 'a']]);
+    const first: string[] = [];
+    const retried: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = t.pick(null) as Endpoint;
+      first.push(p.id);
+      if (p.id === 'dead') retried.push(t.pick([ep('dead')])?.id ?? '-');
+    }
+    expect(first).toEqual(['dead', 'r2', 'r3', 'dead', 'r2', 'r3']);
+    expect(retried).toEqual(['r2', 'r3']); // spread, not all on one neighbour
+  });
   it('draining endpoints leave the rotation but serve when nothing else is left (ProxyTerminatingEndpoints)', () => {
     const { t, ep } = table([['r1', 'a'], ['r2', 'a']]);
     t.setAdmin(ep('r1'), 'draining');
