@@ -166,8 +166,10 @@ export function renderStepSummary(result: RunResult, options: StepSummaryOptions
     : '📄 Full report: `report.html` in the run directory.';
 
   const failing = r.checks.filter((c) => c.status === 'fail' || c.status === 'invalid');
+  // Failed and invalid checks first: the reader of a red job wants those.
+  const ordered = [...failing, ...r.checks.filter((c) => !failing.includes(c))];
   const optional: string[] = [
-    `### Checks: ${checkCountsLine(r.checks)}\n\n${md([checksTable(r.checks, true)])}`,
+    `### Checks: ${checkCountsLine(r.checks)}\n\n${md([checksTable(ordered, true)])}`,
     `### Reconciliation\n\n${md(reconciliationBlocks(r))}`,
     `### Latency\n\n${md([latencyFacts(r)])}`,
     r.disruption.events.length ? `### Disruption\n\n${md([disruptionSummaryTable(r.disruption.events)])}` : '',
