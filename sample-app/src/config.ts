@@ -160,13 +160,14 @@ export function usage(): string {
 
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,62}$/;
 
-function parseIntFlag(flag: string, raw: string, min: number, max: number): number {
+/** `source` names where the value came from ("--port" or "--port (env PORT)"). */
+function parseIntFlag(source: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw)) {
-    throw new ConfigError(flag, `"${raw}" is not a whole number`, `pass an integer from ${min} to ${max}, e.g. ${flag} ${min}`);
+    throw new ConfigError(source, `"${raw}" is not a whole number`, `pass an integer from ${min} to ${max}`);
   }
   const n = Number(raw);
   if (n < min || n > max) {
-    throw new ConfigError(flag, `${raw} is out of range`, `pass an integer from ${min} to ${max}`);
+    throw new ConfigError(source, `${raw} is out of range`, `pass an integer from ${min} to ${max}`);
   }
   return n;
 }
