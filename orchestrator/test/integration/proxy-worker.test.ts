@@ -1,0 +1,87 @@
+/**
+ * The proxy in a worker thread (what the harness runs, so the data plane gets a core of its own):
+ * the same ProxyControl and the same guarantees, across messages with ids and acks. Uses the
+ * compiled worker entry in dist/ (npm test builds first).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { proxyConfig } from '../../src/proxy/config.js';
+import { resolveWorkerEntry, startProxyWorker } from '../../src/proxy/worker.js';
+import type { ProxyWorker } from '../../src/proxy/worker.js';
+import type { ProxyStats } from '../../src/proxy/types.js';
+import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
+import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
+
+let ups: Upstream[] = [];
+let proxy: ProxyWorker | null = null;
+
+afterEach(async () => {
+  await proxy?.destroy();
+  proxy = null;
+  await stopUpstreams(ups);
+  ups = [];
+});
+
+const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
+
+describe('startProxyWorker', () => {
+  it('finds the compiled worker entry (run "npm run build" if this fails)', () => {
+    expect(existsSync(fileURLToPath(resolveWorkerEntry()))).toBe(true);
+  });
+
+  it('serves from its own thread with the same guarantees: a SIGKILLed replica costs no failure, drain costs no retry', async () => {
+    ups = await startUpstreams([['r1'], ['r2'], ['r3']]);
+    proxy = await startProxyWorker(proxyConfig('worker-test', { metricsPort: 0 }));
+    expect(proxy.threadId).toBeGreaterThan(0);
+    expect(proxy.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const u of ups) await proxy.addEndpoint(u.endpoint());
+    const p = proxy;
+
+    const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 3000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
+    await waitForCounts(run, (c) => c.answered > 500, 10_000);
+    ups[1]?.signal('SIGKILL');
+    await waitForCounts(run, (c) => c.answered > 1500, 10_000);
+    const before = await p.stats();
+    const drained = await p.drainEndpoint('r3', 5000);
+    const r = await run.done;
+    const s = await p.stats();
+
+    expect(r.failed).toBe(0);
+    expect(r.idMismatches).toBe(0);
+    expect(r.byStatus).toEqual({ '200': r.answered });
+    expect(s.received).toBe(r.written);
+    const retries = s.retries.connect_error + s.retries.reset + s.retries.timeout;
+    expect(retries).toBeGreaterThan(0);
+    expect(s.savedByRetry).toBe(retries);
+    expect(epOf(s, 'r2')?.state).toBe('ejected');
+    // the drain added no retry
+    expect(s.retries).toEqual(before.retries);
+    expect(drained.complete).toBe(true);
+    expect(epOf(s, 'r3')?.state).toBe('removed');
+
+    const metrics = await p.metrics();
+    expect(metrics).toContain(`zerodrop_proxy_requests_received_total{run_id="worker-test"} ${s.received}`);
+    const scraped = await request(p.metricsUrl as string);
+    expect(scraped.statusCode).toBe(200);
+    expect(await scraped.body.text()).toContain('zerodrop_proxy_upstream_attempts_total');
+  });
+
+  it('errors cross the thread boundary with their code; a bad config never starts a thread', async () => {
+    await expect(startProxyWorker(proxyConfig('worker-test', { host: '10.0.0.1' }))).rejects.toMatchObject({ code: 'ZD_BAD_SPEC' });
+    proxy = await startProxyWorker(proxyConfig('worker-test'));
+    await expect(proxy.drainEndpoint('nope', 10)).rejects.toMatchObject({ code: 'ZD_REPLICA_NOT_FOUND' });
+    await expect(proxy.addEndpoint({ id: '', host: '127.0.0.1', port: 1, zone: 'a', version: 'v1' })).rejects.toMatchObject({ code: 'ZD_BAD_SPEC' });
+  });
+
+  it('close() ends the thread; later calls are refused', async () => {
+    proxy = await startProxyWorker(proxyConfig('worker-test'));
+    const p = proxy;
+    await p.close();
+    proxy = null;
+    await expect(p.stats()).rejects.toMatchObject({ code: 'ZD_PROXY_FAILED' });
+    await expect(request(`${p.url}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
