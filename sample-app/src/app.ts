@@ -351,6 +351,10 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
 
   const forceExit = (): void => {
     if (exited) return;
+    if (phase === 'drained') {
+      exit(0); // lingering for a final scrape; the deadline ends that too
+      return;
+    }
     const n = sockets.size;
     hooks.log(
       `drain timeout ${config.drainTimeoutMs} ms reached: destroying ${n} connection(s) still open (${inFlight} request(s) in flight); exiting 0`,
