@@ -96,6 +96,22 @@ function park(client: AcClient): void {
   client.reqsMadeThisSecond = Number.POSITIVE_INFINITY;
 }
 
+/**
+ * autocannon's own counts. Outside the main thread run.js skips aggregateResult() (it assumes
+ * it is one of its own `workers`) and hands back the raw result: totalRequests /
+ * totalCompletedRequests instead of requests.sent / requests.total.
+ */
+function reported(result: autocannon.Result): NonNullable<DriverSummary['autocannonReported']> {
+  const raw = result as unknown as { totalRequests?: number; totalCompletedRequests?: number; requests?: { sent?: number; total?: number } };
+  return {
+    sent: raw.requests?.sent ?? raw.totalRequests ?? 0,
+    completed: raw.requests?.total ?? raw.totalCompletedRequests ?? 0,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
 export function startAutocannonEngine(config: DriverConfig, options: EngineOptions = {}): EngineRun {
   validateConfig(config);
   const target = parseTargetUrl(config.url);
@@ -305,15 +321,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
       connectionsOpened: connectionsSeen,
       maxOpenConnections: clients.length,
       anomalies: anomalies + (pendingSeq >= 0 ? 1 : 0),
-      autocannonReported: result
-        ? {
-            sent: result.requests.sent,
-            completed: result.requests.total,
-            errors: result.errors,
-            timeouts: result.timeouts,
-            non2xx: result.non2xx,
-          }
-        : null,
+      autocannonReported: result ? reported(result) : null,
     };
     if (options.onProgress) {
       options.onProgress(final.progress(now, { inFlight: 0, openConnections: 0, scheduleLagMs: 0, targetRate: config.rate, final: true }));

@@ -12,6 +12,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import type { ZerodropErrorCode } from '../../../orchestrator/src/common/errors.js';
+import { validateConfig } from './engine.js';
+import { assertRunId, encodeTemplates, parseTargetUrl } from './http1.js';
 import type { LedgerData } from './ledger.js';
 import type { DriverConfig, DriverProgress, DriverSummary } from './types.js';
 
@@ -29,6 +32,10 @@ export interface DriverHandle {
   readonly done: Promise<DriverResult>;
   /** The worker's thread id (diagnostics). */
   readonly threadId: number;
+  /** Resolves with the worker's exit code once the thread has ended. */
+  readonly exited: Promise<number>;
+  /** Ends the worker at once, without a result (teardown after a failure). */
+  terminate(): Promise<void>;
 }
 
 export interface StartDriverOptions {
@@ -47,7 +54,7 @@ export interface WorkerInput {
 export type WorkerMessage =
   | { type: 'progress'; progress: DriverProgress }
   | { type: 'done'; ledger: LedgerData; summary: DriverSummary }
-  | { type: 'error'; message: string; code: string | null; stack: string | null };
+  | { type: 'error'; message: string; code: string | null; fix: string | null; stack: string | null };
 
 /**
  * worker-entry.js next to the compiled module (dist/harness/src/driver/). When this module runs
@@ -66,6 +73,7 @@ export function resolveWorkerEntry(): URL {
 class Handle extends EventEmitter implements DriverHandle {
   readonly done: Promise<DriverResult>;
   readonly threadId: number;
+  readonly exited: Promise<number>;
   private readonly worker: Worker;
   private settled = false;
 
@@ -74,6 +82,7 @@ class Handle extends EventEmitter implements DriverHandle {
     const input: WorkerInput = { config, progressIntervalMs: options.progressIntervalMs ?? 250 };
     this.worker = new Worker(options.entry ?? resolveWorkerEntry(), { workerData: input, name: `zerodrop-driver-${config.runId}` });
     this.threadId = this.worker.threadId;
+    this.exited = new Promise<number>((resolve) => this.worker.once('exit', resolve));
     this.done = new Promise<DriverResult>((resolve, reject) => {
       const failed = (message: string, details: string[] = [], cause?: unknown): void => {
         if (this.settled) return;
@@ -91,6 +100,12 @@ class Handle extends EventEmitter implements DriverHandle {
             resolve({ ledger: m.ledger, summary: m.summary });
             return;
           case 'error':
+            if (m.code !== null && m.code.startsWith('ZD_') && !this.settled) {
+              // a ZerodropError raised in the worker (bad usage...): keep its code and fix line
+              this.settled = true;
+              reject(new ZerodropError(m.code as ZerodropErrorCode, m.message, m.fix === null ? {} : { fix: m.fix }));
+              return;
+            }
             failed(m.message, m.stack === null ? [] : m.stack.split('\n').slice(0, 8));
             return;
         }
@@ -110,7 +125,13 @@ class Handle extends EventEmitter implements DriverHandle {
   }
 }
 
-/** Starts a load driver in its own worker thread. */
+/**
+ * Starts a load driver in its own worker thread. A bad config throws ZD_BAD_USAGE here, before
+ * any thread starts.
+ */
 export function startDriver(config: DriverConfig, options: StartDriverOptions = {}): DriverHandle {
+  validateConfig(config);
+  assertRunId(config.runId);
+  encodeTemplates(config.requests, parseTargetUrl(config.url), config.runId);
   return new Handle(config, options);
 }
