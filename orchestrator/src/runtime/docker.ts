@@ -1,0 +1,665 @@
+/**
+ * The docker runtime: every replica is a container on the local engine (dockerode), behind the
+ * same narrow port as the process runtime, speaking our own types only.
+ *
+ * - Containers carry `zerodrop=1`, the run id, zone, version, replica and the owning process's
+ *   identity (docker-reaper.ts); containers of dead runs are removed at prepare() and close().
+ * - Ports are published on 127.0.0.1 only, on ports the engine picks (HostPort "0"); the bound
+ *   ports are read back from inspect. The main container port is the endpoint; the admin port
+ *   (the sample-app's 9091, `--admin-port N` in the args, or 9091 when the image EXPOSEs it) is the
+ *   admin endpoint.
+ * - Locked down: user 65534 (unless the image names a non-root user), all capabilities dropped,
+ *   no-new-privileges, read-only root filesystem with a small tmpfs /tmp, memory (no swap), CPU
+ *   and pids limits, and `Init: true` so docker-init is PID 1 and forwards SIGTERM to the app
+ *   (a Node PID 1 ignores signals it does not handle — mechanics.md E4).
+ * - start resolves once the container runs and its published port is known: for an announcing
+ *   replica (the sample-app) when `{"event":"listening",...}` shows on its stdout, else as soon as
+ *   the port mapping exists. Readiness is the orchestrator's probe, as with processes.
+ * - stop = SIGTERM, then SIGKILL after graceMs: `docker stop -t` semantics, but with millisecond
+ *   grace and the SIGKILL sent by us, so "graceful" vs "killed" is what happened, not a guess
+ *   from the exit code; an already-stopped container (304/409) is a success.
+ * - pause/unpause = the cgroup freezer (zone `hang`): the published port still accepts (docker-proxy,
+ *   and the frozen app's backlog), nothing answers. A signal sent to a paused container is
+ *   delivered by this engine (20.10 resumes it after signalling); we unpause explicitly where an
+ *   engine leaves it frozen, so stop/kill of a hung replica always completes.
+ * - Exits are observed with `wait(not-running)` per container; logs come from an attach stream
+ *   into a ring buffer (shown in start errors), and outlive the container, which is removed as
+ *   soon as its exit is recorded.
+ */
+import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import type Docker from 'dockerode';
+import { ZerodropError, errorMessage } from '../common/errors.js';
+import { monotonicMs } from '../common/clock.js';
+import { connectEngine, createDockerClient, engineCall, engineMessage, engineStatus, type EngineInfo } from './docker-engine.js';
+import {
+  SAMPLE_APP_ADMIN_CONTAINER_PORT,
+  SAMPLE_APP_IMAGE,
+  UNPRIVILEGED_USER,
+  ensureSampleAppImage,
+  requireImage,
+  type ImageBuildOptions,
+  type ImageFacts,
+} from './docker-image.js';
+import { LABELS, currentOwner, ownerLabels, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
+import { parseAnnouncement } from './process.js';
+import type { ExitKind, ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
+
+const LOG_LINES_KEPT = 200;
+const LOOPBACK = '127.0.0.1';
+const TMPFS_TMP = 'rw,nosuid,nodev,noexec,size=16m,mode=1777';
+const PIDS_LIMIT = 512;
+
+export interface DockerRuntimeOptions {
+  /** A dockerode client (default: DOCKER_HOST or /var/run/docker.sock). */
+  docker?: Docker;
+  log?: (line: string) => void;
+  /** Images to build or check at prepare(), so a missing one fails before any replica starts. */
+  images?: string[];
+  /** Options of the sample-app image build (tests point it elsewhere). */
+  imageBuild?: ImageBuildOptions;
+  /** Extra env for every container (under the template's env). */
+  baseEnv?: Record<string, string>;
+  /** Remove containers of dead runs at prepare() and close() (default true). */
+  reap?: boolean;
+}
+
+interface DockerReplica {
+  launch: ReplicaLaunch;
+  containerId: string;
+  container: Docker.Container;
+  name: string;
+  logs: string[];
+  stdoutListeners: Set<(line: string) => void>;
+  paused: boolean;
+  /** We sent SIGTERM: an exit now is graceful, unless we also had to send SIGKILL. */
+  stopRequested: boolean;
+  /** We sent SIGKILL (and the engine accepted it while the container ran). */
+  killSent: boolean;
+  exit: ReplicaExit | null;
+  exited: Promise<ReplicaExit>;
+  resolveExit: (exit: ReplicaExit) => void;
+  /** Settles when the attach stream ended (every log line read). */
+  streamEnded: Promise<void>;
+  /** Settles when the container was removed after its exit. */
+  removed: Promise<void> | null;
+}
+
+interface PortMap {
+  endpoint: number;
+  admin: number | null;
+}
+
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker' as const;
+  private readonly docker: Docker;
+  private readonly replicas = new Map<string, DockerReplica>();
+  private readonly exitListeners = new Set<(exit: ReplicaExit) => void>();
+  private readonly images = new Map<string, Promise<ImageFacts>>();
+  private readonly pendingStarts = new Set<Promise<unknown>>();
+  private readonly owner: RunOwner;
+  private engine: Promise<EngineInfo> | null = null;
+  private runId: string | null = null;
+  private closing = false;
+
+  constructor(private readonly options: DockerRuntimeOptions = {}) {
+    this.docker = options.docker ?? createDockerClient();
+    this.owner = currentOwner();
+  }
+
+  /** Pings the engine (ZD_RUNTIME_UNAVAILABLE with the fix when there is none), reaps dead runs, readies images. */
+  async prepare(runId: string): Promise<void> {
+    this.runId ??= runId;
+    const engine = await this.connect();
+    if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
+    for (const image of this.options.images ?? []) await this.image(image);
+    void engine;
+  }
+
+  /** The engine's version facts (connects if needed). */
+  engineInfo(): Promise<EngineInfo> {
+    return this.connect();
+  }
+
+  async start(launch: ReplicaLaunch): Promise<StartedReplica> {
+    if (this.closing) {
+      throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId}: the docker runtime is closing`);
+    }
+    const task = this.startReplica(launch);
+    this.pendingStarts.add(task);
+    try {
+      return await task;
+    } finally {
+      this.pendingStarts.delete(task);
+    }
+  }
+
+  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+    const replica = this.get(replicaId);
+    if (replica.exit) return replica.exit;
+    replica.stopRequested = true;
+    await this.signal(replica, 'SIGTERM');
+    const timer = setTimeout(() => void this.sendKill(replica), Math.max(0, graceMs));
+    try {
+      return await replica.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(replicaId: string): Promise<ReplicaExit> {
+    const replica = this.get(replicaId);
+    if (replica.exit) return replica.exit;
+    await this.sendKill(replica);
+    return replica.exited;
+  }
+
+  async pause(replicaId: string): Promise<void> {
+    const replica = this.get(replicaId);
+    if (replica.exit || replica.paused) return;
+    try {
+      await engineCall(this.docker, () => replica.container.pause());
+      replica.paused = true;
+    } catch (err) {
+      if (replica.exit || isNotRunning(err)) return; // exited meanwhile: nothing to freeze
+      throw this.actionError(replica, 'pause', err);
+    }
+  }
+
+  async resume(replicaId: string): Promise<void> {
+    const replica = this.get(replicaId);
+    if (replica.exit || !replica.paused) return;
+    try {
+      await engineCall(this.docker, () => replica.container.unpause());
+    } catch (err) {
+      if (!(replica.exit || isNotRunning(err) || /not paused/i.test(engineMessage(err)))) throw this.actionError(replica, 'unpause', err);
+    }
+    replica.paused = false;
+  }
+
+  inspect(replicaId: string): ReplicaInspect {
+    const replica = this.get(replicaId);
+    return {
+      replicaId,
+      state: replica.exit ? 'exited' : replica.paused ? 'paused' : 'running',
+      pid: null,
+      containerId: replica.containerId,
+      exit: replica.exit,
+    };
+  }
+
+  async logs(replicaId: string, tail: number): Promise<string[]> {
+    const replica = this.replicas.get(replicaId);
+    return replica ? replica.logs.slice(-tail) : [];
+  }
+
+  onExit(listener: (exit: ReplicaExit) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.pendingStarts]);
+    await Promise.allSettled([...this.replicas.keys()].map((id) => this.stop(id, { graceMs })));
+    await this.cleanup();
+  }
+
+  async destroy(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.pendingStarts]);
+    await Promise.allSettled([...this.replicas.keys()].map((id) => this.kill(id)));
+    await this.cleanup();
+  }
+
+  /** Container ids of replicas that have not exited (tests prove nothing is left). */
+  liveContainers(): string[] {
+    return [...this.replicas.values()].filter((r) => !r.exit).map((r) => r.containerId);
+  }
+
+  // ------------------------------------------------------------------------------ internals
+
+  private connect(): Promise<EngineInfo> {
+    if (!this.engine) {
+      this.engine = connectEngine(this.docker);
+      this.engine.catch(() => (this.engine = null)); // try again next time (dockerd may come up)
+    }
+    return this.engine;
+  }
+
+  /** Sample-app image: built offline when missing or stale. Any other image: must be on the engine. */
+  private image(ref: string): Promise<ImageFacts> {
+    let facts = this.images.get(ref);
+    if (!facts) {
+      facts = (async () => {
+        await this.connect();
+        if (ref === SAMPLE_APP_IMAGE) {
+          const built = await ensureSampleAppImage(this.docker, { log: this.options.log, ...this.options.imageBuild });
+          if (built.built) this.options.log?.(`docker: built ${built.image} in ${(built.ms / 1000).toFixed(1)} s`);
+        }
+        return requireImage(this.docker, ref);
+      })();
+      this.images.set(ref, facts);
+      facts.catch(() => this.images.delete(ref));
+    }
+    return facts;
+  }
+
+  private async startReplica(launch: ReplicaLaunch): Promise<StartedReplica> {
+    const { template, replicaId } = launch;
+    if (!template.image) {
+      throw new ZerodropError('ZD_BAD_SPEC', `replica ${replicaId}: the template has no image`, {
+        fix: 'set target.image (e.g. image: myapp:v1), or use --runtime process with a command',
+      });
+    }
+    if (this.replicas.has(replicaId)) throw new ZerodropError('ZD_INTERNAL', `replica ${replicaId} already exists`);
+    if (this.runId === null) await this.prepare(launch.runId);
+    const facts = await this.image(template.image);
+    const { create: spec, adminPort } = this.containerSpec(launch, facts);
+    const name = spec.name as string;
+
+    let container: Docker.Container;
+    try {
+      container = await engineCall(this.docker, () => this.docker.createContainer(spec));
+    } catch (err) {
+      const status = engineStatus(err);
+      throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: cannot create container ${name}: ${engineMessage(err)}`, {
+        fix: status === 409 ? `a container named ${name} exists already: docker rm -f ${name}` : 'check `docker info` and the image',
+        cause: err,
+      });
+    }
+    const replica = this.track(launch, container, name);
+    let watching = false;
+    try {
+      const stream = (await engineCall(this.docker, () =>
+        container.attach({ stream: true, stdout: true, stderr: true, logs: true }),
+      )) as unknown as Readable;
+      this.pipeLogs(replica, stream);
+      // The announcement can only be missed if we listen late: listen before the start.
+      const announced = template.port.mode === 'announce' ? this.waitForAnnouncement(replica, template.startTimeoutMs) : null;
+      announced?.catch(() => undefined);
+      const startedAtMs = monotonicMs();
+      await engineCall(this.docker, () => container.start());
+      this.watchExit(replica);
+      watching = true;
+      const info = await engineCall(this.docker, () => container.inspect());
+      const bound = publishedPorts(info);
+      const ports: PortMap = { endpoint: 0, admin: null };
+      if (announced) {
+        const a = await announced;
+        ports.endpoint = this.hostPort(replica, bound, a.port, 'its announced port');
+        ports.admin = a.adminPort === null ? null : this.hostPort(replica, bound, a.adminPort, 'its announced admin port');
+      } else {
+        ports.endpoint = this.hostPort(replica, bound, template.containerPort, 'template.containerPort');
+        ports.admin = adminPort === null ? null : (bound.get(adminPort) ?? null);
+      }
+      return {
+        replicaId,
+        endpoint: { host: LOOPBACK, port: ports.endpoint },
+        adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin },
+        pid: null,
+        containerId: replica.containerId,
+        startedAtMs,
+      };
+    } catch (err) {
+      if (watching) {
+        await this.sendKill(replica).catch(() => undefined);
+        await Promise.race([replica.exited, delay(5000)]);
+      }
+      await Promise.race([replica.streamEnded, delay(500)]);
+      this.markExitedIfUnknown(replica);
+      if (err instanceof ZerodropError) {
+        if (err.code === 'ZD_RUNTIME_UNAVAILABLE' || err.details.length > 0) throw err;
+        throw new ZerodropError(err.code, err.message, { details: this.tailDetails(replica), fix: err.fix, cause: err.cause });
+      }
+      throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} did not start: ${engineMessage(err)}`, {
+        details: this.tailDetails(replica),
+        fix: 'check the image runs with `docker run --rm <image>`; the last log lines above say why',
+        cause: err,
+      });
+    }
+  }
+
+  private containerSpec(launch: ReplicaLaunch, facts: ImageFacts): { create: Docker.ContainerCreateOptions; adminPort: number | null } {
+    const { template, resources } = launch;
+    const containerPort = template.containerPort;
+    if (!Number.isInteger(containerPort) || containerPort <= 0) {
+      throw new ZerodropError('ZD_BAD_SPEC', `replica ${launch.replicaId}: template.containerPort must be the port the container listens on, got ${containerPort}`, {
+        fix: 'set target.containerPort (e.g. 8080)',
+      });
+    }
+    const args = template.command?.map((a) => a.replaceAll('{port}', String(containerPort)));
+    const adminPort = adminPortOf(args ?? null, facts);
+    const env: Record<string, string> = {
+      ...this.options.baseEnv,
+      ...template.env,
+      ZERODROP_RUN_ID: launch.runId,
+      REPLICA_ID: launch.replicaId,
+      ZONE: launch.zone,
+      APP_VERSION: template.version,
+    };
+    if (template.port.mode === 'env') env[template.port.envVar] = String(containerPort);
+    const ports = [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+    for (const p of ports) {
+      exposed[`${p}/tcp`] = {};
+      bindings[`${p}/tcp`] = [{ HostIp: LOOPBACK, HostPort: '0' }];
+    }
+    const memory = resources.memoryMiB > 0 ? Math.round(resources.memoryMiB * 1024 * 1024) : 0;
+    const user = isRootUser(facts.user) ? UNPRIVILEGED_USER : facts.user;
+    const name = containerName(launch.runId, launch.replicaId);
+    const create: Docker.ContainerCreateOptions = {
+      name,
+      Image: template.image as string,
+      Cmd: args && args.length > 0 ? args : undefined,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      User: user,
+      Labels: {
+        [LABELS.managed]: '1',
+        [LABELS.runId]: launch.runId,
+        [LABELS.deployment]: launch.deployment,
+        [LABELS.zone]: launch.zone,
+        [LABELS.version]: template.version,
+        [LABELS.revision]: String(launch.revision),
+        [LABELS.replica]: launch.replicaId,
+        ...ownerLabels(this.owner),
+      },
+      ExposedPorts: exposed,
+      StopSignal: 'SIGTERM',
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      HostConfig: {
+        PortBindings: bindings,
+        Init: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': TMPFS_TMP },
+        Memory: memory,
+        MemorySwap: memory > 0 ? memory : 0,
+        NanoCpus: resources.cpus > 0 ? Math.round(resources.cpus * 1e9) : 0,
+        PidsLimit: PIDS_LIMIT,
+        RestartPolicy: { Name: 'no' },
+        AutoRemove: false,
+        NetworkMode: 'bridge',
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
+      },
+    };
+    return { create, adminPort };
+  }
+
+  private track(launch: ReplicaLaunch, container: Docker.Container, name: string): DockerReplica {
+    let resolveExit!: (exit: ReplicaExit) => void;
+    const exited = new Promise<ReplicaExit>((resolve) => (resolveExit = resolve));
+    const replica: DockerReplica = {
+      launch,
+      containerId: container.id,
+      container,
+      name,
+      logs: [],
+      stdoutListeners: new Set(),
+      paused: false,
+      stopRequested: false,
+      killSent: false,
+      exit: null,
+      exited,
+      resolveExit,
+      streamEnded: Promise.resolve(),
+      removed: null,
+    };
+    this.replicas.set(launch.replicaId, replica);
+    return replica;
+  }
+
+  private pipeLogs(replica: DockerReplica, stream: Readable): void {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const keep = (out: PassThrough, prefix: string, isStdout: boolean): void => {
+      let buffered = '';
+      out.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).replace(/\r$/, '');
+          buffered = buffered.slice(nl + 1);
+          if (line.length === 0) continue;
+          replica.logs.push(`${prefix}${line}`);
+          if (replica.logs.length > LOG_LINES_KEPT) replica.logs.splice(0, replica.logs.length - LOG_LINES_KEPT);
+          if (isStdout) for (const listener of replica.stdoutListeners) listener(line);
+        }
+      });
+    };
+    keep(stdout, '', true);
+    keep(stderr, '[stderr] ', false);
+    replica.streamEnded = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', (err) => {
+        replica.logs.push(`[docker] log stream: ${err.message}`);
+        resolve();
+      });
+    });
+  }
+
+  private waitForAnnouncement(replica: DockerReplica, timeoutMs: number): Promise<{ port: number; adminPort: number | null }> {
+    const { launch } = replica;
+    return new Promise((resolve, reject) => {
+      const onLine = (line: string): void => {
+        const found = parseAnnouncement(line.trim());
+        if (!found) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId} (container ${replica.name}) did not announce its port within ${timeoutMs} ms`, {
+            fix: 'the replica must print {"event":"listening","port":N} on stdout once bound (or use port mode "env")',
+          }),
+        );
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        replica.stdoutListeners.delete(onLine);
+      };
+      replica.stdoutListeners.add(onLine);
+      void replica.exited.then((exit) => {
+        if (!replica.stdoutListeners.has(onLine)) return;
+        cleanup();
+        reject(
+          new ZerodropError(
+            'ZD_REPLICA_START_FAILED',
+            `replica ${launch.replicaId} (container ${replica.name}) exited before announcing its port (exit code ${exit.code}${exit.signal ? `, ${exit.signal}` : ''})`,
+            { fix: 'the last log lines say why; try `docker run --rm <image> <args>`' },
+          ),
+        );
+      });
+    });
+  }
+
+  /** Waits for the container to stop running (condition not-running, called after start). */
+  private watchExit(replica: DockerReplica): void {
+    const onExit = async (code: number | null, oomKilled = false): Promise<void> => {
+      if (replica.exit) return;
+      await Promise.race([replica.streamEnded, delay(1000)]); // the last lines first
+      this.recordExit(replica, code, oomKilled);
+    };
+    const poll = async (): Promise<void> => {
+      // The wait request broke (engine restarted?): poll until the container stops.
+      for (;;) {
+        try {
+          const info = await replica.container.inspect();
+          if (!info.State.Running) return onExit(info.State.ExitCode ?? null, info.State.OOMKilled === true);
+        } catch (err) {
+          if (engineStatus(err) === 404) return onExit(null);
+        }
+        await delay(1000);
+      }
+    };
+    replica.container
+      .wait({ condition: 'not-running' })
+      .then(async (result: { StatusCode?: number }) => {
+        let oom = false;
+        try {
+          oom = (await replica.container.inspect()).State.OOMKilled === true;
+        } catch {
+          // removed already
+        }
+        return onExit(typeof result.StatusCode === 'number' ? result.StatusCode : null, oom);
+      })
+      .catch((err: unknown) => {
+        if (engineStatus(err) === 404) return onExit(null);
+        return poll();
+      });
+  }
+
+  private recordExit(replica: DockerReplica, code: number | null, oomKilled: boolean): void {
+    if (replica.exit) return;
+    const kind: ExitKind = replica.killSent ? 'killed' : replica.stopRequested && !oomKilled ? 'graceful' : 'crashed';
+    const exit: ReplicaExit = { replicaId: replica.launch.replicaId, kind, code, signal: signalOf(code), atMs: monotonicMs() };
+    replica.exit = exit;
+    replica.paused = false;
+    if (oomKilled) replica.logs.push('[docker] the container was OOM-killed (memory limit reached)');
+    replica.resolveExit(exit);
+    for (const listener of this.exitListeners) listener(exit);
+    replica.removed = removeContainer(this.docker, replica.containerId).catch((err: unknown) => {
+      this.options.log?.(`docker: could not remove ${replica.name}: ${errorMessage(err)}`);
+    });
+  }
+
+  /** A start that failed before the exit watcher ran: record the exit so the replica is settled. */
+  private markExitedIfUnknown(replica: DockerReplica): void {
+    if (replica.exit) return;
+    this.recordExit(replica, null, false);
+  }
+
+  private async signal(replica: DockerReplica, signal: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+    if (replica.exit) return false;
+    try {
+      await engineCall(this.docker, () => replica.container.kill({ signal }));
+    } catch (err) {
+      if (isNotRunning(err)) return false; // 304/404/409: already stopped — success
+      throw this.actionError(replica, `kill -s ${signal}`, err);
+    }
+    if (replica.paused) {
+      // 20.10 resumes a paused container after signalling it; others may leave it frozen, and a
+      // frozen task (cgroup v1 freezer) does not act on the signal until thawed.
+      try {
+        await replica.container.unpause();
+      } catch {
+        // not paused any more (resumed by the engine) or gone
+      }
+      replica.paused = false;
+    }
+    return true;
+  }
+
+  private async sendKill(replica: DockerReplica): Promise<void> {
+    if (replica.exit) return;
+    const already = replica.killSent;
+    replica.killSent = true; // before the call: the exit may be reported before the call returns
+    const delivered = await this.signal(replica, 'SIGKILL').catch((err: unknown) => {
+      replica.killSent = already;
+      throw err;
+    });
+    if (!delivered && !already) replica.killSent = false; // it had exited by itself
+  }
+
+  private hostPort(replica: DockerReplica, bound: Map<number, number>, containerPort: number, what: string): number {
+    const port = bound.get(containerPort);
+    if (port === undefined) {
+      throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replica.launch.replicaId}: ${what} ${containerPort} is not published`, {
+        details: [`published: ${[...bound.entries()].map(([c, h]) => `${c}→127.0.0.1:${h}`).join(', ') || 'nothing'}`],
+        fix: 'set target.containerPort to the port the container listens on',
+      });
+    }
+    return port;
+  }
+
+  private tailDetails(replica: DockerReplica): string[] {
+    const tail = replica.logs.slice(-20);
+    return tail.length > 0 ? ['last log lines:', ...tail.map((l) => `  ${l}`)] : ['(the container wrote no log lines)'];
+  }
+
+  private actionError(replica: DockerReplica, action: string, err: unknown): ZerodropError {
+    if (err instanceof ZerodropError) return err;
+    return new ZerodropError('ZD_INTERNAL', `docker ${action} ${replica.name} failed: ${engineMessage(err)}`, { cause: err });
+  }
+
+  private async cleanup(): Promise<void> {
+    await Promise.allSettled([...this.replicas.values()].map((r) => r.removed ?? Promise.resolve()));
+    try {
+      if (this.runId !== null) await removeRunContainers(this.docker, this.runId);
+      if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
+    } catch (err) {
+      this.options.log?.(`docker: cleanup: ${errorMessage(err)}`);
+    }
+  }
+
+  private get(replicaId: string): DockerReplica {
+    const replica = this.replicas.get(replicaId);
+    if (!replica) throw new ZerodropError('ZD_REPLICA_NOT_FOUND', `no replica ${replicaId} in this runtime`);
+    return replica;
+  }
+}
+
+// ------------------------------------------------------------------------------ helpers
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** 304 (already stopped), 404 (gone), 409 (not running / not paused): the container is not running. */
+function isNotRunning(err: unknown): boolean {
+  const status = engineStatus(err);
+  return status === 304 || status === 404 || status === 409;
+}
+
+function isRootUser(user: string): boolean {
+  const name = user.split(':')[0] ?? '';
+  return name === '' || name === '0' || name === 'root';
+}
+
+/** `--admin-port N` (N > 0) in the args, else 9091 when the image EXPOSEs it (the sample-app does). */
+function adminPortOf(args: string[] | null, facts: ImageFacts): number | null {
+  if (args) {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      const value = a === '--admin-port' ? args[i + 1] : a.startsWith('--admin-port=') ? a.slice('--admin-port='.length) : undefined;
+      if (value === undefined) continue;
+      const n = Number(value);
+      return Number.isInteger(n) && n > 0 ? n : null;
+    }
+  }
+  return facts.exposedPorts.includes(SAMPLE_APP_ADMIN_CONTAINER_PORT) ? SAMPLE_APP_ADMIN_CONTAINER_PORT : null;
+}
+
+/** container port → host port, for the tcp ports bound on 127.0.0.1. */
+function publishedPorts(info: Docker.ContainerInspectInfo): Map<number, number> {
+  const out = new Map<number, number>();
+  const ports = (info.NetworkSettings?.Ports ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+  for (const [key, bindings] of Object.entries(ports)) {
+    if (!key.endsWith('/tcp') || !bindings) continue;
+    const binding = bindings.find((b) => b.HostIp === LOOPBACK) ?? bindings[0];
+    const host = Number(binding?.HostPort);
+    if (Number.isInteger(host) && host > 0) out.set(Number.parseInt(key, 10), host);
+  }
+  return out;
+}
+
+/** Exit status 128+n → the signal's name (docker-init reports a signalled child that way). */
+function signalOf(code: number | null): string | null {
+  if (code === null || code <= 128 || code > 128 + 64) return null;
+  const n = code - 128;
+  for (const [name, value] of Object.entries(osConstants.signals)) if (value === n) return name;
+  return null;
+}
+
+function containerName(runId: string, replicaId: string): string {
+  const raw = `zerodrop-${runId}-${replicaId}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
+  return raw.length > 200 ? raw.slice(0, 200) : raw;
+}
