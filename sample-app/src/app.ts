@@ -380,20 +380,22 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     phase = 'closing';
     closeConnections = true;
     markCloseOnActive();
-    hooks.log(
-      `closing the listener (new connections refused); ${sockets.size} connection(s) open, ${inFlight} request(s) in flight`,
-    );
     if (!server.listening) {
+      hooks.log('listener was not open');
       drained();
       return;
     }
+    // Logged after the close, so whoever reads the line can rely on connects being refused.
+    const closed = (how: string): void =>
+      hooks.log(`listener closed${how} (new connections refused); ${sockets.size} connection(s) open, ${inFlight} request(s) in flight`);
     if (faults.closeIdle) {
-      hooks.log('fault close-idle: closing with http server.close(), which destroys idle keep-alive sockets');
       server.close(() => drained());
+      closed(' with http server.close() (fault close-idle: idle keep-alive sockets destroyed)');
       return;
     }
     // NOT server.close(): on Node >= 19 it also calls closeIdleConnections() (see the header).
     net.Server.prototype.close.call(server, () => drained());
+    closed('');
   };
 
   /**

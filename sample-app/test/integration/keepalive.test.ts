@@ -28,7 +28,7 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
-const listenerClosed = (app: SampleAppProcess) => (): boolean => app.stderr.includes('closing the listener');
+const listenerClosed = (app: SampleAppProcess) => (): boolean => app.stderr.includes('listener closed');
 
 describe('idle keep-alive connections across a shutdown', () => {
   it('an idle keep-alive socket is not reset when the listener closes; a request written on it afterwards is served with Connection: close', async () => {

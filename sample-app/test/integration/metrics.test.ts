@@ -101,7 +101,7 @@ describe('exposition', () => {
     expect((await request(app.adminUrl('/readyz'))).status).toBe(503);
     expect((await request(app.url('/healthz'))).status).toBe(200); // alive until exit
     // After the listener closed: main port refused, admin port still there.
-    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 300 && !app.stderr.includes('listener closed'); i++) await new Promise((r) => setTimeout(r, 10));
     await expect(request(app.url('/healthz'))).rejects.toThrow(/ECONNREFUSED/);
     expect((await request(app.adminUrl('/healthz'))).status).toBe(200);
     const final = (await scrape(app)).samples;

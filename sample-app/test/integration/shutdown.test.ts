@@ -27,7 +27,7 @@ describe('SIGTERM under steady keep-alive load (one replica, 40 connections)', (
     expect(run.exitAfterSignalMs ?? Infinity).toBeLessThan(8000 + 500);
     const log = run.app.stderr;
     expect(log).toMatch(/SIGTERM: draining/);
-    expect(log).toMatch(/closing the listener/);
+    expect(log).toMatch(/listener closed \(new connections refused\)/);
     expect(log).toMatch(/drained: no connection left/);
     expect(log).not.toMatch(/drain timeout .* reached/);
   });
