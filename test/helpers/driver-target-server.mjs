@@ -43,7 +43,8 @@ const server = http.createServer((req, res) => {
     return;
   }
   received++;
-  const id = req.headers['x-zerodrop-id'];
+  // wrk & co. send no id: answer them the same way, without the echo
+  const id = req.headers['x-zerodrop-id'] ?? 'none';
   if (record) {
     const t = nowMs();
     if (firstMs < 0) firstMs = t;

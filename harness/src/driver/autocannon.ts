@@ -121,6 +121,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     method: t.method.toUpperCase(),
     path: target.basePath + t.path,
     headers: t.headers,
+    hasHeaders: Object.keys(t.headers).length > 0,
     body: t.body,
   }));
   const idPrefix = `${config.runId}-`;
@@ -208,7 +209,10 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     let attempts = 1;
     const raw = head?.headers ?? [];
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
+      const n = raw[i]!;
+      // only names of the lengths we look for are lowercased (13, 11, 19)
+      if (n.length !== 13 && n.length !== 11 && n.length !== 19) continue;
+      const name = n.toLowerCase();
       const value = raw[i + 1]!;
       if (name === ID_HEADER) echoed = echoed === null ? value : '';
       else if (name === SERVED_BY_HEADER) servedBy = value;
@@ -267,13 +271,15 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const seq = ledger.add(nowMs());
     pendingSeq = seq;
     const t = templates[mix[seq % mix.length]!]!;
-    return {
-      ...req,
-      method: t.method as autocannon.Request['method'],
-      path: t.path,
-      headers: { ...req.headers, ...t.headers, [ID_HEADER]: `${idPrefix}${seq}` },
-      body: t.body ?? undefined,
-    };
+    // requestBuilder hands us a fresh object with fresh headers: mutate in place.
+    req.method = t.method as autocannon.Request['method'];
+    req.path = t.path;
+    const headers = (req.headers ??= {});
+    if (t.hasHeaders) Object.assign(headers, t.headers);
+    headers[ID_HEADER] = `${idPrefix}${seq}`;
+    if (t.body !== null) req.body = t.body;
+    else delete req.body;
+    return req;
   };
 
   const timeoutS = Math.max(1, config.timeoutMs / 1000);

@@ -1,0 +1,250 @@
+/**
+ * Load-driver benchmark (issue 4): the open engine against wrk on the same plain node:http
+ * target (a child process, 127.0.0.1), then the open model's accuracy at a fixed rate.
+ *
+ *   npm run build && node dist/scripts/driver-bench.js [--runs 3] [--seconds 10] [--rate 20000]
+ *                                                     [--connections 100] [--autocannon] [--json]
+ *
+ * Per run, in this order: wrk -t1 -cN closed loop; the open engine closed loop (rate 0, N
+ * connections) in its worker thread; the open engine at --rate. Optionally autocannon closed
+ * loop. Reported: req/s, CPU µs per request of the load generator (wrk: /usr/bin/time; the
+ * driver: this process's CPU, all threads — the main thread only waits), the target's CPU per
+ * request, and for the open model: achieved rate, send lag, max schedule lag, late sends, latency
+ * percentiles from the intended time. Medians over runs. The machine is shared: the 1-minute load
+ * average before each step is printed next to its numbers.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { achievedRate, countByOutcome, latencyPercentiles } from '../harness/src/driver/analysis.js';
+import { startDriver } from '../harness/src/driver/host.js';
+import type { DriverConfig, EngineName } from '../harness/src/driver/types.js';
+import { startTargetServer } from '../test/helpers/driver-targets.js';
+import type { TargetServer } from '../test/helpers/driver-targets.js';
+
+interface Args {
+  runs: number;
+  seconds: number;
+  rate: number;
+  connections: number;
+  autocannon: boolean;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { runs: 3, seconds: 10, rate: 20_000, connections: 100, autocannon: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (k === '--runs' && v) (a.runs = Number(v)), i++;
+    else if (k === '--seconds' && v) (a.seconds = Number(v)), i++;
+    else if (k === '--rate' && v) (a.rate = Number(v)), i++;
+    else if (k === '--connections' && v) (a.connections = Number(v)), i++;
+    else if (k === '--autocannon') a.autocannon = true;
+    else if (k === '--json') a.json = true;
+    else {
+      process.stderr.write(`unknown argument ${k}\nusage: driver-bench [--runs N] [--seconds S] [--rate R] [--connections C] [--autocannon] [--json]\n`);
+      process.exit(2);
+    }
+  }
+  return a;
+}
+
+/** utime + stime of a process, seconds (Linux /proc). */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // CLK_TCK = 100
+}
+
+interface ClosedResult {
+  rps: number;
+  cpuUsPerReq: number;
+  serverCpuUsPerReq: number;
+  load1: number;
+}
+
+async function runWrk(url: string, seconds: number, connections: number, server: TargetServer): Promise<ClosedResult> {
+  const load1 = os.loadavg()[0]!;
+  const s0 = procCpuSeconds(server.pid);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', 'CPU %U %S', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '-H', 'x-zerodrop-id: wrk-1', url],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
+  });
+  const s1 = procCpuSeconds(server.pid);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(out);
+  const cpuS = Number(cpu?.[1]) + Number(cpu?.[2]);
+  return { rps, cpuUsPerReq: (cpuS * 1e6) / total, serverCpuUsPerReq: ((s1 - s0) * 1e6) / total, load1 };
+}
+
+function config(url: string, engine: EngineName, rate: number, connections: number, seconds: number): DriverConfig {
+  return {
+    engine,
+    url,
+    runId: `bench${Date.now()}`,
+    rate,
+    connections,
+    durationMs: seconds * 1000,
+    warmupMs: 0,
+    timeoutMs: 5000,
+    requests: [{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }],
+    maxLateMs: 5,
+  };
+}
+
+async function runDriverClosed(url: string, engine: EngineName, seconds: number, connections: number, server: TargetServer): Promise<ClosedResult> {
+  const load1 = os.loadavg()[0]!;
+  const s0 = procCpuSeconds(server.pid);
+  const c0 = process.cpuUsage();
+  const { ledger, summary } = await startDriver(config(url, engine, 0, connections, seconds)).done;
+  const cu = process.cpuUsage(c0);
+  const s1 = procCpuSeconds(server.pid);
+  const c = countByOutcome(ledger);
+  if (c.ok !== c.sent || summary.anomalies !== 0) throw new Error(`driver run not clean: ${JSON.stringify(c)} anomalies ${summary.anomalies}`);
+  const secs = (summary.sendingEndedAt - summary.startedAt) / 1000;
+  return {
+    rps: c.ok / secs,
+    cpuUsPerReq: (cu.user + cu.system) / c.sent,
+    serverCpuUsPerReq: ((s1 - s0) * 1e6) / c.sent,
+    load1,
+  };
+}
+
+interface OpenResult {
+  target: number;
+  achieved: number;
+  ok: number;
+  failed: number;
+  lateSends: number;
+  unsent: number;
+  maxScheduleLagMs: number;
+  sendLagP50Ms: number;
+  sendLagP99Ms: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  cpuUsPerReq: number;
+  load1: number;
+}
+
+async function runOpen(url: string, rate: number, seconds: number, connections: number): Promise<OpenResult> {
+  const load1 = os.loadavg()[0]!;
+  const c0 = process.cpuUsage();
+  const { ledger, summary } = await startDriver(config(url, 'open', rate, connections, seconds)).done;
+  const cu = process.cpuUsage(c0);
+  const c = countByOutcome(ledger);
+  const from = summary.startedAt;
+  const to = from + seconds * 1000;
+  const lat = latencyPercentiles(ledger, from, to, [0.5, 0.99, 0.999]);
+  const lags = ledger.sendLagUs.slice().sort();
+  const q = (p: number): number => lags[Math.max(0, Math.ceil(p * lags.length) - 1)]! / 1000;
+  return {
+    target: rate,
+    achieved: achievedRate(ledger, from, to).sentPerSecond,
+    ok: c.ok,
+    failed: c.failed + c.abandoned,
+    lateSends: summary.lateSends,
+    unsent: summary.unsent,
+    maxScheduleLagMs: summary.maxScheduleLagMs,
+    sendLagP50Ms: q(0.5),
+    sendLagP99Ms: q(0.99),
+    p50Ms: lat.values[0] ?? Number.NaN,
+    p99Ms: lat.values[1] ?? Number.NaN,
+    p999Ms: lat.values[2] ?? Number.NaN,
+    maxMs: lat.maxMs ?? Number.NaN,
+    cpuUsPerReq: (cu.user + cu.system) / c.sent,
+    load1,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const server = await startTargetServer('plain', { maxLifeMs: (args.runs * args.seconds * 6 + 120) * 1000 });
+  const url = `${server.url}/`;
+  const log = (s: string): void => {
+    if (!args.json) process.stdout.write(`${s}\n`);
+  };
+  try {
+    log(`target ${url} (pid ${server.pid}); ${os.cpus().length} CPUs; ${args.runs} runs × ${args.seconds} s; shared machine`);
+    await runWrk(url, 3, args.connections, server); // warm the target's JIT
+    const wrk: ClosedResult[] = [];
+    const drv: ClosedResult[] = [];
+    const ac: ClosedResult[] = [];
+    const open: OpenResult[] = [];
+    for (let r = 1; r <= args.runs; r++) {
+      const w = await runWrk(url, args.seconds, args.connections, server);
+      wrk.push(w);
+      log(`run ${r} wrk -t1 -c${args.connections}: ${f(w.rps)} req/s, ${f(w.cpuUsPerReq, 1)} µs CPU/req (target ${f(w.serverCpuUsPerReq, 1)}), load ${f(w.load1, 1)}`);
+      const d = await runDriverClosed(url, 'open', args.seconds, args.connections, server);
+      drv.push(d);
+      log(`run ${r} open engine closed loop c${args.connections}: ${f(d.rps)} req/s (${f(d.rps / w.rps, 3)} × wrk), ${f(d.cpuUsPerReq, 1)} µs CPU/req (target ${f(d.serverCpuUsPerReq, 1)}), load ${f(d.load1, 1)}`);
+      if (args.autocannon) {
+        const a = await runDriverClosed(url, 'autocannon', args.seconds, args.connections, server);
+        ac.push(a);
+        log(`run ${r} autocannon engine closed loop c${args.connections}: ${f(a.rps)} req/s, ${f(a.cpuUsPerReq, 1)} µs CPU/req, load ${f(a.load1, 1)}`);
+      }
+      const o = await runOpen(url, args.rate, args.seconds, args.connections);
+      open.push(o);
+      log(
+        `run ${r} open model @${args.rate}: achieved ${f(o.achieved)} req/s (${f((o.achieved / o.target) * 100, 2)} %), ok ${o.ok}, failed ${o.failed}, ` +
+          `send lag p50 ${f(o.sendLagP50Ms, 3)} p99 ${f(o.sendLagP99Ms, 3)} max ${f(o.maxScheduleLagMs, 1)} ms, late(>5ms) ${o.lateSends}, unsent ${o.unsent}, ` +
+          `latency p50 ${f(o.p50Ms, 2)} p99 ${f(o.p99Ms, 2)} p99.9 ${f(o.p999Ms, 2)} max ${f(o.maxMs, 1)} ms, ${f(o.cpuUsPerReq, 1)} µs CPU/req, load ${f(o.load1, 1)}`,
+      );
+    }
+    const summary = {
+      runs: args.runs,
+      seconds: args.seconds,
+      connections: args.connections,
+      wrk: { rps: median(wrk.map((x) => x.rps)), cpuUsPerReq: median(wrk.map((x) => x.cpuUsPerReq)) },
+      openClosedLoop: { rps: median(drv.map((x) => x.rps)), cpuUsPerReq: median(drv.map((x) => x.cpuUsPerReq)) },
+      ratioToWrk: median(drv.map((x, i) => x.rps / wrk[i]!.rps)),
+      autocannonClosedLoop: ac.length > 0 ? { rps: median(ac.map((x) => x.rps)), cpuUsPerReq: median(ac.map((x) => x.cpuUsPerReq)) } : null,
+      openModel: {
+        target: args.rate,
+        achieved: median(open.map((x) => x.achieved)),
+        maxScheduleLagMs: median(open.map((x) => x.maxScheduleLagMs)),
+        sendLagP99Ms: median(open.map((x) => x.sendLagP99Ms)),
+        lateSends: median(open.map((x) => x.lateSends)),
+        p50Ms: median(open.map((x) => x.p50Ms)),
+        p99Ms: median(open.map((x) => x.p99Ms)),
+        cpuUsPerReq: median(open.map((x) => x.cpuUsPerReq)),
+      },
+      load1: median([...wrk, ...drv].map((x) => x.load1)),
+    };
+    if (args.json) process.stdout.write(`${JSON.stringify({ summary, wrk, drv, ac, open }, null, 2)}\n`);
+    else {
+      log('medians:');
+      log(`  wrk                 ${f(summary.wrk.rps)} req/s, ${f(summary.wrk.cpuUsPerReq, 1)} µs CPU/req`);
+      log(`  open closed loop    ${f(summary.openClosedLoop.rps)} req/s, ${f(summary.openClosedLoop.cpuUsPerReq, 1)} µs CPU/req; ratio to wrk ${f(summary.ratioToWrk, 3)} (goal ≥ 0.95)`);
+      if (summary.autocannonClosedLoop) log(`  autocannon          ${f(summary.autocannonClosedLoop.rps)} req/s, ${f(summary.autocannonClosedLoop.cpuUsPerReq, 1)} µs CPU/req`);
+      const om = summary.openModel;
+      log(`  open model @${om.target}: achieved ${f(om.achieved)} req/s, max schedule lag ${f(om.maxScheduleLagMs, 1)} ms, send lag p99 ${f(om.sendLagP99Ms, 2)} ms, late ${f(om.lateSends)}, p50 ${f(om.p50Ms, 2)} ms, p99 ${f(om.p99Ms, 2)} ms, ${f(om.cpuUsPerReq, 1)} µs CPU/req`);
+    }
+  } finally {
+    await server.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(3);
+});
