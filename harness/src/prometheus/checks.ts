@@ -216,7 +216,7 @@ export async function evaluateQueries(api: PrometheusApi, specs: readonly QueryS
         return { spec, value: null, agree: null, problem: `query failed: ${err instanceof PrometheusApiError ? err.message : String(err)}` };
       }
       let perReplica: Map<string, number> | undefined;
-      if (spec.byReplica && (withBreakdown || spec.expectReplicas)) {
+      if (spec.byReplica && (withBreakdown || spec.expectReplicas || spec.zeroWhenMissing)) {
         try {
           const res = await api.query(spec.byReplica, timeMs);
           perReplica = new Map(res.resultType === 'vector' ? res.vector.map((s) => [s.metric['replica'] ?? '', s.value]) : []);

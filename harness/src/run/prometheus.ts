@@ -144,8 +144,8 @@ export class PrometheusSession {
           ...(ctx.stateDir ? { stateDir: ctx.stateDir } : {}),
         });
         api = server.api;
-        version = prometheusVersion(binary)?.replace(/^prometheus, version /, '') ?? 'unknown';
-        ctx.log(`prometheus ${version}: ${server.url} (data ${relative(process.cwd(), promDir) || promDir})`);
+        version = prometheusVersion(binary)?.replace(/^prometheus, version /, '').split(' ')[0] ?? 'unknown';
+        ctx.log(`prometheus ${version}: ${server.url} (data ${shortPath(promDir)})`);
       } else {
         version = await api.version().catch(() => 'unknown');
         ctx.log(`prometheus ${version}: ${api.baseUrl}, targets via ${sdDir}`);
@@ -238,7 +238,7 @@ export class PrometheusSession {
       try {
         const name = await this.api.snapshot();
         dataDir = join(this.promDir, 'data', 'snapshots', name);
-        snapshotNote = ` TSDB snapshot: ${relative(process.cwd(), dataDir) || dataDir} (replay: prometheus --config.file=${join(relative(process.cwd(), this.promDir) || this.promDir, 'replay.yml')} --storage.tsdb.path=<snapshot>).`;
+        snapshotNote = ` TSDB snapshot: ${shortPath(dataDir)} (replay: prometheus --config.file=${shortPath(join(this.promDir, 'replay.yml'))} --storage.tsdb.path=<snapshot> --web.listen-address=127.0.0.1:9090, then open the Grafana dashboard).`;
       } catch (err) {
         snapshotNote = ` TSDB snapshot failed (${errorMessage(err)}); the data directory itself is kept.`;
       }
@@ -257,8 +257,11 @@ export class PrometheusSession {
         `Replicas: ${finals} retired ones counted by the orchestrator's final read (zerodrop_orchestrator_replica_final_responses), ${r.exact.size - finals} live ones by their last scrape of http_requests_total (traffic routes).`,
       );
       if (r.lowerBound.size > 0) {
+        const killedRow = converged.rows.find((row) => row.spec.name === 'replica-responses-killed');
+        const seen = killedRow?.perReplica ? [...r.lowerBound.keys()].filter((id) => killedRow.perReplica?.has(id)).length : null;
         parts.push(
-          `${r.lowerBound.size} replica(s) killed or frozen before a final read (${[...r.lowerBound.keys()].slice(0, 4).join(', ')}${r.lowerBound.size > 4 ? '…' : ''}): their counts are lower bounds, checked as ≤ the proxy's responses + failed attempts to them (${r.lowerBoundProxyCeiling}), not as equalities.`,
+          `${r.lowerBound.size} replica(s) killed or frozen before a final read (${[...r.lowerBound.keys()].slice(0, 4).join(', ')}${r.lowerBound.size > 4 ? '…' : ''}): their counts are lower bounds, checked as ≤ the proxy's responses + failed attempts to them (${r.lowerBoundProxyCeiling}), not as equalities` +
+            (seen === null ? '.' : `; Prometheus scraped ${seen} of them (file_sd discovery takes up to 5 s, so a replica that lives less than ~6 s may never be scraped).`),
         );
       }
       if (r.unread.length) parts.push(`Left out (the orchestrator could not read them at the end): ${r.unread.join(', ')}.`);
@@ -288,6 +291,12 @@ export class PrometheusSession {
     if (shared) for (const f of this.sdFiles) rmSync(f, { force: true });
     await this.server?.stop();
   }
+}
+
+/** Relative to the working directory when below it, else absolute. */
+function shortPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
 }
 
 /** "1s", "500ms", "1m30s" → ms (Prometheus duration syntax, the common units). */
