@@ -102,6 +102,8 @@ export class DockerRuntime implements Runtime {
   private engine: Promise<EngineInfo> | null = null;
   private runId: string | null = null;
   private closing = false;
+  /** Set once close/destroy finished: background pollers stop. */
+  private disposed = false;
 
   constructor(private readonly options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? createDockerClient();
@@ -140,7 +142,9 @@ export class DockerRuntime implements Runtime {
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     await this.signal(replica, 'SIGTERM');
-    const timer = setTimeout(() => void this.sendKill(replica), Math.max(0, graceMs));
+    const timer = setTimeout(() => {
+      this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
+    }, Math.max(0, graceMs));
     try {
       return await replica.exited;
     } finally {
@@ -490,7 +494,7 @@ export class DockerRuntime implements Runtime {
     };
     const poll = async (): Promise<void> => {
       // The wait request broke (engine restarted?): poll until the container stops.
-      for (;;) {
+      while (!this.disposed) {
         try {
           const info = await replica.container.inspect();
           if (!info.State.Running) return onExit(info.State.ExitCode ?? null, info.State.OOMKilled === true);
@@ -542,7 +546,19 @@ export class DockerRuntime implements Runtime {
     try {
       await engineCall(this.docker, () => replica.container.kill({ signal }));
     } catch (err) {
-      if (isNotRunning(err)) return false; // 304/404/409: already stopped — success
+      if (/is paused/i.test(engineMessage(err))) {
+        // Engines that refuse to signal a paused container ("unpause it first"): thaw, then signal.
+        await replica.container.unpause().catch(() => undefined);
+        replica.paused = false;
+        try {
+          await engineCall(this.docker, () => replica.container.kill({ signal }));
+          return true;
+        } catch (again) {
+          if (isNotRunning(again)) return false;
+          throw this.actionError(replica, `kill -s ${signal}`, again);
+        }
+      }
+      if (isNotRunning(err)) return false; // 304/404/409 not running: already stopped — success
       throw this.actionError(replica, `kill -s ${signal}`, err);
     }
     if (replica.paused) {
@@ -598,6 +614,7 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       this.options.log?.(`docker: cleanup: ${errorMessage(err)}`);
     }
+    this.disposed = true;
   }
 
   private get(replicaId: string): DockerReplica {
@@ -613,10 +630,11 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** 304 (already stopped), 404 (gone), 409 (not running / not paused): the container is not running. */
+/** 304 (already stopped), 404 (gone), 409 "is not running": the container is not running. */
 function isNotRunning(err: unknown): boolean {
   const status = engineStatus(err);
-  return status === 304 || status === 404 || status === 409;
+  if (status === 304 || status === 404) return true;
+  return status === 409 && /not running|is restarting|removal .* in progress|is dead/i.test(engineMessage(err));
 }
 
 function isRootUser(user: string): boolean {
