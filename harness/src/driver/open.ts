@@ -7,10 +7,11 @@
  * behind shows up as latency and as send lag, never as a quieter schedule. Due requests go out
  * from a timer (ms resolution) and, in between, every time a response frees a connection, so the
  * send lag stays around the gap between responses under load and ≤ ~1 ms otherwise. When every
- * connection is busy a due request waits (late: sendLagUs, lateSends, maxScheduleLagMs). The
- * sending phase ends when all requests of [start, start + durationMs) went out, or
- * maxLateMs after that window if the driver is still behind: what was due and never written is
- * `unsent` (k6's dropped_iterations), not a ledger row.
+ * connection is busy (or the driver got no CPU) a due request waits and goes out late, counted
+ * (sendLagUs, lateSends, maxScheduleLagMs). The sending phase ends when all requests of
+ * [start, start + durationMs) went out, or max(maxLateMs, timeoutMs) after that window if the
+ * driver is still behind: what was due and never written is `unsent` (k6's dropped_iterations),
+ * not a ledger row. Either way the run says how far behind it fell.
  *
  * Connections. One request in flight per connection (no pipelining). An idle connection is
  * reused LIFO (hot ones stay hot, the rest idle out), never after it sat idle longer than
@@ -105,6 +106,9 @@ class OpenEngine {
   /** Requests in [start, start + durationMs) (open model). */
   private readonly total: number;
   private readonly maxLateUs: number;
+  /** Open model: how long after the window a driver that is behind may still send. */
+  private readonly sendGraceMs: number;
+  private sendDeadline = 0;
   private stats!: RunStats;
 
   private start = 0;
@@ -153,6 +157,7 @@ class OpenEngine {
     this.ratePerMs = cfg.rate / 1000;
     this.total = this.closedLoop ? Number.MAX_SAFE_INTEGER : Math.ceil(cfg.durationMs * this.ratePerMs - 1e-9);
     this.maxLateUs = cfg.maxLateMs * 1000;
+    this.sendGraceMs = this.closedLoop ? 0 : Math.max(cfg.maxLateMs, cfg.timeoutMs);
     this.ledger = new Ledger(cfg.runId, this.closedLoop ? 65_536 : this.total + 16);
     this.interner = new ReplicaInterner((name) => this.ledger.internReplica(name));
     this.idPrefix = Uint8Array.from(Buffer.from(`${cfg.runId}-`, 'latin1'));
@@ -160,6 +165,7 @@ class OpenEngine {
 
   begin(): void {
     this.start = nowMs();
+    this.sendDeadline = this.start + this.cfg.durationMs + this.sendGraceMs;
     this.stats = new RunStats(this.start);
     this.sending = true;
     const sweepMs = Math.max(2, Math.min(50, Math.floor(this.cfg.timeoutMs / 20)));
@@ -199,7 +205,7 @@ class OpenEngine {
   private pump(now: number): void {
     if (!this.sending) return;
     const closed = this.closedLoop;
-    if (closed ? now >= this.start + this.cfg.durationMs : now >= this.start + this.cfg.durationMs + this.cfg.maxLateMs) {
+    if (now >= this.sendDeadline) {
       this.endSending(now);
       return;
     }
