@@ -250,6 +250,9 @@ const S_EOF_BODY = 10;
 const S_DONE = 11;
 const S_CHUNK_SIZE_LF = 12;
 
+const HEAD_INCOMPLETE = -1;
+const HEAD_BAD = -2;
+
 const N_CONTENT_LENGTH = lowerBytes('content-length');
 const N_TRANSFER_ENCODING = lowerBytes('transfer-encoding');
 const N_CONNECTION = lowerBytes('connection');
@@ -365,24 +368,25 @@ export class ResponseParser {
     for (;;) {
       switch (this.state) {
         case S_HEAD: {
-          let headEnd: number;
+          // One pass: the head is parsed while its end is looked for. A head cut by a segment
+          // boundary is kept and parsed again from its start when more bytes arrive (rare).
           if (this.partialLen === 0) {
-            headEnd = findHeadEnd(b, pos, pos, end);
-            if (headEnd < 0) {
+            const he = this.parseHead(b, pos, end);
+            if (he === HEAD_BAD) return FAILED;
+            if (he === HEAD_INCOMPLETE) {
               this.keepPartial(b, pos, end);
               return this.partialLen > this.maxHeadBytes ? this.fail('response head too large') : NEED_MORE;
             }
-            if (!this.parseHead(b, pos, headEnd)) return FAILED;
-            pos = headEnd;
+            pos = he;
           } else {
             const old = this.partialLen;
             this.keepPartial(b, pos, end);
-            const p = this.partial!;
-            const e = findHeadEnd(p, 0, old > 3 ? old - 3 : 0, this.partialLen);
-            if (e < 0) return this.partialLen > this.maxHeadBytes ? this.fail('response head too large') : NEED_MORE;
+            this.resetHead();
+            const he = this.parseHead(this.partial!, 0, this.partialLen);
+            if (he === HEAD_BAD) return FAILED;
+            if (he === HEAD_INCOMPLETE) return this.partialLen > this.maxHeadBytes ? this.fail('response head too large') : NEED_MORE;
             this.partialLen = 0;
-            if (!this.parseHead(p, 0, e)) return FAILED;
-            pos += e - old;
+            pos += he - old;
           }
           const st = this.status;
           if (st >= 100 && st < 200 && st !== 101) {
@@ -529,16 +533,22 @@ export class ResponseParser {
     return false;
   }
 
-  /** Status line and header fields of b[hs..he) (he is just past the blank line). */
-  private parseHead(b: Buffer, hs: number, he: number): boolean {
-    // HTTP/1.x NNN
+  /**
+   * Status line and header fields from b[hs..end): the index just past the blank line that ends
+   * the head, HEAD_INCOMPLETE if it is not all there, HEAD_BAD (see `error`).
+   */
+  private parseHead(b: Buffer, hs: number, end: number): number {
+    // the status line: HTTP/1.x NNN ...
+    let pos = hs;
+    while (pos < end && b[pos] !== LF) pos++;
+    if (pos >= end) return HEAD_INCOMPLETE;
     if (
-      he - hs < 13 ||
+      pos - hs < 12 ||
       b[hs] !== 72 || b[hs + 1] !== 84 || b[hs + 2] !== 84 || b[hs + 3] !== 80 ||
       b[hs + 4] !== 47 || b[hs + 5] !== 49 || b[hs + 6] !== 46 || b[hs + 8] !== SP
     ) {
       this.error = 'not an HTTP/1.x status line';
-      return false;
+      return HEAD_BAD;
     }
     this.minor = b[hs + 7]! - 48;
     const d0 = b[hs + 9]! - 48;
@@ -546,33 +556,35 @@ export class ResponseParser {
     const d2 = b[hs + 11]! - 48;
     if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
       this.error = 'bad status code';
-      return false;
+      return HEAD_BAD;
     }
     this.status = d0 * 100 + d1 * 10 + d2;
-    let pos = hs + 12;
-    while (pos < he && b[pos] !== LF) pos++;
     pos++;
-    while (pos < he) {
+    for (;;) {
+      if (pos >= end) return HEAD_INCOMPLETE;
       const c0 = b[pos];
-      if (c0 === CR || c0 === LF) break; // the blank line
+      if (c0 === LF) return pos + 1; // the blank line (bare LF)
+      if (c0 === CR) {
+        if (pos + 1 >= end) return HEAD_INCOMPLETE;
+        if (b[pos + 1] === LF) return pos + 2; // the blank line
+      }
       let colon = -1;
       let i = pos;
-      while (i < he && b[i] !== LF) {
+      while (i < end && b[i] !== LF) {
         if (colon < 0 && b[i] === COLON) colon = i;
         i++;
       }
-      const lineEnd = i;
+      if (i >= end) return HEAD_INCOMPLETE;
       if (colon > pos) {
         let vs = colon + 1;
-        let ve = lineEnd;
+        let ve = i;
         if (ve > vs && b[ve - 1] === CR) ve--;
         while (vs < ve && (b[vs] === SP || b[vs] === HT)) vs++;
         while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HT)) ve--;
         this.headerField(b, pos, colon - pos, vs, ve);
       }
-      pos = lineEnd + 1;
+      pos = i + 1;
     }
-    return true;
   }
 
   private headerField(b: Buffer, ns: number, nl: number, vs: number, ve: number): void {
@@ -640,17 +652,6 @@ export class ResponseParser {
     if (digits > 1 && b[vs + p.length] === 48) return false; // no leading zeros
     return n === this.expectSeq;
   }
-}
-
-/** Index just past the blank line ending the head in b[from..end), or -1. Scanning starts at `scan`. */
-function findHeadEnd(b: Uint8Array, from: number, scan: number, end: number): number {
-  for (let i = scan; i < end; i++) {
-    if (b[i] !== LF) continue;
-    // "\n\n" or "\n\r\n"
-    if (i - 1 >= from && b[i - 1] === LF) return i + 1;
-    if (i - 2 >= from && b[i - 1] === CR && b[i - 2] === LF) return i + 1;
-  }
-  return -1;
 }
 
 function hexValue(c: number): number {
