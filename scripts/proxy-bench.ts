@@ -29,6 +29,7 @@ interface Variant {
   kind: 'direct' | 'naive' | 'zerodrop' | 'zerodrop-worker';
   overrides?: ProxyConfigOverrides;
   handlerApi?: 'legacy' | 'controller';
+  env?: Record<string, string>;
 }
 
 const VARIANTS: Variant[] = [
@@ -40,6 +41,7 @@ const VARIANTS: Variant[] = [
   { name: 'zd-pipe8', what: 'zerodrop, pipelining 8', kind: 'zerodrop', overrides: { upstream: { pipelining: 8 } } },
   { name: 'zd-conns16', what: 'zerodrop, 16 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 16 } } },
   { name: 'zd-conns128', what: 'zerodrop, 128 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 128 } } },
+  { name: 'zd-nosw', what: 'EXPERIMENT no single write', kind: 'zerodrop', env: { ZD_EXPERIMENT_NO_SINGLE_WRITE: '1' } },
   { name: 'zd-worker', what: 'zerodrop in a worker thread (process CPU: both threads)', kind: 'zerodrop-worker' },
 ];
 
@@ -54,20 +56,22 @@ function repoRoot(): string {
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-function cpuSeconds(pid: number): number {
+/** [user, system] CPU seconds of a process, all threads (/proc/PID/stat utime, stime). */
+function cpuTimes(pid: number): [number, number] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime = field 14, stime = field 15
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return [Number(fields[11]) / CLK_TCK, Number(fields[12]) / CLK_TCK];
 }
+const cpuSeconds = (pid: number): number => cpuTimes(pid).reduce((a, b) => a + b, 0);
 
 interface Started {
   child: ChildProcess;
   info: { url?: string; port?: number };
 }
 
-function startChild(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+function startChild(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`child ${args.join(' ')} did not start`)), 15_000);
@@ -190,6 +194,7 @@ interface Row {
   variant: Variant;
   rps: number[];
   usPerReq: number[];
+  userUsPerReq: number[];
   cpuPct: number[];
   upstreamUsPerReq: number[];
   p50: number[];
@@ -228,7 +233,7 @@ async function main(): Promise<void> {
     const upPorts = ups.map((u) => u.info.port as number);
     const upPids = ups.map((u) => u.child.pid as number);
     console.error(`upstreams on ${upPorts.join(', ')}; ${runs} run(s) × ${duration} s per variant, wrk -t1 -c100; CLK_TCK ${CLK_TCK}`);
-    const rows: Row[] = variants.map((variant) => ({ variant, rps: [], usPerReq: [], cpuPct: [], upstreamUsPerReq: [], p50: [], p99: [], errors: 0 }));
+    const rows: Row[] = variants.map((variant) => ({ variant, rps: [], usPerReq: [], userUsPerReq: [], cpuPct: [], upstreamUsPerReq: [], p50: [], p99: [], errors: 0 }));
     // Interleave runs (A B C, A B C, ...) so a noisy neighbour hits every variant alike.
     for (let r = 0; r < runs; r++) {
       for (const row of rows) {
@@ -240,17 +245,20 @@ async function main(): Promise<void> {
           url = `http://127.0.0.1:${upPorts[0]}/`;
           pid = upPids[0] as number;
         } else {
-          const s = await startChild([script, '--serve', JSON.stringify(v), upPorts.join(',')]);
+          const s = await startChild([script, '--serve', JSON.stringify(v), upPorts.join(',')], v.env);
           proxyChild = s.child;
           children.push(s.child);
           url = s.info.url as string;
           pid = s.child.pid as number;
         }
         await runWrk(url, 2); // warm-up (JIT, connection pools), not recorded
-        const c0 = cpuSeconds(pid);
+        const t0 = cpuTimes(pid);
+        const c0 = t0[0] + t0[1];
         const u0 = upPids.map(cpuSeconds);
         const w = await runWrk(url, duration);
-        const c1 = cpuSeconds(pid);
+        const t1 = cpuTimes(pid);
+        const c1 = t1[0] + t1[1];
+        row.userUsPerReq.push(((t1[0] - t0[0]) * 1e6) / w.requests);
         const u1 = upPids.map(cpuSeconds);
         const cpu = c1 - c0;
         const upCpu = u1.reduce((a, b, i) => a + b - (u0[i] as number), 0);
@@ -262,7 +270,7 @@ async function main(): Promise<void> {
         row.p99.push(w.p99ms);
         row.errors += w.errors;
         console.error(
-          `run ${r + 1} ${v.name.padEnd(14)} ${w.rps.toFixed(0).padStart(6)} req/s  ${((cpu * 1e6) / w.requests).toFixed(1).padStart(5)} µs/req  cpu ${((cpu / w.seconds) * 100).toFixed(0)}%  p50 ${w.p50ms}ms p99 ${w.p99ms}ms  errors ${w.errors}`,
+          `run ${r + 1} ${v.name.padEnd(14)} ${w.rps.toFixed(0).padStart(6)} req/s  ${((cpu * 1e6) / w.requests).toFixed(1).padStart(5)} µs/req (user ${(((t1[0] - t0[0]) * 1e6) / w.requests).toFixed(1)})  cpu ${((cpu / w.seconds) * 100).toFixed(0)}%  p50 ${w.p50ms}ms p99 ${w.p99ms}ms  errors ${w.errors}`,
         );
         if (proxyChild) {
           await killChild(proxyChild);
@@ -271,11 +279,11 @@ async function main(): Promise<void> {
       }
     }
     const fmt = (xs: number[], d = 0): string => `${median(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}]`;
-    console.log(`\n| variant | req/s median [min–max] | CPU µs/request (measured process) | CPU % | upstreams µs/req | p50 ms | p99 ms | errors |`);
-    console.log(`|---|---|---|---|---|---|---|---|`);
+    console.log(`\n| variant | req/s median [min–max] | CPU µs/request (measured process) | of which user µs | CPU % | upstreams µs/req | p50 ms | p99 ms | errors |`);
+    console.log(`|---|---|---|---|---|---|---|---|---|`);
     for (const row of rows) {
       console.log(
-        `| ${row.variant.name}: ${row.variant.what} | ${fmt(row.rps)} | ${fmt(row.usPerReq, 1)} | ${fmt(row.cpuPct)} | ${fmt(row.upstreamUsPerReq, 1)} | ${median(row.p50).toFixed(2)} | ${median(row.p99).toFixed(2)} | ${row.errors} |`,
+        `| ${row.variant.name}: ${row.variant.what} | ${fmt(row.rps)} | ${fmt(row.usPerReq, 1)} | ${fmt(row.userUsPerReq, 1)} | ${fmt(row.cpuPct)} | ${fmt(row.upstreamUsPerReq, 1)} | ${median(row.p50).toFixed(2)} | ${median(row.p99).toFixed(2)} | ${row.errors} |`,
       );
     }
     console.log(`\n(n=${runs} per variant, ${duration} s each, interleaved; medians. Shared 2-core box: wrk, the proxy and both upstreams compete for the cores.)`);

@@ -31,13 +31,15 @@ describe('drainEndpoint under load', () => {
     proxy = await startServiceProxy(proxyConfig('drain-test'));
     for (const u of ups) await proxy.addEndpoint(u.endpoint());
     const p = proxy;
-    const run = startLoad({ port: Number(new URL(p.url).port), connections: 24, durationMs: 3000, request: () => ({ method: 'GET', path: '/slow?ms=20' }) });
-    await waitForCounts(run, (c) => c.answered > 300, 10_000);
+    const run = startLoad({ port: Number(new URL(p.url).port), connections: 24, durationMs: 30_000, request: () => ({ method: 'GET', path: '/slow?ms=20' }) });
+    await waitForCounts(run, (c) => c.answered >= 300, 20_000);
     const result = await p.drainEndpoint('r1', 5000);
     const atDrain = await p.stats();
     const r1Count = epOf(atDrain, 'r1')?.attempts.response ?? 0;
     // the replica can now be stopped: nothing is routed to it and its pool is closed
     ups[0]?.signal('SIGTERM');
+    await waitForCounts(run, (c) => c.answered >= 900, 20_000);
+    run.stop();
     const r = await run.done;
     const s = await p.stats();
 

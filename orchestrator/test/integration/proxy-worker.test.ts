@@ -40,12 +40,14 @@ describe('startProxyWorker', () => {
     for (const u of ups) await proxy.addEndpoint(u.endpoint());
     const p = proxy;
 
-    const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 3000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
-    await waitForCounts(run, (c) => c.answered > 500, 10_000);
+    const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 30_000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
+    await waitForCounts(run, (c) => c.answered >= 500, 20_000);
     ups[1]?.signal('SIGKILL');
-    await waitForCounts(run, (c) => c.answered > 1500, 10_000);
+    await waitForCounts(run, (c) => c.answered >= 1500, 20_000);
     const before = await p.stats();
     const drained = await p.drainEndpoint('r3', 5000);
+    await waitForCounts(run, (c) => c.answered >= 2500, 20_000);
+    run.stop();
     const r = await run.done;
     const s = await p.stats();
 
