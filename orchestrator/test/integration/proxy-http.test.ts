@@ -233,3 +233,29 @@ describe('errors and metrics', () => {
     for (const e of s.endpoints) expect(e.inFlight).toBe(0);
   });
 });
+
+describe("undici's controller handler API (handlerApi: 'controller')", () => {
+  it('behaves like the default legacy handler: bodies, streaming, retries', async () => {
+    const other = await startServiceProxy(proxyConfig('controller-test', { ejection: { consecutiveFailures: 1000 } }), { handlerApi: 'controller' });
+    try {
+      for (const u of ups) await other.addEndpoint(u.endpoint());
+      const post = await request(`${other.url}/post`, { method: 'POST', body: 'hello' });
+      expect(post.statusCode).toBe(200);
+      expect(post.headers['x-body-bytes']).toBe('5');
+      await post.body.dump();
+      const big = await request(`${other.url}/big?bytes=300000`);
+      expect(Buffer.from(await big.body.arrayBuffer()).length).toBe(300_000);
+      const hop = await rawRequest(Number(new URL(other.url).port), 'GET /hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(hop.status).toBe(200);
+      expect(hop.headers.has('x-hop-listed')).toBe(false);
+      // every GET to /reset is reset by every replica: tried on 3 different replicas, then 502
+      const reset = await request(`${other.url}/reset`);
+      expect(reset.statusCode).toBe(502);
+      expect(reset.headers['x-zerodrop-attempts']).toBe('3');
+      await reset.body.dump();
+      expect((await other.stats()).retries.reset).toBe(2);
+    } finally {
+      await other.close();
+    }
+  });
+});
