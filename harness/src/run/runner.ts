@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { captureAnchor, monotonicMs, sleep, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
+import { resolve } from 'node:path';
+import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
 import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
@@ -17,7 +17,7 @@ import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/t
 import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
-import { startDriver, type DriverHandle } from '../driver/index.js';
+import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
@@ -26,7 +26,7 @@ import type { RunResult } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PrometheusSession } from './prometheus.js';
-import { verifyRun, type StepRecord } from '../verify/verify.js';
+import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
 export interface RunIo {
   /** Progress and logs (stderr in the CLI). */
@@ -76,7 +76,7 @@ class RunResources {
         log(`teardown: ${what} failed: ${errorMessage(err)}`);
       }
     };
-    if (this.driver) await step('driver', () => this.driver!.stop());
+    if (this.driver) await step('driver', () => this.driver!.terminate());
     if (this.controller) await step('replicas', () => this.controller!.close());
     else if (this.runtime) await step('replicas', () => this.runtime!.destroy());
     if (this.proxy) await step('proxy', () => this.proxy!.close());
@@ -86,7 +86,7 @@ class RunResources {
 
   async destroy(): Promise<void> {
     await Promise.allSettled([
-      this.driver?.stop(),
+      this.driver?.terminate(),
       this.controller ? this.controller.destroy() : this.runtime?.destroy(),
       this.proxy?.destroy(),
       this.prometheus?.stop(),
@@ -105,7 +105,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const onAbort = (): void => {
     interrupted = true;
     io.log('interrupted: stopping the load, tearing down, writing an incomplete report…');
-    void res.driver?.stop();
+    res.driver?.stop();
   };
   signal.addEventListener('abort', onAbort, { once: true });
 
@@ -138,7 +138,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     // 3. Load, and the timeline on the load's clock.
     const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
     res.driver = driver;
-    res.metricsServer.add('driver', () => driver.metrics());
+    const driverMetrics = createDriverMetrics({ runId });
+    res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
     const anchor: ClockAnchor = captureAnchor();
     const origin = anchor.monotonicMs;
     const steps: StepRecord[] = [];
@@ -149,6 +150,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     let lastProgress: DriverProgress | null = null;
     const phase = (): string => phaseLabel(controller, steps, origin);
     driver.on('progress', (p: DriverProgress) => {
+      driverMetrics.update(p);
       lastProgress = p;
       io.progress(progressLine(p, controller, origin, phase()));
     });
@@ -181,11 +183,12 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       steps,
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
-      driverMetricsText: await driver.metrics(),
+      driverMetricsText: await driverMetrics.registry.metrics(),
     });
     mkdirSync(dir, { recursive: true });
-    const artifacts = await writeReports(dir, result);
-    return { result, dir, artifacts };
+    const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, runId, result) });
+    for (const w of written.warnings) io.log(`report: ${w}`);
+    return { result: written.result, dir, artifacts: written.artifacts };
   } catch (err) {
     if (err instanceof ZerodropError) throw err;
     throw new ZerodropError('ZD_INTERNAL', `the run broke: ${errorMessage(err)}`, { cause: err });
@@ -263,4 +266,3 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
 }
 
 export type { LedgerData, DriverSummary, ProxyStats };
-export { sleep, join };

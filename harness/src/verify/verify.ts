@@ -30,7 +30,7 @@ import {
   type WindowStats,
 } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
-import { LedgerView } from './ledger-view.js';
+import { bucketSeries, isFailed, latencySummary, longestGap, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
 import { bandsOf, buildPhases, phaseAt, type Phase } from './phases.js';
 
 export interface StepRecord {
@@ -66,7 +66,7 @@ const WINDOW_MS = 5000;
 export function verifyRun(input: VerifyInput): RunResult {
   const { plan, ledger, summary, proxyStats, anchor } = input;
   const origin = anchor.monotonicMs;
-  const view = new LedgerView(ledger, origin);
+  const view = new RelativeLedger(ledger, origin);
   const events = input.controller.timeline.map((e) => ({ ...e, t: e.t - origin })) as TimelineEvent[];
   const phases = buildPhases(events);
   const records = input.controller.allReplicas;
@@ -317,6 +317,68 @@ export function verifyRun(input: VerifyInput): RunResult {
   };
 }
 
+// ------------------------------------------------------------------ ledger, in ms from origin
+
+/** The ledger seen on the report's clock (ms from origin); the math is driver/analysis.ts. */
+class RelativeLedger {
+  constructor(
+    readonly data: LedgerView,
+    readonly origin: number,
+  ) {}
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  at(i: number): number {
+    return (this.data.intended[i] ?? 0) - this.origin;
+  }
+
+  endAt(i: number): number {
+    return this.at(i) + (this.data.latencyUs[i] ?? 0) / 1000;
+  }
+
+  isOk(i: number): boolean {
+    return this.data.outcome[i] === Outcome.Ok;
+  }
+
+  isFailed(i: number): boolean {
+    return isFailed(this.data.outcome[i] ?? 0);
+  }
+
+  /** Rows with intended time in [fromMs, toMs), in order. */
+  forEach(fromMs: number, toMs: number, fn: (i: number) => void): void {
+    const t = this.data.intended;
+    const lo = fromMs + this.origin;
+    const hi = toMs + this.origin;
+    for (let i = lowerBound(t, this.data.length, lo); i < this.data.length; i++) {
+      const x = t[i] ?? 0;
+      if (x >= hi) break;
+      if (x >= lo) fn(i);
+    }
+  }
+
+  latency(fromMs: number, toMs: number): ReturnType<typeof latencySummary> {
+    return latencySummary(this.data, this.origin + fromMs, this.origin + toMs);
+  }
+
+  longestGap(fromMs: number, toMs: number): { gapMs: number; atMs: number | null } {
+    const g = longestGap(this.data, this.origin + fromMs, this.origin + toMs);
+    return { gapMs: g.gapMs, atMs: g.fromMs - this.origin };
+  }
+}
+
+function lowerBound(t: Float64Array, n: number, ms: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((t[mid] ?? 0) < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // ------------------------------------------------------------------ ledger tally
 
 interface Tally {
@@ -338,7 +400,7 @@ interface Tally {
   lastFailureEndMs: number | null;
 }
 
-function tallyLedger(view: LedgerView, zoneOf: Map<string, string>, phases: Phase[], runId: string, measured: { from: number; to: number }): Tally {
+function tallyLedger(view: RelativeLedger, zoneOf: Map<string, string>, phases: Phase[], runId: string, measured: { from: number; to: number }): Tally {
   const d = view.data;
   const tally: Tally = {
     sent: d.length,
@@ -504,7 +566,7 @@ function eventChecks(steps: StepRecord[], events: TimelineEvent[], view: ReturnT
   return out;
 }
 
-function disruptionEvent(view: LedgerView, s: StepRecord, i: number, events: TimelineEvent[], measured: { from: number; to: number }): DisruptionEvent {
+function disruptionEvent(view: RelativeLedger, s: StepRecord, i: number, events: TimelineEvent[], measured: { from: number; to: number }): DisruptionEvent {
   const start = s.startedMs;
   let end: number | null = s.endedMs;
   if (s.step.kind === 'crash-zone' || s.step.kind === 'hang-zone') {
@@ -539,23 +601,12 @@ function disruptionEvent(view: LedgerView, s: StepRecord, i: number, events: Tim
   };
 }
 
-function windowStats(view: LedgerView, from: number, to: number): WindowStats {
-  let sent = 0;
-  let ok = 0;
-  let failed = 0;
-  let retried = 0;
-  view.forEach(from, to, (i) => {
-    sent++;
-    if (view.isOk(i)) {
-      ok++;
-      if ((view.data.attempts[i] ?? 1) > 1) retried++;
-    } else if (view.isFailed(i) || view.data.outcome[i] === Outcome.Abandoned) failed++;
-  });
-  const seconds = Math.max(0, to - from) / 1000;
-  return { startMs: from, endMs: to, sent, ok, failed, retried, achievedRate: seconds > 0 ? (ok + failed) / seconds : 0, latency: view.latency(from, to) };
+function windowStats(view: RelativeLedger, from: number, to: number): WindowStats {
+  const w = ledgerWindow(view.data, view.origin + from, view.origin + to);
+  return { ...w, startMs: from, endMs: to };
 }
 
-function countRetriedIn(view: LedgerView, phases: Phase[], endMs: number): number {
+function countRetriedIn(view: RelativeLedger, phases: Phase[], endMs: number): number {
   let n = 0;
   for (const p of phases) {
     view.forEach(p.startMs, p.endMs ?? endMs, (i) => {
@@ -567,38 +618,40 @@ function countRetriedIn(view: LedgerView, phases: Phase[], endMs: number): numbe
 
 // ------------------------------------------------------------------ series
 
-function series(view: LedgerView, events: TimelineEvent[], endMs: number, plan: RunPlan): TimelineSeries {
+function series(view: RelativeLedger, events: TimelineEvent[], endMs: number, plan: RunPlan): TimelineSeries {
   const bucketMs = endMs > 30_000 ? 1000 : 250;
-  const n = Math.max(1, Math.ceil(endMs / bucketMs));
-  const out: TimelineSeries = { bucketMs, t: [], ok: [], failed: [], retried: [], p50Ms: [], p99Ms: [], maxMs: [], readyByZone: {}, readyByVersion: {} };
-  for (const z of plan.deployment.zones) out.readyByZone[z] = [];
+  const b = bucketSeries(view.data, view.origin, view.origin + Math.max(bucketMs, endMs), bucketMs);
+  const n = b.t.length;
+  const nullable = (x: number): number | null => (Number.isNaN(x) ? null : x);
+  const out: TimelineSeries = {
+    bucketMs,
+    t: Array.from(b.t, (x) => x - view.origin),
+    ok: Array.from(b.ok),
+    failed: Array.from(b.failed),
+    retried: Array.from(b.retried),
+    p50Ms: Array.from(b.p50Ms, nullable),
+    p99Ms: Array.from(b.p99Ms, nullable),
+    maxMs: Array.from(b.maxMs, nullable),
+    readyByZone: {},
+    readyByVersion: {},
+  };
+  // Ready replicas per zone and version at each bucket start, replayed from the timeline.
+  for (const z of plan.deployment.zones) out.readyByZone[z] = new Array<number>(n).fill(0);
   const ready = new Map<string, { zone: string; version: string }>();
   let ev = 0;
-  for (let b = 0; b < n; b++) {
-    const from = b * bucketMs;
-    const to = from + bucketMs;
+  for (let k = 0; k < n; k++) {
+    const from = out.t[k] ?? 0;
     while (ev < events.length && (events[ev]?.t ?? Infinity) <= from) {
       const e = events[ev++]!;
       if (e.type === 'replica.ready') ready.set(e.replica, { zone: e.zone, version: e.version });
       else if (e.type === 'replica.unready' || e.type === 'replica.draining' || e.type === 'replica.terminated') ready.delete(e.replica);
     }
-    const ws = windowStats(view, from, to);
-    out.t.push(from);
-    out.ok.push(ws.ok);
-    out.failed.push(ws.failed);
-    out.retried.push(ws.retried);
-    out.p50Ms.push(ws.latency.p50Ms);
-    out.p99Ms.push(ws.latency.p99Ms);
-    out.maxMs.push(ws.latency.maxMs);
-    for (const z of Object.keys(out.readyByZone)) out.readyByZone[z]!.push(0);
     for (const r of ready.values()) {
-      const zs = out.readyByZone[r.zone];
-      if (zs) zs[b] = (zs[b] ?? 0) + 1;
-      const vs = (out.readyByVersion[r.version] ??= new Array<number>(b).fill(0));
-      while (vs.length < b) vs.push(0);
-      vs[b] = (vs[b] ?? 0) + 1;
+      const zs = (out.readyByZone[r.zone] ??= new Array<number>(n).fill(0));
+      zs[k] = (zs[k] ?? 0) + 1;
+      const vs = (out.readyByVersion[r.version] ??= new Array<number>(n).fill(0));
+      vs[k] = (vs[k] ?? 0) + 1;
     }
-    for (const vs of Object.values(out.readyByVersion)) while (vs.length <= b) vs.push(0);
   }
   return out;
 }
@@ -667,4 +720,30 @@ function fmt(n: number): string {
 
 function fmtN(n: number | null): string {
   return n === null ? '—' : fmt(n);
+}
+
+/**
+ * Every failed or unanswered request, for failed-requests.csv (the result keeps only a sample).
+ * A generator: a run with a million failures streams to disk without building a list.
+ */
+export function* failedRequestRows(ledger: LedgerData, origin: number, runId: string, result: RunResult): Generator<FailedRequestSample> {
+  const view = new RelativeLedger(ledger, origin);
+  const phases = buildPhases(result.events);
+  const zoneOf = new Map(result.replicas.map((r) => [r.id, r.zone]));
+  for (let i = 0; i < ledger.length; i++) {
+    const outcome = ledger.outcome[i] as Outcome;
+    if (outcome === Outcome.Ok) continue;
+    const replica = ledger.replicas[ledger.replica[i] ?? 0] || null;
+    const tMs = view.at(i);
+    yield {
+      id: `${runId}-${i}`,
+      tMs,
+      outcome: OUTCOME_NAMES[outcome] ?? 'unknown',
+      status: ledger.status[i] ?? 0,
+      replica,
+      zone: replica ? zoneOf.get(replica) ?? null : null,
+      step: phaseAt(phases, tMs),
+      latencyMs: (ledger.latencyUs[i] ?? 0) / 1000,
+    };
+  }
 }
