@@ -14,7 +14,13 @@ export class OrchestratorMetrics {
   constructor(controller: DeploymentController, runId: string, toolVersion: string) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ run_id: runId });
-    collectDefaultMetrics({ register: this.registry, prefix: 'zerodrop_orchestrator_' });
+    const prefix = 'zerodrop_orchestrator_';
+    collectDefaultMetrics({ register: this.registry, prefix });
+    // prom-client's *_total gauges fail `promtool check metrics` (a _total suffix means counter);
+    // the per-type gauges nodejs_active_{handles,requests,resources}{type} keep the data.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(prefix + n);
+    }
 
     new Gauge({
       name: 'zerodrop_orchestrator_build_info',

@@ -7,7 +7,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
 
-export type Command = 'run' | 'demo' | 'up' | 'report' | 'validate' | 'ctl' | 'help' | 'version';
+export type Command = 'run' | 'demo' | 'up' | 'report' | 'validate' | 'ctl' | 'prometheus-config' | 'help' | 'version';
 
 export interface ParsedCli {
   command: Command;
@@ -20,7 +20,7 @@ export interface ParsedCli {
   mode: string | null;
 }
 
-const COMMANDS: Command[] = ['run', 'demo', 'up', 'report', 'validate', 'ctl', 'help', 'version'];
+const COMMANDS: Command[] = ['run', 'demo', 'up', 'report', 'validate', 'ctl', 'prometheus-config', 'help', 'version'];
 
 export function parseCli(argv: string[]): ParsedCli {
   let parsed;
@@ -128,6 +128,7 @@ Usage
                                         scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>
   zerodrop report <dir>                 re-render every report of a run from its result.json
   zerodrop validate <scenario.yaml>     check a scenario and print its plan; starts nothing
+  zerodrop prometheus-config [--out d]  print the scrape config for your own Prometheus (--prometheus <url>)
 
 Options (override the scenario)
   --rate <n>             target requests per second (the open model's arrival rate)

@@ -3,10 +3,11 @@
  * reports). Exit codes: 0 pass · 1 a check failed · 2 bad usage or scenario · 3 inconclusive.
  * Progress goes to stderr; with --json the result goes to stdout.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { projectRoot, toolVersion } from '../paths.js';
+import { sharedSdDir, userScrapeConfigYaml } from '../prometheus/config.js';
 import { rerender } from '../report/index.js';
 import { renderTerminalSummary } from '../report/terminal.js';
 import { loadScenarioFile } from '../scenario/load.js';
@@ -42,6 +43,13 @@ export async function main(argv: string[]): Promise<number> {
         return await runUp(cli, scenarioPath(cli));
       case 'ctl':
         return await runCtl(cli);
+      case 'prometheus-config': {
+        // The user's Prometheus watches <out>/prometheus-sd/; runs with --prometheus <url> write their targets there.
+        const outDir = cli.overrides.outDir ?? 'reports';
+        mkdirSync(sharedSdDir(outDir), { recursive: true });
+        process.stdout.write(userScrapeConfigYaml(outDir) + '\n');
+        return ExitCode.Pass;
+      }
     }
   } catch (err) {
     return fail(err);

@@ -195,7 +195,8 @@ export interface PrometheusResult {
   url: string | null;
   /** Where the TSDB lives (auto mode), for replays in Grafana. */
   dataDir: string | null;
-  queries: { name: string; promql: string; value: number | null; inProcess: number | null; agree: boolean | null }[];
+  /** relation: '=' (must equal the in-process number) or '≤' (a bound, e.g. killed replicas). */
+  queries: { name: string; promql: string; value: number | null; inProcess: number | null; agree: boolean | null; relation?: '=' | '≤' }[];
   note: string | null;
 }
 

@@ -25,7 +25,7 @@ import { writeReports } from '../report/index.js';
 import type { RunResult } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { PrometheusSession } from './prometheus.js';
+import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
 export interface RunIo {
@@ -110,6 +110,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   signal.addEventListener('abort', onAbort, { once: true });
 
   try {
+    // 0. Refuse early what cannot work (a missing prometheus binary), before anything starts.
+    preflightPrometheus(plan.prometheus);
     // 1. The data plane and the replicas.
     res.runtime = createRuntime(plan.runtime, { runId, log: io.log });
     res.proxy = await startProxyWorker({ ...plan.proxy, runId });

@@ -132,7 +132,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       'proxy 2xx responses = driver 2xx responses', `proxy ${fmt(proxy2xx)} · driver ${fmt(tally.driver2xx)}`,
       ok2xxHolds ? undefined : 'the proxy sent 2xx responses the driver never received (or the reverse)'),
   );
-  const replicas = replicaRows(records, proxyStats, tally.servedBy, origin, plan.deployment.template.metricsPath !== null);
+  const replicas = replicaRows(records, proxyStats, tally.servedBy, origin, plan.deployment.template.metricsPath !== null, summary.endedAt);
   const rec = replicaReconciliation(replicas, proxyStats);
   reconciliation.push({
     quantity: 'upstream responses (all codes)',
@@ -232,7 +232,8 @@ export function verifyRun(input: VerifyInput): RunResult {
   // ---- Prometheus
   for (const q of input.prometheus.queries) {
     const status = q.value === null ? 'invalid' : q.agree === false ? 'fail' : 'pass';
-    checks.push(check(`prometheus.${q.name}`, 'prometheus', `PromQL agrees: ${q.name}`, status, `PromQL = in-process (${fmtN(q.inProcess)})`,
+    const rel = q.relation ?? '=';
+    checks.push(check(`prometheus.${q.name}`, 'prometheus', `PromQL agrees: ${q.name}`, status, `PromQL ${rel} in-process (${fmtN(q.inProcess)})`,
       `PromQL ${fmtN(q.value)}`, status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for this (a missed scrape)' : `${q.promql} disagrees with the in-process count`));
   }
 
@@ -462,14 +463,16 @@ function tallyLedger(view: RelativeLedger, zoneOf: Map<string, string>, phases: 
 
 // ------------------------------------------------------------------ replicas
 
-function replicaRows(records: readonly ReplicaRecord[], proxy: ProxyStats, servedBy: Map<string, number>, origin: number, hasMetrics: boolean): ReplicaRow[] {
+function replicaRows(records: readonly ReplicaRecord[], proxy: ProxyStats, servedBy: Map<string, number>, origin: number, hasMetrics: boolean, loadEndedAt: number): ReplicaRow[] {
   const endpoints = new Map(proxy.endpoints.map((e) => [e.id, e]));
   const rel = (t: number | null): number | null => (t === null ? null : t - origin);
   return records.map((r) => {
     const ep = endpoints.get(r.id);
     const proxy2xx = ep ? sumWhere(ep.responses, (c) => c.startsWith('2')) : 0;
     const failedAttempts = ep ? ep.attempts.connect_error + ep.attempts.reset + ep.attempts.timeout + ep.attempts.other_error : 0;
-    const exact = r.final ?? (r.exit === null ? r.lastScrape : null);
+    // Exact: read after it drained, or read after the load ended while it was alive and answering
+    // (a frozen replica's last successful scrape is older than that, so it stays a lower bound).
+    const exact = r.final ?? (r.exit === null && r.lastScrape !== null && r.lastScrape.atMs >= loadEndedAt ? r.lastScrape : null);
     const count = exact ?? r.lastScrape;
     const exit: ReplicaRow['exit'] = r.startError !== null ? 'start-failed' : r.exit ? r.exit.kind : 'running';
     return {

@@ -37,7 +37,7 @@ const defaultsTotal = (prefix: string): string[] =>
   ['handles', 'requests', 'resources'].map((k) => `${prefix}nodejs_active_${k}_total non-counter metrics should not have "_total" suffix`);
 const KNOWN: Record<string, string[]> = {
   proxy: [],
-  orchestrator: defaultsTotal('zerodrop_orchestrator_'), // orchestrator/src/metrics.ts
+  orchestrator: [],
   driver: [],
   'sample-app': defaultsTotal(''), // sample-app/src/metrics.ts
 };
