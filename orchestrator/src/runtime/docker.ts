@@ -63,6 +63,15 @@ export interface DockerRuntimeOptions {
   baseEnv?: Record<string, string>;
   /** Remove containers of dead runs at prepare() and close() (default true). */
   reap?: boolean;
+  /**
+   * Where the orchestrator and the proxy reach a replica:
+   * - 'published' (default): the container's port published on 127.0.0.1 (HostPort 0). With the
+   *   engine's default userland proxy every connection is relayed by docker-proxy, which costs a
+   *   CPU core at a few thousand req/s on these machines.
+   * - 'container': the container's own address on the bridge network (an address the run created),
+   *   kernel-forwarded, no docker-proxy hop; the 127.0.0.1 ports are still published for people.
+   */
+  endpoint?: 'published' | 'container';
 }
 
 interface DockerReplica {
@@ -290,18 +299,25 @@ export class DockerRuntime implements Runtime {
       const info = await engineCall(this.docker, () => container.inspect());
       const bound = publishedPorts(info);
       const ports: PortMap = { endpoint: 0, admin: null };
+      let main = template.containerPort;
+      let admin = adminPort;
       if (announced) {
         const a = await announced;
-        ports.endpoint = this.hostPort(replica, bound, a.port, 'its announced port');
-        ports.admin = a.adminPort === null ? null : this.hostPort(replica, bound, a.adminPort, 'its announced admin port');
-      } else {
-        ports.endpoint = this.hostPort(replica, bound, template.containerPort, 'template.containerPort');
-        ports.admin = adminPort === null ? null : (bound.get(adminPort) ?? null);
+        main = a.port;
+        admin = a.adminPort;
+      }
+      ports.endpoint = this.hostPort(replica, bound, main, announced ? 'its announced port' : 'template.containerPort');
+      ports.admin = admin === null ? null : announced ? this.hostPort(replica, bound, admin, 'its announced admin port') : (bound.get(admin) ?? null);
+      const direct = this.options.endpoint === 'container' ? containerAddress(info) : null;
+      if (this.options.endpoint === 'container' && direct === null) {
+        throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
+          fix: 'use the default endpoint mode (published 127.0.0.1 ports)',
+        });
       }
       return {
         replicaId,
-        endpoint: { host: LOOPBACK, port: ports.endpoint },
-        adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin },
+        endpoint: direct ? { host: direct, port: main } : { host: LOOPBACK, port: ports.endpoint },
+        adminEndpoint: ports.admin === null || admin === null ? null : direct ? { host: direct, port: admin } : { host: LOOPBACK, port: ports.admin },
         pid: null,
         containerId: replica.containerId,
         startedAtMs,
@@ -674,6 +690,14 @@ function signalOf(code: number | null): string | null {
   if (code === null || code <= 128 || code > 128 + 64) return null;
   const n = code - 128;
   for (const [name, value] of Object.entries(osConstants.signals)) if (value === n) return name;
+  return null;
+}
+
+/** The container's IPv4 address on its (bridge) network, or null. */
+function containerAddress(info: Docker.ContainerInspectInfo): string | null {
+  const direct = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress;
+  if (direct) return direct;
+  for (const net of Object.values(info.NetworkSettings?.Networks ?? {})) if (net.IPAddress) return net.IPAddress;
   return null;
 }
 

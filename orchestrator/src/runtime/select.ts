@@ -13,12 +13,20 @@ export interface RuntimeSelection {
    * starts instead of at the first rollout step. Optional: start() readies an image on first use.
    */
   images?: string[];
+  /**
+   * Docker: how replicas are reached — 'published' (127.0.0.1 ports, the default) or 'container'
+   * (the container's bridge address, skipping docker-proxy). Default: env ZERODROP_DOCKER_ENDPOINT, else 'published'.
+   */
+  dockerEndpoint?: 'published' | 'container';
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
   if (name === 'process') return new ProcessRuntime();
   if (name === 'docker') {
+    const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
+    const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
     return new DockerRuntime({
+      endpoint,
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
     });

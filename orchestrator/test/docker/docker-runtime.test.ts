@@ -216,6 +216,26 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     expect((await runtime.stop('user-1-a-1', { graceMs: 5000 })).kind).toBe('graceful');
   });
 
+  it('endpoint mode "container": the replica is reached on its bridge address (no docker-proxy hop)', async () => {
+    const direct = new DockerRuntime({ endpoint: 'container', reap: false });
+    try {
+      await direct.prepare(runId);
+      const started = await direct.start(launchOf(runId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));
+      expect(started.endpoint.host).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(started.endpoint.host).not.toBe('127.0.0.1');
+      expect(started.endpoint.port).toBe(8080);
+      expect(started.adminEndpoint).toEqual({ host: started.endpoint.host, port: 9091 });
+      await waitFor200(started.endpoint, '/readyz');
+      expect((await httpGet(started.endpoint, '/', { 'x-zerodrop-id': 'direct' })).headers['x-zerodrop-id']).toBe('direct');
+      // The published loopback ports still exist for people and tools.
+      const info = await docker.getContainer(started.containerId as string).inspect();
+      expect(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
+      expect((await direct.stop('web-1-b-3', { graceMs: 5000 })).kind).toBe('graceful');
+    } finally {
+      await direct.destroy();
+    }
+  });
+
   it('a missing user image is ZD_IMAGE_BUILD_FAILED naming the image and the fix', async () => {
     const template = { ...sampleAppTemplate('v1'), image: 'zerodrop-test/not-here:v9', command: null, port: { mode: 'env' as const, envVar: 'PORT' } };
     const err = await runtime.start(launchOf(runId, 'user-1-a-2', template, 'a')).catch((e: unknown) => e);
