@@ -106,6 +106,11 @@ export const ZERO_INITIALISED: readonly { route: RouteLabel; method: MethodLabel
 export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client's *_total gauges fail `promtool check metrics` (a _total suffix means counter);
+  // the per-type gauges nodejs_active_{handles,requests,resources}{type} keep the data.
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(n);
+  }
 
   const received = new Counter({
     name: 'http_requests_received_total',
