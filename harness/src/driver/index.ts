@@ -4,7 +4,7 @@ export { Ledger, ledgerTransferList } from './ledger.js';
 export type { LedgerColumns, LedgerData } from './ledger.js';
 export type { EngineOptions, EngineResult, EngineRun } from './engine.js';
 export { validateConfig } from './engine.js';
-export { startOpenEngine, KEEPALIVE_IDLE_MS } from './open.js';
+export { startOpenEngine, KEEPALIVE_IDLE_MS, idleLimitMs } from './open.js';
 export { startAutocannonEngine } from './autocannon.js';
 export { startEngine } from './select.js';
 export { startDriver, resolveWorkerEntry } from './host.js';

@@ -58,6 +58,16 @@ import type { DriverConfig, DriverSummary } from './types.js';
 export const KEEPALIVE_IDLE_MS = 2000;
 const READ_BUFFER_BYTES = 64 * 1024;
 
+/**
+ * How long an idle connection may be reused, given the server's `Keep-Alive: timeout=N` hint:
+ * KEEPALIVE_IDLE_MS at most, and well inside the server's own idle timeout (its hint minus 1 s,
+ * like Node's http.Agent, or half of it for hints of 2 s and less).
+ */
+export function idleLimitMs(hintSeconds: number): number {
+  const hint = hintSeconds * 1000;
+  return Math.min(KEEPALIVE_IDLE_MS, Math.max(hint - 1000, hint / 2));
+}
+
 const C_BUSY = 1;
 const C_IDLE = 2;
 const C_CLOSED = 3;
@@ -341,7 +351,7 @@ class OpenEngine {
         c.state = C_IDLE;
         c.idleSince = now;
         const ka = p.keepAliveTimeoutS;
-        if (ka >= 0) c.idleLimitMs = Math.min(KEEPALIVE_IDLE_MS, Math.max(0, ka * 1000 - 1000));
+        if (ka >= 0) c.idleLimitMs = idleLimitMs(ka);
         this.idle.push(c);
       }
       this.pump(now);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { idleLimitMs, KEEPALIVE_IDLE_MS } from '../../src/driver/open.js';
 import {
   buildMix,
   digitCount,
@@ -246,5 +247,16 @@ describe('request encoding', () => {
     expect(maxRun).toBeLessThanOrEqual(3);
     expect(Array.from(buildMix([1, 0, 1]))).not.toContain(1);
     expect(() => buildMix([0, 0])).toThrow(/sum to 0/);
+  });
+});
+
+describe('keep-alive reuse', () => {
+  it('gives up an idle connection before the server does', () => {
+    expect(KEEPALIVE_IDLE_MS).toBe(2000);
+    expect(idleLimitMs(5)).toBe(2000); // node:http's default hint
+    expect(idleLimitMs(2)).toBe(1000);
+    expect(idleLimitMs(1)).toBe(500);
+    expect(idleLimitMs(0)).toBe(0);
+    for (const s of [1, 2, 3, 5, 60]) expect(idleLimitMs(s)).toBeLessThan(s * 1000);
   });
 });
