@@ -44,7 +44,7 @@ export const IMAGE_LABELS = {
 } as const;
 
 /** Bump when the recipe below changes, so existing images count as stale. */
-const RECIPE_VERSION = '1';
+const RECIPE_VERSION = '2';
 
 export interface ImageBuildOptions {
   /** The zerodrop package root (holds package.json, dist/, node_modules/). Default: found from this file. */
@@ -202,7 +202,7 @@ export async function ensureNodeBaseImage(docker: Docker, options: ImageBuildOpt
         repo,
         tag,
         changes: [
-          'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+          'ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production',
           `USER ${UNPRIVILEGED_USER}`,
           'WORKDIR /app',
           `LABEL ${IMAGE_LABELS.kind}=node-base ${IMAGE_LABELS.contentHash}=${recipe.hash} ${IMAGE_LABELS.nodeVersion}=${recipe.nodeVersion}`,
@@ -230,6 +230,7 @@ interface AppRecipe {
   files: Array<[string, string]>;
   packages: string[];
   dockerfile: string;
+  labels: Record<string, string>;
   hash: string;
   base: BaseRecipe;
 }
@@ -257,7 +258,10 @@ function compiledClosure(distRoot: string, entry: string): { files: string[]; pa
       });
     }
     files.add(file);
-    const text = readFileSync(file, 'utf8');
+    // Comments may quote imports (`from 'x'` in a doc comment): scan the code only.
+    const text = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     for (const m of text.matchAll(IMPORT_RE)) {
       const spec = m[1] as string;
       if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec));
@@ -373,20 +377,23 @@ export function sampleAppRecipe(options: ImageBuildOptions = {}): AppRecipe {
   const lock = join(root, 'package-lock.json');
   if (existsSync(lock)) h.update(readFileSync(lock));
   const hash = h.digest('hex').slice(0, 16);
+  // Few instructions: the classic builder creates and commits an intermediate container for each
+  // one, metadata included (~0.5 s apiece on a busy 2-core machine). WORKDIR /app, USER 65534,
+  // NODE_ENV and PATH come from the base image; the labels go in as build parameters.
   const dockerfile = [
     `FROM ${nodeBaseImage(base.nodeVersion)}`,
     'COPY app/ /app/',
-    'WORKDIR /app',
-    'ENV NODE_ENV=production',
-    `USER ${UNPRIVILEGED_USER}`,
     `EXPOSE ${SAMPLE_APP_CONTAINER_PORT} ${SAMPLE_APP_ADMIN_CONTAINER_PORT}`,
-    'STOPSIGNAL SIGTERM',
     `ENTRYPOINT ["${IMAGE_NODE_PATH}", "/app/dist/sample-app/src/main.js"]`,
     `CMD ["--host", "0.0.0.0", "--port", "${SAMPLE_APP_CONTAINER_PORT}", "--admin-port", "${SAMPLE_APP_ADMIN_CONTAINER_PORT}"]`,
-    `LABEL ${IMAGE_LABELS.kind}=sample-app ${IMAGE_LABELS.contentHash}=${hash} ${IMAGE_LABELS.nodeVersion}=${base.nodeVersion}`,
     '',
   ].join('\n');
-  return { files: sorted, packages, dockerfile, hash, base };
+  const labels = {
+    [IMAGE_LABELS.kind]: 'sample-app',
+    [IMAGE_LABELS.contentHash]: hash,
+    [IMAGE_LABELS.nodeVersion]: base.nodeVersion,
+  };
+  return { files: sorted, packages, dockerfile, labels, hash, base };
 }
 
 /**
@@ -416,7 +423,7 @@ export async function ensureSampleAppImage(docker: Docker, options: ImageBuildOp
     writeFileSync(join(stage, 'Dockerfile'), recipe.dockerfile);
     const tar = tarStream(stage);
     const stream = await engineCall(docker, () =>
-      docker.buildImage(tar.stream, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, pull: false } as Record<string, unknown>),
+      docker.buildImage(tar.stream, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, labels: recipe.labels }),
     );
     await followBuild(docker, stream, SAMPLE_APP_IMAGE);
     await tar.done;
