@@ -41,13 +41,13 @@ export function loadScenarioFile(file: string): LoadedScenario {
 /** Parses and validates scenario text; throws ZD_BAD_SCENARIO listing every problem. */
 export function parseScenarioText(text: string, file: string | null = null): LoadedScenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const problems: ScenarioProblem[] = [];
   for (const err of doc.errors) {
     const pos = err.linePos?.[0];
     problems.push({
       field: '(yaml)',
-      message: err.message.split('\n')[0] ?? err.message,
+      message: (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, ''),
       fix: 'fix the YAML syntax at this line (indentation, a missing colon, an unclosed quote)',
       ...(pos ? { line: pos.line, column: pos.col } : {}),
     });
@@ -58,7 +58,7 @@ export function parseScenarioText(text: string, file: string | null = null): Loa
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw scenarioError(file, [{ field: '(root)', message: 'the scenario must be a YAML mapping (key: value lines)', fix: 'start from scenarios/rollout.yaml' }]);
   }
-  const scenario = validateScenario(raw, (path) => locate(doc, lineCounter, path));
+  const scenario = validateScenario(raw, (path) => locate(doc, lineCounter, path), file);
   return { scenario, file, sha256: createHash('sha256').update(text).digest('hex') };
 }
 

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { loadScenarioFile, parseScenarioText } from '../../src/scenario/load.js';
+import { applyOverrides, describePlan, resolvePlan } from '../../src/scenario/resolve.js';
+import { parseDuration } from '../../src/scenario/duration.js';
+import { parseCli } from '../../src/cli/args.js';
+
+function problems(yaml: string): string[] {
+  try {
+    parseScenarioText(yaml, 'bad.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ZerodropError);
+    const e = err as ZerodropError;
+    expect(e.code).toBe('ZD_BAD_SCENARIO');
+    expect(e.exitCode).toBe(2);
+    return e.details;
+  }
+  throw new Error('expected the scenario to be rejected');
+}
+
+describe('scenario files', () => {
+  it('every shipped scenario is valid and resolves to a plan', () => {
+    const dir = join(import.meta.dirname, '../../../scenarios');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['demo.yaml', 'rollout.yaml', 'zone-crash.yaml', 'zone-hang.yaml', 'byo-command.yaml']));
+    for (const f of files) {
+      const plan = resolvePlan(loadScenarioFile(join(dir, f)));
+      expect(describePlan(plan).length).toBeGreaterThan(3);
+    }
+  });
+
+  it('fills every default from one place', () => {
+    const { scenario } = parseScenarioText('name: x');
+    expect(scenario.deployment.replicas).toBe(6);
+    expect(scenario.deployment.zones).toEqual(['a', 'b', 'c']);
+    expect(scenario.deployment.strategy.maxSurge).toBe('25%');
+    expect(scenario.deployment.strategy.maxUnavailable).toBe('25%');
+    expect(scenario.load.engine).toBe('open');
+    expect(scenario.thresholds.maxFailed).toBe(0);
+    expect(scenario.proxy.retries).toBe(true);
+  });
+
+  it('lists every problem at once, each with its field, its line and a fix', () => {
+    const details = problems(
+      [
+        'name: Bad Name',
+        'deployment:',
+        '  replicas: -3',
+        '  zones: [a, b]',
+        'load:',
+        '  rate: fast',
+        '  duration: 10 minutes',
+        '  conections: 10',
+        'timeline:',
+        '  - { at: 5s, action: explode }',
+        '  - { at: 6s, action: crash-zone, zone: z }',
+      ].join('\n'),
+    );
+    const text = details.join('\n');
+    expect(text).toMatch(/bad\.yaml:1:\d+ +name:/);
+    expect(text).toMatch(/bad\.yaml:3:\d+ +deployment\.replicas:/);
+    expect(text).toMatch(/load\.rate: .*got "fast"/);
+    expect(text).toMatch(/load\.duration: "10 minutes" is not a duration/);
+    expect(text).toMatch(/load\.conections: unknown field "conections"[\s\S]*did you mean "connections"/);
+    expect(text).toMatch(/timeline\[0\]\.action: action must be one of/);
+    // One problem per bad field; all of them, not only the first.
+    expect(details.length).toBeGreaterThanOrEqual(6);
+    for (const d of details) expect(d).toMatch(/fix: /);
+  });
+
+  it('checks rules that span fields', () => {
+    const details = problems(
+      [
+        'deployment: { zones: [a, b], strategy: { maxSurge: 0, maxUnavailable: 0 }, termination: { preStop: 5s, gracePeriod: 2s } }',
+        'load: { duration: 10s, warmup: 20s }',
+        'timeline:',
+        '  - { at: 2s, action: crash-zone, zone: c }',
+        '  - { at: 3s, action: recover-zone, zone: a }',
+        '  - { at: 30s, action: rollout, version: v2 }',
+      ].join('\n'),
+    ).join('\n');
+    expect(text(details)).toContain('maxSurge and maxUnavailable cannot both be 0');
+    expect(details).toContain('gracePeriod: must be longer than preStop');
+    expect(details).toContain('warm-up');
+    expect(details).toContain('no zone "c"');
+    expect(details).toContain('zone "a" is not down');
+    expect(details).toContain('is not inside the load');
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const details = problems('load:\n  rate: 10\n   duration: 5s\n');
+    expect(details[0]).toMatch(/bad\.yaml:\d+:\d+ +\(yaml\)/);
+  });
+
+  it('applies CLI overrides and rescales the timeline with --duration', () => {
+    const loaded = parseScenarioText('load: { duration: 60s, warmup: 5s }\ntimeline:\n  - { at: 30s, action: rollout, version: v2 }');
+    const s = applyOverrides(loaded, { durationMs: 20_000, rate: 500, noRetries: true, appFaults: ['abrupt-exit'] });
+    expect(s.load.duration).toBe(20_000);
+    expect(s.timeline[0]?.at).toBe(10_000);
+    expect(s.load.rate).toBe(500);
+    expect(s.proxy.retries).toBe(false);
+    expect(s.target.appFaults).toEqual(['abrupt-exit']);
+  });
+
+  it('rejects a bad sample-app fault with the list of valid switches', () => {
+    const details = problems('target: { appFaults: [explode] }').join('\n');
+    expect(details).toContain('unknown sample-app fault "explode"');
+    expect(details).toContain('abrupt-exit');
+  });
+});
+
+describe('command line', () => {
+  it.each([
+    [['run', 'x.yaml', '--rate', 'abc'], '--rate abc'],
+    [['run', 'x.yaml', '--duration', 'soon'], '--duration soon'],
+    [['run', 'x.yaml', '--engine', 'wrk'], '--engine wrk'],
+    [['run', 'x.yaml', '--runtime', 'k8s'], '--runtime k8s'],
+    [['run', 'x.yaml', '--prometheus', 'maybe'], '--prometheus maybe'],
+    [['frobnicate'], 'unknown command'],
+    [['run', '--bogus'], 'bogus'],
+  ])('%j is a usage error (exit 2) naming %s', (argv, needle) => {
+    try {
+      parseCli(argv);
+      throw new Error('expected a usage error');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ZerodropError);
+      expect((err as ZerodropError).exitCode).toBe(2);
+      expect((err as ZerodropError).format()).toContain(needle);
+      expect((err as ZerodropError).fix).toBeTruthy();
+    }
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration(42)).toBe(42);
+    expect(parseDuration('soon')).toBeNull();
+    expect(parseDuration(-1)).toBeNull();
+  });
+});
+
+function text(s: string): string {
+  return s;
+}
