@@ -41,7 +41,12 @@ const VARIANTS: Variant[] = [
   { name: 'zd-pipe8', what: 'zerodrop, pipelining 8', kind: 'zerodrop', overrides: { upstream: { pipelining: 8 } } },
   { name: 'zd-conns16', what: 'zerodrop, 16 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 16 } } },
   { name: 'zd-conns128', what: 'zerodrop, 128 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 128 } } },
-  { name: 'zd-nosw', what: 'EXPERIMENT no single write', kind: 'zerodrop', env: { ZD_EXPERIMENT_NO_SINGLE_WRITE: '1' } },
+  {
+    name: 'zd-c16p8',
+    what: 'zerodrop, 16 connections × pipelining 8 per upstream',
+    kind: 'zerodrop',
+    overrides: { upstream: { connectionsPerReplica: 16, pipelining: 8 } },
+  },
   { name: 'zd-worker', what: 'zerodrop in a worker thread (process CPU: both threads)', kind: 'zerodrop-worker' },
 ];
 

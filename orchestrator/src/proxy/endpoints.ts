@@ -126,23 +126,34 @@ export class EndpointTable {
     return this.active.length;
   }
 
-  /** Adds a new endpoint in rotation, or puts a known one (drained, removed, draining) back. */
+  /**
+   * Adds a new endpoint in rotation, or puts a known one back: a removed (drained) one starts
+   * afresh; a draining one returns to serving but stays ejected if it was; adding one that is
+   * already serving at the same address changes nothing (a repeated add must not un-eject it).
+   */
   add(spec: ProxyEndpoint): Endpoint {
     let ep = this.byId.get(spec.id);
+    if (ep !== undefined && ep.admin === 'serving' && ep.host === spec.host && ep.port === spec.port) {
+      ep.version = spec.version;
+      return ep;
+    }
     if (ep === undefined) {
       ep = new Endpoint(spec);
       this.byId.set(spec.id, ep);
     } else {
+      const fresh = ep.admin === 'removed' || ep.host !== spec.host || ep.port !== spec.port;
       ep.version = spec.version;
       ep.host = spec.host;
       ep.port = spec.port;
+      if (fresh) {
+        ep.ejected = false;
+        ep.ejectReason = null;
+        ep.consecutiveFailures = 0;
+        ep.hcFailures = 0;
+        ep.hcPasses = 0;
+      }
     }
     ep.admin = 'serving';
-    ep.ejected = false;
-    ep.ejectReason = null;
-    ep.consecutiveFailures = 0;
-    ep.hcFailures = 0;
-    ep.hcPasses = 0;
     this.rebuild();
     this.emit({ t: this.clock.now(), type: 'endpoint.added', replica: ep.id, zone: ep.zone, reason: null });
     return ep;

@@ -66,7 +66,6 @@ type XReq = IncomingMessage & { [kExchange]?: Exchange };
 const EMPTY: string[] = [];
 /** Buffered bodies up to this size are written together with the response head (see onAttemptComplete). */
 const SINGLE_WRITE_MAX = 16 * 1024;
-const NO_SINGLE_WRITE = process.env.ZD_EXPERIMENT_NO_SINGLE_WRITE === '1';
 const MAX_EVENTS = 1000;
 /** close() waits this long for in-flight requests before cutting connections. */
 const CLOSE_GRACE_MS = 10_000;
@@ -763,7 +762,7 @@ export class ServiceProxy implements ProxyControl {
     if (body === null) res.end();
     // A small body as a latin1 string (byte for byte) is concatenated to the header by node:http
     // and leaves in one write(); a Buffer goes through writev([header, body]): measurably dearer.
-    else if (a.len <= SINGLE_WRITE_MAX && !NO_SINGLE_WRITE) res.end(body.toString('latin1'), 'latin1');
+    else if (a.len <= SINGLE_WRITE_MAX) res.end(body.toString('latin1'), 'latin1');
     else res.end(body);
   }
 

@@ -117,6 +117,24 @@ describe('passive ejection and the way back', () => {
     expect(ep('r1').state).toBe('ejected');
     expect(events.at(-1)?.reason).toBe('health_check');
   });
+  it('adding an endpoint that is already serving changes nothing (it stays ejected if it was)', () => {
+    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    const n = events.length;
+    t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 1, version: 'v1' });
+    expect(ep('r1').state).toBe('ejected');
+    expect(events).toHaveLength(n);
+  });
+  it('a draining endpoint added again serves again, keeping its ejection', () => {
+    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+    t.setAdmin(ep('r1'), 'draining');
+    t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 1, version: 'v1' });
+    expect(ep('r1').state).toBe('active');
+    for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
+    t.setAdmin(ep('r1'), 'draining');
+    t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 1, version: 'v1' });
+    expect(ep('r1').state).toBe('ejected');
+  });
   it('a drained endpoint put back (addEndpoint again) is active with fresh counters', () => {
     const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
