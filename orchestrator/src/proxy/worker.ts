@@ -64,11 +64,20 @@ export class ProxyWorker implements ProxyControl {
       if (p === undefined) return;
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
+      this.settled();
       if (msg.ok) p.resolve(msg.value);
       else p.reject(deserializeError(msg.error, `proxy worker ${p.op}`));
     });
     worker.on('error', (err) => this.fail(new ZerodropError('ZD_PROXY_FAILED', `the proxy worker crashed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.fail(new ZerodropError('ZD_PROXY_FAILED', `the proxy worker exited (code ${code})`)));
+    // The proxy thread never keeps the process alive by itself: when the parent has nothing left
+    // to do (or forgot to close it), the process exits and the thread with it. It is ref'd only
+    // while a control call waits for its answer.
+    worker.unref();
+  }
+
+  private settled(): void {
+    if (this.pending.size === 0) this.worker.unref();
   }
 
   private fail(err: Error): void {
@@ -86,9 +95,11 @@ export class ProxyWorker implements ProxyControl {
     return new Promise<ControlResults[K]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.settled();
         reject(new ZerodropError('ZD_PROXY_FAILED', `the proxy worker did not answer ${call.op} within ${CALL_TIMEOUT_MS} ms`));
       }, CALL_TIMEOUT_MS);
       timer.unref();
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, op: call.op });
       const req: ControlRequest = { id, call };
       this.worker.postMessage(req);
@@ -132,6 +143,7 @@ export class ProxyWorker implements ProxyControl {
   }
 
   private async waitExit(): Promise<void> {
+    this.worker.ref();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), EXIT_TIMEOUT_MS);
@@ -151,7 +163,10 @@ export async function startProxyWorker(config: ProxyConfig, options: Pick<Servic
   validateProxyConfig(config);
   const entry = resolveWorkerEntry();
   const data: WorkerData = { config, options };
-  const worker = new Worker(entry, { workerData: data, name: `zerodrop-proxy-${config.runId}` });
+  // The parent's flags apply to the worker too, except those that only make sense for a main
+  // script (node --input-type=module -e '...' would make the worker refuse to start).
+  const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print)\b/.test(a) && a !== '-e' && a !== '-p');
+  const worker = new Worker(entry, { workerData: data, name: `zerodrop-proxy-${config.runId}`, execArgv });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const ready = await new Promise<{ url: string; metricsUrl: string | null }>((resolve, reject) => {
     const timer = setTimeout(() => {

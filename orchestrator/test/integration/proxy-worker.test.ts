@@ -3,6 +3,7 @@
  * the same ProxyControl and the same guarantees, across messages with ids and acks. Uses the
  * compiled worker entry in dist/ (npm test builds first).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,5 +86,25 @@ describe('startProxyWorker', () => {
     proxy = null;
     await expect(p.stats()).rejects.toMatchObject({ code: 'ZD_PROXY_FAILED' });
     await expect(request(`${p.url}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('never keeps the process alive by itself: a parent that is done (and forgot close()) exits, after its last answer', () => {
+    const workerModule = fileURLToPath(new URL('../../../dist/orchestrator/src/proxy/worker.js', import.meta.url));
+    const script = `
+      const { startProxyWorker } = await import(${JSON.stringify(workerModule)});
+      const p = await startProxyWorker({ runId: 'orphan', host: '127.0.0.1', port: 0, metricsPort: null, maxBodyBytes: 1024,
+        retries: { enabled: true, maxAttempts: 3, perTryTimeoutMs: 1000, budgetRatio: 0.5, budgetMinConcurrency: 10 },
+        healthCheck: { path: '/healthz', intervalMs: 250, timeoutMs: 250, unhealthyThreshold: 2, healthyThreshold: 2 },
+        ejection: { consecutiveFailures: 3, minEjectionMs: 1000, zoneEjectionThreshold: 2, zoneWindowMs: 2000 },
+        upstream: { connectionsPerReplica: 4, pipelining: 1, keepAliveTimeoutMs: 2000, connectTimeoutMs: 500 } });
+      const s = await p.stats(); // the last thing it waits for: must still be answered
+      console.log('received=' + s.received);
+    `;
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout + r.stderr).toContain('received=0');
+    expect(r.status).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(15_000);
   });
 });
