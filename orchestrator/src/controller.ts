@@ -175,22 +175,50 @@ export class DeploymentController extends EventEmitter {
     await this.runtime.prepare(this.runId);
     this.unsubscribeExit = this.runtime.onExit((exit) => this.onReplicaExit(exit));
     const first = this.beginRollout(this.spec.template);
+    // Not unref'd: a running controller keeps its process alive (backoffs and deadlines are
+    // acted on by this resync); close() and destroy() clear it.
     this.resyncTimer = setInterval(() => this.kick(), this.options.resyncIntervalMs ?? 200);
-    this.resyncTimer.unref();
     this.scrapeTimer = setInterval(() => void this.scrapeAll(), this.options.scrapeIntervalMs ?? 1000);
     this.scrapeTimer.unref();
-    const result = await first.done;
+    const result = await Promise.race([first.done, this.crashLoop()]);
     if (result.outcome !== 'complete') {
       const failing = [...this.records.values()].filter((r) => r.startError !== null || (!r.ready && r.phase !== 'terminating'));
       const logs = failing[0] ? await this.runtime.logs(failing[0].id, 20).catch(() => []) : [];
-      throw new ZerodropError('ZD_REPLICA_NOT_READY', `deployment ${this.spec.name} never became available: ${result.reason ?? result.outcome}`, {
+      const startFailed = failing.some((r) => r.startError !== null);
+      throw new ZerodropError(startFailed ? 'ZD_REPLICA_START_FAILED' : 'ZD_REPLICA_NOT_READY', `deployment ${this.spec.name} never became available: ${result.reason ?? result.outcome}`, {
         details: [
           ...failing.slice(0, 3).map((r) => `replica ${r.id}: ${r.startError ?? this.probers.get(r.id)?.lastFailure ?? 'not ready'}`),
-          ...(logs.length ? ['last log lines:', ...logs.map((l) => `  ${l}`)] : []),
+          ...(logs.length ? [`last log lines of ${failing[0]?.id}:`, ...logs.map((l) => `  ${l}`)] : []),
         ],
-        fix: `check that the replica answers ${this.spec.template.readiness.path} with 200 once it can serve`,
+        fix: startFailed
+          ? 'the replica exits before it is listening: its own log lines above say why (bad flags, a missing file, a port in use)'
+          : `check that the replica answers ${this.spec.template.readiness.path} with 200 once it can serve`,
       });
     }
+  }
+
+  /**
+   * Resolves as a failed rollout once replicas have failed to start 3 times with none ever
+   * becoming Ready: a replica that exits at once (bad flags, a missing file) would otherwise be
+   * retried until the progress deadline.
+   */
+  private crashLoop(): Promise<{ outcome: RolloutOutcome; durationMs: number; reason: string | null }> {
+    return new Promise((resolve) => {
+      let failures = 0;
+      const onEvent = (e: TimelineEvent): void => {
+        if (e.type === 'replica.ready') {
+          this.off('event', onEvent);
+          return;
+        }
+        if (e.type !== 'replica.start-failed') return;
+        failures++;
+        if (failures >= 3) {
+          this.off('event', onEvent);
+          resolve({ outcome: 'failed', durationMs: 0, reason: `replicas failed to start ${failures} times in a row: ${e.error}` });
+        }
+      };
+      this.on('event', onEvent);
+    });
   }
 
   /** Stops every replica the way a rollout would (drain, preStop, SIGTERM, grace). */
@@ -557,19 +585,24 @@ export class DeploymentController extends EventEmitter {
           this.startFailures.delete(revision);
           this.startProber(record, started);
         } catch (err) {
-          record.phase = 'failed';
-          record.startError = errorMessage(err);
-          const prev = this.startFailures.get(revision)?.count ?? 0;
-          this.startFailures.set(revision, {
-            count: prev + 1,
-            nextAllowedMs: this.now() + (RECORD_BACKOFF_MS[Math.min(prev, RECORD_BACKOFF_MS.length - 1)] ?? 8000),
-          });
-          this.record({ t: this.now(), type: 'replica.start-failed', ...this.ref(record), error: record.startError });
+          this.noteStartFailure(record, errorMessage(err));
         } finally {
           this.kick();
         }
       })();
     this.track(record.startTask);
+  }
+
+  /** A replica that never got to serve: back off before the next create (CrashLoopBackOff). */
+  private noteStartFailure(record: ReplicaRecord, reason: string): void {
+    record.phase = 'failed';
+    record.startError = reason;
+    const prev = this.startFailures.get(record.revision)?.count ?? 0;
+    this.startFailures.set(record.revision, {
+      count: prev + 1,
+      nextAllowedMs: this.now() + (RECORD_BACKOFF_MS[Math.min(prev, RECORD_BACKOFF_MS.length - 1)] ?? 8000),
+    });
+    this.record({ t: this.now(), type: 'replica.start-failed', ...this.ref(record), error: reason });
   }
 
   private async applyZoneFault(replicaId: string, mode: ZoneFailureMode): Promise<void> {
@@ -713,6 +746,10 @@ export class DeploymentController extends EventEmitter {
     // An exit nobody asked for: the kubelet reports it at once.
     record.ready = false;
     record.readySinceMs = null;
+    if (record.firstReadyMs === null) {
+      this.probers.get(record.id)?.stop();
+      this.noteStartFailure(record, `exited before it became ready (code ${exit.code}, signal ${exit.signal})`);
+    }
     record.phase = 'failed';
     this.markExited(record, exit);
     if (record.routed) {

@@ -150,6 +150,18 @@ export function crossFieldProblems(s: Scenario): CrossProblem[] {
   if (deployment.strategy.progressDeadlineSeconds <= deployment.strategy.minReadySeconds) {
     out.push({ path: ['deployment', 'strategy', 'progressDeadlineSeconds'], message: 'must be greater than minReadySeconds', fix: 'e.g. progressDeadlineSeconds: 60' });
   }
+  if (isSampleApp) {
+    // sample-app must finish its shutdown inside the grace period: its drain deadline is
+    // gracePeriod − preStop − 1 s (resolve.ts sampleAppArgs), and the drain delay is part of it.
+    const deadline = Math.max(1000, deployment.termination.gracePeriod - deployment.termination.preStop - 1000);
+    if (target.drainDelay >= deadline) {
+      out.push({
+        path: ['target', 'drainDelay'],
+        message: `the sample-app's drain delay (${target.drainDelay} ms) must be shorter than its shutdown deadline (${deadline} ms = gracePeriod − preStop − 1s)`,
+        fix: 'shorten target.drainDelay or lengthen deployment.termination.gracePeriod',
+      });
+    }
+  }
   if (deployment.termination.gracePeriod <= deployment.termination.preStop) {
     out.push({ path: ['deployment', 'termination', 'gracePeriod'], message: `must be longer than preStop (${deployment.termination.preStop} ms): the grace countdown includes preStop`, fix: fixFor(['deployment', 'termination', 'gracePeriod'], '') });
   }

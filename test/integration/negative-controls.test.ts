@@ -1,0 +1,108 @@
+/**
+ * The verifier must be shown to catch drops: every rule of the zero-downtime contract has a
+ * sample-app switch that breaks it, and each one must turn a passing scenario into FAIL (exit 1)
+ * with the failed requests listed and attributed. The same scenario without a switch passes
+ * (see rollout-and-zones.test.ts), so these tests can fail.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkOf, explain, runYaml } from '../helpers/scenario-run.js';
+
+// A rollout under steady load; /work?ms=20 keeps requests in flight on every replica, so a
+// replica that mishandles SIGTERM always has something to drop.
+const ROLLOUT = `
+name: neg
+deployment: { replicas: 4, zones: [a, b] }
+load: { rate: 600, duration: 10s, warmup: 2s, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
+timeline:
+  - { at: 3s, action: rollout, version: v2 }
+`;
+
+describe('negative controls: each broken contract rule is caught (FAIL, exit 1, failures listed)', () => {
+  it.each([
+    // [switch, retries on?, the check that must fail, what the failures look like]
+    ['abrupt-exit', false, 'ledger.no-failed-requests'],
+    ['no-drain', false, 'ledger.no-failed-requests'],
+  ])('%s (proxy retries off): requests fail during the rollout', async (fault, retries, checkId) => {
+    const { result, dir } = await runYaml(ROLLOUT, { appFaults: [fault], noRetries: !retries });
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
+    expect(checkOf(result, checkId).status).toBe('fail');
+    expect(result.failures.total).toBeGreaterThan(0);
+    expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
+    // The failed requests are listed by id in the report folder.
+    const csv = readFileSync(join(dir, 'failed-requests.csv'), 'utf8').trim().split('\n');
+    expect(csv.length - 1).toBe(result.failures.total);
+    expect(csv[1]).toContain(result.run.id);
+  });
+
+  it('abrupt-exit with retries ON: nothing reaches the client, but the retries during the rollout fail the run', async () => {
+    const { result } = await runYaml(ROLLOUT, { appFaults: ['abrupt-exit'] });
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(checkOf(result, 'thresholds.rollout-retries').status).toBe('fail');
+  });
+
+  it('ignore-sigterm: the retired replicas need SIGKILL after the grace period', async () => {
+    const { result } = await runYaml(
+      `
+name: neg-sigterm
+deployment: { replicas: 2, zones: [a, b], termination: { gracePeriod: 3s } }
+load: { rate: 300, duration: 10s, warmup: 1s }
+timeline:
+  - { at: 2s, action: rollout, version: v2 }
+`,
+      { appFaults: ['ignore-sigterm'] },
+    );
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(checkOf(result, 'orchestrator.graceful-exits').status).toBe('fail');
+    expect(result.replicas.filter((r) => r.version === 'v1').every((r) => r.exit === 'killed')).toBe(true);
+  });
+
+  it('ready-early: readiness says yes during warm-up while requests get 503', async () => {
+    const { result } = await runYaml(
+      `
+name: neg-ready-early
+target: { warmup: 1500ms }
+deployment: { replicas: 4, zones: [a, b] }
+load: { rate: 600, duration: 10s, warmup: 1s }
+timeline:
+  - { at: 2s, action: rollout, version: v2 }
+`,
+      { appFaults: ['ready-early'] },
+    );
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.failures.byStatus['503'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('error-rate=0.01: 1% of requests get 500', async () => {
+    const { result } = await runYaml(
+      `
+name: neg-errors
+deployment: { replicas: 2, zones: [a, b] }
+load: { rate: 500, duration: 6s, warmup: 1s }
+`,
+      { appFaults: ['error-rate=0.01'] },
+    );
+    expect(result.verdict).toBe('FAIL');
+    const n500 = result.failures.byStatus['500'] ?? 0;
+    expect(n500).toBeGreaterThan(result.load.sent * 0.005);
+    expect(n500).toBeLessThan(result.load.sent * 0.02);
+  });
+
+  it('slow-start=3000 with retries off: requests to fresh replicas time out at the proxy (504)', async () => {
+    const { result } = await runYaml(
+      `
+name: neg-slow
+deployment: { replicas: 4, zones: [a, b] }
+proxy: { perTryTimeout: 500ms }
+load: { rate: 400, duration: 10s, warmup: 1s }
+timeline:
+  - { at: 2s, action: rollout, version: v2 }
+`,
+      { appFaults: ['slow-start=3000'], noRetries: true },
+    );
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.failures.byStatus['504'] ?? 0).toBeGreaterThan(0);
+  });
+});
