@@ -14,6 +14,8 @@ export interface EngineInfo {
   serverVersion: string;
   apiVersion: string;
   cgroupVersion: string;
+  /** 'cgroupfs' or 'systemd'. */
+  cgroupDriver: string;
   storageDriver: string;
   /** Where dockerode connects (socket path or host:port). */
   endpoint: string;
@@ -86,12 +88,13 @@ export async function connectEngine(docker: Docker, timeoutMs = 5000): Promise<E
     await Promise.race([docker.ping(), timeout]);
     const [version, info] = (await Promise.race([Promise.all([docker.version(), docker.info()]), timeout])) as [
       { Version?: string; ApiVersion?: string },
-      { CgroupVersion?: string; Driver?: string },
+      { CgroupVersion?: string; CgroupDriver?: string; Driver?: string },
     ];
     return {
       serverVersion: version.Version ?? '?',
       apiVersion: version.ApiVersion ?? '?',
       cgroupVersion: info.CgroupVersion ?? '?',
+      cgroupDriver: info.CgroupDriver ?? '?',
       storageDriver: info.Driver ?? '?',
       endpoint: describeEndpoint(docker),
     };

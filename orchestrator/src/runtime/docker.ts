@@ -72,6 +72,16 @@ export interface DockerRuntimeOptions {
    *   kernel-forwarded, no docker-proxy hop; the 127.0.0.1 ports are still published for people.
    */
   endpoint?: 'published' | 'container';
+  /**
+   * The cgroup the containers are created under. 'auto' (default): '/' when the engine uses the
+   * cgroupfs driver, else the engine's default. Why: by default every container sits under one
+   * `/docker` cgroup, whose CPU weight is that of a single task group, so under CPU contention all
+   * replicas together get the share of ONE process session (the kernel's autogroup gives each
+   * process replica of the process runtime its own). Measured on a loaded 2-core machine at
+   * 1,000 req/s: p50 ≈ 0.4-1 s under /docker vs ≈ 2 ms for processes. Directly under the root, each
+   * container weighs like one process replica. Give a path to override, or null for the engine's default.
+   */
+  cgroupParent?: 'auto' | string | null;
 }
 
 interface DockerReplica {
@@ -109,6 +119,7 @@ export class DockerRuntime implements Runtime {
   private readonly pendingStarts = new Set<Promise<unknown>>();
   private readonly owner: RunOwner;
   private engine: Promise<EngineInfo> | null = null;
+  private cgroupParent: string | null = null;
   private runId: string | null = null;
   private closing = false;
   /** Set once close/destroy finished: background pollers stop. */
@@ -235,7 +246,11 @@ export class DockerRuntime implements Runtime {
 
   private connect(): Promise<EngineInfo> {
     if (!this.engine) {
-      this.engine = connectEngine(this.docker);
+      this.engine = connectEngine(this.docker).then((info) => {
+        const wanted = this.options.cgroupParent ?? 'auto';
+        this.cgroupParent = wanted === 'auto' ? (info.cgroupDriver === 'cgroupfs' ? '/' : null) : wanted;
+        return info;
+      });
       this.engine.catch(() => (this.engine = null)); // try again next time (dockerd may come up)
     }
     return this.engine;
@@ -392,6 +407,7 @@ export class DockerRuntime implements Runtime {
       AttachStderr: true,
       Tty: false,
       HostConfig: {
+        ...(this.cgroupParent ? { CgroupParent: this.cgroupParent } : {}),
         PortBindings: bindings,
         Init: true,
         CapDrop: ['ALL'],

@@ -25,8 +25,12 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
   if (name === 'docker') {
     const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
     const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
+    // ZERODROP_DOCKER_CGROUP_PARENT: auto (default) | engine (the engine's default, /docker) | a cgroup path.
+    const cg = process.env.ZERODROP_DOCKER_CGROUP_PARENT;
+    const cgroupParent = cg === undefined || cg === '' || cg === 'auto' ? 'auto' : cg === 'engine' ? null : cg;
     return new DockerRuntime({
       endpoint,
+      cgroupParent,
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
     });

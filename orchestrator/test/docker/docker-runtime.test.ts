@@ -85,6 +85,10 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     expect(info.HostConfig.Memory).toBe(128 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(0.5e9);
     expect(info.HostConfig.Tmpfs).toHaveProperty('/tmp');
+    expect(info.HostConfig.PidsLimit).toBe(512);
+    // Each container its own cgroup under the root (cgroupfs): CPU weight like one process replica.
+    const facts = await runtime.engineInfo();
+    expect(info.HostConfig.CgroupParent ?? '').toBe(facts.cgroupDriver === 'cgroupfs' ? '/' : '');
     for (const bindings of Object.values(info.NetworkSettings.Ports ?? {})) {
       for (const b of bindings ?? []) expect(b.HostIp).toBe('127.0.0.1');
     }
