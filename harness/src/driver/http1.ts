@@ -591,10 +591,16 @@ export class ResponseParser {
     switch (nl) {
       case 10:
         if (eqLower(b, ns, N_CONNECTION)) {
-          if (containsLower(b, vs, ve, V_CLOSE) >= 0) this.connClose = true;
-          if (containsLower(b, vs, ve, V_KEEP_ALIVE) >= 0) this.connKeepAlive = true;
+          // fast paths for the two usual values, a token search otherwise
+          const vl = ve - vs;
+          if (vl === 10 && eqLower(b, vs, V_KEEP_ALIVE)) this.connKeepAlive = true;
+          else if (vl === 5 && eqLower(b, vs, V_CLOSE)) this.connClose = true;
+          else {
+            if (containsLower(b, vs, ve, V_CLOSE) >= 0) this.connClose = true;
+            if (containsLower(b, vs, ve, V_KEEP_ALIVE) >= 0) this.connKeepAlive = true;
+          }
         } else if (eqLower(b, ns, N_KEEP_ALIVE)) {
-          const t = containsLower(b, vs, ve, V_TIMEOUT);
+          const t = ve - vs > V_TIMEOUT.length && eqLower(b, vs, V_TIMEOUT) ? vs : containsLower(b, vs, ve, V_TIMEOUT);
           if (t >= 0) this.keepAliveTimeoutS = parseUint(b, t + V_TIMEOUT.length, ve, true);
         }
         return;
