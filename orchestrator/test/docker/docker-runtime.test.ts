@@ -25,6 +25,7 @@ import {
 const engine = await probeEngine();
 const docker = new Docker();
 const runId = testRunId('runtime');
+const directRunId = testRunId('direct');
 const USER_IMAGE = 'zerodrop-test/user-app:v1';
 
 describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
@@ -42,7 +43,7 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
 
   afterAll(async () => {
     await runtime?.destroy().catch(() => undefined);
-    await removeRuns(docker, [runId]);
+    await removeRuns(docker, [runId, directRunId]);
     await docker.getImage(USER_IMAGE).remove().catch(() => undefined);
   });
 
@@ -223,8 +224,8 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
   it('endpoint mode "container": the replica is reached on its bridge address (no docker-proxy hop)', async () => {
     const direct = new DockerRuntime({ endpoint: 'container', reap: false });
     try {
-      await direct.prepare(runId);
-      const started = await direct.start(launchOf(runId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));
+      await direct.prepare(directRunId);
+      const started = await direct.start(launchOf(directRunId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));
       expect(started.endpoint.host).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(started.endpoint.host).not.toBe('127.0.0.1');
       expect(started.endpoint.port).toBe(8080);
