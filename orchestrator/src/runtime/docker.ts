@@ -133,10 +133,9 @@ export class DockerRuntime implements Runtime {
   /** Pings the engine (ZD_RUNTIME_UNAVAILABLE with the fix when there is none), reaps dead runs, readies images. */
   async prepare(runId: string): Promise<void> {
     this.runId ??= runId;
-    const engine = await this.connect();
+    await this.connect();
     if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
     for (const image of this.options.images ?? []) await this.image(image);
-    void engine;
   }
 
   /** The engine's version facts (connects if needed). */
@@ -161,11 +160,12 @@ export class DockerRuntime implements Runtime {
     const replica = this.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
-    await this.signal(replica, 'SIGTERM');
+    // The grace period runs from the moment we ask, as the kubelet counts it.
     const timer = setTimeout(() => {
       this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
     }, Math.max(0, graceMs));
     try {
+      await this.signal(replica, 'SIGTERM');
       return await replica.exited;
     } finally {
       clearTimeout(timer);
