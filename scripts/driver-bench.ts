@@ -2,11 +2,11 @@
  * Load-driver benchmark (issue 4): the open engine against wrk on the same plain node:http
  * target (a child process, 127.0.0.1), then the open model's accuracy at a fixed rate.
  *
- *   npm run build && node dist/scripts/driver-bench.js [--runs 3] [--seconds 10] [--rate 20000]
+ *   npm run build && node dist/scripts/driver-bench.js [--runs 3] [--seconds 10] [--rates 20000,10000]
  *                                                     [--connections 100] [--autocannon] [--json]
  *
  * Per run, in this order: wrk -t1 -cN closed loop; the open engine closed loop (rate 0, N
- * connections) in its worker thread; the open engine at --rate. Optionally autocannon closed
+ * connections) in its worker thread; the open engine at each of --rates. Optionally autocannon closed
  * loop. Reported: req/s, CPU µs per request of the load generator (wrk: /usr/bin/time; the
  * driver: this process's CPU, all threads — the main thread only waits), the target's CPU per
  * request, and for the open model: achieved rate, send lag, max schedule lag, late sends, latency
@@ -25,25 +25,25 @@ import type { TargetServer } from '../test/helpers/driver-targets.js';
 interface Args {
   runs: number;
   seconds: number;
-  rate: number;
+  rates: number[];
   connections: number;
   autocannon: boolean;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, seconds: 10, rate: 20_000, connections: 100, autocannon: false, json: false };
+  const a: Args = { runs: 3, seconds: 10, rates: [20_000], connections: 100, autocannon: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
     if (k === '--runs' && v) (a.runs = Number(v)), i++;
     else if (k === '--seconds' && v) (a.seconds = Number(v)), i++;
-    else if (k === '--rate' && v) (a.rate = Number(v)), i++;
+    else if ((k === '--rate' || k === '--rates') && v) (a.rates = v.split(',').map(Number)), i++;
     else if (k === '--connections' && v) (a.connections = Number(v)), i++;
     else if (k === '--autocannon') a.autocannon = true;
     else if (k === '--json') a.json = true;
     else {
-      process.stderr.write(`unknown argument ${k}\nusage: driver-bench [--runs N] [--seconds S] [--rate R] [--connections C] [--autocannon] [--json]\n`);
+      process.stderr.write(`unknown argument ${k}\nusage: driver-bench [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--autocannon] [--json]\n`);
       process.exit(2);
     }
   }
@@ -127,6 +127,8 @@ interface OpenResult {
   failed: number;
   lateSends: number;
   unsent: number;
+  /** = connections: every connection was busy at some point (the target, not the driver, set the pace). */
+  maxOpenConnections: number;
   maxScheduleLagMs: number;
   sendLagP50Ms: number;
   sendLagP99Ms: number;
@@ -156,6 +158,7 @@ async function runOpen(url: string, rate: number, seconds: number, connections: 
     failed: c.failed + c.abandoned,
     lateSends: summary.lateSends,
     unsent: summary.unsent,
+    maxOpenConnections: summary.maxOpenConnections,
     maxScheduleLagMs: summary.maxScheduleLagMs,
     sendLagP50Ms: q(0.5),
     sendLagP99Ms: q(0.99),
@@ -202,13 +205,16 @@ async function main(): Promise<void> {
         ac.push(a);
         log(`run ${r} autocannon engine closed loop c${args.connections}: ${f(a.rps)} req/s, ${f(a.cpuUsPerReq, 1)} µs CPU/req, load ${f(a.load1, 1)}`);
       }
-      const o = await runOpen(url, args.rate, args.seconds, args.connections);
-      open.push(o);
-      log(
-        `run ${r} open model @${args.rate}: achieved ${f(o.achieved)} req/s (${f((o.achieved / o.target) * 100, 2)} %), ok ${o.ok}, failed ${o.failed}, ` +
-          `send lag p50 ${f(o.sendLagP50Ms, 3)} p99 ${f(o.sendLagP99Ms, 3)} max ${f(o.maxScheduleLagMs, 1)} ms, late(>5ms) ${o.lateSends}, unsent ${o.unsent}, ` +
-          `latency p50 ${f(o.p50Ms, 2)} p99 ${f(o.p99Ms, 2)} p99.9 ${f(o.p999Ms, 2)} max ${f(o.maxMs, 1)} ms, ${f(o.cpuUsPerReq, 1)} µs CPU/req, load ${f(o.load1, 1)}`,
-      );
+      for (const rate of args.rates) {
+        const o = await runOpen(url, rate, args.seconds, args.connections);
+        open.push(o);
+        log(
+          `run ${r} open model @${rate}: achieved ${f(o.achieved)} req/s (${f((o.achieved / o.target) * 100, 2)} %), ok ${o.ok}, failed ${o.failed}, ` +
+            `send lag p50 ${f(o.sendLagP50Ms, 3)} p99 ${f(o.sendLagP99Ms, 3)} max ${f(o.maxScheduleLagMs, 1)} ms, late(>5ms) ${o.lateSends}, unsent ${o.unsent}, ` +
+            `conns used ${o.maxOpenConnections}/${args.connections}, ` +
+            `latency p50 ${f(o.p50Ms, 2)} p99 ${f(o.p99Ms, 2)} p99.9 ${f(o.p999Ms, 2)} max ${f(o.maxMs, 1)} ms, ${f(o.cpuUsPerReq, 1)} µs CPU/req, load ${f(o.load1, 1)}`,
+        );
+      }
     }
     const summary = {
       runs: args.runs,
@@ -218,16 +224,20 @@ async function main(): Promise<void> {
       openClosedLoop: { rps: median(drv.map((x) => x.rps)), cpuUsPerReq: median(drv.map((x) => x.cpuUsPerReq)) },
       ratioToWrk: median(drv.map((x, i) => x.rps / wrk[i]!.rps)),
       autocannonClosedLoop: ac.length > 0 ? { rps: median(ac.map((x) => x.rps)), cpuUsPerReq: median(ac.map((x) => x.cpuUsPerReq)) } : null,
-      openModel: {
-        target: args.rate,
-        achieved: median(open.map((x) => x.achieved)),
-        maxScheduleLagMs: median(open.map((x) => x.maxScheduleLagMs)),
-        sendLagP99Ms: median(open.map((x) => x.sendLagP99Ms)),
-        lateSends: median(open.map((x) => x.lateSends)),
-        p50Ms: median(open.map((x) => x.p50Ms)),
-        p99Ms: median(open.map((x) => x.p99Ms)),
-        cpuUsPerReq: median(open.map((x) => x.cpuUsPerReq)),
-      },
+      openModel: args.rates.map((rate) => {
+        const rs = open.filter((x) => x.target === rate);
+        return {
+          target: rate,
+          achieved: median(rs.map((x) => x.achieved)),
+          maxScheduleLagMs: median(rs.map((x) => x.maxScheduleLagMs)),
+          sendLagP50Ms: median(rs.map((x) => x.sendLagP50Ms)),
+          sendLagP99Ms: median(rs.map((x) => x.sendLagP99Ms)),
+          lateSends: median(rs.map((x) => x.lateSends)),
+          p50Ms: median(rs.map((x) => x.p50Ms)),
+          p99Ms: median(rs.map((x) => x.p99Ms)),
+          cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)),
+        };
+      }),
       load1: median([...wrk, ...drv].map((x) => x.load1)),
     };
     if (args.json) process.stdout.write(`${JSON.stringify({ summary, wrk, drv, ac, open }, null, 2)}\n`);
@@ -236,8 +246,12 @@ async function main(): Promise<void> {
       log(`  wrk                 ${f(summary.wrk.rps)} req/s, ${f(summary.wrk.cpuUsPerReq, 1)} µs CPU/req`);
       log(`  open closed loop    ${f(summary.openClosedLoop.rps)} req/s, ${f(summary.openClosedLoop.cpuUsPerReq, 1)} µs CPU/req; ratio to wrk ${f(summary.ratioToWrk, 3)} (goal ≥ 0.95)`);
       if (summary.autocannonClosedLoop) log(`  autocannon          ${f(summary.autocannonClosedLoop.rps)} req/s, ${f(summary.autocannonClosedLoop.cpuUsPerReq, 1)} µs CPU/req`);
-      const om = summary.openModel;
-      log(`  open model @${om.target}: achieved ${f(om.achieved)} req/s, max schedule lag ${f(om.maxScheduleLagMs, 1)} ms, send lag p99 ${f(om.sendLagP99Ms, 2)} ms, late ${f(om.lateSends)}, p50 ${f(om.p50Ms, 2)} ms, p99 ${f(om.p99Ms, 2)} ms, ${f(om.cpuUsPerReq, 1)} µs CPU/req`);
+      for (const om of summary.openModel) {
+        log(
+          `  open model @${om.target}: achieved ${f(om.achieved)} req/s, send lag p50 ${f(om.sendLagP50Ms, 2)} p99 ${f(om.sendLagP99Ms, 2)} max ${f(om.maxScheduleLagMs, 1)} ms, ` +
+            `late ${f(om.lateSends)}, latency p50 ${f(om.p50Ms, 2)} p99 ${f(om.p99Ms, 2)} ms, ${f(om.cpuUsPerReq, 1)} µs CPU/req`,
+        );
+      }
     }
   } finally {
     await server.close();
