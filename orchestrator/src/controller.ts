@@ -29,7 +29,7 @@ import type { DeploymentSpec, PodTemplate } from './spec.js';
 import type { DeleteReason, TimelineEvent, ZoneFailureMode } from './timeline.js';
 
 /** Reads a replica's served-traffic counter (sum of its responses to traffic routes), or null. */
-export type CounterReader = (target: HostPort, path: string) => Promise<number | null>;
+export type CounterReader = (target: HostPort, path: string, final?: boolean) => Promise<number | null>;
 
 export interface ControllerOptions {
   runId: string;
@@ -900,7 +900,8 @@ export class DeploymentController extends EventEmitter {
     const reader = this.options.readCounts;
     const path = this.spec.template.metricsPath;
     if (!reader || !path) return;
-    const targets = [...this.records.values()].filter((r) => r.started && r.exit === null && !this.runtimePaused(r));
+    // Terminating replicas get exactly one more read: the final one, after they drained.
+    const targets = [...this.records.values()].filter((r) => r.started && r.exit === null && r.phase !== 'terminating' && !this.runtimePaused(r));
     await Promise.all(
       targets.map(async (r) => {
         const started = r.started;
@@ -916,7 +917,7 @@ export class DeploymentController extends EventEmitter {
     const path = this.spec.template.metricsPath;
     const started = record.started;
     if (!reader || !path || !started) return;
-    const responses = await reader(started.adminEndpoint ?? started.endpoint, path).catch(() => null);
+    const responses = await reader(started.adminEndpoint ?? started.endpoint, path, true).catch(() => null);
     if (responses !== null) record.final = { responses, atMs: this.now() };
     this.record({ t: this.now(), type: 'replica.final-counts', ...this.ref(record), ok: responses !== null, responses });
   }

@@ -10,10 +10,15 @@ import type { HostPort } from './runtime/types.js';
 
 const SCRAPE_TIMEOUT_MS = 1000;
 
-export function readTrafficResponses(target: HostPort, path: string): Promise<number | null> {
+/** Marks the last read of a drained replica: the sample-app may exit once it has answered it. */
+export const FINAL_READ_HEADER = 'x-zerodrop-final-read';
+
+export function readTrafficResponses(target: HostPort, path: string, final = false): Promise<number | null> {
   return new Promise((resolve) => {
+    const headers: Record<string, string> = { accept: 'text/plain' };
+    if (final) headers[FINAL_READ_HEADER] = '1';
     const req = request(
-      { host: target.host, port: target.port, path, method: 'GET', agent: false, headers: { accept: 'text/plain' } },
+      { host: target.host, port: target.port, path, method: 'GET', agent: false, headers },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();

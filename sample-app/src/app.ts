@@ -31,6 +31,8 @@ import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes
 export const ID_HEADER = 'x-zerodrop-id';
 export const SERVED_BY_HEADER = 'x-served-by';
 export const VERSION_HEADER = 'x-version';
+/** Sent by the orchestrator on its final read of a drained replica's counters. */
+export const FINAL_READ_HEADER = 'x-zerodrop-final-read';
 export const ECHO_LIMIT_BYTES = 64 * 1024;
 export const WORK_MAX_MS = 10_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -307,6 +309,12 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
         return;
       }
       if (route === '/metrics') {
+        // The orchestrator's final read (marked by FINAL_READ_HEADER) is what the linger waits for;
+        // a Prometheus scrape in the meantime must not end it.
+        if (rawHeader(req.rawHeaders, FINAL_READ_HEADER) !== undefined) {
+          finalReadSeen = true;
+          if (phase === 'drained') res.once('finish', () => setImmediate(() => exit(0)));
+        }
         metricsRoute(res).catch((err: unknown) => {
           hooks.log(`admin /metrics failed: ${err instanceof Error ? err.message : String(err)}`);
           if (!res.headersSent) sendJson(res, 500, { error: 'metrics collection failed' });
@@ -348,6 +356,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   };
 
   let signalAt = 0;
+  let finalReadSeen = false;
 
   const forceExit = (): void => {
     if (exited) return;
@@ -366,8 +375,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   const drained = (): void => {
     phase = 'drained';
     const left = Math.max(0, config.drainTimeoutMs - (performance.now() - signalAt));
-    const linger = Math.min(config.exitLingerMs, left);
-    hooks.log(`drained: no connection left; exiting 0${linger > 0 ? ` in ${Math.round(linger)} ms (admin port up until then)` : ''}`);
+    // Nothing to linger for once the orchestrator has read the final counters.
+    const linger = finalReadSeen ? 0 : Math.min(config.exitLingerMs, left);
+    hooks.log(`drained: no connection left; exiting 0${linger > 0 ? ` after the final counters are read on the admin port, or in ${Math.round(linger)} ms` : ''}`);
     if (linger > 0) setTimeout(() => exit(0), linger);
     else exit(0);
   };

@@ -148,7 +148,7 @@ export function usage(): string {
     `  --warmup-ms N            readiness false for N ms after listen (default ${DEFAULTS.warmupMs})`,
     `  --drain-delay-ms N       keep serving N ms after SIGTERM before closing the listener (default ${DEFAULTS.drainDelayMs})`,
     `  --drain-timeout-ms N     hard deadline for the whole shutdown (default ${DEFAULTS.drainTimeoutMs})`,
-    `  --exit-linger-ms N       keep the admin port up N ms after draining, for a final scrape (default ${DEFAULTS.exitLingerMs})`,
+    `  --exit-linger-ms N       after draining, keep the admin port up until the orchestrator's final read, at most N ms (default ${DEFAULTS.exitLingerMs})`,
     `  --keep-alive-timeout-ms N  idle keep-alive timeout of the main port (default ${DEFAULTS.keepAliveTimeoutMs})`,
     '  --no-fast-path           let express answer GET / too (for before/after measurements)',
     '  --fault S                break the zero-downtime contract on purpose; repeatable (env ZERODROP_FAULTS=a,b):',

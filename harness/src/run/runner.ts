@@ -23,7 +23,7 @@ import type { DriverProgress, DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
 import type { RunResult } from '../result/types.js';
-import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
+import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
@@ -113,7 +113,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     // 0. Refuse early what cannot work (a missing prometheus binary), before anything starts.
     preflightPrometheus(plan.prometheus);
     // 1. The data plane and the replicas.
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log });
+    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
     res.proxy = await startProxyWorker({ ...plan.proxy, runId });
     const controller = new DeploymentController({
       runId,

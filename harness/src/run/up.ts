@@ -13,7 +13,7 @@ import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { ParsedCli } from '../cli/args.js';
 import { toolVersion } from '../paths.js';
 import { loadScenarioFile } from '../scenario/load.js';
-import { describePlan, resolvePlan } from '../scenario/resolve.js';
+import { describePlan, imagesOf, resolvePlan } from '../scenario/resolve.js';
 import { eventLine } from '../report/events.js';
 import { newRunId } from './runner.js';
 
@@ -22,7 +22,7 @@ export async function runUp(cli: ParsedCli, file: string): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   for (const line of describePlan(plan)) if (!line.startsWith('load') && !line.startsWith('timeline')) log(line);
   const runId = newRunId(`${plan.scenario.name}-up`);
-  const runtime = createRuntime(plan.runtime, { runId, log });
+  const runtime = createRuntime(plan.runtime, { runId, log, images: imagesOf(plan) });
   const proxy = await startProxyWorker({ ...plan.proxy, runId });
   const controller = new DeploymentController({
     runId,

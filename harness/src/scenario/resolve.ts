@@ -7,6 +7,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
+import { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/src/runtime/docker-image.js';
 import { sampleAppEntry } from '../paths.js';
 import { formatDuration } from './duration.js';
 import { crossFieldProblems, formatPath, type LoadedScenario } from './load.js';
@@ -49,10 +50,6 @@ export interface RunPlan {
   appFaults: string[];
 }
 
-/** Same image tag everywhere (the docker runtime builds it offline). */
-export const SAMPLE_APP_IMAGE = 'zerodrop/sample-app:local';
-export const SAMPLE_APP_CONTAINER_PORT = 8080;
-export const SAMPLE_APP_ADMIN_CONTAINER_PORT = 9091;
 
 export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenario {
   const s: Scenario = structuredClone(loaded.scenario);
@@ -220,6 +217,9 @@ export function sampleAppArgs(s: Scenario, faults: string[]): { process: string[
     String(drainTimeout),
     '--warmup-ms',
     String(s.target.warmup),
+    // Keep the admin port up after draining until the orchestrator has read the final counters.
+    '--exit-linger-ms',
+    String(Math.max(0, drainTimeout - s.target.drainDelay)),
     ...faults.flatMap((f) => ['--fault', f]),
   ];
   return {
@@ -261,6 +261,14 @@ function planStep(step: TimelineAction, s: Scenario): PlannedStep {
     case 'recover-zone':
       return { atMs: step.at, kind: 'recover-zone', label: `zone ${step.zone} recovers at ${when}`, zone: step.zone };
   }
+}
+
+/** Every image a docker run will use (first version and rollout targets), checked before any replica starts. */
+export function imagesOf(plan: RunPlan): string[] {
+  const images = new Set<string>();
+  if (plan.deployment.template.image) images.add(plan.deployment.template.image);
+  for (const step of plan.steps) if (step.kind === 'rollout' && step.patch.image) images.add(step.patch.image);
+  return [...images];
 }
 
 /** The plan in a few lines, printed before anything starts. */

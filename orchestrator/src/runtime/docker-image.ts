@@ -26,7 +26,7 @@ import { ZerodropError, errorMessage } from '../common/errors.js';
 import { monotonicMs } from '../common/clock.js';
 import { engineCall, engineMessage, engineStatus } from './docker-engine.js';
 
-/** The sample-app image reference (harness/src/scenario/resolve.ts uses the same string). */
+/** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
 export const SAMPLE_APP_IMAGE = 'zerodrop/sample-app:local';
 export const SAMPLE_APP_CONTAINER_PORT = 8080;
 /** The sample-app's admin port inside its container (metrics, final counters). */
