@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { achievedRate, countByOutcome, latencyPercentiles } from '../harness/src/driver/analysis.js';
 import { startDriver } from '../harness/src/driver/host.js';
+import type { DriverResult } from '../harness/src/driver/host.js';
 import type { DriverConfig, EngineName } from '../harness/src/driver/types.js';
 import { startTargetServer } from '../test/helpers/driver-targets.js';
 import type { TargetServer } from '../test/helpers/driver-targets.js';
@@ -59,7 +60,10 @@ function procCpuSeconds(pid: number): number {
 
 interface ClosedResult {
   rps: number;
+  /** Load generator CPU per request (the driver: steady state, see drive()). */
   cpuUsPerReq: number;
+  /** The driver: over the whole run, worker start-up and hand-over included. */
+  wholeRunCpuUsPerReq?: number;
   serverCpuUsPerReq: number;
   load1: number;
 }
@@ -105,16 +109,16 @@ function config(url: string, engine: EngineName, rate: number, connections: numb
 async function runDriverClosed(url: string, engine: EngineName, seconds: number, connections: number, server: TargetServer): Promise<ClosedResult> {
   const load1 = os.loadavg()[0]!;
   const s0 = procCpuSeconds(server.pid);
-  const c0 = process.cpuUsage();
-  const { ledger, summary } = await startDriver(config(url, engine, 0, connections, seconds)).done;
-  const cu = process.cpuUsage(c0);
+  const run = await drive(config(url, engine, 0, connections, seconds));
+  const { ledger, summary } = run.result;
   const s1 = procCpuSeconds(server.pid);
   const c = countByOutcome(ledger);
   if (c.ok !== c.sent || summary.anomalies !== 0) throw new Error(`driver run not clean: ${JSON.stringify(c)} anomalies ${summary.anomalies}`);
   const secs = (summary.sendingEndedAt - summary.startedAt) / 1000;
   return {
     rps: c.ok / secs,
-    cpuUsPerReq: (cu.user + cu.system) / c.sent,
+    cpuUsPerReq: run.steadyCpuUsPerReq,
+    wholeRunCpuUsPerReq: run.wholeCpuUsPerReq,
     serverCpuUsPerReq: ((s1 - s0) * 1e6) / c.sent,
     load1,
   };
@@ -142,9 +146,8 @@ interface OpenResult {
 
 async function runOpen(url: string, rate: number, seconds: number, connections: number): Promise<OpenResult> {
   const load1 = os.loadavg()[0]!;
-  const c0 = process.cpuUsage();
-  const { ledger, summary } = await startDriver(config(url, 'open', rate, connections, seconds)).done;
-  const cu = process.cpuUsage(c0);
+  const run = await drive(config(url, 'open', rate, connections, seconds));
+  const { ledger, summary } = run.result;
   const c = countByOutcome(ledger);
   const from = summary.startedAt;
   const to = from + seconds * 1000;
@@ -166,9 +169,31 @@ async function runOpen(url: string, rate: number, seconds: number, connections: 
     p99Ms: lat.values[1] ?? Number.NaN,
     p999Ms: lat.values[2] ?? Number.NaN,
     maxMs: lat.maxMs ?? Number.NaN,
-    cpuUsPerReq: (cu.user + cu.system) / c.sent,
+    cpuUsPerReq: run.steadyCpuUsPerReq,
     load1,
   };
+}
+
+/**
+ * Runs a driver and measures this process's CPU per request in the steady state: between the
+ * first progress message ≥ 1 s into the run and the last one before the end, so the worker's
+ * start-up (module load, JIT) and the ledger hand-over are not charged to the requests.
+ */
+async function drive(cfg: DriverConfig): Promise<{ result: DriverResult; steadyCpuUsPerReq: number; wholeCpuUsPerReq: number }> {
+  const c0 = process.cpuUsage();
+  const handle = startDriver(cfg);
+  const marks: { t: number; sent: number; cpu: number }[] = [];
+  handle.on('progress', (p) => {
+    if (p.final) return;
+    const u = process.cpuUsage(c0);
+    marks.push({ t: p.t, sent: p.sent, cpu: u.user + u.system });
+  });
+  const result = await handle.done;
+  const cu = process.cpuUsage(c0);
+  const from = marks.find((m) => m.t >= result.summary.startedAt + 1000);
+  const to = marks.at(-1);
+  const steady = from && to && to.sent > from.sent ? (to.cpu - from.cpu) / (to.sent - from.sent) : Number.NaN;
+  return { result, steadyCpuUsPerReq: steady, wholeCpuUsPerReq: (cu.user + cu.system) / Math.max(1, result.summary.sent) };
 }
 
 function median(xs: number[]): number {
@@ -199,7 +224,10 @@ async function main(): Promise<void> {
       log(`run ${r} wrk -t1 -c${args.connections}: ${f(w.rps)} req/s, ${f(w.cpuUsPerReq, 1)} µs CPU/req (target ${f(w.serverCpuUsPerReq, 1)}), load ${f(w.load1, 1)}`);
       const d = await runDriverClosed(url, 'open', args.seconds, args.connections, server);
       drv.push(d);
-      log(`run ${r} open engine closed loop c${args.connections}: ${f(d.rps)} req/s (${f(d.rps / w.rps, 3)} × wrk), ${f(d.cpuUsPerReq, 1)} µs CPU/req (target ${f(d.serverCpuUsPerReq, 1)}), load ${f(d.load1, 1)}`);
+      log(
+        `run ${r} open engine closed loop c${args.connections}: ${f(d.rps)} req/s (${f(d.rps / w.rps, 3)} × wrk), ${f(d.cpuUsPerReq, 1)} µs CPU/req ` +
+          `(whole run ${f(d.wholeRunCpuUsPerReq ?? Number.NaN, 1)}; target ${f(d.serverCpuUsPerReq, 1)}), load ${f(d.load1, 1)}`,
+      );
       if (args.autocannon) {
         const a = await runDriverClosed(url, 'autocannon', args.seconds, args.connections, server);
         ac.push(a);
