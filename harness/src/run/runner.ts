@@ -6,8 +6,8 @@
  * and tears everything down, whatever happened (SIGINT included).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
 import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
@@ -190,6 +190,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     mkdirSync(dir, { recursive: true });
     const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, runId, result) });
     for (const w of written.warnings) io.log(`report: ${w}`);
+    pointLatestAt(dir);
     return { result: written.result, dir, artifacts: written.artifacts };
   } catch (err) {
     if (err instanceof ZerodropError) throw err;
@@ -197,6 +198,19 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await res.teardown(io.log);
+  }
+}
+
+/** reports/latest → the newest run (CI jobs and people can find it without the run id). */
+function pointLatestAt(dir: string): void {
+  const link = join(dirname(dir), 'latest');
+  const tmp = `${link}.${process.pid}.tmp`;
+  try {
+    rmSync(tmp, { force: true });
+    symlinkSync(basename(dir), tmp);
+    renameSync(tmp, link);
+  } catch {
+    // best effort: a filesystem without symlinks just has no "latest"
   }
 }
 

@@ -99,7 +99,7 @@ export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
     zoneWindowMs: 2000,
   },
   upstream: {
-    connectionsPerReplica: 64,
+    connectionsPerReplica: 32,
     pipelining: 1,
     keepAliveTimeoutMs: 2000,
     connectTimeoutMs: 500,
