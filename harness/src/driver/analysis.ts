@@ -218,6 +218,40 @@ export function achievedRate(l: LedgerView, fromMs: number, toMs: number): Achie
   return { sent, sentPerSecond: secs > 0 ? sent / secs : 0, ok, okPerSecond: secs > 0 ? ok / secs : 0 };
 }
 
+// ---- schedule ------------------------------------------------------------------------------
+
+export interface ScheduleLag {
+  /** Rows intended in the window. */
+  count: number;
+  /** Sent later than maxLateMs after their intended time. */
+  late: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+/**
+ * How far behind its schedule the driver fell for the rows intended in [fromMs, toMs): the
+ * measured-window version of DriverSummary.lateSends / maxScheduleLagMs (which cover the
+ * warm-up too).
+ */
+export function scheduleLag(l: LedgerView, fromMs: number, toMs: number, maxLateMs: number): ScheduleLag {
+  const range = windowRange(l, fromMs, toMs);
+  const buf = new Uint32Array(range === null ? l.length : range.hi - range.lo);
+  let n = 0;
+  let late = 0;
+  const lateUs = maxLateMs * 1000;
+  const lag = l.sendLagUs;
+  forWindow(l, fromMs, toMs, (i) => {
+    const x = lag[i]!;
+    buf[n++] = x;
+    if (x > lateUs) late++;
+  });
+  if (n === 0) return { count: 0, late: 0, p50Ms: null, p99Ms: null, maxMs: null };
+  const s = buf.subarray(0, n).sort();
+  return { count: n, late, p50Ms: rank(s, n, 0.5) / 1000, p99Ms: rank(s, n, 0.99) / 1000, maxMs: s[n - 1]! / 1000 };
+}
+
 // ---- gaps ------------------------------------------------------------------------------------
 
 export interface Gap {

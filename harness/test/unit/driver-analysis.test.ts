@@ -6,6 +6,7 @@ import {
   failures,
   latencyPercentiles,
   longestGap,
+  scheduleLag,
   servedByReplica,
   windowStats,
 } from '../../src/driver/analysis.js';
@@ -107,6 +108,22 @@ describe('ledger analysis', () => {
     expect(f.byOutcome).toEqual({ refused: 250 });
     expect(f.sample.map((r) => r.id)).toEqual(['gap-400', 'gap-401', 'gap-402', 'gap-403', 'gap-404']);
     expect(f.sample[0]).toMatchObject({ seq: 400, intendedMs: 400, latencyMs: 1, outcome: 'refused', status: 0, replica: null });
+  });
+
+  it('measures the schedule lag of a window', () => {
+    const led = new Ledger('lag');
+    for (let i = 0; i < 100; i++) {
+      const s = led.add(i);
+      led.markSent(s, i + (i >= 50 && i < 60 ? 20 : 0.1)); // a 20 ms stall for rows 50..59
+      led.complete(s, i + 25, Outcome.Ok, 200, null);
+    }
+    const d = led.detachData();
+    expect(scheduleLag(d, 0, 50, 5)).toEqual({ count: 50, late: 0, p50Ms: 0.1, p99Ms: 0.1, maxMs: 0.1 });
+    const all = scheduleLag(d, 0, 100, 5);
+    expect(all.late).toBe(10);
+    expect(all.maxMs).toBe(20);
+    expect(all.p99Ms).toBe(20);
+    expect(scheduleLag(d, 200, 300, 5).count).toBe(0);
   });
 
   it('measures the achieved rate by actual send time', () => {
