@@ -10,9 +10,11 @@
 //   chunked  Transfer-Encoding: chunked, 3 chunks and a trailer
 //   slow     answers after --delay-ms        mixed    every 5th: 503 from "the proxy"
 //            (x-zerodrop-upstream, no x-served-by); every 7th: x-zerodrop-attempts: 2
-// With --record, GET /__stats returns {received, distinctIds, duplicateIds, firstMs, counts100ms}
-// (arrivals per 100 ms since the first one, on CLOCK_MONOTONIC); /__stats itself is not counted.
+// GET /__stats returns {received, loopDelayMaxMs, loopDelayP99Ms, ...}; with --record also
+// {distinctIds, duplicateIds, firstMs, counts100ms} (arrivals per 100 ms since the first one, on
+// CLOCK_MONOTONIC). /__stats itself is not counted.
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,6 +26,9 @@ const delayMs = Number(opt('delay-ms', '0'));
 const servedBy = opt('served-by', 'r1');
 const port = Number(opt('port', '0'));
 const record = args.includes('--record');
+// event-loop delay of the target itself (is a slow response the target's fault?)
+const eld = monitorEventLoopDelay({ resolution: 1 });
+eld.enable();
 
 let received = 0;
 let firstMs = -1;
@@ -37,7 +42,16 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 const server = http.createServer((req, res) => {
   if (req.url === '/__stats') {
-    const body = JSON.stringify({ received, distinctIds: ids ? ids.size : null, duplicateIds: duplicates, firstMs, counts100ms: counts });
+    const body = JSON.stringify({
+      received,
+      distinctIds: ids ? ids.size : null,
+      duplicateIds: duplicates,
+      firstMs,
+      counts100ms: counts,
+      loopDelayMaxMs: eld.max / 1e6,
+      loopDelayP99Ms: eld.percentile(99) / 1e6,
+    });
+    if (req.url === '/__stats' && req.headers['x-reset-eld'] === '1') eld.reset();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     return;

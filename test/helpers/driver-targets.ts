@@ -27,6 +27,9 @@ export interface TargetStats {
   duplicateIds: number;
   firstMs: number;
   counts100ms: number[];
+  /** The target's own event-loop delay (monitorEventLoopDelay) since it started. */
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
 }
 
 export interface TargetServer {
