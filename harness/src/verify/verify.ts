@@ -30,7 +30,7 @@ import {
   type WindowStats,
 } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
-import { bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
+import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
 import { bandsOf, buildPhases, phaseAt, type Phase } from './phases.js';
 
 export interface StepRecord {
@@ -73,20 +73,17 @@ export function verifyRun(input: VerifyInput): RunResult {
   const zoneOf = new Map(records.map((r) => [r.id, r.zone]));
 
   const warmupEnd = plan.driver.warmupMs;
-  const sendEnd = summary.sendingEndedAt - origin;
-  const measured = { from: warmupEnd, to: Math.max(warmupEnd + 1, sendEnd) };
+  // The measured window is the planned load after warm-up, on the wall clock: a driver that fell
+  // behind does not get to stretch it (what it never sent is `unsent`, and lowers the rate).
+  const sendEnd = Math.max(warmupEnd + 1, plan.driver.durationMs);
+  const measured = { from: warmupEnd, to: sendEnd };
 
   // ---- one pass over the ledger
   const tally = tallyLedger(view, zoneOf, phases, input.runId, measured);
 
   // ---- load
-  const windowSec = (measured.to - measured.from) / 1000;
-  let completedInWindow = 0;
-  view.forEach(measured.from, measured.to, (i) => {
-    const o = ledger.outcome[i];
-    if (o !== Outcome.Pending && o !== Outcome.Abandoned) completedInWindow++;
-  });
-  const achievedRate = windowSec > 0 ? completedInWindow / windowSec : 0;
+  // Load delivered: requests actually written per second in the window (by send time, not by schedule).
+  const achievedRate = achievedRateOf(ledger, origin + measured.from, origin + measured.to).sentPerSecond;
   const latency = view.latency(measured.from, measured.to);
 
   const checks: Check[] = [];
@@ -181,7 +178,7 @@ export function verifyRun(input: VerifyInput): RunResult {
     checks.push(
       check('load.rate-reached', 'load', 'The target rate was reached', ratio >= t.minAchievedRatio ? 'pass' : 'invalid',
         `achieved ≥ ${(t.minAchievedRatio * 100).toFixed(0)}% of ${fmt(plan.driver.rate)} req/s over the measured window`,
-        `achieved ${fmt(Math.round(achievedRate))} req/s (${(ratio * 100).toFixed(1)}%)`,
+        `achieved ${fmt(Math.round(achievedRate))} req/s (${(ratio * 100).toFixed(1)}%)${summary.unsent > 0 ? `; ${fmt(summary.unsent)} requests due were never sent` : ''}`,
         ratio >= t.minAchievedRatio ? undefined : `this machine did not sustain ${fmt(plan.driver.rate)} req/s through the proxy; rerun with --rate ${fmt(Math.floor(achievedRate * 0.9 / 100) * 100)} or fewer replicas per core`),
     );
   }
