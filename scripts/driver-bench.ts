@@ -13,13 +13,11 @@
  * percentiles from the intended time. Medians over runs. The machine is shared: the 1-minute load
  * average before each step is printed next to its numbers.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { achievedRate, countByOutcome, latencyPercentiles, scheduleLag } from '../harness/src/driver/analysis.js';
-import { startDriver } from '../harness/src/driver/host.js';
-import type { DriverResult } from '../harness/src/driver/host.js';
-import type { DriverConfig, EngineName } from '../harness/src/driver/types.js';
+import type { EngineName } from '../harness/src/driver/types.js';
+import { benchDriverConfig as config, drive } from './bench/drive.js';
+import { cpuSeconds as procCpuSeconds, median, runWrk as runWrkProcess } from './bench/measure.js';
 import { startTargetServer } from '../test/helpers/driver-targets.js';
 import type { TargetServer } from '../test/helpers/driver-targets.js';
 
@@ -55,13 +53,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** utime + stime of a process, seconds (Linux /proc). */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // CLK_TCK = 100
-}
-
 interface ClosedResult {
   rps: number;
   /** Load generator CPU per request (the driver: steady state, see drive()). */
@@ -75,39 +66,9 @@ interface ClosedResult {
 async function runWrk(url: string, seconds: number, connections: number, server: TargetServer): Promise<ClosedResult> {
   const load1 = os.loadavg()[0]!;
   const s0 = procCpuSeconds(server.pid);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      '/usr/bin/time',
-      ['-f', 'CPU %U %S', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '-H', 'x-zerodrop-id: wrk-1', url],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
-  });
+  const w = await runWrkProcess({ url, seconds, connections, id: 'wrk-1', latency: false, timeCpu: true, strictExit: true });
   const s1 = procCpuSeconds(server.pid);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(out);
-  const cpuS = Number(cpu?.[1]) + Number(cpu?.[2]);
-  return { rps, cpuUsPerReq: (cpuS * 1e6) / total, serverCpuUsPerReq: ((s1 - s0) * 1e6) / total, load1 };
-}
-
-function config(url: string, engine: EngineName, rate: number, connections: number, seconds: number): DriverConfig {
-  return {
-    engine,
-    url,
-    runId: `bench${Date.now()}`,
-    rate,
-    connections,
-    durationMs: seconds * 1000,
-    warmupMs: 0,
-    timeoutMs: 5000,
-    requests: [{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }],
-    maxLateMs: 5,
-  };
+  return { rps: w.rps, cpuUsPerReq: ((w.cpuSeconds ?? Number.NaN) * 1e6) / w.requests, serverCpuUsPerReq: ((s1 - s0) * 1e6) / w.requests, load1 };
 }
 
 async function runDriverClosed(url: string, engine: EngineName, seconds: number, connections: number, server: TargetServer): Promise<ClosedResult> {
@@ -182,34 +143,6 @@ async function runOpen(url: string, rate: number, seconds: number, connections: 
     cpuUsPerReq: run.steadyCpuUsPerReq,
     load1,
   };
-}
-
-/**
- * Runs a driver and measures this process's CPU per request in the steady state: between the
- * first progress message ≥ 1 s into the run and the last one before the end, so the worker's
- * start-up (module load, JIT) and the ledger hand-over are not charged to the requests.
- */
-async function drive(cfg: DriverConfig): Promise<{ result: DriverResult; steadyCpuUsPerReq: number; wholeCpuUsPerReq: number }> {
-  const c0 = process.cpuUsage();
-  const handle = startDriver(cfg);
-  const marks: { t: number; sent: number; cpu: number }[] = [];
-  handle.on('progress', (p) => {
-    if (p.final) return;
-    const u = process.cpuUsage(c0);
-    marks.push({ t: p.t, sent: p.sent, cpu: u.user + u.system });
-  });
-  const result = await handle.done;
-  const cu = process.cpuUsage(c0);
-  const from = marks.find((m) => m.t >= result.summary.startedAt + 1000);
-  const to = marks.at(-1);
-  const steady = from && to && to.sent > from.sent ? (to.cpu - from.cpu) / (to.sent - from.sent) : Number.NaN;
-  return { result, steadyCpuUsPerReq: steady, wholeCpuUsPerReq: (cu.user + cu.system) / Math.max(1, result.summary.sent) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');

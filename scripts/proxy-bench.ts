@@ -10,9 +10,9 @@
  * has 2 cores (wrk, proxy and two upstreams share them), so every variant is repeated and the
  * median reported. Bounded: each run stops by itself; every child is killed at the end.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ import { startServiceProxy } from '../orchestrator/src/proxy/proxy.js';
 import { startProxyWorker } from '../orchestrator/src/proxy/worker.js';
 import type { ProxyConfigOverrides } from '../orchestrator/src/proxy/config.js';
 import type { ProxyControl } from '../orchestrator/src/proxy/types.js';
+import { cpuSeconds, cpuTimes, CLK_TCK, killChild, median, runWrk as runWrkProcess } from './bench/measure.js';
+import type { WrkResult } from './bench/measure.js';
 
 interface Variant {
   name: string;
@@ -59,17 +61,6 @@ function repoRoot(): string {
   throw new Error('repository root not found (test/helpers/proxy-upstream.mjs)');
 }
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** [user, system] CPU seconds of a process, all threads (/proc/PID/stat utime, stime). */
-function cpuTimes(pid: number): [number, number] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime = field 14, stime = field 15
-  return [Number(fields[11]) / CLK_TCK, Number(fields[12]) / CLK_TCK];
-}
-const cpuSeconds = (pid: number): number => cpuTimes(pid).reduce((a, b) => a + b, 0);
-
 interface Started {
   child: ChildProcess;
   info: { url?: string; port?: number };
@@ -91,60 +82,9 @@ function startChild(args: string[], env: Record<string, string> = {}): Promise<S
   });
 }
 
-async function killChild(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((r) => c.once('exit', r));
-  c.kill('SIGKILL');
-  await exited;
-}
-
-interface WrkResult {
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
-}
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
 function runWrk(url: string, seconds: number): Promise<WrkResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', '-c100', `-d${seconds}s`, '--latency', '-H', 'x-zerodrop-id: bench', url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', () => {
-      const total = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(out);
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      const p50 = /\s50%\s+(\S+)/.exec(out);
-      const p99 = /\s99%\s+(\S+)/.exec(out);
-      const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-      if (!total || !rps) {
-        reject(new Error(`could not parse wrk output:\n${out}`));
-        return;
-      }
-      const unit = total[3];
-      const secs = Number(total[2]) * (unit === 'ms' ? 0.001 : unit === 'm' ? 60 : 1);
-      const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
-      resolve({ requests: Number(total[1]), seconds: secs, rps: Number(rps[1]), p50ms: p50 ? toMs(p50[1] as string) : NaN, p99ms: p99 ? toMs(p99[1] as string) : NaN, errors });
-    });
-  });
+  return runWrkProcess({ url, seconds, connections: 100, id: 'bench' });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 // ------------------------------------------------------------------ child mode: serve one proxy
 
