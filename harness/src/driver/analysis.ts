@@ -145,7 +145,7 @@ function rank(sorted: Uint32Array, n: number, q: number): number {
 
 function collectLatencies(l: LedgerView, fromMs: number, toMs: number, opts: LatencyOptions): Uint32Array {
   const range = windowRange(l, fromMs, toMs);
-  const cap = range === null ? l.length : range.hi - range.lo;
+  const cap = range === null ? l.length : Math.max(0, range.hi - range.lo);
   const buf = new Uint32Array(cap);
   let n = 0;
   const o = l.outcome;
@@ -237,7 +237,7 @@ export interface ScheduleLag {
  */
 export function scheduleLag(l: LedgerView, fromMs: number, toMs: number, maxLateMs: number): ScheduleLag {
   const range = windowRange(l, fromMs, toMs);
-  const buf = new Uint32Array(range === null ? l.length : range.hi - range.lo);
+  const buf = new Uint32Array(range === null ? l.length : Math.max(0, range.hi - range.lo));
   let n = 0;
   let late = 0;
   const lateUs = maxLateMs * 1000;

@@ -126,6 +126,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     });
     res.controller = controller;
     const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
+    io.log(`run ${runId} → ${dir}`);
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
     await abortable(controller.start(), signal, 'starting the replicas');
     io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);

@@ -58,7 +58,7 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
     // Keep the scenario's shape: timeline steps scale with the duration.
     const factor = o.durationMs / s.load.duration;
     s.timeline = s.timeline.map((step) => ({ ...step, at: Math.round(step.at * factor) }));
-    s.load.warmup = Math.min(s.load.warmup, Math.round(o.durationMs / 4));
+    s.load.warmup = Math.min(Math.round(s.load.warmup * factor), Math.round(o.durationMs / 4));
     s.load.duration = o.durationMs;
   }
   if (o.connections !== undefined) s.load.connections = o.connections;

@@ -199,7 +199,9 @@ export function verifyRun(input: VerifyInput): RunResult {
   );
 
   // ---- 4. events
-  checks.push(...eventChecks(input.steps, events, input.controller.view(), sendEnd, plan));
+  // An interrupted run cannot show that its events happened: that is inconclusive, not a failure.
+  const eventResults = eventChecks(input.steps, events, input.controller.view(), sendEnd, plan);
+  checks.push(...(input.interrupted ? eventResults.map((c) => (c.status === 'fail' ? { ...c, status: 'invalid' as const } : c)) : eventResults));
 
   // ---- orchestrator rules
   const breaches = events.filter((e) => e.type === 'invariant.breach');
@@ -617,6 +619,7 @@ function disruptionEvent(view: RelativeLedger, s: StepRecord, i: number, events:
 }
 
 function windowStats(view: RelativeLedger, from: number, to: number): WindowStats {
+  if (to < from) to = from; // an event before the measured window has an empty "before"
   const w = ledgerWindow(view.data, view.origin + from, view.origin + to);
   return { ...w, startMs: from, endMs: to };
 }
