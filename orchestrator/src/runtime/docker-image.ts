@@ -19,12 +19,12 @@ import { builtinModules } from 'node:module';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ZerodropError, errorMessage } from '../common/errors.js';
 import { monotonicMs } from '../common/clock.js';
 import { engineCall, engineMessage, engineStatus } from './docker-engine.js';
+import { packageRoot } from '../common/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
 export const SAMPLE_APP_IMAGE = 'zerodrop/sample-app:local';
@@ -77,25 +77,7 @@ export interface ImageFacts {
 
 // ------------------------------------------------------------------------------------ paths
 
-let cachedRoot: string | null = null;
-
-/** The directory holding zerodrop's package.json (works from the sources and from dist/). */
-export function packageRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'zerodrop') return (cachedRoot = dir);
-      } catch {
-        // keep walking up
-      }
-    }
-    dir = resolve(dir, '..');
-  }
-  throw new ZerodropError('ZD_INTERNAL', 'cannot find the zerodrop package root (package.json named "zerodrop")');
-}
+export { packageRoot };
 
 // ------------------------------------------------------------------------------------ facts
 
