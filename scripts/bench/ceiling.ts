@@ -1,0 +1,245 @@
+/**
+ * The zero-drop ceiling: the highest fixed rate at which the demo scenario (rolling update +
+ * zone crash, shortened with --duration semantics: the timeline scales with it) still PASSES,
+ * found by bisection between a low and a high bound, with a bounded number of probes. Each probe
+ * is a whole in-process run (runScenario: replicas, proxy worker, driver worker, verifier,
+ * reports under <out>/<stamp>-probes/).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { errorMessage, isZerodropError } from '../../orchestrator/src/common/errors.js';
+import { newRunId, runScenario } from '../../harness/src/run/runner.js';
+import type { RunOutcome } from '../../harness/src/run/runner.js';
+import type { LoadedScenario } from '../../harness/src/scenario/load.js';
+import { resolvePlan } from '../../harness/src/scenario/resolve.js';
+import { cpuSecondsOrNull } from './measure.js';
+
+export type ProbeVerdict = 'PASS' | 'FAIL' | 'INVALID' | 'ERROR';
+
+export interface Probe {
+  rate: number;
+  verdict: ProbeVerdict;
+  /** The run's headline, or the error. */
+  detail: string;
+  /** Ids of the checks that did not pass. */
+  failedChecks: string[];
+  runId: string;
+  dir: string | null;
+  wallSeconds: number;
+  achievedRate: number | null;
+  /** Requests the proxy received over the whole run. */
+  received: number | null;
+  /** This process (proxy worker + driver worker + orchestrator) CPU µs per request, load window only. */
+  harnessCpuUsPerReq: number | null;
+  /** Σ replica processes' CPU µs per request (sampled every 500 ms; a killed replica counts to its last sample). */
+  replicaCpuUsPerReq: number | null;
+}
+
+export interface CeilingOptions {
+  scenario: LoadedScenario;
+  low: number;
+  high: number;
+  maxProbes: number;
+  durationMs: number;
+  outDir: string;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** Stop bisecting once hi − lo ≤ this (req/s). */
+  resolution: number;
+}
+
+export interface CeilingResult {
+  /** Highest rate that passed; 0 when none did. */
+  ceiling: number;
+  /** "bracketed": between ceiling and firstFailing; "at-least": the high bound passed; "below": no probe passed. */
+  bound: 'bracketed' | 'at-least' | 'below';
+  /** Lowest rate that did not pass (null when none failed). */
+  firstFailing: number | null;
+  probes: Probe[];
+  /** The probe at the ceiling (its CPU figures go into the table). */
+  atCeiling: Probe | null;
+}
+
+const round100 = (x: number): number => Math.max(100, Math.round(x / 100) * 100);
+
+/** Replica processes of one run (env ZERODROP_RUN_ID), with their CPU sampled while the load runs. */
+class RunCpuSampler {
+  private readonly needle: string;
+  private readonly notOurs = new Set<string>();
+  /** pid → [cpu at first sight or window start, latest cpu]. */
+  private readonly seen = new Map<number, [number, number]>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(runId: string) {
+    this.needle = `ZERODROP_RUN_ID=${runId}`;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(false), 500);
+    this.timer.unref();
+  }
+
+  /** Window start: processes alive now are counted from their current CPU, later ones from 0. */
+  markStart(): void {
+    this.seen.clear();
+    this.sample(true);
+  }
+
+  stop(): number | null {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample(false);
+    if (this.seen.size === 0) return null;
+    let total = 0;
+    for (const [a, b] of this.seen.values()) total += b - a;
+    return total;
+  }
+
+  private sample(baseline: boolean): void {
+    let names: string[];
+    try {
+      names = readdirSync('/proc');
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!/^\d+$/.test(name) || this.notOurs.has(name)) continue;
+      const pid = Number(name);
+      const known = this.seen.get(pid);
+      if (known === undefined) {
+        let env: string;
+        try {
+          env = readFileSync(`/proc/${name}/environ`, 'utf8');
+        } catch {
+          this.notOurs.add(name);
+          continue;
+        }
+        if (!env.split('\0').includes(this.needle)) {
+          this.notOurs.add(name);
+          continue;
+        }
+      }
+      const cpu = cpuSecondsOrNull(pid);
+      if (cpu === null) continue;
+      if (known === undefined) this.seen.set(pid, [baseline ? cpu : 0, cpu]);
+      else known[1] = cpu;
+    }
+  }
+}
+
+async function probe(o: CeilingOptions, rate: number, index: number): Promise<Probe> {
+  const runId = newRunId(`${o.scenario.scenario.name}-bench`);
+  const started = Date.now();
+  const base: Probe = {
+    rate,
+    verdict: 'ERROR',
+    detail: '',
+    failedChecks: [],
+    runId,
+    dir: null,
+    wallSeconds: 0,
+    achievedRate: null,
+    received: null,
+    harnessCpuUsPerReq: null,
+    replicaCpuUsPerReq: null,
+  };
+  const sampler = new RunCpuSampler(runId);
+  let cpuStart: NodeJS.CpuUsage | null = null;
+  let cpuWindow: number | null = null;
+  let replicaCpu: number | null = null;
+  const logs: string[] = [];
+  // A probe must end by itself: abort it (the runner tears down and reports) if it overruns.
+  const ac = new AbortController();
+  const onOuterAbort = (): void => ac.abort();
+  o.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const watchdog = setTimeout(() => {
+    logs.push('bench: probe overran its bound, aborting it');
+    ac.abort();
+  }, o.durationMs + 90_000);
+  watchdog.unref();
+  let outcome: RunOutcome;
+  try {
+    const plan = resolvePlan(o.scenario, { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off' });
+    sampler.start();
+    outcome = await runScenario({
+      plan,
+      runId,
+      command: `bench ceiling probe ${index} @ ${rate} req/s`,
+      io: {
+        log: (l) => {
+          logs.push(l);
+          if (logs.length > 400) logs.splice(0, logs.length - 400);
+        },
+        progress: (_line, final) => {
+          if (cpuStart === null) {
+            cpuStart = process.cpuUsage();
+            sampler.markStart();
+          } else if (final === true && cpuWindow === null) {
+            const d = process.cpuUsage(cpuStart);
+            cpuWindow = d.user + d.system;
+            replicaCpu = sampler.stop();
+          }
+        },
+      },
+      signal: ac.signal,
+    });
+  } catch (err) {
+    sampler.stop();
+    // A bad scenario or option is not a measurement: stop the bisection.
+    if (isZerodropError(err) && err.exitCode === 2) throw err;
+    const tail = logs.slice(-8).map((l) => `    ${l}`);
+    return { ...base, detail: `${isZerodropError(err) ? `${err.code}: ` : ''}${errorMessage(err)}${tail.length ? `\n${tail.join('\n')}` : ''}`, wallSeconds: (Date.now() - started) / 1000 };
+  } finally {
+    clearTimeout(watchdog);
+    o.signal.removeEventListener('abort', onOuterAbort);
+  }
+  sampler.stop();
+  const r = outcome.result;
+  const received = r.proxy.received;
+  return {
+    ...base,
+    verdict: r.verdict,
+    detail: r.headline,
+    failedChecks: r.checks.filter((c) => c.status === 'fail' || c.status === 'invalid').map((c) => `${c.id} (${c.actual})`),
+    dir: outcome.dir,
+    wallSeconds: (Date.now() - started) / 1000,
+    achievedRate: r.load.achievedRate,
+    received,
+    harnessCpuUsPerReq: cpuWindow !== null && received > 0 ? cpuWindow / received : null,
+    replicaCpuUsPerReq: replicaCpu !== null && received > 0 ? (replicaCpu * 1e6) / received : null,
+  };
+}
+
+/**
+ * Probe order: the high bound first (one probe settles it when the goal is met), then the low
+ * bound (a failure there means the ceiling is below it), then bisection on the rate.
+ * FAIL, INVALID (load not reached) and ERROR all count as "not sustained".
+ */
+export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
+  const probes: Probe[] = [];
+  const run = async (rate: number): Promise<boolean> => {
+    const n = probes.length + 1;
+    o.log(`  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s (${o.durationMs / 1000} s of demo scenario)…`);
+    const p = await probe(o, rate, n);
+    probes.push(p);
+    const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 3).join('; ')}` : '';
+    o.log(`  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s: ${p.verdict} in ${p.wallSeconds.toFixed(0)} s · ${p.detail.split('\n')[0]}${why}`);
+    if (p.verdict === 'ERROR' && p.detail.includes('\n')) o.log(p.detail.split('\n').slice(1).join('\n'));
+    if (o.signal.aborted) throw new Error('interrupted');
+    return p.verdict === 'PASS';
+  };
+  const best = (): Probe | null => probes.filter((p) => p.verdict === 'PASS').sort((a, b) => b.rate - a.rate)[0] ?? null;
+  const high = round100(o.high);
+  const low = round100(Math.min(o.low, o.high));
+  if (await run(high)) return { ceiling: high, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
+  if (probes.length >= o.maxProbes) return { ceiling: 0, bound: 'below', firstFailing: high, probes, atCeiling: null };
+  if (!(await run(low))) return { ceiling: 0, bound: 'below', firstFailing: low, probes, atCeiling: null };
+  let lo = low;
+  let hi = high;
+  while (probes.length < o.maxProbes && hi - lo > o.resolution) {
+    const mid = round100((lo + hi) / 2);
+    if (mid <= lo || mid >= hi) break;
+    if (await run(mid)) lo = mid;
+    else hi = mid;
+  }
+  return { ceiling: lo, bound: 'bracketed', firstFailing: hi, probes, atCeiling: best() };
+}
