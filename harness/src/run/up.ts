@@ -22,6 +22,7 @@ export async function runUp(cli: ParsedCli, file: string): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   for (const line of describePlan(plan)) if (!line.startsWith('load') && !line.startsWith('timeline')) log(line);
   const runId = newRunId(`${plan.scenario.name}-up`);
+  log(`run ${runId}`);
   const runtime = createRuntime(plan.runtime, { runId, log, images: imagesOf(plan) });
   const proxy = await startProxyWorker({ ...plan.proxy, runId });
   const controller = new DeploymentController({

@@ -1,0 +1,102 @@
+/**
+ * `zerodrop up` leaves a cluster running for any load tool; `zerodrop ctl` drives it from another
+ * terminal through the loopback admin API. Ctrl-C drains and stops everything.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { processesOfRun } from '../helpers/scenario-run.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/zerodrop.js');
+
+function ctl(admin: string, ...args: string[]): { status: number | null; json: unknown; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, 'ctl', ...args, '--admin', admin], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  let json: unknown = null;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = r.stdout;
+  }
+  return { status: r.status, json, stderr: r.stderr };
+}
+
+function get(url: string): Promise<{ status: number; servedBy: string | undefined; version: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, servedBy: res.headers['x-served-by'] as string | undefined, version: res.headers['x-version'] as string | undefined }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}
+
+interface Status {
+  version: string;
+  status: { availableReplicas: number; updatedReplicas: number };
+  zones: { name: string; up: boolean; ready: number }[];
+  rolloutInProgress: boolean;
+}
+
+describe('zerodrop up + zerodrop ctl', () => {
+  it('serves on the printed URL, rolls out and fails/recovers a zone on command, and stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, 'up', 'scenarios/rollout.yaml'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stderr!.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    try {
+      const found = await until('the printed URLs', () => text, (t) => /admin\s+http:\/\/127\.0\.0\.1:\d+/.test(t) && /service\s+http:\/\/127\.0\.0\.1:\d+/.test(t), 30_000);
+      const service = /service\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(found)![1]!;
+      const admin = /admin\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(found)![1]!;
+
+      const first = await get(`${service}/`);
+      expect(first.status).toBe(200);
+      expect(first.version).toBe('v1');
+
+      const s0 = ctl(admin, 'status');
+      expect(s0.status).toBe(0);
+      expect((s0.json as Status).status.availableReplicas).toBe(6);
+
+      expect(ctl(admin, 'rollout', 'v2').status).toBe(0);
+      await until('rollout v2', () => ctl(admin, 'status').json as Status, (s) => s.version === 'v2' && !s.rolloutInProgress && s.status.updatedReplicas === 6);
+      expect((await get(`${service}/`)).version).toBe('v2');
+
+      expect(ctl(admin, 'fail-zone', 'b').status).toBe(0);
+      const down = await until('zone b rescheduled', () => ctl(admin, 'status').json as Status, (s) => s.status.availableReplicas === 6 && s.zones.some((z) => z.name === 'b' && !z.up));
+      expect(down.zones.find((z) => z.name === 'b')?.ready).toBe(0);
+      expect(ctl(admin, 'recover-zone', 'b').status).toBe(0);
+      await until('zone b up', () => ctl(admin, 'status').json as Status, (s) => s.zones.every((z) => z.up));
+
+      // Bad input: a clear error, exit 2.
+      const bad = ctl(admin, 'fail-zone', 'nope');
+      expect(bad.status).toBe(2);
+      expect(JSON.stringify(bad.json)).toContain('no zone');
+    } finally {
+      child.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    const runId = /run (\S+-up-\S+)/.exec(text)?.[1];
+    if (runId) expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it('ctl refuses a non-loopback admin URL', () => {
+    const r = spawnSync(process.execPath, [BIN, 'ctl', 'status', '--admin', 'http://10.0.0.1:7070'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('loopback');
+  });
+});
