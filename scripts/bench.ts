@@ -56,9 +56,9 @@ const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1 } a
 
 const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/bench.js [options])
 
-  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 20
-  --seconds S             length of each closed-loop measurement (default 10)
-  --warmup S              wrk warm-up before each measurement, not recorded (default 2; 0 = none)
+  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 15
+  --seconds S             length of each closed-loop measurement, whole seconds (default 10)
+  --warmup S              wrk warm-up before each measurement, not recorded, whole seconds (default 2; 0 = none)
   --runs N                repeats of (a)–(d), interleaved; medians reported (default 3)
   --replicas N            sample-app replicas for (a)–(c) (default 2)
   --connections C         client connections for wrk and the driver (default 100)
@@ -120,18 +120,18 @@ function parseOptions(argv: string[]): Options | null {
   });
   if (values.help) return null;
   const quick = values.quick === true;
-  const num = (name: string, raw: string | undefined, dflt: number, min: number, max: number, integer = true): number => {
+  const num = (name: string, raw: string | undefined, dflt: number, min: number, max: number): number => {
     if (raw === undefined) return dflt;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new UsageError(`--${name} ${raw}: expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new UsageError(`--${name} ${raw}: expected a whole number in [${min}, ${max}]`);
     }
     return n;
   };
   const o: Options = {
     quick,
     seconds: num('seconds', values.seconds, quick ? 3 : 10, 1, 120),
-    warmup: num('warmup', values.warmup, quick ? 1 : 2, 0, 30, false),
+    warmup: num('warmup', values.warmup, quick ? 1 : 2, 0, 30),
     runs: num('runs', values.runs, quick ? 1 : 3, 1, 10),
     replicas: num('replicas', values.replicas, 2, 1, 8),
     connections: num('connections', values.connections, 100, 1, 1000),
@@ -141,7 +141,7 @@ function parseOptions(argv: string[]): Options | null {
     ceilingLow: num('ceiling-low', values['ceiling-low'], 2000, 100, 200_000),
     ceilingHigh: num('ceiling-high', values['ceiling-high'], HEADLINE_RATE, 100, 200_000),
     probes: num('probes', values.probes, quick ? 3 : 5, 1, 12),
-    probeDuration: num('probe-duration', values['probe-duration'], quick ? 20 : 30, 8, 120),
+    probeDuration: num('probe-duration', values['probe-duration'], quick ? 15 : 30, 8, 120),
     out: values.out ?? join(projectRoot(), 'reports', 'bench'),
     verbose: values.verbose === true,
   };
@@ -621,6 +621,7 @@ async function main(): Promise<number> {
           outDir: probesDir,
           signal: ceilingAbort.signal,
           log,
+          verbose: opts.verbose,
           resolution: Math.max(500, Math.round(opts.ceilingHigh * 0.05)),
         });
         if (ceiling.probes.every((p) => p.verdict === 'ERROR')) throw new Error(`every probe broke: ${ceiling.probes[0]?.detail ?? ''}`);

@@ -43,6 +43,8 @@ export interface CeilingOptions {
   outDir: string;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** Pass the runner's log lines to `log` as they come. */
+  verbose?: boolean;
   /** Stop bisecting once hi − lo ≤ this (req/s). */
   resolution: number;
 }
@@ -50,7 +52,7 @@ export interface CeilingOptions {
 export interface CeilingResult {
   /** Highest rate that passed; 0 when none did. */
   ceiling: number;
-  /** "bracketed": between ceiling and firstFailing; "at-least": the high bound passed; "below": no probe passed. */
+  /** "bracketed": between ceiling and firstFailing; "at-least": no probe failed (≥ ceiling); "below": no probe passed. */
   bound: 'bracketed' | 'at-least' | 'below';
   /** Lowest rate that did not pass (null when none failed). */
   firstFailing: number | null;
@@ -126,6 +128,17 @@ class RunCpuSampler {
   }
 }
 
+/**
+ * The scenario with its warm-up cut to 10 % of the shortened duration (at most its own), so the
+ * first timeline step (the rollout, at 1/6 of the duration in demo.yaml) falls in the measured
+ * window. The timeline itself is scaled by resolvePlan's durationMs, as `--duration` does.
+ */
+export function shortened(loaded: LoadedScenario, durationMs: number): LoadedScenario {
+  const load = loaded.scenario.load;
+  const warmup = Math.min(load.warmup, Math.max(1000, Math.round(durationMs / 10)));
+  return { ...loaded, scenario: { ...loaded.scenario, load: { ...load, warmup } } };
+}
+
 async function probe(o: CeilingOptions, rate: number, index: number): Promise<Probe> {
   const runId = newRunId(`${o.scenario.scenario.name}-bench`);
   const started = Date.now();
@@ -158,7 +171,7 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
   watchdog.unref();
   let outcome: RunOutcome;
   try {
-    const plan = resolvePlan(o.scenario, { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off' });
+    const plan = resolvePlan(shortened(o.scenario, o.durationMs), { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off' });
     sampler.start();
     outcome = await runScenario({
       plan,
@@ -166,6 +179,7 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
       command: `bench ceiling probe ${index} @ ${rate} req/s`,
       io: {
         log: (l) => {
+          if (o.verbose === true) o.log(`    ${l}`);
           logs.push(l);
           if (logs.length > 400) logs.splice(0, logs.length - 400);
         },
@@ -210,8 +224,9 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
 }
 
 /**
- * Probe order: the high bound first (one probe settles it when the goal is met), then the low
- * bound (a failure there means the ceiling is below it), then bisection on the rate.
+ * Probe order: the low bound first (a failure there ends it: the ceiling is below it, or the box
+ * cannot run the scenario at all), then the high bound (a PASS settles the goal in two probes),
+ * then bisection on the rate until the bracket is within `resolution` or the probes run out.
  * FAIL, INVALID (load not reached) and ERROR all count as "not sustained".
  */
 export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
@@ -229,10 +244,11 @@ export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
   };
   const best = (): Probe | null => probes.filter((p) => p.verdict === 'PASS').sort((a, b) => b.rate - a.rate)[0] ?? null;
   const high = round100(o.high);
-  const low = round100(Math.min(o.low, o.high));
-  if (await run(high)) return { ceiling: high, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
-  if (probes.length >= o.maxProbes) return { ceiling: 0, bound: 'below', firstFailing: high, probes, atCeiling: null };
+  const low = Math.min(round100(o.low), high);
   if (!(await run(low))) return { ceiling: 0, bound: 'below', firstFailing: low, probes, atCeiling: null };
+  if (high === low) return { ceiling: low, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
+  if (probes.length >= o.maxProbes) return { ceiling: low, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
+  if (await run(high)) return { ceiling: high, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
   let lo = low;
   let hi = high;
   while (probes.length < o.maxProbes && hi - lo > o.resolution) {

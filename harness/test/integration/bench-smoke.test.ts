@@ -1,0 +1,90 @@
+/**
+ * Smoke test of `npm run bench` (scripts/bench.ts): a short run without the ceiling bisection
+ * writes a benchmark-action file whose every entry carries a number, and leaves no process
+ * behind. Never a timing assertion: the numbers depend on the box.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BENCH = join(ROOT, 'dist', 'scripts', 'bench.js');
+const HAPROXY = '/usr/sbin/haproxy';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Runs a command to its end; SIGINT at timeoutMs (the bench then kills what it started), SIGKILL 15 s later. */
+function runBounded(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const soft = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    const hard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 15_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(soft);
+      clearTimeout(hard);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Entry {
+  name: unknown;
+  unit: unknown;
+  value: unknown;
+  extra?: unknown;
+  range?: unknown;
+}
+
+it('bench --quick --no-ceiling writes benchmark-action entries, each with a number, and kills what it started', async () => {
+  expect(existsSync(BENCH), `${BENCH} is missing: run "npm run build"`).toBe(true);
+  const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
+  dirs.push(out);
+  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--seconds', '2', '--warmup', '1', '--runs', '1', '--out', out], 60_000);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+
+  const files = readdirSync(out).filter((f) => f.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  const file = join(out, files[0]!);
+  expect(run.stdout).toContain(`wrote ${file}`);
+  const entries = JSON.parse(readFileSync(file, 'utf8')) as Entry[];
+  expect(Array.isArray(entries)).toBe(true);
+  for (const e of entries) {
+    expect(typeof e.name, JSON.stringify(e)).toBe('string');
+    expect(typeof e.unit, JSON.stringify(e)).toBe('string');
+    expect(typeof e.value, JSON.stringify(e)).toBe('number');
+    expect(Number.isFinite(e.value), JSON.stringify(e)).toBe(true);
+    expect(typeof e.extra, JSON.stringify(e)).toBe('string');
+    if (e.range !== undefined) expect(typeof e.range).toBe('string');
+  }
+  const names = entries.map((e) => e.name as string);
+  expect(new Set(names).size).toBe(names.length);
+  const expected = ['(a) direct to replicas: throughput', '(b) zerodrop proxy: throughput', '(d) wrk: throughput', '(d) zerodrop driver: throughput', 'ratio: driver ÷ wrk'];
+  if (existsSync(HAPROXY)) expected.push('(c) HAProxy: throughput', 'ratio: proxy ÷ HAProxy');
+  expect(names).toEqual(expect.arrayContaining(expected));
+  expect(names.some((n) => n.startsWith('(e)'))).toBe(false);
+  for (const e of entries.filter((x) => (x.name as string).endsWith('throughput'))) {
+    expect(e.unit).toBe('req/s');
+    expect(e.value as number).toBeGreaterThan(0);
+  }
+
+  // The table and the goals are printed; the skipped ceiling says why.
+  expect(run.stdout).toContain('| (b) zerodrop proxy |');
+  expect(run.stdout).toMatch(/proxy ÷ HAProxy .*goal ≥ 0\.80/);
+  expect(run.stdout).toMatch(/ceiling ÷ 20,000 .*NOT MEASURED · --no-ceiling/);
+
+  // Every replica it started is gone.
+  const pids = [...run.stderr.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  expect(pids.length).toBeGreaterThan(0);
+  for (const pid of pids) expect(() => process.kill(pid, 0), `replica pid ${pid} still alive`).toThrow();
+});
