@@ -127,6 +127,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
       zoneWindowMs: p.ejection.zoneWindow,
     },
     upstream: {
+      client: p.upstream.client,
       connectionsPerReplica: p.upstream.connectionsPerReplica,
       pipelining: p.upstream.pipelining,
       keepAliveTimeoutMs: p.upstream.keepAliveTimeout,

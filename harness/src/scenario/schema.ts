@@ -4,7 +4,7 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DEFAULT_PROXY_CONFIG } from '../../../orchestrator/src/proxy/types.js';
+import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
 import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
 import { parseDuration } from './duration.js';
 
@@ -135,10 +135,21 @@ const proxySchema = z
       .prefault({}),
     upstream: z
       .strictObject({
+        /** raw: the proxy's own keep-alive connections (fastest); undici: undici Pools (can pipeline). */
+        client: z.enum(['raw', 'undici']).default(P.upstream.client ?? DEFAULT_UPSTREAM_CLIENT),
         connectionsPerReplica: z.number().int().min(1).max(1024).default(P.upstream.connectionsPerReplica),
         pipelining: z.number().int().min(1).max(16).default(P.upstream.pipelining),
         keepAliveTimeout: duration.default(P.upstream.keepAliveTimeoutMs),
         connectTimeout: duration.default(P.upstream.connectTimeoutMs),
+      })
+      .superRefine((u, ctx) => {
+        if (u.client === 'raw' && u.pipelining > 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pipelining'],
+            message: 'the raw upstream client sends one request at a time per connection: set pipelining: 1, or client: undici to pipeline',
+          });
+        }
       })
       .prefault({}),
     /** Fixed port for the proxy (0 = any free port). */

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ZerodropError } from '../common/errors.js';
-import { DEFAULT_PROXY_CONFIG } from './types.js';
+import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from './types.js';
 import type { ProxyConfig } from './types.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends null ? T[K] : Partial<T[K]>) : T[K] };
@@ -78,8 +78,18 @@ export function validateProxyConfig(config: ProxyConfig): ProxyConfig {
   int('ejection.zoneEjectionThreshold', e.zoneEjectionThreshold, 0);
   int('ejection.zoneWindowMs', e.zoneWindowMs, 0);
   const u = config.upstream;
+  if (u.client !== undefined && u.client !== 'raw' && u.client !== 'undici') {
+    bad('upstream.client', `must be "raw" or "undici", got ${JSON.stringify(u.client)}`, 'use "raw" (the default) or "undici"');
+  }
   int('upstream.connectionsPerReplica', u.connectionsPerReplica, 1, 10_000);
   int('upstream.pipelining', u.pipelining, 0, 100);
+  if ((u.client ?? DEFAULT_UPSTREAM_CLIENT) === 'raw' && u.pipelining > 1) {
+    bad(
+      'upstream.pipelining',
+      `is ${u.pipelining}, but the raw upstream client sends one request at a time per connection`,
+      'set upstream.pipelining to 1, or upstream.client to "undici" to pipeline',
+    );
+  }
   int('upstream.keepAliveTimeoutMs', u.keepAliveTimeoutMs, 1);
   int('upstream.connectTimeoutMs', u.connectTimeoutMs, 1);
   if (u.responseBufferBytes !== undefined) int('upstream.responseBufferBytes', u.responseBufferBytes, 0);

@@ -7,7 +7,6 @@
  * are serving and not ejected; only when none is left, over draining endpoints that are not
  * ejected; never over ejected ones (no panic mode, unlike Envoy's 50% default: research C2).
  */
-import type { Pool } from 'undici';
 import type { Clock } from '../common/clock.js';
 import type {
   EndpointState,
@@ -18,6 +17,14 @@ import type {
   ProxyHealthCheckConfig,
 } from './types.js';
 import { OUTCOMES } from './http-semantics.js';
+
+/** A replica's connection pool as the control plane sees it (an undici Pool or a RawPool). */
+export interface UpstreamPool {
+  /** Graceful: queued and in-flight requests finish, then the connections close from the client side. */
+  close(): Promise<void>;
+  /** Now: requests still held fail. */
+  destroy(): Promise<void>;
+}
 
 /** Administrative state set by the orchestrator (HAProxy's ready / drain / maint). */
 export type AdminState = 'serving' | 'draining' | 'removed';
@@ -47,7 +54,7 @@ export class Endpoint {
   readonly responses = new Float64Array(600);
   ejections = 0;
   /** Its connection pool while it can be routed to (owned by the proxy; null here in unit tests). */
-  pool: Pool | null = null;
+  pool: UpstreamPool | null = null;
 
   constructor(spec: ProxyEndpoint) {
     this.id = spec.id;

@@ -107,6 +107,7 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
   'ENOTFOUND',
   'EAI_AGAIN',
+  'ZD_CONNECT_TIMEOUT', // raw client (raw-upstream.ts RAW_ERR)
 ]);
 
 /** The connection broke after the request (or part of it) may have been written. */
@@ -118,6 +119,8 @@ const RESET_CODES = new Set([
   'ETIMEDOUT',
   'UND_ERR_DESTROYED',
   'UND_ERR_CLOSED',
+  'ZD_UPSTREAM_CLOSED', // raw client: the replica closed the connection mid-exchange
+  'ZD_UPSTREAM_DESTROYED', // raw client: removeEndpoint / destroy while the request was held
 ]);
 
 /**
@@ -130,7 +133,7 @@ export function classifyUpstreamError(err: unknown, sent: boolean): UpstreamOutc
   if (code === 'UND_ERR_INVALID_ARG') return 'other_error';
   if (code !== undefined && CONNECT_CODES.has(code)) return 'connect_error';
   if (!sent) return 'connect_error';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ZD_BODY_TIMEOUT') return 'timeout';
   if (code !== undefined && RESET_CODES.has(code)) return 'reset';
   return 'other_error';
 }

@@ -1,10 +1,13 @@
 /**
- * The service proxy (the data plane): node:http in front, one undici Pool per replica behind,
- * loopback only. DESIGN.md "Proxy", research/mechanics.md C5/C6.
+ * The service proxy (the data plane): node:http in front, one connection pool per replica behind
+ * (the raw client of raw-upstream.ts by default, or an undici Pool), loopback only.
+ * DESIGN.md "Proxy", research/mechanics.md C5/C6.
  *
  * One request's life:
- *   'request' → Exchange (headers filtered once, body buffered so it can be replayed)
- *     → Attempt on the next replica in round-robin (pool.dispatch with the Attempt as handler)
+ *   'request' → Exchange (headers filtered once, body buffered so it can be replayed; for the raw
+ *     client the request head is serialized here, once, and shared by every retry)
+ *     → Attempt on the next replica in round-robin (RawPool.dispatch, or undici pool.dispatch with
+ *       the Attempt as handler)
  *       → response: buffered up to responseBufferBytes then written in one go, or streamed
  *       → failure: retried on a replica not tried yet when the rules allow (method, whether the
  *         request was sent, budget), else 502/504 with x-zerodrop-error.
@@ -24,7 +27,7 @@ import type { Clock } from '../common/clock.js';
 import { ZerodropError, errorCode, errorMessage } from '../common/errors.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_RESPONSE_BUFFER_BYTES, validateProxyConfig } from './config.js';
 import { EndpointTable } from './endpoints.js';
-import type { Endpoint } from './endpoints.js';
+import type { Endpoint, UpstreamPool } from './endpoints.js';
 import { HealthChecker } from './health.js';
 import {
   HDR_CONNECTION,
@@ -47,7 +50,9 @@ import {
   mayRetry,
 } from './http-semantics.js';
 import { DurationCounter, createProxyRegistry } from './metrics.js';
-import { PROXY_HEADERS } from './types.js';
+import { RawPool } from './raw-upstream.js';
+import type { RawConn, RawMessage, RawRequest, RawSink } from './raw-upstream.js';
+import { DEFAULT_UPSTREAM_CLIENT, PROXY_HEADERS } from './types.js';
 import type {
   DrainResult,
   ProxyConfig,
@@ -70,6 +75,10 @@ const MAX_EVENTS = 1000;
 /** close() waits this long for in-flight requests before cutting connections. */
 const CLOSE_GRACE_MS = 10_000;
 const POOL_CLOSE_GRACE_MS = 2_000;
+/** Largest upstream response head the raw client accepts (Node's and undici's default). */
+const MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
+/** The raw client's read buffer, shared by all its connections. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** Attempt phases. */
 const WAITING = 0; // dispatched, no response headers yet (on the per-try timeout list)
@@ -88,17 +97,24 @@ export interface ServiceProxyOptions {
 }
 
 /** One downstream request. */
-class Exchange {
+class Exchange implements RawMessage {
   readonly t0 = performance.now();
   method: string;
   path: string;
   idempotent: boolean;
+  isHead: boolean;
+  /** undici: the forwarded headers, flat. */
   headers: string[] = EMPTY;
+  /** raw: the request line, and the forwarded header lines + framing + blank line (see begin()). */
+  line = '';
+  rest = '';
   body: Buffer | null = null;
   bodyChunks: Buffer[] | null = null;
   bodyLen = 0;
   tries = 0;
-  readonly tried: Endpoint[] = [];
+  /** The replica of the first attempt; `tried` lists all of them once there was a retry. */
+  first: Endpoint | null = null;
+  tried: Endpoint[] | null = null;
   /** The downstream response was ended, or the client went away: nothing more to write. */
   finished = false;
   current: Attempt | null = null;
@@ -109,18 +125,20 @@ class Exchange {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
   ) {
-    this.method = req.method ?? 'GET';
+    const method = req.method ?? 'GET';
+    this.method = method;
     this.path = req.url ?? '/';
-    this.idempotent = isIdempotent(this.method);
+    this.idempotent = isIdempotent(method);
+    this.isHead = method === 'HEAD';
   }
 }
 
-/** One try of an Exchange on one replica; it is the undici dispatch handler. */
-class Attempt {
+/** One try of an Exchange on one replica. */
+abstract class Attempt {
   phase = WAITING;
   sent = false;
-  abortFn: ((err?: Error) => void) | null = null;
-  undiciDone = false;
+  /** The client is done with the attempt (its in-flight slot on the endpoint is released). */
+  released = false;
   // per-try timeout list (intrusive, FIFO == deadline order)
   deadline = 0;
   prev: Attempt | null = null;
@@ -143,7 +161,19 @@ class Attempt {
     readonly retry: boolean,
   ) {}
 
-  // --- undici legacy handler API (raw header buffers, no wrapper objects) ---
+  /** Stops the attempt now (per-try timeout, client gone): the client reports an error for it. */
+  abstract abort(err: Error): void;
+}
+
+/** An attempt through undici; it is the dispatch handler (legacy API: raw header buffers, no wrapper objects). */
+class UndiciAttempt extends Attempt {
+  abortFn: ((err?: Error) => void) | null = null;
+
+  abort(err: Error): void {
+    // Still queued in the pool: onConnect aborts it as soon as it gets a socket.
+    if (this.abortFn !== null) this.abortFn(err);
+  }
+
   onConnect(abort: (err?: Error) => void): void {
     if (this.phase === SETTLED) {
       abort();
@@ -160,7 +190,7 @@ class Attempt {
     return this.p.onAttemptData(this, chunk);
   }
   onComplete(): void {
-    this.p.onAttemptComplete(this);
+    this.p.onAttemptComplete(this, null, 0, 0);
   }
   onError(err: Error): void {
     this.p.onAttemptError(this, err);
@@ -168,7 +198,7 @@ class Attempt {
 }
 
 /** The same attempt through undici's v7 controller API (for comparison; see ServiceProxyOptions). */
-class ControllerAttempt extends Attempt {
+class ControllerAttempt extends UndiciAttempt {
   private controller: Dispatcher.DispatchController | null = null;
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -183,7 +213,7 @@ class ControllerAttempt extends Attempt {
     if (!this.p.onAttemptData(this, chunk)) controller.pause();
   }
   onResponseEnd(): void {
-    this.p.onAttemptComplete(this);
+    this.p.onAttemptComplete(this, null, 0, 0);
   }
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.p.onAttemptError(this, err);
@@ -191,6 +221,21 @@ class ControllerAttempt extends Attempt {
 }
 // (undici wraps any handler that has onRequestStart in its UnwrapHandler and only talks to the
 // wrapper, so the inherited legacy methods of ControllerAttempt are never called by undici.)
+
+/** An attempt through the raw client (raw-upstream.ts); the proxy is its RawSink. */
+class RawAttempt extends Attempt implements RawRequest<RawAttempt> {
+  pool: RawPool<RawAttempt> | null = null;
+  rawConn: RawConn<RawAttempt> | null = null;
+  rawQueued = false;
+  rawPrev: RawAttempt | null = null;
+  rawNext: RawAttempt | null = null;
+
+  abort(err: Error): void {
+    if (this.pool !== null) this.pool.abort(this, err);
+  }
+}
+
+type AttemptClass = new (p: ServiceProxy, x: Exchange, ep: Endpoint, retry: boolean) => Attempt;
 
 function onResClose(this: XRes): void {
   const x = this[kExchange];
@@ -219,7 +264,7 @@ function onReqEnd(this: XReq): void {
   x.p.begin(x);
 }
 
-export class ServiceProxy implements ProxyControl {
+export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
   readonly config: ProxyConfig;
   url = '';
   metricsUrl: string | null = null;
@@ -231,7 +276,12 @@ export class ServiceProxy implements ProxyControl {
   private readonly clock: Clock;
   private readonly checkers = new Map<string, HealthChecker>();
   private readonly drainWaiters = new Map<Endpoint, Array<() => void>>();
-  private readonly AttemptClass: typeof Attempt;
+  private readonly AttemptClass: AttemptClass;
+  /** The raw upstream client (else undici). */
+  private readonly raw: boolean;
+  private readonly readBuffer: Buffer | null;
+  private maintainTimer: NodeJS.Timeout | null = null;
+  private lastMaintain = 0;
   private readonly events: ProxyEvent[] = [];
 
   // counters (plain numbers: metrics.ts reads them at scrape time)
@@ -264,7 +314,9 @@ export class ServiceProxy implements ProxyControl {
   constructor(config: ProxyConfig, options: ServiceProxyOptions = {}) {
     this.config = validateProxyConfig(config);
     this.clock = options.clock ?? systemClock;
-    this.AttemptClass = options.handlerApi === 'controller' ? ControllerAttempt : Attempt;
+    this.raw = (config.upstream.client ?? DEFAULT_UPSTREAM_CLIENT) === 'raw';
+    this.AttemptClass = this.raw ? RawAttempt : options.handlerApi === 'controller' ? ControllerAttempt : UndiciAttempt;
+    this.readBuffer = this.raw ? Buffer.allocUnsafe(READ_BUFFER_BYTES) : null;
     this.perTryMs = config.retries.perTryTimeoutMs;
     this.bufferLimit = config.upstream.responseBufferBytes ?? DEFAULT_RESPONSE_BUFFER_BYTES;
     this.maxAttempts = config.retries.maxAttempts;
@@ -314,6 +366,14 @@ export class ServiceProxy implements ProxyControl {
     const tick = Math.max(2, Math.min(50, Math.floor(this.perTryMs / 20)));
     this.sweepTimer = setInterval(this.sweep, tick);
     this.sweepTimer.unref();
+    if (this.raw) {
+      // Idle expiry and body stalls of the raw client's connections: one timer for all of them.
+      const u = this.config.upstream;
+      const every = Math.max(10, Math.min(250, Math.floor(u.keepAliveTimeoutMs / 4), Math.floor((u.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS) / 4)));
+      this.lastMaintain = performance.now();
+      this.maintainTimer = setInterval(this.maintain, every);
+      this.maintainTimer.unref();
+    }
   }
 
   // ------------------------------------------------------------------ control plane
@@ -453,8 +513,23 @@ export class ServiceProxy implements ProxyControl {
 
   // ------------------------------------------------------------------ data plane
 
-  private createPool(ep: Endpoint): Pool {
+  private createPool(ep: Endpoint): UpstreamPool {
     const u = this.config.upstream;
+    if (this.raw) {
+      return new RawPool<RawAttempt>(
+        {
+          host: ep.host,
+          port: ep.port,
+          connections: u.connectionsPerReplica,
+          connectTimeoutMs: u.connectTimeoutMs,
+          keepAliveTimeoutMs: u.keepAliveTimeoutMs,
+          bodyTimeoutMs: u.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+          maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
+          readBuffer: this.readBuffer as Buffer,
+        },
+        this,
+      );
+    }
     return new Pool(ep.origin, {
       connections: u.connectionsPerReplica,
       pipelining: u.pipelining,
@@ -482,8 +557,13 @@ export class ServiceProxy implements ProxyControl {
       return;
     }
 
+    // One pass over the headers: the end-to-end ones are kept (raw: as header lines, ready to
+    // write; undici: as a flat list); Host (each replica gets its own), Expect (the body is
+    // buffered here), framing and hop-by-hop ones are dropped.
     const raw = req.rawHeaders;
-    let fwd: string[] = [];
+    const asLines = this.raw;
+    let lines = '';
+    let fwd: string[] = asLines ? EMPTY : [];
     let hasBody = false;
     let declared = -1;
     let upgrade = false;
@@ -492,7 +572,8 @@ export class ServiceProxy implements ProxyControl {
       const name = raw[i] as string;
       const kind = headerKind(name);
       if (kind === HDR_FORWARD) {
-        fwd.push(name, raw[i + 1] as string);
+        if (asLines) lines += `${name}: ${raw[i + 1] as string}\r\n`;
+        else fwd.push(name, raw[i + 1] as string);
         continue;
       }
       switch (kind) {
@@ -512,7 +593,6 @@ export class ServiceProxy implements ProxyControl {
           break;
         }
         default:
-          // Host (undici writes the replica's own), Expect (we buffer the body), hop-by-hop: dropped.
           break;
       }
     }
@@ -520,8 +600,19 @@ export class ServiceProxy implements ProxyControl {
       this.respondLocal(x, 501, 'upgrade_not_supported', null, false);
       return;
     }
-    if (connDrop !== null) fwd = dropNamed(fwd, connDrop);
-    x.headers = fwd;
+    if (connDrop !== null) {
+      // Rare: headers the client marked hop-by-hop in Connection are dropped too.
+      const kept: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) if (headerKind(raw[i] as string) === HDR_FORWARD) kept.push(raw[i] as string, raw[i + 1] as string);
+      fwd = dropNamed(kept, connDrop);
+      if (asLines) {
+        lines = '';
+        for (let i = 0; i < fwd.length; i += 2) lines += `${fwd[i] as string}: ${fwd[i + 1] as string}\r\n`;
+        fwd = EMPTY;
+      }
+    }
+    if (asLines) x.rest = lines;
+    else x.headers = fwd;
     if (declared > this.config.maxBodyBytes) {
       this.respondLocal(x, 413, 'body_too_large', null, true);
       return;
@@ -540,15 +631,27 @@ export class ServiceProxy implements ProxyControl {
   /** The request is complete (body buffered): first attempt. */
   begin(x: Exchange): void {
     if (x.finished) return;
-    x.opts = {
-      path: x.path,
-      method: x.method as Dispatcher.HttpMethod,
-      headers: x.headers,
-      body: x.body,
-      // undici's idempotent flag only orders pipelined requests; ours decides retries.
-      idempotent: x.idempotent,
-      blocking: this.config.upstream.pipelining <= 1,
-    };
+    if (this.raw) {
+      // The request head, once for every attempt (the pool puts each replica's Host after the
+      // request line). Framing as undici does it: the buffered body's length; Content-Length: 0
+      // for an empty POST / PUT / PATCH (RFC 9110 §8.6: a user agent SHOULD send it).
+      x.line = `${x.method} ${x.path} HTTP/1.1\r\n`;
+      const body = x.body;
+      const m = x.method;
+      if (body !== null && body.length > 0) x.rest += `content-length: ${body.length}\r\n\r\n`;
+      else if (m === 'POST' || m === 'PUT' || m === 'PATCH') x.rest += 'content-length: 0\r\n\r\n';
+      else x.rest += '\r\n';
+    } else {
+      x.opts = {
+        path: x.path,
+        method: x.method as Dispatcher.HttpMethod,
+        headers: x.headers,
+        body: x.body,
+        // undici's idempotent flag only orders pipelined requests; ours decides retries.
+        idempotent: x.idempotent,
+        blocking: this.config.upstream.pipelining <= 1,
+      };
+    }
     const ep = this.table.pick(null);
     if (ep === null) {
       this.respondLocal(x, 503, 'no_endpoints', null, false);
@@ -561,12 +664,15 @@ export class ServiceProxy implements ProxyControl {
     const pool = ep.pool;
     const a = new this.AttemptClass(this, x, ep, retry);
     x.tries++;
-    x.tried.push(ep);
+    if (x.first === null) x.first = ep;
+    else if (x.tried === null) x.tried = [x.first, ep];
+    else x.tried.push(ep);
     x.current = a;
     ep.inFlight++;
     if (retry) this.retriesInFlight++;
     // per-try timeout: append (deadlines are monotonic, the list stays sorted)
-    a.deadline = performance.now() + this.perTryMs;
+    const now = performance.now();
+    a.deadline = now + this.perTryMs;
     a.listed = true;
     const tail = this.toTail;
     a.prev = tail;
@@ -575,10 +681,16 @@ export class ServiceProxy implements ProxyControl {
     this.toTail = a;
     if (pool === null) {
       // Removed between pick and dispatch (cannot happen synchronously, kept for safety).
-      a.onError(Object.assign(new Error('endpoint has no pool'), { code: 'UND_ERR_DESTROYED' }));
+      this.onAttemptError(a, Object.assign(new Error('endpoint has no pool'), { code: 'UND_ERR_DESTROYED' }));
       return;
     }
-    pool.dispatch(x.opts as Dispatcher.DispatchOptions, a as Dispatcher.DispatchHandler);
+    if (this.raw) {
+      const ra = a as RawAttempt;
+      ra.pool = pool as RawPool<RawAttempt>;
+      ra.pool.dispatch(ra, now);
+    } else {
+      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt as Dispatcher.DispatchHandler);
+    }
   }
 
   private unlist(a: Attempt): void {
@@ -602,13 +714,23 @@ export class ServiceProxy implements ProxyControl {
     }
   };
 
+  /** The raw client's sweep: idle connections past their limit, stalled bodies. */
+  private readonly maintain = (): void => {
+    const now = performance.now();
+    const elapsed = now - this.lastMaintain;
+    this.lastMaintain = now;
+    for (const ep of this.table.all()) {
+      const pool = ep.pool;
+      if (pool instanceof RawPool) pool.maintain(now, elapsed);
+    }
+  };
+
   private onAttemptTimeout(a: Attempt): void {
     if (a.phase !== WAITING) return;
     this.settle(a, OUT_TIMEOUT);
-    // Abort it: the socket is destroyed (a hung replica will not answer on it anyway). If it is
-    // still queued in the pool, onConnect aborts it as soon as it gets a socket.
-    const abort = a.abortFn;
-    if (abort !== null) abort(perTryTimeoutError(this.perTryMs));
+    // Abort it: the socket is destroyed (a hung replica will not answer on it anyway); one still
+    // waiting for a connection is taken off the queue (raw) or aborted once it gets one (undici).
+    a.abort(perTryTimeoutError(this.perTryMs));
     this.afterFailure(a, 'timeout');
   }
 
@@ -622,10 +744,10 @@ export class ServiceProxy implements ProxyControl {
     if (a.x.current === a) a.x.current = null;
   }
 
-  /** undici is done with the attempt: release the endpoint's in-flight slot. */
+  /** The client is done with the attempt: release the endpoint's in-flight slot. */
   private release(a: Attempt): void {
-    if (a.undiciDone) return;
-    a.undiciDone = true;
+    if (a.released) return;
+    a.released = true;
     const ep = a.ep;
     if (--ep.inFlight === 0 && this.drainWaiters.has(ep)) this.releaseDrainWaiters(ep);
   }
@@ -646,7 +768,7 @@ export class ServiceProxy implements ProxyControl {
       return;
     }
     if (this.retriesEnabled && x.tries < this.maxAttempts && mayRetry(outcome, a.sent, x.idempotent)) {
-      const next = this.table.pick(x.tried);
+      const next = this.table.pick(x.tried ?? (x.first === null ? null : [x.first]));
       if (next !== null) {
         if (this.retriesInFlight < Math.max(this.budgetMin, this.budgetRatio * this.inFlight)) {
           this.retries[outcome as RetryReason]++;
@@ -659,40 +781,76 @@ export class ServiceProxy implements ProxyControl {
     this.respondLocal(x, outcome === 'timeout' ? 504 : 502, outcome, a.ep, false);
   }
 
+  // ---- the clients' callbacks: undici (raw header buffers) and raw (RawSink) ----
+
+  /** undici: response head as raw buffers (1xx included). */
   onAttemptHeaders(a: Attempt, status: number, raw: Buffer[]): boolean {
     if (status < 200) return true; // 1xx: not forwarded (we answered any 100-continue ourselves)
-    if (a.phase !== WAITING) return true; // timed out meanwhile: ignore what comes
-    this.unlist(a);
-    a.phase = RECEIVING;
-    const ep = a.ep;
-    if (status < 600) ep.responses[status] = (ep.responses[status] as number) + 1;
-    this.table.recordResponse(ep);
-    const x = a.x;
-    if (x.finished) {
-      a.discard = true;
-      return true;
-    }
+    if (!this.headersArrived(a, status)) return true;
     const out: string[] = [];
     let connDrop: string[] | null = null;
+    let hasLength = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = (raw[i] as Buffer).toString('latin1');
       const kind = headerKind(name);
       if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT) {
         out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
       } else if (kind === HDR_CONTENT_LENGTH) {
-        a.hasLength = true;
+        hasLength = true;
         out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
       } else if (kind === HDR_CONNECTION) {
         const t = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
         if (t !== null) connDrop = connDrop === null ? t : connDrop.concat(t);
       }
     }
-    a.status = status;
-    a.resHeaders = connDrop === null ? out : dropNamed(out, connDrop);
-    if (x.tries > 1) a.resHeaders.push(PROXY_HEADERS.attempts, String(x.tries));
-    if (this.closing) a.resHeaders.push('connection', 'close');
-    if (this.bufferLimit === 0) this.startStreaming(a);
+    this.headersReady(a, status, connDrop === null ? out : dropNamed(out, connDrop), hasLength);
     return true;
+  }
+
+  onRawSent(a: RawAttempt): void {
+    a.sent = true;
+  }
+
+  /** raw: the final head, hop-by-hop headers already removed. */
+  onRawHeaders(a: RawAttempt, status: number, headers: string[], hasLength: boolean): void {
+    if (this.headersArrived(a, status)) this.headersReady(a, status, headers, hasLength);
+  }
+
+  onRawData(a: RawAttempt, chunk: Buffer): boolean {
+    return this.onAttemptData(a, chunk);
+  }
+
+  onRawComplete(a: RawAttempt, b: Buffer | null, s: number, e: number): void {
+    this.onAttemptComplete(a, b, s, e);
+  }
+
+  onRawError(a: RawAttempt, err: Error): void {
+    this.onAttemptError(a, err);
+  }
+
+  /** Response headers arrived: counted, off the per-try timeout list. false = nothing to forward them to. */
+  private headersArrived(a: Attempt, status: number): boolean {
+    if (a.phase !== WAITING) return false; // timed out meanwhile: ignore what comes
+    this.unlist(a);
+    a.phase = RECEIVING;
+    const ep = a.ep;
+    if (status < 600) ep.responses[status] = (ep.responses[status] as number) + 1;
+    this.table.recordResponse(ep);
+    if (a.x.finished) {
+      a.discard = true;
+      return false;
+    }
+    return true;
+  }
+
+  private headersReady(a: Attempt, status: number, headers: string[], hasLength: boolean): void {
+    a.status = status;
+    a.hasLength = hasLength;
+    a.resHeaders = headers;
+    const x = a.x;
+    if (x.tries > 1) headers.push(PROXY_HEADERS.attempts, String(x.tries));
+    if (this.closing) headers.push('connection', 'close');
+    if (this.bufferLimit === 0) this.startStreaming(a);
   }
 
   /** Headers go downstream now; from here on the attempt can no longer be retried. */
@@ -713,6 +871,7 @@ export class ServiceProxy implements ProxyControl {
     return true;
   }
 
+  /** Body bytes the proxy may keep: buffered up to the limit, then streamed. false = pause the upstream. */
   onAttemptData(a: Attempt, chunk: Buffer): boolean {
     if (a.discard || a.phase !== RECEIVING) return true;
     if (!a.streaming) {
@@ -726,13 +885,18 @@ export class ServiceProxy implements ProxyControl {
     }
     const res = a.x.res;
     if (res.write(chunk)) return true;
-    // Backpressure: undici pauses the parser until the client drained.
+    // Backpressure: the client pauses the upstream until the downstream drained.
     const resume = a.resume;
     if (resume !== null) res.once('drain', resume);
     return false;
   }
 
-  onAttemptComplete(a: Attempt): void {
+  /**
+   * The response ended. b[s..e) (b may be null) is its last body piece, not passed to
+   * onAttemptData: the raw client hands it over in its read buffer (valid only during the call),
+   * so a small body in one read becomes the downstream body without a copy of its own.
+   */
+  onAttemptComplete(a: Attempt, b: Buffer | null, s: number, e: number): void {
     this.release(a);
     if (a.phase !== RECEIVING) return;
     const x = a.x;
@@ -743,14 +907,34 @@ export class ServiceProxy implements ProxyControl {
     const res = x.res;
     if (a.streaming) {
       this.finish(x);
-      res.end();
+      if (b === null) res.end();
+      else res.end(copyOf(b, s, e));
       return;
     }
+    // The whole body is here: b[s..e) alone (the usual case), or earlier chunks + b[s..e).
+    let len = a.len;
+    let one: Buffer | null = null;
+    let os = 0;
+    let oe = 0;
     const chunks = a.chunks;
-    const body = chunks === null ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, a.len);
+    if (chunks === null) {
+      if (b !== null) {
+        one = b;
+        os = s;
+        oe = e;
+        len = e - s;
+      }
+    } else {
+      if (b !== null) {
+        chunks.push(copyOf(b, s, e));
+        len += e - s;
+      }
+      one = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, len);
+      oe = one.length;
+    }
     const headers = a.resHeaders as string[];
-    // A chunked upstream response was de-chunked by undici: give it a length (we have it all).
-    if (!a.hasLength && a.status !== 204 && a.status !== 304 && x.method !== 'HEAD') headers.push('content-length', String(a.len));
+    // A chunked upstream response was de-chunked: give it a length (we have it all).
+    if (!a.hasLength && a.status !== 204 && a.status !== 304 && !x.isHead) headers.push('content-length', String(len));
     try {
       res.writeHead(a.status, headers);
     } catch (err) {
@@ -759,11 +943,11 @@ export class ServiceProxy implements ProxyControl {
     }
     this.count(x, a.status);
     this.finish(x);
-    if (body === null) res.end();
+    if (one === null || len === 0) res.end();
     // A small body as a latin1 string (byte for byte) is concatenated to the header by node:http
     // and leaves in one write(); a Buffer goes through writev([header, body]): measurably dearer.
-    else if (a.len <= SINGLE_WRITE_MAX) res.end(body.toString('latin1'), 'latin1');
-    else res.end(body);
+    else if (len <= SINGLE_WRITE_MAX) res.end(one.toString('latin1', os, oe), 'latin1');
+    else res.end(one === b ? copyOf(one, os, oe) : one);
   }
 
   onAttemptError(a: Attempt, err: Error): void {
@@ -810,9 +994,9 @@ export class ServiceProxy implements ProxyControl {
     const a = x.current;
     // A response being streamed is aborted (it cannot be delivered; don't pull the rest). An
     // attempt still waiting is left to finish so the replica's answer is counted as it really was.
-    if (a !== null && a.phase === RECEIVING && a.streaming && a.abortFn !== null) {
+    if (a !== null && a.phase === RECEIVING && a.streaming) {
       this.settle(a, OUT_OTHER);
-      a.abortFn(new Error('client went away'));
+      a.abort(new Error('client went away'));
     }
   }
 
@@ -914,8 +1098,10 @@ export class ServiceProxy implements ProxyControl {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    if (this.maintainTimer) clearInterval(this.maintainTimer);
+    this.maintainTimer = null;
     await Promise.all([...this.checkers.keys()].map((id) => this.stopChecker(id)));
-    const pools: Pool[] = [];
+    const pools: UpstreamPool[] = [];
     for (const ep of this.table.all()) {
       if (ep.pool !== null) pools.push(ep.pool);
       ep.pool = null;
@@ -935,6 +1121,13 @@ export class ServiceProxy implements ProxyControl {
   }
 }
 
+/** A copy of b[s..e) the caller may keep (b may be a shared read buffer). */
+function copyOf(b: Buffer, s: number, e: number): Buffer {
+  const out = Buffer.allocUnsafe(e - s);
+  b.copy(out, 0, s, e);
+  return out;
+}
+
 function outcomeIdx(o: UpstreamOutcome): number {
   switch (o) {
     case 'response':
@@ -950,7 +1143,7 @@ function outcomeIdx(o: UpstreamOutcome): number {
   }
 }
 
-async function closeWithin(pool: Pool, ms: number): Promise<void> {
+async function closeWithin(pool: UpstreamPool, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms);

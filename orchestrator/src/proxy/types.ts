@@ -41,10 +41,19 @@ export interface ProxyEjectionConfig {
   zoneWindowMs: number;
 }
 
+/**
+ * How the proxy talks to replicas. 'raw': its own keep-alive connections on net.Socket, one
+ * request at a time per connection, a minimal HTTP/1.1 parser (raw-upstream.ts; about half the
+ * CPU per request). 'undici': one undici Pool per replica (the only one that pipelines).
+ */
+export type UpstreamClient = 'raw' | 'undici';
+
 export interface ProxyUpstreamConfig {
-  /** undici Pool connections per replica. */
+  /** Upstream HTTP client. Default 'raw' (DEFAULT_UPSTREAM_CLIENT). */
+  client?: UpstreamClient;
+  /** Keep-alive connections per replica (the most open at once; more requests wait for one). */
   connectionsPerReplica: number;
-  /** undici pipelining (1 = keep-alive, no pipelining). */
+  /** undici pipelining (1 = keep-alive, no pipelining). The raw client never pipelines: it only accepts 1. */
   pipelining: number;
   /** Idle keep-alive kept below the replica's own keepAliveTimeout (client < server on every hop). */
   keepAliveTimeoutMs: number;
@@ -75,6 +84,8 @@ export interface ProxyConfig {
   metricsPort: number | null;
 }
 
+export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'raw';
+
 export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
   host: '127.0.0.1',
   port: 0,
@@ -99,6 +110,7 @@ export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
     zoneWindowMs: 2000,
   },
   upstream: {
+    client: DEFAULT_UPSTREAM_CLIENT,
     connectionsPerReplica: 32,
     pipelining: 1,
     keepAliveTimeoutMs: 2000,
