@@ -240,7 +240,7 @@ function assertAlive(ctx: Ctx): void {
 }
 
 function wrk(ctx: Ctx, url: string, seconds: number, connections: number, timeCpu: boolean): Promise<WrkResult> {
-  return runWrk({ url, seconds, connections, timeCpu, onSpawn: (c) => ctx.reaper.track(c) });
+  return runWrk({ url, seconds, connections, timeCpu, group: true, onSpawn: (c) => ctx.reaper.track(c, true) });
 }
 
 /** (a) one wrk per replica, in parallel. */
@@ -421,7 +421,11 @@ function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult | null,
     out('Ceiling probes (demo scenario: rollout v1→v2, zone b crash, zone b recovery):');
     for (const p of ceiling.probes) {
       const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 4).join('; ')}` : '';
-      out(`  ${fmtInt(p.rate).padStart(7)} req/s  ${p.verdict.padEnd(7)} achieved ${fmtInt(p.achievedRate)} req/s · ${p.detail.split('\n')[0]}${why}${p.dir ? ` · ${p.dir}` : ''}`);
+      const cpu =
+        p.harnessCores === null
+          ? ''
+          : ` · CPU: harness ${fmt(p.harnessCores, 2)} cores (${fmt(p.harnessCpuUsPerReq)} µs/req), replicas ${fmt(p.replicaCores, 2)} cores (${fmt(p.replicaCpuUsPerReq)} µs/req)`;
+      out(`  ${fmtInt(p.rate).padStart(7)} req/s  ${p.verdict.padEnd(7)} achieved ${fmtInt(p.achievedRate)} req/s${cpu} · ${p.detail.split('\n')[0]}${why}${p.dir ? ` · ${p.dir}` : ''}`);
     }
   }
   out('');

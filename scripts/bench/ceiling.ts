@@ -6,6 +6,7 @@
  * reports under <out>/<stamp>-probes/).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { errorMessage, isZerodropError } from '../../orchestrator/src/common/errors.js';
 import { newRunId, runScenario } from '../../harness/src/run/runner.js';
 import type { RunOutcome } from '../../harness/src/run/runner.js';
@@ -32,6 +33,9 @@ export interface Probe {
   harnessCpuUsPerReq: number | null;
   /** Σ replica processes' CPU µs per request (sampled every 500 ms; a killed replica counts to its last sample). */
   replicaCpuUsPerReq: number | null;
+  /** Cores used over the load window (1 = one full core): this process, and the replicas together. */
+  harnessCores: number | null;
+  replicaCores: number | null;
 }
 
 export interface CeilingOptions {
@@ -154,10 +158,14 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
     received: null,
     harnessCpuUsPerReq: null,
     replicaCpuUsPerReq: null,
+    harnessCores: null,
+    replicaCores: null,
   };
   const sampler = new RunCpuSampler(runId);
   let cpuStart: NodeJS.CpuUsage | null = null;
   let cpuWindow: number | null = null;
+  let windowStart = 0;
+  let windowMs: number | null = null;
   let replicaCpu: number | null = null;
   const logs: string[] = [];
   // A probe must end by itself: abort it (the runner tears down and reports) if it overruns.
@@ -186,10 +194,12 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
         progress: (_line, final) => {
           if (cpuStart === null) {
             cpuStart = process.cpuUsage();
+            windowStart = performance.now();
             sampler.markStart();
           } else if (final === true && cpuWindow === null) {
             const d = process.cpuUsage(cpuStart);
             cpuWindow = d.user + d.system;
+            windowMs = performance.now() - windowStart;
             replicaCpu = sampler.stop();
           }
         },
@@ -220,6 +230,8 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
     received,
     harnessCpuUsPerReq: cpuWindow !== null && received > 0 ? cpuWindow / received : null,
     replicaCpuUsPerReq: replicaCpu !== null && received > 0 ? (replicaCpu * 1e6) / received : null,
+    harnessCores: cpuWindow !== null && windowMs !== null && windowMs > 0 ? cpuWindow / 1000 / windowMs : null,
+    replicaCores: replicaCpu !== null && windowMs !== null && windowMs > 0 ? (replicaCpu * 1000) / windowMs : null,
   };
 }
 

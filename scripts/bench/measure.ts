@@ -56,6 +56,19 @@ export async function killChild(c: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** killChild for a child spawned detached (its own process group, e.g. wrk under /usr/bin/time): the whole group. */
+export async function killChildGroup(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((r) => c.once('exit', r));
+  try {
+    if (c.pid === undefined) throw new Error('no pid');
+    process.kill(-c.pid, 'SIGKILL');
+  } catch {
+    c.kill('SIGKILL');
+  }
+  await exited;
+}
+
 export interface WrkOptions {
   url: string;
   seconds: number;
@@ -71,6 +84,11 @@ export interface WrkOptions {
   timeCpu?: boolean;
   /** Reject when wrk exits non-zero (default false: parse what it printed). */
   strictExit?: boolean;
+  /**
+   * Spawn wrk (and /usr/bin/time) in their own process group, so killChildGroup(child) ends
+   * both (killChildGroup); a terminal Ctrl-C then no longer reaches wrk directly (the caller kills it). Default false.
+   */
+  group?: boolean;
   /** Called with the child as soon as it is spawned (so a SIGINT handler can kill it). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -128,7 +146,7 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
   const timed = o.timeCpu === true && existsSync(TIME_BIN);
   const [cmd, args] = timed ? [TIME_BIN, ['-f', 'CPU %U %S', WRK_BIN, ...wrkArgs]] : [WRK_BIN, wrkArgs];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: o.group === true });
     o.onSpawn?.(child);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

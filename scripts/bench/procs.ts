@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { sampleAppEntry } from '../../harness/src/paths.js';
-import { killChild } from './measure.js';
+import { killChild, killChildGroup } from './measure.js';
 
 let setprivOk: boolean | null = null;
 /** argv prefixed with `setpriv --pdeathsig SIGKILL --` when that works here. */
@@ -21,13 +21,14 @@ export function withPdeathsig(argv: string[]): string[] {
 
 /** Every child process and every async teardown the bench owns, stopped together. */
 export class Reaper {
-  private readonly children = new Set<ChildProcess>();
+  /** child → spawned in its own process group (kill the group). */
+  private readonly children = new Map<ChildProcess, boolean>();
   private readonly hooks = new Map<number, () => Promise<unknown>>();
   private nextHook = 0;
 
-  /** Tracks a child until it exits. */
-  track<C extends ChildProcess>(child: C): C {
-    this.children.add(child);
+  /** Tracks a child until it exits. `group`: it was spawned detached; kill its process group. */
+  track<C extends ChildProcess>(child: C, group = false): C {
+    this.children.set(child, group);
     child.once('exit', () => this.children.delete(child));
     return child;
   }
@@ -41,7 +42,7 @@ export class Reaper {
 
   /** SIGKILLs the children (wrk runs end at once) without running the teardown hooks. */
   killChildren(): Promise<void> {
-    return Promise.all([...this.children].map((c) => killChild(c))).then(() => undefined);
+    return Promise.all([...this.children].map(([c, group]) => (group ? killChildGroup(c) : killChild(c)))).then(() => undefined);
   }
 
   /** Runs every teardown hook and kills every child; bounded by timeoutMs. */
