@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const upstreamScript = path.join(root, 'test', 'helpers', 'proxy-upstream.mjs');
   const children: ChildProcess[] = [];
   const cleanup = async (): Promise<void> => {
-    await Promise.all(children.map(killChild));
+    await Promise.all(children.map((c) => killChild(c)));
   };
   process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 

@@ -12,6 +12,7 @@ import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
 import type { Upstream, UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
+import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 const FAST: ProxyConfigOverrides = {
   retries: { perTryTimeoutMs: 300 },
@@ -30,105 +31,107 @@ afterEach(async () => {
   ups = [];
 });
 
-async function setup(specs: Array<[string, UpstreamOptions]>): Promise<ServiceProxy> {
-  ups = await startUpstreams(specs);
-  proxy = await startServiceProxy(proxyConfig('hang-test', FAST));
-  for (const u of ups) await proxy.addEndpoint(u.endpoint());
-  return proxy;
-}
-
-const up = (id: string): Upstream => ups.find((u) => u.id === id) as Upstream;
-const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
-
-async function until(p: ServiceProxy, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const s = await p.stats();
-    if (pred(s)) return s;
-    if (performance.now() > end) throw new Error(`timed out waiting for: ${what}\n${JSON.stringify(s, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 20));
+describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
+  async function setup(specs: Array<[string, UpstreamOptions]>): Promise<ServiceProxy> {
+    ups = await startUpstreams(specs);
+    proxy = await startServiceProxy(proxyConfig('hang-test', withClient(client, FAST)));
+    for (const u of ups) await proxy.addEndpoint(u.endpoint());
+    return proxy;
   }
-}
 
-describe('a SIGSTOPped replica under load', () => {
-  it('costs no client a failure: per-try timeouts retry elsewhere, it is ejected, and it returns after SIGCONT', async () => {
-    const p = await setup([
-      ['r1', { zone: 'a' }],
-      ['r2', { zone: 'b' }],
-      ['r3', { zone: 'c' }],
-    ]);
-    const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 30_000, requestTimeoutMs: 5000 });
-    await waitForCounts(run, (c) => c.answered >= 500, 20_000);
-    const stoppedAt = performance.now();
-    up('r2').signal('SIGSTOP');
-    const ejected = await until(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 3000);
-    const detectedMs = performance.now() - stoppedAt;
-    // keep it frozen for a while under load: nothing may reach it any more
-    await new Promise((r) => setTimeout(r, 1500));
-    const whileFrozen = await p.stats();
-    expect(epOf(whileFrozen, 'r2')?.state).toBe('ejected');
-    up('r2').signal('SIGCONT');
-    const back = await until(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
-    const servedBefore = epOf(back, 'r2')?.attempts.response ?? 0;
-    await until(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
-    run.stop();
-    const r = await run.done;
-    const s = await p.stats();
+  const up = (id: string): Upstream => ups.find((u) => u.id === id) as Upstream;
+  const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
 
-    expect(r.failed).toBe(0);
-    expect(r.idMismatches).toBe(0);
-    expect(r.byStatus).toEqual({ '200': r.answered });
-    expect(s.retries.timeout).toBeGreaterThan(0);
-    expect(epOf(s, 'r2')?.attempts.timeout).toBeGreaterThan(0);
-    expect(s.savedByRetry).toBe(s.retries.timeout + s.retries.reset + s.retries.connect_error);
-    // detected within a couple of check intervals / per-try timeouts, not the driver's timeout
-    expect(detectedMs).toBeLessThan(1500);
-    // no request waited for the frozen replica beyond its per-try timeout (+ a retry)
-    expect(r.maxLatencyMs).toBeLessThan(1500);
-    const events = (s.events ?? []).filter((e) => e.replica === 'r2').map((e) => e.type);
-    expect(events).toContain('endpoint.ejected');
-    expect(events).toContain('endpoint.returned');
-    expect(['health_check', 'consecutive_failures']).toContain((s.events ?? []).find((e) => e.type === 'endpoint.ejected')?.reason);
-    expect(ejected.zoneEjections).toBe(0);
+  async function until(p: ServiceProxy, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const s = await p.stats();
+      if (pred(s)) return s;
+      if (performance.now() > end) throw new Error(`timed out waiting for: ${what}\n${JSON.stringify(s, null, 1)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  describe('a SIGSTOPped replica under load', () => {
+    it('costs no client a failure: per-try timeouts retry elsewhere, it is ejected, and it returns after SIGCONT', async () => {
+      const p = await setup([
+        ['r1', { zone: 'a' }],
+        ['r2', { zone: 'b' }],
+        ['r3', { zone: 'c' }],
+      ]);
+      const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 30_000, requestTimeoutMs: 5000 });
+      await waitForCounts(run, (c) => c.answered >= 500, 20_000);
+      const stoppedAt = performance.now();
+      up('r2').signal('SIGSTOP');
+      const ejected = await until(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 3000);
+      const detectedMs = performance.now() - stoppedAt;
+      // keep it frozen for a while under load: nothing may reach it any more
+      await new Promise((r) => setTimeout(r, 1500));
+      const whileFrozen = await p.stats();
+      expect(epOf(whileFrozen, 'r2')?.state).toBe('ejected');
+      up('r2').signal('SIGCONT');
+      const back = await until(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
+      const servedBefore = epOf(back, 'r2')?.attempts.response ?? 0;
+      await until(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
+      run.stop();
+      const r = await run.done;
+      const s = await p.stats();
+
+      expect(r.failed).toBe(0);
+      expect(r.idMismatches).toBe(0);
+      expect(r.byStatus).toEqual({ '200': r.answered });
+      expect(s.retries.timeout).toBeGreaterThan(0);
+      expect(epOf(s, 'r2')?.attempts.timeout).toBeGreaterThan(0);
+      expect(s.savedByRetry).toBe(s.retries.timeout + s.retries.reset + s.retries.connect_error);
+      // detected within a couple of check intervals / per-try timeouts, not the driver's timeout
+      expect(detectedMs).toBeLessThan(1500);
+      // no request waited for the frozen replica beyond its per-try timeout (+ a retry)
+      expect(r.maxLatencyMs).toBeLessThan(1500);
+      const events = (s.events ?? []).filter((e) => e.replica === 'r2').map((e) => e.type);
+      expect(events).toContain('endpoint.ejected');
+      expect(events).toContain('endpoint.returned');
+      expect(['health_check', 'consecutive_failures']).toContain((s.events ?? []).find((e) => e.type === 'endpoint.ejected')?.reason);
+      expect(ejected.zoneEjections).toBe(0);
+    });
   });
-});
 
-describe('zone ejection', () => {
-  it('two frozen replicas of zone b eject all of zone b (b3 included) with no client failure; b3 returns at once, b1/b2 after SIGCONT', async () => {
-    const p = await setup([
-      ['a1', { zone: 'a' }],
-      ['a2', { zone: 'a' }],
-      ['b1', { zone: 'b' }],
-      ['b2', { zone: 'b' }],
-      ['b3', { zone: 'b' }],
-    ]);
-    const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 30_000, requestTimeoutMs: 5000 });
-    await waitForCounts(run, (c) => c.answered >= 500, 20_000);
-    up('b1').signal('SIGSTOP');
-    up('b2').signal('SIGSTOP');
-    const zoned = await until(p, 'zone b ejected', (s) => s.zoneEjections === 1, 3000);
-    expect(zoned.events?.find((e) => e.type === 'zone.ejected')?.zone).toBe('b');
-    const b3Ejection = zoned.events?.find((e) => e.type === 'endpoint.ejected' && e.replica === 'b3');
-    expect(b3Ejection?.reason).toBe('zone');
-    // b3 is healthy: back after minEjectionMs + healthyThreshold checks, while b1/b2 stay out
-    const b3back = await until(p, 'b3 back', (s) => epOf(s, 'b3')?.state === 'active', 3000);
-    expect(epOf(b3back, 'b1')?.state).toBe('ejected');
-    expect(epOf(b3back, 'b2')?.state).toBe('ejected');
-    await new Promise((r) => setTimeout(r, 500));
-    up('b1').signal('SIGCONT');
-    up('b2').signal('SIGCONT');
-    await until(p, 'b1 and b2 back', (s) => epOf(s, 'b1')?.state === 'active' && epOf(s, 'b2')?.state === 'active', 5000);
-    run.stop();
-    const r = await run.done;
-    const s = await p.stats();
-    expect(r.failed).toBe(0);
-    expect(r.byStatus).toEqual({ '200': r.answered });
-    expect(s.zoneEjections).toBe(1);
-    expect(epOf(s, 'a1')?.ejections).toBe(0);
-    expect(epOf(s, 'a2')?.ejections).toBe(0);
-    expect(epOf(s, 'b3')?.ejections).toBe(1);
-    expect(r.maxLatencyMs).toBeLessThan(1500);
-    const metrics = await p.metrics();
-    expect(metrics).toContain('zerodrop_proxy_zone_ejections_total{zone="b",run_id="hang-test"} 1');
+  describe('zone ejection', () => {
+    it('two frozen replicas of zone b eject all of zone b (b3 included) with no client failure; b3 returns at once, b1/b2 after SIGCONT', async () => {
+      const p = await setup([
+        ['a1', { zone: 'a' }],
+        ['a2', { zone: 'a' }],
+        ['b1', { zone: 'b' }],
+        ['b2', { zone: 'b' }],
+        ['b3', { zone: 'b' }],
+      ]);
+      const run = startLoad({ port: Number(new URL(p.url).port), connections: 16, durationMs: 30_000, requestTimeoutMs: 5000 });
+      await waitForCounts(run, (c) => c.answered >= 500, 20_000);
+      up('b1').signal('SIGSTOP');
+      up('b2').signal('SIGSTOP');
+      const zoned = await until(p, 'zone b ejected', (s) => s.zoneEjections === 1, 3000);
+      expect(zoned.events?.find((e) => e.type === 'zone.ejected')?.zone).toBe('b');
+      const b3Ejection = zoned.events?.find((e) => e.type === 'endpoint.ejected' && e.replica === 'b3');
+      expect(b3Ejection?.reason).toBe('zone');
+      // b3 is healthy: back after minEjectionMs + healthyThreshold checks, while b1/b2 stay out
+      const b3back = await until(p, 'b3 back', (s) => epOf(s, 'b3')?.state === 'active', 3000);
+      expect(epOf(b3back, 'b1')?.state).toBe('ejected');
+      expect(epOf(b3back, 'b2')?.state).toBe('ejected');
+      await new Promise((r) => setTimeout(r, 500));
+      up('b1').signal('SIGCONT');
+      up('b2').signal('SIGCONT');
+      await until(p, 'b1 and b2 back', (s) => epOf(s, 'b1')?.state === 'active' && epOf(s, 'b2')?.state === 'active', 5000);
+      run.stop();
+      const r = await run.done;
+      const s = await p.stats();
+      expect(r.failed).toBe(0);
+      expect(r.byStatus).toEqual({ '200': r.answered });
+      expect(s.zoneEjections).toBe(1);
+      expect(epOf(s, 'a1')?.ejections).toBe(0);
+      expect(epOf(s, 'a2')?.ejections).toBe(0);
+      expect(epOf(s, 'b3')?.ejections).toBe(1);
+      expect(r.maxLatencyMs).toBeLessThan(1500);
+      const metrics = await p.metrics();
+      expect(metrics).toContain('zerodrop_proxy_zone_ejections_total{zone="b",run_id="hang-test"} 1');
+    });
   });
 });
