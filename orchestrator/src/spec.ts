@@ -91,12 +91,15 @@ export interface DeploymentSpec {
   revisionHistoryLimit: number;
 }
 
+// Kubernetes defaults are period 10 s, timeout 1 s, failureThreshold 3; a demo needs a faster
+// period, but the timeout and threshold stay Kubernetes': a replica briefly starved of CPU on a
+// saturated 2-core box must not be taken out of rotation (a hung zone is the proxy's to detect).
 export const DEFAULT_READINESS: ProbeSpec = {
   path: '/readyz',
   periodMs: 500,
-  timeoutMs: 500,
+  timeoutMs: 1000,
   successThreshold: 1,
-  failureThreshold: 2,
+  failureThreshold: 3,
   initialDelayMs: 0,
 };
 
