@@ -1,19 +1,23 @@
 /**
- * Proxy benchmark: throughput and CPU per request of the zerodrop service proxy against the same
- * two plain upstreams hit directly, and against a naive node:http + undici proxy (pool.request,
- * the research baseline: ~20k req/s at one core, ~50 µs CPU/request).
+ * Proxy benchmark: throughput and CPU per request of the zerodrop service proxy with each upstream
+ * client (raw, undici) against HAProxy in the same role (1 thread, keep-alive both sides, the
+ * same two plain upstreams), in one invocation; plus the upstreams hit directly.
  *
- *   npm run build && node dist/scripts/proxy-bench.js [--runs 3] [--duration 10] [--variants a,b]
+ *   npm run build && node dist/scripts/proxy-bench.js [--runs 3] [--duration 10] [--connections 100]
+ *       [--variants direct,raw,undici,haproxy] [--cpu-prof DIR]
  *
- * Each variant runs in its own process (so /proc/PID/stat is its CPU alone); wrk -t1 -c100 drives
- * it after a 2 s warm-up; CPU = utime+stime delta over the measured run. The box is shared and
- * has 2 cores (wrk, proxy and two upstreams share them), so every variant is repeated and the
- * median reported. Bounded: each run stops by itself; every child is killed at the end.
+ * Each proxy runs in its own process (so /proc/PID/stat is its CPU alone); wrk -t1 drives it after
+ * a 2 s warm-up; CPU = utime+stime delta over the measured run, divided by the requests wrk
+ * completed. The box is shared and has 2 cores (wrk, the proxy and both upstreams share them), so
+ * variants are interleaved and repeated, and medians reported; the load average is printed before
+ * and after. The goal (issue 7): proxy ≥ 0.8 × HAProxy. Bounded: each run stops by itself; every
+ * child is killed at the end.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -22,35 +26,41 @@ import { startServiceProxy } from '../orchestrator/src/proxy/proxy.js';
 import { startProxyWorker } from '../orchestrator/src/proxy/worker.js';
 import type { ProxyConfigOverrides } from '../orchestrator/src/proxy/config.js';
 import type { ProxyControl } from '../orchestrator/src/proxy/types.js';
+import { freeLoopbackPort } from '../orchestrator/src/runtime/process.js';
+import { HAPROXY_BIN, haproxyAvailability, haproxyConfig } from './bench/haproxy.js';
 import { cpuSeconds, cpuTimes, CLK_TCK, killChild, median, runWrk as runWrkProcess } from './bench/measure.js';
 import type { WrkResult } from './bench/measure.js';
+import { waitForPort, withPdeathsig } from './bench/procs.js';
 
 interface Variant {
   name: string;
   what: string;
-  kind: 'direct' | 'naive' | 'zerodrop' | 'zerodrop-worker';
+  kind: 'direct' | 'naive' | 'zerodrop' | 'zerodrop-worker' | 'haproxy';
   overrides?: ProxyConfigOverrides;
   handlerApi?: 'legacy' | 'controller';
   env?: Record<string, string>;
 }
 
+const raw = (o: ProxyConfigOverrides = {}): ProxyConfigOverrides => ({ ...o, upstream: { ...o.upstream, client: 'raw' } });
+const undici = (o: ProxyConfigOverrides = {}): ProxyConfigOverrides => ({ ...o, upstream: { ...o.upstream, client: 'undici' } });
+
 const VARIANTS: Variant[] = [
   { name: 'direct', what: 'wrk → upstream 1 directly (no proxy)', kind: 'direct' },
-  { name: 'naive', what: 'naive proxy: pool.request + buffer, 64 conns (research baseline)', kind: 'naive' },
-  { name: 'zd', what: 'zerodrop: dispatch (legacy handler), buffer ≤64 KiB, 64 conns, pipelining 1', kind: 'zerodrop' },
-  { name: 'zd-controller', what: 'zerodrop with the undici v7 controller handler API', kind: 'zerodrop', handlerApi: 'controller' },
-  { name: 'zd-stream', what: 'zerodrop, stream every response (responseBufferBytes 0)', kind: 'zerodrop', overrides: { upstream: { responseBufferBytes: 0 } } },
-  { name: 'zd-pipe8', what: 'zerodrop, pipelining 8', kind: 'zerodrop', overrides: { upstream: { pipelining: 8 } } },
-  { name: 'zd-conns16', what: 'zerodrop, 16 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 16 } } },
-  { name: 'zd-conns128', what: 'zerodrop, 128 connections per upstream', kind: 'zerodrop', overrides: { upstream: { connectionsPerReplica: 128 } } },
-  {
-    name: 'zd-c16p8',
-    what: 'zerodrop, 16 connections × pipelining 8 per upstream',
-    kind: 'zerodrop',
-    overrides: { upstream: { connectionsPerReplica: 16, pipelining: 8 } },
-  },
-  { name: 'zd-worker', what: 'zerodrop in a worker thread (process CPU: both threads)', kind: 'zerodrop-worker' },
+  { name: 'raw', what: 'zerodrop, raw upstream client (default), 32 conns/upstream', kind: 'zerodrop', overrides: raw() },
+  { name: 'undici', what: 'zerodrop, undici Pool dispatch (legacy handler), 32 conns/upstream, pipelining 1', kind: 'zerodrop', overrides: undici() },
+  { name: 'haproxy', what: 'HAProxy 1 thread, http-keep-alive, same 2 upstreams', kind: 'haproxy' },
+  // extras (--variants)
+  { name: 'naive', what: 'naive node:http + undici pool.request proxy, 64 conns (research baseline)', kind: 'naive' },
+  { name: 'raw-worker', what: 'raw client, proxy in a worker thread (process CPU: both threads)', kind: 'zerodrop-worker', overrides: raw() },
+  { name: 'undici-worker', what: 'undici client, proxy in a worker thread', kind: 'zerodrop-worker', overrides: undici() },
+  { name: 'raw-stream', what: 'raw client, stream every response (responseBufferBytes 0)', kind: 'zerodrop', overrides: raw({ upstream: { responseBufferBytes: 0 } }) },
+  { name: 'undici-stream', what: 'undici client, stream every response', kind: 'zerodrop', overrides: undici({ upstream: { responseBufferBytes: 0 } }) },
+  { name: 'undici-controller', what: 'undici client, v7 controller handler API', kind: 'zerodrop', overrides: undici(), handlerApi: 'controller' },
+  { name: 'undici-pipe8', what: 'undici client, pipelining 8', kind: 'zerodrop', overrides: undici({ upstream: { pipelining: 8 } }) },
+  { name: 'raw-conns8', what: 'raw client, 8 connections per upstream', kind: 'zerodrop', overrides: raw({ upstream: { connectionsPerReplica: 8 } }) },
+  { name: 'raw-conns128', what: 'raw client, 128 connections per upstream', kind: 'zerodrop', overrides: raw({ upstream: { connectionsPerReplica: 128 } }) },
 ];
+const DEFAULT_VARIANTS = ['direct', 'raw', 'undici', 'haproxy'];
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -82,8 +92,47 @@ function startChild(args: string[], env: Record<string, string> = {}): Promise<S
   });
 }
 
+let wrkConnections = 100;
 function runWrk(url: string, seconds: number): Promise<WrkResult> {
-  return runWrkProcess({ url, seconds, connections: 100, id: 'bench' });
+  return runWrkProcess({ url, seconds, connections: wrkConnections, id: 'bench' });
+}
+
+/** Load averages (1, 5, 15 min) and the core count: how busy the shared box was. */
+function loadavg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
+interface RunningHaproxy {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** HAProxy (scripts/bench/haproxy.ts config: nbthread 1, http-keep-alive, round-robin) over the upstream ports. */
+async function startHaproxy(upPorts: number[], children: ChildProcess[]): Promise<RunningHaproxy> {
+  const port = await freeLoopbackPort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'zd-proxy-bench-haproxy-'));
+  const cfg = path.join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, haproxyConfig(port, upPorts.map((p, i) => ({ id: `u${i + 1}`, port: p }))));
+  const [file, ...args] = withPdeathsig([HAPROXY_BIN, '-db', '-f', cfg]);
+  const child = spawn(file as string, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  const stop = async (): Promise<void> => {
+    await killChild(child);
+    children.splice(children.indexOf(child), 1);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, 5000, () => child.exitCode === null && child.signalCode === null);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid as number, stop };
 }
 
 // ------------------------------------------------------------------ child mode: serve one proxy
@@ -161,8 +210,17 @@ async function main(): Promise<void> {
   }
   const runs = Number(arg('runs', '3'));
   const duration = Number(arg('duration', '10'));
-  const wanted = arg('variants', VARIANTS.map((v) => v.name).join(',')).split(',');
-  const variants = VARIANTS.filter((v) => wanted.includes(v.name));
+  wrkConnections = Number(arg('connections', '100'));
+  const wanted = arg('variants', DEFAULT_VARIANTS.join(',')).split(',');
+  const unknown = wanted.filter((w) => !VARIANTS.some((v) => v.name === w));
+  if (unknown.length > 0) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  const variants = wanted.map((w) => VARIANTS.find((v) => v.name === w) as Variant);
+  const profDir = arg('cpu-prof', '');
+  if (variants.some((v) => v.kind === 'haproxy')) {
+    const h = haproxyAvailability();
+    if (!h.ok) throw new Error(`the haproxy variant needs HAProxy: ${h.reason}`);
+    console.error(`HAProxy ${h.version}`);
+  }
   const root = repoRoot();
   const script = fileURLToPath(import.meta.url);
   const upstreamScript = path.join(root, 'test', 'helpers', 'proxy-upstream.mjs');
@@ -177,7 +235,8 @@ async function main(): Promise<void> {
     for (const u of ups) children.push(u.child);
     const upPorts = ups.map((u) => u.info.port as number);
     const upPids = ups.map((u) => u.child.pid as number);
-    console.error(`upstreams on ${upPorts.join(', ')}; ${runs} run(s) × ${duration} s per variant, wrk -t1 -c100; CLK_TCK ${CLK_TCK}`);
+    const loadBefore = loadavg();
+    console.error(`upstreams on ${upPorts.join(', ')}; ${runs} run(s) × ${duration} s per variant, wrk -t1 -c${wrkConnections}; CLK_TCK ${CLK_TCK}; load average ${loadBefore}`);
     const rows: Row[] = variants.map((variant) => ({ variant, rps: [], usPerReq: [], userUsPerReq: [], cpuPct: [], upstreamUsPerReq: [], p50: [], p99: [], errors: 0 }));
     // Interleave runs (A B C, A B C, ...) so a noisy neighbour hits every variant alike.
     for (let r = 0; r < runs; r++) {
@@ -186,11 +245,17 @@ async function main(): Promise<void> {
         let url: string;
         let pid: number;
         let proxyChild: ChildProcess | null = null;
+        let haproxy: RunningHaproxy | null = null;
         if (v.kind === 'direct') {
           url = `http://127.0.0.1:${upPorts[0]}/`;
           pid = upPids[0] as number;
+        } else if (v.kind === 'haproxy') {
+          haproxy = await startHaproxy(upPorts, children);
+          url = haproxy.url;
+          pid = haproxy.pid;
         } else {
-          const s = await startChild([script, '--serve', JSON.stringify(v), upPorts.join(',')], v.env);
+          const nodeFlags = profDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${v.name}-${r + 1}.cpuprofile`];
+          const s = await startChild([...nodeFlags, script, '--serve', JSON.stringify(v), upPorts.join(',')], v.env);
           proxyChild = s.child;
           children.push(s.child);
           url = s.info.url as string;
@@ -218,20 +283,37 @@ async function main(): Promise<void> {
           `run ${r + 1} ${v.name.padEnd(14)} ${w.rps.toFixed(0).padStart(6)} req/s  ${((cpu * 1e6) / w.requests).toFixed(1).padStart(5)} µs/req (user ${(((t1[0] - t0[0]) * 1e6) / w.requests).toFixed(1)})  cpu ${((cpu / w.seconds) * 100).toFixed(0)}%  p50 ${w.p50ms}ms p99 ${w.p99ms}ms  errors ${w.errors}`,
         );
         if (proxyChild) {
+          if (profDir !== '') {
+            // a clean exit writes the CPU profile
+            const exited = new Promise((res) => proxyChild?.once('exit', res));
+            proxyChild.stdin?.end();
+            await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
+          }
           await killChild(proxyChild);
           children.splice(children.indexOf(proxyChild), 1);
         }
+        if (haproxy) await haproxy.stop();
       }
     }
     const fmt = (xs: number[], d = 0): string => `${median(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}]`;
-    console.log(`\n| variant | req/s median [min–max] | CPU µs/request (measured process) | of which user µs | CPU % | upstreams µs/req | p50 ms | p99 ms | errors |`);
-    console.log(`|---|---|---|---|---|---|---|---|---|`);
+    const ha = rows.find((row) => row.variant.kind === 'haproxy');
+    const haRps = ha ? median(ha.rps) : NaN;
+    const haUs = ha ? median(ha.usPerReq) : NaN;
+    console.log(
+      `\n| variant | req/s median [min–max] | CPU µs/request (its process) | of which user µs | CPU % | upstreams µs/req | p50 ms | p99 ms | errors | req/s ÷ HAProxy | HAProxy µs ÷ its µs |`,
+    );
+    console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
     for (const row of rows) {
+      const isProxy = row.variant.kind !== 'direct' && row.variant.kind !== 'haproxy';
+      const vsRps = ha && isProxy ? (median(row.rps) / haRps).toFixed(2) : '';
+      const vsUs = ha && isProxy ? (haUs / median(row.usPerReq)).toFixed(2) : '';
       console.log(
-        `| ${row.variant.name}: ${row.variant.what} | ${fmt(row.rps)} | ${fmt(row.usPerReq, 1)} | ${fmt(row.userUsPerReq, 1)} | ${fmt(row.cpuPct)} | ${fmt(row.upstreamUsPerReq, 1)} | ${median(row.p50).toFixed(2)} | ${median(row.p99).toFixed(2)} | ${row.errors} |`,
+        `| ${row.variant.name}: ${row.variant.what} | ${fmt(row.rps)} | ${fmt(row.usPerReq, 1)} | ${fmt(row.userUsPerReq, 1)} | ${fmt(row.cpuPct)} | ${fmt(row.upstreamUsPerReq, 1)} | ${median(row.p50).toFixed(2)} | ${median(row.p99).toFixed(2)} | ${row.errors} | ${vsRps} | ${vsUs} |`,
       );
     }
-    console.log(`\n(n=${runs} per variant, ${duration} s each, interleaved; medians. Shared 2-core box: wrk, the proxy and both upstreams compete for the cores.)`);
+    console.log(
+      `\n(n=${runs} per variant, ${duration} s each, wrk -t1 -c${wrkConnections}, interleaved; medians. Shared 2-core box: wrk, the proxy and both upstreams compete for the cores. Load average before: ${loadBefore}; after: ${loadavg()}. Goal (issue 7): proxy req/s ≥ 0.8 × HAProxy.)`,
+    );
   } finally {
     await cleanup();
   }

@@ -91,6 +91,13 @@ describe('classifyUpstreamError', () => {
     ['UND_ERR_HEADERS_TIMEOUT', true, 'timeout'],
     ['UND_ERR_INVALID_ARG', false, 'other_error'],
     ['HPE_INVALID_CONSTANT', true, 'other_error'],
+    // the raw client's codes (raw-upstream.ts RAW_ERR)
+    ['ZD_CONNECT_TIMEOUT', false, 'connect_error'],
+    ['ZD_UPSTREAM_DESTROYED', false, 'connect_error'],
+    ['ZD_UPSTREAM_DESTROYED', true, 'reset'],
+    ['ZD_UPSTREAM_CLOSED', true, 'reset'],
+    ['ZD_BODY_TIMEOUT', true, 'timeout'],
+    ['ZD_BAD_UPSTREAM_RESPONSE', true, 'other_error'],
   ] as const)('%s (sent=%s) → %s', (code, sent, outcome) => {
     expect(classifyUpstreamError(err(code), sent)).toBe(outcome);
   });
@@ -142,8 +149,17 @@ describe('config', () => {
     [{ upstream: { connectionsPerReplica: 0 } }, 'upstream.connectionsPerReplica'],
     [{ port: 70000 }, 'port'],
     [{ metricsPort: -1 }, 'metricsPort'],
+    [{ upstream: { client: 'http2' } }, 'upstream.client'],
+    // the raw client never pipelines: asking it to is refused, not ignored
+    [{ upstream: { pipelining: 8 } }, 'upstream.pipelining'],
+    [{ upstream: { client: 'raw', pipelining: 2 } }, 'upstream.pipelining'],
   ] as const)('rejects %j (%s)', (overrides, field) => {
-    expect(() => validateProxyConfig(proxyConfig('r', overrides))).toThrow(field);
+    expect(() => validateProxyConfig(proxyConfig('r', overrides as never))).toThrow(field);
+  });
+  it('upstream client: raw by default; undici may pipeline', () => {
+    expect(proxyConfig('r').upstream.client).toBe('raw');
+    const c = proxyConfig('r', { upstream: { client: 'undici', pipelining: 8 } });
+    expect(validateProxyConfig(c).upstream).toMatchObject({ client: 'undici', pipelining: 8 });
   });
   it('proxyConfig merges nested sections over the defaults', () => {
     const c = proxyConfig('r', { retries: { perTryTimeoutMs: 300 }, metricsPort: 0 });
