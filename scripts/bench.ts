@@ -203,7 +203,8 @@ function uptimeLine(): string {
 
 function gitSha(): string | null {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot(), encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    // "-dirty": the measured code has uncommitted changes (the sha alone would not say what ran).
+    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: projectRoot(), encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
   } catch {
     return null;
   }
@@ -383,6 +384,14 @@ function rowValue(row: Row): number | null {
   return medianOf(row.samples.map((s) => s.rps));
 }
 
+/** The note of the run whose req/s is the median (one line, not one per run). */
+function medianNote(row: Row): string {
+  const v = rowValue(row);
+  if (v === null) return '';
+  const s = [...row.samples].sort((a, b) => Math.abs(a.rps - v) - Math.abs(b.rps - v))[0];
+  return s?.note ?? '';
+}
+
 /** Median of per-run ratios a/b (the runs are interleaved, so each pair shared the same box conditions). */
 function pairedRatio(a: Row, b: Row): number | null {
   const n = Math.min(a.samples.length, b.samples.length);
@@ -411,7 +420,7 @@ function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult | null,
     const gen = medianOf(s.map((x) => x.genUs));
     const mid = medianOf(s.map((x) => x.midUs));
     const rep = medianOf(s.map((x) => x.repUs));
-    const notes = [...new Set(s.map((x) => x.note).filter((x): x is string => x !== null))].slice(0, 2).join('; ');
+    const notes = medianNote(row);
     out(
       `| ${row.label} | ${row.what} | **${fmtInt(rowValue(row))}**${range} | ${row.genName && gen !== null ? `${row.genName} ${fmt(gen)}` : '—'} | ${row.midName && mid !== null ? `${row.midName} ${fmt(mid)}` : '—'} | ${fmt(rep)} | ${fmt(medianOf(s.map((x) => x.p99ms)), 2)} | ${s.reduce((a, x) => a + x.errors, 0)} | ${notes} |`,
     );
@@ -429,7 +438,7 @@ function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult | null,
     }
   }
   out('');
-  out('Goals:');
+  out('Goals (proxy ÷ HAProxy and driver ÷ wrk: median of the per-run ratios, the runs being interleaved):');
   for (const r of ratios) {
     const verdict = r.value === null ? 'NOT MEASURED' : r.value >= r.goal ? 'met' : `MISSED (${fmt(r.value / r.goal * 100, 0)} % of the goal)`;
     out(`  ${r.name.padEnd(22)} ${fmt(r.value, 3).padStart(6)}   goal ≥ ${r.goal.toFixed(2)}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
@@ -460,7 +469,8 @@ function benchEntries(rows: Row[], ratios: Ratio[], common: string): BenchEntry[
       row.midName && mid !== null ? `${row.midName} ${fmt(mid)} µs/req` : '',
       rep !== null ? `replicas ${fmt(rep)} µs/req` : '',
     ].filter((x) => x !== '');
-    const notes = [...new Set(s.map((x) => x.note).filter((x): x is string => x !== null))].slice(0, 2);
+    const note = medianNote(row);
+    const notes = note === '' ? [] : [note];
     entries.push({
       name: `${row.stableName}: ${row.key === 'ceiling' ? 'highest passing rate' : 'throughput'}`,
       unit: 'req/s',
