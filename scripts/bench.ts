@@ -573,6 +573,8 @@ async function main(): Promise<number> {
   try {
     const demo = loadScenarioFile(demoFile);
     const demoPlan = resolvePlan(demo, { prometheus: 'off' });
+    const up = demoPlan.proxy.upstream;
+    proxy.what = `${proxy.what} (demo config: upstream client ${up.client ?? 'default'}, ${up.connectionsPerReplica} conns/replica, pipelining ${up.pipelining})`;
     ceil.what = `scenarios/demo.yaml shortened to ${opts.probeDuration} s (rollout + zone crash, timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
     if (!opts.ceiling) ceil.skipped = '--no-ceiling';
 
