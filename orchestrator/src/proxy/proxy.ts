@@ -12,9 +12,11 @@
  *       → failure: retried on a replica not tried yet when the rules allow (method, whether the
  *         request was sent, budget), else 502/504 with x-zerodrop-error.
  *
- * Hot-path rules: no closures, promises or streams per request; counters are plain numbers and
- * typed arrays (metrics.ts reads them at scrape time); per-try timeouts are one FIFO list swept
- * by one timer (every attempt has the same timeout, so the list is sorted by deadline).
+ * Hot-path rules: no closures, promises or streams per request (two closures for a request with
+ * a body); nothing added to node:http's objects (client aborts are watched on the connection);
+ * counters are plain numbers and typed arrays (metrics.ts reads them at scrape time); per-try
+ * timeouts are one FIFO list swept by one timer (every attempt has the same timeout, so the list
+ * is sorted by deadline); the raw client's idle expiry and body stalls, one more sweep.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -111,9 +113,10 @@ const SETTLED = 2; // outcome decided; later undici callbacks only release resou
 export interface ServiceProxyOptions {
   clock?: Clock;
   /**
-   * undici handler style: 'legacy' (onConnect/onHeaders/onData/onComplete/onError, raw header
-   * buffers, no wrapper objects: the default, measured faster) or 'controller' (the v7
-   * onRequestStart/onResponse* API, wrapped by undici in UnwrapHandler + parseHeaders).
+   * With upstream.client 'undici' only, its handler style: 'legacy' (onConnect/onHeaders/onData/
+   * onComplete/onError, raw header buffers, no wrapper objects: the default, measured faster) or
+   * 'controller' (the v7 onRequestStart/onResponse* API, wrapped by undici in UnwrapHandler +
+   * parseHeaders).
    */
   handlerApi?: 'legacy' | 'controller';
 }
