@@ -38,6 +38,7 @@ export function parseCli(argv: string[]): ParsedCli {
         prometheus: { type: 'string' },
         'app-fault': { type: 'string', multiple: true },
         'no-retries': { type: 'boolean' },
+        proxy: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
@@ -91,6 +92,12 @@ export function parseCli(argv: string[]): ParsedCli {
   }
   if (values['app-fault']) overrides.appFaults = values['app-fault'];
   if (values['no-retries']) overrides.noRetries = true;
+  if (values.proxy !== undefined) {
+    if (values.proxy !== 'node' && values.proxy !== 'haproxy') {
+      throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane`, { fix: 'use --proxy node (zerodrop\'s own proxy, default) or --proxy haproxy' });
+    }
+    overrides.proxyEngine = values.proxy;
+  }
   if (values.out !== undefined) overrides.outDir = values.out;
   const adminPort = values['admin-port'] === undefined ? null : positiveInt('--admin-port', values['admin-port'], 'a TCP port, e.g. --admin-port 7070', true);
   return {
@@ -140,6 +147,8 @@ Options (override the scenario)
   --app-fault <switch>   break the sample-app on purpose (repeatable): abrupt-exit, ready-early,
                          no-drain, ignore-sigterm, error-rate=<0..1>, slow-start=<ms>
   --no-retries           the proxy never retries: see what the service alone would have cost
+  --proxy <p>            node (zerodrop's own proxy, default) | haproxy (the installed HAProxy,
+                         driven through its runtime API: about a third of the CPU per request)
   --out <dir>            where reports go (default: reports)
   --json                 print result.json on stdout (progress goes to stderr)
   --admin-port <n>       fixed port for the admin API (up)

@@ -12,7 +12,7 @@ import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestra
 import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { startProxyWorker } from '../../../orchestrator/src/proxy/index.js';
+import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
 import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
 import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
@@ -110,11 +110,12 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   signal.addEventListener('abort', onAbort, { once: true });
 
   try {
-    // 0. Refuse early what cannot work (a missing prometheus binary), before anything starts.
+    // 0. Refuse early what cannot work (a missing prometheus or haproxy binary), before anything starts.
     preflightPrometheus(plan.prometheus);
+    preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas.
     res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
-    res.proxy = await startProxyWorker({ ...plan.proxy, runId });
+    res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
     const controller = new DeploymentController({
       runId,
       spec: plan.deployment,

@@ -7,7 +7,7 @@ import { ExitCode } from '../../../orchestrator/src/common/errors.js';
 import { startAdminApi } from '../../../orchestrator/src/admin-api.js';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { startProxyWorker } from '../../../orchestrator/src/proxy/index.js';
+import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
 import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { ParsedCli } from '../cli/args.js';
@@ -21,10 +21,11 @@ export async function runUp(cli: ParsedCli, file: string): Promise<number> {
   const plan = resolvePlan(loadScenarioFile(file), cli.overrides);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   for (const line of describePlan(plan)) if (!line.startsWith('load') && !line.startsWith('timeline')) log(line);
+  preflightDataPlane(plan.dataPlane.engine);
   const runId = newRunId(`${plan.scenario.name}-up`);
   log(`run ${runId}`);
   const runtime = createRuntime(plan.runtime, { runId, log, images: imagesOf(plan) });
-  const proxy = await startProxyWorker({ ...plan.proxy, runId });
+  const proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
   const controller = new DeploymentController({
     runId,
     spec: plan.deployment,

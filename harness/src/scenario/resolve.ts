@@ -4,6 +4,7 @@
  * Nothing here touches a process or a socket; `describePlan` prints it before anything starts.
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
 import type { ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
@@ -23,6 +24,8 @@ export interface CliOverrides {
   appFaults?: string[];
   /** --no-retries: the proxy never retries (negative controls). */
   noRetries?: boolean;
+  /** --proxy: the data plane (node | haproxy). */
+  proxyEngine?: DataPlaneEngine;
   prometheus?: string;
   outDir?: string;
 }
@@ -41,6 +44,8 @@ export interface RunPlan {
   deployment: DeploymentSpec;
   zoneFailureDetectionMs: number;
   proxy: Omit<ProxyConfig, 'runId'>;
+  /** Which data plane carries proxy (orchestrator/src/proxy/select.ts). */
+  dataPlane: DataPlaneOptions;
   driver: Omit<DriverConfig, 'url' | 'runId'>;
   steps: PlannedStep[];
   thresholds: Scenario['thresholds'];
@@ -66,6 +71,7 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
   if (o.runtime !== undefined) s.runtime = o.runtime;
   if (o.appFaults && o.appFaults.length > 0) s.target.appFaults = [...s.target.appFaults, ...o.appFaults];
   if (o.noRetries) s.proxy.retries = false;
+  if (o.proxyEngine !== undefined) s.proxy.engine = o.proxyEngine;
   if (o.prometheus !== undefined) s.prometheus = o.prometheus as Scenario['prometheus'];
   if (o.outDir !== undefined) s.outputs.dir = o.outDir;
   const problems = crossFieldProblems(s);
@@ -155,6 +161,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     deployment,
     zoneFailureDetectionMs: d.zoneFailureDetection,
     proxy,
+    dataPlane: p.engine === 'haproxy' ? { engine: 'haproxy', threads: p.haproxy.threads } : { engine: p.engine },
     driver,
     steps: s.timeline.map((step) => planStep(step, s)),
     thresholds: s.thresholds,
@@ -282,7 +289,7 @@ export function describePlan(plan: RunPlan): string[] {
     `target    ${target} · ${d.replicas} replicas over zones ${d.zones.join(', ')} · runtime ${plan.runtime}`,
     `strategy  maxSurge ${d.strategy.maxSurge} · maxUnavailable ${d.strategy.maxUnavailable} · routing lag ${formatDuration(d.termination.routingLagMs)} · grace ${formatDuration(d.termination.gracePeriodMs)}`,
     `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)})`,
-    `proxy     retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}`,
+    `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);
   for (const step of plan.steps) lines.push(`timeline  ${step.label}`);

@@ -4,6 +4,7 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
+import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/src/proxy/select.js';
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
 import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
 import { parseDuration } from './duration.js';
@@ -108,6 +109,10 @@ const deploymentSchema = z
 const P = DEFAULT_PROXY_CONFIG;
 const proxySchema = z
   .strictObject({
+    /** The data plane: zerodrop's own proxy (node) or HAProxy driven through its runtime API (haproxy). */
+    engine: z.enum(DATA_PLANE_ENGINES).default(DEFAULT_DATA_PLANE_ENGINE),
+    /** engine: haproxy only. */
+    haproxy: z.strictObject({ threads: z.number().int().min(1).max(64).default(1) }).prefault({}),
     retries: z.boolean().default(P.retries.enabled),
     maxAttempts: z.number().int().min(1).max(10).default(P.retries.maxAttempts),
     perTryTimeout: duration.default(P.retries.perTryTimeoutMs),

@@ -122,7 +122,7 @@ export class HaproxyDataPlane implements ProxyControl {
     let lastError: unknown = null;
     // A free port may be taken between the probe and HAProxy's bind: one more try on other ports.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const dir = mkdtempSync(join(tmpdir(), 'zd-haproxy-'));
+      const dir = mkdtempSync(join(tmpdir(), `zd-haproxy-${config.runId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}-`));
       const port = config.port > 0 ? config.port : await freeLoopbackPort();
       const wantNative = options.nativeMetrics ?? config.metricsPort !== null;
       const nativePort = wantNative ? await freeLoopbackPort() : null;
