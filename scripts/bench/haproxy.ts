@@ -2,24 +2,22 @@
  * HAProxy in the service proxy's role, as the comparison anchor: one thread, HTTP mode,
  * keep-alive on both sides, round-robin over the same replicas, on 127.0.0.1.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HAPROXY_BIN, haproxyAvailability as sharedAvailability } from '../../orchestrator/src/proxy/haproxy/binary.js';
+import { defaultsSection, globalSection } from '../../orchestrator/src/proxy/haproxy/config.js';
 import { freeLoopbackPort } from '../../orchestrator/src/runtime/process.js';
 import { killChild } from './measure.js';
 import { waitForPort, withPdeathsig } from './procs.js';
 import type { Reaper, Replica } from './procs.js';
 
-export const HAPROXY_BIN = '/usr/sbin/haproxy';
+export { HAPROXY_BIN };
 
-/** The installed version ("2.6.12-1+deb12u4"), or why HAProxy cannot be used. */
+/** The installed version ("2.6.12-1+deb12u4"), or why HAProxy cannot be used (shared with the HAProxy data plane). */
 export function haproxyAvailability(): { ok: true; version: string } | { ok: false; reason: string } {
-  if (!existsSync(HAPROXY_BIN)) return { ok: false, reason: `${HAPROXY_BIN} is not installed (apt-get install -y haproxy)` };
-  const v = spawnSync(HAPROXY_BIN, ['-v'], { encoding: 'utf8', timeout: 5000 });
-  const m = /version (\S+)/i.exec(v.stdout ?? '');
-  if (v.status !== 0 || !m) return { ok: false, reason: `${HAPROXY_BIN} -v failed: ${(v.stderr ?? '').trim() || `exit ${String(v.status)}`}` };
-  return { ok: true, version: m[1]! };
+  return sharedAvailability(HAPROXY_BIN);
 }
 
 /**
@@ -30,20 +28,9 @@ export function haproxyAvailability(): { ok: true; version: string } | { ok: fal
  */
 export function haproxyConfig(port: number, replicas: readonly Pick<Replica, 'id' | 'port'>[], maxconn = 4096): string {
   return [
-    'global',
-    '  nbthread 1',
-    `  maxconn ${maxconn}`,
+    ...globalSection({ threads: 1, maxconn }),
     '',
-    'defaults',
-    '  mode http',
-    '  option http-keep-alive',
-    '  http-reuse always',
-    '  timeout connect 1s',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    '  timeout http-keep-alive 30s',
-    '  retries 2',
-    '  option redispatch 1',
+    ...defaultsSection({ connectMs: 1000, clientMs: 30_000, serverMs: 30_000, keepAliveMs: 30_000, retries: 2, redispatch: true }),
     '',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,

@@ -36,7 +36,7 @@ export function haproxyAvailability(binary: string = resolveHaproxyBinary()): Ha
         ? { ok: true, binary, version: m[1]! }
         : { ok: false, binary, reason: `${binary} -v failed: ${(v.stderr ?? '').trim() || `exit ${String(v.status)}`}` };
   } catch {
-    result = { ok: false, binary, reason: `${binary} is not installed (or not executable)` };
+    result = { ok: false, binary, reason: `${binary} is not installed or not executable (apt-get install -y haproxy)` };
   }
   cache.set(binary, result);
   return result;
