@@ -91,6 +91,26 @@ timeline:
     expect(haproxyOfRun(result.run.id)).toEqual([]);
   });
 
+  it('a zone hang PASSes: frozen replicas found by per-try timeouts and health checks, retried, 0 failed', async () => {
+    const { result } = await runYaml(`
+name: it-haproxy-hang
+deployment: { replicas: 6, zones: [a, b, c] }
+proxy: { engine: haproxy, perTryTimeout: 400ms }
+load: { rate: 300, duration: 12s, warmup: 2s, timeout: 10s }
+timeline:
+  - { at: 3s, action: hang-zone, zone: c }
+  - { at: 9s, action: recover-zone, zone: c }
+`);
+    expect(result.verdict, explain(result)).toBe('PASS');
+    expect(result.load.failed).toBe(0);
+    // HAProxy counts a response timeout and an empty response in one counter (stats.ts): "reset"
+    expect(result.proxy.retries['reset'] ?? 0, 'hung requests were retried after the per-try timeout').toBeGreaterThan(0);
+    expect(result.disruption.savedByRetry).toBe(result.proxy.savedByRetry);
+    const during = result.disruption.events.find((e) => e.kind === 'zone-hang');
+    expect(during?.during.latency.maxMs ?? 0).toBeLessThan(2500);
+    expect(haproxyOfRun(result.run.id)).toEqual([]);
+  });
+
   it.skipIf(!hasPrometheus)('a zone crash PASSes: retries counted per request and by HAProxy alike; PromQL agrees with the translated metrics', async () => {
     const { result } = await runYaml(
       `

@@ -29,9 +29,14 @@
  *                                     timeouts); back when `rise` checks pass (no minEjectionMs)
  *   zone ejection, retry budget       none in HAProxy (retries are bounded per request only)
  *   upstream keep-alive               http-reuse always, pool-max-conn = connectionsPerReplica,
- *                                     pool-purge-delay = keepAliveTimeoutMs / 2 (idle connections
- *                                     beyond the current need are halved at each tick: a bound in
- *                                     practice, not a per-connection idle timeout)
+ *                                     pool-purge-delay = keepAliveTimeoutMs / 4: idle connections
+ *                                     beyond the estimated need are halved at each tick. Not a
+ *                                     per-connection idle timeout: HAProxy 2.6 keeps the LAST idle
+ *                                     connection to a replica until the replica closes it (measured:
+ *                                     6 s = Node's 5 s keepAliveTimeout + 1 s). A request racing that
+ *                                     close is retried if idempotent (empty-response); a POST gets
+ *                                     a 502 (or its client connection closed). Under load every
+ *                                     replica in rotation is used far more often than that.
  *   connections per replica           maxconn = connectionsPerReplica: a full (e.g. hung) replica is
  *                                     skipped by the balancer; requests queue when all are full
  *                                     (timeout queue)
@@ -210,7 +215,7 @@ function address(ep: Pick<ProxyEndpoint, 'host' | 'port'>): string {
 export function addServerCommand(name: string, ep: Pick<ProxyEndpoint, 'host' | 'port'>, c: ProxyConfig): string {
   const h = c.healthCheck;
   const conns = c.upstream.connectionsPerReplica;
-  const purgeMs = Math.max(100, Math.floor(c.upstream.keepAliveTimeoutMs / 2));
+  const purgeMs = Math.max(100, Math.floor(c.upstream.keepAliveTimeoutMs / 4));
   return [
     `add server ${BACKEND}/${name} ${address(ep)}`,
     `check inter ${h.intervalMs} fastinter ${h.intervalMs} downinter ${h.intervalMs} fall ${h.unhealthyThreshold} rise ${h.healthyThreshold}`,
