@@ -231,6 +231,13 @@ export class EndpointTable {
     if (!ep.ejected && ep.hcFailures >= this.config.healthCheck.unhealthyThreshold) this.eject(ep, 'health_check');
   }
 
+  private hasOtherRoutable(ep: Endpoint): boolean {
+    for (const other of this.byId.values()) {
+      if (other !== ep && other.admin === 'serving' && !other.ejected) return true;
+    }
+    return false;
+  }
+
   /** Re-evaluates ejected endpoints whose minimum ejection time may have passed since their last check. */
   private maybeReturn(ep: Endpoint): void {
     const now = this.clock.now();
@@ -245,6 +252,13 @@ export class EndpointTable {
 
   private eject(ep: Endpoint, reason: EjectReason): void {
     const now = this.clock.now();
+    // Never eject the last routable replica (Envoy's max_ejection_percent keeps at least one
+    // host too): when the whole machine is starved, every health check is slow at once, and
+    // ejecting them all would turn a slowdown into a total outage of 503s.
+    if (reason !== 'zone' && ep.admin === 'serving' && !this.hasOtherRoutable(ep)) {
+      this.emit({ t: now, type: 'endpoint.ejection-skipped', replica: ep.id, zone: ep.zone, reason: `${reason}: last routable replica` });
+      return;
+    }
     ep.ejected = true;
     ep.ejectedAt = now;
     ep.ejectReason = reason;

@@ -96,11 +96,14 @@ export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
     budgetRatio: 0.5,
     budgetMinConcurrency: 256,
   },
+  // A hung replica is caught first by the per-try timeout of the requests sent to it; the
+  // health check only has to keep it out afterwards, so it can afford not to mistake a replica
+  // starved of CPU for a dead one (3 misses of 500 ms).
   healthCheck: {
     path: '/healthz',
     intervalMs: 250,
-    timeoutMs: 250,
-    unhealthyThreshold: 2,
+    timeoutMs: 500,
+    unhealthyThreshold: 3,
     healthyThreshold: 2,
   },
   ejection: {
@@ -193,7 +196,8 @@ export interface ProxyEvent {
     | 'endpoint.drained'
     | 'endpoint.removed'
     | 'zone.ejected'
-    | 'zone.ejection-skipped';
+    | 'zone.ejection-skipped'
+    | 'endpoint.ejection-skipped';
   replica: string | null;
   zone: string;
   /** ejected: 'consecutive_failures' | 'health_check' | 'zone'; others: free text or null. */

@@ -64,12 +64,18 @@ describe('routing', () => {
     t.setAdmin(ep('r1'), 'removed');
     expect(t.pick(null)).toBeNull();
   });
-  it('no panic mode: ejected endpoints are never picked, even when all are ejected', () => {
-    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+  it('no panic mode: ejected endpoints are never picked; the last routable one is never ejected', () => {
+    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     expect(picks(t, 3)).toEqual(['r2', 'r2', 'r2']);
+    // r2 fails as much, but ejecting it would leave nothing: a starved machine makes every
+    // replica look slow at once, and a total outage of 503s is worse than a slow replica.
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r2'));
-    expect(t.pick(null)).toBeNull();
+    expect(ep('r2').state).toBe('active');
+    expect(picks(t, 2)).toEqual(['r2', 'r2']);
+    expect(events.some((e) => e.type === 'endpoint.ejection-skipped' && e.replica === 'r2')).toBe(true);
+    for (let i = 0; i < 2; i++) t.recordHealthCheck(ep('r2'), false);
+    expect(ep('r2').state).toBe('active');
   });
 });
 
