@@ -76,8 +76,11 @@ describe('zerodrop up + zerodrop ctl', () => {
       expect((await get(`${service}/`)).version).toBe('v2');
 
       expect(ctl(admin, 'fail-zone', 'b').status).toBe(0);
-      const down = await until('zone b rescheduled', () => ctl(admin, 'status').json as Status, (s) => s.status.availableReplicas === 6 && s.zones.some((z) => z.name === 'b' && !z.up));
-      expect(down.zones.find((z) => z.name === 'b')?.ready).toBe(0);
+      // Until the control plane notices (zoneFailureDetection), the dead replicas still look
+      // Ready, as pods on a dead node do in Kubernetes: wait for the rescheduled state itself.
+      const zoneB = (s: Status) => s.zones.find((z) => z.name === 'b');
+      const down = await until('zone b rescheduled', () => ctl(admin, 'status').json as Status, (s) => !zoneB(s)?.up && zoneB(s)?.ready === 0 && s.status.availableReplicas === 6);
+      expect(down.zones.filter((z) => z.name !== 'b').reduce((n, z) => n + z.ready, 0), 'all 6 on the surviving zones').toBe(6);
       expect(ctl(admin, 'recover-zone', 'b').status).toBe(0);
       await until('zone b up', () => ctl(admin, 'status').json as Status, (s) => s.zones.every((z) => z.up));
 

@@ -5,7 +5,7 @@
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
-import type { ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
+import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
 import { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/src/runtime/docker-image.js';
@@ -109,6 +109,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     revisionHistoryLimit: d.revisionHistoryLimit,
   };
   const p = s.proxy;
+  const hcDefaults = p.engine === 'haproxy' ? HAPROXY_HEALTH_CHECK_DEFAULTS : DEFAULT_PROXY_CONFIG.healthCheck;
   const proxy: Omit<ProxyConfig, 'runId'> = {
     host: '127.0.0.1',
     port: p.port,
@@ -122,8 +123,8 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     healthCheck: {
       path: s.target.livenessPath,
       intervalMs: p.healthCheck.interval,
-      timeoutMs: p.healthCheck.timeout,
-      unhealthyThreshold: p.healthCheck.unhealthyThreshold,
+      timeoutMs: p.healthCheck.timeout ?? hcDefaults.timeoutMs,
+      unhealthyThreshold: p.healthCheck.unhealthyThreshold ?? hcDefaults.unhealthyThreshold,
       healthyThreshold: p.healthCheck.healthyThreshold,
     },
     ejection: {

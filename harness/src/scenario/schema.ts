@@ -125,8 +125,9 @@ const proxySchema = z
     healthCheck: z
       .strictObject({
         interval: duration.default(P.healthCheck.intervalMs),
-        timeout: duration.default(P.healthCheck.timeoutMs),
-        unhealthyThreshold: z.number().int().min(1).default(P.healthCheck.unhealthyThreshold),
+        /** Unset: the data plane's default (node: 500 ms × 3, haproxy: 250 ms × 2; see HAPROXY_HEALTH_CHECK_DEFAULTS). */
+        timeout: duration.optional(),
+        unhealthyThreshold: z.number().int().min(1).optional(),
         healthyThreshold: z.number().int().min(1).default(P.healthCheck.healthyThreshold),
       })
       .prefault({}),

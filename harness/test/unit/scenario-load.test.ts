@@ -42,6 +42,16 @@ describe('scenario files', () => {
     expect(scenario.proxy.retries).toBe(true);
   });
 
+  it('health checks default per data plane; a value in the scenario wins on either', () => {
+    const hc = (yaml: string) => resolvePlan(parseScenarioText(`name: x\n${yaml}`)).proxy.healthCheck;
+    // node: tolerant of a CPU-starved replica (per-try timeouts catch a hung one first)
+    expect(hc('')).toMatchObject({ intervalMs: 250, timeoutMs: 500, unhealthyThreshold: 3, healthyThreshold: 2 });
+    // haproxy: its passive observation misses L7-retried tries, so the active check must be quick
+    expect(hc('proxy: { engine: haproxy }')).toMatchObject({ intervalMs: 250, timeoutMs: 250, unhealthyThreshold: 2, healthyThreshold: 2 });
+    expect(hc('proxy: { engine: haproxy, healthCheck: { timeout: 1s } }')).toMatchObject({ timeoutMs: 1000, unhealthyThreshold: 2 });
+    expect(hc('proxy: { healthCheck: { unhealthyThreshold: 5 } }')).toMatchObject({ timeoutMs: 500, unhealthyThreshold: 5 });
+  });
+
   it('lists every problem at once, each with its field, its line and a fix', () => {
     const details = problems(
       [

@@ -86,6 +86,21 @@ export interface ProxyConfig {
 
 export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'raw';
 
+/**
+ * Health-check defaults of the HAProxy data plane, where they differ from the Node proxy's.
+ * HAProxy's passive observation (`observe layer7`) never sees a try that was L7-retried (the
+ * retry path returns before health_adjust), and `option redispatch` only avoids the *previous*
+ * server, so with two hung replicas a request can spend all its tries on them: the active check
+ * is the only detector, and it must mark a frozen replica down within about two per-try
+ * timeouts. Measured (zone hang, 6 replicas, perTryTimeout 400 ms): 500 ms × 3 → 3-7 failed
+ * requests (504 after three hung tries); 250 ms × 2 → 0. HAProxy spends ~1/3 of the Node
+ * proxy's CPU, so a starved replica is less likely to be mistaken for a dead one.
+ */
+export const HAPROXY_HEALTH_CHECK_DEFAULTS: Pick<ProxyHealthCheckConfig, 'timeoutMs' | 'unhealthyThreshold'> = {
+  timeoutMs: 250,
+  unhealthyThreshold: 2,
+};
+
 export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
   host: '127.0.0.1',
   port: 0,

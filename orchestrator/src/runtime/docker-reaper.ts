@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { errorMessage } from '../common/errors.js';
 import { engineStatus } from './docker-engine.js';
-import { processStartTime } from './process-registry.js';
+import { processAlive, processStartTime } from './process-registry.js';
 
 export const LABELS = {
   managed: 'zerodrop',
@@ -75,7 +75,7 @@ export function ownerState(labels: Record<string, string> | undefined, here: Run
   if (host !== here.host) return 'unknown';
   const boot = labels?.[LABELS.ownerBoot];
   if (boot && here.bootId && boot !== here.bootId) return 'dead'; // the machine rebooted since
-  return processStartTime(pid) === start ? 'alive' : 'dead';
+  return processAlive(pid, start) ? 'alive' : 'dead';
 }
 
 export interface ReapResult {

@@ -40,6 +40,23 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
+/**
+ * True while the process with this pid and start time is running. A zombie (state Z: dead, not
+ * yet waited for by its parent) keeps its /proc entry and start time, but it owns nothing any
+ * more: a SIGKILLed harness whose parent has not reaped it yet is dead.
+ */
+export function processAlive(pid: number, startTime: string): boolean {
+  if (startTime === '') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = rest[0];
+    return rest[19] === startTime && state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 export class ProcessGroupRegistry {
   private readonly file: string;
   private readonly state: RunStateFile;
@@ -101,8 +118,7 @@ export function reapOrphanedGroups(dir: string = defaultStateDir()): number {
       rmSync(path, { force: true });
       continue;
     }
-    const ownerAlive = processStartTime(state.ownerPid) === state.ownerStartTime && state.ownerStartTime !== '';
-    if (ownerAlive) continue;
+    if (processAlive(state.ownerPid, state.ownerStartTime)) continue;
     for (const group of state.groups) {
       if (!isOurGroup(group)) continue;
       try {

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { ZerodropError } from '../../src/common/errors.js';
 import { proxyConfig } from '../../src/proxy/config.js';
+import { HAPROXY_HEALTH_CHECK_DEFAULTS } from '../../src/proxy/types.js';
 import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
 import { ERRORS_MAP, addServerCommand, renderDataPlaneConfig } from '../../src/proxy/haproxy/config.js';
@@ -115,7 +116,7 @@ describe.skipIf(!avail.ok)(suite, () => {
     });
 
     it('maps the zerodrop semantics (retries, redispatch, what may be retried, timeouts, checks)', () => {
-      const c = proxyConfig('cfg', { retries: { maxAttempts: 3, perTryTimeoutMs: 1000 }, upstream: { connectTimeoutMs: 500, connectionsPerReplica: 32, keepAliveTimeoutMs: 2000 } });
+      const c = proxyConfig('cfg', { retries: { maxAttempts: 3, perTryTimeoutMs: 1000 }, healthCheck: HAPROXY_HEALTH_CHECK_DEFAULTS, upstream: { connectTimeoutMs: 500, connectionsPerReplica: 32, keepAliveTimeoutMs: 2000 } });
       const text = renderDataPlaneConfig({ config: c, port: 1, socketPath: '/s', threads: 1, maxconn: 4096, nativeMetricsPort: null, hardStopAfterMs: 10_000, errorsMapPath: '/m' });
       expect(text).toContain('  retries 2\n');
       expect(text).toContain('  option redispatch 1\n');
@@ -124,6 +125,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(text).toContain('  timeout server 1s\n');
       expect(text).toContain('  timeout connect 500ms\n');
       expect(text).toContain('  option httpchk GET /healthz\n');
+      expect(text).toContain('  timeout check 250ms\n');
       expect(text).toContain('  bind 127.0.0.1:1\n');
       expect(text).not.toContain('prometheus-exporter');
       expect(addServerCommand('r1', { host: '127.0.0.1', port: 8080 }, c)).toBe(
