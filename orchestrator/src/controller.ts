@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { monotonicMs, systemClock, type Clock } from './common/clock.js';
 import { ZerodropError, errorMessage } from './common/errors.js';
 import { planStep } from './planner/plan.js';
-import { deploymentStatus, isRolloutComplete, wouldBreach } from './planner/status.js';
+import { checkInvariants, deploymentStatus, fencepostsOf, isRolloutComplete, wouldBreach } from './planner/status.js';
 import type {
   DeploymentStatus,
   DesiredState,
@@ -22,11 +22,11 @@ import type {
   ReplicaSetState,
   ZoneState,
 } from './planner/types.js';
-import { ReadinessProber } from './probe.js';
+import { ReadinessProber, type ReadinessListener } from './probe.js';
 import type { ProxyControl } from './proxy/types.js';
 import type { HostPort, ReplicaExit, Runtime, StartedReplica } from './runtime/types.js';
-import type { DeploymentSpec, PodTemplate } from './spec.js';
-import type { DeleteReason, TimelineEvent, ZoneFailureMode } from './timeline.js';
+import type { DeploymentSpec, PodTemplate, ProbeSpec } from './spec.js';
+import type { DeleteReason, InvariantName, TimelineEvent, ZoneFailureMode } from './timeline.js';
 
 /** Reads a replica's served-traffic counter (sum of its responses to traffic routes), or null. */
 export type CounterReader = (target: HostPort, path: string, final?: boolean) => Promise<number | null>;
@@ -49,7 +49,22 @@ export interface ControllerOptions {
   scrapeIntervalMs?: number;
   readCounts?: CounterReader;
   log?: (line: string) => void;
+  /** CrashLoopBackOff between failed starts of one revision (default 0.5, 1, 2, 4, 8 s). */
+  crashLoopBackoffMs?: readonly number[];
+  /** How readiness is probed (default: HTTP GET, as the kubelet). Unit tests pass a fake. */
+  prober?: ProberFactory;
 }
+
+/** A readiness prober of one replica: calls back on every Ready/not-Ready flip until stopped. */
+export interface ReplicaProber {
+  start(): void;
+  stop(): void;
+  readonly lastFailure: string | null;
+}
+
+export type ProberFactory = (replica: StartedReplica, spec: ProbeSpec, onChange: ReadinessListener) => ReplicaProber;
+
+const httpProber: ProberFactory = (replica, spec, onChange) => new ReadinessProber(replica.endpoint, spec, onChange);
 
 export interface ReplicaRecord {
   id: string;
@@ -90,7 +105,9 @@ interface ActiveRollout {
   version: string;
   startedMs: number;
   lastProgressMs: number;
-  marker: string;
+  /** The status at the previous pass, and the most updated replicas seen (DeploymentProgressing). */
+  previous: DeploymentStatus | null;
+  maxUpdated: number;
   step: number;
   resolve: (r: { outcome: RolloutOutcome; durationMs: number; reason: string | null }) => void;
 }
@@ -127,7 +144,7 @@ export interface ControllerView {
   rolloutInProgress: boolean;
 }
 
-const RECORD_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+const CRASH_LOOP_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
 export class DeploymentController extends EventEmitter {
   private spec: DeploymentSpec;
@@ -140,7 +157,12 @@ export class DeploymentController extends EventEmitter {
   private readonly records = new Map<string, ReplicaRecord>();
   private readonly zones: ZoneState[];
   private readonly zoneFailures = new Map<string, ZoneFailure>();
-  private readonly probers = new Map<string, ReadinessProber>();
+  private readonly probers = new Map<string, ReplicaProber>();
+  /** Bounds currently broken (one invariant.breach event per episode), and whether the first rollout completed. */
+  private readonly breached = new Set<InvariantName>();
+  private everAvailable = false;
+  /** A scale-up moved the availability floor: below it until the new replicas are up, through no fault of ours. */
+  private scaleUpPending = false;
   private readonly background = new Set<Promise<unknown>>();
   private readonly events: TimelineEvent[] = [];
   private desiredRevision = 0;
@@ -276,6 +298,7 @@ export class DeploymentController extends EventEmitter {
     }
     const from = this.spec.replicas;
     this.spec = { ...this.spec, replicas };
+    if (replicas > from) this.scaleUpPending = true;
     this.record({ t: this.now(), type: 'deployment.scaled', from, to: replicas });
     this.kick();
   }
@@ -388,7 +411,7 @@ export class DeploymentController extends EventEmitter {
         ready: active.filter((r) => r.zone === z.name && r.ready).length,
       })),
       replicas: [...this.records.values()]
-        .filter((r) => r.exit === null || r.phase === 'terminating')
+        .filter((r) => r.exitedMs === null)
         .map((r) => ({
           id: r.id,
           zone: r.zone,
@@ -458,11 +481,39 @@ export class DeploymentController extends EventEmitter {
     // available or above replicas + maxSurge in total (or further past a bound an outage broke).
     // A zone outage may break them by itself; the planner may not.
     for (const breach of wouldBreach(desired, observed, actions)) {
-      this.record({ t: this.now(), type: 'invariant.breach', ...breach });
+      this.record({ t: this.now(), type: 'invariant.breach', ...breach, detail: `planner: ${breach.detail}` });
     }
     for (const action of actions) this.apply(action);
-    this.trackRollout(desired, this.observe());
+    const after = this.observe();
+    this.checkObservedInvariants(desired, after);
+    this.trackRollout(desired, after);
     this.trackRecovery();
+  }
+
+  /**
+   * The bounds on what is really running, after this pass's actions: a replica that fell over
+   * (unready, crashed) during a rollout takes `available` below the floor as surely as a bad
+   * step would. Not judged while the bounds cannot hold by construction: before the first
+   * rollout completed, while a zone is down or not yet recovered from, and right after a
+   * scale-up. One event per episode, naming the replicas that were short.
+   */
+  private checkObservedInvariants(desired: DesiredState, observed: ObservedState): void {
+    const status = deploymentStatus(desired, observed);
+    const floor = this.spec.replicas - fencepostsOf(desired).maxUnavailable;
+    if (status.availableReplicas >= floor) this.scaleUpPending = false;
+    const exempt = !this.everAvailable || this.scaleUpPending || this.zoneFailures.size > 0 || this.zones.some((z) => !z.up);
+    const found = exempt ? [] : checkInvariants(desired, observed);
+    const now = new Set(found.map((b) => b.invariant));
+    for (const b of found) {
+      if (this.breached.has(b.invariant)) continue;
+      const who = [...this.records.values()]
+        .filter((r) => (r.phase === 'running' || r.phase === 'starting') && !r.ready)
+        .slice(0, 6)
+        .map((r) => `${r.id} (${r.phase === 'starting' ? 'starting' : 'not Ready'})`);
+      this.record({ t: this.now(), type: 'invariant.breach', ...b, detail: `${b.detail}${who.length ? `; not available: ${who.join(', ')}` : ''}` });
+    }
+    for (const name of [...this.breached]) if (!now.has(name)) this.breached.delete(name);
+    for (const name of now) this.breached.add(name);
   }
 
   private desired(): DesiredState {
@@ -598,9 +649,10 @@ export class DeploymentController extends EventEmitter {
     record.phase = 'failed';
     record.startError = reason;
     const prev = this.startFailures.get(record.revision)?.count ?? 0;
+    const backoff = this.options.crashLoopBackoffMs ?? CRASH_LOOP_BACKOFF_MS;
     this.startFailures.set(record.revision, {
       count: prev + 1,
-      nextAllowedMs: this.now() + (RECORD_BACKOFF_MS[Math.min(prev, RECORD_BACKOFF_MS.length - 1)] ?? 8000),
+      nextAllowedMs: this.now() + (backoff[Math.min(prev, backoff.length - 1)] ?? 8000),
     });
     this.record({ t: this.now(), type: 'replica.start-failed', ...this.ref(record), error: reason });
   }
@@ -612,9 +664,7 @@ export class DeploymentController extends EventEmitter {
 
   private startProber(record: ReplicaRecord, started: StartedReplica): void {
     this.probers.get(record.id)?.stop();
-    const prober = new ReadinessProber(started.endpoint, this.spec.template.readiness, (ready, reason) =>
-      this.onReadiness(record, ready, reason),
-    );
+    const prober = (this.options.prober ?? httpProber)(started, this.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
     this.probers.set(record.id, prober);
     prober.start();
   }
@@ -660,6 +710,11 @@ export class DeploymentController extends EventEmitter {
    *   t0+routingLag the proxy takes it out of rotation, waits for its in-flight requests,
    *                 closes its pool from the client side; then its final counters are read
    *   t0+preStop    SIGTERM; SIGKILL at t0+grace (the grace countdown includes preStop)
+   * routingLag ≤ preStop (the preStop-sleep remedy, or both 0): we own the proxy too, so SIGTERM
+   * waits until the replica has left the proxy and its final counters are read, exactly in the
+   * order DESIGN.md gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
+   * lands while traffic still arrives, which is what contract rule 2 must survive (the default:
+   * it is the case that catches a service that stops serving on SIGTERM).
    */
   private terminate(record: ReplicaRecord, reason: DeleteReason): void {
     record.phase = 'terminating';
@@ -684,9 +739,10 @@ export class DeploymentController extends EventEmitter {
 
     const stop = (async () => {
       await delay(preStopMs);
+      if (routingLagMs <= preStopMs) await unroute;
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
-      return this.runtime.stop(record.id, { graceMs: Math.max(0, gracePeriodMs - preStopMs) });
+      return this.runtime.stop(record.id, { graceMs: Math.max(0, gracePeriodMs - (this.now() - t0)) });
     })();
 
     this.track(
@@ -806,7 +862,7 @@ export class DeploymentController extends EventEmitter {
     const now = this.now();
     let resolve!: ActiveRollout['resolve'];
     const done = new Promise<{ outcome: RolloutOutcome; durationMs: number; reason: string | null }>((r) => (resolve = r));
-    this.rollout = { revision, version: template.version, startedMs: now, lastProgressMs: now, marker: '', step: 0, resolve };
+    this.rollout = { revision, version: template.version, startedMs: now, lastProgressMs: now, previous: null, maxUpdated: 0, step: 0, resolve };
     this.progressingCondition = { status: true, reason: existing ? 'FoundNewReplicaSet' : 'NewReplicaSetCreated', message: `revision ${revision}`, lastUpdateMs: now };
     this.record({ t: now, type: 'rollout.started', revision, version: template.version, fromVersion });
     queueMicrotask(() => this.kick());
@@ -818,15 +874,24 @@ export class DeploymentController extends EventEmitter {
     if (!rollout) return;
     const now = this.now();
     const status = deploymentStatus(desired, observed);
-    // DeploymentProgressing: updated up, old down, ready up, available up.
-    const old = status.replicas - status.updatedReplicas;
-    const marker = `${status.updatedReplicas}/${old}/${status.readyReplicas}/${status.availableReplicas}`;
-    if (marker !== rollout.marker) {
-      rollout.marker = marker;
+    // DeploymentProgressing (deployment_util.go): updated up, old down, ready up, available up —
+    // increases only. One difference: a replica that dies before Ready is replaced here by a new
+    // one (Kubernetes restarts it in place), so "updated up" must beat the most ever seen in this
+    // rollout, or a crash-looping version would look like progress forever.
+    const previous = rollout.previous;
+    const progressed =
+      previous === null ||
+      status.updatedReplicas > rollout.maxUpdated ||
+      hasProgressedBesidesUpdated(previous, status);
+    rollout.previous = status;
+    rollout.maxUpdated = Math.max(rollout.maxUpdated, status.updatedReplicas);
+    if (progressed) {
       rollout.lastProgressMs = now;
-      this.progressingCondition = { status: true, reason: 'ReplicaSetUpdated', message: marker, lastUpdateMs: now };
+      const old = status.replicas - status.updatedReplicas;
+      this.progressingCondition = { status: true, reason: 'ReplicaSetUpdated', message: `updated ${status.updatedReplicas}, old ${old}, ready ${status.readyReplicas}, available ${status.availableReplicas}`, lastUpdateMs: now };
     }
     if (isRolloutComplete(desired, observed)) {
+      this.everAvailable = true;
       this.rollout = null;
       const durationMs = now - rollout.startedMs;
       this.progressingCondition = { status: true, reason: 'NewReplicaSetAvailable', message: `revision ${rollout.revision} complete`, lastUpdateMs: now };
@@ -838,7 +903,17 @@ export class DeploymentController extends EventEmitter {
     const deadlineMs = this.spec.strategy.progressDeadlineSeconds * 1000;
     if (now - rollout.lastProgressMs > deadlineMs) {
       this.rollout = null;
-      const reason = `ProgressDeadlineExceeded: no progress for ${this.spec.strategy.progressDeadlineSeconds}s`;
+      const stuck = [...this.records.values()].filter((r) => r.revision === rollout.revision && r.phase !== 'terminating' && !r.ready);
+      const why = stuck.slice(0, 3).map((r) => `${r.id}: ${r.startError ?? this.probers.get(r.id)?.lastFailure ?? (r.phase === 'failed' ? 'failed' : 'not Ready')}`);
+      const reason = `ProgressDeadlineExceeded: no progress for ${this.spec.strategy.progressDeadlineSeconds}s${why.length ? ` (${why.join('; ')})` : ''}`;
+      const first = stuck.find((r) => r.started !== null);
+      if (first) {
+        // The service's own words are usually the answer (testcontainers shows the log tail too).
+        void this.runtime.logs(first.id, 20).then(
+          (lines) => lines.length > 0 && this.log(`rollout to ${rollout.version} failed; last log lines of ${first.id}:\n${lines.map((l) => `  ${l}`).join('\n')}`),
+          () => undefined,
+        );
+      }
       this.progressingCondition = { status: false, reason: 'ProgressDeadlineExceeded', message: reason, lastUpdateMs: now };
       this.record({ t: now, type: 'rollout.failed', revision: rollout.revision, version: rollout.version, reason });
       rollout.resolve({ outcome: 'failed', durationMs: now - rollout.startedMs, reason });
@@ -855,10 +930,9 @@ export class DeploymentController extends EventEmitter {
     }
   }
 
+  /** MaxUnavailable of the current spec (rounding down, both-0 ⇒ 1: the planner's own arithmetic). */
   private maxUnavailable(): number {
-    const v = this.spec.strategy.maxUnavailable;
-    const n = typeof v === 'number' ? v : Math.floor((parseFloat(v) * this.spec.replicas) / 100);
-    return Math.min(n, this.spec.replicas);
+    return fencepostsOf(this.desired()).maxUnavailable;
   }
 
   /** Back to full strength after a zone failure: on the surviving zones, or in the zone itself if it came back first. */
@@ -969,6 +1043,15 @@ export class DeploymentController extends EventEmitter {
   private log(line: string): void {
     this.options.log?.(line);
   }
+}
+
+/** DeploymentProgressing's other three signals, against the previous pass: old down, ready up, available up. */
+function hasProgressedBesidesUpdated(previous: DeploymentStatus, current: DeploymentStatus): boolean {
+  return (
+    current.replicas - current.updatedReplicas < previous.replicas - previous.updatedReplicas ||
+    current.readyReplicas > previous.readyReplicas ||
+    current.availableReplicas > previous.availableReplicas
+  );
 }
 
 function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {

@@ -91,11 +91,15 @@ timeline:
     expect(haproxyOfRun(result.run.id)).toEqual([]);
   });
 
+  // HAProxy's redispatch only avoids the previous server and its passive checks miss L7-retried
+  // tries, so two hung replicas can take every try of a request until the active check marks them
+  // down (worst case ≈ inter + 2 × timeout check = 750 ms, + scheduling): the per-try timeout must
+  // leave the last try beyond that. 2 × 700 ms does; 2 × 400 ms failed 1 request in ~10 runs.
   it('a zone hang PASSes: frozen replicas found by per-try timeouts and health checks, retried, 0 failed', async () => {
     const { result } = await runYaml(`
 name: it-haproxy-hang
 deployment: { replicas: 6, zones: [a, b, c] }
-proxy: { engine: haproxy, perTryTimeout: 400ms }
+proxy: { engine: haproxy, perTryTimeout: 700ms }
 load: { rate: 300, duration: 12s, warmup: 2s, timeout: 10s }
 timeline:
   - { at: 3s, action: hang-zone, zone: c }
