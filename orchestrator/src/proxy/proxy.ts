@@ -168,6 +168,8 @@ abstract class Attempt {
   sent = false;
   /** The client is done with the attempt (its in-flight slot on the endpoint is released). */
   released = false;
+  /** Response bytes arrived before the head was complete (raw client only: undici does not say). */
+  rawAnswered = false;
   // per-try timeout list (intrusive, FIFO == deadline order)
   deadline = 0;
   prev: Attempt | null = null;
@@ -996,10 +998,19 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
         }
         return;
       }
-      // Buffered: nothing went downstream yet, so an idempotent request can still be replayed.
+      // Buffered, so nothing went downstream yet, but the replica did answer: a reset or stall
+      // after response bytes is never retried, whatever the method (Envoy's `reset` retry_on
+      // stops at the first response byte too). Replaying would hide a replica that cuts its
+      // answers short; the client sees the 502/504 and the replica is named.
       const midBody = classifyUpstreamError(err, true) === 'timeout' ? 'timeout' : 'reset';
       this.settle(a, outcomeIdx(midBody));
-      this.afterFailure(a, midBody, err);
+      this.respondLocal(x, midBody === 'timeout' ? 504 : 502, midBody, a.ep, false, 'the replica stopped in the middle of its response');
+      return;
+    }
+    if (a.rawAnswered) {
+      // Cut inside the response head: the replica answered, so this is not retried either.
+      this.settle(a, OUT_RESET);
+      this.respondLocal(x, 502, 'reset', a.ep, false, 'the replica stopped in the middle of its response');
       return;
     }
     const outcome = classifyUpstreamError(err, a.sent);

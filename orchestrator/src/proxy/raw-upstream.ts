@@ -55,6 +55,8 @@ export interface RawRequest<R extends RawRequest<R>> {
   rawQueued: boolean;
   rawPrev: R | null;
   rawNext: R | null;
+  /** Set by the pool before error(): response bytes had arrived (the head may be incomplete). */
+  rawAnswered: boolean;
 }
 
 /** What the pool reports about each request (implemented by the proxy). */
@@ -426,6 +428,7 @@ export class RawConn<R extends RawRequest<R>> {
     if (r !== null) {
       r.rawConn = null;
       r.resume = null;
+      if (this.reads > this.readsSeen) r.rawAnswered = true;
       this.pool.sink.onRawError(r, err);
     }
     this.pool.pump();
