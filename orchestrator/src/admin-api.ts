@@ -6,7 +6,7 @@
  *   GET  /events                 the timeline as server-sent events (history, then live)
  *   GET  /proxy                  the data plane's counters
  *   GET  /metrics                the orchestrator's Prometheus metrics
- *   POST /rollout   {"version":"v2","env":{...}}
+ *   POST /rollout   {"version":"v2","env":{...},"image":"myapp:v2","command":[...]}  (all but version optional)
  *   POST /rollback  {"toRevision":1}         (optional body)
  *   POST /scale     {"replicas":8}
  *   POST /zones/<zone>/fail     {"mode":"crash"|"hang"}
@@ -18,9 +18,30 @@ import { ZerodropError, errorMessage, isZerodropError } from './common/errors.js
 import type { DeploymentController } from './controller.js';
 import type { OrchestratorMetrics } from './metrics.js';
 import type { ProxyControl } from './proxy/types.js';
+import type { PodTemplate } from './spec.js';
 import type { TimelineEvent } from './timeline.js';
 
 const MAX_BODY = 64 * 1024;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Listening on loopback does not stop a web page the operator has open from reaching it: a
+ * cross-site POST (CSRF) carries an Origin header, and a DNS-rebound name carries its own Host.
+ * Only loopback Host values are served, and nothing a browser sends on a page's behalf.
+ */
+export function refusal(req: Pick<IncomingMessage, 'headers'>, port: number): { error: string; fix: string } | null {
+  const host = req.headers.host ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
+  const hostPort = host.slice(name.length + 1);
+  if (!LOOPBACK_HOSTS.has(name.toLowerCase()) || (hostPort !== '' && hostPort !== String(port))) {
+    return { error: `Host ${JSON.stringify(host)} is not this loopback admin API`, fix: `send requests to http://127.0.0.1:${port} (zerodrop ctl --admin http://127.0.0.1:${port})` };
+  }
+  if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+    return { error: 'requests from web browsers are refused', fix: 'drive the cluster with zerodrop ctl, curl or another non-browser client' };
+  }
+  return null;
+}
 
 export interface AdminApi {
   url: string;
@@ -34,11 +55,14 @@ export async function startAdminApi(
   port = 0,
 ): Promise<AdminApi> {
   const streams = new Set<ServerResponse>();
+  let boundPort = port;
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => sendError(res, err));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refused = refusal(req, boundPort);
+    if (refused !== null) return send(res, 403, refused);
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
     const path = url.pathname;
@@ -56,8 +80,29 @@ export async function startAdminApi(
       if (typeof version !== 'string' || version.length === 0) {
         throw new ZerodropError('ZD_BAD_USAGE', 'body.version is required', { fix: 'POST {"version":"v2"}' });
       }
+      const patch: Partial<PodTemplate> = { version };
       const env = body['env'];
-      const patch = typeof env === 'object' && env !== null ? { version, env: { ...controller.deploymentSpec.template.env, ...(env as Record<string, string>) } } : { version };
+      if (env !== undefined) {
+        if (typeof env !== 'object' || env === null || Object.values(env).some((v) => typeof v !== 'string')) {
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.env must be an object of strings', { fix: 'POST {"version":"v2","env":{"FEATURE":"on"}}' });
+        }
+        patch.env = { ...controller.deploymentSpec.template.env, ...(env as Record<string, string>) };
+      }
+      const image = body['image'];
+      if (image !== undefined) {
+        if (typeof image !== 'string' || image.length === 0) throw new ZerodropError('ZD_BAD_USAGE', 'body.image must be an image reference', { fix: 'POST {"version":"v2","image":"myapp:v2"}' });
+        if (controller.deploymentSpec.template.image === null) {
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.image needs a deployment of images (runtime docker, target.image)', { fix: 'roll out a command target with body.command, or run the scenario with target.image' });
+        }
+        patch.image = image;
+      }
+      const command = body['command'];
+      if (command !== undefined) {
+        if (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string')) {
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.command must be a non-empty array of strings', { fix: 'POST {"version":"v2","command":["node","server.js"]}' });
+        }
+        patch.command = command as string[];
+      }
       const handle = controller.rolloutTo(patch);
       return send(res, 202, { revision: handle.revision, version: handle.version });
     }
@@ -112,6 +157,7 @@ export async function startAdminApi(
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  boundPort = address.port;
   return {
     url: `http://127.0.0.1:${address.port}`,
     close: async () => {

@@ -35,6 +35,17 @@ function get(url: string): Promise<{ status: number; servedBy: string | undefine
   });
 }
 
+function rawStatus(port: number, method: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await fn();
@@ -67,6 +78,12 @@ describe('zerodrop up + zerodrop ctl', () => {
       expect(first.status).toBe(200);
       expect(first.version).toBe('v1');
 
+      // A web page the operator has open cannot drive it: cross-site POSTs and rebound hosts get 403.
+      const port = Number(new URL(admin).port);
+      expect(await rawStatus(port, 'POST', '/zones/a/fail', { host: `127.0.0.1:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' })).toBe(403);
+      expect(await rawStatus(port, 'GET', '/status', { host: `rebound.example:${port}` })).toBe(403);
+      expect(await rawStatus(port, 'GET', '/status', { host: `127.0.0.1:${port}` })).toBe(200);
+
       const s0 = ctl(admin, 'status');
       expect(s0.status).toBe(0);
       expect((s0.json as Status).status.availableReplicas).toBe(6);
@@ -94,7 +111,8 @@ describe('zerodrop up + zerodrop ctl', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(0);
     const runId = /run (\S+-up-\S+)/.exec(text)?.[1];
-    if (runId) expect(processesOfRun(runId)).toEqual([]);
+    expect(runId, `the run id is printed; stderr was:\n${text}`).toBeDefined();
+    expect(processesOfRun(runId!)).toEqual([]);
   });
 
   it('ctl refuses a non-loopback admin URL', () => {
