@@ -22,7 +22,8 @@ const server = createServer((req, res) => {
   if (req.url === '/ready') return res.writeHead(draining ? 503 : 200, headers).end(`{"ready":${!draining}}`);
   res.writeHead(200, headers).end(JSON.stringify({ version, replica }));
 });
-server.listen(port, '127.0.0.1');
+// HOST=0.0.0.0 inside a container (the runtime publishes the port on the host's 127.0.0.1 only).
+server.listen(port, process.env.HOST ?? '127.0.0.1');
 
 process.on('SIGTERM', () => {
   draining = true;

@@ -252,6 +252,9 @@ export class DeploymentController extends EventEmitter {
     const live = [...this.records.values()].filter((r) => r.phase !== 'terminating' && r.exit === null);
     for (const r of live) this.terminate(r, 'shutdown');
     await this.settle();
+    // Every replica has exited; the runtime releases the rest (docker: removes the containers,
+    // including ones a zone crash killed, and reaps dead runs) before close() resolves.
+    await this.runtime.close(this.spec.termination.gracePeriodMs);
     this.unsubscribeExit?.();
   }
 

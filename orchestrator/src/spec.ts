@@ -119,6 +119,8 @@ export const DEFAULT_TERMINATION: TerminationSpec = {
   routingLagMs: 500,
 };
 
-export const DEFAULT_RESOURCES: ResourceLimits = { memoryMiB: 256, cpus: 0 };
+// Docker: every container gets a memory and a CPU ceiling (a runaway replica cannot starve the
+// proxy and the driver on the same machine); 1 core each is no constraint for the sample-app.
+export const DEFAULT_RESOURCES: ResourceLimits = { memoryMiB: 256, cpus: 1 };
 
 export const DEFAULT_ZONES = ['a', 'b', 'c'];
