@@ -1,0 +1,89 @@
+/**
+ * The harness's own integration cases, on --runtime docker: a zone hang (containers paused)
+ * through the runner and the verifier, a negative control caught the same way as with child
+ * processes, and a harness SIGKILLed mid-run whose containers the next start removes.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { probeEngine, type EngineProbe } from '../../orchestrator/test/docker/support.js';
+import { checkOf, explain, runYaml, tempReportsDir } from '../helpers/scenario-run.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/zerodrop.js');
+let engine: EngineProbe = { ok: false, reason: 'not probed' };
+beforeAll(async () => {
+  engine = await probeEngine();
+});
+
+const ofRun = (runId: string) => new Docker().listContainers({ all: true, filters: { label: [`zerodrop.run-id=${runId}`] } });
+
+describe('the harness on --runtime docker', () => {
+  it('a zone hang (containers paused: TCP accepts, nothing answers): PASS, 0 client-visible failures, retries counted', async (ctx) => {
+    if (!engine.ok) ctx.skip(engine.reason);
+    const { result } = await runYaml(`
+name: it-docker-hang
+runtime: docker
+deployment: { replicas: 6, zones: [a, b, c], zoneFailureDetection: 2s }
+proxy: { perTryTimeout: 400ms }
+load: { rate: 300, duration: 12s, warmup: 2s }
+timeline:
+  - { at: 3s, action: hang-zone, zone: c }
+  - { at: 9s, action: recover-zone, zone: c }
+`);
+    expect(result.verdict, explain(result)).toBe('PASS');
+    expect(result.load.failed).toBe(0);
+    expect(Object.values(result.proxy.retries).reduce((a, b) => a + b, 0), 'the hung tries were retried, and counted').toBeGreaterThan(0);
+    expect(await ofRun(result.run.id)).toEqual([]);
+  });
+
+  it('negative control: abrupt-exit with proxy retries off FAILs with the failures attributed to the rollout', async (ctx) => {
+    if (!engine.ok) ctx.skip(engine.reason);
+    const { result } = await runYaml(
+      `
+name: it-docker-neg
+runtime: docker
+deployment: { replicas: 4, zones: [a, b] }
+load: { rate: 400, duration: 10s, warmup: 2s, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
+timeline:
+  - { at: 3s, action: rollout, version: v2 }
+`,
+      { appFaults: ['abrupt-exit'], noRetries: true },
+    );
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
+    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
+    expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
+    expect(await ofRun(result.run.id)).toEqual([]);
+  });
+
+  it('a harness SIGKILLed mid-run leaves its containers; the next run removes them before it starts its own', async (ctx) => {
+    if (!engine.ok) ctx.skip(engine.reason);
+    const out = tempReportsDir();
+    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '200', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const runId = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "deployment ready" within 60 s:\n${text}`)), 60_000);
+      child.stderr!.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+        const id = /run (\S+) →/.exec(text)?.[1];
+        if (id && /deployment ready/.test(text)) {
+          clearTimeout(timer);
+          resolve(id);
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect((await ofRun(runId)).length, 'containers outlive a SIGKILLed harness (no pdeathsig for them)').toBeGreaterThan(0);
+    // The next start of any docker run reaps containers whose owner process is dead.
+    const next = spawnSync(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '100', '--duration', '4s', '--out', out, '-q'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(next.status, next.stderr.slice(-2000)).not.toBeNull();
+    expect(await ofRun(runId)).toEqual([]);
+  });
+});
