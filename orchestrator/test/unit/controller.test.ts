@@ -84,10 +84,12 @@ describe('progress deadline (DeploymentProgressing / ProgressDeadlineExceeded)',
     const done = await rollout.done;
     expect(done.outcome).toBe('failed');
     expect(c.events('replica.start-failed').length, 'replaced many times: the count went up and down').toBeGreaterThanOrEqual(5);
-    const back = await c.waitForEvent('rollout.completed', 5000, (e) => e.type === 'rollout.completed' && e.version === 'v1');
-    expect(back.type).toBe('rollout.completed');
-    expect(c.events('rollback.started')).toEqual([expect.objectContaining({ automatic: true, version: 'v1' })]);
-    expect(c.controller.view().replicas.every((r) => r.version === 'v1')).toBe(true);
+    const rollback = await c.waitForEvent('rollback.started', 2000);
+    expect(rollback).toMatchObject({ automatic: true, version: 'v1' });
+    // (the first v1 rollout completed long before: only a completion after the rollback counts)
+    await c.waitForEvent('rollout.completed', 5000, (e) => e.type === 'rollout.completed' && e.version === 'v1' && e.t >= rollback.t);
+    await c.controller.settle(); // the last failed v2 replica may still be being forgotten
+    expect(c.controller.view().replicas.map((r) => r.version)).toEqual(Array(6).fill('v1'));
   });
 });
 
