@@ -1,6 +1,8 @@
 /**
  * The proof's counter equalities (DESIGN.md "The proof that nothing was dropped", point 2),
- * evaluated again with PromQL and compared with the in-process numbers.
+ * evaluated again with PromQL, two ways: each exported counter against the in-process number it
+ * came from (fidelity rows), and the equalities between components in PromQL alone (cross rows,
+ * buildCrossQueries).
  *
  * Exact counts never come from increase()/rate(): those extrapolate and miss the increments
  * before a series' first scrape (observability.md 1.4). Every query here reads the latest raw
@@ -117,6 +119,16 @@ export function exactAlternation(values: readonly string[]): string {
 
 export interface QuerySpec {
   name: string;
+  /**
+   * 'fidelity' (default): the PromQL value of one counter against the in-process number it was
+   * exported from. 'cross': one of the proof's equalities between components, evaluated in PromQL
+   * alone; the value is the mismatch and must equal `expected`.
+   */
+  kind?: 'fidelity' | 'cross';
+  /** 'cross' rows: the value the expression must have (0: no mismatch). */
+  expected?: number;
+  /** 'cross' rows: the equality in words, for the report. */
+  what?: string;
   /** The expression shown in the report and evaluated for the value. */
   promql: string;
   /** Per-replica breakdown (diagnostics and "which replica is missing"), when the row is about replicas. */
@@ -131,12 +143,41 @@ export interface QuerySpec {
   expectReplicas?: string[];
 }
 
-/** The queries for one run. `rangeS` must cover the run from the first scrape to now. */
-export function buildQueries(runId: string, rangeS: number, n: InProcessNumbers): QuerySpec[] {
+/** `last_over_time(metric{run_id="…"<extra>}[<range>s])`: the latest raw sample of each series over the run. */
+function lastSelector(runId: string, rangeS: number): (metric: string, extra?: string) => string {
   const run = `run_id=${promString(runId)}`;
   const range = `[${Math.max(1, Math.ceil(rangeS))}s]`;
-  const last = (metric: string, extra = ''): string => `last_over_time(${metric}{${run}${extra}}${range})`;
-  const traffic = `,route!~${promString(PROBE_ROUTE_REGEX)}`;
+  return (metric, extra = '') => `last_over_time(${metric}{${run}${extra}}${range})`;
+}
+
+/** The label matcher that keeps replicas' traffic routes (probes and /metrics are not traffic). */
+const TRAFFIC = `,route!~${promString(PROBE_ROUTE_REGEX)}`;
+
+/**
+ * The per-replica count the replicas report: the orchestrator's final read of retired ones `or`
+ * the last scrape of live ones (`or` keeps the final when both exist). Shared by the fidelity row
+ * and the cross row, so both read the same numbers.
+ */
+function exactReplicaCounts(last: ReturnType<typeof lastSelector>, r: ReplicaNumbers): string {
+  const finals = `sum by (replica) (${last('zerodrop_orchestrator_replica_final_responses')})`;
+  const liveIds = [...r.exact].filter(([, v]) => v.source === 'live').map(([id]) => id);
+  const live = liveIds.length ? ` or sum by (replica) (${last('http_requests_total', `,replica=~${promString(exactAlternation(liveIds))}${TRAFFIC}`)})` : '';
+  return `${finals}${live}`;
+}
+
+/**
+ * The queries for one run. `rangeS` must cover the run from the first scrape to now. The
+ * fidelity rows come first (each counter against its in-process number), then the cross rows
+ * (the proof's equalities between components, in PromQL alone).
+ */
+export function buildQueries(runId: string, rangeS: number, n: InProcessNumbers): QuerySpec[] {
+  return [...buildFidelityQueries(runId, rangeS, n), ...buildCrossQueries(runId, rangeS, n)];
+}
+
+/** Each exported counter against the in-process number it was exported from (scrape fidelity). */
+export function buildFidelityQueries(runId: string, rangeS: number, n: InProcessNumbers): QuerySpec[] {
+  const last = lastSelector(runId, rangeS);
+  const traffic = TRAFFIC;
   const out: QuerySpec[] = [
     { name: 'driver-sent', promql: `sum(${last('zerodrop_driver_requests_sent_total')})`, inProcess: n.driverSent, relation: '=' },
     { name: 'proxy-received', promql: `sum(${last('zerodrop_proxy_requests_received_total')})`, inProcess: n.proxyReceived, relation: '=' },
@@ -151,12 +192,7 @@ export function buildQueries(runId: string, rangeS: number, n: InProcessNumbers)
   ];
   const r = n.replicas;
   if (r) {
-    const finals = `sum by (replica) (${last('zerodrop_orchestrator_replica_final_responses')})`;
-    const liveIds = [...r.exact].filter(([, v]) => v.source === 'live').map(([id]) => id);
-    const live = liveIds.length
-      ? ` or sum by (replica) (${last('http_requests_total', `,replica=~${promString(exactAlternation(liveIds))}${traffic}`)})`
-      : '';
-    const perReplica = `${finals}${live}`;
+    const perReplica = exactReplicaCounts(last, r);
     let inProcess = 0;
     for (const v of r.exact.values()) inProcess += v.count;
     out.push({
@@ -182,6 +218,60 @@ export function buildQueries(runId: string, rangeS: number, n: InProcessNumbers)
         zeroWhenMissing: true,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * DESIGN.md's equalities between components, evaluated in PromQL alone (no in-process number
+ * involved): a scrape that lost or invented increments in one component shows up here even if
+ * each component's own export looks plausible. Each value is a mismatch that must be 0:
+ *   sent-equals-received   driver sent − refused connects − proxy received (a refused connect
+ *                          never reached the proxy; the in-process check excludes it the same way)
+ *   2xx-agree              proxy 2xx − driver 2xx
+ *   replicas-cover-proxy   replicas out of bounds: for each replica counted exactly,
+ *                          proxy responses ≤ replica count; for every replica, also
+ *                          replica count ≤ proxy responses + failed attempts (an excess is only
+ *                          explained by attempts that failed and were retried elsewhere).
+ *                          Per replica, like the in-process check: a sum could hide one replica's
+ *                          shortfall behind another's excess.
+ * Missing data is never a silent 0: the main terms have no `or vector(0)`, so a series Prometheus
+ * never scraped leaves the row without a value (INVALID).
+ */
+export function buildCrossQueries(runId: string, rangeS: number, n: InProcessNumbers): QuerySpec[] {
+  const last = lastSelector(runId, rangeS);
+  const total = (metric: string, extra = ''): string => `sum(${last(metric, extra)})`;
+  const cross = (name: string, promql: string, what: string): QuerySpec => ({ name, kind: 'cross', promql, inProcess: null, expected: 0, relation: '=', what });
+  const out: QuerySpec[] = [
+    cross(
+      'sent-equals-received',
+      `${total('zerodrop_driver_requests_sent_total')} - (${total('zerodrop_driver_requests_completed_total', ',outcome="refused"')} or vector(0)) - ${total('zerodrop_proxy_requests_received_total')}`,
+      'driver sent − refused connects − proxy received',
+    ),
+    cross(
+      '2xx-agree',
+      `${total('zerodrop_proxy_responses_total', ',code=~"2.."')} - ${total('zerodrop_driver_responses_total', ',code=~"2.."')}`,
+      'proxy 2xx − driver 2xx',
+    ),
+  ];
+  const r = n.replicas;
+  if (r && (r.exact.size > 0 || r.lowerBound.size > 0)) {
+    const exact = r.exact.size > 0 ? exactReplicaCounts(last, r) : null;
+    const killedIds = [...r.lowerBound.keys()];
+    const killed = killedIds.length ? `sum by (replica) (${last('http_requests_total', `,replica=~${promString(exactAlternation(killedIds))}${TRAFFIC}`)})` : null;
+    const all = [exact, killed].filter((x): x is string => x !== null).map((x) => `(${x})`).join(' or ');
+    const proxy = `sum by (replica) (${last('zerodrop_proxy_upstream_responses_total')})`;
+    const failedAttempts = `sum by (replica) (${last('zerodrop_proxy_upstream_attempts_total', ',outcome!="response"')})`;
+    // A replica with no upstream response exported yet has a 0, not a missing term.
+    const ceiling = `((${proxy}) or (${failedAttempts}) * 0) + (${failedAttempts})`;
+    const below = exact ? `((${exact}) < (${proxy}))` : null;
+    const above = `((${all}) > (${ceiling}))`;
+    const violators = below ? `${below} or ${above}` : above;
+    out.push({
+      ...cross('replicas-cover-proxy', `count(${violators}) or (count(${all}) * 0)`, 'replicas out of bounds: proxy responses ≤ replica count ≤ proxy responses + failed attempts'),
+      // The violators by name, for the note (their values are the replicas' own counts).
+      byReplica: violators,
+    });
   }
   return out;
 }
@@ -239,7 +329,10 @@ export async function evaluateQueries(api: PrometheusApi, specs: readonly QueryS
       }
       let agree: boolean;
       let problem: string | null = null;
-      if (spec.relation === '≤') {
+      if (spec.kind === 'cross') {
+        agree = value === (spec.expected ?? 0);
+        if (!agree) problem = `PromQL mismatch ${value}, must be ${spec.expected ?? 0} (${spec.what ?? spec.promql})`;
+      } else if (spec.relation === '≤') {
         agree = value <= (spec.ceiling ?? Number.POSITIVE_INFINITY);
         if (!agree) problem = `${value} > ${spec.ceiling} (the proxy's responses + failed attempts to these replicas): a replica counted more than it can have served`;
       } else {
@@ -307,14 +400,22 @@ export async function evaluateWhenScraped(api: PrometheusApi, specs: readonly Qu
 
 /** The rows as the result wants them (the relation kept on the side for reports that know it). */
 export function toResultQueries(rows: readonly Evaluated[]): PromCheck[] {
-  return rows.map((r) => ({
-    name: r.spec.name,
-    promql: r.spec.promql,
-    value: r.value,
-    inProcess: r.spec.inProcess,
-    agree: r.value === null ? null : r.agree,
-    relation: r.spec.relation,
-  }));
+  return rows.map((r) => {
+    const q: PromCheck = {
+      name: r.spec.name,
+      promql: r.spec.promql,
+      value: r.value,
+      inProcess: r.spec.inProcess,
+      agree: r.value === null ? null : r.agree,
+      relation: r.spec.relation,
+    };
+    if (r.spec.kind === 'cross') {
+      q.kind = 'cross';
+      q.expected = r.spec.expected ?? 0;
+      if (r.spec.what !== undefined) q.what = r.spec.what;
+    }
+    return q;
+  });
 }
 
 /** Words for the note: what disagreed or was missing, per row, with the per-replica differences. */
@@ -330,6 +431,10 @@ export function explainRows(rows: readonly Evaluated[], n: InProcessNumbers): st
         if (p !== v.count) diffs.push(`${id} PromQL ${p ?? 'none'} vs ${v.source} ${v.count}`);
       }
       if (diffs.length) line += ` [${diffs.slice(0, 6).join('; ')}${diffs.length > 6 ? '…' : ''}]`;
+    }
+    if (r.perReplica && r.spec.kind === 'cross' && r.perReplica.size > 0) {
+      const who = [...r.perReplica].map(([id, v]) => `${id} (replica count ${v})`);
+      line += ` [out of bounds: ${who.slice(0, 6).join('; ')}${who.length > 6 ? '…' : ''}]`;
     }
     out.push(line);
   }

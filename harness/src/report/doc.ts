@@ -8,6 +8,7 @@ import type {
   CheckStatus,
   DisruptionEvent,
   LatencySummary,
+  LoadResult,
   RunResult,
   Verdict,
   WindowStats,
@@ -358,8 +359,10 @@ function loadSection(r: RunResult): Section {
         ' · lost ',
         l.lost ? strong(fmtInt(l.lost), 'bad') : '0',
         ` · abandoned ${fmtInt(l.abandoned)}`,
+        ...unsentSpans(l.unsent),
       ],
     },
+    ...bookkeepingFact(l.bookkeeping),
     {
       label: 'Schedule',
       value: [
@@ -385,6 +388,30 @@ function loadSection(r: RunResult): Section {
     });
   }
   return { id: 'load', title: 'Load', blocks };
+}
+
+/** " · unsent N": requests due that were never written (they lower the rate; older results lack it). */
+function unsentSpans(unsent: number | undefined): Inline[] {
+  if (unsent === undefined) return [];
+  return [' · unsent ', unsent ? strong(fmtInt(unsent), 'warn') : '0'];
+}
+
+/** The driver's bookkeeping counters next to the load figures: all 0, or the ones that are not, loudly. */
+function bookkeepingFact(b: LoadResult['bookkeeping']): { label: string; value: Rich }[] {
+  if (b === undefined) return [];
+  const parts: [string, number][] = [
+    ['engine anomalies', b.engineAnomalies],
+    ['pending rows', b.pendingRows],
+    ['unknown outcomes', b.unknownOutcomes],
+    ['summary ≠ ledger', b.summaryLedgerMismatch],
+  ];
+  const value: Inline[] = [];
+  parts.forEach(([name, n], i) => {
+    if (i > 0) value.push(' · ');
+    value.push(`${name} `, n ? strong(fmtInt(n), 'warn') : '0');
+  });
+  if (parts.some(([, n]) => n !== 0)) value.push(' (the ledger cannot be trusted: see ledger.bookkeeping)');
+  return [{ label: 'Driver bookkeeping', value }];
 }
 
 function disruptionSection(r: RunResult): Section {

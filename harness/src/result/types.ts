@@ -132,10 +132,42 @@ export interface LoadResult {
   latency: LatencySummary;
   /** autocannon engine: what autocannon itself reported, for comparison only. */
   autocannonReported: { sent: number; completed: number; errors: number; timeouts: number; non2xx: number } | null;
+  /**
+   * Requests that were due before the sending phase ended but never written (k6's
+   * dropped_iterations). Not in `sent`: they lower the achieved rate. Absent in results written
+   * before it was recorded.
+   */
+  unsent?: number;
+  /** The driver's bookkeeping (check ledger.bookkeeping); absent in results written before it was checked. */
+  bookkeeping?: BookkeepingCounts;
+}
+
+/**
+ * Driver bookkeeping anomalies: every one must be 0, else the ledger cannot be trusted to show
+ * exactly one completion per request id (the run is INVALID, not PASS or FAIL on its own).
+ */
+export interface BookkeepingCounts {
+  /**
+   * What the engine itself detected (DriverSummary.anomalies: a row ended twice, a response with
+   * nothing in flight, a write with no id, a request built twice, stats ≠ ledger at the end).
+   * The engines keep one counter for all kinds.
+   */
+  engineAnomalies: number;
+  /** Ledger rows still pending after the run (the engine must end every row, if only as abandoned). */
+  pendingRows: number;
+  /** Ledger rows with an outcome byte that is no Outcome. */
+  unknownOutcomes: number;
+  /** |summary.sent − ledger rows|: the summary and the ledger the verifier read disagree. */
+  summaryLedgerMismatch: number;
 }
 
 /** One quantity seen from several places (the three-way reconciliation). */
 export interface ReconciliationRow {
+  /**
+   * Stable key of the row ("sent-received", "2xx", "upstream", "retries"), which the PromQL
+   * values are merged by. Absent in results written before rows had one.
+   */
+  id?: string;
   quantity: string;
   driver: number | null;
   proxy: number | null;
@@ -195,8 +227,24 @@ export interface PrometheusResult {
   url: string | null;
   /** Where the TSDB lives (auto mode), for replays in Grafana. */
   dataDir: string | null;
-  /** relation: '=' (must equal the in-process number) or '≤' (a bound, e.g. killed replicas). */
-  queries: { name: string; promql: string; value: number | null; inProcess: number | null; agree: boolean | null; relation?: '=' | '≤' }[];
+  /**
+   * relation: '=' (must equal the in-process number) or '≤' (a bound, e.g. killed replicas).
+   * kind: 'fidelity' (absent in older results) compares a PromQL value with the in-process counter
+   * it was exported from; 'cross' evaluates one of the proof's equalities between components in
+   * PromQL alone: `value` is the PromQL mismatch, which must equal `expected` (0), `inProcess` is null.
+   */
+  queries: {
+    name: string;
+    promql: string;
+    value: number | null;
+    inProcess: number | null;
+    agree: boolean | null;
+    relation?: '=' | '≤';
+    kind?: 'fidelity' | 'cross';
+    expected?: number;
+    /** 'cross' rows: the equality in words, e.g. "driver sent − refused − proxy received". */
+    what?: string;
+  }[];
   note: string | null;
 }
 

@@ -31,7 +31,9 @@ import {
 } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
+import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, type Phase } from './phases.js';
+import { withPrometheus } from './reconcile.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -111,6 +113,18 @@ export function verifyRun(input: VerifyInput): RunResult {
       'id mismatches = 0', `id mismatches = ${fmt(tally.byOutcome['id_mismatch'] ?? 0)}`,
       tally.byOutcome['id_mismatch'] ? 'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses' : undefined),
   );
+  // Without sound bookkeeping, "one completion per id" cannot be claimed either way: INVALID.
+  const bookkeeping = bookkeepingCounts(ledger, summary);
+  const anomalies = nonZeroBookkeeping(bookkeeping);
+  checks.push(
+    check('ledger.bookkeeping', 'ledger', "The driver's bookkeeping can be trusted (one completion per request id)", anomalies.length === 0 ? 'pass' : 'invalid',
+      'engine anomalies = 0, rows still pending = 0, unknown outcomes = 0, summary sent = ledger rows',
+      anomalies.length === 0 ? `0 anomalies over ${fmt(ledger.length)} rows` : anomalies.join(', '),
+      anomalies.length === 0
+        ? undefined
+        : 'the driver lost track of its own requests (a row ended twice, a response with nothing in flight, a write with no id…), so the ledger cannot prove exactly one completion per id; fix: rerun, and if it repeats, report it with result.json (a driver bug in harness/src/driver/)',
+      { ...bookkeeping, unsent: summary.unsent }),
+  );
 
   // ---- 2. counters
   const proxy2xx = sumWhere(proxyStats.responded, (code) => code.startsWith('2'));
@@ -120,6 +134,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   const reached = tally.sent - refused;
   const sentHolds = reached === proxyStats.received;
   reconciliation.push({
+    id: 'sent-received',
     quantity: 'requests sent / received',
     driver: reached,
     proxy: proxyStats.received,
@@ -135,7 +150,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       sentHolds ? undefined : 'requests were lost between the driver and the proxy (or the proxy counted requests nobody sent)'),
   );
   const ok2xxHolds = tally.driver2xx === proxy2xx;
-  reconciliation.push({ quantity: '2xx responses', driver: tally.driver2xx, proxy: proxy2xx, replicas: null, prometheus: null, relation: 'driver = proxy', holds: ok2xxHolds });
+  reconciliation.push({ id: '2xx', quantity: '2xx responses', driver: tally.driver2xx, proxy: proxy2xx, replicas: null, prometheus: null, relation: 'driver = proxy', holds: ok2xxHolds });
   checks.push(
     check('counters.2xx-agree', 'counters', 'Proxy 2xx = driver 2xx', ok2xxHolds ? 'pass' : 'fail',
       'proxy 2xx responses = driver 2xx responses', `proxy ${fmt(proxy2xx)} · driver ${fmt(tally.driver2xx)}`,
@@ -144,6 +159,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   const replicas = replicaRows(records, proxyStats, tally.servedBy, origin, plan.deployment.template.metricsPath !== null, summary.endedAt);
   const rec = replicaReconciliation(replicas, proxyStats);
   reconciliation.push({
+    id: 'upstream',
     quantity: 'upstream responses (all codes)',
     driver: null,
     proxy: rec.proxyResponses,
@@ -161,6 +177,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       rec.holds ? undefined : `mismatch on ${rec.bad.join(', ')}`),
   );
   reconciliation.push({
+    id: 'retries',
     quantity: 'retries (requests saved by one)',
     driver: tally.retriedOk,
     proxy: proxyStats.savedByRetry,
@@ -244,12 +261,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   }
 
   // ---- Prometheus
-  for (const q of input.prometheus.queries) {
-    const status = q.value === null ? 'invalid' : q.agree === false ? 'fail' : 'pass';
-    const rel = q.relation ?? '=';
-    checks.push(check(`prometheus.${q.name}`, 'prometheus', `PromQL agrees: ${q.name}`, status, `PromQL ${rel} in-process (${fmtN(q.inProcess)})`,
-      `PromQL ${fmtN(q.value)}`, status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for this (a missed scrape)' : `${q.promql} disagrees with the in-process count`));
-  }
+  for (const q of input.prometheus.queries) checks.push(prometheusCheck(q));
 
   const verdict = decide(checks);
   const exitCode = verdict === 'PASS' ? 0 : verdict === 'FAIL' ? 1 : 3;
@@ -300,8 +312,10 @@ export function verifyRun(input: VerifyInput): RunResult {
       maxLateMsAllowed: plan.driver.maxLateMs,
       latency,
       autocannonReported: summary.autocannonReported,
+      unsent: summary.unsent,
+      bookkeeping,
     },
-    reconciliation,
+    reconciliation: withPrometheus(reconciliation, input.prometheus),
     disruption,
     failures: {
       total: failed + tally.abandoned,
@@ -688,6 +702,19 @@ function driverMetricsCheck(text: string | null, tally: Tally): Check | null {
   const holds = sent === tally.sent;
   return check('counters.driver-metrics-equal-ledger', 'counters', "The driver's Prometheus counters equal its ledger", holds ? 'pass' : 'fail',
     'zerodrop_driver_requests_sent_total = ledger rows', `metrics ${fmt(sent)} · ledger ${fmt(tally.sent)}`);
+}
+
+function prometheusCheck(q: PrometheusResult['queries'][number]): Check {
+  const status = q.value === null ? 'invalid' : q.agree === false ? 'fail' : 'pass';
+  if (q.kind === 'cross') {
+    const expected = q.expected ?? 0;
+    return check(`prometheus.${q.name}`, 'prometheus', `PromQL across components: ${q.name}`, status,
+      `${q.what ?? q.promql} = ${fmt(expected)} in PromQL (latest raw samples)`, `PromQL ${fmtN(q.value)}`,
+      status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for one of the components (a missed scrape)' : `Prometheus sees the components disagree: ${q.promql} = ${fmtN(q.value)}`);
+  }
+  const rel = q.relation ?? '=';
+  return check(`prometheus.${q.name}`, 'prometheus', `PromQL agrees: ${q.name}`, status, `PromQL ${rel} in-process (${fmtN(q.inProcess)})`,
+    `PromQL ${fmtN(q.value)}`, status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for this (a missed scrape)' : `${q.promql} disagrees with the in-process count`);
 }
 
 function latencyGate(id: string, name: string, value: number | null, limit: number): Check {

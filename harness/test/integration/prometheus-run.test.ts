@@ -57,7 +57,7 @@ describe.skipIf(!binary || !built)('runScenario with prometheus: auto', () => {
   it('the Prometheus checks pass, with both numbers side by side', () => {
     const p = result.prometheus;
     expect(p.mode).toBe('auto');
-    expect(p.queries.map((q) => q.name)).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed']);
+    expect(p.queries.map((q) => q.name)).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed', 'sent-equals-received', '2xx-agree', 'replicas-cover-proxy']);
     for (const q of p.queries) {
       expect(q.value, `${q.name}: ${p.note}`).not.toBeNull();
       expect(q.agree, `${q.name}: ${p.note}`).toBe(true);

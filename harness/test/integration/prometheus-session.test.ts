@@ -138,7 +138,9 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('Prometheus in the l
     const { result } = out;
     expect(result.mode).toBe('auto');
     expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const rows = result.queries.map((q) => [q.name, q.value === q.inProcess || (q as { relation?: string }).relation === '≤', q.agree]);
+    // Fidelity rows: PromQL = the in-process count it was exported from. Cross rows: the
+    // equality between components evaluated in PromQL alone, a mismatch that must be 0.
+    const rows = result.queries.map((q) => [q.name, q.kind === 'cross' ? q.value === 0 : q.value === q.inProcess || (q as { relation?: string }).relation === '≤', q.agree]);
     expect(rows, result.note ?? '').toEqual([
       ['driver-sent', true, true],
       ['proxy-received', true, true],
@@ -147,6 +149,9 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('Prometheus in the l
       ['proxy-upstream-responses', true, true],
       ['replica-responses', true, true],
       ['replica-responses-killed', true, true],
+      ['sent-equals-received', true, true],
+      ['2xx-agree', true, true],
+      ['replicas-cover-proxy', true, true],
     ]);
     for (const q of result.queries) expect(q.value, q.name).not.toBeNull();
     const byName = new Map(result.queries.map((q) => [q.name, q]));
@@ -249,6 +254,9 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('your own Prometheus
       ['driver-2xx', true],
       ['proxy-upstream-responses', true],
       ['replica-responses', true],
+      ['sent-equals-received', true],
+      ['2xx-agree', true],
+      ['replicas-cover-proxy', true],
     ]);
     await session.stop();
     for (const f of sdFiles) expect(existsSync(f), f).toBe(false);

@@ -3,6 +3,7 @@ import type { ReplicaRecord } from '../../../orchestrator/src/controller.js';
 import type { EndpointStats, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
 import type { PrometheusApi, QueryResult } from '../../src/prometheus/api.js';
 import {
+  buildFidelityQueries,
   buildQueries,
   evaluateQueries,
   evaluateWhenScraped,
@@ -91,6 +92,7 @@ const numbers: InProcessNumbers = {
 
 describe('buildQueries', () => {
   const qs = buildQueries('run"1', 120, numbers);
+  const fidelity = buildFidelityQueries('run"1', 120, numbers);
   const by = new Map(qs.map((q) => [q.name, q]));
   it('reads the last raw sample over the run, never increase() or rate()', () => {
     for (const q of qs) {
@@ -100,8 +102,9 @@ describe('buildQueries', () => {
       expect(q.promql).toContain('run_id="run\\"1"');
     }
   });
-  it('has the proof equalities with their in-process numbers', () => {
-    expect([...by.keys()]).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed']);
+  it('has the proof equalities with their in-process numbers, then the cross-component rows', () => {
+    expect(fidelity.map((q) => q.name)).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed']);
+    expect([...by.keys()]).toEqual([...fidelity.map((q) => q.name), 'sent-equals-received', '2xx-agree', 'replicas-cover-proxy']);
     expect(by.get('driver-sent')?.promql).toBe('sum(last_over_time(zerodrop_driver_requests_sent_total{run_id="run\\"1"}[120s]))');
     expect(by.get('proxy-2xx')?.promql).toContain('zerodrop_proxy_responses_total{run_id="run\\"1",code=~"2.."}');
     expect(by.get('driver-2xx')?.inProcess).toBe(97);
@@ -138,7 +141,8 @@ function fakeApi(answer: (expr: string, call: number) => QueryResult | Error): {
 const vec = (...values: [Record<string, string>, number][]): QueryResult => ({ resultType: 'vector', vector: values.map(([metric, value]) => ({ metric, t: 0, value })) });
 
 describe('evaluateQueries', () => {
-  const specs = buildQueries('r', 60, numbers);
+  // The fidelity rows (the cross rows have their own tests: prometheus-cross.test.ts).
+  const specs = buildFidelityQueries('r', 60, numbers);
   const truth = (expr: string): QueryResult => {
     if (expr.startsWith('sum by (replica) (last_over_time(http_requests_total')) return vec([{ replica: 'dead' }, 5]);
     if (expr.startsWith('sum by (replica)')) return vec([{ replica: 'old' }, 40], [{ replica: 'web-v1.a' }, 50]);

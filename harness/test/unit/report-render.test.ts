@@ -67,8 +67,8 @@ describe('report.md', () => {
   it('marks failed checks and lists the failures by step, replica and zone with the first ids', () => {
     const r = failingRun();
     const md = renderMarkdown(r);
-    expect(md).toMatch(/\| ✗ \| `ledger.no-failed`/);
-    expect(md).toMatch(/\| ✓ \| `counters.2xx`/);
+    expect(md).toMatch(/\| ✗ \| `ledger.no-failed-requests`/);
+    expect(md).toMatch(/\| ✓ \| `counters.2xx-agree`/);
     expect(md).toContain('| Step | Failed | Share |');
     expect(md).toContain('| Replica | Failed | Share |');
     expect(md).toContain('| Zone | Failed | Share |');
@@ -301,7 +301,7 @@ describe('job summary', () => {
     expect(s).toContain('p99.9');
     expect(s).toContain('`reports/x/report.html`');
     // Failed checks first.
-    expect(s.indexOf('`thresholds.longest-gap`')).toBeLessThan(s.indexOf('`counters.2xx`'));
+    expect(s.indexOf('`thresholds.max-gap`')).toBeLessThan(s.indexOf('`counters.2xx-agree`'));
     expect(Buffer.byteLength(s)).toBeLessThan(STEP_SUMMARY_MAX_BYTES);
   });
 
@@ -328,7 +328,7 @@ describe('terminal summary', () => {
       expect(t).toContain(c.expected);
       expect(t).toContain(c.actual);
     }
-    expect(t).not.toContain('counters.2xx');
+    expect(t).not.toContain('counters.2xx-agree');
     expect(t).toContain('reports/abc/report.html');
     expect(t).not.toContain('\x1b[');
   });
