@@ -2,7 +2,7 @@
  * The CLI as users and CI run it: the built bin, real processes, real exit codes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processesOfRun, tempReportsDir } from '../helpers/scenario-run.js';
@@ -33,6 +33,60 @@ async function gone(runId: string, withinMs: number): Promise<number[]> {
     left = processesOfRun(runId);
   }
   return left;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** All of a stream's text so far (waitFor only sees what arrives after it is called). */
+function collect(stream: NodeJS.ReadableStream): { text: () => string; until: (re: RegExp, timeoutMs: number) => Promise<RegExpExecArray> } {
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return {
+    text: () => text,
+    async until(re, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = re.exec(text);
+        if (m) return m;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; got:\n${text}`);
+        await sleep(25);
+      }
+    },
+  };
+}
+
+/**
+ * A run that is still starting when the test interrupts it: readiness stays false for 5 s
+ * (target.warmup), so "deployment ready" cannot come before the signal.
+ */
+function slowStartScenario(dir: string, termination: { drainDelay: string; gracePeriod: string } = { drainDelay: '1500ms', gracePeriod: '10s' }): string {
+  const file = join(dir, 'slow-start.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: sigint-startup',
+      `target: { warmup: 5s, drainDelay: ${termination.drainDelay} }`,
+      `deployment: { replicas: 4, zones: [a, b], termination: { gracePeriod: ${termination.gracePeriod} } }`,
+      'load: { rate: 200, duration: 10s, warmup: 1s }',
+      'timeline:',
+      '  - { at: 3s, action: rollout, version: v2 }',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** Starts `zerodrop run file` and returns once replicas of the run exist but none is ready. */
+async function startAndWaitForReplicas(file: string, out: string): Promise<{ child: ReturnType<typeof spawn>; runId: string; stderr: ReturnType<typeof collect>; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const stderr = collect(child.stderr!);
+  const [, runId] = await stderr.until(/run (\S+) →/, 30_000);
+  await stderr.until(/starting \d+ replicas/, 30_000);
+  const deadline = Date.now() + 15_000;
+  while (processesOfRun(runId!).length === 0 && Date.now() < deadline) await sleep(50);
+  expect(processesOfRun(runId!).length, stderr.text()).toBeGreaterThan(0);
+  expect(stderr.text()).not.toMatch(/deployment ready/);
+  return { child, runId: runId!, stderr, exited };
 }
 
 describe('zerodrop CLI', () => {
@@ -90,6 +144,45 @@ describe('zerodrop CLI', () => {
     expect(result.run.complete).toBe(false);
     expect(result.verdict).toBe('INVALID');
     expect(readFileSync(join(out, runId!, 'report.md'), 'utf8')).toMatch(/incomplete/i);
+  });
+
+  it('SIGINT while the replicas are starting: exit 3, a report marked incomplete (0 sent), nothing left running', async () => {
+    const out = tempReportsDir();
+    const { child, runId, stderr, exited } = await startAndWaitForReplicas(slowStartScenario(out), out);
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr.text()).toBe(3);
+    expect(stderr.text()).not.toMatch(/deployment ready|t=\s*\d+s/); // the load never started
+    expect(await gone(runId, 5000)).toEqual([]);
+    const result = JSON.parse(readFileSync(join(out, runId, 'result.json'), 'utf8')) as {
+      run: { complete: boolean; incompleteReason: string | null };
+      verdict: string;
+      exitCode: number;
+      load: { sent: number };
+    };
+    expect(result.run.complete).toBe(false);
+    expect(result.run.incompleteReason).toMatch(/while starting the replicas, before the load started/);
+    expect(result.verdict).toBe('INVALID');
+    expect(result.exitCode).toBe(3);
+    expect(result.load.sent).toBe(0);
+    expect(readFileSync(join(out, runId, 'report.md'), 'utf8')).toMatch(/incomplete/i);
+  });
+
+  it('a second SIGINT kills everything at once instead of draining: exit 3, nothing left running', async () => {
+    const out = tempReportsDir();
+    // A graceful teardown would wait out the replicas' 8 s drain delay; the kill must not.
+    const file = slowStartScenario(out, { drainDelay: '8s', gracePeriod: '15s' });
+    const { child, runId, stderr, exited } = await startAndWaitForReplicas(file, out);
+    child.kill('SIGINT');
+    await stderr.until(/interrupted while/, 5000);
+    await sleep(200); // a separate signal, not merged with the first
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr.text()).toBe(3);
+    expect(Date.now() - t0, 'the second Ctrl-C must not wait for the 8 s drain').toBeLessThan(6000);
+    expect(stderr.text()).toMatch(/killing everything/);
+    expect(await gone(runId, 3000)).toEqual([]);
   });
 
   it('SIGKILL of the harness leaves no replica behind (pdeathsig, process groups)', async () => {

@@ -7,7 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../harness/src/result/types.js';
 import { checkOf, explain, runYaml } from '../helpers/scenario-run.js';
+
+/** FAIL is exit 1, and every failed request is listed by id in the report folder. */
+function expectFailedRequestsListed(result: RunResult, dir: string): void {
+  expect(result.exitCode).toBe(1);
+  expect(result.failures.total).toBeGreaterThan(0);
+  const csv = readFileSync(join(dir, 'failed-requests.csv'), 'utf8').trim().split('\n');
+  expect(csv.length - 1).toBe(result.failures.total);
+  expect(csv[1]).toContain(result.run.id);
+}
 
 // A rollout under steady load; /work?ms=20 keeps requests in flight on every replica, so a
 // replica that mishandles SIGTERM always has something to drop.
@@ -27,20 +37,58 @@ describe('negative controls: each broken contract rule is caught (FAIL, exit 1, 
   ])('%s (proxy retries off): requests fail during the rollout', async (fault, retries, checkId) => {
     const { result, dir } = await runYaml(ROLLOUT, { appFaults: [fault], noRetries: !retries });
     expect(result.verdict, explain(result)).toBe('FAIL');
-    expect(result.exitCode).toBe(1);
     expect(checkOf(result, checkId).status).toBe('fail');
-    expect(result.failures.total).toBeGreaterThan(0);
     expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
-    // The failed requests are listed by id in the report folder.
-    const csv = readFileSync(join(dir, 'failed-requests.csv'), 'utf8').trim().split('\n');
-    expect(csv.length - 1).toBe(result.failures.total);
-    expect(csv[1]).toContain(result.run.id);
+    expectFailedRequestsListed(result, dir);
   });
 
   it('abrupt-exit with retries ON: nothing reaches the client, but the retries during the rollout fail the run', async () => {
     const { result } = await runYaml(ROLLOUT, { appFaults: ['abrupt-exit'] });
     expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
     expect(checkOf(result, 'thresholds.rollout-retries').status).toBe('fail');
+  });
+
+  /*
+   * close-idle (contract rule 2: never reset an idle keep-alive connection a client may be writing
+   * to; http server.close() on Node >= 19 does exactly that). Why this is not ROLLOUT with retries
+   * off, like abrupt-exit and no-drain:
+   *  - zerodrop drains the replica from the client side first (research/mechanics.md D2): at
+   *    routingLag the proxy stops routing to it, waits for its in-flight requests and closes its
+   *    idle connections itself. With the default routingLag (500 ms) < drainDelay (1.5 s) the proxy
+   *    holds no connection to it when the listener closes, so server.close() has nothing to reset
+   *    and ROLLOUT + close-idle would PASS: the fault only matters while routing lags the listener
+   *    close (the kubernetes/kubernetes#43576 race). Hence routingLag 3s > drainDelay 300ms here.
+   *  - In that window a contract-keeping replica refuses new connections (listener closed): safe to
+   *    retry for any method (nothing was sent), so retries must be ON or the control scenario itself
+   *    would fail; those retries are expected here, hence maxRolloutRetries is lifted.
+   *  - close-idle resets a request the proxy just wrote on an idle connection: retried for GET
+   *    (idempotent: hidden, only counted as a reset retry), but not for POST (RFC 9110). POST /echo
+   *    is the traffic, so the reset reaches the client as a 502.
+   * Skipped: the reset races one write against one close, so at a rate this box can give a test it
+   * is caught only some of the time, and a flaky negative control is worse than none. To make it
+   * deterministic the proxy must count what the race needs no luck to show: idle upstream
+   * connections closed by a replica that is still routed (0 for a contract-keeping replica, one per
+   * pooled connection for close-idle), with a verifier check on it. Enable with that check.
+   */
+  it.skip('close-idle (routing lags the listener close, retries on, POST): the resets reach the client during the rollout', async () => {
+    const { result, dir } = await runYaml(
+      `
+name: neg-close-idle
+target: { drainDelay: 300ms }
+deployment: { replicas: 4, zones: [a, b], termination: { routingLag: 3s } }
+load: { rate: 600, duration: 12s, warmup: 2s, timeout: 4s, requests: [{ method: POST, path: /echo, body: "x" }] }
+thresholds: { maxRolloutRetries: 1000000 }
+timeline:
+  - { at: 3s, action: rollout, version: v2 }
+`,
+      { appFaults: ['close-idle'] },
+    );
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
+    expect(result.failures.byStatus['502'] ?? 0).toBeGreaterThan(0);
+    expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
+    expectFailedRequestsListed(result, dir);
   });
 
   it('ignore-sigterm: the retired replicas need SIGKILL after the grace period', async () => {
@@ -55,12 +103,13 @@ timeline:
       { appFaults: ['ignore-sigterm'] },
     );
     expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
     expect(checkOf(result, 'orchestrator.graceful-exits').status).toBe('fail');
     expect(result.replicas.filter((r) => r.version === 'v1').every((r) => r.exit === 'killed')).toBe(true);
   });
 
   it('ready-early: readiness says yes during warm-up while requests get 503', async () => {
-    const { result } = await runYaml(
+    const { result, dir } = await runYaml(
       `
 name: neg-ready-early
 target: { warmup: 1500ms }
@@ -73,10 +122,11 @@ timeline:
     );
     expect(result.verdict, explain(result)).toBe('FAIL');
     expect(result.failures.byStatus['503'] ?? 0).toBeGreaterThan(0);
+    expectFailedRequestsListed(result, dir);
   });
 
   it('error-rate=0.01: 1% of requests get 500', async () => {
-    const { result } = await runYaml(
+    const { result, dir } = await runYaml(
       `
 name: neg-errors
 deployment: { replicas: 2, zones: [a, b] }
@@ -84,14 +134,15 @@ load: { rate: 500, duration: 6s, warmup: 1s }
 `,
       { appFaults: ['error-rate=0.01'] },
     );
-    expect(result.verdict).toBe('FAIL');
+    expect(result.verdict, explain(result)).toBe('FAIL');
     const n500 = result.failures.byStatus['500'] ?? 0;
     expect(n500).toBeGreaterThan(result.load.sent * 0.005);
     expect(n500).toBeLessThan(result.load.sent * 0.02);
+    expectFailedRequestsListed(result, dir);
   });
 
   it('slow-start=3000 with retries off: requests to fresh replicas time out at the proxy (504)', async () => {
-    const { result } = await runYaml(
+    const { result, dir } = await runYaml(
       `
 name: neg-slow
 deployment: { replicas: 4, zones: [a, b] }
@@ -104,5 +155,6 @@ timeline:
     );
     expect(result.verdict, explain(result)).toBe('FAIL');
     expect(result.failures.byStatus['504'] ?? 0).toBeGreaterThan(0);
+    expectFailedRequestsListed(result, dir);
   });
 });

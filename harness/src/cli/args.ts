@@ -145,7 +145,7 @@ Options (override the scenario)
   --runtime <r>          process (child processes, default) | docker
   --prometheus <p>       auto (start the installed prometheus) | off | <url of your Prometheus>
   --app-fault <switch>   break the sample-app on purpose (repeatable): abrupt-exit, ready-early,
-                         no-drain, ignore-sigterm, error-rate=<0..1>, slow-start=<ms>
+                         no-drain, ignore-sigterm, close-idle, error-rate=<0..1>, slow-start=<ms>
   --no-retries           the proxy never retries: see what the service alone would have cost
   --proxy <p>            node (zerodrop's own proxy, default) | haproxy (the installed HAProxy,
                          driven through its runtime API: about a third of the CPU per request)

@@ -109,7 +109,12 @@ async function run(cli: ParsedCli): Promise<number> {
   };
   for (const line of describePlan(plan)) log(line);
 
+  // First Ctrl-C: stop, tear down gracefully, write a report marked incomplete. Second: SIGKILL
+  // everything the run started and leave without a report. Not a bare process.exit: replicas
+  // would die with us (setpriv --pdeathsig), but containers, HAProxy and Prometheus would not, and
+  // a replica's grandchildren would wait for the next run's reaper.
   const abort = new AbortController();
+  const kill = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
@@ -118,17 +123,37 @@ async function run(cli: ParsedCli): Promise<number> {
       abort.abort();
       return;
     }
-    log(`${signal} again: killing everything now`);
+    if (interrupts === 2) {
+      log(`${signal} again: killing everything now (Ctrl-C once more to leave without waiting)`);
+      kill.abort();
+      // The kill is bounded (SIGKILL, container kill); if it still hangs, leave anyway.
+      setTimeout(() => process.exit(ExitCode.Inconclusive), 5000).unref();
+      return;
+    }
     process.exit(ExitCode.Inconclusive);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const outcome = await runScenario({ plan, command: ['zerodrop', ...process.argv.slice(2)].join(' '), io: { log, progress }, signal: abort.signal });
+    const outcome = await runScenario({
+      plan,
+      command: ['zerodrop', ...process.argv.slice(2)].join(' '),
+      io: { log, progress },
+      signal: abort.signal,
+      kill: kill.signal,
+    });
     const htmlPath = outcome.artifacts['report.html'] ?? join(outcome.dir, 'report.html');
     if (cli.json) process.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
     err.write(`\n${renderTerminalSummary(outcome.result, htmlPath)}\n`);
+    // Killed during the teardown: what is left of it would only hold the event loop open.
+    if (kill.signal.aborted) process.exit(outcome.result.exitCode);
     return outcome.result.exitCode;
+  } catch (e) {
+    if (kill.signal.aborted) {
+      // Everything is dead; what is left of the killed run would only hold the event loop open.
+      process.exit(fail(e));
+    }
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

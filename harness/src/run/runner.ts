@@ -18,11 +18,11 @@ import { readTrafficResponses } from '../../../orchestrator/src/replica-counters
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
-import type { LedgerData } from '../driver/ledger.js';
+import { Ledger, type LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
-import type { RunResult } from '../result/types.js';
+import type { PrometheusResult, RunResult } from '../result/types.js';
 import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
@@ -39,8 +39,16 @@ export interface RunOptions {
   plan: RunPlan;
   command: string;
   io: RunIo;
-  /** Aborted on SIGINT: stop the load early, tear down, write an incomplete report. */
+  /**
+   * Aborted on SIGINT: stop the load early (or stop starting), tear down, write a report marked
+   * incomplete (INVALID, exit 3) with whatever evidence exists; at any stage once the run id is printed.
+   */
   signal: AbortSignal;
+  /**
+   * Aborted on a second SIGINT: SIGKILL everything started so far at once, write no report; the run
+   * then rejects with ZD_INTERRUPTED.
+   */
+  kill?: AbortSignal;
   runId?: string;
 }
 
@@ -97,24 +105,59 @@ class RunResources {
 
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const { plan, io, signal } = options;
+  // Nothing has started and no run id was shown: there is nothing to report on.
+  if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
+  const res = new RunResources();
+  let killed = false;
+  let onKill = (): void => undefined;
+  // Settles only after a kill, once everything is dead; raced against the run and its teardown.
+  const killedNow = new Promise<never>((_, reject) => {
+    onKill = (): void => {
+      killed = true;
+      io.log('killing everything the run started (SIGKILL)');
+      void res.destroy().finally(() => reject(new ZerodropError('ZD_INTERRUPTED', 'killed by a second interrupt: everything the run started was killed, no report was written')));
+    };
+  });
+  if (options.kill?.aborted) onKill();
+  else options.kill?.addEventListener('abort', onKill, { once: true });
+  try {
+    return await Promise.race([execute(options, res, () => killed), killedNow]);
+  } finally {
+    // After a kill (before or during the teardown) everything is dead: a graceful teardown would only wait on it.
+    if (!killed) await Promise.race([res.teardown(io.log), killedNow.catch(() => undefined)]);
+    options.kill?.removeEventListener('abort', onKill);
+  }
+}
+
+/** The run itself; `res` holds what it started so runScenario can tear it down whatever happens. */
+async function execute(options: RunOptions, res: RunResources, isKilled: () => boolean): Promise<RunOutcome> {
+  const { plan, io, signal } = options;
   const runId = options.runId ?? newRunId(plan.scenario.name);
   const dir = resolve(plan.outDir, runId);
-  const res = new RunResources();
   const startedAt = new Date();
   let interrupted = false;
+  /** What the run is doing, for the incomplete report ("interrupted while starting the replicas"). */
+  let stage = 'starting the data plane';
+  let loadStarted = false;
   const onAbort = (): void => {
     interrupted = true;
-    io.log('interrupted: stopping the load, tearing down, writing an incomplete report…');
+    io.log(`interrupted while ${stage}: ${res.driver ? 'stopping the load, ' : ''}tearing down, writing an incomplete report…`);
     res.driver?.stop();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  /** Between start-up stages: an interrupt (or a kill) that came in while we awaited ends start-up here. */
+  const checkpoint = (): void => {
+    if (signal.aborted || isKilled()) throw new ZerodropError('ZD_INTERRUPTED', `interrupted while ${stage}`);
+  };
 
   try {
     // 0. Refuse early what cannot work (a missing prometheus or haproxy binary), before anything starts.
     preflightPrometheus(plan.prometheus);
     preflightDataPlane(plan.dataPlane.engine);
-    // 1. The data plane and the replicas.
+    // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
     res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
+    io.log(`run ${runId} → ${dir}`);
+    // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
     res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
     const controller = new DeploymentController({
       runId,
@@ -126,20 +169,29 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       log: io.log,
     });
     res.controller = controller;
+    checkpoint();
     const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
-    io.log(`run ${runId} → ${dir}`);
+    stage = 'starting the replicas';
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
-    await abortable(controller.start(), signal, 'starting the replicas');
+    // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
+    await abortable(controller.start(), signal, stage);
     io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);
 
     // 2. Metrics endpoints and (optionally) a real Prometheus.
+    stage = 'starting the metrics endpoints';
     res.metricsServer = await startMetricsServer();
     res.metricsServer.add('orchestrator', () => orchestratorMetrics.metrics());
+    checkpoint();
     if (plan.prometheus !== 'off') {
+      stage = 'starting Prometheus';
       res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy: res.proxy, metricsServer: res.metricsServer, log: io.log });
+      checkpoint();
     }
 
-    // 3. Load, and the timeline on the load's clock.
+    // 3. Load, and the timeline on the load's clock. From here on an interrupt stops the driver,
+    // whose ledger then holds everything sent so far (the report covers the part that ran).
+    stage = 'running the load';
+    loadStarted = true;
     const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
@@ -166,6 +218,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     for (const t of res.timers) clearTimeout(t);
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
+    stage = 'reading the final counts';
     const proxyStats = await res.proxy.stats();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
@@ -173,6 +226,8 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       : { mode: 'off' as const, url: null, dataDir: null, queries: [], note: 'Prometheus was off (--prometheus auto to put a real one in the loop)' };
 
     // 5. Verdict and reports.
+    stage = 'writing the reports';
+    if (isKilled()) throw new ZerodropError('ZD_INTERRUPTED', 'killed: no report'); // what is left of a killed run writes nothing
     const result = verifyRun({
       plan,
       runId,
@@ -189,18 +244,119 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
       interrupted: interrupted || summary.interrupted,
       driverMetricsText: await driverMetrics.registry.metrics(),
     });
-    mkdirSync(dir, { recursive: true });
-    const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, runId, result) });
-    for (const w of written.warnings) io.log(`report: ${w}`);
-    pointLatestAt(dir);
-    return { result: written.result, dir, artifacts: written.artifacts };
+    return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {
+    // Interrupted before the load: report what exists (the replicas that started, their events,
+    // the proxy's counts: 0 sent). Any error that came with the interrupt is the interrupt's doing
+    // (a Ctrl-C in a terminal reaches every process of its group) but is still shown.
+    if (interrupted && !loadStarted && !isKilled() && res.proxy && res.controller) {
+      if (!(err instanceof ZerodropError && err.code === 'ZD_INTERRUPTED')) io.log(`while interrupted: ${errorMessage(err)}`);
+      const proxyStats = await res.proxy.stats().catch((e: unknown) => {
+        io.log(`interrupted: the proxy's counts could not be read (${errorMessage(e)}); reporting 0`);
+        return NO_PROXY_TRAFFIC;
+      });
+      const { result, ledger, origin } = interruptedBeforeLoad({ plan, runId, command: options.command, startedAt, controller: res.controller, proxyStats, stage });
+      return await writeOutcome(dir, result, ledger, origin, io);
+    }
     if (err instanceof ZerodropError) throw err;
     throw new ZerodropError('ZD_INTERNAL', `the run broke: ${errorMessage(err)}`, { cause: err });
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await res.teardown(io.log);
   }
+}
+
+/** The proxy's counts when nothing went through it. */
+const NO_PROXY_TRAFFIC: ProxyStats = {
+  received: 0,
+  responded: {},
+  clientAborts: 0,
+  inFlight: 0,
+  retries: { connect_error: 0, reset: 0, timeout: 0 },
+  retryBudgetExhausted: 0,
+  savedByRetry: 0,
+  zoneEjections: 0,
+  endpoints: [],
+};
+
+export interface InterruptedBeforeLoad {
+  plan: RunPlan;
+  runId: string;
+  command: string;
+  startedAt: Date;
+  controller: VerifyController;
+  proxyStats: ProxyStats;
+  /** What the run was doing, e.g. "starting the replicas". */
+  stage: string;
+}
+type VerifyController = Parameters<typeof verifyRun>[0]['controller'];
+
+/**
+ * The verdict of a run interrupted before its load started: the same verifier over an empty
+ * ledger (0 sent: every load check is INVALID, no event happened), so the report has the same
+ * shape as any other and says plainly where the run stopped. Pure apart from the clock.
+ */
+export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: RunResult; ledger: LedgerData; origin: number } {
+  const { plan, runId } = input;
+  const anchor = captureAnchor();
+  const origin = anchor.monotonicMs;
+  const ledger = new Ledger(runId, 16).toData();
+  const summary: DriverSummary = {
+    engine: plan.driver.engine,
+    startedAt: origin,
+    sendingEndedAt: origin,
+    endedAt: origin,
+    sent: 0,
+    lateSends: 0,
+    maxScheduleLagMs: 0,
+    autocannonReported: null,
+    interrupted: true,
+    targetRate: plan.driver.rate,
+    unsent: 0,
+    abandoned: 0,
+    connectionsOpened: 0,
+    maxOpenConnections: 0,
+    anomalies: 0,
+  };
+  const why = `interrupted (SIGINT) while ${input.stage}, before the load started: no request was sent`;
+  const prometheus: PrometheusResult = {
+    mode: plan.prometheus === 'off' ? 'off' : plan.prometheus === 'auto' ? 'auto' : 'url',
+    url: typeof plan.prometheus === 'object' ? plan.prometheus.url : null,
+    dataDir: null,
+    queries: [],
+    note: why,
+  };
+  const verified = verifyRun({
+    plan,
+    runId,
+    command: input.command,
+    anchor,
+    startedAt: input.startedAt,
+    endedAt: new Date(),
+    ledger,
+    summary,
+    proxyStats: input.proxyStats,
+    controller: input.controller,
+    steps: [],
+    prometheus,
+    interrupted: true,
+    driverMetricsText: null,
+  });
+  // The verifier's headline would name the first INVALID check ("the target rate was reached"):
+  // true, but the reason is the interrupt. A real FAIL (e.g. an invariant broken while starting) keeps its own.
+  const result: RunResult = {
+    ...verified,
+    run: { ...verified.run, incompleteReason: why },
+    headline: verified.verdict === 'INVALID' ? `INVALID: ${why}` : verified.headline,
+  };
+  return { result, ledger, origin };
+}
+
+async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
+  mkdirSync(dir, { recursive: true });
+  const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
+  for (const w of written.warnings) io.log(`report: ${w}`);
+  pointLatestAt(dir);
+  return { result: written.result, dir, artifacts: written.artifacts };
 }
 
 /** reports/latest → the newest run (CI jobs and people can find it without the run id). */

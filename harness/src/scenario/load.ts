@@ -9,7 +9,8 @@ import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
 import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
-import { fixFor, knownKeys, SAMPLE_APP_FAULTS, scenarioSchema, type Scenario } from './schema.js';
+import type { z } from 'zod';
+import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
   /** Dotted field path, e.g. "load.rate" or "timeline[2].zone". */
@@ -62,45 +63,155 @@ export function parseScenarioText(text: string, file: string | null = null): Loa
   return { scenario, file, sha256: createHash('sha256').update(text).digest('hex') };
 }
 
-/** Validates an already-parsed object (also used for CLI-built scenarios). */
+/**
+ * Validates an already-parsed object (also used for CLI-built scenarios). Schema errors and
+ * cross-field errors are reported together, so a user fixes a file in one round, not two: when
+ * the schema fails, the cross-field rules run on a best-effort view (bestEffortView) and skip
+ * every rule that would read a field that did not parse.
+ */
 export function validateScenario(
   raw: unknown,
   locateFn: (path: readonly PropertyKey[]) => { line: number; column: number } | null = () => null,
   file: string | null = null,
 ): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
+  const problems: ScenarioProblem[] = parsed.success ? [] : schemaProblems(parsed.error.issues, raw, locateFn);
+  const view: ScenarioView | null = parsed.success ? { scenario: parsed.data, bad: [], timelineIndex: parsed.data.timeline.map((_, i) => i) } : bestEffortView(raw);
+  if (view) {
+    const usable = usableFields(view.bad);
+    for (const p of crossFieldProblems(view.scenario, usable)) {
+      const path = originalPath(p.path, view.timelineIndex);
+      problems.push(at(locateFn(path), { field: formatPath(path), message: p.message, fix: p.fix ?? fixFor(path, '') ?? GENERIC_FIX }));
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw scenarioError(file, inFileOrder(problems));
+  return parsed.data;
+}
+
+/** The last line of defence for "every error has a fix": never shown for a field the schema knows. */
+const GENERIC_FIX = 'see the Scenarios section of README.md for what this field takes (every field has a default)';
+
+type Issue = z.core.$ZodIssue;
+
+function schemaProblems(issues: readonly Issue[], raw: unknown, locateFn: (path: readonly PropertyKey[]) => { line: number; column: number } | null): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        const known = knownKeys(issue.path);
+        const guess = closest(key, known);
+        problems.push(
+          at(locateFn(path), {
+            field: formatPath(path),
+            message: `unknown field "${key}"`,
+            fix: guess ? `did you mean "${guess}"? (known here: ${known.join(', ')})` : `known fields here: ${known.join(', ')}`,
+          }),
+        );
+      }
+      continue;
+    }
+    problems.push(
+      at(locateFn(issue.path), {
+        field: formatPath(issue.path),
+        message: humanMessage(issue.message, raw, issue.path),
+        fix: fixFor(issue.path, issue.message, issue as IssueHint) ?? GENERIC_FIX,
+      }),
+    );
+  }
+  return problems;
+}
+
+/** A scenario built from the parts of a file that parsed, and which fields it had to leave out. */
+export interface ScenarioView {
+  /** Every field that failed replaced by its default (see `bad`), every timeline entry that failed left out. */
+  scenario: Scenario;
+  /** Dotted paths whose value in `scenario` is NOT the user's (e.g. "load.rate", "timeline.2"). */
+  bad: string[];
+  /** view timeline index → index in the file. */
+  timelineIndex: number[];
+}
+
+/**
+ * The scenario as far as it parses: each failing field is removed (so its default stands in and
+ * the field is marked bad), a failing timeline entry is left out, an array with a failing element
+ * falls back to its default as a whole, unknown keys are dropped; then parse again. Pure; null
+ * when nothing sensible is left (e.g. the root is not a mapping).
+ */
+export function bestEffortView(raw: unknown): ScenarioView | null {
+  if (!isRecord(raw)) return null;
+  const working = structuredClone(raw);
+  const bad = new Set<string>();
+  let timelineIndex = Array.isArray(working.timeline) ? working.timeline.map((_: unknown, i: number) => i) : [];
+  for (let round = 0; round < 8; round++) {
+    const r = scenarioSchema.safeParse(working);
+    if (r.success) return { scenario: r.data, bad: [...bad], timelineIndex: Array.isArray(working.timeline) ? timelineIndex : [] };
+    const dropSteps = new Set<number>();
+    let progressed = false;
+    for (const issue of r.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          const path = [...issue.path, key];
-          const known = knownKeys(issue.path);
-          const guess = closest(key, known);
-          problems.push(
-            at(locateFn(path), {
-              field: formatPath(path),
-              message: `unknown field "${key}"`,
-              fix: guess ? `did you mean "${guess}"? (known here: ${known.join(', ')})` : `known fields here: ${known.join(', ')}`,
-            }),
-          );
-        }
+        // An unknown key feeds no rule: drop it without marking anything bad.
+        for (const key of issue.keys) progressed = deleteAt(working, [...issue.path, key]) || progressed;
         continue;
       }
-      problems.push(
-        at(locateFn(issue.path), {
-          field: formatPath(issue.path),
-          message: humanMessage(issue.message, raw, issue.path),
-          ...optionalFix(fixFor(issue.path, issue.message)),
-        }),
-      );
+      const path = issue.path;
+      if (path[0] === 'timeline' && typeof path[1] === 'number' && Array.isArray(working.timeline)) {
+        dropSteps.add(path[1]);
+        bad.add(`timeline.${timelineIndex[path[1]] ?? path[1]}`);
+        progressed = true;
+        continue;
+      }
+      // Cut at the first array (its default replaces it whole), then at the nearest value that exists.
+      let cut = path.slice(0, Math.max(0, path.findIndex((p) => typeof p === 'number'))) as PropertyKey[];
+      if (!path.some((p) => typeof p === 'number')) cut = [...path];
+      while (cut.length > 0 && !deleteAt(working, cut)) cut = cut.slice(0, -1);
+      if (cut.length === 0) return null;
+      bad.add(cut.map(String).join('.'));
+      progressed = true;
     }
-    throw scenarioError(file, problems);
+    if (dropSteps.size > 0 && Array.isArray(working.timeline)) {
+      working.timeline = working.timeline.filter((_: unknown, i: number) => !dropSteps.has(i));
+      timelineIndex = timelineIndex.filter((_: number, i: number) => !dropSteps.has(i));
+    }
+    if (!progressed) return null;
   }
-  const scenario = parsed.data;
-  for (const p of crossFieldProblems(scenario)) problems.push(at(locateFn(p.path), { field: formatPath(p.path), message: p.message, ...optionalFix(p.fix) }));
-  if (problems.length > 0) throw scenarioError(file, problems);
-  return scenario;
+  return null;
+}
+
+/** `usable("load.warmup", "load.duration")` is false when any of them (or a parent, or a child) did not parse. */
+export function usableFields(bad: readonly string[]): (...fields: string[]) => boolean {
+  const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  return (...fields) => fields.every((f) => !bad.some((b) => overlaps(f, b)));
+}
+
+function originalPath(path: PropertyKey[], timelineIndex: readonly number[]): PropertyKey[] {
+  if (path[0] !== 'timeline' || typeof path[1] !== 'number') return path;
+  return ['timeline', timelineIndex[path[1]] ?? path[1], ...path.slice(2)];
+}
+
+/** Top to bottom, as a user fixes a file; problems with no position last, in their order. */
+function inFileOrder(problems: ScenarioProblem[]): ScenarioProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
+    .map(({ p }) => p);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deletes the value at a path if it exists; false when there was nothing to delete. */
+function deleteAt(root: unknown, path: readonly PropertyKey[]): boolean {
+  let cur: unknown = root;
+  for (const p of path.slice(0, -1)) {
+    if (cur === null || typeof cur !== 'object') return false;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  const last = path[path.length - 1];
+  if (last === undefined || !isRecord(cur) || !Object.hasOwn(cur, last)) return false;
+  delete (cur as Record<PropertyKey, unknown>)[last];
+  return true;
 }
 
 interface CrossProblem {
@@ -109,48 +220,62 @@ interface CrossProblem {
   fix?: string;
 }
 
-/** Rules that involve more than one field. */
-export function crossFieldProblems(s: Scenario): CrossProblem[] {
+/**
+ * Rules that involve more than one field. `usable` says whether fields parsed (see
+ * validateScenario): a rule reading a field that did not is skipped, so a default standing in
+ * for a bad value never produces an error of its own. "timeline" means the whole timeline
+ * (rules that follow the zones up and down through every entry).
+ */
+export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) => boolean = () => true): CrossProblem[] {
   const out: CrossProblem[] = [];
   const { target, deployment, load, timeline, proxy } = s;
+  const sourcesOk = usable('target.app', 'target.command', 'target.image');
 
   const sources = [target.app !== undefined, target.command !== undefined, target.image !== undefined].filter(Boolean).length;
-  if (sources > 1) {
+  if (sourcesOk && sources > 1) {
     out.push({ path: ['target'], message: 'give only one of target.app, target.command, target.image', fix: 'keep the one that describes your service' });
   }
-  if (s.runtime === 'process' && target.image !== undefined && target.command === undefined) {
+  if (sourcesOk && usable('runtime') && s.runtime === 'process' && target.image !== undefined && target.command === undefined) {
     out.push({ path: ['target', 'image'], message: 'an image needs the docker runtime', fix: 'set runtime: docker (or pass --runtime docker), or give target.command instead' });
   }
-  if (s.runtime === 'docker' && target.command !== undefined && target.image === undefined) {
+  if (sourcesOk && usable('runtime') && s.runtime === 'docker' && target.command !== undefined && target.image === undefined) {
     out.push({ path: ['target', 'command'], message: 'the docker runtime runs images, not host commands', fix: 'give target.image, or use runtime: process' });
   }
   const isSampleApp = target.command === undefined && target.image === undefined;
-  if (!isSampleApp && target.appFaults.length > 0) {
+  const faultsOk = usable('target.appFaults');
+  if (sourcesOk && faultsOk && !isSampleApp && target.appFaults.length > 0) {
     out.push({ path: ['target', 'appFaults'], message: 'appFaults are switches of the built-in sample-app only', fix: 'remove appFaults, or drop target.command/target.image to test the sample-app' });
   }
-  target.appFaults.forEach((f, i) => {
-    const problem = faultProblem(f);
-    if (problem) out.push({ path: ['target', 'appFaults', i], message: problem, fix: fixFor(['target', 'appFaults'], '') });
-  });
+  if (faultsOk) {
+    target.appFaults.forEach((f, i) => {
+      const problem = faultProblem(f);
+      if (problem) out.push({ path: ['target', 'appFaults', i], message: problem, fix: fixFor(['target', 'appFaults'], '') });
+    });
+    out.push(...faultComboProblems(target.appFaults, ['target', 'appFaults'], usable('target.warmup') ? target.warmup : null));
+  }
+  const targetCombos = new Set(out.filter((p) => formatPath(p.path) === 'target.appFaults').map((p) => p.message));
 
-  if (new Set(deployment.zones).size !== deployment.zones.length) {
+  if (usable('deployment.zones') && new Set(deployment.zones).size !== deployment.zones.length) {
     out.push({ path: ['deployment', 'zones'], message: 'zone names must be unique', fix: 'e.g. zones: [a, b, c]' });
   }
   const { maxSurge, maxUnavailable } = deployment.strategy;
-  if (isZero(maxSurge) && isZero(maxUnavailable)) {
-    // Kubernetes validation: "may not be 0 when maxSurge is 0".
-    out.push({ path: ['deployment', 'strategy', 'maxUnavailable'], message: 'maxSurge and maxUnavailable cannot both be 0 (no step could ever be taken)', fix: 'set maxSurge: 1 (a replacement starts before an old replica stops)' });
-  } else {
-    try {
-      resolveFenceposts(maxSurge as IntOrPercent, maxUnavailable as IntOrPercent, deployment.replicas);
-    } catch (err) {
-      out.push({ path: ['deployment', 'strategy'], message: (err as Error).message });
+  if (usable('deployment.strategy.maxSurge', 'deployment.strategy.maxUnavailable')) {
+    if (isZero(maxSurge) && isZero(maxUnavailable)) {
+      // Kubernetes validation: "may not be 0 when maxSurge is 0".
+      out.push({ path: ['deployment', 'strategy', 'maxUnavailable'], message: 'maxSurge and maxUnavailable cannot both be 0 (no step could ever be taken)', fix: 'set maxSurge: 1 (a replacement starts before an old replica stops)' });
+    } else if (usable('deployment.replicas')) {
+      try {
+        resolveFenceposts(maxSurge as IntOrPercent, maxUnavailable as IntOrPercent, deployment.replicas);
+      } catch (err) {
+        out.push({ path: ['deployment', 'strategy'], message: (err as Error).message, fix: 'give maxSurge and maxUnavailable as counts or percentages of replicas, e.g. { maxSurge: 25%, maxUnavailable: 25% }' });
+      }
     }
   }
-  if (deployment.strategy.progressDeadlineSeconds <= deployment.strategy.minReadySeconds) {
+  if (usable('deployment.strategy.progressDeadlineSeconds', 'deployment.strategy.minReadySeconds') && deployment.strategy.progressDeadlineSeconds <= deployment.strategy.minReadySeconds) {
     out.push({ path: ['deployment', 'strategy', 'progressDeadlineSeconds'], message: 'must be greater than minReadySeconds', fix: 'e.g. progressDeadlineSeconds: 60' });
   }
-  if (isSampleApp) {
+  const terminationOk = usable('deployment.termination.gracePeriod', 'deployment.termination.preStop');
+  if (isSampleApp && sourcesOk && terminationOk && usable('target.drainDelay')) {
     // sample-app must finish its shutdown inside the grace period: its drain deadline is
     // gracePeriod − preStop − 1 s (resolve.ts sampleAppArgs), and the drain delay is part of it.
     const deadline = Math.max(1000, deployment.termination.gracePeriod - deployment.termination.preStop - 1000);
@@ -162,28 +287,34 @@ export function crossFieldProblems(s: Scenario): CrossProblem[] {
       });
     }
   }
-  if (deployment.termination.gracePeriod <= deployment.termination.preStop) {
+  if (terminationOk && deployment.termination.gracePeriod <= deployment.termination.preStop) {
     out.push({ path: ['deployment', 'termination', 'gracePeriod'], message: `must be longer than preStop (${deployment.termination.preStop} ms): the grace countdown includes preStop`, fix: fixFor(['deployment', 'termination', 'gracePeriod'], '') });
   }
-  if (load.warmup >= load.duration) {
+  const durationOk = usable('load.duration');
+  if (durationOk && usable('load.warmup') && load.warmup >= load.duration) {
     out.push({ path: ['load', 'warmup'], message: `warm-up (${load.warmup} ms) must be shorter than the duration (${load.duration} ms)`, fix: fixFor(['load', 'warmup'], '') });
   }
-  if (load.duration < 1000) out.push({ path: ['load', 'duration'], message: 'must be at least 1s', fix: fixFor(['load', 'duration'], '') });
-  if (load.rate === 0 && load.engine === 'open') {
+  if (durationOk && load.duration < 1000) out.push({ path: ['load', 'duration'], message: 'must be at least 1s', fix: fixFor(['load', 'duration'], '') });
+  if (usable('load.rate', 'load.engine') && load.rate === 0 && load.engine === 'open') {
     out.push({ path: ['load', 'rate'], message: 'the open model needs a rate (requests per second)', fix: 'set load.rate, or use engine: autocannon for a closed loop' });
   }
-  if (proxy.perTryTimeout >= load.timeout) {
+  if (usable('proxy.perTryTimeout', 'load.timeout') && proxy.perTryTimeout >= load.timeout) {
     out.push({ path: ['proxy', 'perTryTimeout'], message: `must be well below load.timeout (${load.timeout} ms) so a retry can still succeed`, fix: 'e.g. perTryTimeout: 1s with load.timeout: 10s' });
   }
 
+  // Following zones down and up needs every entry: with one left out, "not down" would be a guess.
+  const zonesOk = usable('deployment.zones');
+  const sequenceOk = zonesOk && usable('timeline');
   const down = new Set<string>();
   timeline.forEach((step, i) => {
-    if (step.at >= load.duration) {
+    if (durationOk && step.at >= load.duration) {
       out.push({ path: ['timeline', i, 'at'], message: `at ${step.at} ms is not inside the load (duration ${load.duration} ms)`, fix: 'move it earlier or make load.duration longer' });
     }
-    if ('zone' in step) {
+    if ('zone' in step && zonesOk) {
       if (!deployment.zones.includes(step.zone)) {
         out.push({ path: ['timeline', i, 'zone'], message: `no zone "${step.zone}"`, fix: `one of: ${deployment.zones.join(', ')}` });
+      } else if (!sequenceOk) {
+        // see above
       } else if (step.action === 'recover-zone') {
         if (!down.has(step.zone)) out.push({ path: ['timeline', i, 'zone'], message: `zone "${step.zone}" is not down at this point`, fix: 'recover a zone after a crash-zone or hang-zone step' });
         down.delete(step.zone);
@@ -193,19 +324,25 @@ export function crossFieldProblems(s: Scenario): CrossProblem[] {
       }
     }
     if (step.action === 'rollout') {
-      if (s.runtime === 'docker' && target.image !== undefined && step.image === undefined) {
+      if (sourcesOk && usable('runtime') && s.runtime === 'docker' && target.image !== undefined && step.image === undefined) {
         out.push({ path: ['timeline', i, 'image'], message: 'a rollout of an image target needs the new image', fix: 'e.g. image: myapp:v2' });
       }
       (step.appFaults ?? []).forEach((f, j) => {
         const problem = faultProblem(f);
         if (problem) out.push({ path: ['timeline', i, 'appFaults', j], message: problem, fix: fixFor(['target', 'appFaults'], '') });
       });
+      // The new version runs with the scenario's switches and its own (resolve.ts planStep).
+      if (step.appFaults && faultsOk) {
+        const combos = faultComboProblems([...target.appFaults, ...step.appFaults], ['timeline', i, 'appFaults'], usable('target.warmup') ? target.warmup : null);
+        out.push(...combos.filter((p) => !targetCombos.has(p.message))); // said once, at target.appFaults
+      }
     }
+    // Compared with the previous entry that parsed: a step left out does not make the order right.
     if (i > 0 && step.at < (timeline[i - 1]?.at ?? 0)) {
       out.push({ path: ['timeline', i, 'at'], message: 'timeline entries must be in time order', fix: 'sort the timeline by at' });
     }
   });
-  if (down.size === deployment.zones.length && deployment.zones.length > 0) {
+  if (sequenceOk && down.size === deployment.zones.length && deployment.zones.length > 0) {
     out.push({ path: ['timeline'], message: 'every zone would be down at once: nothing could serve', fix: 'leave at least one zone up' });
   }
   return out;
@@ -217,12 +354,33 @@ function faultProblem(fault: string): string | null {
   if (key === 'error-rate') {
     const v = Number(value);
     if (value === undefined || !(v >= 0 && v <= 1)) return 'error-rate needs a fraction, e.g. error-rate=0.01';
-  }
-  if (key === 'slow-start') {
+  } else if (key === 'slow-start') {
     const v = Number(value);
     if (value === undefined || !(v > 0)) return 'slow-start needs milliseconds, e.g. slow-start=3000';
+  } else if (value !== undefined) {
+    // sample-app refuses it at start-up (exit 2 of a replica, seen here as a start failure): say it now.
+    return `fault "${key}" takes no value (got "${fault}")`;
   }
   return null;
+}
+
+/**
+ * Combinations sample-app refuses at start (sample-app/src/config.ts parseConfig): caught here,
+ * the user gets exit 2 and the field instead of a replica that will not start (exit 3).
+ * `warmup` null = unknown (target.warmup did not parse).
+ */
+function faultComboProblems(faults: readonly string[], path: PropertyKey[], warmup: number | null): CrossProblem[] {
+  const out: CrossProblem[] = [];
+  const names = faults.map((f) => f.split('=', 1)[0] ?? f);
+  const sigterm = [...new Set(names.filter((n) => SIGTERM_FAULTS.includes(n)))];
+  if (sigterm.length > 1) {
+    const list = `${sigterm.slice(0, -1).join(', ')} and ${sigterm[sigterm.length - 1]}`;
+    out.push({ path, message: `switches ${list} ${sigterm.length === 2 ? 'both' : 'all'} change what SIGTERM does`, fix: 'keep one of them (one negative control per run)' });
+  }
+  if (names.includes('ready-early') && warmup === 0) {
+    out.push({ path, message: 'ready-early needs a warm-up to lie about', fix: 'set target.warmup, e.g. warmup: 1500ms' });
+  }
+  return out;
 }
 
 function isZero(v: number | string): boolean {
@@ -254,10 +412,6 @@ function scenarioError(file: string | null, problems: ScenarioProblem[]): Zerodr
 
 function at(pos: { line: number; column: number } | null, p: ScenarioProblem): ScenarioProblem {
   return pos ? { ...p, line: pos.line, column: pos.column } : p;
-}
-
-function optionalFix(fix: string | undefined): { fix?: string } {
-  return fix ? { fix } : {};
 }
 
 function humanMessage(message: string, raw: unknown, path: readonly PropertyKey[]): string {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/src/proxy/select.js';
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
 import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 /** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
 export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -34,7 +34,13 @@ const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
 
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string());
 
-export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'error-rate', 'slow-start'] as const;
+/**
+ * sample-app's negative-control switches, spelled as its --fault flag takes them
+ * (sample-app/src/config.ts FAULT_SWITCHES); error-rate and slow-start take a value.
+ */
+export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start'] as const;
+/** Switches that each replace what SIGTERM does: sample-app refuses two of them together. */
+export const SIGTERM_FAULTS: readonly string[] = ['abrupt-exit', 'no-drain', 'ignore-sigterm', 'close-idle'];
 
 const targetSchema = z
   .strictObject({
@@ -245,44 +251,75 @@ export type TimelineAction = Scenario['timeline'][number];
 export type LoadRequest = Scenario['load']['requests'][number];
 
 /**
- * How to fix each field, by path ("*" = any array index). Shown under every error.
+ * How to fix each field, by path ("*" = any array index). Shown under every error. A field with
+ * no entry here still gets a fix line: describeField() reads what it accepts from the schema.
  */
 export const FIELD_FIXES: Record<string, string> = {
   name: 'use a short slug, e.g. name: rolling-update',
+  description: 'free text shown in the report, e.g. description: "rollout under 2k req/s"',
   runtime: 'use runtime: process (child processes, the default) or runtime: docker',
   'target.app': 'the only built-in app is "sample-app"; to bring your own service use target.command or target.image',
   'target.command': 'give argv as a list, e.g. command: ["node", "server.js", "--port", "{port}"]',
   'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
   'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
-  'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>)`,
+  'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
+  'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,
   'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
   'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
   'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
   'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',
   'deployment.strategy.maxUnavailable': 'a count or a percentage of replicas, e.g. maxUnavailable: 25% (Kubernetes default)',
+  'deployment.strategy.progressDeadlineSeconds': 'seconds a rollout may take before it is marked failed, more than minReadySeconds, e.g. progressDeadlineSeconds: 60',
   'deployment.termination.gracePeriod': 'a duration longer than preStop, e.g. gracePeriod: 10s',
+  'proxy.retries': 'retries: true (retry on another replica when it is safe, counted) or retries: false (see what the service alone costs)',
+  'proxy.maxAttempts': 'tries per request, the first one included: a whole number from 1 to 10, e.g. maxAttempts: 3 (1 = never retry)',
+  'proxy.perTryTimeout': 'a duration well below load.timeout, e.g. perTryTimeout: 1s',
+  'proxy.retryBudget.ratio': 'the most retries in flight as a fraction of requests in flight, from 0 to 1, e.g. ratio: 0.2',
   'load.engine': 'use engine: open (constant arrival rate, the default) or engine: autocannon (closed loop)',
   'load.rate': 'target requests per second, e.g. rate: 2000 (0 = as fast as possible, autocannon only)',
-  'load.connections': 'a whole number, e.g. connections: 128',
+  'load.connections': 'a whole number from 1 to 10000, e.g. connections: 128',
   'load.duration': 'a duration such as 30s or 2m',
   'load.warmup': 'a duration shorter than load.duration, e.g. warmup: 3s',
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
   'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
+  'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, e.g. { at: 10s, action: rollout, version: v2 }',
   'timeline.*.zone': 'one of deployment.zones',
   'timeline.*.version': 'the new version label, e.g. version: v2',
-  'thresholds.minAchievedRatio': 'a fraction, e.g. 0.99',
+  'timeline.*.env': 'a mapping of environment variables for the new version, e.g. env: { FEATURE_X: "on" }',
+  'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
+  'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
+  'thresholds.maxRolloutRetries': 'requests the proxy may retry during a rollout: a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.minAchievedRatio': 'a fraction from 0 to 1, e.g. minAchievedRatio: 0.99',
   prometheus: 'use auto (start the installed prometheus), off, or the URL of your server, e.g. http://127.0.0.1:9090',
 };
 
 const DURATION_FIX = 'a duration: a number of milliseconds or text like 250ms, 10s, 2m';
 
-/** The fix line for a field path like ["timeline", 2, "at"]. */
-export function fixFor(path: readonly PropertyKey[], message: string): string | undefined {
+/** What zod said about a value, as much as a fix line needs (a subset of a zod issue). */
+export interface IssueHint {
+  code: string;
+  expected?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  inclusive?: boolean;
+  values?: readonly unknown[];
+  prefix?: string;
+}
+
+/**
+ * The fix line for a field path like ["timeline", 2, "at"]: the hand-written one, else what the
+ * schema says the field accepts (bounds, choices, its default as the example), else the nearest
+ * parent's, else a rule from the issue alone. undefined only for a path the schema does not know
+ * and an issue that says nothing.
+ */
+export function fixFor(path: readonly PropertyKey[], message: string, issue?: IssueHint): string | undefined {
   const key = path.map((p) => (typeof p === 'number' ? '*' : String(p))).join('.');
   const exact = FIELD_FIXES[key];
   if (exact) return exact;
+  const described = describeField(path);
+  if (described) return described;
   if (message.includes('is not a duration')) return DURATION_FIX;
   // Fall back to the nearest parent that has a fix.
   const parts = key.split('.');
@@ -290,7 +327,136 @@ export function fixFor(path: readonly PropertyKey[], message: string): string | 
     const parent = FIELD_FIXES[parts.slice(0, i).join('.')];
     if (parent) return parent;
   }
-  return undefined;
+  return issue ? fixFromIssue(issue) : undefined;
+}
+
+/**
+ * What a field accepts, read from the schema itself, so the fix line cannot drift from the
+ * validation: "a whole number from 1 to 10, e.g. maxAttempts: 3".
+ */
+export function describeField(path: readonly PropertyKey[]): string | undefined {
+  const field = schemaAt(path);
+  if (!field) return undefined;
+  const name = [...path].reverse().find((p): p is string => typeof p === 'string') ?? 'value';
+  let s: z.ZodType = field;
+  let example: unknown;
+  let nullable = false;
+  for (let i = 0; i < 10; i++) {
+    if (s === duration) {
+      const eg = typeof example === 'number' ? `, e.g. ${name}: ${formatDuration(example)}` : '';
+      return `${DURATION_FIX}${nullable ? ', or null (off)' : ''}${eg}`;
+    }
+    const def = defOf(s);
+    if ((def.type === 'default' || def.type === 'prefault') && def.innerType) {
+      if (example === undefined) example = def.defaultValue;
+      s = def.innerType;
+    } else if ((def.type === 'nullable' || def.type === 'optional') && def.innerType) {
+      if (def.type === 'nullable') nullable = true;
+      s = def.innerType;
+    } else break;
+  }
+  const what = acceptedBy(s);
+  if (!what) return undefined;
+  const shown = exampleText(example);
+  // "text" alone helps nobody: without an example, let a parent's hint speak (e.g. zones).
+  if (what === 'text' && shown === null) return undefined;
+  return `${what}${nullable ? ', or null' : ''}${shown !== null ? `, e.g. ${name}: ${shown}` : ''}`;
+}
+
+interface LooseDef {
+  type?: string;
+  innerType?: z.ZodType;
+  defaultValue?: unknown;
+  checks?: { _zod: { def: { check?: string; value?: unknown; inclusive?: boolean; format?: string; prefix?: string; minimum?: unknown } } }[];
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+  element?: z.ZodType;
+  options?: z.ZodType[];
+  in?: z.ZodType;
+}
+
+function defOf(schema: z.ZodType): LooseDef {
+  return (schema as unknown as { def?: LooseDef }).def ?? {};
+}
+
+function acceptedBy(schema: z.ZodType): string | undefined {
+  const def = defOf(schema);
+  const checks = (def.checks ?? []).map((c) => c._zod.def);
+  switch (def.type) {
+    case 'number': {
+      const int = checks.some((c) => c.check === 'number_format' && /int/.test(c.format ?? ''));
+      const lo = checks.find((c) => c.check === 'greater_than');
+      const hi = checks.find((c) => c.check === 'less_than');
+      const kind = int ? 'a whole number' : 'a number';
+      if (lo && hi && lo.inclusive !== false && hi.inclusive !== false) return `${kind} from ${String(lo.value)} to ${String(hi.value)}`;
+      const parts = [
+        lo ? `${lo.inclusive === false ? '>' : '≥'} ${String(lo.value)}` : null,
+        hi ? `${hi.inclusive === false ? '<' : '≤'} ${String(hi.value)}` : null,
+      ].filter((x): x is string => x !== null);
+      return parts.length > 0 ? `${kind} ${parts.join(' and ')}` : kind;
+    }
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of: ${Object.values(def.entries ?? {}).map(String).join(', ')}`;
+    case 'literal':
+      return `the only accepted value is ${(def.values ?? []).map(String).join(', ')}`;
+    case 'string': {
+      const prefix = checks.find((c) => c.format === 'starts_with')?.prefix;
+      if (prefix !== undefined) return `a path starting with "${prefix}"`;
+      return 'text';
+    }
+    case 'array':
+      return 'a list';
+    case 'record':
+      return 'a mapping of name: value';
+    case 'object': {
+      const shape = objectShape(schema);
+      return shape ? `a mapping with the fields ${Object.keys(shape).join(', ')}` : 'a mapping';
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A default as YAML a user could paste; null when it would not help (objects, null, empty). */
+function exampleText(value: unknown): string | null {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return value === '' ? null : value;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' || typeof v === 'number')) return `[${value.join(', ')}]`;
+  return null;
+}
+
+/** The last resort: a rule from the zod issue alone (a path the schema walk could not follow). */
+function fixFromIssue(issue: IssueHint): string | undefined {
+  const bound = (v: unknown): string => (typeof v === 'bigint' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+  switch (issue.code) {
+    case 'too_small':
+      return `use a value ${issue.inclusive === false ? '>' : '≥'} ${bound(issue.minimum)}`;
+    case 'too_big':
+      return `use a value ${issue.inclusive === false ? '<' : '≤'} ${bound(issue.maximum)}`;
+    case 'invalid_type':
+      return `give ${typeof issue.expected === 'string' ? `a ${issue.expected}` : 'a value of the right type'}`;
+    case 'invalid_value':
+      return issue.values ? `one of: ${issue.values.map(String).join(', ')}` : undefined;
+    case 'invalid_format':
+      return issue.prefix !== undefined ? `start it with "${issue.prefix}"` : undefined;
+    case 'invalid_key':
+      return 'rename the key: names are letters, digits and underscores, not starting with a digit';
+    default:
+      return undefined;
+  }
+}
+
+/** The schema of one field, e.g. ["proxy", "maxAttempts"] or ["timeline", 0, "zone"]. */
+function schemaAt(path: readonly PropertyKey[]): z.ZodType | null {
+  let schema: z.ZodType = scenarioSchema;
+  for (const p of path) {
+    const next = childSchema(schema, p);
+    if (!next) return null;
+    schema = next;
+  }
+  return schema;
 }
 
 /** Every key the schema knows at a path (for "did you mean" on unknown keys). */
@@ -302,7 +468,11 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
     schema = next;
   }
   const shape = objectShape(schema);
-  return shape ? Object.keys(shape) : [];
+  if (shape) return Object.keys(shape);
+  // A timeline entry: the fields of every action (which one applies depends on `action`).
+  const def = defOf(unwrap(schema));
+  if (def.type !== 'union') return [];
+  return [...new Set((def.options ?? []).flatMap((o) => Object.keys(objectShape(o) ?? {})))];
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -326,5 +496,10 @@ function childSchema(schema: z.ZodType, key: PropertyKey): z.ZodType | null {
   if (typeof key === 'number') return s.def?.element ?? null;
   const shape = objectShape(schema);
   if (shape) return shape[String(key)] ?? null;
+  // A timeline entry (discriminated union): the first action that has this field.
+  for (const option of s.def?.type === 'union' ? (s.def.options ?? []) : []) {
+    const field = objectShape(option)?.[String(key)];
+    if (field) return field;
+  }
   return null;
 }

@@ -212,7 +212,18 @@ const MUTATIONS: Mutation[] = [
     'FAIL',
   ],
   ['a retired replica that needed SIGKILL', (f) => void (f.record('web-v1-b').exit!.kind = 'killed'), { 'orchestrator.graceful-exits': 'fail' }, 'FAIL'],
-  ['a retired replica whose final counts were never read', (f) => void (f.record('web-v1-c').final = null), { 'orchestrator.final-counts': 'fail' }, 'FAIL'],
+  // It drained and exited by itself: the contract held, the replica side is unproven.
+  ['a retired replica whose final counts were never read (it exited gracefully)', (f) => void (f.record('web-v1-c').final = null), { 'orchestrator.final-counts': 'invalid' }, 'INVALID'],
+  [
+    'a retired replica whose final counts were never read (it needed SIGKILL)',
+    (f) => {
+      const r = f.record('web-v1-c');
+      r.final = null;
+      r.exit!.kind = 'killed';
+    },
+    { 'orchestrator.final-counts': 'fail', 'orchestrator.graceful-exits': 'fail' },
+    'FAIL',
+  ],
   [
     'a request that needed a retry during the rollout',
     (f) => {
