@@ -1,7 +1,7 @@
 /**
  * The open-model engine: a constant arrival rate over raw keep-alive TCP connections.
  *
- * Schedule. Request i is due at start + i/rate. Its row (intended time) is written to the ledger
+ * Schedule. Request i is due at start + i/rate (after an optional linear ramp, schedule.ts). Its row (intended time) is written to the ledger
  * right before it is written to a socket, and its latency runs from that intended time, not from
  * the actual write (coordinated-omission correct, like wrk2): a driver or a service that falls
  * behind shows up as latency and as send lag, never as a quieter schedule. Due requests go out
@@ -50,6 +50,7 @@ import {
 } from './http1.js';
 import type { EncodedTemplate, TargetUrl } from './http1.js';
 import { Ledger } from './ledger.js';
+import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
 import { Outcome } from './types.js';
 import type { DriverConfig, DriverSummary } from './types.js';
@@ -112,7 +113,7 @@ class OpenEngine {
   private readonly idPrefix: Uint8Array;
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly closedLoop: boolean;
-  private readonly ratePerMs: number;
+  private readonly schedule: ArrivalSchedule;
   /** Requests in [start, start + durationMs) (open model). */
   private readonly total: number;
   private readonly maxLateUs: number;
@@ -164,8 +165,8 @@ class OpenEngine {
     this.mix = buildMix(cfg.requests.map((r) => r.weight));
     this.maxRequestBytes = Math.max(...this.templates.map((t) => t.prefix.length + t.suffix.length)) + 16;
     this.closedLoop = cfg.rate === 0;
-    this.ratePerMs = cfg.rate / 1000;
-    this.total = this.closedLoop ? Number.MAX_SAFE_INTEGER : Math.ceil(cfg.durationMs * this.ratePerMs - 1e-9);
+    this.schedule = arrivalSchedule(cfg.rate, cfg.durationMs, cfg.rampUpMs ?? 0);
+    this.total = this.closedLoop ? Number.MAX_SAFE_INTEGER : this.schedule.total;
     this.maxLateUs = cfg.maxLateMs * 1000;
     this.sendGraceMs = this.closedLoop ? 0 : Math.max(cfg.maxLateMs, cfg.timeoutMs);
     this.ledger = new Ledger(cfg.runId, this.closedLoop ? 65_536 : this.total + 16);
@@ -219,7 +220,7 @@ class OpenEngine {
       this.endSending(now);
       return;
     }
-    const due = closed ? Number.MAX_SAFE_INTEGER : Math.min(this.total, Math.floor((now - this.start) * this.ratePerMs) + 1);
+    const due = closed ? Number.MAX_SAFE_INTEGER : this.schedule.dueBy(now - this.start);
     while (this.nextSeq < due) {
       let c = this.takeIdle(now);
       if (c === null) {
@@ -233,7 +234,7 @@ class OpenEngine {
       return;
     }
     if (closed) this.armTimer(this.start + this.cfg.durationMs, now);
-    else if (this.nextSeq >= due) this.armTimer(this.start + this.nextSeq / this.ratePerMs, now);
+    else if (this.nextSeq >= due) this.armTimer(this.start + this.schedule.at(this.nextSeq), now);
     // else: behind schedule with every connection busy; a response, a close or the sweep pumps again
   }
 
@@ -247,7 +248,7 @@ class OpenEngine {
 
   private send(c: Conn, now: number): void {
     const ledger = this.ledger;
-    const seq = ledger.add(this.closedLoop ? now : this.start + this.nextSeq / this.ratePerMs);
+    const seq = ledger.add(this.closedLoop ? now : this.start + this.schedule.at(this.nextSeq));
     if (seq !== this.nextSeq) this.anomalies++;
     this.nextSeq = seq + 1;
     const tplIdx = this.mix[seq % this.mix.length]!;
@@ -460,9 +461,9 @@ class OpenEngine {
     if (this.closedLoop) {
       this.sendingEndedAt = now;
     } else {
-      const due = Math.min(this.total, Math.floor((now - this.start) * this.ratePerMs) + 1);
+      const due = this.schedule.dueBy(now - this.start);
       this.unsent = Math.max(0, due - this.nextSeq);
-      this.sendingEndedAt = this.nextSeq > 0 ? this.start + (this.nextSeq - 1) / this.ratePerMs : this.start;
+      this.sendingEndedAt = this.nextSeq > 0 ? this.start + this.schedule.at(this.nextSeq - 1) : this.start;
     }
     for (const c of [...this.idle]) if (c.state === C_IDLE) this.closeConn(c);
     this.idle.length = 0;
@@ -523,8 +524,8 @@ class OpenEngine {
     const now = nowMs();
     let lag = 0;
     if (this.sending && !this.closedLoop) {
-      const due = Math.min(this.total, Math.floor((now - this.start) * this.ratePerMs) + 1);
-      if (this.nextSeq < due) lag = now - (this.start + this.nextSeq / this.ratePerMs);
+      const due = this.schedule.dueBy(now - this.start);
+      if (this.nextSeq < due) lag = now - (this.start + this.schedule.at(this.nextSeq));
     }
     cb(
       this.stats.progress(now, {

@@ -34,6 +34,8 @@ export interface DriverConfig {
   durationMs: number;
   /** The first warmupMs are sent but excluded from the measured window. */
   warmupMs: number;
+  /** Open model: the rate ramps linearly from 0 to `rate` over the first rampUpMs (≤ warmupMs; default 0). */
+  rampUpMs?: number;
   /** Per-request timeout, from the actual send. */
   timeoutMs: number;
   requests: RequestTemplate[];

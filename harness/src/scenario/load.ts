@@ -294,6 +294,12 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
   if (durationOk && usable('load.warmup') && load.warmup >= load.duration) {
     out.push({ path: ['load', 'warmup'], message: `warm-up (${load.warmup} ms) must be shorter than the duration (${load.duration} ms)`, fix: fixFor(['load', 'warmup'], '') });
   }
+  if (load.rampUp !== undefined && usable('load.rampUp', 'load.warmup') && load.rampUp > load.warmup) {
+    out.push({ path: ['load', 'rampUp'], message: `ramp-up (${load.rampUp} ms) must fit in the warm-up (${load.warmup} ms): the measured window is at full rate`, fix: fixFor(['load', 'rampUp'], '') });
+  }
+  if (load.rampUp !== undefined && load.rampUp > 0 && usable('load.rampUp', 'load.engine', 'load.rate') && (load.engine !== 'open' || load.rate === 0)) {
+    out.push({ path: ['load', 'rampUp'], message: 'only the open engine with a rate has a schedule to ramp', fix: 'remove rampUp, or use engine: open with a rate' });
+  }
   if (durationOk && load.duration < 1000) out.push({ path: ['load', 'duration'], message: 'must be at least 1s', fix: fixFor(['load', 'duration'], '') });
   if (usable('load.rate', 'load.engine') && load.rate === 0 && load.engine === 'open') {
     out.push({ path: ['load', 'rate'], message: 'the open model needs a rate (requests per second)', fix: 'set load.rate, or use engine: autocannon for a closed loop' });

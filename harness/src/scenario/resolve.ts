@@ -64,6 +64,7 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
     const factor = o.durationMs / s.load.duration;
     s.timeline = s.timeline.map((step) => ({ ...step, at: Math.round(step.at * factor) }));
     s.load.warmup = Math.min(Math.round(s.load.warmup * factor), Math.round(o.durationMs / 4));
+    if (s.load.rampUp !== undefined) s.load.rampUp = Math.min(Math.round(s.load.rampUp * factor), s.load.warmup);
     s.load.duration = o.durationMs;
   }
   if (o.connections !== undefined) s.load.connections = o.connections;
@@ -150,6 +151,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     connections: l.connections,
     durationMs: l.duration,
     warmupMs: l.warmup,
+    rampUpMs: l.rampUp ?? (l.engine === 'open' && l.rate > 0 ? l.warmup : 0),
     timeoutMs: l.timeout,
     requests: l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })),
     maxLateMs: l.maxLate,
@@ -289,7 +291,7 @@ export function describePlan(plan: RunPlan): string[] {
     `scenario  ${plan.scenario.name}${plan.file ? ` (${plan.file})` : ''}`,
     `target    ${target} · ${d.replicas} replicas over zones ${d.zones.join(', ')} · runtime ${plan.runtime}`,
     `strategy  maxSurge ${d.strategy.maxSurge} · maxUnavailable ${d.strategy.maxUnavailable} · routing lag ${formatDuration(d.termination.routingLagMs)} · grace ${formatDuration(d.termination.gracePeriodMs)}`,
-    `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)})`,
+    `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)}${l.rampUpMs ? `, ramping up over ${formatDuration(l.rampUpMs)}` : ''})`,
     `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);

@@ -184,6 +184,11 @@ const loadSchema = z
     connections: z.number().int().min(1).max(10_000).default(128),
     duration: duration.default(30_000),
     warmup: duration.default(3000),
+    /**
+     * Open model: the rate ramps linearly from 0 to `rate` over the first rampUp (≤ warmup, so the
+     * measured window is at full rate). Unset: the whole warm-up for the open engine, 0 otherwise.
+     */
+    rampUp: duration.optional(),
     timeout: duration.default(10_000),
     maxLate: duration.default(250),
     requests: z.array(requestSchema).min(1).default([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }]),
@@ -280,6 +285,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.connections': 'a whole number from 1 to 10000, e.g. connections: 128',
   'load.duration': 'a duration such as 30s or 2m',
   'load.warmup': 'a duration shorter than load.duration, e.g. warmup: 3s',
+  'load.rampUp': 'a duration no longer than load.warmup, e.g. rampUp: 2s (0s = full rate from the first request)',
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
   'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',

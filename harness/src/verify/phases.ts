@@ -113,3 +113,36 @@ export function bandsOf(phases: readonly Phase[], warmupMs: number): Band[] {
   }
   return bands;
 }
+
+/** [start, end) spans, as plain pairs. */
+export type Span = readonly [number, number];
+
+/**
+ * `spans` with every part covered by `minus` cut out (both lists in any order; the result is
+ * sorted and never holds an empty span).
+ */
+export function spansMinus(spans: readonly Span[], minus: readonly Span[]): Span[] {
+  const cuts = [...minus].filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const out: Span[] = [];
+  for (const [start, end] of [...spans].sort((x, y) => x[0] - y[0])) {
+    let from = start;
+    for (const [a, b] of cuts) {
+      if (b <= from || a >= end) continue;
+      if (a > from) out.push([from, a]);
+      from = Math.max(from, b);
+      if (from >= end) break;
+    }
+    if (from < end) out.push([from, end]);
+  }
+  return out;
+}
+
+/**
+ * When a zone failure's retries are the zone's, not a rollout's: from the zone going down until
+ * the workload was back to full strength (or the zone came back, or the end).
+ */
+export function zoneDisruptionSpans(phases: readonly Phase[], endMs: number): Span[] {
+  return phases
+    .filter((p) => p.kind === 'zone')
+    .map((p): Span => [p.startMs, p.marks.find((m) => m.label === 'recovered')?.atMs ?? p.endMs ?? endMs]);
+}

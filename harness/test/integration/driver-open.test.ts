@@ -60,6 +60,26 @@ function expectConsistent(r: EngineResult, progress: DriverProgress[]): void {
 }
 
 describe('open-model engine', () => {
+  it('ramps up linearly over rampUpMs, then holds the rate: rate × (duration − ramp / 2) requests', async () => {
+    const srv = await target('plain');
+    const r = await run(config(srv.url, { durationMs: 3000, warmupMs: 1000, rampUpMs: 1000 }));
+    const data = r.ledger.detachData();
+    expect(r.summary.sent).toBe(5000);
+    expect(countByOutcome(data).ok).toBe(5000);
+    const t0 = data.intended[0]!;
+    const inFirst = (ms: number): number => {
+      let n = 0;
+      for (let i = 0; i < data.length; i++) if (data.intended[i]! - t0 < ms) n++;
+      return n;
+    };
+    // 2000 req/s × t² / 2 s in the ramp: 250 in its first half, 1000 in all, then 2000 per second
+    expect(inFirst(500)).toBeCloseTo(250, -1);
+    expect(inFirst(1000)).toBeCloseTo(1000, -1);
+    expect(inFirst(2000) - inFirst(1000)).toBeCloseTo(2000, -1);
+    const full = achievedRate(data, t0 + 1000, t0 + 3000);
+    expect(full.sentPerSecond).toBeGreaterThan(1960);
+  });
+
   // Timing-sensitive: retried, because the box is shared and a stall of the whole machine
   // delays sends (which the ledger then shows as late).
   it('sends exactly rate × duration on an even schedule, all Ok, own ids echoed', { retry: 1 }, async () => {
