@@ -235,6 +235,20 @@ export function verifyRun(input: VerifyInput): RunResult {
       `${notGraceful.length} of ${voluntary.length}${notGraceful.length ? `: ${notGraceful.slice(0, 5).map((r) => `${r.id} (${r.exit?.kind})`).join(', ')}` : ''}`,
       notGraceful.length ? `contract rule 2: on SIGTERM the service must drain and exit within the grace period (${plan.deployment.termination.gracePeriodMs} ms)` : undefined),
   );
+  // Contract rule 2: never close an idle keep-alive connection a client may be writing on.
+  // Replicas killed or crashed close everything by dying (their zone's checks cover that).
+  const idleClosers = idleClosedByReplicas(records, proxyStats);
+  if (idleClosers !== null) {
+    const total = idleClosers.reduce((n, r) => n + r.count, 0);
+    checks.push(
+      check('orchestrator.idle-keepalive-kept', 'orchestrator', 'No replica closed an idle keep-alive connection the proxy could have been writing on',
+        total === 0 ? 'pass' : 'fail', '0 idle connections closed by a replica before its keep-alive limit',
+        total === 0 ? '0' : `${fmt(total)}: ${idleClosers.slice(0, 5).map((r) => `${r.id} ${fmt(r.count)}`).join(', ')}`,
+        total === 0
+          ? undefined
+          : "contract rule 2: closing idle keep-alive connections (Node ≥ 19's server.close() does it) races a request being written on them; close the listener with net.Server.prototype.close and let each connection end after a response with Connection: close (or announce Keep-Alive: timeout=N and keep to it)"),
+    );
+  }
   if (plan.deployment.template.metricsPath !== null) {
     const missing = voluntary.filter((r) => r.final === null && r.started !== null);
     // A replica that drained and exited by itself kept the contract; that its counters could not
@@ -651,6 +665,20 @@ function windowStats(view: RelativeLedger, from: number, to: number): WindowStat
   if (to < from) to = from; // an event before the measured window has an empty "before"
   const w = ledgerWindow(view.data, view.origin + from, view.origin + to);
   return { ...w, startMs: from, endMs: to };
+}
+
+/**
+ * Idle keep-alive connections each replica closed early, as the data plane saw them; null when
+ * it cannot tell (undici client, HAProxy). Replicas that were killed or crashed are left out.
+ */
+function idleClosedByReplicas(records: readonly ReplicaRecord[], stats: ProxyStats): { id: string; count: number }[] | null {
+  const known = stats.endpoints.filter((e) => e.idleClosedByReplica !== undefined);
+  if (known.length === 0) return null;
+  const died = new Set(records.filter((r) => r.exit !== null && r.exit.kind !== 'graceful').map((r) => r.id));
+  return known
+    .filter((e) => !died.has(e.id) && (e.idleClosedByReplica ?? 0) > 0)
+    .map((e) => ({ id: e.id, count: e.idleClosedByReplica ?? 0 }))
+    .sort((a, b) => b.count - a.count);
 }
 
 function countRetriedIn(view: RelativeLedger, spans: readonly Span[]): number {

@@ -53,6 +53,8 @@ export class Endpoint {
   /** Upstream responses by status code (index = code). */
   readonly responses = new Float64Array(600);
   ejections = 0;
+  /** Idle keep-alive connections the replica closed before their keep-alive limit (raw client only). */
+  idleClosedByReplica = 0;
   /** Its connection pool while it can be routed to (owned by the proxy; null here in unit tests). */
   pool: UpstreamPool | null = null;
 
@@ -93,6 +95,7 @@ export class Endpoint {
       responses,
       inFlight: this.inFlight,
       ejections: this.ejections,
+      idleClosedByReplica: this.idleClosedByReplica,
     };
   }
 }

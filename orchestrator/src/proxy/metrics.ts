@@ -102,6 +102,16 @@ export function createProxyRegistry(runId: string, src: ProxyMetricsSource): Reg
       }
     },
   });
+  const idleClosed = new Counter({
+    name: 'zerodrop_proxy_upstream_idle_closed_total',
+    help: 'Idle keep-alive connections a replica closed before their keep-alive limit, while a request could have been written on them (contract rule 2; raw upstream client only).',
+    labelNames: ['replica', 'zone', 'version'] as const,
+    registers,
+    collect() {
+      idleClosed.reset();
+      for (const ep of src.endpoints()) idleClosed.inc({ replica: ep.id, zone: ep.zone, version: ep.version }, ep.idleClosedByReplica);
+    },
+  });
   const retries = new Counter({
     name: 'zerodrop_proxy_retries_total',
     help: 'Retries performed on another replica, by the reason of the failed attempt.',

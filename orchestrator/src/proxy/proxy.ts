@@ -501,7 +501,8 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       retryBudgetExhausted: this.retryBudgetExhausted,
       savedByRetry: this.savedByRetry,
       zoneEjections: this.table.zoneEjections,
-      endpoints: [...this.table.all()].map((e) => e.stats()),
+      // undici does not say when a replica closes an idle connection: unknown, not 0.
+      endpoints: [...this.table.all()].map((e) => (this.raw ? e.stats() : { ...e.stats(), idleClosedByReplica: undefined })),
       malformedRequests: this.malformed,
       events: this.events.slice(),
     };
@@ -554,6 +555,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
           bodyTimeoutMs: u.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
           maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
           readBuffer: this.readBuffer as Buffer,
+          onPeerClosedIdle: () => {
+            ep.idleClosedByReplica++;
+          },
         },
         this,
       );

@@ -84,6 +84,8 @@ export interface RawPoolOptions {
   maxHeadBytes: number;
   /** Shared by every connection of the proxy (reads are handled synchronously, one at a time). */
   readBuffer: Buffer;
+  /** The replica closed an idle connection before its keep-alive limit (see RawConn.notePeerCloseWhileIdle). */
+  onPeerClosedIdle?: () => void;
 }
 
 /** Error codes of the raw client (classified in http-semantics.ts). */
@@ -401,7 +403,17 @@ export class RawConn<R extends RawRequest<R>> {
     if (this.state !== CLOSED) this.socket.resume();
   }
 
+  /**
+   * The replica closed this connection while it sat idle in the pool, before its keep-alive limit:
+   * a client could have been writing a request on it at that moment (contract rule 2, the race
+   * Node's server.close() creates on ≥ 19). Connections the pool closes itself are CLOSED first.
+   */
+  private notePeerCloseWhileIdle(): void {
+    if (this.state === IDLE && performance.now() - this.idleSince <= this.idleLimitMs) this.pool.options.onPeerClosedIdle?.();
+  }
+
   private onEnd(): void {
+    this.notePeerCloseWhileIdle();
     const r = this.req;
     if (r !== null && this.state === BUSY && this.parser.completesAtEof()) {
       // a body delimited by the connection's close: complete now
@@ -412,10 +424,12 @@ export class RawConn<R extends RawRequest<R>> {
   }
 
   private onSocketError(err: Error): void {
+    this.notePeerCloseWhileIdle();
     this.fail(err);
   }
 
   private onClose(): void {
+    this.notePeerCloseWhileIdle();
     this.fail(rawError(RAW_ERR.closed, 'the connection to the replica closed before the response ended'));
   }
 

@@ -174,6 +174,12 @@ export interface EndpointStats {
   responses: Record<string, number>;
   inFlight: number;
   ejections: number;
+  /**
+   * Idle keep-alive connections this replica closed while the proxy could have been writing on
+   * them (before their keep-alive limit): contract rule 2. Undefined where the data plane cannot
+   * tell (the undici client, HAProxy).
+   */
+  idleClosedByReplica?: number;
 }
 
 export interface ProxyStats {

@@ -215,6 +215,24 @@ describe('raw client: its own connections', () => {
     expect((await p.stats()).retries).toEqual({ connect_error: 0, reset: 0, timeout: 0 });
   });
 
+  it('counts idle connections the replica closes early (contract rule 2), not those it closes after Connection: close, nor its own', async () => {
+    const { p, u } = await setup('raw', {
+      '/fin': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nf'], then: 'end' }), // keep-alive answer, then FIN: a closed idle connection
+      '/close': () => ({ pieces: ['HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\nc'], then: 'end' }),
+      '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nk'] }),
+    }, { upstream: { keepAliveTimeoutMs: 150 } });
+    const idleClosed = async (): Promise<number | undefined> => (await p.stats()).endpoints[0]?.idleClosedByReplica;
+    expect((await get(`${p.url}/close`)).status).toBe(200);
+    expect((await get(`${p.url}/keep`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 400)); // this side closes that idle one after 150 ms
+    expect(await idleClosed()).toBe(0);
+    expect((await get(`${p.url}/fin`)).status).toBe(200);
+    for (let i = 0; i < 50 && (await idleClosed()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await idleClosed()).toBe(1);
+    expect(u.connections.filter((c) => c.endedBy === 'server').length).toBeGreaterThanOrEqual(1);
+    expect(await p.metrics()).toMatch(/zerodrop_proxy_upstream_idle_closed_total\{[^}]*replica="s1"[^}]*\} 1/);
+  });
+
   it('an idle connection is closed from this side after keepAliveTimeoutMs, before the replica would', async () => {
     const { p, u } = await setup('raw', { '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx'] }) }, { upstream: { keepAliveTimeoutMs: 150 } });
     expect((await get(`${p.url}/one`)).status).toBe(200);
