@@ -30,7 +30,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countByOutcome } from '../harness/src/driver/analysis.js';
 import type { DriverHandle } from '../harness/src/driver/host.js';
@@ -69,6 +69,8 @@ const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/ben
   --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
   --probes N              most ceiling probes (default 5)
   --probe-duration S      load duration of each probe; the demo timeline scales with it (default 30)
+  --ceiling-scenario F    the scenario (e) bisects over (default scenarios/demo.yaml)
+  --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
   --out DIR               where <timestamp>.json goes (default reports/bench)
   --verbose               print the scenario runner's log lines
   --help
@@ -84,6 +86,10 @@ interface Options {
   haproxy: boolean;
   driver: boolean;
   ceiling: boolean;
+  /** The scenario whose zero-drop ceiling (e) looks for (default scenarios/demo.yaml). */
+  ceilingScenario: string;
+  /** The data plane of the ceiling probes (null: the scenario's own). */
+  ceilingProxy: 'node' | 'haproxy' | null;
   ceilingLow: number;
   ceilingHigh: number;
   probes: number;
@@ -93,6 +99,12 @@ interface Options {
 }
 
 class UsageError extends Error {}
+
+function proxyEngine(raw: string | undefined): 'node' | 'haproxy' | null {
+  if (raw === undefined) return null;
+  if (raw === 'node' || raw === 'haproxy') return raw;
+  throw new UsageError(`--ceiling-proxy ${raw}: expected node or haproxy`);
+}
 
 function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({
@@ -113,6 +125,8 @@ function parseOptions(argv: string[]): Options | null {
       'ceiling-high': { type: 'string' },
       probes: { type: 'string' },
       'probe-duration': { type: 'string' },
+      'ceiling-scenario': { type: 'string' },
+      'ceiling-proxy': { type: 'string' },
       out: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -144,6 +158,8 @@ function parseOptions(argv: string[]): Options | null {
     probeDuration: num('probe-duration', values['probe-duration'], quick ? 15 : 30, 8, 120),
     out: values.out ?? join(projectRoot(), 'reports', 'bench'),
     verbose: values.verbose === true,
+    ceilingScenario: values['ceiling-scenario'] ?? join(projectRoot(), 'scenarios', 'demo.yaml'),
+    ceilingProxy: proxyEngine(values['ceiling-proxy']),
   };
   if (o.ceilingLow > o.ceilingHigh) throw new UsageError(`--ceiling-low ${o.ceilingLow} is above --ceiling-high ${o.ceilingHigh}`);
   return o;
@@ -427,7 +443,7 @@ function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult | null,
   }
   if (ceiling !== null && ceiling.probes.length > 0) {
     out('');
-    out('Ceiling probes (demo scenario: rollout v1→v2, zone b crash, zone b recovery):');
+    out(`Ceiling probes (${rows.find((r) => r.key === 'ceiling')?.what ?? 'demo scenario'}):`);
     for (const p of ceiling.probes) {
       const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 4).join('; ')}` : '';
       const cpu =
@@ -569,13 +585,17 @@ async function main(): Promise<number> {
   if (!opts.driver) wrkRow.skipped = drv.skipped = '--no-driver';
 
   const demoFile = join(projectRoot(), 'scenarios', 'demo.yaml');
+  const ceilingFile = opts.ceilingScenario;
+  const ceilingName = relative(projectRoot(), ceilingFile) || ceilingFile;
   let exitCode = 0;
   try {
     const demo = loadScenarioFile(demoFile);
     const demoPlan = resolvePlan(demo, { prometheus: 'off' });
     const up = demoPlan.proxy.upstream;
     proxy.what = `${proxy.what} (demo config: upstream client ${up.client ?? 'default'}, ${up.connectionsPerReplica} conns/replica, pipelining ${up.pipelining})`;
-    ceil.what = `scenarios/demo.yaml shortened to ${opts.probeDuration} s (rollout + zone crash, timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
+    const ceilingScenario = ceilingFile === demoFile ? demo : loadScenarioFile(ceilingFile);
+    const ceilingPlan = resolvePlan(ceilingScenario, { prometheus: 'off', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
+    ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) shortened to ${opts.probeDuration} s (timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
     if (!opts.ceiling) ceil.skipped = '--no-ceiling';
 
     // (a)–(d)
@@ -629,7 +649,8 @@ async function main(): Promise<number> {
       try {
         const probesDir = resolve(opts.out, `${stamp(startedAt)}-probes`);
         ceiling = await findCeiling({
-          scenario: demo,
+          scenario: ceilingScenario,
+          ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}),
           low: opts.ceilingLow,
           high: opts.ceilingHigh,
           maxProbes: opts.probes,

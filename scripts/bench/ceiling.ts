@@ -51,6 +51,8 @@ export interface CeilingOptions {
   verbose?: boolean;
   /** Stop bisecting once hi − lo ≤ this (req/s). */
   resolution: number;
+  /** Overrides the scenario's data plane (--ceiling-proxy). */
+  proxyEngine?: 'node' | 'haproxy';
 }
 
 export interface CeilingResult {
@@ -179,7 +181,7 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
   watchdog.unref();
   let outcome: RunOutcome;
   try {
-    const plan = resolvePlan(shortened(o.scenario, o.durationMs), { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off' });
+    const plan = resolvePlan(shortened(o.scenario, o.durationMs), { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off', ...(o.proxyEngine ? { proxyEngine: o.proxyEngine } : {}) });
     sampler.start();
     outcome = await runScenario({
       plan,

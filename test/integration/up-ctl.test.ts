@@ -101,6 +101,18 @@ describe('zerodrop up + zerodrop ctl', () => {
       expect(ctl(admin, 'recover-zone', 'b').status).toBe(0);
       await until('zone b up', () => ctl(admin, 'status').json as Status, (s) => s.zones.every((z) => z.up));
 
+      // The event stream: history first (one JSON event per line), then live.
+      const events = spawn(process.execPath, [BIN, 'ctl', 'events', '--admin', admin], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let streamed = '';
+      events.stdout!.on('data', (c: Buffer) => (streamed += c.toString('utf8')));
+      try {
+        await until('the event history', () => streamed, (t) => /"type":"zone\.up"/.test(t), 10_000);
+        const types = streamed.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+        expect(types).toEqual(expect.arrayContaining(['rollout.started', 'rollout.completed', 'zone.down', 'zone.up']));
+      } finally {
+        events.kill('SIGTERM');
+      }
+
       // Bad input: a clear error, exit 2.
       const bad = ctl(admin, 'fail-zone', 'nope');
       expect(bad.status).toBe(2);

@@ -18,6 +18,8 @@ export interface ParsedCli {
   adminPort: number | null;
   admin: string | null;
   mode: string | null;
+  /** ctl rollout --image: the image of the new version (docker deployments). */
+  image: string | null;
 }
 
 const COMMANDS: Command[] = ['run', 'demo', 'up', 'report', 'validate', 'ctl', 'prometheus-config', 'help', 'version'];
@@ -45,6 +47,7 @@ export function parseCli(argv: string[]): ParsedCli {
         'admin-port': { type: 'string' },
         admin: { type: 'string' },
         mode: { type: 'string' },
+        image: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -109,11 +112,12 @@ export function parseCli(argv: string[]): ParsedCli {
     adminPort,
     admin: values.admin ?? null,
     mode: values.mode ?? null,
+    image: values.image ?? null,
   };
 }
 
 function base(command: Command, positionals: string[]): ParsedCli {
-  return { command, positionals, overrides: {}, json: false, quiet: false, adminPort: null, admin: null, mode: null };
+  return { command, positionals, overrides: {}, json: false, quiet: false, adminPort: null, admin: null, mode: null, image: null };
 }
 
 function positiveInt(flag: string, text: string, fix: string, allowZero: boolean): number {
@@ -131,8 +135,8 @@ Usage
   zerodrop run <scenario.yaml> [opts]   run a scenario and verify it; writes reports/<run-id>/
   zerodrop up <scenario.yaml>           start the replicas and the proxy and leave them running:
                                         point any load tool at the printed URL, drive it with \`zerodrop ctl\`
-  zerodrop ctl <action> [--admin URL]   drive a running \`up\`: status | rollout <version> | rollback |
-                                        scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>
+  zerodrop ctl <action> [--admin URL]   drive a running \`up\`: status | events | rollout <version> [--image I] |
+                                        rollback | scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>
   zerodrop report <dir>                 re-render every report of a run from its result.json
   zerodrop validate <scenario.yaml>     check a scenario and print its plan; starts nothing
   zerodrop prometheus-config [--out d]  print the scrape config for your own Prometheus (--prometheus <url>)

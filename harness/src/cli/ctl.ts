@@ -28,7 +28,9 @@ export async function runCtl(cli: ParsedCli): Promise<number> {
       return call('GET', '/status');
     case 'rollout':
       if (!arg) throw new ZerodropError('ZD_BAD_USAGE', 'rollout needs a version', { fix: 'zerodrop ctl rollout v2' });
-      return call('POST', '/rollout', { version: arg });
+      return call('POST', '/rollout', cli.image ? { version: arg, image: cli.image } : { version: arg });
+    case 'events':
+      return streamEvents(base);
     case 'rollback':
       return call('POST', '/rollback', arg ? { toRevision: Number(arg) } : {});
     case 'scale':
@@ -42,7 +44,32 @@ export async function runCtl(cli: ParsedCli): Promise<number> {
       return call('POST', `/zones/${encodeURIComponent(arg)}/recover`);
     default:
       throw new ZerodropError('ZD_BAD_USAGE', `unknown ctl action "${action ?? ''}"`, {
-        fix: 'one of: status, rollout <version>, rollback [revision], scale <n>, fail-zone <zone> [--mode hang], recover-zone <zone>',
+        fix: 'one of: status, events, rollout <version> [--image I], rollback [revision], scale <n>, fail-zone <zone> [--mode hang], recover-zone <zone>',
       });
   }
+}
+
+/** Prints the timeline (history, then live), one JSON event per line, until the cluster stops or Ctrl-C. */
+async function streamEvents(base: string): Promise<number> {
+  const res = await fetch(`${base}/events`);
+  if (!res.ok || res.body === null) {
+    process.stdout.write(`${await res.text()}\n`);
+    return ExitCode.Inconclusive;
+  }
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of res.body) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const frame = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        for (const line of frame.split('\n')) if (line.startsWith('data: ')) process.stdout.write(`${line.slice(6)}\n`);
+      }
+    }
+  } catch {
+    // the cluster went away: the stream is over
+  }
+  return ExitCode.Pass;
 }
