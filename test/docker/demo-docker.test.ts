@@ -19,7 +19,7 @@ describe('zerodrop on --runtime docker', () => {
   it('runs the demo (rollout v1→v2, zone b crash and recovery) at a reduced rate: PASS, containers gone afterwards', async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
     const out = tempReportsDir();
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/zerodrop.js'), 'demo', '--runtime', 'docker', '--rate', '500', '--duration', '24s', '--out', out, '--json'], {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/zerodrop.js'), 'demo', '--runtime', 'docker', '--rate', '500', '--duration', '18s', '--out', out, '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 200_000,

@@ -92,7 +92,7 @@ async function startAndWaitForReplicas(file: string, out: string): Promise<{ chi
 describe('zerodrop CLI', () => {
   it('runs the demo at a reduced rate end to end: PASS, exit 0, every report written', () => {
     const out = tempReportsDir();
-    const r = spawnSync(process.execPath, [BIN, 'demo', '--rate', '1000', '--duration', '20s', '--out', out, '--json'], {
+    const r = spawnSync(process.execPath, [BIN, 'demo', '--rate', '1000', '--duration', '15s', '--out', out, '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 120_000,

@@ -24,9 +24,9 @@ function expectFailedRequestsListed(result: RunResult, dir: string): void {
 const ROLLOUT = `
 name: neg
 deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 600, duration: 10s, warmup: 2s, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
+load: { rate: 600, duration: 8s, warmup: 1500ms, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
 timeline:
-  - { at: 3s, action: rollout, version: v2 }
+  - { at: 2s, action: rollout, version: v2 }
 `;
 
 describe('negative controls: each broken contract rule is caught (FAIL, exit 1, failures listed)', () => {
@@ -65,10 +65,10 @@ describe('negative controls: each broken contract rule is caught (FAIL, exit 1, 
 name: neg-close-idle
 target: { drainDelay: 300ms }
 deployment: { replicas: 4, zones: [a, b], termination: { routingLag: 3s } }
-load: { rate: 600, duration: 10s, warmup: 2s, timeout: 4s }
+load: { rate: 600, duration: 9s, warmup: 1500ms, timeout: 4s }
 thresholds: { maxRolloutRetries: 1000000 }
 timeline:
-  - { at: 3s, action: rollout, version: v2 }
+  - { at: 2s, action: rollout, version: v2 }
 `;
   it('control for close-idle: routing lags the listener close, a contract-keeping replica closes no idle connection: PASS', async () => {
     const { result } = await runYaml(CLOSE_IDLE);
@@ -89,8 +89,9 @@ timeline:
     const { result } = await runYaml(
       `
 name: neg-sigterm
-deployment: { replicas: 2, zones: [a, b], termination: { gracePeriod: 3s } }
-load: { rate: 300, duration: 10s, warmup: 1s }
+target: { drainDelay: 500ms }
+deployment: { replicas: 2, zones: [a, b], termination: { gracePeriod: 2s } }
+load: { rate: 300, duration: 8s, warmup: 1s }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `,
@@ -108,7 +109,7 @@ timeline:
 name: neg-ready-early
 target: { warmup: 1500ms }
 deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 600, duration: 10s, warmup: 1s }
+load: { rate: 600, duration: 8s, warmup: 1s }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `,
