@@ -143,6 +143,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     },
     maxBodyBytes: 1024 * 1024,
     metricsPort: 0,
+    ...(p.slowStart > 0 ? { slowStartMs: p.slowStart } : {}),
   };
   const l = s.load;
   const driver: Omit<DriverConfig, 'url' | 'runId'> = {
@@ -292,7 +293,7 @@ export function describePlan(plan: RunPlan): string[] {
     `target    ${target} · ${d.replicas} replicas over zones ${d.zones.join(', ')} · runtime ${plan.runtime}`,
     `strategy  maxSurge ${d.strategy.maxSurge} · maxUnavailable ${d.strategy.maxUnavailable} · routing lag ${formatDuration(d.termination.routingLagMs)} · grace ${formatDuration(d.termination.gracePeriodMs)}`,
     `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)}${l.rampUpMs ? `, ramping up over ${formatDuration(l.rampUpMs)}` : ''})`,
-    `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}`,
+    `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}${plan.proxy.slowStartMs ? ` · slow start ${formatDuration(plan.proxy.slowStartMs)}` : ''}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);
   for (const step of plan.steps) lines.push(`timeline  ${step.label}`);

@@ -122,6 +122,8 @@ const proxySchema = z
     retries: z.boolean().default(P.retries.enabled),
     maxAttempts: z.number().int().min(1).max(10).default(P.retries.maxAttempts),
     perTryTimeout: duration.default(P.retries.perTryTimeoutMs),
+    /** New replicas get a share of first attempts growing from 10 % to full over this window (0 = off). */
+    slowStart: duration.default(0),
     retryBudget: z
       .strictObject({
         ratio: z.number().min(0).max(1).default(P.retries.budgetRatio),

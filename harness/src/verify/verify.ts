@@ -292,6 +292,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   // ---- Prometheus
   for (const q of input.prometheus.queries) checks.push(prometheusCheck(q));
 
+  unjudgedUnderShortLoad(checks);
   const verdict = decide(checks);
   const exitCode = verdict === 'PASS' ? 0 : verdict === 'FAIL' ? 1 : 3;
   const disruption = {
@@ -763,6 +764,22 @@ function prometheusCheck(q: PrometheusResult['queries'][number]): Check {
 function latencyGate(id: string, name: string, value: number | null, limit: number): Check {
   const holds = value !== null && value <= limit;
   return check(id, 'thresholds', `${name} latency over the measured window`, holds ? 'pass' : 'fail', `${name} ≤ ${limit} ms`, value === null ? 'no successful request' : `${name} = ${value.toFixed(2)} ms`);
+}
+
+/**
+ * When the harness could not deliver the load asked (a load.* check is INVALID), the thresholds
+ * (latency, longest gap, retries during a rollout) measured an overloaded machine as much as the
+ * service: they are INVALID then, not FAIL. A request that was lost or failed stays FAIL whatever
+ * the load (README: a run that dropped a request is FAIL even if the load fell short).
+ */
+function unjudgedUnderShortLoad(checks: Check[]): void {
+  const short = checks.filter((c) => c.group === 'load' && c.status === 'invalid').map((c) => c.id);
+  if (short.length === 0) return;
+  for (const c of checks) {
+    if (c.group !== 'thresholds' || c.status !== 'fail') continue;
+    c.status = 'invalid';
+    c.explanation = `not judged: the load was not what was asked (${short.join(', ')}), so this measured the overloaded harness as much as the service${c.explanation ? `; ${c.explanation}` : ''}`;
+  }
 }
 
 function decide(checks: Check[]): Verdict {

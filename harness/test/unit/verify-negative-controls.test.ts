@@ -169,6 +169,31 @@ const MUTATIONS: Mutation[] = [
     { 'load.schedule-kept': 'invalid' },
     'INVALID',
   ],
+  [
+    'the load fell short AND a rollout needed retries: the threshold is not judged on an overloaded harness (INVALID)',
+    (f) => {
+      f.input.plan.driver.rate = 1020;
+      f.input.summary.unsent = 180;
+      f.ledger.attempts[3500] = 2;
+      const p = f.input.proxyStats;
+      p.savedByRetry++;
+      p.retries.connect_error++;
+      const other = f.servedBy(3501) === f.servedBy(3500) ? f.servedBy(3502) : f.servedBy(3501);
+      f.endpoint(other).attempts.connect_error++;
+    },
+    { 'load.rate-reached': 'invalid', 'thresholds.rollout-retries': 'invalid' },
+    'INVALID',
+  ],
+  [
+    'the load fell short AND a request failed: a dropped request is FAIL whatever the load',
+    (f) => {
+      f.input.plan.driver.rate = 1020;
+      f.input.summary.unsent = 180;
+      failRow(f, 2001, Outcome.Reset, 0);
+    },
+    { 'load.rate-reached': 'invalid', 'ledger.no-failed-requests': 'fail' },
+    'FAIL',
+  ],
   ['the run was interrupted', (f) => void (f.input.interrupted = true), { 'load.complete': 'invalid' }, 'INVALID'],
   [
     'a rollout that did not complete',

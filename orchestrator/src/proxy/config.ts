@@ -25,6 +25,7 @@ export function proxyConfig(runId: string, overrides: ProxyConfigOverrides = {})
     upstream: { ...d.upstream, ...overrides.upstream },
     maxBodyBytes: overrides.maxBodyBytes ?? d.maxBodyBytes,
     metricsPort: overrides.metricsPort === undefined ? d.metricsPort : overrides.metricsPort,
+    ...(overrides.slowStartMs !== undefined ? { slowStartMs: overrides.slowStartMs } : {}),
   };
 }
 
@@ -72,6 +73,7 @@ export function validateProxyConfig(config: ProxyConfig): ProxyConfig {
   int('healthCheck.timeoutMs', h.timeoutMs, 1);
   int('healthCheck.unhealthyThreshold', h.unhealthyThreshold, 1);
   int('healthCheck.healthyThreshold', h.healthyThreshold, 1);
+  if (config.slowStartMs !== undefined) int('slowStartMs', config.slowStartMs, 0, 600_000);
   const e = config.ejection;
   int('ejection.consecutiveFailures', e.consecutiveFailures, 1);
   int('ejection.minEjectionMs', e.minEjectionMs, 0);

@@ -53,6 +53,9 @@ export class Endpoint {
   /** Upstream responses by status code (index = code). */
   readonly responses = new Float64Array(600);
   ejections = 0;
+  /** Slow start: when it (re)joined the rotation, and the share of its turns it has taken up. */
+  joinedAt = 0;
+  slowCredit = 0;
   /** Idle keep-alive connections the replica closed before their keep-alive limit (raw client only). */
   idleClosedByReplica = 0;
   /** Its connection pool while it can be routed to (owned by the proxy; null here in unit tests). */
@@ -103,7 +106,11 @@ export class Endpoint {
 export interface EndpointTableConfig {
   ejection: ProxyEjectionConfig;
   healthCheck: Pick<ProxyHealthCheckConfig, 'unhealthyThreshold' | 'healthyThreshold'>;
+  slowStartMs?: number;
 }
+
+/** Envoy's min_weight_percent: a replica in slow start gets at least this share of its turns. */
+export const SLOW_START_MIN_SHARE = 0.1;
 
 export class EndpointTable {
   private readonly byId = new Map<string, Endpoint>();
@@ -112,6 +119,8 @@ export class EndpointTable {
   /** Routable only when `active` is empty: draining and not ejected. */
   private fallback: Endpoint[] = [];
   private rr = 0;
+  /** Until when some routable endpoint is still in slow start (0 = none). */
+  private warmUntil = 0;
   private rrFallback = 0;
   private rrRetry = 0;
   private readonly lastZoneEjection = new Map<string, number>();
@@ -163,6 +172,11 @@ export class EndpointTable {
         ep.hcPasses = 0;
       }
     }
+    // Slow start counts from joining (or rejoining after a removal), not from a drain undone.
+    if (ep.admin !== 'draining') {
+      ep.joinedAt = this.clock.now();
+      ep.slowCredit = 0;
+    }
     ep.admin = 'serving';
     this.rebuild();
     this.emit({ t: this.clock.now(), type: 'endpoint.added', replica: ep.id, zone: ep.zone, reason: null });
@@ -187,13 +201,36 @@ export class EndpointTable {
     const retry = tried !== null && tried.length > 0;
     let list = this.active;
     let n = list.length;
+    // Slow start shapes first attempts only: a retry goes wherever it can.
+    let gate = false;
+    let now = 0;
+    if (!retry && this.warmUntil !== 0) {
+      now = this.clock.now();
+      if (now >= this.warmUntil) this.warmUntil = 0;
+      else gate = true;
+    }
+    let passedOver: Endpoint | null = null;
+    let passedOverNext = 0;
     for (let k = 0; k < n; k++) {
       let i = retry ? this.rrRetry : this.rr;
       if (i >= n) i = 0;
       if (retry) this.rrRetry = i + 1;
       else this.rr = i + 1;
       const ep = list[i] as Endpoint;
-      if (!retry || !(tried as readonly Endpoint[]).includes(ep)) return ep;
+      if (retry && (tried as readonly Endpoint[]).includes(ep)) continue;
+      if (gate && !this.takesTurn(ep, now)) {
+        if (passedOver === null) {
+          passedOver = ep;
+          passedOverNext = i + 1;
+        }
+        continue;
+      }
+      return ep;
+    }
+    // Everyone is warming (a deployment that just started): no one is held back, in turn.
+    if (passedOver !== null) {
+      this.rr = passedOverNext;
+      return passedOver;
     }
     list = this.fallback;
     n = list.length;
@@ -309,15 +346,35 @@ export class EndpointTable {
     for (const ep of members) if (!ep.ejected) this.eject(ep, 'zone');
   }
 
+  /**
+   * Whether a replica in slow start takes this turn: its share grows linearly with the time since
+   * it joined (at least SLOW_START_MIN_SHARE); each turn adds the share to its credit and a whole
+   * credit buys a request, so it gets exactly that fraction of its turns, deterministically.
+   */
+  private takesTurn(ep: Endpoint, now: number): boolean {
+    const window = this.config.slowStartMs ?? 0;
+    const age = now - ep.joinedAt;
+    if (age >= window) return true;
+    ep.slowCredit += Math.max(SLOW_START_MIN_SHARE, age / window);
+    if (ep.slowCredit < 1) return false;
+    ep.slowCredit -= 1;
+    return true;
+  }
+
   private rebuild(): void {
     const active: Endpoint[] = [];
     const fallback: Endpoint[] = [];
+    const window = this.config.slowStartMs ?? 0;
+    let warmUntil = 0;
     for (const ep of this.byId.values()) {
       if (ep.ejected) continue;
-      if (ep.admin === 'serving') active.push(ep);
-      else if (ep.admin === 'draining') fallback.push(ep);
+      if (ep.admin === 'serving') {
+        active.push(ep);
+        if (window > 0) warmUntil = Math.max(warmUntil, ep.joinedAt + window);
+      } else if (ep.admin === 'draining') fallback.push(ep);
     }
     this.active = active;
     this.fallback = fallback;
+    this.warmUntil = warmUntil > this.clock.now() ? warmUntil : 0;
   }
 }

@@ -82,6 +82,12 @@ export interface ProxyConfig {
   maxBodyBytes: number;
   /** Port for the proxy's own /metrics (0 = ephemeral, null = none). */
   metricsPort: number | null;
+  /**
+   * Slow start (Envoy's slow_start_config, HAProxy's `slowstart`): a replica that joins the
+   * rotation gets a share of first attempts that grows linearly from 10 % to 100 % over this
+   * window, so a cold JIT is not handed its full share at once. 0 (default) = off.
+   */
+  slowStartMs?: number;
 }
 
 export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'raw';

@@ -218,3 +218,38 @@ describe('zone ejection', () => {
     expect(ep('b3').state).toBe('active');
   });
 });
+
+describe('slow start (Envoy slow_start_config, HAProxy slowstart)', () => {
+  const SLOW: EndpointTableConfig = { ...CONFIG, slowStartMs: 1000 };
+  const share = (ids: string[], id: string): number => ids.filter((x) => x === id).length / ids.length;
+
+  it('a replica that joins gets a share growing from 10 % to its full share over the window; the others take the rest', () => {
+    const { t, clock } = table([['r1', 'a'], ['r2', 'b']], SLOW);
+    clock.t += 5000; // r1 and r2 are warm
+    t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
+    const at = (ms: number): number => {
+      clock.t += ms;
+      return share(picks(t, 3000), 'r3');
+    };
+    expect(at(0)).toBeCloseTo(0.1 / 2.1, 1); // 10 % of its turns: ~5 % of traffic
+    expect(at(500)).toBeCloseTo(0.5 / 2.5, 1); // half its turns: 20 %
+    expect(at(600)).toBeCloseTo(1 / 3, 2); // past the window: a third, round-robin again
+    expect(picks(t, 3)).toEqual(expect.arrayContaining(['r1', 'r2', 'r3']));
+  });
+
+  it('retries are not held back, nor a deployment whose replicas all start together', () => {
+    const { t, clock, ep } = table([['r1', 'a'], ['r2', 'b']], SLOW);
+    expect(picks(t, 4)).toEqual(['r1', 'r2', 'r1', 'r2']); // all warming: plain round-robin
+    clock.t += 5000;
+    t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
+    const retries = Array.from({ length: 20 }, () => t.pick([ep('r1')])?.id);
+    expect(retries.filter((x) => x === 'r3').length).toBe(10); // r2, r3 alternate: no slow start on retries
+  });
+
+  it('off by default: a new replica takes its full turn at once', () => {
+    const { t, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    clock.t += 5000;
+    t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
+    expect(share(picks(t, 300), 'r3')).toBeCloseTo(1 / 3, 2);
+  });
+});

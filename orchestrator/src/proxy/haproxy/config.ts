@@ -37,6 +37,8 @@
  *                                     close is retried if idempotent (empty-response); a POST gets
  *                                     a 502 (or its client connection closed). Under load every
  *                                     replica in rotation is used far more often than that.
+ *   slow start                        slowstart = slowStartMs (HAProxy ramps the weight, and
+ *                                     maxconn, of a server that comes up; 0 = off)
  *   connections per replica           maxconn = connectionsPerReplica: a full (e.g. hung) replica is
  *                                     skipped by the balancer; requests queue when all are full
  *                                     (timeout queue)
@@ -221,6 +223,7 @@ export function addServerCommand(name: string, ep: Pick<ProxyEndpoint, 'host' | 
     `check inter ${h.intervalMs} fastinter ${h.intervalMs} downinter ${h.intervalMs} fall ${h.unhealthyThreshold} rise ${h.healthyThreshold}`,
     `observe layer7 error-limit ${c.ejection.consecutiveFailures} on-error mark-down`,
     `maxconn ${conns} pool-max-conn ${conns} pool-purge-delay ${purgeMs}`,
+    ...(c.slowStartMs ? [`slowstart ${c.slowStartMs}`] : []),
   ].join(' ');
 }
 
