@@ -51,6 +51,7 @@ export interface ProcessRuntimeOptions {
   stateDir?: string;
   /** Extra env for every replica (merged under the template's env). */
   baseEnv?: Record<string, string>;
+  log?: (line: string) => void;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -65,6 +66,13 @@ export class ProcessRuntime implements Runtime {
   }
 
   async prepare(runId: string): Promise<void> {
+    if (!this.pdeathsig) {
+      // Said once per run, not silently: without it a SIGKILLed harness leaves its replicas
+      // running until the next run's reaper finds them (process groups, below).
+      this.options.log?.(
+        'process runtime: setpriv --pdeathsig is not available (util-linux); replicas of a harness that is SIGKILLed survive until the next run reaps them (apt-get install -y util-linux)',
+      );
+    }
     reapOrphanedGroups(this.options.stateDir);
     this.registry ??= new ProcessGroupRegistry(runId, this.options.stateDir);
   }

@@ -21,7 +21,7 @@ export interface RuntimeSelection {
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
-  if (name === 'process') return new ProcessRuntime();
+  if (name === 'process') return new ProcessRuntime(selection.log ? { log: selection.log } : {});
   if (name === 'docker') {
     const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
     const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
