@@ -133,10 +133,12 @@ export class ReplicaFileSd {
       if (!started) continue;
       if (!this.wanted(r, now)) continue;
       const hp = started.adminEndpoint ?? started.endpoint;
-      if (!isLoopbackHost(hp.host)) {
+      // Loopback, or the bridge address of a container this run created (docker endpoint mode
+      // "container"): never anything else.
+      if (!isLoopbackHost(hp.host) && started.containerId === null) {
         if (!this.skipped.has(r.id)) {
           this.skipped.add(r.id);
-          this.options.log(`file_sd: replica ${r.id} listens on ${hp.host}, not loopback: not handed to Prometheus`);
+          this.options.log(`file_sd: replica ${r.id} listens on ${hp.host}, neither loopback nor a container of this run: not handed to Prometheus`);
         }
         continue;
       }

@@ -181,7 +181,16 @@ describe('ReplicaFileSd', () => {
     const file = join(tmp(), 'f.json');
     new ReplicaFileSd(c, { file, runId: 'x', metricsPath: '/metrics', log: (l) => lines.push(l) }).start().close();
     expect(read(file)).toEqual([]);
-    expect(lines.join('\n')).toContain('not loopback');
+    expect(lines.join('\n')).toContain('neither loopback nor a container of this run');
+  });
+
+  it("hands over a container's own bridge address (docker endpoint mode \"container\"), which this run created", () => {
+    const c = new FakeController();
+    const r = c.add('r1', 'a', 'v1', 9091, null, '172.17.0.5');
+    (r.started as { containerId: string | null }).containerId = 'abc123';
+    const file = join(tmp(), 'f.json');
+    new ReplicaFileSd(c, { file, runId: 'x', metricsPath: '/metrics', log: () => undefined }).start().close();
+    expect(read(file)).toEqual([expect.objectContaining({ targets: ['172.17.0.5:9091'] })]);
   });
 
   it('writes only when the set changes; close({remove}) deletes the file; no listener is left', () => {
