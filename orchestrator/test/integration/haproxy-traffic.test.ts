@@ -5,6 +5,7 @@
  * a POST is not replayed after an empty response, and HAProxy's counters reconcile with the
  * client's own. Skipped (with the reason in the suite name) when haproxy is not installed.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -148,6 +149,9 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(m).toContain(`zerodrop_proxy_requests_received_total{run_id="hap-traffic"} ${s.received}`);
       expect(m).toContain(`zerodrop_proxy_responses_total{code="2xx",run_id="hap-traffic"} ${r.answered}`);
       expect(m).toContain(`zerodrop_proxy_upstream_responses_total{replica="r1",zone="a",version="v1",code="2xx",run_id="hap-traffic"} ${r1Answered}`);
+      // and it is a clean exposition (the same lint as every other component's)
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: m, encoding: 'utf8', timeout: 10_000 });
+      if (lint.error === undefined) expect(`${lint.stdout}${lint.stderr}`.trim(), 'promtool check metrics').toBe('');
     });
 
     it('a drained replica added again goes back into rotation, its history kept', async () => {
