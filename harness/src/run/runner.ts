@@ -13,7 +13,7 @@ import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/er
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
 import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
-import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
 import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
@@ -253,7 +253,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       if (!(err instanceof ZerodropError && err.code === 'ZD_INTERRUPTED')) io.log(`while interrupted: ${errorMessage(err)}`);
       const proxyStats = await res.proxy.stats().catch((e: unknown) => {
         io.log(`interrupted: the proxy's counts could not be read (${errorMessage(e)}); reporting 0`);
-        return NO_PROXY_TRAFFIC;
+        return emptyProxyStats();
       });
       const { result, ledger, origin } = interruptedBeforeLoad({ plan, runId, command: options.command, startedAt, controller: res.controller, proxyStats, stage });
       return await writeOutcome(dir, result, ledger, origin, io);
@@ -265,18 +265,6 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
   }
 }
 
-/** The proxy's counts when nothing went through it. */
-const NO_PROXY_TRAFFIC: ProxyStats = {
-  received: 0,
-  responded: {},
-  clientAborts: 0,
-  inFlight: 0,
-  retries: { connect_error: 0, reset: 0, timeout: 0 },
-  retryBudgetExhausted: 0,
-  savedByRetry: 0,
-  zoneEjections: 0,
-  endpoints: [],
-};
 
 export interface InterruptedBeforeLoad {
   plan: RunPlan;

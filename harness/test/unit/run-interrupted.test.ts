@@ -8,24 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
-import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
 import { FakeRuntime } from '../../../orchestrator/src/runtime/fake.js';
 import { writeReports } from '../../src/report/index.js';
 import { interruptedBeforeLoad } from '../../src/run/runner.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
 
-const NO_TRAFFIC: ProxyStats = {
-  received: 0,
-  responded: {},
-  clientAborts: 0,
-  inFlight: 0,
-  retries: { connect_error: 0, reset: 0, timeout: 0 },
-  retryBudgetExhausted: 0,
-  savedByRetry: 0,
-  zoneEjections: 0,
-  endpoints: [],
-};
+const NO_TRAFFIC: ProxyStats = emptyProxyStats();
 
 /** The controller is only read (timeline, replicas, view): a never-started one with fakes will do. */
 function idleController(plan: ReturnType<typeof resolvePlan>): DeploymentController {

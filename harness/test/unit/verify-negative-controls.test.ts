@@ -109,6 +109,16 @@ describe('verifyRun: the passing run', () => {
   });
 });
 
+/** Row i needed a retry (connect error on another replica), saved: every counter says so. */
+function retriedAt(f: Fixture, i: number): void {
+  f.ledger.attempts[i] = 2;
+  const p = f.input.proxyStats;
+  p.savedByRetry++;
+  p.retries.connect_error++;
+  const other = f.servedBy(i + 1) === f.servedBy(i) ? f.servedBy(i + 2) : f.servedBy(i + 1);
+  f.endpoint(other).attempts.connect_error++;
+}
+
 type Mutation = [rule: string, mutate: (f: Fixture) => void, caught: Record<string, CheckStatus>, verdict: Verdict];
 
 const MUTATIONS: Mutation[] = [
@@ -174,12 +184,7 @@ const MUTATIONS: Mutation[] = [
     (f) => {
       f.input.plan.driver.rate = 1020;
       f.input.summary.unsent = 180;
-      f.ledger.attempts[3500] = 2;
-      const p = f.input.proxyStats;
-      p.savedByRetry++;
-      p.retries.connect_error++;
-      const other = f.servedBy(3501) === f.servedBy(3500) ? f.servedBy(3502) : f.servedBy(3501);
-      f.endpoint(other).attempts.connect_error++;
+      retriedAt(f, 3500);
     },
     { 'load.rate-reached': 'invalid', 'thresholds.rollout-retries': 'invalid' },
     'INVALID',
@@ -252,12 +257,7 @@ const MUTATIONS: Mutation[] = [
   [
     'a request that needed a retry during the rollout',
     (f) => {
-      f.ledger.attempts[3500] = 2;
-      const p = f.input.proxyStats;
-      p.savedByRetry++;
-      p.retries.connect_error++;
-      const other = f.servedBy(3501) === f.servedBy(3500) ? f.servedBy(3502) : f.servedBy(3501);
-      f.endpoint(other).attempts.connect_error++;
+      retriedAt(f, 3500);
     },
     { 'thresholds.rollout-retries': 'fail' },
     'FAIL',

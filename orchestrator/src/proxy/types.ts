@@ -263,6 +263,21 @@ export interface ProxyControl {
   destroy(): Promise<void>;
 }
 
+/** The counts of a data plane nothing went through (a run interrupted before its load). */
+export function emptyProxyStats(): ProxyStats {
+  return {
+    received: 0,
+    responded: {},
+    clientAborts: 0,
+    inFlight: 0,
+    retries: { connect_error: 0, reset: 0, timeout: 0 },
+    retryBudgetExhausted: 0,
+    savedByRetry: 0,
+    zoneEjections: 0,
+    endpoints: [],
+  };
+}
+
 /** Headers the proxy adds. Kept short and few: they are written on the hot path. */
 export const PROXY_HEADERS = {
   /** On responses that needed more than one attempt: the number of attempts. */
