@@ -196,7 +196,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       check('load.rate-reached', 'load', 'The target rate was reached', ratio >= t.minAchievedRatio ? 'pass' : 'invalid',
         `achieved ≥ ${(t.minAchievedRatio * 100).toFixed(0)}% of ${fmt(plan.driver.rate)} req/s over the measured window`,
         `achieved ${fmt(Math.round(achievedRate))} req/s (${(ratio * 100).toFixed(1)}%)${summary.unsent > 0 ? `; ${fmt(summary.unsent)} requests due were never sent` : ''}`,
-        ratio >= t.minAchievedRatio ? undefined : `this machine did not sustain ${fmt(plan.driver.rate)} req/s through the proxy; rerun with --rate ${fmt(Math.floor(achievedRate * 0.9 / 100) * 100)} or fewer replicas per core`),
+        ratio >= t.minAchievedRatio ? undefined : `this machine did not sustain ${fmt(plan.driver.rate)} req/s through the proxy; rerun with --rate ${fmt(Math.max(100, Math.floor((achievedRate * 0.6) / 100) * 100))} (what it sustained here, less the headroom a rollout's process starts need) or fewer replicas per core`),
     );
   }
   const lag = scheduleLag(ledger, origin + measured.from, origin + measured.to, plan.driver.maxLateMs);
