@@ -151,6 +151,11 @@ export async function startAdminApi(
     for (const res of streams) res.write(sse(e));
   };
   controller.on('event', onEvent);
+  // An SSE comment every 15 s: idle streams stay open through clients' and proxies' idle timeouts.
+  const heartbeat = setInterval(() => {
+    for (const res of streams) res.write(': ping\n\n');
+  }, 15_000);
+  heartbeat.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -161,6 +166,7 @@ export async function startAdminApi(
   return {
     url: `http://127.0.0.1:${address.port}`,
     close: async () => {
+      clearInterval(heartbeat);
       controller.off('event', onEvent);
       for (const res of streams) res.end();
       server.closeAllConnections();

@@ -163,6 +163,8 @@ export class DeploymentController extends EventEmitter {
   private everAvailable = false;
   /** A scale-up moved the availability floor: below it until the new replicas are up, through no fault of ours. */
   private scaleUpPending = false;
+  /** A scale-down moved the ceiling: above it until the next pass has retired the excess. */
+  private scaleDownPending = false;
   private readonly background = new Set<Promise<unknown>>();
   private readonly events: TimelineEvent[] = [];
   private desiredRevision = 0;
@@ -302,6 +304,7 @@ export class DeploymentController extends EventEmitter {
     const from = this.spec.replicas;
     this.spec = { ...this.spec, replicas };
     if (replicas > from) this.scaleUpPending = true;
+    if (replicas < from) this.scaleDownPending = true;
     this.record({ t: this.now(), type: 'deployment.scaled', from, to: replicas });
     this.kick();
   }
@@ -496,23 +499,29 @@ export class DeploymentController extends EventEmitter {
   /**
    * The bounds on what is really running, after this pass's actions: a replica that fell over
    * (unready, crashed) during a rollout takes `available` below the floor as surely as a bad
-   * step would. Not judged while the bounds cannot hold by construction: before the first
-   * rollout completed, while a zone is down or not yet recovered from, and right after a
-   * scale-up. One event per episode, naming the replicas that were short.
+   * step would. Judged only while a rollout is under way, and not while the bounds cannot hold
+   * by construction: before the first rollout completed, while a zone is down or not yet
+   * recovered from, right after a resize. One event per episode, naming the replicas short.
    */
   private checkObservedInvariants(desired: DesiredState, observed: ObservedState): void {
     const status = deploymentStatus(desired, observed);
     const floor = this.spec.replicas - fencepostsOf(desired).maxUnavailable;
+    const ceiling = this.spec.replicas + fencepostsOf(desired).maxSurge;
     if (status.availableReplicas >= floor) this.scaleUpPending = false;
-    const exempt = !this.everAvailable || this.scaleUpPending || this.zoneFailures.size > 0 || this.zones.some((z) => !z.up);
-    const found = exempt ? [] : checkInvariants(desired, observed);
+    if (status.replicas <= ceiling) this.scaleDownPending = false;
+    // The bounds are rollout guarantees (rolling.go): judged while a rollout is under way, and
+    // not while an outage or a resize has moved them.
+    const exempt = this.rollout === null || !this.everAvailable || this.zoneFailures.size > 0 || this.zones.some((z) => !z.up);
+    const found = exempt
+      ? []
+      : checkInvariants(desired, observed).filter((b) => !(b.invariant === 'min-available' && this.scaleUpPending) && !(b.invariant === 'max-total' && this.scaleDownPending));
     const now = new Set(found.map((b) => b.invariant));
     for (const b of found) {
       if (this.breached.has(b.invariant)) continue;
       const who = [...this.records.values()]
-        .filter((r) => (r.phase === 'running' || r.phase === 'starting') && !r.ready)
+        .filter((r) => ((r.phase === 'running' || r.phase === 'starting') && !r.ready) || (r.phase === 'failed' && r.exitedMs !== null && this.now() - r.exitedMs < 10_000))
         .slice(0, 6)
-        .map((r) => `${r.id} (${r.phase === 'starting' ? 'starting' : 'not Ready'})`);
+        .map((r) => `${r.id} (${r.phase === 'failed' ? 'crashed' : r.phase === 'starting' ? 'starting' : 'not Ready'})`);
       this.record({ t: this.now(), type: 'invariant.breach', ...b, detail: `${b.detail}${who.length ? `; not available: ${who.join(', ')}` : ''}` });
     }
     for (const name of [...this.breached]) if (!now.has(name)) this.breached.delete(name);
@@ -740,12 +749,15 @@ export class DeploymentController extends EventEmitter {
       await this.readFinalCounts(record);
     })();
 
+    // Kubernetes gives a replica whose preStop overran the grace period a one-off 2 s after
+    // SIGTERM; waiting for the unroute here is our preStop, so the same floor applies.
+    const minGraceMs = Math.min(2000, gracePeriodMs);
     const stop = (async () => {
       await delay(preStopMs);
-      if (routingLagMs <= preStopMs) await unroute;
+      if (routingLagMs <= preStopMs) await settledWithin(unroute, Math.max(0, gracePeriodMs - minGraceMs - (this.now() - t0)));
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
-      return this.runtime.stop(record.id, { graceMs: Math.max(0, gracePeriodMs - (this.now() - t0)) });
+      return this.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.now() - t0)) });
     })();
 
     this.track(
@@ -1059,6 +1071,18 @@ function hasProgressedBesidesUpdated(previous: DeploymentStatus, current: Deploy
 
 function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; leaves no timer behind. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(done, done);
+  });
 }
 
 function delay(ms: number): Promise<void> {

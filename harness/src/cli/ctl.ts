@@ -2,6 +2,7 @@
  * `zerodrop ctl`: drive a running `zerodrop up` from another terminal through its admin API.
  */
 import { ExitCode, ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { get as httpGet } from 'node:http';
 import type { ParsedCli } from './args.js';
 
 export async function runCtl(cli: ParsedCli): Promise<number> {
@@ -49,27 +50,41 @@ export async function runCtl(cli: ParsedCli): Promise<number> {
   }
 }
 
-/** Prints the timeline (history, then live), one JSON event per line, until the cluster stops or Ctrl-C. */
-async function streamEvents(base: string): Promise<number> {
-  const res = await fetch(`${base}/events`);
-  if (!res.ok || res.body === null) {
-    process.stdout.write(`${await res.text()}\n`);
-    return ExitCode.Inconclusive;
-  }
-  const decoder = new TextDecoder();
-  let buffered = '';
-  try {
-    for await (const chunk of res.body) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffered.indexOf('\n\n')) >= 0) {
-        const frame = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        for (const line of frame.split('\n')) if (line.startsWith('data: ')) process.stdout.write(`${line.slice(6)}\n`);
+/**
+ * Prints the timeline (history, then live), one JSON event per line, until the cluster stops
+ * (exit 0) or the stream breaks (exit 3). node:http, not fetch: no body timeout on a stream that
+ * may be quiet for long (the server also sends a comment every 15 s).
+ */
+function streamEvents(base: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${base}/events`, { agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          process.stdout.write(`${text}\n`);
+          resolve(res.statusCode === 400 ? ExitCode.BadUsage : ExitCode.Inconclusive);
+        });
+        return;
       }
-    }
-  } catch {
-    // the cluster went away: the stream is over
-  }
-  return ExitCode.Pass;
+      let buffered = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const frame = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          for (const line of frame.split('\n')) if (line.startsWith('data: ')) process.stdout.write(`${line.slice(6)}\n`);
+        }
+      });
+      res.on('end', () => resolve(ExitCode.Pass)); // the cluster stopped: the stream is over
+      res.on('error', () => resolve(ExitCode.Inconclusive));
+    });
+    req.on('error', (err) => {
+      process.stderr.write(`zerodrop ctl events: ${err.message}\n`);
+      resolve(ExitCode.Inconclusive);
+    });
+  });
 }

@@ -28,8 +28,10 @@ export function arrivalSchedule(ratePerSecond: number, durationMs: number, rampU
   const total = Math.ceil(arrivals(durationMs) - 1e-9);
   return {
     total,
-    // Request i is due at at(i); at(0) = 0, so one request is due at t = 0 already.
-    dueBy: (t) => Math.min(total, t < 0 ? 0 : Math.floor(arrivals(t) + 1e-9) + 1),
+    // Request i is due at at(i); at(0) = 0, so one request is due at t = 0 already. Without a
+    // ramp this is exactly floor(t · rate) + 1; in the ramp, a hair of slack keeps dueBy(at(i))
+    // from losing request i to the rounding of the square root.
+    dueBy: (t) => Math.min(total, t < 0 ? 0 : Math.floor(ramp > 0 ? arrivals(t) + 1e-9 : r * t) + 1),
     at: (i) => (i < inRamp ? Math.sqrt((2 * ramp * i) / r) : ramp + (i - inRamp) / r),
   };
 }

@@ -767,13 +767,16 @@ function latencyGate(id: string, name: string, value: number | null, limit: numb
 }
 
 /**
- * When the harness could not deliver the load asked (a load.* check is INVALID), the thresholds
+ * When the harness could not deliver the load asked (the rate was not reached), the thresholds
  * (latency, longest gap, retries during a rollout) measured an overloaded machine as much as the
  * service: they are INVALID then, not FAIL. A request that was lost or failed stays FAIL whatever
  * the load (README: a run that dropped a request is FAIL even if the load fell short).
  */
 function unjudgedUnderShortLoad(checks: Check[]): void {
-  const short = checks.filter((c) => c.group === 'load' && c.status === 'invalid').map((c) => c.id);
+  // Only a rate the driver could not send (or a run cut short) says the harness was the limit.
+  // Schedule lag alone does not: a service that stalls during a rollout fills every connection
+  // and makes the driver late too, and its thresholds must stay FAIL then.
+  const short = checks.filter((c) => (c.id === 'load.rate-reached' || c.id === 'load.complete') && c.status === 'invalid').map((c) => c.id);
   if (short.length === 0) return;
   for (const c of checks) {
     if (c.group !== 'thresholds' || c.status !== 'fail') continue;

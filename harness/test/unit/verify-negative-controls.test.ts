@@ -190,6 +190,16 @@ const MUTATIONS: Mutation[] = [
     'INVALID',
   ],
   [
+    'the driver fell behind AND a rollout needed retries: lag alone may be the service stalling, so the threshold stays FAIL',
+    (f) => {
+      f.ledger.sendLagUs[5000] = 1_200_000;
+      f.ledger.latencyUs[5000] = 1_201_000;
+      retriedAt(f, 3500);
+    },
+    { 'load.schedule-kept': 'invalid', 'thresholds.rollout-retries': 'fail' },
+    'FAIL',
+  ],
+  [
     'the load fell short AND a request failed: a dropped request is FAIL whatever the load',
     (f) => {
       f.input.plan.driver.rate = 1020;

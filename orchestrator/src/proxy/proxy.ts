@@ -767,7 +767,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     // Abort it: the socket is destroyed (a hung replica will not answer on it anyway); one still
     // waiting for a connection is taken off the queue (raw) or aborted once it gets one (undici).
     a.abort(perTryTimeoutError(this.perTryMs));
-    this.afterFailure(a, 'timeout');
+    // Part of the head had arrived (raw client): the replica answered, so it is not replayed.
+    if (a.rawAnswered) this.respondLocal(a.x, 504, 'timeout', a.ep, false, 'the replica stopped in the middle of its response');
+    else this.afterFailure(a, 'timeout');
   }
 
   /** Outcome bookkeeping, exactly once per attempt. */
@@ -1011,8 +1013,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       this.respondLocal(x, midBody === 'timeout' ? 504 : 502, midBody, a.ep, false, 'the replica stopped in the middle of its response');
       return;
     }
-    if (a.rawAnswered) {
+    if (a.rawAnswered && classifyUpstreamError(err, true) === 'reset') {
       // Cut inside the response head: the replica answered, so this is not retried either.
+      // (A head that does not parse stays other_error: 502, no retry, as with undici.)
       this.settle(a, OUT_RESET);
       this.respondLocal(x, 502, 'reset', a.ep, false, 'the replica stopped in the middle of its response');
       return;

@@ -51,6 +51,22 @@ describe('termination order', () => {
     }
   });
 
+  it('a drain that outlasts the grace period does not hold SIGTERM back: it goes at grace − 2 s, with 2 s left (Kubernetes preStop overrun)', async () => {
+    const c = await started(spec({ replicas: 2, termination: { routingLagMs: 0, preStopMs: 0, gracePeriodMs: 3000 } }));
+    c.proxy.drainMs = 10_000;
+    const t0 = performance.now();
+    c.controller.scale(1);
+    await c.waitForEvent('replica.draining', 2000);
+    const stoppedAtDrain = c.runtime.actionsOf('stop');
+    for (let i = 0; i < 100 && c.runtime.actionsOf('stop').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const stop = c.runtime.actionsOf('stop')[0];
+    expect(stoppedAtDrain, 'SIGTERM waits for the unroute first').toEqual([]);
+    expect(stop?.graceMs).toBeGreaterThanOrEqual(1900);
+    expect(stop?.graceMs).toBeLessThanOrEqual(2100);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(950);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
   it('routingLag > preStop (the default: Kubernetes without a preStop hook): SIGTERM lands while the replica is still routed', async () => {
     const c = await started(spec({ termination: { routingLagMs: 60, preStopMs: 0 } }));
     await c.controller.rolloutTo({ version: 'v2' }).done;
@@ -123,6 +139,27 @@ describe('the Available condition and the invariants, as observed', () => {
     c.notReady.delete(victim.id);
     expect((await rollout.done).outcome).toBe('complete');
     expect(c.events('invariant.breach'), 'one event per episode, not one per pass').toHaveLength(1);
+  });
+
+  it('outside a rollout the bounds are not judged: a readiness blip with maxUnavailable 0 is no breach', async () => {
+    const c = await started(spec({ maxSurge: 1, maxUnavailable: 0 }));
+    const victim = c.controller.view().replicas[0]!.id;
+    c.notReady.add(victim);
+    const unready = await c.waitForEvent('replica.unready', 2000);
+    c.notReady.delete(victim);
+    await c.waitForEvent('replica.ready', 2000, (e) => e.type === 'replica.ready' && e.replica === victim && e.t > unready.t);
+    expect(c.events('invariant.breach')).toEqual([]);
+  });
+
+  it('a scale-down in the middle of a rollout moves the ceiling: the pass before the excess is retired is no breach', async () => {
+    const c = await started(spec());
+    const rollout = c.controller.rolloutTo({ version: 'v2' });
+    await c.waitForEvent('replica.draining', 3000, (e) => e.type === 'replica.draining' && e.version === 'v1');
+    c.controller.scale(2);
+    await rollout.done;
+    await c.controller.settle();
+    expect(c.events('invariant.breach')).toEqual([]);
+    expect(c.controller.view().replicas.filter((r) => r.phase === 'running').length).toBe(2);
   });
 
   it('a zone crash is not counted against the controller (the outage broke the bound, not a step)', async () => {

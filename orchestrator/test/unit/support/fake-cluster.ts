@@ -35,6 +35,8 @@ class RecordingProxy implements ProxyControl {
   readonly url = 'http://127.0.0.1:1';
   readonly metricsUrl = null;
   readonly routed = new Set<string>();
+  /** How long a drain waits for in-flight requests (tests make it outlast the grace period). */
+  drainMs = 5;
   constructor(private readonly log: LoggedCall[]) {}
   async addEndpoint(ep: ProxyEndpoint): Promise<void> {
     this.log.push({ on: 'proxy', verb: 'add', replica: ep.id });
@@ -43,8 +45,8 @@ class RecordingProxy implements ProxyControl {
   async drainEndpoint(id: string): Promise<DrainResult> {
     this.log.push({ on: 'proxy', verb: 'drain', replica: id });
     this.routed.delete(id);
-    await new Promise((r) => setTimeout(r, 5)); // in-flight requests finishing
-    return { inFlightAtRemoval: 0, drainedInMs: 5, complete: true };
+    await new Promise((r) => setTimeout(r, this.drainMs)); // in-flight requests finishing
+    return { inFlightAtRemoval: 0, drainedInMs: this.drainMs, complete: true };
   }
   async removeEndpoint(id: string): Promise<void> {
     this.log.push({ on: 'proxy', verb: 'remove', replica: id });
