@@ -28,16 +28,31 @@ export function defaultStateDir(): string {
   return join(tmpdir(), `zerodrop-${process.getuid?.() ?? 'user'}`, 'process-groups');
 }
 
-/** Start time of a live process (clock ticks since boot), or null if it is gone. */
-export function processStartTime(pid: number): string | null {
+/** The fields of /proc/<pid>/stat the registry needs, or null if the process is gone. */
+interface ProcStat {
+  /** Field 3: R, S, D, Z (zombie), X (dead)… */
+  state: string;
+  /** Field 5. */
+  pgrp: number;
+  /** Field 22: clock ticks since boot; with the pid, it names one process for good. */
+  startTime: string;
+}
+
+function readProcStat(pid: number | string): ProcStat | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall = index 19 after "pid (comm) "
+    const startTime = rest[19];
+    return startTime === undefined ? null : { state: rest[0] ?? '', pgrp: Number(rest[2]), startTime };
   } catch {
     return null;
   }
+}
+
+/** Start time of a live process (clock ticks since boot), or null if it is gone. */
+export function processStartTime(pid: number): string | null {
+  return readProcStat(pid)?.startTime ?? null;
 }
 
 /**
@@ -46,15 +61,8 @@ export function processStartTime(pid: number): string | null {
  * more: a SIGKILLed harness whose parent has not reaped it yet is dead.
  */
 export function processAlive(pid: number, startTime: string): boolean {
-  if (startTime === '') return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = rest[0];
-    return rest[19] === startTime && state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const s = startTime === '' ? null : readProcStat(pid);
+  return s !== null && s.startTime === startTime && s.state !== 'Z' && s.state !== 'X';
 }
 
 export class ProcessGroupRegistry {
@@ -151,16 +159,8 @@ function groupHasMembers(pgid: number): boolean {
   } catch {
     return false;
   }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) === pgid) return true; // field 5 (pgrp) = index 2 after "pid (comm) "
-    } catch {
-      // raced with its exit
-    }
-  }
-  return false;
+  // (a process that exits meanwhile reads as null)
+  return pids.some((pid) => readProcStat(pid)?.pgrp === pgid);
 }
 
 function sanitize(s: string): string {
