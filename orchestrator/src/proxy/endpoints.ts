@@ -56,8 +56,11 @@ export class Endpoint {
   /** Slow start: when it (re)joined the rotation, and the share of its turns it has taken up. */
   joinedAt = 0;
   slowCredit = 0;
-  /** Idle keep-alive connections the replica closed before their keep-alive limit (raw client only). */
-  idleClosedByReplica = 0;
+  /**
+   * Idle keep-alive connections the replica closed before their keep-alive limit; null while no
+   * pool that can tell (the raw client's) has served it: unknown, not 0.
+   */
+  idleClosedByReplica: number | null = null;
   /** Its connection pool while it can be routed to (owned by the proxy; null here in unit tests). */
   pool: UpstreamPool | null = null;
 
@@ -98,7 +101,7 @@ export class Endpoint {
       responses,
       inFlight: this.inFlight,
       ejections: this.ejections,
-      idleClosedByReplica: this.idleClosedByReplica,
+      ...(this.idleClosedByReplica !== null ? { idleClosedByReplica: this.idleClosedByReplica } : {}),
     };
   }
 }

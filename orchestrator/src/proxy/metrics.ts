@@ -104,12 +104,14 @@ export function createProxyRegistry(runId: string, src: ProxyMetricsSource): Reg
   });
   const idleClosed = new Counter({
     name: 'zerodrop_proxy_upstream_idle_closed_total',
-    help: 'Idle keep-alive connections a replica closed before their keep-alive limit, while a request could have been written on them (contract rule 2; raw upstream client only).',
+    help: 'Idle keep-alive connections a replica closed before their keep-alive limit, while a request could have been written on them (contract rule 2; only where the upstream client can tell: raw).',
     labelNames: ['replica', 'zone', 'version'] as const,
     registers,
     collect() {
       idleClosed.reset();
-      for (const ep of src.endpoints()) idleClosed.inc({ replica: ep.id, zone: ep.zone, version: ep.version }, ep.idleClosedByReplica);
+      for (const ep of src.endpoints()) {
+        if (ep.idleClosedByReplica !== null) idleClosed.inc({ replica: ep.id, zone: ep.zone, version: ep.version }, ep.idleClosedByReplica);
+      }
     },
   });
   const retries = new Counter({

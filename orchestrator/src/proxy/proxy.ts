@@ -45,6 +45,7 @@ import {
   OUT_RESET,
   OUT_RESPONSE,
   OUT_TIMEOUT,
+  outcomeIndex,
   classifyUpstreamError,
   connectionTokens,
   dropNamed,
@@ -501,8 +502,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       retryBudgetExhausted: this.retryBudgetExhausted,
       savedByRetry: this.savedByRetry,
       zoneEjections: this.table.zoneEjections,
-      // undici does not say when a replica closes an idle connection: unknown, not 0.
-      endpoints: [...this.table.all()].map((e) => (this.raw ? e.stats() : { ...e.stats(), idleClosedByReplica: undefined })),
+      endpoints: [...this.table.all()].map((e) => e.stats()),
       malformedRequests: this.malformed,
       events: this.events.slice(),
     };
@@ -545,6 +545,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
   private createPool(ep: Endpoint): UpstreamPool {
     const u = this.config.upstream;
     if (this.raw) {
+      ep.idleClosedByReplica ??= 0; // known from now on (undici cannot tell: it stays null)
       return new RawPool<RawAttempt>(
         {
           host: ep.host,
@@ -556,7 +557,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
           maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
           readBuffer: this.readBuffer as Buffer,
           onPeerClosedIdle: () => {
-            ep.idleClosedByReplica++;
+            ep.idleClosedByReplica = (ep.idleClosedByReplica ?? 0) + 1;
           },
         },
         this,
@@ -768,7 +769,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     // waiting for a connection is taken off the queue (raw) or aborted once it gets one (undici).
     a.abort(perTryTimeoutError(this.perTryMs));
     // Part of the head had arrived (raw client): the replica answered, so it is not replayed.
-    if (a.rawAnswered) this.respondLocal(a.x, 504, 'timeout', a.ep, false, 'the replica stopped in the middle of its response');
+    if (a.rawAnswered) this.answeredThenCut(a, 'timeout');
     else this.afterFailure(a, 'timeout');
   }
 
@@ -994,35 +995,37 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     this.unlist(a);
     const x = a.x;
     if (a.phase === RECEIVING) {
+      const cut = classifyUpstreamError(err, true) === 'timeout' ? 'timeout' : 'reset';
+      this.settle(a, outcomeIndex(cut));
       if (a.streaming) {
         // Headers already went downstream: nothing to retry, nothing to answer. Cut the client
         // connection so it sees a truncated response, not a short complete one.
-        this.settle(a, classifyUpstreamError(err, true) === 'timeout' ? OUT_TIMEOUT : OUT_RESET);
         if (!x.finished) {
           this.finish(x);
           x.res.destroy();
         }
         return;
       }
-      // Buffered, so nothing went downstream yet, but the replica did answer: a reset or stall
-      // after response bytes is never retried, whatever the method (Envoy's `reset` retry_on
-      // stops at the first response byte too). Replaying would hide a replica that cuts its
-      // answers short; the client sees the 502/504 and the replica is named.
-      const midBody = classifyUpstreamError(err, true) === 'timeout' ? 'timeout' : 'reset';
-      this.settle(a, outcomeIdx(midBody));
-      this.respondLocal(x, midBody === 'timeout' ? 504 : 502, midBody, a.ep, false, 'the replica stopped in the middle of its response');
-      return;
-    }
-    if (a.rawAnswered && classifyUpstreamError(err, true) === 'reset') {
-      // Cut inside the response head: the replica answered, so this is not retried either.
-      // (A head that does not parse stays other_error: 502, no retry, as with undici.)
-      this.settle(a, OUT_RESET);
-      this.respondLocal(x, 502, 'reset', a.ep, false, 'the replica stopped in the middle of its response');
+      // Buffered, so nothing went downstream yet, but the replica did answer.
+      this.answeredThenCut(a, cut);
       return;
     }
     const outcome = classifyUpstreamError(err, a.sent);
-    this.settle(a, outcomeIdx(outcome));
-    this.afterFailure(a, outcome, err);
+    this.settle(a, outcomeIndex(outcome));
+    // Cut inside the response head (raw client): the replica answered, so not retried either.
+    // A head that does not parse stays other_error (502, no retry), as with undici.
+    if (a.rawAnswered && outcome === 'reset') this.answeredThenCut(a, 'reset');
+    else this.afterFailure(a, outcome, err);
+  }
+
+  /**
+   * The replica answered (response bytes arrived) and then reset or stalled: never retried,
+   * whatever the method (Envoy's `reset` retry_on stops at the first response byte too).
+   * Replaying would hide a replica that cuts its answers short; the client sees 502/504 and the
+   * replica is named.
+   */
+  private answeredThenCut(a: Attempt, cut: 'reset' | 'timeout'): void {
+    this.respondLocal(a.x, cut === 'timeout' ? 504 : 502, cut, a.ep, false, 'the replica stopped in the middle of its response');
   }
 
   private badUpstreamResponse(a: Attempt, err: unknown): void {
@@ -1191,20 +1194,6 @@ function copyOf(b: Buffer, s: number, e: number): Buffer {
   return out;
 }
 
-function outcomeIdx(o: UpstreamOutcome): number {
-  switch (o) {
-    case 'response':
-      return OUT_RESPONSE;
-    case 'connect_error':
-      return OUT_CONNECT_ERROR;
-    case 'reset':
-      return OUT_RESET;
-    case 'timeout':
-      return OUT_TIMEOUT;
-    default:
-      return OUT_OTHER;
-  }
-}
 
 async function closeWithin(pool: UpstreamPool, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -407,6 +407,8 @@ export class RawConn<R extends RawRequest<R>> {
    * The replica closed this connection while it sat idle in the pool, before its keep-alive limit:
    * a client could have been writing a request on it at that moment (contract rule 2, the race
    * Node's server.close() creates on ≥ 19). Connections the pool closes itself are CLOSED first.
+   * Called from the socket's end/error/close handlers, not from fail(): fail() also serves the
+   * pool's own destroy(), which closes idle connections that the replica never touched.
    */
   private notePeerCloseWhileIdle(): void {
     if (this.state === IDLE && performance.now() - this.idleSince <= this.idleLimitMs) this.pool.options.onPeerClosedIdle?.();
