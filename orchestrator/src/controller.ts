@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { monotonicMs, systemClock, type Clock } from './common/clock.js';
 import { ZerodropError, errorMessage } from './common/errors.js';
 import { planStep } from './planner/plan.js';
-import { checkInvariants, deploymentStatus, fencepostsOf, isRolloutComplete, wouldBreach } from './planner/status.js';
+import { checkInvariants, deploymentStatus, fencepostsOf, hasProgressed, isRolloutComplete, wouldBreach } from './planner/status.js';
 import type {
   DeploymentStatus,
   DesiredState,
@@ -505,8 +505,9 @@ export class DeploymentController extends EventEmitter {
    */
   private checkObservedInvariants(desired: DesiredState, observed: ObservedState): void {
     const status = deploymentStatus(desired, observed);
-    const floor = this.spec.replicas - fencepostsOf(desired).maxUnavailable;
-    const ceiling = this.spec.replicas + fencepostsOf(desired).maxSurge;
+    const { maxSurge, maxUnavailable } = fencepostsOf(desired);
+    const floor = this.spec.replicas - maxUnavailable;
+    const ceiling = this.spec.replicas + maxSurge;
     if (status.availableReplicas >= floor) this.scaleUpPending = false;
     if (status.replicas <= ceiling) this.scaleDownPending = false;
     // The bounds are rollout guarantees (rolling.go): judged while a rollout is under way, and
@@ -889,15 +890,9 @@ export class DeploymentController extends EventEmitter {
     if (!rollout) return;
     const now = this.now();
     const status = deploymentStatus(desired, observed);
-    // DeploymentProgressing (deployment_util.go): updated up, old down, ready up, available up —
-    // increases only. One difference: a replica that dies before Ready is replaced here by a new
-    // one (Kubernetes restarts it in place), so "updated up" must beat the most ever seen in this
-    // rollout, or a crash-looping version would look like progress forever.
+    // DeploymentProgressing, against the most updated replicas seen in this rollout (hasProgressed).
     const previous = rollout.previous;
-    const progressed =
-      previous === null ||
-      status.updatedReplicas > rollout.maxUpdated ||
-      hasProgressedBesidesUpdated(previous, status);
+    const progressed = previous === null || hasProgressed(previous, status, rollout.maxUpdated);
     rollout.previous = status;
     rollout.maxUpdated = Math.max(rollout.maxUpdated, status.updatedReplicas);
     if (progressed) {
@@ -1058,15 +1053,6 @@ export class DeploymentController extends EventEmitter {
   private log(line: string): void {
     this.options.log?.(line);
   }
-}
-
-/** DeploymentProgressing's other three signals, against the previous pass: old down, ready up, available up. */
-function hasProgressedBesidesUpdated(previous: DeploymentStatus, current: DeploymentStatus): boolean {
-  return (
-    current.replicas - current.updatedReplicas < previous.replicas - previous.updatedReplicas ||
-    current.readyReplicas > previous.readyReplicas ||
-    current.availableReplicas > previous.availableReplicas
-  );
 }
 
 function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {

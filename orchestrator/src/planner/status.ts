@@ -111,12 +111,17 @@ function statusComplete(desired: DesiredState, observed: ObservedState, status: 
 /**
  * DeploymentProgressing: more updated replicas, fewer old ones, more Ready or more available.
  * The controller keeps the time of the last progress for the deadline below.
+ *
+ * `mostUpdated` (default: the previous count) is what "more updated" must beat. Kubernetes
+ * restarts a crashing pod in place, so its updated count stays flat; here a replica that dies
+ * before Ready is replaced by a new one, and the controller passes the most it has seen in the
+ * rollout, or a crash-looping version would look like progress forever.
  */
-export function hasProgressed(previous: DeploymentStatus, current: DeploymentStatus): boolean {
+export function hasProgressed(previous: DeploymentStatus, current: DeploymentStatus, mostUpdated = previous.updatedReplicas): boolean {
   const oldBefore = previous.replicas - previous.updatedReplicas;
   const oldNow = current.replicas - current.updatedReplicas;
   return (
-    current.updatedReplicas > previous.updatedReplicas ||
+    current.updatedReplicas > mostUpdated ||
     oldNow < oldBefore ||
     current.readyReplicas > previous.readyReplicas ||
     current.availableReplicas > previous.availableReplicas

@@ -174,6 +174,14 @@ describe('progress (DeploymentProgressing, DeploymentTimedOut)', () => {
     expect(hasProgressed(base, { ...base, ...next })).toBe(expected);
   });
 
+  it('a replaced crash-looping replica (updated back to a count seen before) is no progress against the most seen', () => {
+    const dipped = { ...base, replicas: 5, updatedReplicas: 1 };
+    const back = { ...base, replicas: 6, updatedReplicas: 2 };
+    expect(hasProgressed(dipped, back)).toBe(true); // Kubernetes' rule alone
+    expect(hasProgressed(dipped, back, 2)).toBe(false);
+    expect(hasProgressed(dipped, { ...back, replicas: 7, updatedReplicas: 3 }, 2)).toBe(true);
+  });
+
   it.each([
     { last: 0, now: 60_000, deadline: 60, expected: false },
     { last: 0, now: 60_001, deadline: 60, expected: true },
