@@ -50,7 +50,7 @@ export function validateConfig(config: DriverConfig): void {
 }
 
 /** Where a run's engines stand when they finish: used by both for the summary. */
-export function emptySummary(config: DriverConfig, startedAt: number): DriverSummary {
+export function emptySummary(config: Pick<DriverConfig, 'engine' | 'rate'>, startedAt: number): DriverSummary {
   return {
     engine: config.engine,
     startedAt,

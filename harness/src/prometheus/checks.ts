@@ -177,7 +177,6 @@ export function buildQueries(runId: string, rangeS: number, n: InProcessNumbers)
 /** Each exported counter against the in-process number it was exported from (scrape fidelity). */
 export function buildFidelityQueries(runId: string, rangeS: number, n: InProcessNumbers): QuerySpec[] {
   const last = lastSelector(runId, rangeS);
-  const traffic = TRAFFIC;
   const out: QuerySpec[] = [
     { name: 'driver-sent', promql: `sum(${last('zerodrop_driver_requests_sent_total')})`, inProcess: n.driverSent, relation: '=' },
     { name: 'proxy-received', promql: `sum(${last('zerodrop_proxy_requests_received_total')})`, inProcess: n.proxyReceived, relation: '=' },
@@ -205,7 +204,7 @@ export function buildFidelityQueries(runId: string, rangeS: number, n: InProcess
     });
     if (r.lowerBound.size > 0) {
       const ids = [...r.lowerBound.keys()];
-      const sel = last('http_requests_total', `,replica=~${promString(exactAlternation(ids))}${traffic}`);
+      const sel = last('http_requests_total', `,replica=~${promString(exactAlternation(ids))}${TRAFFIC}`);
       let orchestrator = 0;
       for (const v of r.lowerBound.values()) orchestrator += v ?? 0;
       out.push({

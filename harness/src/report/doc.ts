@@ -4,6 +4,7 @@
  * (report.html). One builder keeps the two reports saying the same thing.
  */
 import type {
+  BookkeepingCounts,
   Check,
   CheckStatus,
   DisruptionEvent,
@@ -396,15 +397,18 @@ function unsentSpans(unsent: number | undefined): Inline[] {
   return [' · unsent ', unsent ? strong(fmtInt(unsent), 'warn') : '0'];
 }
 
+/** Short names of the bookkeeping counters (every counter must have one: the report lists them all). */
+const BOOKKEEPING_SHORT: Record<keyof BookkeepingCounts, string> = {
+  engineAnomalies: 'engine anomalies',
+  pendingRows: 'pending rows',
+  unknownOutcomes: 'unknown outcomes',
+  summaryLedgerMismatch: 'summary ≠ ledger',
+};
+
 /** The driver's bookkeeping counters next to the load figures: all 0, or the ones that are not, loudly. */
 function bookkeepingFact(b: LoadResult['bookkeeping']): { label: string; value: Rich }[] {
   if (b === undefined) return [];
-  const parts: [string, number][] = [
-    ['engine anomalies', b.engineAnomalies],
-    ['pending rows', b.pendingRows],
-    ['unknown outcomes', b.unknownOutcomes],
-    ['summary ≠ ledger', b.summaryLedgerMismatch],
-  ];
+  const parts = (Object.keys(BOOKKEEPING_SHORT) as (keyof BookkeepingCounts)[]).map((k): [string, number] => [BOOKKEEPING_SHORT[k], b[k]]);
   const value: Inline[] = [];
   parts.forEach(([name, n], i) => {
     if (i > 0) value.push(' · ');

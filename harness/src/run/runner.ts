@@ -17,6 +17,7 @@ import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../or
 import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
 import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
 import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
+import { emptySummary } from '../driver/engine.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import { Ledger, type LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
@@ -288,23 +289,7 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
   const anchor = captureAnchor();
   const origin = anchor.monotonicMs;
   const ledger = new Ledger(runId, 16).toData();
-  const summary: DriverSummary = {
-    engine: plan.driver.engine,
-    startedAt: origin,
-    sendingEndedAt: origin,
-    endedAt: origin,
-    sent: 0,
-    lateSends: 0,
-    maxScheduleLagMs: 0,
-    autocannonReported: null,
-    interrupted: true,
-    targetRate: plan.driver.rate,
-    unsent: 0,
-    abandoned: 0,
-    connectionsOpened: 0,
-    maxOpenConnections: 0,
-    anomalies: 0,
-  };
+  const summary: DriverSummary = { ...emptySummary(plan.driver, origin), interrupted: true };
   const why = `interrupted (SIGINT) while ${input.stage}, before the load started: no request was sent`;
   const prometheus: PrometheusResult = {
     mode: plan.prometheus === 'off' ? 'off' : plan.prometheus === 'auto' ? 'auto' : 'url',

@@ -255,14 +255,14 @@ export function verifyRun(input: VerifyInput): RunResult {
     // be read afterwards (its /metrics went with the listener) leaves the replica side of the
     // proof unproven, not broken: INVALID, with the two ways to make it provable.
     const allGraceful = missing.every((r) => r.exit?.kind === 'graceful');
-    const lag = plan.deployment.termination;
+    const { routingLagMs } = plan.deployment.termination;
     checks.push(
       check('orchestrator.final-counts', 'orchestrator', 'Final counters read from every retired replica after it drained',
         missing.length === 0 ? 'pass' : allGraceful ? 'invalid' : 'fail', `${voluntary.length} of ${voluntary.length}`, `${voluntary.length - missing.length} of ${voluntary.length}`,
         missing.length
           ? `no final snapshot from ${missing.map((r) => r.id).join(', ')}: its metrics endpoint was gone before the proxy had drained it` +
               (allGraceful
-                ? `; fix: serve ${plan.deployment.template.metricsPath} on a side port that outlives the listener, or set deployment.termination.preStop ≥ routingLag (${lag.routingLagMs} ms) so the counters are read before SIGTERM`
+                ? `; fix: serve ${plan.deployment.template.metricsPath} on a side port that outlives the listener, or set deployment.termination.preStop ≥ routingLag (${routingLagMs} ms) so the counters are read before SIGTERM`
                 : '')
           : undefined),
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaRecord } from '../../../orchestrator/src/controller.js';
-import type { EndpointStats, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { emptyProxyStats, type EndpointStats, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
 import type { PrometheusApi, QueryResult } from '../../src/prometheus/api.js';
 import {
   buildFidelityQueries,
@@ -33,14 +33,9 @@ function rec(id: string, o: { final?: number; last?: number; exit?: boolean; fro
 }
 
 const proxyStats: ProxyStats = {
+  ...emptyProxyStats(),
   received: 100,
   responded: { '200': 97, '503': 3 },
-  clientAborts: 0,
-  inFlight: 0,
-  retries: { connect_error: 0, reset: 0, timeout: 0 },
-  retryBudgetExhausted: 0,
-  savedByRetry: 0,
-  zoneEjections: 0,
   endpoints: [ep('old', { '200': 40 }), ep('live', { '200': 50 }), ep('dead', { '200': 7, '503': 3 }, 2)],
 };
 
