@@ -48,6 +48,7 @@ import { cpuSeconds, median, runWrk } from './bench/measure.js';
 import type { WrkResult } from './bench/measure.js';
 import { Reaper, startReplica } from './bench/procs.js';
 import type { Replica } from './bench/procs.js';
+import { DATA_PLANE_ENGINES, type DataPlaneEngine } from '../orchestrator/src/proxy/select.js';
 
 // ------------------------------------------------------------------ options
 
@@ -89,7 +90,7 @@ interface Options {
   /** The scenario whose zero-drop ceiling (e) looks for (default scenarios/demo.yaml). */
   ceilingScenario: string;
   /** The data plane of the ceiling probes (null: the scenario's own). */
-  ceilingProxy: 'node' | 'haproxy' | null;
+  ceilingProxy: DataPlaneEngine | null;
   ceilingLow: number;
   ceilingHigh: number;
   probes: number;
@@ -100,10 +101,11 @@ interface Options {
 
 class UsageError extends Error {}
 
-function proxyEngine(raw: string | undefined): 'node' | 'haproxy' | null {
+function proxyEngine(raw: string | undefined): DataPlaneEngine | null {
   if (raw === undefined) return null;
-  if (raw === 'node' || raw === 'haproxy') return raw;
-  throw new UsageError(`--ceiling-proxy ${raw}: expected node or haproxy`);
+  const engine = DATA_PLANE_ENGINES.find((e) => e === raw);
+  if (engine === undefined) throw new UsageError(`--ceiling-proxy ${raw}: expected one of ${DATA_PLANE_ENGINES.join(', ')}`);
+  return engine;
 }
 
 function parseOptions(argv: string[]): Options | null {

@@ -13,6 +13,7 @@ import type { RunOutcome } from '../../harness/src/run/runner.js';
 import type { LoadedScenario } from '../../harness/src/scenario/load.js';
 import { resolvePlan } from '../../harness/src/scenario/resolve.js';
 import { cpuSecondsOrNull } from './measure.js';
+import type { DataPlaneEngine } from '../../orchestrator/src/proxy/select.js';
 
 export type ProbeVerdict = 'PASS' | 'FAIL' | 'INVALID' | 'ERROR';
 
@@ -52,7 +53,7 @@ export interface CeilingOptions {
   /** Stop bisecting once hi − lo ≤ this (req/s). */
   resolution: number;
   /** Overrides the scenario's data plane (--ceiling-proxy). */
-  proxyEngine?: 'node' | 'haproxy';
+  proxyEngine?: DataPlaneEngine;
 }
 
 export interface CeilingResult {

@@ -162,8 +162,8 @@ export function bestEffortView(raw: unknown): ScenarioView | null {
         continue;
       }
       // Cut at the first array (its default replaces it whole), then at the nearest value that exists.
-      let cut = path.slice(0, Math.max(0, path.findIndex((p) => typeof p === 'number'))) as PropertyKey[];
-      if (!path.some((p) => typeof p === 'number')) cut = [...path];
+      const firstIndex = path.findIndex((p) => typeof p === 'number');
+      let cut: PropertyKey[] = firstIndex < 0 ? [...path] : path.slice(0, firstIndex);
       while (cut.length > 0 && !deleteAt(working, cut)) cut = cut.slice(0, -1);
       if (cut.length === 0) return null;
       bad.add(cut.map(String).join('.'));
