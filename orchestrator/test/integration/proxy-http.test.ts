@@ -273,3 +273,29 @@ describe("undici's controller handler API (handlerApi: 'controller')", () => {
     }
   });
 });
+
+describe('slow start, wired through the proxy (proxy.slowStart)', () => {
+  it('a replica that joins warm peers gets a small share first, its full share after the window', async () => {
+    const proxy = await startServiceProxy(proxyConfig('slow-start-test', { slowStartMs: 800 }));
+    try {
+      const [r1, r2, r3] = ups as [Upstream, Upstream, Upstream];
+      await proxy.addEndpoint(r1.endpoint());
+      await proxy.addEndpoint(r2.endpoint());
+      await new Promise((r) => setTimeout(r, 900)); // r1, r2 past their own window
+      const port = Number(new URL(proxy.url).port);
+      const shareOfR3 = async (ms: number): Promise<number> => {
+        const before = (await proxy.stats()).endpoints.find((e) => e.id === 'r3')?.attempts.response ?? 0;
+        const r = await startLoad({ port, connections: 6, durationMs: ms, idPrefix: 'ss' }).done;
+        expect(r.failed).toBe(0);
+        const after = (await proxy.stats()).endpoints.find((e) => e.id === 'r3')?.attempts.response ?? 0;
+        return (after - before) / r.answered;
+      };
+      await proxy.addEndpoint(r3.endpoint());
+      expect(await shareOfR3(300), 'ramping from 10 % of its turns').toBeLessThan(0.22);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await shareOfR3(300), 'past the window: round-robin again').toBeCloseTo(1 / 3, 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
