@@ -196,7 +196,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect((s.events ?? []).find((e) => e.type === 'endpoint.ejected')?.replica).toBe('r2');
     });
 
-    it('with retries disabled the same kill surfaces as 502/503s (the control)', async () => {
+    it('with retries disabled the same kill reaches clients: 502/503s, or a keep-alive connection closed unanswered (the control)', async () => {
       const p = await setup([['r1'], ['r2'], ['r3']], { retries: { enabled: false } });
       const run = startLoad({ port: portOf(p), connections: 16, durationMs: 60_000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
@@ -205,10 +205,17 @@ describe.skipIf(!avail.ok)(suite, () => {
       const r = await afterMore(run, 500);
       const s = await p.stats();
       const errors = (r.byStatus['502'] ?? 0) + (r.byStatus['503'] ?? 0);
-      expect(errors).toBeGreaterThan(0);
+      // A read error on a request that is not the first on its client connection is not answered
+      // 502: HAProxy closes the client connection without a response, so that the client may retry
+      // (http_wait_for_response, TX_NOT_FIRST → abort_keep_alive). When every request r2 had in
+      // flight was such a one, and the passive check marked r2 down before a new connect was
+      // refused, the kill shows only as closed connections (here: 2 runs in 8).
+      const evidence = JSON.stringify({ byStatus: r.byStatus, failureReasons: r.failureReasons });
+      expect(errors + r.failed, evidence).toBeGreaterThan(0);
+      expect(Object.keys(r.failureReasons).every((why) => why === 'closed-before-response' || why === 'ECONNRESET'), evidence).toBe(true);
       expect(totalRetries(s)).toBe(0);
       expect(s.received).toBe(r.written);
-      expect(s.responded['5xx']).toBe(errors);
+      expect(s.responded['5xx'] ?? 0).toBe(errors);
     });
   });
 
