@@ -76,10 +76,20 @@ export function renderJunit(r: RunResult): string {
     ['headline', r.headline],
     ['target_rate', String(r.load.targetRate)],
     ['achieved_rate', String(r.load.achievedRate)],
+    // The ledger's totals, so a CI that charts JUnit properties needs no result.json parser.
+    ['requests_sent', String(r.load.sent)],
+    ['requests_ok', String(r.load.ok)],
+    ['requests_failed', String(r.load.failed)],
+    ['requests_lost', String(r.load.lost)],
+    ['requests_abandoned', String(r.load.abandoned)],
+    ['proxy_retries', String(Object.values(r.proxy.retries).reduce((a, b) => a + b, 0))],
+    ['p99_ms', r.load.latency.p99Ms === null ? '' : String(r.load.latency.p99Ms)],
     ['engine', r.load.engine],
     ['runtime', r.run.runtime],
     ['zerodrop_version', r.tool.version],
   ];
+  if (r.load.unsent !== undefined) props.push(['requests_unsent', String(r.load.unsent)]);
+  if (r.load.bookkeeping) props.push(['bookkeeping_anomalies', String(Object.values(r.load.bookkeeping).reduce((a, b) => a + b, 0))]);
   if (r.run.gitSha) props.push(['git_sha', r.run.gitSha]);
   const a = escapeXmlAttr;
   const out: string[] = [

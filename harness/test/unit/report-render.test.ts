@@ -140,6 +140,10 @@ describe('junit.xml', () => {
     expect(props['verdict']).toBe(r.verdict);
     expect(props['target_rate']).toBe(String(r.load.targetRate));
     expect(props['achieved_rate']).toBe(String(r.load.achievedRate));
+    expect(props['requests_sent']).toBe(String(r.load.sent));
+    expect(props['requests_failed']).toBe(String(r.load.failed));
+    expect(props['requests_lost']).toBe(String(r.load.lost));
+    expect(props['requests_unsent']).toBe(r.load.unsent === undefined ? undefined : String(r.load.unsent));
   });
 
   it('puts expected and actual in the failure message and body', () => {
