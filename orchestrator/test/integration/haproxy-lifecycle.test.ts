@@ -177,7 +177,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       const p = await start();
       await p.addEndpoint(ups[0]!.endpoint());
       const slow = request(`${p.url}/slow?ms=400`).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
-      await new Promise((r) => setTimeout(r, 100));
+      for (const end = performance.now() + 10_000; (await p.stats()).inFlight < 1 && performance.now() < end; ) await new Promise((r) => setTimeout(r, 5));
       await p.close();
       plane = null;
       expect(await slow).toEqual({ status: 200, body: 'ok r1\n' });

@@ -26,6 +26,17 @@ afterEach(async () => {
 
 const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
 
+/** Waits until the proxy has `n` requests in flight (on `id`, else in all): no fixed sleep, the box may be busy. */
+async function untilInFlight(p: ServiceProxy, n: number, id?: string): Promise<void> {
+  const end = performance.now() + 10_000;
+  for (;;) {
+    const s = await p.stats();
+    if ((id === undefined ? s.inFlight : (epOf(s, id)?.inFlight ?? 0)) >= n) return;
+    if (performance.now() > end) throw new Error(`timed out waiting for ${n} in flight${id ? ` on ${id}` : ''}: ${JSON.stringify(s.endpoints.map((e) => [e.id, e.inFlight]))}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
   describe('drainEndpoint under load', () => {
     it('no failure and no retry: in-flight requests finish, then the pool closes from the client side', async () => {
@@ -81,7 +92,7 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       proxy = await startServiceProxy(proxyConfig('drain-test', withClient(client)));
       await proxy.addEndpoint(ups[0]!.endpoint());
       const slow = request(`${proxy.url}/slow?ms=300`);
-      await new Promise((r) => setTimeout(r, 50));
+      await untilInFlight(proxy, 1, 'r1');
       const drain = proxy.drainEndpoint('r1', 2000);
       const during = await request(`${proxy.url}/`);
       expect(during.statusCode).toBe(200);
@@ -100,7 +111,7 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       proxy = await startServiceProxy(proxyConfig('drain-test', withClient(client, { retries: { perTryTimeoutMs: 5000 } })));
       for (const u of ups) await proxy.addEndpoint(u.endpoint());
       const slow = [request(`${proxy.url}/slow?ms=1500`), request(`${proxy.url}/slow?ms=1500`)];
-      await new Promise((r) => setTimeout(r, 100));
+      await untilInFlight(proxy, 2);
       const result = await proxy.drainEndpoint('r1', 200);
       expect(result).toMatchObject({ inFlightAtRemoval: 1, complete: false });
       expect(result.drainedInMs).toBeGreaterThanOrEqual(190);
@@ -144,7 +155,7 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       for (const u of ups) await proxy.addEndpoint(u.endpoint());
       const p = proxy;
       const slow = Array.from({ length: 6 }, () => request(`${p.url}/slow?ms=400`, { dispatcher: agent }));
-      await new Promise((r) => setTimeout(r, 100));
+      await untilInFlight(p, 6);
       const closing = p.close();
       await new Promise((r) => setTimeout(r, 50));
       await expect(request(`${p.url}/`, { dispatcher: new Agent() })).rejects.toMatchObject({ code: 'ECONNREFUSED' });

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { proxyConfig } from '../../src/proxy/config.js';
 import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { startProxyWorker } from '../../src/proxy/worker.js';
+import type { ProxyWorker } from '../../src/proxy/worker.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
@@ -22,7 +22,7 @@ const FAST: ProxyConfigOverrides = {
 };
 
 let ups: Upstream[] = [];
-let proxy: ServiceProxy | null = null;
+let proxy: ProxyWorker | null = null;
 
 afterEach(async () => {
   await proxy?.destroy();
@@ -32,9 +32,11 @@ afterEach(async () => {
 });
 
 describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
-  async function setup(specs: Array<[string, UpstreamOptions]>): Promise<ServiceProxy> {
+  async function setup(specs: Array<[string, UpstreamOptions]>): Promise<ProxyWorker> {
     ups = await startUpstreams(specs);
-    proxy = await startServiceProxy(proxyConfig('hang-test', withClient(client, FAST)));
+    // In its own thread, as the harness runs it: the load below runs in this one, and a stall of it
+    // must not fire the proxy's 300 ms per-try timers on answers that have already arrived.
+    proxy = await startProxyWorker(proxyConfig('hang-test', withClient(client, FAST)));
     for (const u of ups) await proxy.addEndpoint(u.endpoint());
     return proxy;
   }
@@ -42,7 +44,7 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
   const up = (id: string): Upstream => ups.find((u) => u.id === id) as Upstream;
   const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
 
-  async function until(p: ServiceProxy, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
+  async function until(p: ProxyWorker, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
     const end = performance.now() + timeoutMs;
     for (;;) {
       const s = await p.stats();

@@ -16,6 +16,15 @@ import { startUpstream, startUpstreams, stopUpstreams } from '../../../test/help
 import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
+/** Waits until the proxy holds `n` requests: no fixed sleep before the fault, the box may be busy. */
+async function untilInFlight(p: ServiceProxy, n: number): Promise<void> {
+  const end = performance.now() + 10_000;
+  while ((await p.stats()).inFlight < n) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${n} requests in flight`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 let ups: Upstream[] = [];
 let proxy: ServiceProxy | null = null;
 const agent = new Agent({ connections: 64 });
@@ -146,7 +155,8 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       await setup([['r1'], ['r2']], { ...noEjection, upstream: { connectionsPerReplica: 1 }, retries: { perTryTimeoutMs: 10_000 } });
       const p = proxy as ServiceProxy;
       const inflight = Array.from({ length: 8 }, () => get(`${p.url}/slow?ms=500`, { method: 'POST', body: 'b' }));
-      await new Promise((r) => setTimeout(r, 300));
+      await untilInFlight(p, 8);
+      await new Promise((r) => setTimeout(r, 50)); // r1's one connection has its POST written
       await p.removeEndpoint('r1');
       const res = await Promise.all(inflight);
       const s = await p.stats();
@@ -164,7 +174,8 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
     it('in-flight GETs of a removed replica are retried elsewhere', async () => {
       const p = await setup([['r1'], ['r2']], { ejection: { zoneEjectionThreshold: 0 } });
       const inflight = Array.from({ length: 20 }, () => get(`${p.url}/slow?ms=600`));
-      await new Promise((r) => setTimeout(r, 300));
+      await untilInFlight(p, 20);
+      await new Promise((r) => setTimeout(r, 50)); // and written upstream
       await p.removeEndpoint('r1');
       const res = await Promise.all(inflight);
       expect(res.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -181,7 +192,8 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       // budget = max(1, 0 × in flight) = one retry in flight at a time
       const p = await setup([['r1'], ['r2']], { retries: { budgetMinConcurrency: 1, budgetRatio: 0 }, ejection: { zoneEjectionThreshold: 0 } });
       const inflight = Array.from({ length: 20 }, () => get(`${p.url}/slow?ms=600`));
-      await new Promise((r) => setTimeout(r, 300));
+      await untilInFlight(p, 20);
+      await new Promise((r) => setTimeout(r, 50)); // and written upstream
       await p.removeEndpoint('r1');
       const res = await Promise.all(inflight);
       const s = await p.stats();

@@ -197,11 +197,14 @@ export class HaproxyDataPlane implements ProxyControl {
     const started = monotonicMs();
     const name = book.name;
     book.admin = 'draining';
+    // The count at the moment it leaves rotation lies between the two reads: short requests can all
+    // finish in the round trip after the drain command, so the read before it counts too.
+    const inFlightBefore = await this.serverInFlight(book);
     await this.api.expect(`set server ${BACKEND}/${name} state drain`, '');
     this.pushEvent('endpoint.draining', book, null);
     const deadline = started + Math.max(0, timeoutMs);
-    const inFlightAtRemoval = await this.serverInFlight(book);
-    let inFlight = inFlightAtRemoval;
+    let inFlight = await this.serverInFlight(book);
+    const inFlightAtRemoval = Math.max(inFlightBefore, inFlight);
     while (inFlight > 0 && monotonicMs() < deadline && book.admin === 'draining' && book.name === name) {
       await sleep(Math.min(DRAIN_POLL_MS, Math.max(1, deadline - monotonicMs())));
       inFlight = await this.serverInFlight(book);
