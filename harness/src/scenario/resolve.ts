@@ -5,7 +5,7 @@
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
-import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
+import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
 import { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/src/runtime/docker-image.js';
@@ -116,7 +116,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     port: p.port,
     retries: {
       enabled: p.retries,
-      maxAttempts: p.maxAttempts,
+      maxAttempts: p.maxAttempts ?? (p.engine === 'haproxy' ? HAPROXY_MAX_ATTEMPTS_DEFAULT : DEFAULT_PROXY_CONFIG.retries.maxAttempts),
       perTryTimeoutMs: p.perTryTimeout,
       budgetRatio: p.retryBudget.ratio,
       budgetMinConcurrency: p.retryBudget.minConcurrency,

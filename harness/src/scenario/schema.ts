@@ -120,7 +120,8 @@ const proxySchema = z
     /** engine: haproxy only. */
     haproxy: z.strictObject({ threads: z.number().int().min(1).max(64).default(1) }).prefault({}),
     retries: z.boolean().default(P.retries.enabled),
-    maxAttempts: z.number().int().min(1).max(10).default(P.retries.maxAttempts),
+    /** Unset: the data plane's default (node: 3, haproxy: 4; see HAPROXY_MAX_ATTEMPTS_DEFAULT). */
+    maxAttempts: z.number().int().min(1).max(10).optional(),
     perTryTimeout: duration.default(P.retries.perTryTimeoutMs),
     /** New replicas get a share of first attempts growing from 10 % to full over this window (0 = off). */
     slowStart: duration.default(0),

@@ -52,6 +52,15 @@ describe('scenario files', () => {
     expect(hc('proxy: { healthCheck: { unhealthyThreshold: 5 } }')).toMatchObject({ timeoutMs: 500, unhealthyThreshold: 5 });
   });
 
+  it('tries per request default per data plane; a value in the scenario wins on either', () => {
+    const tries = (yaml: string) => resolvePlan(parseScenarioText(`name: x\n${yaml}`)).proxy.retries.maxAttempts;
+    expect(tries('')).toBe(3);
+    // haproxy: a retry avoids only the server just tried, so a dead zone of 2 can take 3 tries
+    expect(tries('proxy: { engine: haproxy }')).toBe(4);
+    expect(tries('proxy: { engine: haproxy, maxAttempts: 2 }')).toBe(2);
+    expect(tries('proxy: { maxAttempts: 5 }')).toBe(5);
+  });
+
   it('lists every problem at once, each with its field, its line and a fix', () => {
     const details = problems(
       [
