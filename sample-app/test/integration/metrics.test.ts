@@ -79,7 +79,7 @@ describe('exposition', () => {
   });
 
   it('readiness and draining gauges follow the shutdown; the admin port keeps answering after the listener closed', async () => {
-    const app = await startSampleApp(['--admin-port', '0', '--drain-delay-ms', '300', '--drain-timeout-ms', '4000', '--exit-linger-ms', '1500']);
+    const app = await startSampleApp(['--admin-port', '0', '--drain-delay-ms', '1500', '--drain-timeout-ms', '6000', '--exit-linger-ms', '1500']);
     app.signal('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
     const draining = (await scrape(app)).samples;
@@ -92,12 +92,12 @@ describe('exposition', () => {
     expect((await request(app.adminUrl('/readyz'))).status).toBe(503);
     expect((await request(app.url('/healthz'))).status).toBe(200); // alive until exit
     // After the listener closed: main port refused, admin port still there.
-    for (let i = 0; i < 300 && !app.stderr.includes('listener closed'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 600 && !app.stderr.includes('listener closed'); i++) await new Promise((r) => setTimeout(r, 10));
     await expect(request(app.url('/healthz'))).rejects.toThrow(/ECONNREFUSED/);
     expect((await request(app.adminUrl('/healthz'))).status).toBe(200);
     const final = (await scrape(app)).samples;
     expect(sampleValue(final, 'http_requests_total', { code: '503', route: '/readyz', method: 'GET' })).toBe(1);
-    expect((await app.waitExit(4000))?.code).toBe(0);
+    expect((await app.waitExit(6000))?.code).toBe(0);
   });
 
   it.skipIf(!PROMTOOL)('passes `promtool check metrics` (skipped when promtool is not installed)', async () => {
