@@ -48,7 +48,7 @@ import { cpuSeconds, median, runWrk } from './bench/measure.js';
 import type { WrkResult } from './bench/measure.js';
 import { Reaper, startReplica } from './bench/procs.js';
 import type { Replica } from './bench/procs.js';
-import { DATA_PLANE_ENGINES, type DataPlaneEngine } from '../orchestrator/src/proxy/select.js';
+import { DATA_PLANE_ENGINES, isDataPlaneEngine, type DataPlaneEngine } from '../orchestrator/src/proxy/engines.js';
 
 // ------------------------------------------------------------------ options
 
@@ -103,9 +103,8 @@ class UsageError extends Error {}
 
 function proxyEngine(raw: string | undefined): DataPlaneEngine | null {
   if (raw === undefined) return null;
-  const engine = DATA_PLANE_ENGINES.find((e) => e === raw);
-  if (engine === undefined) throw new UsageError(`--ceiling-proxy ${raw}: expected one of ${DATA_PLANE_ENGINES.join(', ')}`);
-  return engine;
+  if (!isDataPlaneEngine(raw)) throw new UsageError(`--ceiling-proxy ${raw}: expected one of ${DATA_PLANE_ENGINES.join(', ')}`);
+  return raw;
 }
 
 function parseOptions(argv: string[]): Options | null {

@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { monotonicMs, systemClock, type Clock } from './common/clock.js';
+import { settledWithin } from './common/async.js';
 import { ZerodropError, errorMessage } from './common/errors.js';
 import { planStep } from './planner/plan.js';
 import { checkInvariants, deploymentStatus, fencepostsOf, hasProgressed, isRolloutComplete, wouldBreach } from './planner/status.js';
@@ -520,7 +521,7 @@ export class DeploymentController extends EventEmitter {
     for (const b of found) {
       if (this.breached.has(b.invariant)) continue;
       const who = [...this.records.values()]
-        .filter((r) => ((r.phase === 'running' || r.phase === 'starting') && !r.ready) || (r.phase === 'failed' && r.exitedMs !== null && this.now() - r.exitedMs < 10_000))
+        .filter((r) => ((r.phase === 'running' || r.phase === 'starting') && !r.ready) || (r.phase === 'failed' && r.exitedMs !== null && this.now() - r.exitedMs < RECENT_CRASH_MS))
         .slice(0, 6)
         .map((r) => `${r.id} (${r.phase === 'failed' ? 'crashed' : r.phase === 'starting' ? 'starting' : 'not Ready'})`);
       this.record({ t: this.now(), type: 'invariant.breach', ...b, detail: `${b.detail}${who.length ? `; not available: ${who.join(', ')}` : ''}` });
@@ -1055,20 +1056,11 @@ export class DeploymentController extends EventEmitter {
   }
 }
 
+/** A breach event names replicas that crashed this long ago or less among the ones short. */
+const RECENT_CRASH_MS = 10_000;
+
 function sameTemplate(a: PodTemplate, b: PodTemplate): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first; leaves no timer behind. */
-function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    p.then(done, done);
-  });
 }
 
 function delay(ms: number): Promise<void> {

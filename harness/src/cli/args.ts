@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { DATA_PLANE_ENGINES, isDataPlaneEngine } from '../../../orchestrator/src/proxy/engines.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
 
@@ -96,8 +97,8 @@ export function parseCli(argv: string[]): ParsedCli {
   if (values['app-fault']) overrides.appFaults = values['app-fault'];
   if (values['no-retries']) overrides.noRetries = true;
   if (values.proxy !== undefined) {
-    if (values.proxy !== 'node' && values.proxy !== 'haproxy') {
-      throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane`, { fix: 'use --proxy node (zerodrop\'s own proxy, default) or --proxy haproxy' });
+    if (!isDataPlaneEngine(values.proxy)) {
+      throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane (one of ${DATA_PLANE_ENGINES.join(', ')})`, { fix: 'use --proxy node (zerodrop\'s own proxy, default) or --proxy haproxy' });
     }
     overrides.proxyEngine = values.proxy;
   }

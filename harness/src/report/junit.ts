@@ -48,6 +48,10 @@ function caseFor(c: Check, r: RunResult): Case {
   };
 }
 
+function total<K extends string>(counts: Record<K, number>): number {
+  return (Object.values(counts) as number[]).reduce((a, b) => a + b, 0);
+}
+
 export function renderJunit(r: RunResult): string {
   const cases = r.checks.map((c) => caseFor(c, r));
   if (!r.run.complete) {
@@ -82,14 +86,14 @@ export function renderJunit(r: RunResult): string {
     ['requests_failed', String(r.load.failed)],
     ['requests_lost', String(r.load.lost)],
     ['requests_abandoned', String(r.load.abandoned)],
-    ['proxy_retries', String(Object.values(r.proxy.retries).reduce((a, b) => a + b, 0))],
+    ['proxy_retries', String(total(r.proxy.retries))],
     ['p99_ms', r.load.latency.p99Ms === null ? '' : String(r.load.latency.p99Ms)],
     ['engine', r.load.engine],
     ['runtime', r.run.runtime],
     ['zerodrop_version', r.tool.version],
   ];
   if (r.load.unsent !== undefined) props.push(['requests_unsent', String(r.load.unsent)]);
-  if (r.load.bookkeeping) props.push(['bookkeeping_anomalies', String(Object.values(r.load.bookkeeping).reduce((a, b) => a + b, 0))]);
+  if (r.load.bookkeeping) props.push(['bookkeeping_anomalies', String(total(r.load.bookkeeping))]);
   if (r.run.gitSha) props.push(['git_sha', r.run.gitSha]);
   const a = escapeXmlAttr;
   const out: string[] = [

@@ -266,7 +266,6 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
   }
 }
 
-
 export interface InterruptedBeforeLoad {
   plan: RunPlan;
   runId: string;

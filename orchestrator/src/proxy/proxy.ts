@@ -24,6 +24,7 @@ import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Registry } from 'prom-client';
+import { settledWithin } from '../common/async.js';
 import { systemClock } from '../common/clock.js';
 import type { Clock } from '../common/clock.js';
 import { ZerodropError, errorCode, errorMessage } from '../common/errors.js';
@@ -1194,15 +1195,8 @@ function copyOf(b: Buffer, s: number, e: number): Buffer {
   return out;
 }
 
-
 async function closeWithin(pool: UpstreamPool, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), ms);
-  });
-  const r = await Promise.race([pool.close().then(() => 'closed' as const, () => 'closed' as const), late]);
-  clearTimeout(timer);
-  if (r === 'late') await pool.destroy().catch(() => undefined);
+  if (!(await settledWithin(pool.close(), ms))) await pool.destroy().catch(() => undefined);
 }
 
 function perTryTimeoutError(ms: number): Error {

@@ -9,9 +9,9 @@ import { startHaproxyDataPlane } from './haproxy/data-plane.js';
 import type { ProxyConfig, ProxyControl } from './types.js';
 import { startProxyWorker } from './worker.js';
 
-export const DATA_PLANE_ENGINES = ['node', 'haproxy'] as const;
-export type DataPlaneEngine = (typeof DATA_PLANE_ENGINES)[number];
-export const DEFAULT_DATA_PLANE_ENGINE: DataPlaneEngine = 'node';
+import type { DataPlaneEngine } from './engines.js';
+
+export { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, isDataPlaneEngine, type DataPlaneEngine } from './engines.js';
 
 export interface DataPlaneOptions {
   engine: DataPlaneEngine;

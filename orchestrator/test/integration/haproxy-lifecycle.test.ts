@@ -23,6 +23,7 @@ import type { HaproxyDataPlane } from '../../src/proxy/haproxy/data-plane.js';
 import { preflightDataPlane, startDataPlane } from '../../src/proxy/select.js';
 import { reapOrphanedGroups } from '../../src/runtime/process-registry.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { untilInFlight } from '../../../test/helpers/proxy-wait.js';
 import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 
 const avail = haproxyAvailability();
@@ -177,7 +178,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       const p = await start();
       await p.addEndpoint(ups[0]!.endpoint());
       const slow = request(`${p.url}/slow?ms=400`).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
-      for (const end = performance.now() + 10_000; (await p.stats()).inFlight < 1 && performance.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      await untilInFlight(p, 1);
       await p.close();
       plane = null;
       expect(await slow).toEqual({ status: 200, body: 'ok r1\n' });

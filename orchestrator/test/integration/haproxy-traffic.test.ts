@@ -21,6 +21,7 @@ import type { EndpointStats, ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import type { LoadResult, LoadRun } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { untilStats } from '../../../test/helpers/proxy-wait.js';
 import type { Upstream, UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
 
 const avail = haproxyAvailability();
@@ -62,16 +63,6 @@ async function afterMore(run: LoadRun, n: number): Promise<LoadResult> {
   return await run.done;
 }
 
-async function until(p: HaproxyDataPlane, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const s = await p.stats();
-    if (pred(s)) return s;
-    if (performance.now() > end) throw new Error(`timed out waiting for: ${what}\n${JSON.stringify(s, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The client's and HAProxy's counts agree: every request written was received, every answer counted once. */
 function expectReconciled(s: ProxyStats, r: LoadResult): void {
   expect(s.received).toBe(r.written);
@@ -108,7 +99,7 @@ describe.skipIf(!avail.ok)(suite, () => {
 
       // a new replica joins the rotation
       await p.addEndpoint(late.endpoint());
-      await until(p, 'r4 serving', (s) => (epOf(s, 'r4')?.attempts.response ?? 0) > 20, 10_000);
+      await untilStats(p, 'r4 serving', (s) => (epOf(s, 'r4')?.attempts.response ?? 0) > 20, 10_000);
 
       // a rolling update's step: drain r1 under load, then stop it
       const drained = await p.drainEndpoint('r1', 5000);
@@ -123,7 +114,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       mark = run.counts().answered;
       await waitForCounts(run, (c) => c.answered >= mark + 300, 20_000);
       const r = await afterMore(run, 200);
-      await until(p, 'r3 deleted', (s) => (epOf(s, 'r3')?.inFlight ?? 1) === 0, 5000);
+      await untilStats(p, 'r3 deleted', (s) => (epOf(s, 'r3')?.inFlight ?? 1) === 0, 5000);
       const s = await p.stats();
 
       expect(drained.complete).toBe(true);
@@ -176,7 +167,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       const run = startLoad({ port: portOf(p), connections: 16, durationMs: 60_000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       up('r2').signal('SIGKILL');
-      await until(p, 'r2 marked down', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
+      await untilStats(p, 'r2 marked down', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
       const r = await afterMore(run, 1000);
       const s = await p.stats();
 
@@ -201,7 +192,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       const run = startLoad({ port: portOf(p), connections: 16, durationMs: 60_000, request: () => ({ method: 'GET', path: '/slow?ms=5' }) });
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       up('r2').signal('SIGKILL');
-      await until(p, 'r2 marked down', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
+      await untilStats(p, 'r2 marked down', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
       const r = await afterMore(run, 500);
       const s = await p.stats();
       const errors = (r.byStatus['502'] ?? 0) + (r.byStatus['503'] ?? 0);
@@ -229,15 +220,15 @@ describe.skipIf(!avail.ok)(suite, () => {
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       const stoppedAt = performance.now();
       up('r2').signal('SIGSTOP');
-      await until(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
+      await untilStats(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 5000);
       const detectedMs = performance.now() - stoppedAt;
       await new Promise((r) => setTimeout(r, 1000));
       const whileFrozen = await p.stats();
       expect(epOf(whileFrozen, 'r2')?.state).toBe('ejected');
       up('r2').signal('SIGCONT');
-      const back = await until(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
+      const back = await untilStats(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
       const servedBefore = epOf(back, 'r2')?.attempts.response ?? 0;
-      await until(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
+      await untilStats(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
       run.stop();
       const r = await run.done;
       const s = await p.stats();

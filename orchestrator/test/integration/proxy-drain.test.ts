@@ -11,6 +11,7 @@ import type { ServiceProxy } from '../../src/proxy/proxy.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { untilInFlight } from '../../../test/helpers/proxy-wait.js';
 import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
@@ -25,17 +26,6 @@ afterEach(async () => {
 });
 
 const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
-
-/** Waits until the proxy has `n` requests in flight (on `id`, else in all): no fixed sleep, the box may be busy. */
-async function untilInFlight(p: ServiceProxy, n: number, id?: string): Promise<void> {
-  const end = performance.now() + 10_000;
-  for (;;) {
-    const s = await p.stats();
-    if ((id === undefined ? s.inFlight : (epOf(s, id)?.inFlight ?? 0)) >= n) return;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${n} in flight${id ? ` on ${id}` : ''}: ${JSON.stringify(s.endpoints.map((e) => [e.id, e.inFlight]))}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
   describe('drainEndpoint under load', () => {

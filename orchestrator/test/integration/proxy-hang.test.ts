@@ -11,6 +11,7 @@ import type { ProxyWorker } from '../../src/proxy/worker.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { untilStats } from '../../../test/helpers/proxy-wait.js';
 import type { Upstream, UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
@@ -44,16 +45,6 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
   const up = (id: string): Upstream => ups.find((u) => u.id === id) as Upstream;
   const epOf = (s: ProxyStats, id: string) => s.endpoints.find((e) => e.id === id);
 
-  async function until(p: ProxyWorker, what: string, pred: (s: ProxyStats) => boolean, timeoutMs: number): Promise<ProxyStats> {
-    const end = performance.now() + timeoutMs;
-    for (;;) {
-      const s = await p.stats();
-      if (pred(s)) return s;
-      if (performance.now() > end) throw new Error(`timed out waiting for: ${what}\n${JSON.stringify(s, null, 1)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   describe('a SIGSTOPped replica under load', () => {
     it('costs no client a failure: per-try timeouts retry elsewhere, it is ejected, and it returns after SIGCONT', async () => {
       const p = await setup([
@@ -65,16 +56,16 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       const stoppedAt = performance.now();
       up('r2').signal('SIGSTOP');
-      const ejected = await until(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 3000);
+      const ejected = await untilStats(p, 'r2 ejected', (s) => epOf(s, 'r2')?.state === 'ejected', 3000);
       const detectedMs = performance.now() - stoppedAt;
       // keep it frozen for a while under load: nothing may reach it any more
       await new Promise((r) => setTimeout(r, 1500));
       const whileFrozen = await p.stats();
       expect(epOf(whileFrozen, 'r2')?.state).toBe('ejected');
       up('r2').signal('SIGCONT');
-      const back = await until(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
+      const back = await untilStats(p, 'r2 back in rotation', (s) => epOf(s, 'r2')?.state === 'active', 5000);
       const servedBefore = epOf(back, 'r2')?.attempts.response ?? 0;
-      await until(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
+      await untilStats(p, 'r2 serving again', (s) => (epOf(s, 'r2')?.attempts.response ?? 0) > servedBefore + 50, 5000);
       run.stop();
       const r = await run.done;
       const s = await p.stats();
@@ -110,18 +101,18 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       up('b1').signal('SIGSTOP');
       up('b2').signal('SIGSTOP');
-      const zoned = await until(p, 'zone b ejected', (s) => s.zoneEjections === 1, 3000);
+      const zoned = await untilStats(p, 'zone b ejected', (s) => s.zoneEjections === 1, 3000);
       expect(zoned.events?.find((e) => e.type === 'zone.ejected')?.zone).toBe('b');
       const b3Ejection = zoned.events?.find((e) => e.type === 'endpoint.ejected' && e.replica === 'b3');
       expect(b3Ejection?.reason).toBe('zone');
       // b3 is healthy: back after minEjectionMs + healthyThreshold checks, while b1/b2 stay out
-      const b3back = await until(p, 'b3 back', (s) => epOf(s, 'b3')?.state === 'active', 3000);
+      const b3back = await untilStats(p, 'b3 back', (s) => epOf(s, 'b3')?.state === 'active', 3000);
       expect(epOf(b3back, 'b1')?.state).toBe('ejected');
       expect(epOf(b3back, 'b2')?.state).toBe('ejected');
       await new Promise((r) => setTimeout(r, 500));
       up('b1').signal('SIGCONT');
       up('b2').signal('SIGCONT');
-      await until(p, 'b1 and b2 back', (s) => epOf(s, 'b1')?.state === 'active' && epOf(s, 'b2')?.state === 'active', 5000);
+      await untilStats(p, 'b1 and b2 back', (s) => epOf(s, 'b1')?.state === 'active' && epOf(s, 'b2')?.state === 'active', 5000);
       run.stop();
       const r = await run.done;
       const s = await p.stats();

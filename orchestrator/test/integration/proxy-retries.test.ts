@@ -13,17 +13,9 @@ import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import type { LoadRun } from '../../../test/helpers/http-load.js';
 import { startUpstream, startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { untilInFlight } from '../../../test/helpers/proxy-wait.js';
 import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
-
-/** Waits until the proxy holds `n` requests: no fixed sleep before the fault, the box may be busy. */
-async function untilInFlight(p: ServiceProxy, n: number): Promise<void> {
-  const end = performance.now() + 10_000;
-  while ((await p.stats()).inFlight < n) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${n} requests in flight`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 let ups: Upstream[] = [];
 let proxy: ServiceProxy | null = null;
