@@ -8,10 +8,27 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeploymentController } from './controller.js';
 import type { TimelineEvent } from './timeline.js';
 
+export interface OrchestratorMetricsOptions {
+  /**
+   * How long zerodrop_orchestrator_rollout_in_progress stays 1 after a rollout ends. A sampled
+   * gauge misses a rollout shorter than the scrape interval (a CI run: a 1.2 s rollout, 1 s
+   * scrapes, no sample saw it, no Grafana annotation). Two scrape intervals survive one failed
+   * scrape. Default 2000 ms (the harness's 1 s scrapes).
+   */
+  rolloutHoldMs?: number;
+  /** Clock in ms; injectable for tests. */
+  now?: () => number;
+}
+
+export const ROLLOUT_HOLD_MS_DEFAULT = 2000;
+
 export class OrchestratorMetrics {
   readonly registry = new Registry();
 
-  constructor(controller: DeploymentController, runId: string, toolVersion: string) {
+  constructor(controller: DeploymentController, runId: string, toolVersion: string, options: OrchestratorMetricsOptions = {}) {
+    const holdMs = options.rolloutHoldMs ?? ROLLOUT_HOLD_MS_DEFAULT;
+    const now = options.now ?? Date.now;
+    let rolloutEndedMs: number | null = null;
     const registers = [this.registry];
     this.registry.setDefaultLabels({ run_id: runId });
     const prefix = 'zerodrop_orchestrator_';
@@ -75,10 +92,11 @@ export class OrchestratorMetrics {
 
     new Gauge({
       name: 'zerodrop_orchestrator_rollout_in_progress',
-      help: '1 while a rollout is in progress (Grafana draws it as a region annotation).',
+      help: '1 while a rollout is in progress and for a hold of two scrape intervals after it ends, so every scrape series sees even a short rollout (Grafana draws it as a region annotation).',
       registers,
       collect() {
-        this.set(controller.rolloutInProgress ? 1 : 0);
+        const held = rolloutEndedMs !== null && now() - rolloutEndedMs < holdMs;
+        this.set(controller.rolloutInProgress || held ? 1 : 0);
       },
     });
 
@@ -146,9 +164,11 @@ export class OrchestratorMetrics {
           break;
         case 'rollout.completed':
           rollouts.inc({ result: 'completed' });
+          rolloutEndedMs = now();
           break;
         case 'rollout.failed':
           rollouts.inc({ result: 'failed' });
+          rolloutEndedMs = now();
           break;
         case 'invariant.breach':
           breaches.inc({ invariant: e.invariant });
@@ -161,6 +181,7 @@ export class OrchestratorMetrics {
       }
     };
     for (const e of controller.timeline) onEvent(e);
+    rolloutEndedMs = null; // replayed events are history, not a rollout that just ended
     controller.on('event', onEvent);
   }
 
