@@ -92,7 +92,7 @@ export class OrchestratorMetrics {
 
     new Gauge({
       name: 'zerodrop_orchestrator_rollout_in_progress',
-      help: '1 while a rollout is in progress and for a hold of two scrape intervals after it ends, so every scrape series sees even a short rollout (Grafana draws it as a region annotation).',
+      help: `1 while a rollout is in progress and for ${holdMs} ms after it ends, so a scrape sees even a rollout shorter than the scrape interval (Grafana draws it as a region annotation).`,
       registers,
       collect() {
         const held = rolloutEndedMs !== null && now() - rolloutEndedMs < holdMs;
