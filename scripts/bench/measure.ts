@@ -152,14 +152,16 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can fire before the pipes are drained, and then the summary
+    // wrk printed last is not in `out` yet (seen as "could not parse wrk output:" and nothing after).
+    child.on('close', (code, signal) => {
       if (o.strictExit === true && code !== 0) {
-        reject(new Error(`wrk exited ${String(code)}: ${out}`));
+        reject(new Error(`wrk exited ${String(code ?? signal)}: ${out}`));
         return;
       }
       const parsed = parseWrk(out);
       if (!parsed) {
-        reject(new Error(`could not parse wrk output:\n${out}`));
+        reject(new Error(`could not parse wrk output (exit ${String(code ?? signal)}):\n${out}`));
         return;
       }
       resolve({ ...parsed, output: out });
