@@ -30,7 +30,8 @@ function runBounded(args: string[], timeoutMs: number): Promise<{ code: number |
     const soft = setTimeout(() => child.kill('SIGINT'), timeoutMs);
     const hard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 15_000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the output asserted on below may still be in the pipes at 'exit'.
+    child.on('close', (code) => {
       clearTimeout(soft);
       clearTimeout(hard);
       resolve({ code, stdout, stderr });
