@@ -5,6 +5,7 @@
  * (observability.md 1.4: "orchestrator keeps final counts").
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { systemClock, type Clock } from './common/clock.js';
 import type { DeploymentController } from './controller.js';
 import type { TimelineEvent } from './timeline.js';
 
@@ -16,8 +17,8 @@ export interface OrchestratorMetricsOptions {
    * scrape. Default 2000 ms (the harness's 1 s scrapes).
    */
   rolloutHoldMs?: number;
-  /** Clock in ms; injectable for tests. */
-  now?: () => number;
+  /** Monotonic clock for the hold (tests inject a fake one). */
+  clock?: Clock;
 }
 
 export const ROLLOUT_HOLD_MS_DEFAULT = 2000;
@@ -27,7 +28,7 @@ export class OrchestratorMetrics {
 
   constructor(controller: DeploymentController, runId: string, toolVersion: string, options: OrchestratorMetricsOptions = {}) {
     const holdMs = options.rolloutHoldMs ?? ROLLOUT_HOLD_MS_DEFAULT;
-    const now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
     let rolloutEndedMs: number | null = null;
     const registers = [this.registry];
     this.registry.setDefaultLabels({ run_id: runId });
@@ -95,7 +96,7 @@ export class OrchestratorMetrics {
       help: `1 while a rollout is in progress and for ${holdMs} ms after it ends, so a scrape sees even a rollout shorter than the scrape interval (Grafana draws it as a region annotation).`,
       registers,
       collect() {
-        const held = rolloutEndedMs !== null && now() - rolloutEndedMs < holdMs;
+        const held = rolloutEndedMs !== null && clock.now() - rolloutEndedMs < holdMs;
         this.set(controller.rolloutInProgress || held ? 1 : 0);
       },
     });
@@ -164,11 +165,11 @@ export class OrchestratorMetrics {
           break;
         case 'rollout.completed':
           rollouts.inc({ result: 'completed' });
-          rolloutEndedMs = now();
+          rolloutEndedMs = clock.now();
           break;
         case 'rollout.failed':
           rollouts.inc({ result: 'failed' });
-          rolloutEndedMs = now();
+          rolloutEndedMs = clock.now();
           break;
         case 'invariant.breach':
           breaches.inc({ invariant: e.invariant });

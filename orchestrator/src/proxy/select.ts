@@ -8,7 +8,6 @@ import { preflightHaproxy } from './haproxy/binary.js';
 import { startHaproxyDataPlane } from './haproxy/data-plane.js';
 import type { ProxyConfig, ProxyControl } from './types.js';
 import { startProxyWorker } from './worker.js';
-
 import type { DataPlaneEngine } from './engines.js';
 
 export { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, isDataPlaneEngine, type DataPlaneEngine } from './engines.js';

@@ -23,7 +23,7 @@ describe('rollout_in_progress', () => {
     const c = fakeCluster(makeSpec({ replicas: 2 }));
     clusters.push(c);
     let clock = 1_000_000;
-    const m = new OrchestratorMetrics(c.controller, 'r1', 'test', { rolloutHoldMs: 2000, now: () => clock });
+    const m = new OrchestratorMetrics(c.controller, 'r1', 'test', { rolloutHoldMs: 2000, clock: { now: () => clock } });
     await c.controller.start(); // the first rollout (v1), live: it is held too
     expect(c.controller.rolloutInProgress).toBe(false);
     expect(await gauge(m)).toBe(1);
