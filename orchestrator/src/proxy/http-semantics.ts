@@ -88,14 +88,18 @@ export function dropNamed(flat: string[], names: readonly string[]): string[] {
   return out;
 }
 
-/** RFC 9110 §9.2.2: methods a proxy may replay after the request may have reached the server. */
+/**
+ * Methods a proxy may replay after the request may have reached the server: the safe ones
+ * (RFC 9110 §9.2.1). PUT and DELETE are idempotent by the RFC, but a write is not replayed by
+ * default: a write that landed and lost its answer is evidence (docs/architecture.md: writes in
+ * the load), and a replay on another replica would hide it. Any method is still retried when its
+ * connection was never made (nothing was sent).
+ */
 export function isIdempotent(method: string): boolean {
   switch (method) {
     case 'GET':
     case 'HEAD':
     case 'OPTIONS':
-    case 'PUT':
-    case 'DELETE':
     case 'TRACE':
       return true;
     default:

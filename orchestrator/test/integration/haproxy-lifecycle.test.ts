@@ -122,7 +122,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(text).toContain('  retries 2\n');
       expect(text).toContain('  option redispatch 1\n');
       expect(text).toContain('  retry-on conn-failure empty-response response-timeout\n');
-      expect(text).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_PUT or METH_DELETE or METH_TRACE\n');
+      expect(text).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE\n');
       expect(text).toContain('  timeout server 1s\n');
       expect(text).toContain('  timeout connect 500ms\n');
       expect(text).toContain('  option httpchk GET /healthz\n');

@@ -82,9 +82,9 @@ describe('Connection header tokens', () => {
   });
 });
 
-describe('idempotent methods (RFC 9110 §9.2.2)', () => {
-  it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])('%s is idempotent', (m) => expect(isIdempotent(m)).toBe(true));
-  it.each(['POST', 'PATCH', 'CONNECT', 'get', 'PROPFIND'])('%s is not', (m) => expect(isIdempotent(m)).toBe(false));
+describe('replayable methods: the safe ones (RFC 9110 §9.2.1); writes are never replayed after the first byte', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS', 'TRACE'])('%s may be replayed', (m) => expect(isIdempotent(m)).toBe(true));
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'CONNECT', 'get', 'PROPFIND'])('%s is not', (m) => expect(isIdempotent(m)).toBe(false));
 });
 
 describe('classifyUpstreamError', () => {

@@ -14,10 +14,11 @@
  *                                     re-runs the load balancer, which skips the failed server)
  *   what is retried                   retry-on conn-failure empty-response response-timeout;
  *                                     `http-request disable-l7-retry` unless the method is
- *                                     idempotent (RFC 9110 §9.2.2: GET HEAD OPTIONS PUT DELETE TRACE):
- *                                     it disables every retry reason except conn-failure, so a POST
- *                                     is retried only when its connection failed (request never
- *                                     sent), never after an empty response or a timeout
+ *                                     safe (RFC 9110 §9.2.1: GET HEAD OPTIONS TRACE; writes such as
+ *                                     PUT are not replayed, as in the Node proxy): it disables every
+ *                                     retry reason except conn-failure, so a POST or a PUT is retried
+ *                                     only when its connection failed (request never sent), never
+ *                                     after an empty response or a timeout
  *   request bodies                    L7 retries need the whole request in one buffer (tune.bufsize
  *                                     16 KiB): a bigger request is only retried on conn-failure;
  *                                     Content-Length > maxBodyBytes → 413 (chunked bodies unchecked)
@@ -95,8 +96,11 @@ export const BACKEND = 'replicas';
 export const FRONTEND = 'zerodrop';
 export const COUNTERS_TABLE = 'zd_counters';
 
-/** Methods HAProxy may replay after the request reached a replica (RFC 9110 §9.2.2). METH_GET matches GET and HEAD. */
-const IDEMPOTENT_ACLS = ['METH_GET', 'METH_OPTIONS', 'METH_PUT', 'METH_DELETE', 'METH_TRACE'];
+/**
+ * Methods HAProxy may replay after the request reached a replica: the safe ones (RFC 9110 §9.2.1),
+ * as the Node proxy's isIdempotent(); writes (PUT, DELETE) only on conn-failure. METH_GET matches GET and HEAD.
+ */
+const IDEMPOTENT_ACLS = ['METH_GET', 'METH_OPTIONS', 'METH_TRACE'];
 
 export interface DataPlaneRender {
   config: ProxyConfig;
