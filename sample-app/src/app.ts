@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import { ErrorRateGate } from './faults.js';
+import { createKvStore, type KvStore } from './kv.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
 
@@ -217,8 +218,17 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   let expressLoading: Promise<Express> | null = null;
   const loadExpress = (): Promise<Express> =>
     (expressLoading ??= import('express').then((m) => (expressApp = buildExpressApp(m.default))));
+  /** The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. */
+  const kv: KvStore | null =
+    config.dataDir === null
+      ? null
+      : createKvStore({ dir: config.dataDir, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica ? replica : null, registry: metrics.registry });
   /** Hands a request to express, loading it first if this is the first request that needs it. */
   const app = (req: IncomingMessage, res: ServerResponse): void => {
+    if (kv !== null && kv.handles(req.url ?? '')) {
+      kv.handle(req, res);
+      return;
+    }
     if (expressApp !== null) {
       expressApp(req as Request, res as Response);
       return;
@@ -389,6 +399,8 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     if (exited) return;
     exited = true;
     phase = 'exiting';
+    // Fault ack-before-fsync: what was acknowledged from memory reaches the disk only here (never on SIGKILL).
+    if (kv !== null && faults.ackBeforeFsync) hooks.log(`flushed ${kv.flushSync()} write(s) acknowledged before they were on disk (fault ack-before-fsync)`);
     hooks.exit(code);
   };
 

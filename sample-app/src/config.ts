@@ -24,6 +24,10 @@ export interface Faults {
   errorRate: number;
   /** For this long after becoming ready, traffic requests are held until the window ends. */
   slowStartMs: number;
+  /** PUT /kv is acknowledged from memory and written to disk only at a graceful exit (lost on SIGKILL). */
+  ackBeforeFsync: boolean;
+  /** /kv is stored under <data dir>/<replica>: a volume per replica, not one shared by the Deployment. */
+  volumePerReplica: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
@@ -34,6 +38,8 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   closeIdle: false,
   errorRate: 0,
   slowStartMs: 0,
+  ackBeforeFsync: false,
+  volumePerReplica: false,
 });
 
 export const FAULT_SWITCHES = [
@@ -44,6 +50,8 @@ export const FAULT_SWITCHES = [
   'close-idle',
   'error-rate=<fraction 0..1>',
   'slow-start=<ms>',
+  'ack-before-fsync',
+  'volume-per-replica',
 ] as const;
 
 export interface Config {
@@ -66,6 +74,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Answer GET / in the node:http listener, before express. */
   fastPath: boolean;
+  /** The Deployment's volume (PUT/GET /kv/<key> are served only when set). */
+  dataDir: string | null;
   faults: Faults;
   /** The switches as given, for logs. */
   faultSpecs: string[];
@@ -117,6 +127,7 @@ type ValueFlag =
   | '--drain-timeout-ms'
   | '--exit-linger-ms'
   | '--keep-alive-timeout-ms'
+  | '--data-dir'
   | '--fault';
 
 const VALUE_FLAGS: readonly ValueFlag[] = [
@@ -131,6 +142,7 @@ const VALUE_FLAGS: readonly ValueFlag[] = [
   '--drain-timeout-ms',
   '--exit-linger-ms',
   '--keep-alive-timeout-ms',
+  '--data-dir',
   '--fault',
 ];
 const BOOLEAN_FLAGS = ['--no-fast-path', '--help'] as const;
@@ -150,6 +162,7 @@ export function usage(): string {
     `  --drain-timeout-ms N     hard deadline for the whole shutdown (default ${DEFAULTS.drainTimeoutMs})`,
     `  --exit-linger-ms N       after draining, keep the admin port up until the orchestrator's final read, at most N ms (default ${DEFAULTS.exitLingerMs})`,
     `  --keep-alive-timeout-ms N  idle keep-alive timeout of the main port (default ${DEFAULTS.keepAliveTimeoutMs})`,
+    '  --data-dir D             the volume: serve PUT/GET /kv/<key>, stored durably in D (env ZERODROP_DATA_DIR; default none)',
     '  --no-fast-path           let express answer GET / too (for before/after measurements)',
     '  --fault S                break the zero-downtime contract on purpose; repeatable (env ZERODROP_FAULTS=a,b):',
     `                           ${FAULT_SWITCHES.join(', ')}`,
@@ -212,6 +225,14 @@ export function applyFault(faults: Faults, spec: string, source: string): void {
     case 'close-idle':
       noArg();
       faults.closeIdle = true;
+      return;
+    case 'ack-before-fsync':
+      noArg();
+      faults.ackBeforeFsync = true;
+      return;
+    case 'volume-per-replica':
+      noArg();
+      faults.volumePerReplica = true;
       return;
     case 'error-rate': {
       const f = arg === undefined || arg.trim() === '' ? Number.NaN : Number(arg);
@@ -344,6 +365,15 @@ export function parseConfig(
   if (sigtermFaults.length > 1) {
     throw new ConfigError('--fault', `switches ${sigtermFaults.join(' and ')} both change what SIGTERM does`, 'pick one of them');
   }
+  const dataPick = pick('--data-dir', 'ZERODROP_DATA_DIR');
+  const dataDir = dataPick === undefined ? null : dataPick.raw;
+  if (dataDir !== null && !dataDir.startsWith('/')) {
+    throw new ConfigError(dataPick!.source, `data directory "${dataDir}" is not an absolute path`, 'pass the volume\'s mount point, e.g. --data-dir /data');
+  }
+  const storageFaults = [faults.ackBeforeFsync && 'ack-before-fsync', faults.volumePerReplica && 'volume-per-replica'].filter((x): x is string => typeof x === 'string');
+  if (storageFaults.length > 0 && dataDir === null) {
+    throw new ConfigError('--fault', `${storageFaults.join(' and ')} need a volume to break`, 'add --data-dir <dir> (env ZERODROP_DATA_DIR)');
+  }
   if (faults.readyEarly && warmupMs === 0) {
     throw new ConfigError('--fault', 'ready-early needs a warm-up to lie about', 'add --warmup-ms N with N > 0');
   }
@@ -361,6 +391,7 @@ export function parseConfig(
     exitLingerMs,
     keepAliveTimeoutMs,
     fastPath,
+    dataDir,
     faults,
     faultSpecs: faultSpecs.map((f) => f.spec),
   };

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
       (ports.adminPort === null ? '' : `, admin ${config.host}:${ports.adminPort}`) +
       ` version=${config.version} zone=${config.zone} fast-path=${config.fastPath ? 'on' : 'off'}` +
       ` warmup=${config.warmupMs}ms drain-delay=${config.drainDelayMs}ms drain-timeout=${config.drainTimeoutMs}ms` +
+      (config.dataDir === null ? '' : ` data-dir=${config.dataDir}`) +
       (config.faultSpecs.length > 0 ? ` FAULTS=${config.faultSpecs.join(',')}` : ''),
   );
   handler = (signal) => app.onSignal(signal);

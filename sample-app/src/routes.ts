@@ -8,7 +8,7 @@
  * pulling in the metrics library.
  */
 
-export const ROUTES = ['/', '/work', '/echo', '/healthz', '/readyz', '/metrics', 'unmatched'] as const;
+export const ROUTES = ['/', '/work', '/echo', '/kv', '/healthz', '/readyz', '/metrics', 'unmatched'] as const;
 export type RouteLabel = (typeof ROUTES)[number];
 
 /**
@@ -33,7 +33,8 @@ export function routeLabel(url: string): RouteLabel {
     case '/metrics':
       return path;
     default:
-      return 'unmatched';
+      // /kv/<key>: one label for every key (bounded).
+      return path.startsWith('/kv/') ? '/kv' : 'unmatched';
   }
 }
 

@@ -70,7 +70,7 @@ describe('exposition', () => {
     expect(labelSets(after, 'http_request_duration_seconds_bucket')).toEqual(new Set(['le,method,route']));
     expect(labelSets(after, 'http_request_duration_seconds_count')).toEqual(new Set(['method,route']));
     const routes = new Set(after.filter((s) => s.name.startsWith('http_')).map((s) => s.labels.route));
-    for (const r of routes) expect(['/', '/work', '/echo', '/healthz', '/readyz', '/metrics', 'unmatched', undefined]).toContain(r);
+    for (const r of routes) expect(['/', '/work', '/echo', '/kv', '/healthz', '/readyz', '/metrics', 'unmatched', undefined]).toContain(r);
 
     const les = after
       .filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/')

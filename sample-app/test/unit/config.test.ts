@@ -29,6 +29,7 @@ describe('parseConfig', () => {
       exitLingerMs: 0,
       keepAliveTimeoutMs: 5000,
       fastPath: true,
+      dataDir: null,
       faults: { ...NO_FAULTS },
       faultSpecs: [],
     });
