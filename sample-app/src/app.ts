@@ -222,7 +222,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   const kv: KvStore | null =
     config.dataDir === null
       ? null
-      : createKvStore({ dir: config.dataDir, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica ? replica : null, registry: metrics.registry });
+      : createKvStore({ dir: config.dataDir, replica, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica, registry: metrics.registry });
   /** Hands a request to express, loading it first if this is the first request that needs it. */
   const app = (req: IncomingMessage, res: ServerResponse): void => {
     if (kv !== null && kv.handles(req.url ?? '')) {

@@ -1,9 +1,9 @@
 /**
  * sample-app's durable key-value routes, on the Deployment's volume (the data directory):
  *
- *   PUT /kv/<key>   stores the body; the 2xx goes out only once the bytes are on disk: write a
- *                   temporary file, fsync it, rename it over the key, fsync the directory (the
- *                   rename itself must survive a crash). 204, or 413 / 400 / 500 with a reason.
+ *   PUT /kv/<key>   stores the body; the 2xx goes out only once the bytes are on disk: appended
+ *                   to this replica's log on the volume and fsynced (kv-log.ts; one fsync covers
+ *                   every write appended before it). 204, or 413 / 400 / 500 with a reason.
  *   GET /kv/<key>   the stored bytes exactly (200), or 404.
  *   GET /kv/        every stored key, one per line: a read-back finds writes nobody acknowledged.
  *
@@ -13,30 +13,33 @@
  *   volume-per-replica   each replica stores under its own subdirectory (an emptyDir, not a shared
  *                        volume): what v1 wrote is not there for v2 after a rollout.
  */
-import { mkdirSync, openSync, closeSync, fsyncSync, writeFileSync, renameSync } from 'node:fs';
-import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { KvIndex, LOG_SUFFIX, encodeRecord } from './kv-log.js';
 
 export const KV_PREFIX = '/kv/';
 export const KV_MAX_BODY_BYTES = 64 * 1024;
-/** A key is a file name: no dot first (temporary files), no slash, bounded. */
+/** A key: no dot first, no slash, no space or newline (it is a log record's header), bounded. */
 const KEY = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,199}$/;
 
 export interface KvOptions {
   /** The volume's mount point (ZERODROP_DATA_DIR). */
   dir: string;
+  /** This replica's name: its own append-only log is <dir>/<replica>.kvlog. */
+  replica: string;
   /** Fault ack-before-fsync: acknowledge from memory, flush at a graceful exit only. */
   ackBeforeFsync: boolean;
   /** Fault volume-per-replica: store under <dir>/<replica>. */
-  perReplica: string | null;
+  perReplica: boolean;
   registry: Registry;
 }
 
 export interface KvStore {
-  /** Where keys are stored (the volume, or the replica's own subdirectory under fault volume-per-replica). */
+  /** Where the logs are (the volume, or the replica's own subdirectory under fault volume-per-replica). */
   readonly dir: string;
   /** true for the request targets this module answers. */
   handles(url: string): boolean;
@@ -48,9 +51,16 @@ export interface KvStore {
 type WriteResult = 'ok' | 'bad_key' | 'too_large' | 'error';
 type ReadResult = 'hit' | 'miss' | 'error';
 
+interface PendingWrite {
+  key: string;
+  body: Buffer;
+  done: (err: Error | null) => void;
+}
+
 export function createKvStore(options: KvOptions): KvStore {
-  const dir = options.perReplica === null ? options.dir : join(options.dir, options.perReplica);
+  const dir = options.perReplica ? join(options.dir, options.replica) : options.dir;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logPath = join(dir, `${options.replica}${LOG_SUFFIX}`);
   const writes = new Counter({
     name: 'zerodrop_sample_app_kv_writes_total',
     help: 'PUT /kv/<key> by result: ok = acknowledged (on disk unless fault ack-before-fsync), else why not',
@@ -65,8 +75,13 @@ export function createKvStore(options: KvOptions): KvStore {
   });
   const writeSeconds = new Histogram({
     name: 'zerodrop_sample_app_kv_write_duration_seconds',
-    help: 'PUT /kv/<key> from the last body byte to the acknowledgement (write, fsync, rename, directory fsync)',
+    help: 'PUT /kv/<key> from the last body byte to the acknowledgement (appended to the log and fsynced, in a group commit)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [options.registry],
+  });
+  const commits = new Counter({
+    name: 'zerodrop_sample_app_kv_fsyncs_total',
+    help: 'fsyncs of the log (one per group commit, covering every write appended before it)',
     registers: [options.registry],
   });
   const buffered = new Counter({
@@ -77,49 +92,51 @@ export function createKvStore(options: KvOptions): KvStore {
   for (const r of ['ok', 'bad_key', 'too_large', 'error'] satisfies WriteResult[]) writes.labels(r);
   for (const r of ['hit', 'miss', 'error'] satisfies ReadResult[]) reads.labels(r);
 
+  /** Every key of every replica's log on this volume (what the logs held when last read). */
+  const index = new KvIndex(dir);
+  index.refreshSync(readdirSync(dir));
   /** Fault ack-before-fsync only: acknowledged, not on disk. */
   const memory = new Map<string, Buffer>();
-  let tmpSeq = 0;
 
-  // Group commit of the directory fsync: renames done before a sync starts are covered by it.
-  let dirSyncRunning: Promise<void> | null = null;
-  let dirSyncQueued: Promise<void> | null = null;
-  const syncDirOnce = async (): Promise<void> => {
-    const fh = await open(dir, 'r');
+  // Group commit: writes that arrive while an fsync runs go out together in the next one.
+  let log: FileHandle | null = null;
+  let queue: PendingWrite[] = [];
+  let committing = false;
+  const commit = async (): Promise<void> => {
+    committing = true;
     try {
-      await fh.sync();
+      log ??= await open(logPath, 'a', 0o600);
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        try {
+          await log.write(Buffer.concat(batch.map((w) => encodeRecord(w.key, w.body))));
+          await log.datasync();
+          commits.inc();
+          for (const w of batch) index.set(w.key, w.body);
+          for (const w of batch) w.done(null);
+        } catch (err) {
+          for (const w of batch) w.done(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
     } finally {
-      await fh.close();
+      committing = false;
     }
   };
-  const syncDir = (): Promise<void> => {
-    if (dirSyncRunning === null) {
-      dirSyncRunning = syncDirOnce().finally(() => (dirSyncRunning = null));
-      return dirSyncRunning;
-    }
-    dirSyncQueued ??= dirSyncRunning
-      .catch(() => undefined)
-      .then(() => {
-        dirSyncQueued = null;
-        return syncDir();
+  const storeDurably = (key: string, body: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      queue.push({ key, body, done: (err) => (err ? reject(err) : resolve()) });
+      if (!committing) void commit().catch((err: unknown) => {
+        for (const w of queue.splice(0)) w.done(err instanceof Error ? err : new Error(String(err)));
       });
-    return dirSyncQueued;
-  };
+    });
 
-  const storeDurably = async (key: string, body: Buffer): Promise<void> => {
-    const tmp = join(dir, `.${key}.${process.pid}.${tmpSeq++}.tmp`);
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(body);
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await fh.close();
-    await rename(tmp, join(dir, key));
-    await syncDir();
+  /** A key this replica does not know yet may have been written by another: read the logs' new bytes first. */
+  const lookup = async (key: string): Promise<Buffer | undefined> => {
+    const held = memory.get(key) ?? index.get(key);
+    if (held !== undefined) return held;
+    await index.refresh(await readdir(dir));
+    return index.get(key);
   };
 
   const answer = (res: ServerResponse, status: number, body: Buffer | null, type = 'application/json; charset=utf-8'): void => {
@@ -174,38 +191,34 @@ export function createKvStore(options: KvOptions): KvStore {
   };
 
   const get = (key: string, res: ServerResponse): void => {
-    const held = memory.get(key);
-    if (held !== undefined) {
-      reads.labels('hit').inc();
-      answer(res, 200, held, 'application/octet-stream');
-      return;
-    }
-    readFile(join(dir, key)).then(
+    lookup(key).then(
       (bytes) => {
+        if (bytes === undefined) {
+          reads.labels('miss').inc();
+          error(res, 404, `no key ${key}`);
+          return;
+        }
         reads.labels('hit').inc();
         answer(res, 200, bytes, 'application/octet-stream');
       },
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') {
-          reads.labels('miss').inc();
-          error(res, 404, `no key ${key}`);
-        } else {
-          reads.labels('error').inc();
-          error(res, 500, `read failed: ${err.message}`);
-        }
+      (err: Error) => {
+        reads.labels('error').inc();
+        error(res, 500, `read failed: ${err.message}`);
       },
     );
   };
 
   const list = (res: ServerResponse): void => {
-    readdir(dir).then(
-      (names) => {
-        const keys = new Set(names.filter((n) => KEY.test(n)));
-        for (const k of memory.keys()) keys.add(k);
-        answer(res, 200, Buffer.from([...keys].sort().join('\n')), 'text/plain; charset=utf-8');
-      },
-      (err: Error) => error(res, 500, `list failed: ${err.message}`),
-    );
+    readdir(dir)
+      .then((names) => index.refresh(names))
+      .then(
+        () => {
+          const keys = new Set(index.keys());
+          for (const k of memory.keys()) keys.add(k);
+          answer(res, 200, Buffer.from([...keys].sort().join('\n')), 'text/plain; charset=utf-8');
+        },
+        (err: Error) => error(res, 500, `list failed: ${err.message}`),
+      );
   };
 
   return {
@@ -234,22 +247,16 @@ export function createKvStore(options: KvOptions): KvStore {
       }
     },
     flushSync() {
-      let n = 0;
-      for (const [key, body] of memory) {
-        const tmp = join(dir, `.${key}.${process.pid}.${tmpSeq++}.tmp`);
-        writeFileSync(tmp, body, { mode: 0o600 });
-        const fd = openSync(tmp, 'r+');
+      const n = memory.size;
+      if (n === 0) return 0;
+      const fd = openSync(logPath, 'a', 0o600);
+      try {
+        writeSync(fd, Buffer.concat([...memory].map(([k, v]) => encodeRecord(k, v))));
         fsyncSync(fd);
+      } finally {
         closeSync(fd);
-        renameSync(tmp, join(dir, key));
-        n++;
       }
       memory.clear();
-      if (n > 0) {
-        const fd = openSync(dir, 'r');
-        fsyncSync(fd);
-        closeSync(fd);
-      }
       return n;
     },
   };

@@ -41,6 +41,7 @@ export function parseCli(argv: string[]): ParsedCli {
         prometheus: { type: 'string' },
         'app-fault': { type: 'string', multiple: true },
         'no-retries': { type: 'boolean' },
+        'keep-data': { type: 'boolean' },
         proxy: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
@@ -96,6 +97,7 @@ export function parseCli(argv: string[]): ParsedCli {
   }
   if (values['app-fault']) overrides.appFaults = values['app-fault'];
   if (values['no-retries']) overrides.noRetries = true;
+  if (values['keep-data']) overrides.keepData = true;
   if (values.proxy !== undefined) {
     if (!isDataPlaneEngine(values.proxy)) {
       throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane (one of ${DATA_PLANE_ENGINES.join(', ')})`, { fix: 'use --proxy node (zerodrop\'s own proxy, default) or --proxy haproxy' });
@@ -152,6 +154,7 @@ Options (override the scenario)
   --app-fault <switch>   break the sample-app on purpose (repeatable): abrupt-exit, ready-early,
                          no-drain, ignore-sigterm, close-idle, error-rate=<0..1>, slow-start=<ms>
   --no-retries           the proxy never retries: see what the service alone would have cost
+  --keep-data            keep the run's volume (deployment.volume) instead of removing it with the run
   --proxy <p>            node (zerodrop's own proxy, default) | haproxy (the installed HAProxy,
                          driven through its runtime API: about a third of the CPU per request)
   --out <dir>            where reports go (default: reports)

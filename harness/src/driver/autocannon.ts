@@ -42,6 +42,7 @@
  * wait up to timeoutMs for in-flight requests, then stop autocannon; whatever is still in flight
  * is Abandoned.
  */
+import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import autocannon from 'autocannon';
@@ -116,6 +117,9 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
   validateConfig(config);
   const target = parseTargetUrl(config.url);
   assertRunId(config.runId);
+  if (config.requests.some((r) => r.keyedWrite === true)) {
+    throw new ZerodropError('ZD_BAD_USAGE', 'load.writes needs the open engine (a write is keyed from its request id)', { fix: 'use load.engine: open, or load.writes: 0' });
+  }
   const mix = buildMix(config.requests.map((r) => r.weight));
   const templates = config.requests.map((t) => ({
     method: t.method.toUpperCase(),

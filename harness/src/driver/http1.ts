@@ -12,6 +12,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { Http1ResponseParser, eqLower, lowerBytes, parseUint } from '../../../orchestrator/src/common/http1-parser.js';
 import { PROXY_HEADERS } from '../../../orchestrator/src/proxy/types.js';
 import type { RequestTemplate } from './types.js';
+import { writeValue } from './writes.js';
 
 export const ID_HEADER = 'x-zerodrop-id';
 export const SERVED_BY_HEADER = 'x-served-by';
@@ -28,6 +29,8 @@ export interface EncodedTemplate {
   suffix: Buffer;
   /** HEAD: the response has no body whatever its headers say. */
   isHead: boolean;
+  /** A keyed write (RequestTemplate.keyedWrite): the whole request of `seq`, built per request. */
+  render: ((seq: number) => Buffer) | null;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -113,12 +116,30 @@ export function encodeTemplates(templates: readonly RequestTemplate[], target: T
       if (/[\r\n\x00]/.test(value)) throw new ZerodropError('ZD_BAD_USAGE', `${where}: header "${name}" has a control character`);
       head += `${name}: ${value}\r\n`;
     }
+    const render = t.keyedWrite === true ? keyedWriteRenderer(head, `${runId}-`) : null;
     head += `${ID_HEADER}: ${runId}-`;
     const body = t.body === null ? null : Buffer.from(t.body, 'utf8');
     const tail = body === null ? '\r\n\r\n' : `\r\ncontent-length: ${body.length}\r\n\r\n`;
     const suffix = body === null ? Buffer.from(tail, 'latin1') : Buffer.concat([Buffer.from(tail, 'latin1'), body]);
-    return { prefix: Buffer.from(head, 'latin1'), suffix, isHead: method === 'HEAD' };
+    return { prefix: Buffer.from(head, 'latin1'), suffix, isHead: method === 'HEAD', render };
   });
+}
+
+/**
+ * A keyed write: `<request line with the id after the path>`, the template's headers, the id
+ * header, and the body writeValue(id). Built per request (a write is a fraction of the load);
+ * the id has no character that needs encoding in a path (assertRunId).
+ */
+function keyedWriteRenderer(head: string, idPrefix: string): (seq: number) => Buffer {
+  const lineEnd = head.indexOf(' HTTP/1.1\r\n');
+  const requestLine = head.slice(0, lineEnd);
+  const headers = head.slice(lineEnd + ' HTTP/1.1\r\n'.length);
+  return (seq) => {
+    const id = `${idPrefix}${seq}`;
+    const body = Buffer.from(writeValue(id), 'latin1');
+    const text = `${requestLine}${id} HTTP/1.1\r\n${headers}${ID_HEADER}: ${id}\r\ncontent-length: ${body.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(text, 'latin1'), body]);
+  };
 }
 
 /** Decimal digits of a non-negative integer < 2^53. */

@@ -255,23 +255,29 @@ class OpenEngine {
     const tpl = this.templates[tplIdx]!;
     // Encode into the connection's scratch buffer: only the id digits change from one request to
     // the next; prefix and suffix are copied when the template or the digit count changes.
-    let buf = c.scratch;
-    if (buf === null) {
-      buf = c.scratch = Buffer.allocUnsafe(this.maxRequestBytes);
+    if (tpl.render !== null) {
+      // A keyed write: its own bytes (the id is in the path and in the body); the scratch stays as it was.
+      c.view = tpl.render(seq);
       c.scratchTpl = -1;
-    }
-    if (c.scratchTpl !== tplIdx) {
-      tpl.prefix.copy(buf, 0);
-      c.scratchTpl = tplIdx;
-      c.scratchDigits = -1;
-    }
-    const digits = digitCount(seq);
-    const idEnd = tpl.prefix.length + digits;
-    writeDigits(buf, idEnd, seq, digits);
-    if (c.scratchDigits !== digits) {
-      tpl.suffix.copy(buf, idEnd);
-      c.scratchDigits = digits;
-      c.view = buf.subarray(0, idEnd + tpl.suffix.length);
+    } else {
+      let buf = c.scratch;
+      if (buf === null) {
+        buf = c.scratch = Buffer.allocUnsafe(this.maxRequestBytes);
+        c.scratchTpl = -1;
+      }
+      if (c.scratchTpl !== tplIdx) {
+        tpl.prefix.copy(buf, 0);
+        c.scratchTpl = tplIdx;
+        c.scratchDigits = -1;
+      }
+      const digits = digitCount(seq);
+      const idEnd = tpl.prefix.length + digits;
+      writeDigits(buf, idEnd, seq, digits);
+      if (c.scratchDigits !== digits) {
+        tpl.suffix.copy(buf, idEnd);
+        c.scratchDigits = digits;
+        c.view = buf.subarray(0, idEnd + tpl.suffix.length);
+      }
     }
     c.seq = seq;
     c.sentAt = now;

@@ -16,6 +16,11 @@ export interface RequestTemplate {
   body: string | null;
   /** Relative weight in the mix. */
   weight: number;
+  /**
+   * A write keyed from the request id (load.writes, writes.ts): the request goes to `<path><id>`
+   * with body writeValue(id); `body` is ignored. Open engine only.
+   */
+  keyedWrite?: boolean;
 }
 
 export interface DriverConfig {

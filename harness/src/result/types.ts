@@ -4,6 +4,7 @@
  * Times are ms relative to the run's origin (run.originEpochMs) unless named *Epoch*.
  */
 import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { DataResult } from '../verify/checks/data.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -21,7 +22,9 @@ export type CheckGroup =
   | 'orchestrator'
   | 'replicas'
   | 'prometheus'
-  | 'thresholds';
+  | 'thresholds'
+  | 'data'
+  | 'secrets';
 
 export interface Check {
   /** Stable id, e.g. "ledger.no-lost-requests". One JUnit testcase each. */
@@ -292,6 +295,8 @@ export interface RunResult {
     retriesEnabled: boolean;
   };
   prometheus: PrometheusResult;
+  /** load.writes: the read-back's figures (verify/checks/data.ts); absent without writes. */
+  data?: DataResult;
   /** The resolved scenario (after defaults and CLI overrides). */
   scenario: unknown;
   artifacts: Record<string, string>;

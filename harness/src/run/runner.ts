@@ -26,6 +26,10 @@ import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
 import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { HostVolumes } from '../../../orchestrator/src/runtime/volumes.js';
+import { writeSeqPredicate } from '../driver/writes.js';
+import { summarizeData, type DataResult } from '../verify/checks/data.js';
+import { readBack } from './read-back.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
@@ -156,7 +160,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     preflightPrometheus(plan.prometheus);
     preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
+    const volume = plan.volume === null ? undefined : { host: new HostVolumes(runId, plan.volume), keep: plan.volume.keep };
+    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan), ...(volume ? { volume } : {}) });
     io.log(`run ${runId} → ${dir}`);
     // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
     res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
@@ -226,6 +231,15 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
       : { mode: 'off' as const, url: null, dataDir: null, queries: [], note: 'Prometheus was off (--prometheus auto to put a real one in the loop)' };
 
+    // 4b. Writes: read every one back through the data plane, after every counter was read.
+    let data: DataResult | null = null;
+    // The proof's counts as they were before the read-back's requests (the replicas' are re-scraped).
+    const counted = countsSnapshot(controller);
+    if (plan.driver.requests.some((r) => r.keyedWrite === true) && !isKilled()) {
+      stage = 'reading the writes back';
+      data = await readBackPhase(plan, ledger, res.proxy.url, origin, steps, io);
+    }
+
     // 5. Verdict and reports.
     stage = 'writing the reports';
     if (isKilled()) throw new ZerodropError('ZD_INTERRUPTED', 'killed: no report'); // what is left of a killed run writes nothing
@@ -239,11 +253,12 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       ledger,
       summary,
       proxyStats,
-      controller,
+      controller: counted,
       steps,
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
       driverMetricsText: await driverMetrics.registry.metrics(),
+      data,
     });
     return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {
@@ -382,6 +397,37 @@ function executeStep(controller: DeploymentController, step: PlannedStep, origin
   };
   void run().catch((err: unknown) => finish('failed', errorMessage(err)));
   return record;
+}
+
+/** What the verifier reads of the controller, frozen now: later scrapes must not move it. */
+function countsSnapshot(controller: DeploymentController): VerifyController {
+  const records = controller.allReplicas.map((r) => ({ ...r, lastScrape: r.lastScrape && { ...r.lastScrape }, final: r.final && { ...r.final } }));
+  const timeline = [...controller.timeline];
+  const view = controller.view();
+  return { allReplicas: records, timeline, view: () => view };
+}
+
+/** The read-back (run/read-back.ts) and its figures per step window (verify/checks/data.ts). */
+async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: string, origin: number, steps: StepRecord[], io: RunIo): Promise<DataResult> {
+  const isWrite = writeSeqPredicate(plan.driver.requests);
+  io.log('▶ read-back: every write of the run, through the data plane');
+  const ev = await readBack({ url, ledger, isWrite, listTimes: plan.volume?.perZone ? plan.deployment.replicas * 2 : 1 });
+  const loadEnd = plan.driver.durationMs;
+  const data = summarizeData({
+    runId: ledger.runId,
+    rows: ev.rows,
+    intendedMs: (seq) => (ledger.intended[seq] ?? origin) - origin,
+    listed: ev.listed,
+    listNote: ev.listNote,
+    readBack: { startedMs: ev.startedAtMs - origin, endedMs: ev.endedAtMs - origin, requests: ev.requests },
+    windows: [
+      { label: 'whole load', fromMs: 0, toMs: loadEnd },
+      ...steps.map((s) => ({ label: s.step.label, fromMs: s.startedMs, toMs: s.endedMs ?? loadEnd })),
+    ],
+    perZone: plan.volume?.perZone ?? false,
+  });
+  io.log(`✔ read-back in ${((ev.endedAtMs - ev.startedAtMs) / 1000).toFixed(1)}s: ${data.durable}/${data.acknowledged} acknowledged writes intact, ${data.missing + data.corrupt} lost, ${data.phantom} phantom`);
+  return data;
 }
 
 function phaseLabel(controller: DeploymentController, steps: StepRecord[], origin: number): string {

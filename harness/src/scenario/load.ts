@@ -10,7 +10,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
 import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
 import type { z } from 'zod';
-import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
+import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, STORAGE_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
   /** Dotted field path, e.g. "load.rate" or "timeline[2].zone". */
@@ -254,6 +254,7 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
     out.push(...faultComboProblems(target.appFaults, ['target', 'appFaults'], usable('target.warmup') ? target.warmup : null));
   }
   const targetCombos = new Set(out.filter((p) => formatPath(p.path) === 'target.appFaults').map((p) => p.message));
+  out.push(...stateProblems(s, usable, isSampleApp));
 
   if (usable('deployment.zones') && new Set(deployment.zones).size !== deployment.zones.length) {
     out.push({ path: ['deployment', 'zones'], message: 'zone names must be unique', fix: 'e.g. zones: [a, b, c]' });
@@ -350,6 +351,24 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
   });
   if (sequenceOk && down.size === deployment.zones.length && deployment.zones.length > 0) {
     out.push({ path: ['timeline'], message: 'every zone would be down at once: nothing could serve', fix: 'leave at least one zone up' });
+  }
+  return out;
+}
+
+/** Writes and the volume (issue 16): what load.writes and the storage faults need. */
+function stateProblems(s: Scenario, usable: (...fields: string[]) => boolean, isSampleApp: boolean): CrossProblem[] {
+  const out: CrossProblem[] = [];
+  const { load, deployment, target } = s;
+  if (usable('load.writes', 'load.engine') && load.writes > 0 && load.engine !== 'open') {
+    out.push({ path: ['load', 'writes'], message: 'writes need the open engine (each is keyed from its request id)', fix: 'set load.engine: open, or load.writes: 0' });
+  }
+  const volumeOk = usable('deployment.volume');
+  if (volumeOk && usable('load.writes', 'target.command', 'target.image') && isSampleApp && load.writes > 0 && deployment.volume === null) {
+    out.push({ path: ['load', 'writes'], message: 'the sample-app stores writes on the Deployment\'s volume, and there is none', fix: 'add deployment.volume: { mountPath: /data }' });
+  }
+  const storage = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) => STORAGE_FAULTS.includes(f));
+  if (volumeOk && usable('target.appFaults') && storage.length > 0 && deployment.volume === null) {
+    out.push({ path: ['target', 'appFaults'], message: `${storage.join(' and ')} break the volume's rules, and there is no volume`, fix: 'add deployment.volume: { mountPath: /data }' });
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/sr
 import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
+import { withWrites } from '../driver/writes.js';
 import { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/src/runtime/docker-image.js';
 import { sampleAppEntry } from '../paths.js';
 import { formatDuration } from './duration.js';
@@ -28,6 +29,8 @@ export interface CliOverrides {
   proxyEngine?: DataPlaneEngine;
   prometheus?: string;
   outDir?: string;
+  /** --keep-data: leave the run's volume behind. */
+  keepData?: boolean;
 }
 
 export type PlannedStep =
@@ -53,6 +56,8 @@ export interface RunPlan {
   outDir: string;
   /** sample-app faults applied to every version. */
   appFaults: string[];
+  /** deployment.volume (the runtime creates, mounts and removes it), and --keep-data. */
+  volume: { mountPath: string; perZone: boolean; keep: boolean } | null;
 }
 
 
@@ -120,6 +125,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
       perTryTimeoutMs: p.perTryTimeout,
       budgetRatio: p.retryBudget.ratio,
       budgetMinConcurrency: p.retryBudget.minConcurrency,
+      ...(p.idempotentWrites ? { idempotentWrites: true } : {}),
     },
     healthCheck: {
       path: s.target.livenessPath,
@@ -154,7 +160,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     warmupMs: l.warmup,
     rampUpMs: l.rampUp ?? (l.engine === 'open' && l.rate > 0 ? l.warmup : 0),
     timeoutMs: l.timeout,
-    requests: l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })),
+    requests: withWrites(l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })), l.writes),
     maxLateMs: l.maxLate,
   };
   return {
@@ -172,6 +178,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     prometheus: s.prometheus === 'auto' || s.prometheus === 'off' ? s.prometheus : { url: s.prometheus },
     outDir: s.outputs.dir,
     appFaults: s.target.appFaults,
+    volume: d.volume === null ? null : { ...d.volume, keep: overrides.keepData === true },
   };
 }
 
@@ -296,6 +303,11 @@ export function describePlan(plan: RunPlan): string[] {
     `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}${plan.proxy.slowStartMs ? ` · slow start ${formatDuration(plan.proxy.slowStartMs)}` : ''}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);
+  const writes = plan.scenario.load.writes;
+  if (writes > 0 || plan.volume !== null) {
+    const v = plan.volume;
+    lines.push(`state     ${writes > 0 ? `writes ${Math.round(writes * 100)} % (PUT /kv/<id>), read back after the load` : 'no writes'} · ${v === null ? 'no volume' : `volume at ${v.mountPath}${v.perZone ? ' (one per zone)' : ''}${v.keep ? ', kept' : ''}`}`);
+  }
   for (const step of plan.steps) lines.push(`timeline  ${step.label}`);
   return lines;
 }

@@ -38,7 +38,9 @@ const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()
  * sample-app's negative-control switches, spelled as its --fault flag takes them
  * (sample-app/src/config.ts FAULT_SWITCHES); error-rate and slow-start take a value.
  */
-export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start'] as const;
+export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start', 'ack-before-fsync', 'volume-per-replica'] as const;
+/** Switches that break the volume's rules: they need deployment.volume. */
+export const STORAGE_FAULTS: readonly string[] = ['ack-before-fsync', 'volume-per-replica'];
 /** Switches that each replace what SIGTERM does: sample-app refuses two of them together. */
 export const SIGTERM_FAULTS: readonly string[] = ['abrupt-exit', 'no-drain', 'ignore-sigterm', 'close-idle'];
 
@@ -109,6 +111,17 @@ const deploymentSchema = z
         cpus: z.number().min(0).default(DEFAULT_RESOURCES.cpus),
       })
       .prefault({}),
+    // ---- state (issue 16): a volume that outlives the replicas ----
+    /** null = none. Process runtime: a 0700 host directory per run; docker: a named volume per run. */
+    volume: z
+      .strictObject({
+        /** Where a container sees it (docker); replicas find it in $ZERODROP_DATA_DIR either way. */
+        mountPath: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, { message: 'must be an absolute path of letters, digits, . _ - /' }).default('/data'),
+        /** One volume per zone (a zonal persistent disk) instead of one for the Deployment. */
+        perZone: z.boolean().default(false),
+      })
+      .nullable()
+      .default(null),
   })
   .prefault({});
 
@@ -123,6 +136,8 @@ const proxySchema = z
     /** Unset: the data plane's default (node: 3, haproxy: 4; see HAPROXY_MAX_ATTEMPTS_DEFAULT). */
     maxAttempts: z.number().int().min(1).max(10).optional(),
     perTryTimeout: duration.default(P.retries.perTryTimeoutMs),
+    /** PUT and DELETE may be replayed after their first byte (RFC 9110 §9.2.2). Off: a write is never replayed. */
+    idempotentWrites: z.boolean().default(false),
     /** New replicas get a share of first attempts growing from 10 % to full over this window (0 = off). */
     slowStart: duration.default(0),
     retryBudget: z
@@ -195,6 +210,8 @@ const loadSchema = z
     timeout: duration.default(10_000),
     maxLate: duration.default(250),
     requests: z.array(requestSchema).min(1).default([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }]),
+    /** Fraction of requests that are writes: PUT /kv/<request id> (issue 16; open engine). */
+    writes: z.number().min(0).max(1).default(0),
   })
   .prefault({});
 
@@ -280,6 +297,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'deployment.strategy.progressDeadlineSeconds': 'seconds a rollout may take before it is marked failed, more than minReadySeconds, e.g. progressDeadlineSeconds: 60',
   'deployment.termination.gracePeriod': 'a duration longer than preStop, e.g. gracePeriod: 10s',
   'proxy.retries': 'retries: true (retry on another replica when it is safe, counted) or retries: false (see what the service alone costs)',
+  'proxy.idempotentWrites': 'idempotentWrites: true lets the data plane replay PUT and DELETE after their first byte (your writes are idempotent, e.g. keyed); false (default) never replays a write',
   'proxy.maxAttempts': 'tries per request, the first one included: a whole number from 1 to 10, e.g. maxAttempts: 3 (1 = never retry)',
   'proxy.perTryTimeout': 'a duration well below load.timeout, e.g. perTryTimeout: 1s',
   'proxy.retryBudget.ratio': 'the most retries in flight as a fraction of requests in flight, from 0 to 1, e.g. ratio: 0.2',
@@ -291,6 +309,8 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.rampUp': 'a duration no longer than load.warmup, e.g. rampUp: 2s (0s = full rate from the first request)',
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
+  'load.writes': 'the fraction of requests that write (PUT /kv/<request id>), from 0 to 1, e.g. writes: 0.2',
+  'deployment.volume': 'a volume that outlives the replicas, e.g. volume: { mountPath: /data } (perZone: true for one per zone), or null',
   'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
   'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, e.g. { at: 10s, action: rollout, version: v2 }',

@@ -34,6 +34,7 @@ import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary,
 import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
+import { dataChecks, type DataResult } from './checks/data.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -60,6 +61,8 @@ export interface VerifyInput {
   interrupted: boolean;
   /** The driver's final Prometheus exposition (its counters must equal the ledger). */
   driverMetricsText: string | null;
+  /** load.writes: the read-back's figures (checks/data.ts). */
+  data?: DataResult | null;
 }
 
 const FAILED_SAMPLE = 50;
@@ -291,6 +294,7 @@ export function verifyRun(input: VerifyInput): RunResult {
 
   // ---- Prometheus
   for (const q of input.prometheus.queries) checks.push(prometheusCheck(q));
+  if (input.data) checks.push(...dataChecks(input.data));
 
   unjudgedUnderShortLoad(checks);
   const verdict = decide(checks);
@@ -371,6 +375,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       retriesEnabled: plan.proxy.retries.enabled,
     },
     prometheus: input.prometheus,
+    ...(input.data ? { data: input.data } : {}),
     scenario: plan.scenario,
     artifacts: {},
   };

@@ -107,6 +107,11 @@ export function isIdempotent(method: string): boolean {
   }
 }
 
+/** PUT and DELETE, which proxy.retries.idempotentWrites declares replayable. */
+export function isWrite(method: string): boolean {
+  return method === 'PUT' || method === 'DELETE';
+}
+
 /** Errors that mean the TCP connection was never established: the request was not sent. */
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',

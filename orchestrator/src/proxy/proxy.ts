@@ -52,6 +52,7 @@ import {
   dropNamed,
   headerKind,
   isIdempotent,
+  isWrite,
   mayRetry,
 } from './http-semantics.js';
 import { DurationCounter, createProxyRegistry } from './metrics.js';
@@ -159,7 +160,7 @@ class Exchange implements RawMessage {
     const method = req.method ?? 'GET';
     this.method = method;
     this.path = req.url ?? '/';
-    this.idempotent = isIdempotent(method);
+    this.idempotent = isIdempotent(method) || (p.config.retries.idempotentWrites === true && isWrite(method));
     this.isHead = method === 'HEAD';
   }
 }

@@ -17,6 +17,11 @@ export interface ProxyRetryConfig {
    */
   budgetRatio: number;
   budgetMinConcurrency: number;
+  /**
+   * Declare PUT and DELETE idempotent (RFC 9110 §9.2.2): the data plane may then replay them after
+   * their first byte, like GET. Off by default: a write is never replayed (http-semantics.ts).
+   */
+  idempotentWrites?: boolean;
 }
 
 export interface ProxyHealthCheckConfig {

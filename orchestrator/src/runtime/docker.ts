@@ -44,6 +44,8 @@ import {
 } from './docker-image.js';
 import { LABELS, currentOwner, ownerLabels, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
 import { parseAnnouncement } from './process.js';
+import { DockerVolumes } from './docker-volumes.js';
+import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
 import type { ExitKind, ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
 const LOG_LINES_KEPT = 200;
@@ -82,6 +84,8 @@ export interface DockerRuntimeOptions {
    * container weighs like one process replica. Give a path to override, or null for the engine's default.
    */
   cgroupParent?: 'auto' | string | null;
+  /** deployment.volume: a named volume per run (or zone), mounted into every replica (docker-volumes.ts). */
+  volume?: RunVolume;
 }
 
 interface DockerReplica {
@@ -121,6 +125,7 @@ export class DockerRuntime implements Runtime {
   private engine: Promise<EngineInfo> | null = null;
   private cgroupParent: string | null = null;
   private runId: string | null = null;
+  private readonly volumes: DockerVolumes | null;
   private closing = false;
   /** Set once close/destroy finished: background pollers stop. */
   private disposed = false;
@@ -128,6 +133,7 @@ export class DockerRuntime implements Runtime {
   constructor(private readonly options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? createDockerClient();
     this.owner = currentOwner();
+    this.volumes = options.volume ? new DockerVolumes(this.docker, options.volume, this.owner, options.log) : null;
   }
 
   /** Pings the engine (ZD_RUNTIME_UNAVAILABLE with the fix when there is none), reaps dead runs, readies images. */
@@ -135,6 +141,8 @@ export class DockerRuntime implements Runtime {
     this.runId ??= runId;
     await this.connect();
     if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
+    if (this.options.reap !== false) await DockerVolumes.reapDead(this.docker, this.options.log);
+    this.volumes?.prepare();
     for (const image of this.options.images ?? []) await this.image(image);
   }
 
@@ -285,6 +293,12 @@ export class DockerRuntime implements Runtime {
     if (this.runId === null) await this.prepare(launch.runId);
     const facts = await this.image(template.image);
     const { create: spec, adminPort } = this.containerSpec(launch, facts);
+    if (this.volumes !== null) {
+      const user = typeof spec.User === 'string' ? spec.User : '';
+      const mount = await this.volumes.mountFor(launch.runId, launch.zone, user);
+      spec.HostConfig = { ...spec.HostConfig, Mounts: [mount] };
+      spec.Env = [...(spec.Env ?? []), `${DATA_DIR_ENV}=${mount.Target}`];
+    }
     const name = spec.name as string;
 
     let container: Docker.Container;
@@ -642,7 +656,9 @@ export class DockerRuntime implements Runtime {
     await Promise.allSettled([...this.replicas.values()].map((r) => r.removed ?? Promise.resolve()));
     try {
       if (this.runId !== null) await removeRunContainers(this.docker, this.runId);
+      if (this.volumes !== null && this.runId !== null) await this.volumes.release(this.runId);
       if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
+      if (this.options.reap !== false) await DockerVolumes.reapDead(this.docker, this.options.log);
     } catch (err) {
       this.options.log?.(`docker: cleanup: ${errorMessage(err)}`);
     }

@@ -9,6 +9,7 @@
  *   sequence, pod-lifecycle.md#pod-termination). pause/resume = SIGSTOP/SIGCONT to the group:
  *   the kernel keeps accepting TCP connections into the backlog, nothing answers (a zone hang).
  */
+import { DATA_DIR_ENV, reapOrphanedVolumes, type RunVolume } from './volumes.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,6 +53,8 @@ export interface ProcessRuntimeOptions {
   /** Extra env for every replica (merged under the template's env). */
   baseEnv?: Record<string, string>;
   log?: (line: string) => void;
+  /** deployment.volume: the run's host directory (per zone), handed to every replica (volumes.ts). */
+  volume?: RunVolume;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -75,6 +78,10 @@ export class ProcessRuntime implements Runtime {
     }
     reapOrphanedGroups(this.options.stateDir);
     this.registry ??= new ProcessGroupRegistry(runId, this.options.stateDir);
+    if (this.options.volume) {
+      reapOrphanedVolumes();
+      this.options.volume.host.prepare();
+    }
   }
 
   async start(launch: ReplicaLaunch): Promise<StartedReplica> {
@@ -102,6 +109,7 @@ export class ProcessRuntime implements Runtime {
       APP_VERSION: template.version,
     };
     if (template.port.mode === 'env' && envPort !== null) env[template.port.envVar] = String(envPort);
+    if (this.options.volume) env[DATA_DIR_ENV] = this.options.volume.host.hostDir(launch.zone);
 
     const [file, ...args] = this.pdeathsig ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
     const child = spawn(file as string, args, {
@@ -179,11 +187,21 @@ export class ProcessRuntime implements Runtime {
   async close(graceMs: number): Promise<void> {
     await Promise.all([...this.replicas.keys()].map((id) => this.stop(id, { graceMs })));
     this.registry?.dispose();
+    this.releaseVolume();
   }
 
   async destroy(): Promise<void> {
     await Promise.all([...this.replicas.keys()].map((id) => this.kill(id)));
     this.registry?.dispose();
+    this.releaseVolume();
+  }
+
+  /** Once every replica is gone: the volume goes with the run, unless --keep-data. */
+  private releaseVolume(): void {
+    const v = this.options.volume;
+    if (!v) return;
+    if (v.keep) this.options.log?.(`process runtime: kept the volume (--keep-data): ${v.host.runDir}`);
+    else v.host.remove();
   }
 
   /** Pids of replicas that are still running (tests use it to prove nothing is left). */

@@ -3,6 +3,7 @@ import { DockerRuntime } from './docker.js';
 import { ProcessRuntime } from './process.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../common/errors.js';
+import type { RunVolume } from './volumes.js';
 
 export interface RuntimeSelection {
   runId: string;
@@ -18,10 +19,12 @@ export interface RuntimeSelection {
    * (the container's bridge address, skipping docker-proxy). Default: env ZERODROP_DOCKER_ENDPOINT, else 'published'.
    */
   dockerEndpoint?: 'published' | 'container';
+  /** deployment.volume (volumes.ts): the runtime creates, mounts and removes it. */
+  volume?: RunVolume;
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
-  if (name === 'process') return new ProcessRuntime(selection.log ? { log: selection.log } : {});
+  if (name === 'process') return new ProcessRuntime({ ...(selection.log ? { log: selection.log } : {}), ...(selection.volume ? { volume: selection.volume } : {}) });
   if (name === 'docker') {
     const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
     const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
@@ -33,6 +36,7 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
       cgroupParent,
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
+      ...(selection.volume ? { volume: selection.volume } : {}),
     });
   }
   throw new ZerodropError('ZD_RUNTIME_UNAVAILABLE', `runtime "${String(name)}" is not available in this build`, {

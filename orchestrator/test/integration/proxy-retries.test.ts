@@ -94,6 +94,17 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       healthCheck: { intervalMs: 60_000 },
     };
 
+    it('with retries.idempotentWrites a PUT is replayed like a GET (the writes are declared idempotent)', async () => {
+      ups = [await startUpstream('r1', { flaky: true }), await startUpstream('r2')];
+      proxy = await startServiceProxy(proxyConfig('retry-test', withClient(client, { ...noEjection, retries: { idempotentWrites: true } })));
+      for (const u of ups) await proxy.addEndpoint(u.endpoint());
+      const puts = [];
+      for (let i = 0; i < 10; i++) puts.push(await get(`${proxy.url}/flaky`, { method: 'PUT', body: 'x' }));
+      expect(puts.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(puts.filter((r) => r.headers['x-zerodrop-attempts'] === '2')).toHaveLength(5);
+      expect((await proxy.stats()).retries.reset).toBe(5);
+    });
+
     // PUT is idempotent by the RFC, but a write is never replayed after its first byte (it may have landed).
     it.each(['POST', 'PUT'])('after a reset with no response byte: GET is retried on the other replica, %s is not (502)', async (method) => {
       ups = [await startUpstream('r1', { flaky: true }), await startUpstream('r2')];

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseExposition, sampleValue } from '../../src/exposition.js';
+import { parseRecords } from '../../src/kv-log.js';
 import { killAllSampleApps, request, runSampleAppToExit, startSampleApp } from '../../../test/helpers/sample-app-process.js';
 
 let dir: string;
@@ -19,6 +20,13 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** What the replica's log on disk holds right now (not what the app holds in memory). */
+function onDisk(logFile: string): Map<string, string> {
+  const m = new Map<string, Buffer>();
+  if (existsSync(logFile)) parseRecords(readFileSync(logFile), m);
+  return new Map([...m].map(([k, v]) => [k, v.toString('utf8')]));
+}
+
 const put = (url: string, body: string): ReturnType<typeof request> => request(url, { method: 'PUT', body, headers: { 'x-zerodrop-id': 'kv-1' } });
 
 describe('sample-app /kv (durable writes on the volume)', () => {
@@ -28,8 +36,8 @@ describe('sample-app /kv (durable writes on the volume)', () => {
     const res = await put(app.url('/kv/run-7'), body);
     expect(res.status).toBe(204);
     expect(res.headers['x-zerodrop-id']).toBe('kv-1');
-    expect(readFileSync(join(dir, 'run-7'), 'utf8')).toBe(body); // before anything else happens
-    expect(readdirSync(dir)).toEqual(['run-7']); // no temporary file left
+    expect(onDisk(join(dir, 'kv-a.kvlog')).get('run-7')).toBe(body); // on disk when the 204 arrived
+    expect(readdirSync(dir)).toEqual(['kv-a.kvlog']);
     const got = await request(app.url('/kv/run-7'));
     expect(got.status).toBe(200);
     expect(got.body).toBe(body);
@@ -52,9 +60,13 @@ describe('sample-app /kv (durable writes on the volume)', () => {
     expect(sampleValue(m, 'http_requests_total', { code: '204', route: '/kv', method: 'PUT' })).toBe(2);
   });
 
-  it('survives a SIGKILL: the next replica on the same volume reads every acknowledged write', async () => {
+  it('survives a SIGKILL: another replica on the same volume, running or started after, reads every acknowledged write', async () => {
     const a = await startSampleApp(['--replica', 'kv-a', '--data-dir', dir]);
-    for (let i = 0; i < 20; i++) expect((await put(a.url(`/kv/k${i}`), `v${i}`)).status).toBe(204);
+    const running = await startSampleApp(['--replica', 'kv-r', '--data-dir', dir]);
+    // Concurrent writes share group commits: fewer fsyncs than writes, each write still on disk before its 204.
+    const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => put(a.url(`/kv/k${i}`), `v${i}`).then((r) => r.status)));
+    expect(codes).toEqual(Array(20).fill(204));
+    for (let i = 0; i < 20; i++) expect((await request(running.url(`/kv/k${i}`))).body).toBe(`v${i}`);
     await a.kill();
     const b = await startSampleApp(['--replica', 'kv-b', '--data-dir', dir]);
     for (let i = 0; i < 20; i++) expect((await request(b.url(`/kv/k${i}`))).body).toBe(`v${i}`);
@@ -64,17 +76,20 @@ describe('sample-app /kv (durable writes on the volume)', () => {
     const a = await startSampleApp(['--admin-port', '0', '--replica', 'kv-a', '--data-dir', dir, '--fault', 'ack-before-fsync']);
     expect((await put(a.url('/kv/lost'), 'v')).status).toBe(204);
     expect((await request(a.url('/kv/lost'))).body).toBe('v'); // its own memory answers
-    expect(existsSync(join(dir, 'lost'))).toBe(false);
+    expect(onDisk(join(dir, 'kv-a.kvlog')).has('lost')).toBe(false);
     const m = parseExposition((await request(a.adminUrl('/metrics'))).body);
     expect(sampleValue(m, 'zerodrop_sample_app_kv_unsynced_acks_total', {})).toBe(1);
     await a.kill();
-    expect(existsSync(join(dir, 'lost'))).toBe(false);
+    expect(onDisk(join(dir, 'kv-a.kvlog')).has('lost')).toBe(false);
 
     const b = await startSampleApp(['--replica', 'kv-b', '--data-dir', dir, '--fault', 'ack-before-fsync', '--drain-delay-ms', '0', '--drain-timeout-ms', '3000']);
     expect((await put(b.url('/kv/kept'), 'w')).status).toBe(204);
     b.signal('SIGTERM');
     expect((await b.waitExit(5000))?.code).toBe(0);
-    expect(readFileSync(join(dir, 'kept'), 'utf8')).toBe('w');
+    expect(onDisk(join(dir, 'kv-b.kvlog')).get('kept')).toBe('w');
+    const c = await startSampleApp(['--replica', 'kv-c', '--data-dir', dir]);
+    expect((await request(c.url('/kv/lost'))).status).toBe(404);
+    expect((await request(c.url('/kv/kept'))).body).toBe('w');
   });
 
   it('fault volume-per-replica: what one replica wrote is not there for another on the same volume', async () => {

@@ -171,7 +171,7 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     `  bind ${bind}`,
     `  maxconn ${r.maxconn}`,
     `  http-request deny deny_status 413 if { req.hdr(content-length) -m int gt ${c.maxBodyBytes} }`,
-    ...(retries > 0 ? [`  http-request disable-l7-retry unless ${IDEMPOTENT_ACLS.join(' or ')}`] : []),
+    ...(retries > 0 ? [`  http-request disable-l7-retry unless ${[...IDEMPOTENT_ACLS, ...(c.retries.idempotentWrites ? ['METH_PUT', 'METH_DELETE'] : [])].join(' or ')}`] : []),
     // Upstream answers: remember the retry count, count the ones a retry saved (< 500, as the Node proxy).
     '  http-response set-var-fmt(txn.zd_rc) "%rc"',
     `  http-response track-sc0 int(1) table ${COUNTERS_TABLE} if ${hasRc} { status lt 500 }`,
