@@ -164,3 +164,24 @@ describe('command line', () => {
 function text(s: string): string {
   return s;
 }
+
+describe('writes and the volume (issue 16)', () => {
+  it('load.writes without a volume, with autocannon, and a storage fault without a volume: each refused with its field and fix (exit 2)', () => {
+    const d = problems('load: { writes: 0.2, engine: autocannon }\ntarget: { appFaults: [ack-before-fsync] }\n');
+    expect(d.some((l) => l.includes('load.writes: writes need the open engine') && l.includes('fix: set load.engine: open'))).toBe(true);
+    expect(d.some((l) => l.includes("load.writes: the sample-app stores writes on the Deployment's volume") && l.includes('fix: add deployment.volume'))).toBe(true);
+    expect(d.some((l) => l.includes('target.appFaults: ack-before-fsync break') && l.includes('fix: add deployment.volume'))).toBe(true);
+    expect(problems('load: { writes: 1.5 }\ndeployment: { volume: {} }\n').some((l) => l.includes('load.writes'))).toBe(true);
+  });
+
+  it('resolves writes into the mix, the volume and --keep-data into the plan', () => {
+    const plan = resolvePlan(parseScenarioText('load: { writes: 0.25 }\ndeployment: { volume: { perZone: true } }\n', 's.yaml'), { keepData: true });
+    expect(plan.driver.requests.map((r) => [r.method, r.path, r.weight, r.keyedWrite ?? false])).toEqual([
+      ['GET', '/', 0.75, false],
+      ['PUT', '/kv/', 0.25, true],
+    ]);
+    expect(plan.volume).toEqual({ mountPath: '/data', perZone: true, keep: true });
+    expect(describePlan(plan).join('\n')).toContain('state     writes 25 % (PUT /kv/<id>), read back after the load · volume at /data (one per zone), kept');
+    expect(parseCli(['run', 'x.yaml', '--keep-data']).overrides?.keepData).toBe(true);
+  });
+});
