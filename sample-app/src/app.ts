@@ -28,6 +28,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import { ErrorRateGate } from './faults.js';
 import { createKvStore, type KvStore } from './kv.js';
+import { loadBearerGate, type BearerGate } from './auth.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
 
@@ -218,6 +219,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   let expressLoading: Promise<Express> | null = null;
   const loadExpress = (): Promise<Express> =>
     (expressLoading ??= import('express').then((m) => (expressApp = buildExpressApp(m.default))));
+  /** The Deployment's secret: a bearer token on traffic routes (auth.ts), when the replica has one. */
+  const bearer: BearerGate | null =
+    config.secretsDir === null ? null : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? hooks.log : null });
   /** The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. */
   const kv: KvStore | null =
     config.dataDir === null
@@ -307,7 +311,8 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const start = performance.now();
     const url = req.url ?? '/';
-    if (fastOpen && url === '/' && req.method === 'GET') {
+    const denied = bearer !== null && !isProbeRoute(routeLabel(url)) && !bearer.allows(rawHeader(req.rawHeaders, 'authorization'));
+    if (fastOpen && !denied && url === '/' && req.method === 'GET') {
       serveRootFast(req, res, start);
       return;
     }
@@ -329,7 +334,10 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       if (res.writableFinished) series.responded(res.statusCode, (performance.now() - start) / 1000);
       else series.aborted();
     });
-    if (probe !== undefined) probe(res);
+    if (denied) {
+      res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, 401, { error: 'a bearer token is required (Authorization: Bearer <the Deployment\'s secret>)', replica });
+    } else if (probe !== undefined) probe(res);
     else if (gated && !isProbeRoute(route)) gate(req, res);
     else app(req, res);
   };

@@ -28,6 +28,10 @@ export interface Faults {
   ackBeforeFsync: boolean;
   /** /kv is stored under <data dir>/<replica>: a volume per replica, not one shared by the Deployment. */
   volumePerReplica: boolean;
+  /** The previous bearer token is refused: no overlap window during a secret rotation. */
+  rotateWithoutOverlap: boolean;
+  /** The bearer token is printed at start (a leak). */
+  logSecret: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
@@ -40,6 +44,8 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   slowStartMs: 0,
   ackBeforeFsync: false,
   volumePerReplica: false,
+  rotateWithoutOverlap: false,
+  logSecret: false,
 });
 
 export const FAULT_SWITCHES = [
@@ -52,6 +58,8 @@ export const FAULT_SWITCHES = [
   'slow-start=<ms>',
   'ack-before-fsync',
   'volume-per-replica',
+  'rotate-without-overlap',
+  'log-secret',
 ] as const;
 
 export interface Config {
@@ -76,6 +84,8 @@ export interface Config {
   fastPath: boolean;
   /** The Deployment's volume (PUT/GET /kv/<key> are served only when set). */
   dataDir: string | null;
+  /** The Deployment's secret (bearer token on traffic routes when set; auth.ts). */
+  secretsDir: string | null;
   faults: Faults;
   /** The switches as given, for logs. */
   faultSpecs: string[];
@@ -128,6 +138,7 @@ type ValueFlag =
   | '--exit-linger-ms'
   | '--keep-alive-timeout-ms'
   | '--data-dir'
+  | '--secrets-dir'
   | '--fault';
 
 const VALUE_FLAGS: readonly ValueFlag[] = [
@@ -143,6 +154,7 @@ const VALUE_FLAGS: readonly ValueFlag[] = [
   '--exit-linger-ms',
   '--keep-alive-timeout-ms',
   '--data-dir',
+  '--secrets-dir',
   '--fault',
 ];
 const BOOLEAN_FLAGS = ['--no-fast-path', '--help'] as const;
@@ -163,6 +175,7 @@ export function usage(): string {
     `  --exit-linger-ms N       after draining, keep the admin port up until the orchestrator's final read, at most N ms (default ${DEFAULTS.exitLingerMs})`,
     `  --keep-alive-timeout-ms N  idle keep-alive timeout of the main port (default ${DEFAULTS.keepAliveTimeoutMs})`,
     '  --data-dir D             the volume: serve PUT/GET /kv/<key>, stored durably in D (env ZERODROP_DATA_DIR; default none)',
+    '  --secrets-dir D          require Authorization: Bearer <D/token> (or D/token.previous) on traffic routes (env ZERODROP_SECRETS_DIR)',
     '  --no-fast-path           let express answer GET / too (for before/after measurements)',
     '  --fault S                break the zero-downtime contract on purpose; repeatable (env ZERODROP_FAULTS=a,b):',
     `                           ${FAULT_SWITCHES.join(', ')}`,
@@ -233,6 +246,14 @@ export function applyFault(faults: Faults, spec: string, source: string): void {
     case 'volume-per-replica':
       noArg();
       faults.volumePerReplica = true;
+      return;
+    case 'rotate-without-overlap':
+      noArg();
+      faults.rotateWithoutOverlap = true;
+      return;
+    case 'log-secret':
+      noArg();
+      faults.logSecret = true;
       return;
     case 'error-rate': {
       const f = arg === undefined || arg.trim() === '' ? Number.NaN : Number(arg);
@@ -374,6 +395,12 @@ export function parseConfig(
   if (storageFaults.length > 0 && dataDir === null) {
     throw new ConfigError('--fault', `${storageFaults.join(' and ')} need a volume to break`, 'add --data-dir <dir> (env ZERODROP_DATA_DIR)');
   }
+  const secretsPick = pick('--secrets-dir', 'ZERODROP_SECRETS_DIR');
+  const secretsDir = secretsPick === undefined ? null : secretsPick.raw;
+  const secretFaults = [faults.rotateWithoutOverlap && 'rotate-without-overlap', faults.logSecret && 'log-secret'].filter((x): x is string => typeof x === 'string');
+  if (secretFaults.length > 0 && secretsDir === null) {
+    throw new ConfigError('--fault', `${secretFaults.join(' and ')} need a secret to break`, 'add --secrets-dir <dir> (env ZERODROP_SECRETS_DIR)');
+  }
   if (faults.readyEarly && warmupMs === 0) {
     throw new ConfigError('--fault', 'ready-early needs a warm-up to lie about', 'add --warmup-ms N with N > 0');
   }
@@ -392,6 +419,7 @@ export function parseConfig(
     keepAliveTimeoutMs,
     fastPath,
     dataDir,
+    secretsDir,
     faults,
     faultSpecs: faultSpecs.map((f) => f.spec),
   };

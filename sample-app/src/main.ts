@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       ` version=${config.version} zone=${config.zone} fast-path=${config.fastPath ? 'on' : 'off'}` +
       ` warmup=${config.warmupMs}ms drain-delay=${config.drainDelayMs}ms drain-timeout=${config.drainTimeoutMs}ms` +
       (config.dataDir === null ? '' : ` data-dir=${config.dataDir}`) +
+      (config.secretsDir === null ? '' : ' bearer-token=required') +
       (config.faultSpecs.length > 0 ? ` FAULTS=${config.faultSpecs.join(',')}` : ''),
   );
   handler = (signal) => app.onSignal(signal);

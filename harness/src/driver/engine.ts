@@ -22,6 +22,11 @@ export interface EngineRun {
   readonly done: Promise<EngineResult>;
   /** Stop sending now; in-flight requests still get up to timeoutMs. Idempotent. */
   stop(): void;
+  /**
+   * Open engine: from the next request on, send these headers (added to or replacing the
+   * templates'), e.g. the new bearer token after a secret rotation.
+   */
+  setHeaders?(headers: Record<string, string>): void;
 }
 
 export function validateConfig(config: DriverConfig): void {

@@ -28,6 +28,8 @@ export interface DriverHandle {
   off(event: 'progress', listener: (p: DriverProgress) => void): this;
   /** Stop sending now (SIGINT); in-flight requests still get timeoutMs; the result says interrupted. */
   stop(): void;
+  /** From the next request on, send these headers too (a rotated bearer token). Open engine. */
+  setHeaders(headers: Record<string, string>): void;
   /** The run's ledger and summary. Rejects with ZD_DRIVER_FAILED if the worker failed. */
   readonly done: Promise<DriverResult>;
   /** The worker's thread id (diagnostics). */
@@ -117,6 +119,10 @@ class Handle extends EventEmitter implements DriverHandle {
 
   stop(): void {
     if (!this.settled) this.worker.postMessage({ type: 'stop' });
+  }
+
+  setHeaders(headers: Record<string, string>): void {
+    if (!this.settled) this.worker.postMessage({ type: 'headers', headers });
   }
 
   /** Ends the worker at once (no result). For harness teardown after a failure. */

@@ -96,7 +96,7 @@ export function startOpenEngine(config: DriverConfig, options: EngineOptions = {
   validateConfig(config);
   const engine = new OpenEngine(config, options);
   engine.begin();
-  return { done: engine.done, stop: () => engine.stop() };
+  return { done: engine.done, stop: () => engine.stop(), setHeaders: (h) => engine.setHeaders(h) };
 }
 
 class OpenEngine {
@@ -105,9 +105,9 @@ class OpenEngine {
   private rejectDone!: (e: unknown) => void;
 
   private readonly target: TargetUrl;
-  private readonly templates: EncodedTemplate[];
+  private templates: EncodedTemplate[];
   private readonly mix: Uint16Array;
-  private readonly maxRequestBytes: number;
+  private maxRequestBytes: number;
   private readonly ledger: Ledger;
   private readonly interner: ReplicaInterner;
   private readonly idPrefix: Uint8Array;
@@ -184,6 +184,21 @@ class OpenEngine {
     const every = this.options.progressIntervalMs ?? 250;
     if (this.options.onProgress) this.progressTimer = setInterval(() => this.guard(() => this.emitProgress(false)), every);
     this.guard(() => this.pump(this.start));
+  }
+
+  /** Re-encodes the templates with these headers; every connection re-copies its scratch on its next send. */
+  setHeaders(headers: Record<string, string>): void {
+    this.guard(() => {
+      const requests = this.cfg.requests.map((r) => ({ ...r, headers: { ...r.headers, ...headers } }));
+      const templates = encodeTemplates(requests, this.target, this.cfg.runId);
+      const longest = Math.max(...templates.map((t) => t.prefix.length + t.suffix.length)) + 16;
+      if (longest > this.maxRequestBytes) this.maxRequestBytes = longest;
+      for (const c of this.conns) {
+        c.scratchTpl = -1;
+        if (c.scratch !== null && c.scratch.length < this.maxRequestBytes) c.scratch = null;
+      }
+      this.templates = templates;
+    });
   }
 
   stop(): void {

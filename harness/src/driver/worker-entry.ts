@@ -34,8 +34,9 @@ try {
   fail(err);
 }
 
-port.on('message', (m: { type?: string }) => {
+port.on('message', (m: { type?: string; headers?: Record<string, string> }) => {
   if (m.type === 'stop') run?.stop();
+  else if (m.type === 'headers' && m.headers) run?.setHeaders?.(m.headers);
 });
 // The parent thread is gone: nobody will read the result. Stop and leave.
 port.once('close', () => {

@@ -30,6 +30,10 @@ import { HostVolumes } from '../../../orchestrator/src/runtime/volumes.js';
 import { writeSeqPredicate } from '../driver/writes.js';
 import { summarizeData, type DataResult } from '../verify/checks/data.js';
 import { readBack } from './read-back.js';
+import { RunSecrets, SecretsSession, filesUnder, saveReplicaLogs } from './secrets.js';
+import { findLeaks, type SecretsEvidence } from '../verify/checks/secrets.js';
+import { UNPRIVILEGED_USER } from '../../../orchestrator/src/runtime/docker-image.js';
+import { numericUser } from '../../../orchestrator/src/runtime/volumes.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
@@ -79,6 +83,7 @@ class RunResources {
   metricsServer: MetricsServer | null = null;
   prometheus: PrometheusSession | null = null;
   timers: NodeJS.Timeout[] = [];
+  secrets: RunSecrets | null = null;
 
   async teardown(log: (line: string) => void): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
@@ -95,6 +100,7 @@ class RunResources {
     if (this.proxy) await step('proxy', () => this.proxy!.close());
     if (this.prometheus) await step('prometheus', () => this.prometheus!.stop());
     if (this.metricsServer) await step('metrics server', () => this.metricsServer!.close());
+    this.secrets?.remove();
   }
 
   async destroy(): Promise<void> {
@@ -105,6 +111,7 @@ class RunResources {
       this.prometheus?.stop(),
       this.metricsServer?.close(),
     ]);
+    this.secrets?.remove();
   }
 }
 
@@ -161,13 +168,15 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
     const volume = plan.volume === null ? undefined : { host: new HostVolumes(runId, plan.volume), keep: plan.volume.keep };
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan), ...(volume ? { volume } : {}) });
+    const secrets = startSecrets(plan, runId, res);
+    const mount = secrets?.mount();
+    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan), ...(volume ? { volume } : {}), ...(mount ? { secrets: mount } : {}) });
     io.log(`run ${runId} → ${dir}`);
     // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
     res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
     const controller = new DeploymentController({
       runId,
-      spec: plan.deployment,
+      spec: secrets ? { ...plan.deployment, template: { ...plan.deployment.template, env: secrets.templateEnv() } } : plan.deployment,
       runtime: res.runtime,
       proxy: res.proxy,
       zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
@@ -198,7 +207,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     // whose ledger then holds everything sent so far (the report covers the part that ran).
     stage = 'running the load';
     loadStarted = true;
-    const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
+    const authHeaders = secrets?.headers() ?? {};
+    const driver = startDriver({ ...plan.driver, requests: plan.driver.requests.map((r) => ({ ...r, headers: { ...r.headers, ...authHeaders } })), url: res.proxy.url, runId });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
     res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
@@ -206,7 +216,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const origin = anchor.monotonicMs;
     const steps: StepRecord[] = [];
     for (const step of plan.steps) {
-      const timer = setTimeout(() => steps.push(executeStep(controller, step, origin, io)), step.atMs);
+      const timer = setTimeout(() => steps.push(executeStep(controller, step, origin, io, { secrets, driver })), step.atMs);
       res.timers.push(timer);
     }
     let lastProgress: DriverProgress | null = null;
@@ -237,12 +247,14 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const counted = countsSnapshot(controller);
     if (plan.driver.requests.some((r) => r.keyedWrite === true) && !isKilled()) {
       stage = 'reading the writes back';
-      data = await readBackPhase(plan, ledger, res.proxy.url, origin, steps, io);
+      data = await readBackPhase(plan, ledger, res.proxy.url, origin, steps, io, secrets?.headers() ?? {});
     }
 
     // 5. Verdict and reports.
     stage = 'writing the reports';
     if (isKilled()) throw new ZerodropError('ZD_INTERRUPTED', 'killed: no report'); // what is left of a killed run writes nothing
+    const driverMetricsText = await driverMetrics.registry.metrics();
+    const secretsEvidence = secrets ? await secretsPhase(secrets, dir, ledger, controller, res.runtime, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline]) : null;
     const result = verifyRun({
       plan,
       runId,
@@ -257,10 +269,17 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       steps,
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
-      driverMetricsText: await driverMetrics.registry.metrics(),
+      driverMetricsText,
       data,
+      secrets: secretsEvidence,
     });
-    return await writeOutcome(dir, result, ledger, origin, io);
+    const outcome = await writeOutcome(dir, result, ledger, origin, io);
+    if (secrets) {
+      // Every report is rendered from result.json, whose inputs were scanned; this is the last word on disk.
+      const leaked = findLeaks(filesUnder(dir), secrets.secrets.allValues);
+      if (leaked.length > 0 && secretsEvidence?.leaks.length === 0) io.log(`✘ secrets: a secret value is in ${leaked.join(', ')} (written after the scan)`);
+    }
+    return outcome;
   } catch (err) {
     // Interrupted before the load: report what exists (the replicas that started, their events,
     // the proxy's counts: 0 sent). Any error that came with the interrupt is the interrupt's doing
@@ -359,7 +378,39 @@ function pointLatestAt(dir: string): void {
   }
 }
 
-function executeStep(controller: DeploymentController, step: PlannedStep, origin: number, io: RunIo): StepRecord {
+/**
+ * The secrets' evidence: 401/403 answers in the ledger, and the leak scan over every artifact that
+ * exists before the reports (the replicas' logs, saved under logs/) and every input of result.json.
+ */
+async function secretsPhase(secrets: SecretsSession, dir: string, ledger: LedgerData, controller: DeploymentController, runtime: Runtime, inputs: unknown[]): Promise<SecretsEvidence> {
+  let status401 = 0;
+  let status403 = 0;
+  for (let i = 0; i < ledger.length; i++) {
+    const st = ledger.status[i];
+    if (st === 401) status401++;
+    else if (st === 403) status403++;
+  }
+  await saveReplicaLogs(dir, controller.allReplicas.map((r) => r.id), (id) => runtime.logs(id, 10_000));
+  const artifacts = [...filesUnder(dir), { name: 'result.json (its inputs)', bytes: Buffer.from(JSON.stringify(inputs)) }];
+  return {
+    names: secrets.secrets.names,
+    rotations: secrets.rotations,
+    status401,
+    status403,
+    scanned: artifacts.map((a) => a.name),
+    leaks: findLeaks(artifacts, secrets.secrets.allValues),
+  };
+}
+
+/** deployment.secrets: generated now, removed with the run (res.secrets). */
+function startSecrets(plan: RunPlan, runId: string, res: RunResources): SecretsSession | null {
+  if (plan.secrets.length === 0) return null;
+  const owner = plan.runtime === 'docker' && process.getuid?.() === 0 ? numericUser(UNPRIVILEGED_USER) : null;
+  res.secrets = new RunSecrets(runId, plan.secrets, owner);
+  return new SecretsSession(res.secrets, plan.runtime, plan.deployment.template.env);
+}
+
+function executeStep(controller: DeploymentController, step: PlannedStep, origin: number, io: RunIo, ctx: { secrets: SecretsSession | null; driver: DriverHandle }): StepRecord {
   const record: StepRecord = { step, startedMs: monotonicMs() - origin, endedMs: null, outcome: 'running', detail: null };
   io.log(`▶ ${step.label}`);
   const finish = (outcome: StepRecord['outcome'], detail: string | null): void => {
@@ -370,7 +421,8 @@ function executeStep(controller: DeploymentController, step: PlannedStep, origin
   const run = async (): Promise<void> => {
     switch (step.kind) {
       case 'rollout': {
-        const done = await controller.rolloutTo(step.patch).done;
+        const env = ctx.secrets?.rolloutEnv(step.patch.env);
+        const done = await controller.rolloutTo(env ? { ...step.patch, env } : step.patch).done;
         finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
         io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
         return;
@@ -393,6 +445,13 @@ function executeStep(controller: DeploymentController, step: PlannedStep, origin
         await controller.recoverZone(step.zone);
         finish('done', null);
         return;
+      case 'rotate-secret': {
+        if (!ctx.secrets) throw new ZerodropError('ZD_BAD_SCENARIO', `rotate-secret ${step.name}: the deployment has no secrets`);
+        const done = await ctx.secrets.rotate(step.name, controller, (h) => ctx.driver.setHeaders(h));
+        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
+        io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: rolled out in ${(done.durationMs / 1000).toFixed(1)}s, clients switched to the new value`);
+        return;
+      }
     }
   };
   void run().catch((err: unknown) => finish('failed', errorMessage(err)));
@@ -408,10 +467,10 @@ function countsSnapshot(controller: DeploymentController): VerifyController {
 }
 
 /** The read-back (run/read-back.ts) and its figures per step window (verify/checks/data.ts). */
-async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: string, origin: number, steps: StepRecord[], io: RunIo): Promise<DataResult> {
+async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: string, origin: number, steps: StepRecord[], io: RunIo, headers: Record<string, string>): Promise<DataResult> {
   const isWrite = writeSeqPredicate(plan.driver.requests);
   io.log('▶ read-back: every write of the run, through the data plane');
-  const ev = await readBack({ url, ledger, isWrite, listTimes: plan.volume?.perZone ? plan.deployment.replicas * 2 : 1 });
+  const ev = await readBack({ url, ledger, isWrite, headers, listTimes: plan.volume?.perZone ? plan.deployment.replicas * 2 : 1 });
   const loadEnd = plan.driver.durationMs;
   const data = summarizeData({
     runId: ledger.runId,

@@ -10,7 +10,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
 import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
 import type { z } from 'zod';
-import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, STORAGE_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
+import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, STORAGE_FAULTS, SECRET_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
   /** Dotted field path, e.g. "load.rate" or "timeline[2].zone". */
@@ -365,6 +365,18 @@ function stateProblems(s: Scenario, usable: (...fields: string[]) => boolean, is
   const volumeOk = usable('deployment.volume');
   if (volumeOk && usable('load.writes', 'target.command', 'target.image') && isSampleApp && load.writes > 0 && deployment.volume === null) {
     out.push({ path: ['load', 'writes'], message: 'the sample-app stores writes on the Deployment\'s volume, and there is none', fix: 'add deployment.volume: { mountPath: /data }' });
+  }
+  const secretNames = Object.keys(deployment.secrets);
+  if (usable('deployment.secrets')) {
+    s.timeline.forEach((t, i) => {
+      if (t.action === 'rotate-secret' && !secretNames.includes(t.name)) {
+        out.push({ path: ['timeline', i, 'name'], message: `no secret "${t.name}" in deployment.secrets`, fix: secretNames.length > 0 ? `one of: ${secretNames.join(', ')}` : 'add deployment.secrets: { token: { valueFrom: generated } }' });
+      }
+    });
+    const secretFaults = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) => SECRET_FAULTS.includes(f));
+    if (usable('target.appFaults') && secretFaults.length > 0 && !secretNames.includes('token')) {
+      out.push({ path: ['target', 'appFaults'], message: `${secretFaults.join(' and ')} break the bearer token's rules, and there is none`, fix: 'add deployment.secrets: { token: { valueFrom: generated } }' });
+    }
   }
   const storage = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) => STORAGE_FAULTS.includes(f));
   if (volumeOk && usable('target.appFaults') && storage.length > 0 && deployment.volume === null) {

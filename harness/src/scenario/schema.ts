@@ -38,9 +38,11 @@ const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()
  * sample-app's negative-control switches, spelled as its --fault flag takes them
  * (sample-app/src/config.ts FAULT_SWITCHES); error-rate and slow-start take a value.
  */
-export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start', 'ack-before-fsync', 'volume-per-replica'] as const;
+export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start', 'ack-before-fsync', 'volume-per-replica', 'rotate-without-overlap', 'log-secret'] as const;
 /** Switches that break the volume's rules: they need deployment.volume. */
 export const STORAGE_FAULTS: readonly string[] = ['ack-before-fsync', 'volume-per-replica'];
+/** Switches that break the secret's rules: they need deployment.secrets. */
+export const SECRET_FAULTS: readonly string[] = ['rotate-without-overlap', 'log-secret'];
 /** Switches that each replace what SIGTERM does: sample-app refuses two of them together. */
 export const SIGTERM_FAULTS: readonly string[] = ['abrupt-exit', 'no-drain', 'ignore-sigterm', 'close-idle'];
 
@@ -122,6 +124,11 @@ const deploymentSchema = z
       })
       .nullable()
       .default(null),
+    /**
+     * Secrets generated per run, never written to the scenario, the reports or the logs; mounted
+     * read-only (ZERODROP_SECRETS_DIR). One named `token` is the bearer token the driver sends.
+     */
+    secrets: z.record(name, z.strictObject({ valueFrom: z.literal('generated') })).default({}),
   })
   .prefault({});
 
@@ -234,8 +241,10 @@ const timelineAction = z.discriminatedUnion(
     z.strictObject({ at, action: z.literal('crash-zone'), zone: name }),
     z.strictObject({ at, action: z.literal('hang-zone'), zone: name }),
     z.strictObject({ at, action: z.literal('recover-zone'), zone: name }),
+    /** A new value for a secret, rolled out with the old one still accepted (the overlap window). */
+    z.strictObject({ at, action: z.literal('rotate-secret'), name }),
   ],
-  { error: () => 'action must be one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone' },
+  { error: () => 'action must be one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, rotate-secret' },
 );
 
 const thresholdsSchema = z
@@ -310,10 +319,11 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
   'load.writes': 'the fraction of requests that write (PUT /kv/<request id>), from 0 to 1, e.g. writes: 0.2',
+  'deployment.secrets': 'a mapping of secret names, e.g. secrets: { token: { valueFrom: generated } } (the value is generated per run; "token" is the bearer token)',
   'deployment.volume': 'a volume that outlives the replicas, e.g. volume: { mountPath: /data } (perZone: true for one per zone), or null',
-  'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',
+  'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone | rotate-secret',
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
-  'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, e.g. { at: 10s, action: rollout, version: v2 }',
+  'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, rotate-secret, e.g. { at: 10s, action: rollout, version: v2 }',
   'timeline.*.zone': 'one of deployment.zones',
   'timeline.*.version': 'the new version label, e.g. version: v2',
   'timeline.*.env': 'a mapping of environment variables for the new version, e.g. env: { FEATURE_X: "on" }',

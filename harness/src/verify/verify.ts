@@ -35,6 +35,7 @@ import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 import { dataChecks, type DataResult } from './checks/data.js';
+import { secretsChecks, type SecretsEvidence } from './checks/secrets.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -63,6 +64,8 @@ export interface VerifyInput {
   driverMetricsText: string | null;
   /** load.writes: the read-back's figures (checks/data.ts). */
   data?: DataResult | null;
+  /** deployment.secrets: 401/403 counts and the leak scan (checks/secrets.ts). */
+  secrets?: SecretsEvidence | null;
 }
 
 const FAILED_SAMPLE = 50;
@@ -295,6 +298,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   // ---- Prometheus
   for (const q of input.prometheus.queries) checks.push(prometheusCheck(q));
   if (input.data) checks.push(...dataChecks(input.data));
+  if (input.secrets) checks.push(...secretsChecks(input.secrets));
 
   unjudgedUnderShortLoad(checks);
   const verdict = decide(checks);
@@ -598,7 +602,7 @@ function eventChecks(steps: StepRecord[], events: TimelineEvent[], view: ReturnT
       out.push(check(id, 'events', p.label, 'fail', 'executed', 'never executed (the load ended first)', 'the step was scheduled after the run ended'));
       return;
     }
-    if (p.kind === 'rollout' || p.kind === 'rollback') {
+    if (p.kind === 'rollout' || p.kind === 'rollback' || p.kind === 'rotate-secret') {
       const completed = events.find((e) => e.type === 'rollout.completed' && e.t >= ran.startedMs);
       const inLoad = completed !== undefined && completed.t <= sendEnd;
       out.push(

@@ -86,6 +86,8 @@ export interface DockerRuntimeOptions {
   cgroupParent?: 'auto' | string | null;
   /** deployment.volume: a named volume per run (or zone), mounted into every replica (docker-volumes.ts). */
   volume?: RunVolume;
+  /** deployment.secrets: the run's secret tree on the host (a tmpfs), bind-mounted read-only at `target`. */
+  secrets?: { source: string; target: string };
 }
 
 interface DockerReplica {
@@ -293,12 +295,16 @@ export class DockerRuntime implements Runtime {
     if (this.runId === null) await this.prepare(launch.runId);
     const facts = await this.image(template.image);
     const { create: spec, adminPort } = this.containerSpec(launch, facts);
+    const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
       const user = typeof spec.User === 'string' ? spec.User : '';
       const mount = await this.volumes.mountFor(launch.runId, launch.zone, user);
-      spec.HostConfig = { ...spec.HostConfig, Mounts: [mount] };
+      mounts.push(mount);
       spec.Env = [...(spec.Env ?? []), `${DATA_DIR_ENV}=${mount.Target}`];
     }
+    const secrets = this.options.secrets;
+    if (secrets) mounts.push({ Type: 'bind', Source: secrets.source, Target: secrets.target, ReadOnly: true });
+    if (mounts.length > 0) spec.HostConfig = { ...spec.HostConfig, Mounts: mounts };
     const name = spec.name as string;
 
     let container: Docker.Container;

@@ -21,6 +21,8 @@ export interface RuntimeSelection {
   dockerEndpoint?: 'published' | 'container';
   /** deployment.volume (volumes.ts): the runtime creates, mounts and removes it. */
   volume?: RunVolume;
+  /** Docker: the run's secret tree (host path) and where containers see it, read-only. */
+  secrets?: { source: string; target: string };
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
@@ -37,6 +39,7 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),
+      ...(selection.secrets ? { secrets: selection.secrets } : {}),
     });
   }
   throw new ZerodropError('ZD_RUNTIME_UNAVAILABLE', `runtime "${String(name)}" is not available in this build`, {

@@ -30,6 +30,7 @@ describe('parseConfig', () => {
       keepAliveTimeoutMs: 5000,
       fastPath: true,
       dataDir: null,
+      secretsDir: null,
       faults: { ...NO_FAULTS },
       faultSpecs: [],
     });
