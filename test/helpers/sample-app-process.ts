@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const SAMPLE_APP_ENTRY = fileURLToPath(new URL('../../dist/sample-app/src/main.js', import.meta.url));
 
 /** Env vars sample-app reads; never inherited from the test runner by accident. */
-const APP_ENV = ['PORT', 'APP_VERSION', 'ZONE', 'REPLICA_ID', 'ZERODROP_FAULTS', 'ZERODROP_DATA_DIR'];
+const APP_ENV = ['PORT', 'APP_VERSION', 'ZONE', 'REPLICA_ID', 'ZERODROP_FAULTS', 'ZERODROP_DATA_DIR', 'ZERODROP_SECRETS_DIR'];
 
 export interface ListeningLine {
   event: 'listening';

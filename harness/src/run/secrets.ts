@@ -92,8 +92,13 @@ export class RunSecrets {
 
 /** What the runner needs of the controller and the driver for a rotation. */
 export interface RotationTargets {
-  rolloutTo(patch: { env: Record<string, string> }): { done: Promise<{ outcome: string; durationMs: number; reason: string | null }> };
+  rolloutTo(patch: { env: Record<string, string> }): { revision: number; done: Promise<{ outcome: string; durationMs: number; reason: string | null }> };
+  readonly allReplicas: readonly { id: string; revision: number; routed: boolean; firstReadyMs: number | null; exitedMs: number | null }[];
+  readonly timeline: readonly { type: string; replica?: string }[];
 }
+
+/** How long clients wait, at most, for the old replicas to leave rotation before they switch anyway. */
+const SWITCH_WAIT_MS = 30_000;
 
 export class SecretsSession {
   /** The pod template's env as last rolled out (rotations and env rollouts keep it whole). */
@@ -133,13 +138,23 @@ export class SecretsSession {
 
   /**
    * rotate-secret: a new value, rolled out with the old one still accepted (the overlap window);
-   * once every replica has it, the clients switch to the new value (`switchClients`).
+   * once every replica that can still be sent a request has it (the rollout complete AND the old
+   * replicas out of rotation: a draining one is still routed while routing converges), the
+   * clients switch to the new value (`switchClients`).
    */
   async rotate(name: string, controller: RotationTargets, switchClients: (headers: Record<string, string>) => void): Promise<{ outcome: string; durationMs: number; reason: string | null }> {
     this.secrets.rotate(name);
     this.rotations++;
     this.env = { ...this.env, [SECRETS_DIR_ENV]: this.secrets.dirFor(this.runtime) };
-    const done = await controller.rolloutTo({ env: { ...this.env } }).done;
+    const handle = controller.rolloutTo({ env: { ...this.env } });
+    const done = await handle.done;
+    const deadline = Date.now() + SWITCH_WAIT_MS;
+    // Out of rotation = the proxy applied the removal (replica.unrouted is recorded once drainEndpoint resolved).
+    const unrouted = (id: string): boolean => controller.timeline.some((e) => e.type === 'replica.unrouted' && e.replica === id);
+    const reachable = (r: RotationTargets['allReplicas'][number]): boolean => r.routed || (r.firstReadyMs !== null && r.exitedMs === null && !unrouted(r.id));
+    while (controller.allReplicas.some((r) => r.revision < handle.revision && reachable(r)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     if (name === BEARER_SECRET) switchClients(this.headers());
     return done;
   }
