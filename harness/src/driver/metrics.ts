@@ -29,6 +29,8 @@ export interface DriverMetrics {
   readonly registry: Registry;
   /** Apply one progress message (cumulative numbers). */
   update(p: DriverProgress): void;
+  /** load.writes: what the read-back found (set once, after the load). */
+  readBack(r: { durable: number; lost: number; phantom: number; landedUnacknowledged: number }): void;
   /**
    * Cumulative values that went backwards between two messages (a counter cannot): must stay 0.
    */
@@ -51,6 +53,17 @@ export function createDriverMetrics(options: DriverMetricsOptions): DriverMetric
   const registers = [registry];
 
   const sent = new Counter({ name: 'zerodrop_driver_requests_sent_total', help: 'Requests the driver wrote to a socket (ledger rows).', registers });
+  // load.writes (issue 16): the writes among them, and what the read-back found after the load.
+  const writesSent = new Counter({ name: 'zerodrop_driver_writes_sent_total', help: 'Writes (PUT /kv/<request id>) the driver sent.', registers });
+  const writesAcked = new Counter({ name: 'zerodrop_driver_writes_acknowledged_total', help: 'Writes answered 2xx with their own id (acknowledged).', registers });
+  const writesFailed = new Counter({ name: 'zerodrop_driver_writes_failed_total', help: 'Writes that ended without an acknowledgement (a failure of the ledger).', registers });
+  const writesReadBack = new Gauge({
+    name: 'zerodrop_driver_writes_read_back',
+    help: 'After the load: acknowledged writes read back intact (durable) or not (lost), keys nobody wrote (phantom), failed writes that landed anyway.',
+    labelNames: ['result'],
+    registers,
+  });
+  const lastWrites = { sent: 0, acknowledged: 0, failed: 0 };
   const completed = new Counter({
     name: 'zerodrop_driver_requests_completed_total',
     help: 'Requests ended, by outcome (ok, http_error, id_mismatch, reset, refused, timeout, other_error, abandoned).',
@@ -119,7 +132,20 @@ export function createDriverMetrics(options: DriverMetricsOptions): DriverMetric
     get regressions() {
       return regressions;
     },
+    readBack(r) {
+      for (const [result, v] of Object.entries({ durable: r.durable, lost: r.lost, phantom: r.phantom, landed_unacknowledged: r.landedUnacknowledged })) {
+        writesReadBack.set({ result }, v);
+      }
+    },
     update(p: DriverProgress): void {
+      if (p.writes) {
+        for (const [k, counter] of [['sent', writesSent], ['acknowledged', writesAcked], ['failed', writesFailed]] as const) {
+          const v = p.writes[k];
+          const dw = delta(v, lastWrites[k]);
+          if (dw > 0) counter.inc(dw);
+          lastWrites[k] = Math.max(lastWrites[k], v);
+        }
+      }
       let d = delta(p.sent, lastSent);
       if (d > 0) sent.inc(d);
       lastSent = Math.max(lastSent, p.sent);

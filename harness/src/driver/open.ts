@@ -131,6 +131,8 @@ class OpenEngine {
   private sendingEndedAt = 0;
   private drainDeadline = 0;
   private unsent = 0;
+  /** load.writes: cumulative write counts (progress.writes). */
+  private readonly writes = { sent: 0, acknowledged: 0, failed: 0 };
   private anomalies = 0;
   /** First socket error code seen (diagnostics). */
   lastSocketError = '';
@@ -271,6 +273,7 @@ class OpenEngine {
     // Encode into the connection's scratch buffer: only the id digits change from one request to
     // the next; prefix and suffix are copied when the template or the digit count changes.
     if (tpl.render !== null) {
+      this.writes.sent++;
       // A keyed write: its own bytes (the id is in the path and in the body); the scratch stays as it was.
       c.view = tpl.render(seq);
       c.scratchTpl = -1;
@@ -434,6 +437,10 @@ class OpenEngine {
       return;
     }
     this.stats.record(outcome, status, this.ledger.latencyUsOf(seq), attempts);
+    if (this.templates[this.mix[seq % this.mix.length]!]!.render !== null) {
+      if (outcome === Outcome.Ok) this.writes.acknowledged++;
+      else this.writes.failed++;
+    }
     if (this.draining && this.busyCount === 0) this.finish(now);
   }
 
@@ -528,7 +535,7 @@ class OpenEngine {
     }
     if (this.options.onProgress) {
       this.options.onProgress(
-        final.progress(now, { inFlight: 0, openConnections: 0, scheduleLagMs: 0, targetRate: this.cfg.rate, final: true }),
+        { ...final.progress(now, { inFlight: 0, openConnections: 0, scheduleLagMs: 0, targetRate: this.cfg.rate, final: true }), writes: { ...this.writes } },
       );
     }
     this.resolveDone({ ledger: this.ledger, summary });
@@ -549,13 +556,10 @@ class OpenEngine {
       if (this.nextSeq < due) lag = now - (this.start + this.schedule.at(this.nextSeq));
     }
     cb(
-      this.stats.progress(now, {
-        inFlight: this.busyCount,
-        openConnections: this.openCount,
-        scheduleLagMs: lag,
-        targetRate: this.cfg.rate,
-        final,
-      }),
+      {
+        ...this.stats.progress(now, { inFlight: this.busyCount, openConnections: this.openCount, scheduleLagMs: lag, targetRate: this.cfg.rate, final }),
+        writes: { ...this.writes },
+      },
     );
   }
 

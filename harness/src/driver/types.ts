@@ -119,6 +119,8 @@ export interface DriverProgress {
   maxScheduleLagMs: number;
   /** true on the last message of a run: its numbers equal the ledger's totals exactly. */
   final: boolean;
+  /** load.writes (open engine): writes sent, acknowledged (2xx with the id), ended otherwise; cumulative. */
+  writes?: { sent: number; acknowledged: number; failed: number };
 }
 
 /** Prometheus-style buckets (seconds, `le` inclusive) of zerodrop_driver_request_duration_seconds. */

@@ -248,6 +248,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     if (plan.driver.requests.some((r) => r.keyedWrite === true) && !isKilled()) {
       stage = 'reading the writes back';
       data = await readBackPhase(plan, ledger, res.proxy.url, origin, steps, io, secrets?.headers() ?? {});
+      driverMetrics.readBack({ durable: data.durable, lost: data.missing + data.corrupt, phantom: data.phantom, landedUnacknowledged: data.landedUnacknowledged });
     }
 
     // 5. Verdict and reports.
