@@ -3,6 +3,7 @@
  * from a RunResult and rendered twice: to markdown (report.md, the job summary) and to HTML
  * (report.html). One builder keeps the two reports saying the same thing.
  */
+import { dataSection } from './data-section.js';
 import type {
   BookkeepingCounts,
   Check,
@@ -733,6 +734,7 @@ export function buildReportDoc(r: RunResult, opts: DocOptions = {}): ReportDoc {
     { id: 'charts', title: 'Timeline', blocks: [{ kind: 'charts' }] },
     reconciliationSection(r),
     disruptionSection(r),
+    ...[dataSection(r)].filter((x): x is Section => x !== null),
     failuresSection(r, opts),
     loadSection(r),
     replicasSection(r),
