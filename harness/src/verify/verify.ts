@@ -642,7 +642,7 @@ function disruptionEvent(view: RelativeLedger, s: StepRecord, i: number, events:
   if (s.step.kind === 'crash-zone' || s.step.kind === 'hang-zone') {
     const recovered = events.find((e) => e.type === 'workload.recovered' && e.t >= start);
     end = recovered ? recovered.t : null;
-  } else if (s.step.kind !== 'rollout' && s.step.kind !== 'rollback') {
+  } else if (s.step.kind !== 'rollout' && s.step.kind !== 'rollback' && s.step.kind !== 'rotate-secret') {
     end = start + 2000;
   }
   const duringEnd = Math.min(end ?? measured.to, measured.to);

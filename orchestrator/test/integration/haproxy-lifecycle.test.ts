@@ -123,6 +123,9 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(text).toContain('  option redispatch 1\n');
       expect(text).toContain('  retry-on conn-failure empty-response response-timeout\n');
       expect(text).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE\n');
+      // Writes are replayed only when the scenario declares them idempotent (proxy.idempotentWrites).
+      const writes = renderDataPlaneConfig({ config: { ...c, retries: { ...c.retries, idempotentWrites: true } }, port: 1, socketPath: '/s', threads: 1, maxconn: 4096, nativeMetricsPort: null, hardStopAfterMs: 10_000, errorsMapPath: '/m' });
+      expect(writes).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE or METH_PUT or METH_DELETE\n');
       expect(text).toContain('  timeout server 1s\n');
       expect(text).toContain('  timeout connect 500ms\n');
       expect(text).toContain('  option httpchk GET /healthz\n');
