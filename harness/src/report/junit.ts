@@ -95,6 +95,9 @@ export function renderJunit(r: RunResult): string {
   if (r.load.unsent !== undefined) props.push(['requests_unsent', String(r.load.unsent)]);
   if (r.load.bookkeeping) props.push(['bookkeeping_anomalies', String(total(r.load.bookkeeping))]);
   if (r.run.gitSha) props.push(['git_sha', r.run.gitSha]);
+  if (r.data) {
+    props.push(['writes_acknowledged', String(r.data.acknowledged)], ['writes_durable', String(r.data.durable)], ['writes_lost', String(r.data.missing + r.data.corrupt)], ['writes_phantom', String(r.data.phantom)]);
+  }
   const a = escapeXmlAttr;
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
