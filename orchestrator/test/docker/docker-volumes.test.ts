@@ -50,6 +50,23 @@ describe('reaping volume directories of dead runs (no engine needed)', () => {
   });
 });
 
+describe('host volumes (no engine needed)', () => {
+  it('one 0700 directory for the Deployment, or one per zone with perZone; removed with the run', () => {
+    const root = mkdtempSync(join(tmpdir(), 'zd-volumes-'));
+    const shared = new HostVolumes('run-a', { mountPath: '/data', perZone: false }, root);
+    shared.prepare();
+    expect(shared.hostDir('a')).toBe(shared.hostDir('b'));
+    expect(statSync(shared.hostDir('a')).mode & 0o777).toBe(0o700);
+    const zonal = new HostVolumes('run-b', { mountPath: '/data', perZone: true }, root);
+    zonal.prepare();
+    expect(zonal.hostDir('a')).not.toBe(zonal.hostDir('b'));
+    expect(zonal.dirs().map((d) => d.slice(zonal.runDir.length + 1)).sort()).toEqual(['zone-a', 'zone-b']);
+    zonal.remove();
+    expect(existsSync(zonal.runDir)).toBe(false);
+    expect(existsSync(shared.runDir)).toBe(true);
+  });
+});
+
 describe.skipIf(!engine.ok)(`docker volumes (${engine.reason})`, () => {
   afterAll(async () => {
     await removeRuns(docker, [runId]);
