@@ -38,8 +38,8 @@ import { projectRoot } from '../harness/src/paths.js';
 import { writeFileAtomic } from '../harness/src/report/atomic.js';
 import { loadScenarioFile } from '../harness/src/scenario/load.js';
 import { resolvePlan } from '../harness/src/scenario/resolve.js';
-import { errorMessage } from '../orchestrator/src/common/errors.js';
-import { startProxyWorker } from '../orchestrator/src/proxy/index.js';
+import { errorMessage } from '../common/src/errors.js';
+import { startProxyWorker } from '../orchestrator/index.js';
 import { findCeiling } from './bench/ceiling.js';
 import type { CeilingResult } from './bench/ceiling.js';
 import { benchDriverConfig, drive } from './bench/drive.js';
@@ -48,7 +48,7 @@ import { cpuSeconds, median, runWrk } from './bench/measure.js';
 import type { WrkResult } from './bench/measure.js';
 import { Reaper, startReplica } from './bench/procs.js';
 import type { Replica } from './bench/procs.js';
-import { DATA_PLANE_ENGINES, isDataPlaneEngine, type DataPlaneEngine } from '../orchestrator/src/proxy/engines.js';
+import { DATA_PLANE_ENGINES, isDataPlaneEngine, type DataPlaneEngine } from '../orchestrator/index.js';
 
 // ------------------------------------------------------------------ options
 

@@ -8,9 +8,9 @@
  * background and trigger another pass when they finish. Every change lands on the timeline.
  */
 import { EventEmitter } from 'node:events';
-import { monotonicMs, systemClock, type Clock } from './common/clock.js';
-import { settledWithin } from './common/async.js';
-import { ZerodropError, errorMessage } from './common/errors.js';
+import { monotonicMs, systemClock, type Clock } from '../../common/src/clock.js';
+import { settledWithin } from '../../common/src/async.js';
+import { ZerodropError, errorMessage } from '../../common/src/errors.js';
 import { planStep } from './planner/plan.js';
 import { checkInvariants, deploymentStatus, fencepostsOf, hasProgressed, isRolloutComplete, wouldBreach } from './planner/status.js';
 import type {

@@ -30,11 +30,8 @@ import { ErrorRateGate } from './faults.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
 
-export const ID_HEADER = 'x-zerodrop-id';
-export const SERVED_BY_HEADER = 'x-served-by';
-export const VERSION_HEADER = 'x-version';
-/** Sent by the orchestrator on its final read of a drained replica's counters. */
-export const FINAL_READ_HEADER = 'x-zerodrop-final-read';
+export { FINAL_READ_HEADER, ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
+import { FINAL_READ_HEADER, ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
 export const ECHO_LIMIT_BYTES = 64 * 1024;
 export const WORK_MAX_MS = 10_000;
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -3,8 +3,8 @@
  * its fix and exits 2 before anything starts.
  */
 import { parseArgs } from 'node:util';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { DATA_PLANE_ENGINES, isDataPlaneEngine } from '../../../orchestrator/src/proxy/engines.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { DATA_PLANE_ENGINES, isDataPlaneEngine } from '../../../orchestrator/index.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
 

@@ -53,7 +53,7 @@ import { Ledger } from './ledger.js';
 import { RunStats, statsFromLedger } from './stats.js';
 import { Outcome } from './types.js';
 import type { DriverConfig, DriverSummary } from './types.js';
-import { PROXY_HEADERS } from '../../../orchestrator/src/proxy/types.js';
+import { PROXY_HEADERS } from '../../../contract/index.js';
 
 /** The parts of autocannon's Client (lib/httpClient.js) we rely on. */
 interface AcClient extends EventEmitter {

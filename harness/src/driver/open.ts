@@ -32,7 +32,7 @@
  * arrives; intended = actual send): for throughput comparisons with wrk, never for a proof.
  */
 import net from 'node:net';
-import { errorCode } from '../../../orchestrator/src/common/errors.js';
+import { errorCode } from '../../../common/src/errors.js';
 import { nowMs } from './clock.js';
 import { emptySummary, validateConfig } from './engine.js';
 import type { EngineOptions, EngineResult, EngineRun } from './engine.js';

@@ -21,14 +21,15 @@
  *                attributes to those replicas (answered + failed attempts). Reported as its own
  *                row, never mixed into the exact one.
  */
-import type { ReplicaRecord } from '../../../orchestrator/src/controller.js';
-import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import type { ReplicaRecord } from '../../../orchestrator/index.js';
+import { PROBE_ROUTES } from '../../../contract/index.js';
+import type { ProxyStats } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import type { PrometheusResult } from '../result/types.js';
 import { PrometheusApiError, type PrometheusApi, type QueryResult } from './api.js';
 
-/** Routes that are probes, not traffic (sample-app/src/routes.ts PROBE_ROUTES). */
-export const PROBE_ROUTE_REGEX = '/healthz|/readyz|/metrics';
+/** Routes that are probes, not traffic (the contract's PROBE_ROUTES). */
+export const PROBE_ROUTE_REGEX = PROBE_ROUTES.join('|');
 
 export type PromQuery = PrometheusResult['queries'][number];
 

@@ -6,7 +6,7 @@
  * (c) ready replicas by zone and by version (step lines).
  * Every chart carries the rollout / zone-down / warm-up bands and the event markers.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Band, RunResult, TimelineSeries } from '../result/types.js';
 import { escapeHtml } from './escape.js';
 import { eventLine, isMajorEvent } from './events.js';

@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/types.js';
 import type { FailedRequestSample, RunResult } from '../result/types.js';
 import type { AtomicData } from './atomic.js';

@@ -3,13 +3,13 @@
  * (wrk, hey, k6...). The timeline is not played; drive the cluster with `zerodrop ctl` or the
  * admin API. Ctrl-C (or SIGTERM) drains and stops everything.
  */
-import { ExitCode } from '../../../orchestrator/src/common/errors.js';
-import { startAdminApi } from '../../../orchestrator/src/admin-api.js';
-import { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
-import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
-import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
+import { ExitCode } from '../../../common/src/errors.js';
+import { startAdminApi } from '../../../orchestrator/index.js';
+import { DeploymentController } from '../../../orchestrator/index.js';
+import { OrchestratorMetrics } from '../../../orchestrator/index.js';
+import { preflightDataPlane, startDataPlane } from '../../../orchestrator/index.js';
+import { readTrafficResponses } from '../../../orchestrator/index.js';
+import { createRuntime } from '../../../orchestrator/index.js';
 import type { ParsedCli } from '../cli/args.js';
 import { toolVersion } from '../paths.js';
 import { loadScenarioFile } from '../scenario/load.js';

@@ -4,9 +4,9 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/src/proxy/select.js';
-import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
-import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
+import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/index.js';
+import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/index.js';
+import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/index.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */

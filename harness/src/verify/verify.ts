@@ -8,11 +8,11 @@
  *   5. disruption  gaps, failures, latency before/during/after each event (and optional gates)
  */
 import { cpus, release, totalmem } from 'node:os';
-import type { ClockAnchor } from '../../../orchestrator/src/common/clock.js';
-import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/src/controller.js';
-import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
-import { parseExposition, sampleValue } from '../../../sample-app/src/exposition.js';
+import type { ClockAnchor } from '../../../common/src/clock.js';
+import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/index.js';
+import type { ProxyStats } from '../../../orchestrator/index.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
+import { parseExposition, sampleValue } from '../../../contract/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExpositionFull } from '../../../sample-app/src/exposition.js';
+import { parseExpositionFull } from '../../../contract/index.js';
 import { startLoad } from '../../../test/helpers/http-load.js';
 import { Ledger } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';

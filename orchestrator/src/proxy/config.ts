@@ -3,7 +3,7 @@
  * before a socket is opened.
  */
 import { isIP } from 'node:net';
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from './types.js';
 import type { ProxyConfig } from './types.js';
 

@@ -24,7 +24,7 @@
  * racing on them. destroy() fails every request still held, written or not.
  */
 import net from 'node:net';
-import { FAILED, Http1ResponseParser, NEED_MORE, eqLower, latin1, lowerBytes, sameLatin1 } from '../common/http1-parser.js';
+import { FAILED, Http1ResponseParser, NEED_MORE, eqLower, latin1, lowerBytes, sameLatin1 } from '../../../common/src/http1-parser.js';
 import {
   HDR_CONTENT_LENGTH,
   HDR_EXPECT,

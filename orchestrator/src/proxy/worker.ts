@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { validateProxyConfig } from './config.js';
 import { deserializeError } from './protocol.js';
 import type { ControlCall, ControlRequest, ControlResults, WorkerData, WorkerMessage } from './protocol.js';

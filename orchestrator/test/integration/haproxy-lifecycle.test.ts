@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { proxyConfig } from '../../src/proxy/config.js';
 import { HAPROXY_HEALTH_CHECK_DEFAULTS } from '../../src/proxy/types.js';
 import type { ProxyConfigOverrides } from '../../src/proxy/config.js';

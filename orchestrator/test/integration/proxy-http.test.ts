@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { proxyConfig } from '../../src/proxy/config.js';
 import { startServiceProxy } from '../../src/proxy/proxy.js';
 import type { ServiceProxy } from '../../src/proxy/proxy.js';
