@@ -60,7 +60,7 @@ export function parseTargetUrl(url: string): TargetUrl {
   if (host === 'localhost') host = '127.0.0.1'; // resolve once, not per connect
   if (!isAllowedTarget(host)) {
     throw new ZerodropError('ZD_BAD_USAGE', `driver url "${url}": load may only target loopback or a private address the run created`, {
-      fix: 'use 127.0.0.1 / ::1 (DESIGN.md: load and faults only against loopback or the run\'s own containers)',
+      fix: 'use 127.0.0.1 / ::1 (load and faults go only to loopback or the run\'s own containers)',
     });
   }
   const port = u.port === '' ? 80 : Number(u.port);
