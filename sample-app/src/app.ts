@@ -30,7 +30,6 @@ import { ErrorRateGate } from './faults.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
 
-export { FINAL_READ_HEADER, ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
 import { FINAL_READ_HEADER, ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
 export const ECHO_LIMIT_BYTES = 64 * 1024;
 export const WORK_MAX_MS = 10_000;
@@ -221,7 +220,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       return;
     }
     loadExpress().then(
-      (loaded) => loaded(req as Request, res as Response),
+      (loaded) => {
+        loaded(req as Request, res as Response);
+      },
       (err: unknown) => sendJson(res, 500, { error: `express failed to load: ${err instanceof Error ? err.message : String(err)}` }),
     );
   };

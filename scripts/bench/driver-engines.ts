@@ -36,12 +36,22 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
-    if (k === '--runs' && v) (a.runs = Number(v)), i++;
-    else if (k === '--seconds' && v) (a.seconds = Number(v)), i++;
-    else if ((k === '--rate' || k === '--rates') && v) (a.rates = v.split(',').map(Number)), i++;
-    else if (k === '--connections' && v) (a.connections = Number(v)), i++;
-    else if (k === '--open-connections' && v) (a.openConnections = Number(v)), i++;
-    else if (k === '--autocannon') a.autocannon = true;
+    if (k === '--runs' && v) {
+      a.runs = Number(v);
+      i++;
+    } else if (k === '--seconds' && v) {
+      a.seconds = Number(v);
+      i++;
+    } else if ((k === '--rate' || k === '--rates') && v) {
+      a.rates = v.split(',').map(Number);
+      i++;
+    } else if (k === '--connections' && v) {
+      a.connections = Number(v);
+      i++;
+    } else if (k === '--open-connections' && v) {
+      a.openConnections = Number(v);
+      i++;
+    } else if (k === '--autocannon') a.autocannon = true;
     else if (k === '--json') a.json = true;
     else {
       process.stderr.write(`unknown argument ${k}\nusage: npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--open-connections C] [--autocannon] [--json]\n`);

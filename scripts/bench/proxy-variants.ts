@@ -139,7 +139,7 @@ async function serve(variant: Variant, upstreams: number[]): Promise<void> {
     const server = http.createServer((req, res) => {
       const pool = pools[i++ % pools.length] as Pool;
       pool
-        .request({ path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers: req.headers as Record<string, string> })
+        .request({ path: req.url ?? '/', method: (req.method ?? 'GET'), headers: req.headers as Record<string, string> })
         .then(async (r) => {
           const body = Buffer.from(await r.body.arrayBuffer());
           res.writeHead(r.statusCode, r.headers as http.OutgoingHttpHeaders);

@@ -63,7 +63,7 @@ export async function startTargetServer(mode: TargetMode, options: TargetOptions
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`target server (${mode}) did not start: ${out}`)), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /LISTENING (\d+)/.exec(out);
       if (m) {

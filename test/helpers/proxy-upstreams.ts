@@ -51,7 +51,7 @@ export async function startUpstream(id: string, options: UpstreamOptions = {}): 
         const msg = JSON.parse(buf.slice(0, nl)) as { port: number };
         resolve(msg.port);
       } catch (err) {
-        reject(err as Error);
+        reject(err);
       }
     });
     child.once('exit', (code) => {

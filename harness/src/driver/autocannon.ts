@@ -187,7 +187,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const now = nowMs();
     // Closed model: the intended time is the write itself (send lag 0). The row was added a few
     // µs earlier in setupRequest, where its seq was needed for the id header.
-    (ledger.columns.intended as Float64Array)[seq] = now;
+    (ledger.columns.intended)[seq] = now;
     stats.noteSend(ledger.markSent(seq, now), maxLateUs);
     inFlight++;
     const conn = st.client.conn;
@@ -242,12 +242,14 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const client = c as AcClient;
     const st: ClientState = { client, inflight: [], head: null, destroyed: null };
     clients.push(st);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const getRequestBuffer = client.getRequestBuffer;
     client.getRequestBuffer = function wrapped(this: AcClient): Buffer {
       const buf = getRequestBuffer.call(this);
       onWrite(st);
       return buf;
     };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const destroyConnection = client._destroyConnection;
     client._destroyConnection = function wrapped(this: AcClient): void {
       st.destroyed = this.conn;
@@ -290,7 +292,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     timeout: timeoutS,
     sampleInt: 250,
     requests: [{ setupRequest }],
-    setupClient: setupClient as unknown as autocannon.Options['setupClient'],
+    setupClient: setupClient,
   };
   if (config.rate > 0) opts.overallRate = config.rate;
 

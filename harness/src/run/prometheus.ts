@@ -91,7 +91,7 @@ export class PrometheusSession {
     let api: PrometheusApi;
     if (mode === 'auto') {
       preflightPrometheus(mode);
-      binary = findPrometheusBinary() as string;
+      binary = findPrometheusBinary();
       sdDir = join(promDir, 'sd');
       api = new PrometheusApi('http://127.0.0.1:1'); // replaced once the server listens
     } else {

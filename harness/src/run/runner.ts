@@ -389,4 +389,4 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
   });
 }
 
-export type { LedgerData, DriverSummary, ProxyStats };
+export type { LedgerData,  ProxyStats };

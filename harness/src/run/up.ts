@@ -4,7 +4,7 @@
  * admin API. Ctrl-C (or SIGTERM) drains and stops everything.
  */
 import { ExitCode } from '../../../common/src/errors.js';
-import { preflightDataPlane, startAdminApi } from '../../../orchestrator/index.js';
+import { preflightDataPlane, startAdminApi, type TimelineEvent } from '../../../orchestrator/index.js';
 import { loadScenarioFile } from '../scenario/load.js';
 import { describePlan, resolvePlan, type CliOverrides } from '../scenario/resolve.js';
 import { eventLine } from '../report/events.js';
@@ -45,7 +45,7 @@ export async function runUp(options: UpOptions, file: string): Promise<number> {
     throw err;
   }
   const admin = await startAdminApi(controller, proxy, metrics, options.adminPort ?? 0);
-  controller.on('event', (e) => log(eventLine(e)));
+  controller.on('event', (e: TimelineEvent) => log(eventLine(e)));
   log('');
   log(`service   ${proxy.url}        ← point your load tool here (e.g. wrk -c100 -d30s ${proxy.url}/)`);
   log(`admin     ${admin.url}        ← zerodrop ctl --admin ${admin.url} status | rollout v2 | fail-zone b`);

@@ -70,7 +70,7 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
   if (o.appFaults && o.appFaults.length > 0) s.target.appFaults = [...s.target.appFaults, ...o.appFaults];
   if (o.noRetries) s.proxy.retries = false;
   if (o.proxyEngine !== undefined) s.proxy.engine = o.proxyEngine;
-  if (o.prometheus !== undefined) s.prometheus = o.prometheus as Scenario['prometheus'];
+  if (o.prometheus !== undefined) s.prometheus = o.prometheus;
   if (o.outDir !== undefined) s.outputs.dir = o.outDir;
   const problems = crossFieldProblems(s);
   if (problems.length > 0) {

@@ -252,9 +252,7 @@ export const scenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.output<typeof scenarioSchema>;
-export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type TimelineAction = Scenario['timeline'][number];
-export type LoadRequest = Scenario['load']['requests'][number];
 
 /**
  * How to fix each field, by path ("*" = any array index). Shown under every error. A field with

@@ -4,13 +4,11 @@
  * server — composed by the runner's own startStack, so the Prometheus session can be tested
  * in isolation from the runner and the driver.
  */
-import { Counter, Registry } from 'prom-client';
 import type { DeploymentController, OrchestratorMetrics, ProxyControl, Runtime } from '../../../orchestrator/index.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan, type RunPlan } from '../../src/scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from '../../src/run/metrics-server.js';
 import { closeStack, startStack as composeStack, type StackParts } from '../../src/run/stack.js';
-import type { LoadResult } from '../../../test/helpers/http-load.js';
 
 export interface Stack {
   runId: string;
@@ -46,21 +44,3 @@ export async function startStack(scenarioYaml: string, runId: string): Promise<S
   }
 }
 
-/**
- * A stand-in for the driver's registry, fed from a raw load client with exact counts (the real
- * driver is tested end to end elsewhere): sent and responses by code, labelled run_id.
- */
-export function fakeDriverMetrics(runId: string): { registry: Registry; record(r: Pick<LoadResult, 'written' | 'byStatus'>): void } {
-  const registry = new Registry();
-  registry.setDefaultLabels({ run_id: runId });
-  const sent = new Counter({ name: 'zerodrop_driver_requests_sent_total', help: 'Requests written.', registers: [registry] });
-  const responses = new Counter({ name: 'zerodrop_driver_responses_total', help: 'Responses by code.', labelNames: ['code'], registers: [registry] });
-  sent.inc(0);
-  return {
-    registry,
-    record(r) {
-      sent.inc(r.written);
-      for (const [code, n] of Object.entries(r.byStatus)) responses.inc({ code }, n);
-    },
-  };
-}

@@ -668,7 +668,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     } else {
       x.opts = {
         path: x.path,
-        method: x.method as Dispatcher.HttpMethod,
+        method: x.method,
         headers: x.headers,
         body: x.body,
         // undici's idempotent flag only orders pipelined requests; ours decides retries.
@@ -713,7 +713,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       ra.pool = pool as RawPool<RawAttempt>;
       ra.pool.dispatch(ra, now);
     } else {
-      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt as Dispatcher.DispatchHandler);
+      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt);
     }
   }
 

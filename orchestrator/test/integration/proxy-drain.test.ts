@@ -137,8 +137,8 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
           created.push({ t, stack: new Error().stack ?? '' });
           return t;
         }) as unknown as F;
-      globalThis.setTimeout = track(realTimeout as never) as unknown as typeof setTimeout;
-      globalThis.setInterval = track(realInterval as never) as unknown as typeof setInterval;
+      globalThis.setTimeout = track(realTimeout as never);
+      globalThis.setInterval = track(realInterval as never);
       proxy = await startServiceProxy(proxyConfig('close-test', withClient(client, { metricsPort: 0, healthCheck: { intervalMs: 50, timeoutMs: 50 } })));
       for (const u of ups) await proxy.addEndpoint(u.endpoint());
       const p = proxy;

@@ -175,7 +175,7 @@ export class HaproxyDataPlane implements ProxyControl {
     } else {
       book.carried = addCounters(book.carried, book.last);
       book.last = emptyCounters();
-      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' as AdminState });
+      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' });
     }
     const name = this.uniqueName(spec.id);
     this.names.add(name);
