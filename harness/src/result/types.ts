@@ -33,7 +33,12 @@ export interface Check {
   expected: string;
   /** What was measured: "lost = 17 (sent 120000, completed 119983)". */
   actual: string;
-  /** Why it failed and where to look, when it failed. */
+  /**
+   * fail / invalid only: the broken condition in one phrase, which the headline states
+   * ("target rate not reached: 9,465 of 20,000 req/s"). Absent in results written before it.
+   */
+  broken?: string;
+  /** Why it failed and where to look, when it failed; for a skip, why it was not judged. */
   explanation?: string;
   numbers?: Record<string, number>;
 }
@@ -46,6 +51,12 @@ export interface LatencySummary {
   maxMs: number | null;
 }
 
+/**
+ * The traffic of a window, by actual time: `sent` and `achievedRate` count requests actually
+ * written in it, `ok` the successes answered in it; `failed`, `retried` and `latency` cover the
+ * requests in flight during it (sent ≤ end, answered ≥ start). Latency runs from the intended
+ * send time (coordinated-omission correct).
+ */
 export interface WindowStats {
   startMs: number;
   endMs: number;
