@@ -73,7 +73,8 @@ function rolloutOutcome(n: number, step: PlannedStep, ran: StepRecord, events: r
   const until = next?.t ?? Number.POSITIVE_INFINITY;
   const mine = (e: { revision: number; t: number }): boolean => e.revision === started.revision && e.t < until;
   const completed = firstAfter(events, 'rollout.completed', started.t, mine);
-  const failed = firstAfter(events, 'rollout.failed', started.t, mine);
+  // An automatic rollback starts in the same instant its rollout failed.
+  const failed = firstAfter(events, 'rollout.failed', started.t, (e) => e.revision === started.revision && e.t <= until);
   const previous = [...events].reverse().find((e): e is Ev<'rollout.started'> => e.type === 'rollout.started' && e.t < started.t);
   const previousDone = previous && firstAfter(events, 'rollout.completed', previous.t, (e) => e.revision === previous.revision && e.t <= started.t);
   if (previous && previousDone && previous.revision === started.revision) {
