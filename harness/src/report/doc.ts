@@ -402,7 +402,7 @@ const BOOKKEEPING_SHORT: Record<keyof BookkeepingCounts, string> = {
   engineAnomalies: 'engine anomalies',
   pendingRows: 'pending rows',
   unknownOutcomes: 'unknown outcomes',
-  summaryLedgerMismatch: 'summary ≠ ledger',
+  summaryLedgerMismatch: 'writes ≠ ledger',
 };
 
 /** The driver's bookkeeping counters next to the load figures: all 0, or the ones that are not, loudly. */

@@ -168,7 +168,7 @@ export interface BookkeepingCounts {
   pendingRows: number;
   /** Ledger rows with an outcome byte that is no Outcome. */
   unknownOutcomes: number;
-  /** |summary.sent − ledger rows|: the summary and the ledger the verifier read disagree. */
+  /** |writes the engine counted − ledger rows|: two independent counts of the requests sent disagree. */
   summaryLedgerMismatch: number;
 }
 

@@ -292,7 +292,7 @@ const MUTATIONS: Mutation[] = [
     'FAIL',
   ],
   ['driver bookkeeping: engine anomalies', (f) => void (f.input.summary.anomalies = 2), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
-  ['driver bookkeeping: the summary disagrees with the ledger', (f) => void (f.input.summary.sent = TOTAL + 1), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
+  ['driver bookkeeping: the engine counted more writes than the ledger has rows', (f) => void (f.input.summary.sent = TOTAL + 1), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
   [
     'driver bookkeeping: a row left pending (also unanswered, so FAIL wins)',
     (f) => {
@@ -328,7 +328,7 @@ describe('verifyRun: one negative control per rule', () => {
     f.ledger.outcome[7001] = 42;
     const r = verifyRun(f.input);
     const c = checkOf(r, 'ledger.bookkeeping');
-    expect(c.actual).toBe('engine anomalies 2, rows with an unknown outcome 1, summary sent ≠ ledger rows 3');
+    expect(c.actual).toBe('engine anomalies 2, rows with an unknown outcome 1, writes counted ≠ ledger rows 3');
     expect(c.explanation).toContain('fix:');
     expect(c.numbers).toEqual({ engineAnomalies: 2, pendingRows: 0, unknownOutcomes: 1, summaryLedgerMismatch: 3, unsent: 7 });
     expect(r.load.bookkeeping).toEqual({ engineAnomalies: 2, pendingRows: 0, unknownOutcomes: 1, summaryLedgerMismatch: 3 });
@@ -417,7 +417,7 @@ describe('report: the load figures carry unsent and the bookkeeping counters', (
   it('all zero in a passing run; loud when not', () => {
     const ok = renderMarkdown(verifyRun(passingInput().input));
     expect(ok).toContain('· unsent 0');
-    expect(ok).toMatch(/Driver bookkeeping.*engine anomalies 0 · pending rows 0 · unknown outcomes 0 · summary ≠ ledger 0/);
+    expect(ok).toMatch(/Driver bookkeeping.*engine anomalies 0 · pending rows 0 · unknown outcomes 0 · writes ≠ ledger 0/);
     const f = passingInput();
     f.input.summary.anomalies = 3;
     f.input.summary.unsent = 12;
