@@ -3,6 +3,17 @@
  * checks/ and one line here; its ids must be in the README's checks table (a test holds the two
  * together). Verdict rules that span modules (the load-shortfall downgrade) read the modules'
  * declarations, never a list of ids kept elsewhere.
+ *
+ * Adding a module:
+ *   export const myChecks: CheckModule = {
+ *     name: 'orchestrator',                       // its check group: ids start with `${name}.`
+ *     ids: ['orchestrator.my-rule'],              // every id it can return (README table too)
+ *     checks: (run) => [check({ id: 'orchestrator.my-rule', group: 'orchestrator', … })],
+ *   };
+ * `run` is the snapshot: the VerifyInput fields (new ones included, as given), the timeline in
+ * ms from origin (`events`), the replica records (`replicas`), the controller's final view, and
+ * what is derived once (`tally`, `measured`, `stepOutcomes`, `replicaRows`…). Two modules may
+ * share a group (name); ids must stay unique.
  */
 import type { Check } from '../result/types.js';
 import type { CheckModule } from './check.js';
