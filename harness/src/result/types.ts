@@ -214,6 +214,11 @@ export interface TimelineSeries {
   bucketMs: number;
   /** Bucket start, ms from origin. */
   t: number[];
+  /**
+   * By actual time: successes in the bucket they were answered in, failures in the bucket they
+   * ended in, retried requests in the bucket they ended in (answers after the last bucket are in
+   * the last one). Latency (p50/p99/max) by intended send time, measured from it.
+   */
   ok: number[];
   failed: number[];
   retried: number[];
