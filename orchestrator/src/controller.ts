@@ -8,9 +8,9 @@
  * background and trigger another pass when they finish. Every change lands on the timeline.
  */
 import { EventEmitter } from 'node:events';
-import { monotonicMs, systemClock, type Clock } from './common/clock.js';
-import { settledWithin } from './common/async.js';
-import { ZerodropError, errorMessage } from './common/errors.js';
+import { monotonicMs, systemClock, type Clock } from '../../common/src/clock.js';
+import { settledWithin } from '../../common/src/async.js';
+import { ZerodropError, errorMessage } from '../../common/src/errors.js';
 import { planStep } from './planner/plan.js';
 import { checkInvariants, deploymentStatus, fencepostsOf, hasProgressed, isRolloutComplete, wouldBreach } from './planner/status.js';
 import type {
@@ -726,7 +726,7 @@ export class DeploymentController extends EventEmitter {
    *   t0+preStop    SIGTERM; SIGKILL at t0+grace (the grace countdown includes preStop)
    * routingLag ≤ preStop (the preStop-sleep remedy, or both 0): we own the proxy too, so SIGTERM
    * waits until the replica has left the proxy and its final counters are read, exactly in the
-   * order DESIGN.md gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
+   * order docs/architecture.md's contract gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
    * lands while traffic still arrives, which is what contract rule 2 must survive (the default:
    * it is the case that catches a service that stops serving on SIGTERM).
    */

@@ -2,8 +2,7 @@
  * Upstream replicas for proxy tests: test/helpers/proxy-upstream.mjs run as child processes, so a
  * test can SIGKILL, SIGSTOP and SIGCONT them for real. Always clean up with stopUpstreams().
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ProxyEndpoint } from '../../orchestrator/src/proxy/types.js';

@@ -3,7 +3,7 @@
  * accounting bolted on. autocannon's own numbers are kept only as `autocannonReported`.
  *
  * What autocannon 8.0.0 gets wrong, and what we do about it (lib/httpClient.js, lib/run.js;
- * research/baseline-measurements.md §7, research/mechanics.md E1/F):
+ * and what we measured of it):
  * - Closed loop per connection. `overallRate` is not an open model: each connection gets
  *   rate/connections requests per 1-second window (`reqsMadeThisSecond`, reset by a 1000 ms
  *   setInterval), sends them back to back as soon as the window opens, then idles. 20k req/s
@@ -46,14 +46,12 @@ import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import autocannon from 'autocannon';
 import { nowMs } from './clock.js';
-import { emptySummary, validateConfig } from './engine.js';
-import type { EngineOptions, EngineResult, EngineRun } from './engine.js';
+import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
 import { assertRunId, buildMix, ID_HEADER, parseTargetUrl, SERVED_BY_HEADER } from './http1.js';
 import { Ledger } from './ledger.js';
 import { RunStats, statsFromLedger } from './stats.js';
-import { Outcome } from './types.js';
-import type { DriverConfig, DriverSummary } from './types.js';
-import { PROXY_HEADERS } from '../../../orchestrator/src/proxy/types.js';
+import { type DriverConfig, type DriverSummary, Outcome } from './types.js';
+import { PROXY_HEADERS } from '../../../contract/index.js';
 
 /** The parts of autocannon's Client (lib/httpClient.js) we rely on. */
 interface AcClient extends EventEmitter {

@@ -13,8 +13,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { ProcessGroupRegistry, reapOrphanedGroups } from '../../../orchestrator/src/runtime/process-registry.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { ProcessGroupRegistry, reapOrphanedGroups } from '../../../orchestrator/index.js';
 import { PrometheusApi } from './api.js';
 
 export const INSTALL_FIX = 'install it (Debian/Ubuntu: apt-get install -y --no-install-recommends prometheus; or .ci/install-prometheus.sh), set ZERODROP_PROMETHEUS_BIN to its path, or run with --prometheus off (in-process proof only)';

@@ -3,7 +3,7 @@
  * and the benchmark JSON are all rendered from this object alone (`zerodrop report <dir>`).
  * Times are ms relative to the run's origin (run.originEpochMs) unless named *Epoch*.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 

@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
-import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { type IntOrPercent, resolveFenceposts } from '../../../orchestrator/index.js';
 import type { z } from 'zod';
 import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 

@@ -2,7 +2,7 @@
  * The replicas table (one row per replica the run started) and the per-replica reconciliation:
  * proxy responses ≤ the replica's own count ≤ proxy responses + failed attempts.
  */
-import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import type { ProxyStats } from '../../../orchestrator/index.js';
 import type { ReplicaRow } from '../result/types.js';
 import { sumWhere } from './check.js';
 import type { ReplicaSnapshot } from './snapshot.js';

@@ -5,7 +5,7 @@
  * measured from it (coordinated-omission correct). Ready replicas per zone and version are
  * replayed from the timeline.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import { bucketSeries } from '../driver/analysis.js';
 import { Outcome } from '../driver/types.js';
 import type { TimelineSeries } from '../result/types.js';

@@ -4,7 +4,7 @@
  * exercised anything at all, and when its effect ended (the end of its disruption window).
  * Pure: planned steps + step records + timeline (ms from origin) in, plain data out.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { PlannedStep } from '../scenario/resolve.js';
 import type { StepRecord } from './verify.js';
 

@@ -6,9 +6,8 @@
  * run (snapshot.ts). Tables and charts are assembled here and in disruption.ts / series.ts.
  */
 import { cpus, release, totalmem } from 'node:os';
-import type { ClockAnchor } from '../../../orchestrator/src/common/clock.js';
-import type { DeploymentController } from '../../../orchestrator/src/controller.js';
-import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import type { ClockAnchor } from '../../../common/src/clock.js';
+import type { DeploymentController, ProxyStats } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';

@@ -1,12 +1,12 @@
 /**
  * `promtool check metrics` on every component's live exposition: the proxy (worker), the
- * orchestrator, the driver and a sample-app replica. Metric names follow DESIGN.md
+ * orchestrator, the driver and a sample-app replica. Metric names follow docs/architecture.md
  * (zerodrop_<component>_*, sample-app's http_requests_total) and every series carries run_id
  * (harness parts) or gets it from file_sd (replicas).
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExpositionFull } from '../../../sample-app/src/exposition.js';
+import { parseExpositionFull } from '../../../contract/index.js';
 import { startLoad } from '../../../test/helpers/http-load.js';
 import { Ledger } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';
@@ -90,7 +90,7 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
     expect(fixed, `fixed upstream: remove from KNOWN.${component}`).toEqual([]);
   });
 
-  it('names follow DESIGN.md: component prefix, run_id on every harness series, units in base form', () => {
+  it('names follow docs/architecture.md: component prefix, run_id on every harness series, units in base form', () => {
     const prefix: Record<string, RegExp> = {
       proxy: /^zerodrop_proxy_/,
       orchestrator: /^zerodrop_orchestrator_/,
@@ -109,7 +109,7 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
         for (const s of samples) expect(s.labels['run_id'], `${component} ${s.name} has run_id`).toBe('lint-run');
       }
     }
-    // The labels DESIGN.md names, where they belong.
+    // The labels docs/architecture.md names, where they belong.
     const proxy = parseExpositionFull(texts['proxy']!).samples;
     expect(proxy.find((s) => s.name === 'zerodrop_proxy_upstream_responses_total')?.labels).toMatchObject({ replica: expect.any(String), zone: expect.any(String), version: 'v1', code: '200' });
     const app = parseExpositionFull(texts['sample-app']!).samples;

@@ -7,7 +7,7 @@
  * exactly which checks did not pass.
  */
 import { describe, expect, it } from 'vitest';
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { CheckStatus, RunResult, Verdict } from '../../src/result/types.js';
 import type { PlannedStep } from '../../src/scenario/resolve.js';
 import { verifyRun } from '../../src/verify/verify.js';

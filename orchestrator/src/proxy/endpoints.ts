@@ -7,7 +7,7 @@
  * are serving and not ejected; only when none is left, over draining endpoints that are not
  * ejected; never over ejected ones (no panic mode, unlike Envoy's 50% default: research C2).
  */
-import type { Clock } from '../common/clock.js';
+import type { Clock } from '../../../common/src/clock.js';
 import type {
   EndpointState,
   EndpointStats,

@@ -5,7 +5,7 @@
  * sees a dockerode type.
  */
 import Docker from 'dockerode';
-import { ZerodropError, errorCode, errorMessage } from '../common/errors.js';
+import { ZerodropError, errorCode, errorMessage } from '../../../common/src/errors.js';
 
 /** How to get an engine on the machines zerodrop targets (Debian, root). */
 export const ENGINE_FIX = 'install and start the engine: apt-get install -y docker.io && (dockerd >/tmp/dockerd.log 2>&1 &) — then check with `docker info`';

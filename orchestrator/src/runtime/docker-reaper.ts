@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { engineStatus } from './docker-engine.js';
 import { processAlive, processStartTime } from './process-registry.js';
 

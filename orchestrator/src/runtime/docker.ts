@@ -26,12 +26,11 @@
  *   into a ring buffer (shown in start errors), and outlive the container, which is removed as
  *   soon as its exit is recorded.
  */
-import type { Readable } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type Docker from 'dockerode';
-import { ZerodropError, errorMessage } from '../common/errors.js';
-import { monotonicMs } from '../common/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { connectEngine, createDockerClient, engineCall, engineMessage, engineStatus, type EngineInfo } from './docker-engine.js';
 import {
   SAMPLE_APP_ADMIN_CONTAINER_PORT,

@@ -12,8 +12,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { ZerodropError } from '../common/errors.js';
-import { monotonicMs } from '../common/clock.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import type {
   ReplicaExit,

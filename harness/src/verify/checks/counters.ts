@@ -2,7 +2,7 @@
  * The three-way reconciliation as checks: driver = proxy = replicas, and the driver's own
  * Prometheus counters = its ledger. The quantities are reconciliation.ts's, shared with the table.
  */
-import { parseExposition, sampleValue } from '../../../../sample-app/src/exposition.js';
+import { parseExposition, sampleValue } from '../../../../contract/index.js';
 import type { Check } from '../../result/types.js';
 import { check, fmt, skipped, type CheckModule } from '../check.js';
 import { counterQuantities } from '../reconciliation-rows.js';

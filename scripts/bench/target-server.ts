@@ -2,8 +2,7 @@
  * Starts test/helpers/driver-target-server.mjs as a child process (see its header for the modes)
  * and stops it by pid. For load-driver tests and benchmarks: real sockets on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * One clock for every part of a run (DESIGN.md: "Everything is timestamped on one clock").
+ * One clock for every part of a run (docs/architecture.md, "One clock").
  *
  * process.hrtime is CLOCK_MONOTONIC: the same time base in every thread and every process on the
  * machine, so the driver (worker thread), the proxy (worker thread), the orchestrator and the
