@@ -1,7 +1,7 @@
 /**
  * What a check module is, and the one way to write a check. A module is a pure function from
  * the run's snapshot (snapshot.ts) to its checks; registry.ts lists the modules, and the README's
- * checks table is tested against the ids they declare.
+ * checks table is tested against the ids they declare (docs/architecture.md, "Add a check").
  */
 import type { Check, CheckGroup, CheckStatus } from '../result/types.js';
 import type { RunSnapshot } from './snapshot.js';

@@ -2,7 +2,7 @@
  * The checks are a table: every check module, in report order. A new module is one file under
  * checks/ and one line here; its ids must be in the README's checks table (a test holds the two
  * together). Verdict rules that span modules (the load-shortfall downgrade) read the modules'
- * declarations, never a list of ids kept elsewhere.
+ * declarations, never a list of ids kept elsewhere (docs/architecture.md, "Add a check").
  *
  * Adding a module:
  *   export const myChecks: CheckModule = {

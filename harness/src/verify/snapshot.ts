@@ -6,8 +6,7 @@
  *
  * Fields added to VerifyInput reach the snapshot as they are (copied and frozen with the rest).
  */
-import type { ControllerView, ReplicaRecord } from '../../../orchestrator/index.js';
-import type { TimelineEvent } from '../../../orchestrator/index.js';
+import type { ControllerView, ReplicaRecord, TimelineEvent } from '../../../orchestrator/index.js';
 import { achievedRate as achievedRateOf, scheduleLag, type ScheduleLag } from '../driver/analysis.js';
 import type { LatencySummary, ReplicaRow } from '../result/types.js';
 import { RelativeLedger } from './ledger-view.js';

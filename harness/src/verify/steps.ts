@@ -2,7 +2,8 @@
  * Each timeline step judged by itself: which orchestrator events belong to it, whether IT took
  * effect (a rollout: its own revision completed, before anything superseded it), whether it
  * exercised anything at all, and when its effect ended (the end of its disruption window).
- * Pure: planned steps + step records + timeline (ms from origin) in, plain data out.
+ * Pure: planned steps + step records + timeline (ms from origin) in, plain data out
+ * (docs/architecture.md, "Add a timeline action").
  */
 import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { PlannedStep } from '../scenario/resolve.js';
