@@ -4,7 +4,8 @@
  * frozen, plus what every check derives from it (the ledger tally, the measured window, each
  * step's outcome). Check modules are pure functions of it; none sees the live controller.
  *
- * Fields added to VerifyInput reach the snapshot as they are (copied and frozen with the rest).
+ * Fields added to VerifyInput reach the snapshot as they are, copied (structuredClone: plain data,
+ * arrays, Maps; a class instance would lose its methods) and frozen with the rest.
  */
 import type { ControllerView, ReplicaRecord, TimelineEvent } from '../../../orchestrator/index.js';
 import { achievedRate as achievedRateOf, scheduleLag, type ScheduleLag } from '../driver/analysis.js';

@@ -155,6 +155,7 @@ describe('bookkeeping that can fail (item 9)', () => {
     expect(row.holds).toBe(false);
     expect(row.note).toMatch(/^reported, not judged \(no check compares them\)/);
     for (const x of r.reconciliation) if (!x.holds) expect(x.note, x.id).toBeTruthy();
+    expect(renderMarkdown(r)).toContain('reported, not judged (no check compares them)');
   });
 
   it('the engine\'s running count of writes disagreeing with the ledger makes the run INVALID (ledger.bookkeeping)', () => {
