@@ -120,6 +120,10 @@ describe('windows by actual time (item 6)', () => {
     expect(during.latency.maxMs).toBeGreaterThan(1200);
   });
 
+  it('the report says which clock each column of the per-event tables uses', () => {
+    expect(renderMarkdown(stalledRollout())).toContain('Windows by actual time: Rate and Sent count requests actually sent in the window');
+  });
+
   it('the window after it holds the catch-up: twice the rate for 1.2 s', () => {
     const after = stalledRollout().disruption.events.find((e) => e.kind === 'rollout')!.after;
     expect(after.sent).toBe(5000 + 1200);
