@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderJunit } from '../../src/report/junit.js';
+import { renderTerminalSummary } from '../../src/report/terminal.js';
 import type { RunResult } from '../../src/result/types.js';
 import { verifyRun } from '../../src/verify/verify.js';
 import { ORIGIN, ROLLOUT_AT, ROLLOUT_DONE, passingInput } from '../fixtures/verify-input.js';
@@ -27,6 +28,8 @@ describe('headlines state the broken condition (item 11)', () => {
     expect(checkOf(r, 'load.rate-reached').status).toBe('invalid');
     expect(r.headline).toMatch(/^INVALID: target rate not reached: 1,000 of 1,020 req\/s — 10,000 requests at 1,000 req\/s, 0 lost, 0 failed/);
     expect(r.headline).not.toContain('The target rate was reached');
+    // …and the terminal lists the check by its broken condition, not by a title that reads as if it held.
+    expect(renderTerminalSummary(r, { reportPath: '/tmp/zd-report', color: false })).toContain('load.rate-reached  target rate not reached: 1,000 of 1,020 req/s');
   });
 
   it('a FAIL names the broken rule first, and how many more broke', () => {
