@@ -319,7 +319,8 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
       ...emptySummary(config, start),
       sendingEndedAt: sendingEndedAt || now,
       endedAt: now,
-      sent: final.sent,
+      // The running count of writes, not the ledger scan: ledger.bookkeeping compares the two.
+      sent: stats.sent,
       lateSends: final.lateSends,
       maxScheduleLagMs: final.maxScheduleLagMs,
       interrupted,

@@ -315,7 +315,9 @@ class OpenEngine {
   private onRead(c: Conn, n: number, b: Buffer): boolean {
     try {
       if (c.seq < 0) {
-        // Bytes with no request in flight (no pipelining): the server is out of step. Drop the connection.
+        // Bytes with no request in flight (no pipelining): the server is out of step. Counted (a
+        // response nothing asked for means the exchange cannot be trusted), and the connection dropped.
+        this.anomalies++;
         if (c.state !== C_CLOSED) this.closeConn(c);
         return false;
       }
@@ -331,7 +333,10 @@ class OpenEngine {
       }
       this.completeResponse(c, now);
       if (r < n) {
-        this.closeConn(c); // more bytes than one response: the next exchange cannot be trusted
+        // More bytes than one response: an extra or unsolicited response. Counted, and the
+        // connection dropped (the next exchange cannot be trusted).
+        this.anomalies++;
+        this.closeConn(c);
       } else if (!p.keepAlive || !this.sending) {
         this.closeConn(c);
       } else {
@@ -484,7 +489,8 @@ class OpenEngine {
       anomalies: this.anomalies,
     };
     const final = statsFromLedger({ ...this.ledger.columns, length: this.ledger.length }, this.cfg.maxLateMs, now);
-    summary.sent = final.sent;
+    // The running count of writes, not the ledger scan: ledger.bookkeeping compares the two.
+    summary.sent = this.stats.sent;
     summary.lateSends = final.lateSends;
     summary.maxScheduleLagMs = final.maxScheduleLagMs;
     summary.abandoned = final.abandoned;

@@ -15,7 +15,7 @@ export const BOOKKEEPING_LABELS: Record<keyof BookkeepingCounts, string> = {
   engineAnomalies: 'engine anomalies',
   pendingRows: 'rows still pending',
   unknownOutcomes: 'rows with an unknown outcome',
-  summaryLedgerMismatch: 'summary sent ≠ ledger rows',
+  summaryLedgerMismatch: 'writes counted ≠ ledger rows',
 };
 
 export function bookkeepingCounts(ledger: Pick<LedgerData, 'length' | 'outcome'>, summary: Pick<DriverSummary, 'anomalies' | 'sent'>): BookkeepingCounts {
