@@ -89,7 +89,7 @@ export function takeSnapshot(input: VerifyInput): RunSnapshot {
     replicaCounts: replicaReconciliation(rows, own.proxyStats),
   };
   const frozen = deepFreeze({ ...own, ...derived });
-  return Object.freeze({ ...frozen, ledger: view }) as unknown as RunSnapshot;
+  return Object.freeze({ ...frozen, ledger: view });
 }
 
 function deepFreeze<T>(o: T): T {
