@@ -24,17 +24,17 @@ interface Stamped {
 
 class TimedRuntime extends FakeRuntime {
   constructor(
-    private readonly clock: FakeClock,
-    private readonly calls: Stamped[],
+    private readonly fakeClock: FakeClock,
+    private readonly stamps: Stamped[],
   ) {
-    super({ clock });
+    super({ clock: fakeClock });
   }
   override stop(replicaId: string, options: StopOptions): Promise<ReplicaExit> {
-    this.calls.push({ t: this.clock.now(), what: 'SIGTERM', replica: replicaId, graceMs: options.graceMs });
+    this.stamps.push({ t: this.fakeClock.now(), what: 'SIGTERM', replica: replicaId, graceMs: options.graceMs });
     return super.stop(replicaId, options);
   }
   override kill(replicaId: string): Promise<ReplicaExit> {
-    this.calls.push({ t: this.clock.now(), what: 'kill', replica: replicaId });
+    this.stamps.push({ t: this.fakeClock.now(), what: 'kill', replica: replicaId });
     return super.kill(replicaId);
   }
 }
