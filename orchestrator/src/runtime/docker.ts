@@ -43,7 +43,7 @@ import {
   type ImageFacts,
 } from './docker-image.js';
 import { LABELS, currentOwner, ownerLabels, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
-import { parseAnnouncement } from './process.js';
+import { parseAnnouncement } from './supervised-child.js';
 import type { ExitKind, ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
 const LOG_LINES_KEPT = 200;

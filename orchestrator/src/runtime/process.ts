@@ -9,12 +9,11 @@
  *   sequence, pod-lifecycle.md#pod-termination). pause/resume = SIGSTOP/SIGCONT to the group:
  *   the kernel keeps accepting TCP connections into the backlog, nothing answers (a zone hang).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
+import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
 import type {
   ReplicaExit,
   ReplicaInspect,
@@ -26,11 +25,6 @@ import type {
 
 const LOG_LINES_KEPT = 200;
 const LOOPBACK = '127.0.0.1';
-
-interface Announcement {
-  port: number;
-  adminPort: number | null;
-}
 
 interface ProcessReplica {
   launch: ReplicaLaunch;
@@ -103,12 +97,8 @@ export class ProcessRuntime implements Runtime {
     };
     if (template.port.mode === 'env' && envPort !== null) env[template.port.envVar] = String(envPort);
 
-    const [file, ...args] = this.pdeathsig ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
-    const child = spawn(file as string, args, {
-      env,
-      detached: true, // own process group: a Ctrl-C in the terminal goes to the harness only
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Under pdeathsig (when this.pdeathsig), in its own process group.
+    const child = spawnInGroup(argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const replica = this.track(launch, child);
     const startedAtMs = monotonicMs();
 
@@ -311,11 +301,7 @@ export class ProcessRuntime implements Runtime {
   }
 
   private signalGroup(replica: ProcessReplica, signal: NodeJS.Signals): void {
-    try {
-      process.kill(-replica.pid, signal);
-    } catch {
-      this.signalMain(replica, signal);
-    }
+    signalGroup(replica.pid, signal);
   }
 
   private get(replicaId: string): ProcessReplica {
@@ -323,39 +309,6 @@ export class ProcessRuntime implements Runtime {
     if (!replica) throw new ZerodropError('ZD_REPLICA_NOT_FOUND', `no replica ${replicaId} in this runtime`);
     return replica;
   }
-}
-
-export function parseAnnouncement(line: string): Announcement | null {
-  if (!line.startsWith('{') || !line.includes('"listening"')) return null;
-  try {
-    const msg = JSON.parse(line) as { event?: unknown; port?: unknown; adminPort?: unknown };
-    if (msg.event !== 'listening' || typeof msg.port !== 'number') return null;
-    return { port: msg.port, adminPort: typeof msg.adminPort === 'number' ? msg.adminPort : null };
-  } catch {
-    return null;
-  }
-}
-
-/** A free loopback port (bind to 0, read, release). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let setprivChecked: boolean | null = null;
-function hasSetprivPdeathsig(): boolean {
-  if (setprivChecked !== null) return setprivChecked;
-  if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivChecked = false);
-  const probe = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' });
-  return (setprivChecked = probe.status === 0);
 }
 
 function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {
