@@ -3,15 +3,5 @@
  * counters, the shared context and types).
  */
 export { DeploymentController } from './controller/deployment.js';
-export type {
-  ControllerOptions,
-  ControllerView,
-  CounterReader,
-  ProberFactory,
-  ReplicaProber,
-  ReplicaRecord,
-  RolloutHandle,
-  RolloutOutcome,
-  RolloutResult,
-} from './controller/types.js';
+export type { ControllerOptions, ControllerView, ProberFactory, ReplicaRecord, RolloutHandle, RolloutOutcome } from './controller/types.js';
 export { monotonicMs } from '../../common/src/clock.js';

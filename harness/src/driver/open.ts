@@ -34,26 +34,12 @@
 import net from 'node:net';
 import { errorCode } from '../../../common/src/errors.js';
 import { nowMs } from './clock.js';
-import { emptySummary, validateConfig } from './engine.js';
-import type { EngineOptions, EngineResult, EngineRun } from './engine.js';
-import {
-  buildMix,
-  digitCount,
-  encodeTemplates,
-  FAILED,
-  ID_MATCH,
-  NEED_MORE,
-  parseTargetUrl,
-  ReplicaInterner,
-  ResponseParser,
-  writeDigits,
-} from './http1.js';
-import type { EncodedTemplate, TargetUrl } from './http1.js';
+import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
+import { buildMix, digitCount, type EncodedTemplate, encodeTemplates, FAILED, ID_MATCH, NEED_MORE, parseTargetUrl, ReplicaInterner, ResponseParser, type TargetUrl, writeDigits } from './http1.js';
 import { Ledger } from './ledger.js';
 import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
-import { Outcome } from './types.js';
-import type { DriverConfig, DriverSummary } from './types.js';
+import { type DriverConfig, type DriverSummary, Outcome } from './types.js';
 
 /** Client-side idle limit for a keep-alive connection (Node's server default is 5 s). */
 export const KEEPALIVE_IDLE_MS = 2000;

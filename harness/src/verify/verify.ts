@@ -1,5 +1,5 @@
 /**
- * The verifier: invariants → checks → verdict. Every rule of DESIGN.md's proof is one or more
+ * The verifier: invariants → checks → verdict. Every rule of the proof (docs/architecture.md, "The proof") is one or more
  * checks with its numbers, so a FAIL says exactly what broke, where and when:
  *   1. ledger      every request answered once, 2xx, with its own id; nothing lost, nothing failed
  *   2. counters    driver = proxy = replicas (and, in the loop, Prometheus agrees)
@@ -9,9 +9,7 @@
  */
 import { cpus, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
-import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/index.js';
-import type { ProxyStats } from '../../../orchestrator/index.js';
-import type { TimelineEvent } from '../../../orchestrator/index.js';
+import type { DeploymentController, ProxyStats, ReplicaRecord, TimelineEvent } from '../../../orchestrator/index.js';
 import { parseExposition, sampleValue } from '../../../contract/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';

@@ -1,6 +1,6 @@
 /**
  * verifyRun as a proof: a realistic passing run PASSes with every check held, and each rule of
- * DESIGN.md's "proof that nothing was dropped" has a negative control — one mutation of that run
+ * the proof's "proof that nothing was dropped" has a negative control — one mutation of that run
  * that breaks exactly that rule — showing that exactly its check catches it, with the verdict and
  * exit code the README promises (1 FAIL, 3 INVALID).
  */

@@ -75,15 +75,19 @@ export class DeploymentController extends EventEmitter {
       const failing = [...this.ctx.records.values()].filter((r) => r.startError !== null || (!r.ready && r.phase !== 'terminating'));
       const logs = failing[0] ? await this.ctx.runtime.logs(failing[0].id, 20).catch(() => []) : [];
       const startFailed = failing.some((r) => r.startError !== null);
-      throw new ZerodropError(startFailed ? 'ZD_REPLICA_START_FAILED' : 'ZD_REPLICA_NOT_READY', `deployment ${this.ctx.spec.name} never became available: ${result.reason ?? result.outcome}`, {
-        details: [
-          ...failing.slice(0, 3).map((r) => `replica ${r.id}: ${r.startError ?? this.ctx.probers.get(r.id)?.lastFailure ?? 'not ready'}`),
-          ...(logs.length ? [`last log lines of ${failing[0]?.id}:`, ...logs.map((l) => `  ${l}`)] : []),
-        ],
-        fix: startFailed
-          ? 'the replica exits before it is listening: its own log lines above say why (bad flags, a missing file, a port in use)'
-          : `check that the replica answers ${this.ctx.spec.template.readiness.path} with 200 once it can serve`,
-      });
+      throw new ZerodropError(
+        startFailed ? 'ZD_REPLICA_START_FAILED' : 'ZD_REPLICA_NOT_READY',
+        `deployment ${this.ctx.spec.name} never became available: ${result.reason ?? result.outcome}`,
+        {
+          details: [
+            ...failing.slice(0, 3).map((r) => `replica ${r.id}: ${r.startError ?? this.ctx.probers.get(r.id)?.lastFailure ?? 'not ready'}`),
+            ...(logs.length ? [`last log lines of ${failing[0]?.id}:`, ...logs.map((l) => `  ${l}`)] : []),
+          ],
+          fix: startFailed
+            ? 'the replica exits before it is listening: its own log lines above say why (bad flags, a missing file, a port in use)'
+            : `check that the replica answers ${this.ctx.spec.template.readiness.path} with 200 once it can serve`,
+        },
+      );
     }
   }
 
@@ -312,12 +316,18 @@ export class DeploymentController extends EventEmitter {
     const exempt = this.rollout === null || !this.everAvailable || this.ctx.zoneFailures.size > 0 || this.ctx.zones.some((z) => !z.up);
     const found = exempt
       ? []
-      : checkInvariants(desired, observed).filter((b) => !(b.invariant === 'min-available' && this.scaleUpPending) && !(b.invariant === 'max-total' && this.scaleDownPending));
+      : checkInvariants(desired, observed).filter(
+          (b) => !(b.invariant === 'min-available' && this.scaleUpPending) && !(b.invariant === 'max-total' && this.scaleDownPending),
+        );
     const now = new Set(found.map((b) => b.invariant));
     for (const b of found) {
       if (this.breached.has(b.invariant)) continue;
       const who = [...this.ctx.records.values()]
-        .filter((r) => ((r.phase === 'running' || r.phase === 'starting') && !r.ready) || (r.phase === 'failed' && r.exitedMs !== null && this.ctx.now() - r.exitedMs < RECENT_CRASH_MS))
+        .filter(
+          (r) =>
+            ((r.phase === 'running' || r.phase === 'starting') && !r.ready) ||
+            (r.phase === 'failed' && r.exitedMs !== null && this.ctx.now() - r.exitedMs < RECENT_CRASH_MS),
+        )
         .slice(0, 6)
         .map((r) => `${r.id} (${r.phase === 'failed' ? 'crashed' : r.phase === 'starting' ? 'starting' : 'not Ready'})`);
       this.ctx.record({ t: this.ctx.now(), type: 'invariant.breach', ...b, detail: `${b.detail}${who.length ? `; not available: ${who.join(', ')}` : ''}` });
@@ -413,7 +423,12 @@ export class DeploymentController extends EventEmitter {
     let resolve!: ActiveRollout['resolve'];
     const done = new Promise<RolloutResult>((r) => (resolve = r));
     this.rollout = { revision, version: template.version, startedMs: now, lastProgressMs: now, previous: null, maxUpdated: 0, step: 0, resolve };
-    this.progressingCondition = { status: true, reason: existing ? 'FoundNewReplicaSet' : 'NewReplicaSetCreated', message: `revision ${revision}`, lastUpdateMs: now };
+    this.progressingCondition = {
+      status: true,
+      reason: existing ? 'FoundNewReplicaSet' : 'NewReplicaSetCreated',
+      message: `revision ${revision}`,
+      lastUpdateMs: now,
+    };
     this.ctx.record({ t: now, type: 'rollout.started', revision, version: template.version, fromVersion });
     queueMicrotask(() => this.kick());
     return { revision, version: template.version, done };
@@ -432,7 +447,12 @@ export class DeploymentController extends EventEmitter {
     if (progressed) {
       rollout.lastProgressMs = now;
       const old = status.replicas - status.updatedReplicas;
-      this.progressingCondition = { status: true, reason: 'ReplicaSetUpdated', message: `updated ${status.updatedReplicas}, old ${old}, ready ${status.readyReplicas}, available ${status.availableReplicas}`, lastUpdateMs: now };
+      this.progressingCondition = {
+        status: true,
+        reason: 'ReplicaSetUpdated',
+        message: `updated ${status.updatedReplicas}, old ${old}, ready ${status.readyReplicas}, available ${status.availableReplicas}`,
+        lastUpdateMs: now,
+      };
     }
     if (isRolloutComplete(desired, observed)) {
       this.everAvailable = true;
@@ -447,13 +467,16 @@ export class DeploymentController extends EventEmitter {
     if (progressDeadlineExceeded(rollout.lastProgressMs, now, this.ctx.spec.strategy.progressDeadlineSeconds)) {
       this.rollout = null;
       const stuck = [...this.ctx.records.values()].filter((r) => r.revision === rollout.revision && r.phase !== 'terminating' && !r.ready);
-      const why = stuck.slice(0, 3).map((r) => `${r.id}: ${r.startError ?? this.ctx.probers.get(r.id)?.lastFailure ?? (r.phase === 'failed' ? 'failed' : 'not Ready')}`);
+      const why = stuck
+        .slice(0, 3)
+        .map((r) => `${r.id}: ${r.startError ?? this.ctx.probers.get(r.id)?.lastFailure ?? (r.phase === 'failed' ? 'failed' : 'not Ready')}`);
       const reason = `ProgressDeadlineExceeded: no progress for ${this.ctx.spec.strategy.progressDeadlineSeconds}s${why.length ? ` (${why.join('; ')})` : ''}`;
       const first = stuck.find((r) => r.started !== null);
       if (first) {
         // The service's own words are usually the answer (testcontainers shows the log tail too).
         void this.ctx.runtime.logs(first.id, 20).then(
-          (lines) => lines.length > 0 && this.ctx.log(`rollout to ${rollout.version} failed; last log lines of ${first.id}:\n${lines.map((l) => `  ${l}`).join('\n')}`),
+          (lines) =>
+            lines.length > 0 && this.ctx.log(`rollout to ${rollout.version} failed; last log lines of ${first.id}:\n${lines.map((l) => `  ${l}`).join('\n')}`),
           () => undefined,
         );
       }
@@ -480,9 +503,7 @@ export class DeploymentController extends EventEmitter {
 
   /** revisionHistoryLimit (sync.go cleanupDeployment): drop empty old ReplicaSets beyond the limit. */
   private gcReplicaSets(): void {
-    const old = this.ctx.replicaSets
-      .filter((rs) => rs.revision !== this.desiredRevision && rs.replicas === 0)
-      .sort((a, b) => a.revision - b.revision);
+    const old = this.ctx.replicaSets.filter((rs) => rs.revision !== this.desiredRevision && rs.replicas === 0).sort((a, b) => a.revision - b.revision);
     const excess = old.length - this.ctx.spec.revisionHistoryLimit;
     for (let i = 0; i < excess; i++) {
       const rs = old[i];

@@ -55,35 +55,35 @@ export class Kubelet {
     };
     this.ctx.records.set(id, record);
     record.startTask = (async () => {
-        try {
-          const started = await this.ctx.runtime.start({
-            runId: this.ctx.runId,
-            replicaId: id,
-            deployment: this.ctx.spec.name,
-            zone,
-            revision,
-            template: rs.template,
-            resources: this.ctx.spec.resources,
-          });
-          record.started = started;
-          this.ctx.record({ t: this.ctx.now(), type: 'replica.started', ...this.ctx.ref(record), endpoint: `${started.endpoint.host}:${started.endpoint.port}` });
-          if (record.phase === 'terminating' || this.ctx.closed) return; // terminate() stops it
-          const failure = this.ctx.zoneFailures.get(zone);
-          if (!this.ctx.zoneState(zone).up && failure) {
-            // Started in a zone that failed meanwhile: it goes down with the zone.
-            record.zoneFailedUnnoticed = !failure.noticed;
-            await this.applyZoneFault(id, failure.mode);
-            return;
-          }
-          record.phase = 'running';
-          this.ctx.startFailures.delete(revision);
-          this.startProber(record, started);
-        } catch (err) {
-          this.noteStartFailure(record, errorMessage(err));
-        } finally {
-          this.ctx.kick();
+      try {
+        const started = await this.ctx.runtime.start({
+          runId: this.ctx.runId,
+          replicaId: id,
+          deployment: this.ctx.spec.name,
+          zone,
+          revision,
+          template: rs.template,
+          resources: this.ctx.spec.resources,
+        });
+        record.started = started;
+        this.ctx.record({ t: this.ctx.now(), type: 'replica.started', ...this.ctx.ref(record), endpoint: `${started.endpoint.host}:${started.endpoint.port}` });
+        if (record.phase === 'terminating' || this.ctx.closed) return; // terminate() stops it
+        const failure = this.ctx.zoneFailures.get(zone);
+        if (!this.ctx.zoneState(zone).up && failure) {
+          // Started in a zone that failed meanwhile: it goes down with the zone.
+          record.zoneFailedUnnoticed = !failure.noticed;
+          await this.applyZoneFault(id, failure.mode);
+          return;
         }
-      })();
+        record.phase = 'running';
+        this.ctx.startFailures.delete(revision);
+        this.startProber(record, started);
+      } catch (err) {
+        this.noteStartFailure(record, errorMessage(err));
+      } finally {
+        this.ctx.kick();
+      }
+    })();
     this.ctx.track(record.startTask);
   }
 
@@ -107,7 +107,9 @@ export class Kubelet {
 
   startProber(record: ReplicaRecord, started: StartedReplica): void {
     this.ctx.probers.get(record.id)?.stop();
-    const prober = (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
+    const prober = (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) =>
+      this.onReadiness(record, ready, reason),
+    );
     this.ctx.probers.set(record.id, prober);
     prober.start();
   }
@@ -155,7 +157,7 @@ export class Kubelet {
    *   t0+preStop    SIGTERM; SIGKILL at t0+grace (the grace countdown includes preStop)
    * routingLag ≤ preStop (the preStop-sleep remedy, or both 0): we own the proxy too, so SIGTERM
    * waits until the replica has left the proxy and its final counters are read, exactly in the
-   * order drawn above. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
+   * order docs/architecture.md's contract gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
    * lands while traffic still arrives, which is what contract rule 2 must survive (the default:
    * it is the case that catches a service that stops serving on SIGTERM).
    */

@@ -104,7 +104,13 @@ export class ZoneLifecycle {
       if (failure.recoveredReported || !(failure.noticed || failure.zoneBackUp)) continue;
       if (status && status.availableReplicas >= this.ctx.spec.replicas) {
         failure.recoveredReported = true;
-        this.ctx.record({ t: this.ctx.now(), type: 'workload.recovered', ready: status.readyReplicas, desired: this.ctx.spec.replicas, afterMs: this.ctx.now() - failure.atMs });
+        this.ctx.record({
+          t: this.ctx.now(),
+          type: 'workload.recovered',
+          ready: status.readyReplicas,
+          desired: this.ctx.spec.replicas,
+          afterMs: this.ctx.now() - failure.atMs,
+        });
         if (failure.zoneBackUp) this.ctx.zoneFailures.delete(failure.zone);
       }
     }

@@ -7,7 +7,16 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EMPTY, kClient } from './exchange.js';
 import type { Exchange, XSocket } from './exchange.js';
-import { HDR_CONNECTION, HDR_CONTENT_LENGTH, HDR_FORWARD, HDR_TRANSFER_ENCODING, HDR_UPGRADE, connectionTokens, dropNamed, headerKind } from './http-semantics.js';
+import {
+  HDR_CONNECTION,
+  HDR_CONTENT_LENGTH,
+  HDR_FORWARD,
+  HDR_TRANSFER_ENCODING,
+  HDR_UPGRADE,
+  connectionTokens,
+  dropNamed,
+  headerKind,
+} from './http-semantics.js';
 import { PROXY_HEADERS } from './types.js';
 
 /** readRequestHead's answer for a request asking for a protocol upgrade. */
@@ -110,9 +119,7 @@ export function onClientError(p: DownstreamCounters, err: Error & { code?: strin
     p.finish(x);
   }
   const text = http.STATUS_CODES[status] ?? 'Bad Request';
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n${PROXY_HEADERS.error}: malformed_request\r\n\r\n`,
-  );
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n${PROXY_HEADERS.error}: malformed_request\r\n\r\n`);
 }
 
 export function onConnectMethod(p: DownstreamCounters, socket: Duplex): void {

@@ -44,9 +44,7 @@ export class EndpointAdmin {
     let checker = this.checkers.get(ep.id);
     if (checker === undefined || moved) {
       void checker?.stop();
-      checker = new HealthChecker(ep, this.config.healthCheck, this.config.upstream.connectTimeoutMs, (e, ok) =>
-        this.table.recordHealthCheck(e, ok),
-      );
+      checker = new HealthChecker(ep, this.config.healthCheck, this.config.upstream.connectTimeoutMs, (e, ok) => this.table.recordHealthCheck(e, ok));
       this.checkers.set(ep.id, checker);
       checker.start();
     }
@@ -105,7 +103,6 @@ export class EndpointAdmin {
     this.drainWaiters.delete(ep);
     for (const fn of list) fn();
   }
-
 
   private mustGet(id: string): Endpoint {
     const ep = this.table.get(id);

@@ -48,7 +48,6 @@ export function onClientSocketClose(this: XSocket): void {
   }
 }
 
-
 export const EMPTY: string[] = [];
 
 /** Attempt phases. */

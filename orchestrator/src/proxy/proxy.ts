@@ -3,6 +3,7 @@
  * (the raw client of raw-client.ts by default, or an undici Pool: undici-client.ts), loopback
  * only. This file is its face: listeners, the ProxyControl port (endpoint administration is
  * endpoint-admin.ts), stats and shutdown. Requests go through the state machine of request-path.ts.
+ * docs/architecture.md, "Data planes".
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';

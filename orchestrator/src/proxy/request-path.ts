@@ -16,6 +16,7 @@
  * counters are plain numbers and typed arrays (metrics.ts reads them at scrape time); per-try
  * timeouts are one FIFO list swept by one timer (every attempt has the same timeout, so the list
  * is sorted by deadline); the raw client's idle expiry and body stalls, one more sweep.
+ * docs/architecture.md, "Data planes".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from 'undici';
@@ -27,16 +28,7 @@ import type { EndpointAdmin } from './endpoint-admin.js';
 import type { Endpoint, EndpointTable, UpstreamPool } from './endpoints.js';
 import { Attempt, Exchange, RECEIVING, SETTLED, WAITING, kClient, onReqData, onReqEnd, unlinkClient } from './exchange.js';
 import type { AttemptClass, ExchangeHost, XSocket } from './exchange.js';
-import {
-  OUT_CONNECT_ERROR,
-  OUT_OTHER,
-  OUT_RESET,
-  OUT_RESPONSE,
-  OUT_TIMEOUT,
-  outcomeIndex,
-  classifyUpstreamError,
-  mayRetry,
-} from './http-semantics.js';
+import { OUT_CONNECT_ERROR, OUT_OTHER, OUT_RESET, OUT_RESPONSE, OUT_TIMEOUT, outcomeIndex, classifyUpstreamError, mayRetry } from './http-semantics.js';
 import { UPGRADE_REQUESTED, findHeader, readRequestHead } from './downstream.js';
 import { DurationCounter } from './metrics.js';
 import { READ_BUFFER_BYTES, RawAttempt, createRawPool, prepareRawRequest } from './raw-client.js';
@@ -215,7 +207,7 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
       ra.pool = pool as RawPool<RawAttempt>;
       ra.pool.dispatch(ra, now);
     } else {
-      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt as Dispatcher.DispatchHandler);
+      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt);
     }
   }
 
@@ -554,7 +546,6 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     this.idleWaiters = [];
     for (const fn of list) fn();
   }
-
 }
 
 /** A copy of b[s..e) the caller may keep (b may be a shared read buffer). */
@@ -567,4 +558,3 @@ function copyOf(b: Buffer, s: number, e: number): Buffer {
 function perTryTimeoutError(ms: number): Error {
   return Object.assign(new Error(`no response headers within the per-try timeout (${ms} ms)`), { code: 'ZD_PER_TRY_TIMEOUT' });
 }
-

@@ -73,7 +73,7 @@ export class ControllerAttempt extends UndiciAttempt {
 export function undiciRequest(x: Exchange, pipelining: number): Dispatcher.DispatchOptions {
   return {
     path: x.path,
-    method: x.method as Dispatcher.HttpMethod,
+    method: x.method,
     headers: x.headers,
     body: x.body,
     // undici's idempotent flag only orders pipelined requests; ours decides retries.

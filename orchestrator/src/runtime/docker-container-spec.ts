@@ -15,20 +15,28 @@ const PIDS_LIMIT = 512;
 
 /** What the container spec takes from the runtime besides the launch and the image. */
 export interface ContainerContext {
-/** Extra env for every container (under the template's env). */
-baseEnv: Record<string, string> | undefined;
-owner: RunOwner;
-cgroupParent: string | null;
+  /** Extra env for every container (under the template's env). */
+  baseEnv: Record<string, string> | undefined;
+  owner: RunOwner;
+  cgroupParent: string | null;
 }
 
 /** The create options of one replica's container, and the admin port it publishes (or null). */
-export function containerSpec(launch: ReplicaLaunch, facts: ImageFacts, context: ContainerContext): { create: Docker.ContainerCreateOptions; adminPort: number | null } {
+export function containerSpec(
+  launch: ReplicaLaunch,
+  facts: ImageFacts,
+  context: ContainerContext,
+): { create: Docker.ContainerCreateOptions; adminPort: number | null } {
   const { template, resources } = launch;
   const containerPort = template.containerPort;
   if (!Number.isInteger(containerPort) || containerPort <= 0) {
-    throw new ZerodropError('ZD_BAD_SPEC', `replica ${launch.replicaId}: template.containerPort must be the port the container listens on, got ${containerPort}`, {
-      fix: 'set target.containerPort (e.g. 8080)',
-    });
+    throw new ZerodropError(
+      'ZD_BAD_SPEC',
+      `replica ${launch.replicaId}: template.containerPort must be the port the container listens on, got ${containerPort}`,
+      {
+        fix: 'set target.containerPort (e.g. 8080)',
+      },
+    );
   }
   const args = template.command?.map((a) => a.replaceAll('{port}', String(containerPort)));
   const adminPort = adminPortOf(args ?? null, facts);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { delay } from '../../../common/src/clock.js';
 import { DeploymentController, type ProberFactory } from '../../src/controller.js';
 import type { DrainResult, ProxyControl, ProxyEndpoint, ProxyStats } from '../../src/proxy/types.js';
-import { FakeRuntime } from '../../src/runtime/fake.js';
+import { FakeRuntime } from './support/fake-runtime.js';
 import type { ReplicaExit, StopOptions } from '../../src/runtime/types.js';
 import type { DeploymentSpec, TerminationSpec } from '../../src/spec.js';
 import type { TimelineEvent } from '../../src/timeline.js';
