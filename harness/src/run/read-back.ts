@@ -12,8 +12,8 @@
  * read is missing evidence (INVALID), not a lost write.
  */
 import http from 'node:http';
-import { monotonicMs } from '../../../orchestrator/src/common/clock.js';
-import { errorMessage } from '../../../orchestrator/src/common/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { Outcome } from '../driver/types.js';
 import { WRITE_PATH_PREFIX, writeValue } from '../driver/writes.js';

@@ -8,32 +8,24 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
-import { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
-import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
-import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
-import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
-import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
+import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../common/src/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { type DeploymentController, emptyProxyStats, preflightDataPlane, type ProxyControl, type ProxyStats, type Runtime } from '../../../orchestrator/index.js';
 import { emptySummary } from '../driver/engine.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import { Ledger, type LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
-import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
-import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
+import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { HostVolumes } from '../../../orchestrator/src/runtime/volumes.js';
+import { closeStack, destroyStack, startStack, type StackParts } from './stack.js';
+import { HostVolumes, UNPRIVILEGED_USER, numericUser } from '../../../orchestrator/index.js';
 import { writeSeqPredicate } from '../driver/writes.js';
 import { summarizeData, type DataResult } from '../verify/checks/data.js';
 import { readBack } from './read-back.js';
 import { RunSecrets, SecretsSession, filesUnder, saveReplicaLogs } from './secrets.js';
 import { findLeaks, type SecretsEvidence } from '../verify/checks/secrets.js';
-import { UNPRIVILEGED_USER } from '../../../orchestrator/src/runtime/docker-image.js';
-import { numericUser } from '../../../orchestrator/src/runtime/volumes.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
@@ -75,7 +67,7 @@ export function newRunId(scenarioName: string): string {
 }
 
 /** Everything a run starts, so teardown can stop it in the right order whatever failed. */
-class RunResources {
+class RunResources implements StackParts {
   runtime: Runtime | null = null;
   proxy: ProxyControl | null = null;
   controller: DeploymentController | null = null;
@@ -95,9 +87,7 @@ class RunResources {
       }
     };
     if (this.driver) await step('driver', () => this.driver!.terminate());
-    if (this.controller) await step('replicas', () => this.controller!.close());
-    else if (this.runtime) await step('replicas', () => this.runtime!.destroy());
-    if (this.proxy) await step('proxy', () => this.proxy!.close());
+    await step('replicas and data plane', () => closeStack(this));
     if (this.prometheus) await step('prometheus', () => this.prometheus!.stop());
     if (this.metricsServer) await step('metrics server', () => this.metricsServer!.close());
     this.secrets?.remove();
@@ -106,8 +96,7 @@ class RunResources {
   async destroy(): Promise<void> {
     await Promise.allSettled([
       this.driver?.terminate(),
-      this.controller ? this.controller.destroy() : this.runtime?.destroy(),
-      this.proxy?.destroy(),
+      destroyStack(this),
       this.prometheus?.stop(),
       this.metricsServer?.close(),
     ]);
@@ -116,7 +105,7 @@ class RunResources {
 }
 
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
-  const { plan, io, signal } = options;
+  const { io, signal } = options;
   // Nothing has started and no run id was shown: there is nothing to report on.
   if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
   const res = new RunResources();
@@ -167,30 +156,17 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     preflightPrometheus(plan.prometheus);
     preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
+    io.log(`run ${runId} → ${dir}`);
     const volume = plan.volume === null ? undefined : { host: new HostVolumes(runId, plan.volume), keep: plan.volume.keep };
     const secrets = startSecrets(plan, runId, res);
-    const mount = secrets?.mount();
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan), ...(volume ? { volume } : {}), ...(mount ? { secrets: mount } : {}) });
-    io.log(`run ${runId} → ${dir}`);
-    // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
-    res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
-    const controller = new DeploymentController({
-      runId,
-      spec: secrets ? { ...plan.deployment, template: { ...plan.deployment.template, env: secrets.templateEnv() } } : plan.deployment,
-      runtime: res.runtime,
-      proxy: res.proxy,
-      zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
-      readCounts: readTrafficResponses,
-      log: io.log,
-    });
-    res.controller = controller;
+    const state = { ...(volume ? { volume } : {}), ...(secrets ? { secrets } : {}) };
+    const { controller, proxy, orchestratorMetrics } = await startStack(plan, { runId, log: io.log, into: res, state });
     checkpoint();
-    const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
     stage = 'starting the replicas';
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
     // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
     await abortable(controller.start(), signal, stage);
-    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);
+    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${proxy.url}`);
 
     // 2. Metrics endpoints and (optionally) a real Prometheus.
     stage = 'starting the metrics endpoints';
@@ -199,7 +175,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     checkpoint();
     if (plan.prometheus !== 'off') {
       stage = 'starting Prometheus';
-      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy: res.proxy, metricsServer: res.metricsServer, log: io.log });
+      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy, metricsServer: res.metricsServer, log: io.log });
       checkpoint();
     }
 
@@ -208,7 +184,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     stage = 'running the load';
     loadStarted = true;
     const authHeaders = secrets?.headers() ?? {};
-    const driver = startDriver({ ...plan.driver, requests: plan.driver.requests.map((r) => ({ ...r, headers: { ...r.headers, ...authHeaders } })), url: res.proxy.url, runId });
+    const driver = startDriver({ ...plan.driver, requests: plan.driver.requests.map((r) => ({ ...r, headers: { ...r.headers, ...authHeaders } })), url: proxy.url, runId });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
     res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
@@ -235,7 +211,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';
-    const proxyStats = await res.proxy.stats();
+    const proxyStats = await proxy.stats();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -247,7 +223,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const counted = countsSnapshot(controller);
     if (plan.driver.requests.some((r) => r.keyedWrite === true) && !isKilled()) {
       stage = 'reading the writes back';
-      data = await readBackPhase(plan, ledger, res.proxy.url, origin, steps, io, secrets?.headers() ?? {});
+      data = await readBackPhase(plan, ledger, proxy.url, origin, steps, io, secrets?.headers() ?? {});
       driverMetrics.readBack({ durable: data.durable, lost: data.missing + data.corrupt, phantom: data.phantom, landedUnacknowledged: data.landedUnacknowledged });
     }
 
@@ -255,7 +231,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     stage = 'writing the reports';
     if (isKilled()) throw new ZerodropError('ZD_INTERRUPTED', 'killed: no report'); // what is left of a killed run writes nothing
     const driverMetricsText = await driverMetrics.registry.metrics();
-    const secretsEvidence = secrets ? await secretsPhase(secrets, dir, ledger, controller, res.runtime, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline]) : null;
+    const secretsEvidence = secrets ? await secretsPhase(secrets, dir, ledger, controller, res.runtime!, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline]) : null;
     const result = verifyRun({
       plan,
       runId,
@@ -518,4 +494,4 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
   });
 }
 
-export type { LedgerData, DriverSummary, ProxyStats };
+export type { LedgerData,  ProxyStats };

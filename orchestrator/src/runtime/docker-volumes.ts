@@ -6,7 +6,7 @@
  */
 import { chmodSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { engineStatus } from './docker-engine.js';
 import { LABELS, ownerLabels, ownerState, type RunOwner } from './docker-reaper.js';
 import { numericUser, reapOrphanedVolumes, volumeKey, type RunVolume } from './volumes.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseExposition, sampleValue } from '../../src/exposition.js';
+import { parseExposition, sampleValue } from '../../../contract/src/exposition.js';
 import { parseRecords } from '../../src/kv-log.js';
 import { killAllSampleApps, request, runSampleAppToExit, startSampleApp } from '../../../test/helpers/sample-app-process.js';
 

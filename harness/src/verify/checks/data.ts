@@ -12,6 +12,14 @@
  */
 import type { Check } from '../../result/types.js';
 import { ReadBack } from '../../run/read-back.js';
+import { check, type CheckModule } from '../check.js';
+
+/** The module (registry.ts): the checks run when the run wrote (load.writes). */
+export const dataCheckModule: CheckModule = {
+  name: 'data',
+  ids: ['data.acknowledged-writes-durable', 'data.no-phantom-writes'],
+  checks: (run) => (run.data ? dataChecks(run.data) : []),
+};
 
 const SAMPLE = 20;
 
@@ -160,5 +168,5 @@ export function dataChecks(d: DataResult): Check[] {
     numbers: { listed: d.listed ?? 0, phantom: d.phantom, unacknowledged: d.unacknowledged, landedUnacknowledged: d.landedUnacknowledged },
   };
   if (d.phantom > 0) phantom.explanation = `the store holds keys no write of this run sent (e.g. ${d.samples.phantom.slice(0, 3).join(', ')}): the volume was not the run's own, or the service invents data`;
-  return [durable, phantom];
+  return [check({ ...durable, broken: `${lost} acknowledged write(s) lost` }), check({ ...phantom, broken: `${d.phantom} phantom key(s)` })];
 }

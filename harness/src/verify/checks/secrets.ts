@@ -6,6 +6,14 @@
  *                              of a generated secret = 0
  */
 import type { Check } from '../../result/types.js';
+import { check, type CheckModule } from '../check.js';
+
+/** The module (registry.ts): the checks run when the deployment has secrets. */
+export const secretsCheckModule: CheckModule = {
+  name: 'secrets',
+  ids: ['secrets.no-auth-failures', 'secrets.not-leaked'],
+  checks: (run) => (run.secrets ? secretsChecks(run.secrets) : []),
+};
 
 export interface SecretsEvidence {
   /** Secret names (never values). */
@@ -41,7 +49,7 @@ export function secretsChecks(e: SecretsEvidence): Check[] {
     numbers: { scanned: e.scanned.length, leaks: e.leaks.length },
   };
   if (e.leaks.length > 0) leak.explanation = 'a secret value was written where it does not belong (a log line, a report): whoever reads the artifacts has the credential';
-  return [auth, leak];
+  return [check({ ...auth, broken: `${denied} request(s) refused for their credentials` }), check({ ...leak, broken: `a secret value in ${e.leaks.join(', ')}` })];
 }
 
 /** Which of the named artifacts contain any of the values (plain byte search). */
