@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { join } from 'node:path';
 
 export const SECRETS_DIR_ENV = 'ZERODROP_SECRETS_DIR';
@@ -148,11 +149,11 @@ export class SecretsSession {
     this.env = { ...this.env, [SECRETS_DIR_ENV]: this.secrets.dirFor(this.runtime) };
     const handle = controller.rolloutTo({ env: { ...this.env } });
     const done = await handle.done;
-    const deadline = Date.now() + SWITCH_WAIT_MS;
+    const deadline = monotonicMs() + SWITCH_WAIT_MS;
     // Out of rotation = the proxy applied the removal (replica.unrouted is recorded once drainEndpoint resolved).
     const unrouted = (id: string): boolean => controller.timeline.some((e) => e.type === 'replica.unrouted' && e.replica === id);
     const reachable = (r: RotationTargets['allReplicas'][number]): boolean => r.routed || (r.firstReadyMs !== null && r.exitedMs === null && !unrouted(r.id));
-    while (controller.allReplicas.some((r) => r.revision < handle.revision && reachable(r)) && Date.now() < deadline) {
+    while (controller.allReplicas.some((r) => r.revision < handle.revision && reachable(r)) && monotonicMs() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     if (name === BEARER_SECRET) switchClients(this.headers());
