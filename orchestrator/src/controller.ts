@@ -84,6 +84,10 @@ export interface ReplicaRecord {
   deleteReason: DeleteReason | null;
   firstReadyMs: number | null;
   drainingMs: number | null;
+  /** When the proxy was told to take it out of rotation (its unroute), if it was routed then. */
+  unroutedMs: number | null;
+  /** When SIGTERM was sent (the runtime's stop), if it was. */
+  sigtermMs: number | null;
   exitedMs: number | null;
   exit: ReplicaExit | null;
   startError: string | null;
@@ -259,6 +263,23 @@ export class DeploymentController extends EventEmitter {
     // including ones a zone crash killed, and reaps dead runs) before close() resolves.
     await this.runtime.close(this.spec.termination.gracePeriodMs);
     this.unsubscribeExit?.();
+  }
+
+  /**
+   * Waits until every replica retired by a rollout or a scale-down has exited, each at most until
+   * its grace period (from its draining) has run out plus `marginMs`: the load may end while one
+   * is still draining, and it is judged on how it exits (orchestrator.graceful-exits).
+   */
+  async awaitRetiredExits(marginMs = 1000): Promise<void> {
+    const { gracePeriodMs } = this.spec.termination;
+    for (;;) {
+      const pending = [...this.records.values()].filter(
+        (r) => (r.deleteReason === 'rollout' || r.deleteReason === 'scale-down') && r.exitedMs === null && r.started !== null && r.drainingMs !== null,
+      );
+      const deadline = Math.max(0, ...pending.map((r) => (r.drainingMs ?? 0) + gracePeriodMs + marginMs));
+      if (pending.length === 0 || this.now() >= deadline) return;
+      await delay(Math.min(50, deadline - this.now()));
+    }
   }
 
   /** Kills everything now. */
@@ -617,6 +638,8 @@ export class DeploymentController extends EventEmitter {
       deleteReason: null,
       firstReadyMs: null,
       drainingMs: null,
+      unroutedMs: null,
+      sigtermMs: null,
       exitedMs: null,
       exit: null,
       startError: null,
@@ -745,6 +768,7 @@ export class DeploymentController extends EventEmitter {
       await delay(routingLagMs);
       if (record.routed) {
         record.routed = false;
+        record.unroutedMs = this.now();
         const drained = await this.proxy.drainEndpoint(record.id, gracePeriodMs).catch(() => null);
         this.record({ t: this.now(), type: 'replica.unrouted', ...this.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0 });
       }
@@ -759,6 +783,7 @@ export class DeploymentController extends EventEmitter {
       if (routingLagMs <= preStopMs) await settledWithin(unroute, Math.max(0, gracePeriodMs - minGraceMs - (this.now() - t0)));
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
+      record.sigtermMs = this.now();
       return this.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.now() - t0)) });
     })();
 

@@ -217,6 +217,9 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     res.driver = null;
     if (lastProgress) io.progress(progressLine(lastProgress, controller, origin, 'load finished'), true);
     for (const t of res.timers) clearTimeout(t);
+    // A replica retired late in the load may still be draining: it is judged on how it exits.
+    stage = 'waiting for retired replicas to exit';
+    await controller.awaitRetiredExits();
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';

@@ -34,6 +34,7 @@ import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary,
 import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
+import { gracefulExitsCheck, retiredExitsOf } from './checks/graceful-exits.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -228,13 +229,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       breaches.length ? breaches.map((b) => (b.type === 'invariant.breach' ? `${b.invariant} at ${b.t.toFixed(0)} ms: ${b.detail}` : '')).join('; ') : undefined),
   );
   const voluntary = records.filter((r) => r.deleteReason === 'rollout' || r.deleteReason === 'scale-down');
-  const notGraceful = voluntary.filter((r) => r.exit && r.exit.kind !== 'graceful');
-  checks.push(
-    check('orchestrator.graceful-exits', 'orchestrator', 'Replicas retired by the rollout exited by themselves inside the grace period',
-      notGraceful.length === 0 ? 'pass' : 'fail', `0 of ${voluntary.length} needed SIGKILL or crashed`,
-      `${notGraceful.length} of ${voluntary.length}${notGraceful.length ? `: ${notGraceful.slice(0, 5).map((r) => `${r.id} (${r.exit?.kind})`).join(', ')}` : ''}`,
-      notGraceful.length ? `contract rule 2: on SIGTERM the service must drain and exit within the grace period (${plan.deployment.termination.gracePeriodMs} ms)` : undefined),
-  );
+  checks.push(gracefulExitsCheck(retiredExitsOf(voluntary), plan.deployment.termination.gracePeriodMs));
   // Contract rule 2: never close an idle keep-alive connection a client may be writing on.
   // Replicas killed or crashed close everything by dying (their zone's checks cover that).
   const idleClosers = idleClosedByReplicas(records, proxyStats);
