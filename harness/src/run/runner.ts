@@ -224,6 +224,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';
     const proxyStats = await res.proxy.stats();
+    const failedTries = await res.proxy.failedTries();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -247,6 +248,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
       driverMetricsText: await driverMetrics.registry.metrics(),
+      failedTries,
     });
     return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {
@@ -315,6 +317,7 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
     prometheus,
     interrupted: true,
     driverMetricsText: null,
+    failedTries: { tries: [], dropped: 0, resolutionMs: 0 },
   });
   // The verifier's headline would name the first INVALID check ("the target rate was reached"):
   // true, but the reason is the interrupt. A real FAIL (e.g. an invariant broken while starting) keeps its own.

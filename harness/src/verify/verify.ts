@@ -10,7 +10,7 @@
 import { cpus, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
 import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/index.js';
-import type { ProxyStats } from '../../../orchestrator/index.js';
+import type { FailedTryLog, ProxyStats } from '../../../orchestrator/index.js';
 import type { TimelineEvent } from '../../../orchestrator/index.js';
 import { parseExposition, sampleValue } from '../../../contract/index.js';
 import type { LedgerData } from '../driver/ledger.js';
@@ -35,6 +35,7 @@ import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 import { gracefulExitsCheck, retiredExitsOf } from './checks/graceful-exits.js';
+import { retryCauseChecks } from './checks/retry-causes.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -61,6 +62,8 @@ export interface VerifyInput {
   interrupted: boolean;
   /** The driver's final Prometheus exposition (its counters must equal the ledger). */
   driverMetricsText: string | null;
+  /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
+  failedTries: FailedTryLog;
 }
 
 const FAILED_SAMPLE = 50;
@@ -265,17 +268,24 @@ export function verifyRun(input: VerifyInput): RunResult {
 
   // ---- 5. disruption + thresholds
   const disruptionEvents = input.steps.map((s, i) => disruptionEvent(view, s, i, events, measured));
-  // A zone failure that overlaps a rollout brings retries of its own (that is what they are
-  // for): those are the zone's, counted and shown there, not held against the rollout.
-  const rolloutSpans = phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')).map((p): Span => [p.startMs, p.endMs ?? sendEnd]);
-  const zoneSpans = zoneDisruptionSpans(phases, sendEnd);
-  const rolloutRetried = countRetriedIn(view, spansMinus(rolloutSpans, zoneSpans));
-  const overlapRetried = countRetriedIn(view, rolloutSpans) - rolloutRetried;
-  checks.push(
-    check('thresholds.rollout-retries', 'thresholds', 'No request needed a retry during a rollout', rolloutRetried <= t.maxRolloutRetries ? 'pass' : 'fail',
-      `requests retried during rollouts ≤ ${t.maxRolloutRetries}`, `${fmt(rolloutRetried)} retried${overlapRetried > 0 ? ` (and ${fmt(overlapRetried)} while a zone failure overlapped the rollout, not counted here)` : ''}`,
-      rolloutRetried > t.maxRolloutRetries ? 'the proxy hid failures of the rollout by retrying them: a rolling update done right needs no retries (check SIGTERM handling and readiness)' : undefined),
+  // Retries judged by the cause of each failed try (checks/retry-causes.ts), whatever the window.
+  const changeSpans = [
+    ...phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')).map((p): Span => [p.startMs, p.endMs ?? sendEnd]),
+    ...input.steps.filter((s) => s.step.kind === 'scale').map((s): Span => [s.startedMs, s.endedMs ?? sendEnd]),
+  ];
+  const retry = retryCauseChecks(
+    {
+      tries: input.failedTries.tries.map((f) => ({ t: f.t - origin, replica: f.replica, count: f.count })),
+      dropped: input.failedTries.dropped,
+      resolutionMs: input.failedTries.resolutionMs,
+      replicas: records.map((r) => ({ id: r.id, firstReadyMs: r.firstReadyMs === null ? null : r.firstReadyMs - origin, drainingMs: r.drainingMs === null ? null : r.drainingMs - origin, deleteReason: r.deleteReason })),
+      zoneFailures: events.flatMap((e) => (e.type === 'zone.down' ? [{ atMs: e.t, replicas: e.replicas }] : [])),
+      changeSpans,
+      retriedRequests: countRetried(ledger),
+    },
+    { rollout: t.maxRolloutRetries, steady: t.maxSteadyRetries },
   );
+  checks.push(...retry.checks);
   const gap = view.longestGap(measured.from, measured.to);
   if (t.p99 !== null) checks.push(latencyGate('thresholds.p99', 'p99', latency.p99Ms, t.p99));
   if (t.p999 !== null) checks.push(latencyGate('thresholds.p999', 'p99.9', latency.p999Ms, t.p999));
@@ -677,13 +687,9 @@ function idleClosedByReplicas(records: readonly ReplicaRecord[], stats: ProxySta
     .sort((a, b) => b.count - a.count);
 }
 
-function countRetriedIn(view: RelativeLedger, spans: readonly Span[]): number {
+function countRetried(ledger: LedgerView): number {
   let n = 0;
-  for (const [start, end] of spans) {
-    view.forEach(start, end, (i) => {
-      if ((view.data.attempts[i] ?? 1) > 1) n++;
-    });
-  }
+  for (let i = 0; i < ledger.length; i++) if ((ledger.attempts[i] ?? 1) > 1) n++;
   return n;
 }
 

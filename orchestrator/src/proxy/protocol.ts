@@ -5,7 +5,7 @@
 import type { ZerodropErrorCode } from '../../../common/src/errors.js';
 import { ZerodropError, errorMessage, isZerodropError } from '../../../common/src/errors.js';
 import type { ServiceProxyOptions } from './proxy.js';
-import type { DrainResult, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
 
 export interface WorkerData {
   config: ProxyConfig;
@@ -17,6 +17,7 @@ export type ControlCall =
   | { op: 'drainEndpoint'; id: string; timeoutMs: number }
   | { op: 'removeEndpoint'; id: string }
   | { op: 'stats' }
+  | { op: 'failedTries' }
   | { op: 'metrics' }
   | { op: 'close' }
   | { op: 'destroy' };
@@ -27,6 +28,7 @@ export interface ControlResults {
   drainEndpoint: DrainResult;
   removeEndpoint: undefined;
   stats: ProxyStats;
+  failedTries: FailedTryLog;
   metrics: string;
   close: undefined;
   destroy: undefined;

@@ -57,9 +57,11 @@ import {
 import { DurationCounter, createProxyRegistry } from './metrics.js';
 import { RawPool } from './raw-upstream.js';
 import type { RawConn, RawMessage, RawRequest, RawSink } from './raw-upstream.js';
-import { DEFAULT_UPSTREAM_CLIENT, PROXY_HEADERS } from './types.js';
+import { DEFAULT_UPSTREAM_CLIENT, FAILED_TRY_LOG_MAX, PROXY_HEADERS } from './types.js';
 import type {
   DrainResult,
+  FailedTry,
+  FailedTryLog,
   ProxyConfig,
   ProxyControl,
   ProxyEndpoint,
@@ -320,6 +322,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
   private retryBudgetExhausted = 0;
   private savedByRetry = 0;
   private retriesInFlight = 0;
+  /** Every failed try (connect error, reset, per-try timeout): which replica, when. */
+  private readonly failed: FailedTry[] = [];
+  private failedDropped = 0;
   private readonly durations = new DurationCounter();
 
   // per-try timeouts
@@ -482,6 +487,10 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     // In-flight attempts fail now (UND_ERR_DESTROYED) and are retried elsewhere when allowed.
     const destroyed = pool === null ? Promise.resolve() : pool.destroy().catch(() => undefined);
     await Promise.all([destroyed, this.stopChecker(ep.id)]);
+  }
+
+  async failedTries(): Promise<FailedTryLog> {
+    return { tries: this.failed.slice(), dropped: this.failedDropped, resolutionMs: 0 };
   }
 
   async stats(): Promise<ProxyStats> {
@@ -806,6 +815,10 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     if (outcome === 'other_error' && errorCode(err) === 'UND_ERR_INVALID_ARG') {
       this.respondLocal(x, 400, 'bad_request', a.ep, false);
       return;
+    }
+    if (outcome === 'connect_error' || outcome === 'reset' || outcome === 'timeout') {
+      if (this.failed.length < FAILED_TRY_LOG_MAX) this.failed.push({ t: this.clock.now(), replica: a.ep.id, reason: outcome, count: 1 });
+      else this.failedDropped++;
     }
     if (this.retriesEnabled && x.tries < this.maxAttempts && mayRetry(outcome, a.sent, x.idempotent)) {
       const next = this.table.pick(x.tried ?? (x.first === null ? null : [x.first]));

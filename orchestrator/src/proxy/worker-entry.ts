@@ -30,6 +30,8 @@ async function handle(call: ControlCall, p: ServiceProxy): Promise<unknown> {
       return p.removeEndpoint(call.id);
     case 'stats':
       return p.stats();
+    case 'failedTries':
+      return p.failedTries();
     case 'metrics':
       return p.metrics();
     case 'close':

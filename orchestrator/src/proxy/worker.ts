@@ -11,7 +11,7 @@ import { validateProxyConfig } from './config.js';
 import { deserializeError } from './protocol.js';
 import type { ControlCall, ControlRequest, ControlResults, WorkerData, WorkerMessage } from './protocol.js';
 import type { ServiceProxyOptions } from './proxy.js';
-import type { DrainResult, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
 
 /** How long to wait for the worker to start listening, and for a control call to be acknowledged. */
 const START_TIMEOUT_MS = 15_000;
@@ -117,6 +117,9 @@ export class ProxyWorker implements ProxyControl {
   }
   stats(): Promise<ProxyStats> {
     return this.call({ op: 'stats' });
+  }
+  failedTries(): Promise<FailedTryLog> {
+    return this.call({ op: 'failedTries' });
   }
   metrics(): Promise<string> {
     return this.call({ op: 'metrics' });
