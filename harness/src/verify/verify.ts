@@ -35,7 +35,7 @@ import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 import { gracefulExitsCheck, retiredExitsOf } from './checks/graceful-exits.js';
-import { retryCauseChecks } from './checks/retry-causes.js';
+import { RETRY_CHECK_IDS, retryCauseChecks } from './checks/retry-causes.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -780,7 +780,8 @@ function unjudgedUnderShortLoad(checks: Check[]): void {
   const short = checks.filter((c) => (c.id === 'load.rate-reached' || c.id === 'load.complete') && c.status === 'invalid').map((c) => c.id);
   if (short.length === 0) return;
   for (const c of checks) {
-    if (c.group !== 'thresholds' || c.status !== 'fail') continue;
+    // A retry is the service's doing whatever the load (judged by cause): never downgraded.
+    if (c.group !== 'thresholds' || c.status !== 'fail' || RETRY_CHECK_IDS.has(c.id)) continue;
     c.status = 'invalid';
     c.explanation = `not judged: the load was not what was asked (${short.join(', ')}), so this measured the overloaded harness as much as the service${c.explanation ? `; ${c.explanation}` : ''}`;
   }

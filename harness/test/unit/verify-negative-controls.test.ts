@@ -182,14 +182,14 @@ const MUTATIONS: Mutation[] = [
     'INVALID',
   ],
   [
-    'the load fell short AND a rollout needed retries: the threshold is not judged on an overloaded harness (INVALID)',
+    'the load fell short AND a rollout needed retries: a retry rule is never downgraded (FAIL)',
     (f) => {
       f.input.plan.driver.rate = 1020;
       f.input.summary.unsent = 180;
       retriedAt(f, 3500);
     },
-    { 'load.rate-reached': 'invalid', 'thresholds.rollout-retries': 'invalid' },
-    'INVALID',
+    { 'load.rate-reached': 'invalid', 'thresholds.rollout-retries': 'fail' },
+    'FAIL',
   ],
   [
     'the driver fell behind AND a rollout needed retries: lag alone may be the service stalling, so the threshold stays FAIL',

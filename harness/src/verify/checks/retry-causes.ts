@@ -58,6 +58,9 @@ export interface RetryCauseTally {
   total: number;
 }
 
+/** Never downgraded to INVALID when the load fell short: a failed try is the service's. */
+export const RETRY_CHECK_IDS: ReadonlySet<string> = new Set(['thresholds.rollout-retries', 'thresholds.steady-retries']);
+
 const RETIRING_REASONS = new Set(['rollout', 'scale-down']);
 
 export function causeOf(t: number, replica: TryReplica | undefined, zoneFailures: readonly ZoneFailureSpan[]): RetryCause {
