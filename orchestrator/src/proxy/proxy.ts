@@ -183,6 +183,8 @@ abstract class Attempt {
   status = 0;
   resHeaders: string[] | null = null;
   hasLength = false;
+  /** The body ends at the upstream's close: forwarded the same way (never given a Content-Length). */
+  closeDelimited = false;
   chunks: Buffer[] | null = null;
   len = 0;
   streaming = false;
@@ -843,9 +845,11 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     const out: string[] = [];
     let connDrop: string[] | null = null;
     let hasLength = false;
+    let chunked = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = (raw[i] as Buffer).toString('latin1');
       const kind = headerKind(name);
+      if (kind === HDR_TRANSFER_ENCODING) chunked = true; // chunked or another coding: undici frames it
       if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT) {
         out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
       } else if (kind === HDR_CONTENT_LENGTH) {
@@ -856,7 +860,8 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
         if (t !== null) connDrop = connDrop === null ? t : connDrop.concat(t);
       }
     }
-    this.headersReady(a, status, connDrop === null ? out : dropNamed(out, connDrop), hasLength);
+    const closeDelimited = !hasLength && !chunked && status !== 204 && status !== 304 && !a.x.isHead;
+    this.headersReady(a, status, connDrop === null ? out : dropNamed(out, connDrop), hasLength, closeDelimited);
     return true;
   }
 
@@ -865,8 +870,8 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
   }
 
   /** raw: the final head, hop-by-hop headers already removed. */
-  onRawHeaders(a: RawAttempt, status: number, headers: string[], hasLength: boolean): void {
-    if (this.headersArrived(a, status)) this.headersReady(a, status, headers, hasLength);
+  onRawHeaders(a: RawAttempt, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void {
+    if (this.headersArrived(a, status)) this.headersReady(a, status, headers, hasLength, closeDelimited);
   }
 
   onRawData(a: RawAttempt, chunk: Buffer): boolean {
@@ -896,9 +901,10 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     return true;
   }
 
-  private headersReady(a: Attempt, status: number, headers: string[], hasLength: boolean): void {
+  private headersReady(a: Attempt, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void {
     a.status = status;
     a.hasLength = hasLength;
+    a.closeDelimited = closeDelimited;
     a.resHeaders = headers;
     const x = a.x;
     if (x.tries > 1) headers.push(PROXY_HEADERS.attempts, String(x.tries));
@@ -911,6 +917,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     const x = a.x;
     const res = x.res;
     a.streaming = true;
+    if (a.closeDelimited) closeFramed(res);
     try {
       res.writeHead(a.status, a.resHeaders as string[]);
     } catch (err) {
@@ -986,8 +993,11 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       oe = one.length;
     }
     const headers = a.resHeaders as string[];
-    // A chunked upstream response was de-chunked: give it a length (we have it all).
-    if (!a.hasLength && a.status !== 204 && a.status !== 304 && !x.isHead) headers.push('content-length', String(len));
+    // A chunked upstream response was de-chunked: give it a length (we have it all). One delimited
+    // by the upstream's close is forwarded close-delimited: a length computed from whatever
+    // arrived before the FIN would pass a truncated body off as a whole one.
+    if (a.closeDelimited) closeFramed(res);
+    else if (!a.hasLength && a.status !== 204 && a.status !== 304 && !x.isHead) headers.push('content-length', String(len));
     try {
       res.writeHead(a.status, headers);
     } catch (err) {
@@ -1277,3 +1287,12 @@ export async function startServiceProxy(config: ProxyConfig, options: ServicePro
   return proxy;
 }
 
+/**
+ * Frames a downstream response by closing the connection after it (no Content-Length, no
+ * chunking), as the upstream framed it: node:http then sends `Connection: close` and ends the
+ * body with the socket.
+ */
+function closeFramed(res: ServerResponse): void {
+  res.useChunkedEncodingByDefault = false;
+  res.shouldKeepAlive = false;
+}
