@@ -35,7 +35,9 @@ import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 import { gracefulExitsCheck, retiredExitsOf } from './checks/graceful-exits.js';
-import { RETRY_CHECK_IDS, retryCauseChecks } from './checks/retry-causes.js';
+import { RETRY_CHECK_IDS, causeOf, retryCauseChecks } from './checks/retry-causes.js';
+import { excuseStarvedRetries, machineCheck } from './checks/machine.js';
+import type { MachineSamples } from '../run/machine-sampler.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -64,6 +66,8 @@ export interface VerifyInput {
   driverMetricsText: string | null;
   /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
   failedTries: FailedTryLog;
+  /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
+  machine: MachineSamples;
 }
 
 const FAILED_SAMPLE = 50;
@@ -273,18 +277,29 @@ export function verifyRun(input: VerifyInput): RunResult {
     ...phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')).map((p): Span => [p.startMs, p.endMs ?? sendEnd]),
     ...input.steps.filter((s) => s.step.kind === 'scale').map((s): Span => [s.startedMs, s.endedMs ?? sendEnd]),
   ];
+  const tries = input.failedTries.tries.map((f) => ({ t: f.t - origin, replica: f.replica, reason: f.reason, count: f.count }));
+  const tryReplicas = records.map((r) => ({ id: r.id, firstReadyMs: r.firstReadyMs === null ? null : r.firstReadyMs - origin, drainingMs: r.drainingMs === null ? null : r.drainingMs - origin, deleteReason: r.deleteReason }));
+  const zoneFailures = events.flatMap((e) => (e.type === 'zone.down' ? [{ atMs: e.t, replicas: e.replicas }] : []));
   const retry = retryCauseChecks(
-    {
-      tries: input.failedTries.tries.map((f) => ({ t: f.t - origin, replica: f.replica, count: f.count })),
-      dropped: input.failedTries.dropped,
-      resolutionMs: input.failedTries.resolutionMs,
-      replicas: records.map((r) => ({ id: r.id, firstReadyMs: r.firstReadyMs === null ? null : r.firstReadyMs - origin, drainingMs: r.drainingMs === null ? null : r.drainingMs - origin, deleteReason: r.deleteReason })),
-      zoneFailures: events.flatMap((e) => (e.type === 'zone.down' ? [{ atMs: e.t, replicas: e.replicas }] : [])),
-      changeSpans,
-      retriedRequests: countRetried(ledger),
-    },
+    { tries, dropped: input.failedTries.dropped, resolutionMs: input.failedTries.resolutionMs, replicas: tryReplicas, zoneFailures, changeSpans, retriedRequests: countRetried(ledger) },
     { rollout: t.maxRolloutRetries, steady: t.maxSteadyRetries },
   );
+  // A starved machine is not blamed on the service (checks/machine.ts).
+  const byId = new Map(tryReplicas.map((r) => [r.id, r]));
+  const perTryTimeoutMs = plan.proxy.retries.perTryTimeoutMs;
+  const machine = machineCheck({
+    sampleMs: input.machine.sampleMs,
+    cpus: input.machine.cpus,
+    samples: input.machine.samples.map((s) => ({ ...s, t: s.t - origin })),
+    tryTimeouts: tries.filter((f) => f.reason === 'timeout' && causeOf(f.t, byId.get(f.replica), zoneFailures) !== 'zone-failure').map((f) => f.t),
+    lateSends: lateSendsOf(ledger, origin, plan.driver.maxLateMs),
+    perTryTimeoutMs,
+  });
+  checks.push(machine.check);
+  if (machine.check.status === 'invalid') {
+    excuseStarvedRetries(retry.checks[0]!, retry.tally.rolloutTries, machine.spans, perTryTimeoutMs);
+    excuseStarvedRetries(retry.checks[1]!, retry.tally.steadyTries, machine.spans, perTryTimeoutMs);
+  }
   checks.push(...retry.checks);
   const gap = view.longestGap(measured.from, measured.to);
   if (t.p99 !== null) checks.push(latencyGate('thresholds.p99', 'p99', latency.p99Ms, t.p99));
@@ -685,6 +700,20 @@ function idleClosedByReplicas(records: readonly ReplicaRecord[], stats: ProxySta
     .filter((e) => !died.has(e.id) && (e.idleClosedByReplica ?? 0) > 0)
     .map((e) => ({ id: e.id, count: e.idleClosedByReplica ?? 0 }))
     .sort((a, b) => b.count - a.count);
+}
+
+/** Sends later than maxLateMs: [intended, actually sent], ms from origin. */
+function lateSendsOf(ledger: LedgerView, origin: number, maxLateMs: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const limitUs = maxLateMs * 1000;
+  for (let i = 0; i < ledger.length; i++) {
+    const lag = ledger.sendLagUs[i] ?? 0;
+    if (lag > limitUs) {
+      const at = (ledger.intended[i] ?? 0) - origin;
+      out.push([at, at + lag / 1000]);
+    }
+  }
+  return out;
 }
 
 function countRetried(ledger: LedgerView): number {

@@ -90,6 +90,7 @@ describe('verifyRun: the passing run', () => {
       'orchestrator.invariants',
       'orchestrator.graceful-exits',
       'orchestrator.final-counts',
+      'load.machine-not-starved',
       'thresholds.rollout-retries',
       'thresholds.steady-retries',
     ]);

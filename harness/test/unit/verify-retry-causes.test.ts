@@ -93,10 +93,10 @@ describe('causeOf / tallyRetryCauses', () => {
   it('charges retired tries to the rollout whatever the window, others by the change spans', () => {
     const input: RetryCauseInput = {
       tries: [
-        { t: 150, replica: 'old', count: 2 },
-        { t: 250, replica: 'down', count: 5 },
-        { t: 120, replica: 'sick', count: 1 },
-        { t: 900, replica: 'fresh', count: 1 },
+        { t: 150, replica: 'old', reason: 'reset', count: 2 },
+        { t: 250, replica: 'down', reason: 'timeout', count: 5 },
+        { t: 120, replica: 'sick', reason: 'reset', count: 1 },
+        { t: 900, replica: 'fresh', reason: 'connect_error', count: 1 },
       ],
       dropped: 0,
       resolutionMs: 0,

@@ -18,6 +18,7 @@ export type ControlCall =
   | { op: 'removeEndpoint'; id: string }
   | { op: 'stats' }
   | { op: 'failedTries' }
+  | { op: 'loopDelay' }
   | { op: 'metrics' }
   | { op: 'close' }
   | { op: 'destroy' };
@@ -29,6 +30,8 @@ export interface ControlResults {
   removeEndpoint: undefined;
   stats: ProxyStats;
   failedTries: FailedTryLog;
+  /** The proxy thread's worst event-loop delay since the previous call (ms). */
+  loopDelay: number;
   metrics: string;
   close: undefined;
   destroy: undefined;

@@ -121,6 +121,10 @@ export class ProxyWorker implements ProxyControl {
   failedTries(): Promise<FailedTryLog> {
     return this.call({ op: 'failedTries' });
   }
+  /** The proxy thread's worst event-loop delay (ms) since the previous call. */
+  loopDelay(): Promise<number> {
+    return this.call({ op: 'loopDelay' });
+  }
   metrics(): Promise<string> {
     return this.call({ op: 'metrics' });
   }

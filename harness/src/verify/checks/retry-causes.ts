@@ -31,6 +31,8 @@ export interface ZoneFailureSpan {
 export interface TriedFailure {
   t: number;
   replica: string;
+  /** How the try failed: 'timeout' is the per-try timeout (the one a starved machine causes). */
+  reason: string;
   count: number;
 }
 
@@ -55,6 +57,9 @@ export interface RetryCauseTally {
   /** Top replicas per charged bucket, for the explanation. */
   rolloutReplicas: Record<string, number>;
   steadyReplicas: Record<string, number>;
+  /** The tries charged to each threshold (a starved machine may explain them: checks/machine.ts). */
+  rolloutTries: TriedFailure[];
+  steadyTries: TriedFailure[];
   total: number;
 }
 
@@ -72,7 +77,7 @@ export function causeOf(t: number, replica: TryReplica | undefined, zoneFailures
 
 export function tallyRetryCauses(input: RetryCauseInput): RetryCauseTally {
   const replicas = new Map(input.replicas.map((r) => [r.id, r]));
-  const out: RetryCauseTally = { byCause: { retired: 0, 'zone-failure': 0, 'not-ready': 0, serving: 0 }, rollout: 0, steady: 0, rolloutReplicas: {}, steadyReplicas: {}, total: 0 };
+  const out: RetryCauseTally = { byCause: { retired: 0, 'zone-failure': 0, 'not-ready': 0, serving: 0 }, rollout: 0, steady: 0, rolloutReplicas: {}, steadyReplicas: {}, rolloutTries: [], steadyTries: [], total: 0 };
   const inChange = (t: number): boolean => input.changeSpans.some(([from, to]) => t >= from && t < to);
   for (const f of input.tries) {
     // HAProxy's tries are stamped at the counter read that showed them (≤ resolutionMs late): a
@@ -84,9 +89,11 @@ export function tallyRetryCauses(input: RetryCauseInput): RetryCauseTally {
     if (effective === 'zone-failure') continue;
     if (effective === 'retired' || inChange(f.t)) {
       out.rollout += f.count;
+      out.rolloutTries.push(f);
       out.rolloutReplicas[f.replica] = (out.rolloutReplicas[f.replica] ?? 0) + f.count;
     } else {
       out.steady += f.count;
+      out.steadyTries.push(f);
       out.steadyReplicas[f.replica] = (out.steadyReplicas[f.replica] ?? 0) + f.count;
     }
   }
