@@ -7,7 +7,7 @@
  */
 import { cpus, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
-import type { DeploymentController, ProxyStats } from '../../../orchestrator/index.js';
+import type { DeploymentController, FailedTryLog, ProxyStats } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
@@ -23,6 +23,7 @@ import { withPrometheus } from './reconcile.js';
 import { runChecks } from './registry.js';
 import { series } from './series.js';
 import { takeSnapshot } from './snapshot.js';
+import type { MachineSamples } from '../run/machine-sampler.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -49,6 +50,10 @@ export interface VerifyInput {
   interrupted: boolean;
   /** The driver's final Prometheus exposition (its counters must equal the ledger). */
   driverMetricsText: string | null;
+  /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
+  failedTries: FailedTryLog;
+  /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
+  machine: MachineSamples;
 }
 
 /**
