@@ -7,7 +7,7 @@
  *   4. events      the rollout completed and the zone failure was injected and recovered from
  *   5. disruption  gaps, failures, latency before/during/after each event (and optional gates)
  */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../orchestrator/src/common/clock.js';
 import type { DeploymentController, ReplicaRecord } from '../../../orchestrator/src/controller.js';
 import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
@@ -317,7 +317,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       durationMs: input.endedAt.getTime() - input.startedAt.getTime(),
       complete: !input.interrupted,
       incompleteReason: input.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release() },
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: input.command,
     },
     verdict,
