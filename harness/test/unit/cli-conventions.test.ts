@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { CLI_OPTIONS, COMMANDS, parseCli } from '../../src/cli/args.js';
 import { colorEnabled } from '../../src/cli/color.js';
 import { COMMAND_DOCS, ENV_DOCS, commandHelp, globalHelp } from '../../src/cli/help.js';
+import { DASHBOARD_UID, grafanaRunUrl } from '../../src/report/grafana-link.js';
+import { renderHtml } from '../../src/report/html.js';
 import { renderJunit } from '../../src/report/junit.js';
 import { renderTerminalSummary } from '../../src/report/terminal.js';
 import { formatDuration, parseDuration } from '../../src/scenario/duration.js';
@@ -133,5 +135,22 @@ describe('junit.xml times and hostname', () => {
     const r = passingRun();
     delete r.run.machine.hostname;
     expect(findAll(parseXml(renderJunit(r)), 'testsuite')[0]!.attrs['hostname']).toBe('unknown');
+  });
+});
+
+describe('the link from report.html to Grafana', () => {
+  it('opens the dashboard (same uid as grafana/dashboards/zerodrop.json) on the run, over its time range', () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana/dashboards/zerodrop.json'), 'utf8')) as { uid: string };
+    expect(DASHBOARD_UID).toBe(dashboard.uid);
+    const r = passingRun();
+    const url = new URL(grafanaRunUrl(r, 'https://grafana.example/'));
+    expect(url.origin + url.pathname).toBe(`https://grafana.example/d/${dashboard.uid}/zerodrop`);
+    expect(url.searchParams.get('var-run_id')).toBe(r.run.id);
+    const from = Number(url.searchParams.get('from'));
+    const to = Number(url.searchParams.get('to'));
+    expect(from).toBeLessThan(r.run.originEpochMs);
+    expect(to).toBeGreaterThan(Date.parse(r.run.endedAt));
+    expect(to - from).toBeLessThan(r.run.durationMs + 60_000);
+    expect(renderHtml(r)).toContain(`href="${grafanaRunUrl(r).replaceAll('&', '&amp;')}"`);
   });
 });
