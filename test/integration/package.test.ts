@@ -170,14 +170,35 @@ describe('the npm package, installed into an empty project', () => {
     expect(r.stderr).toMatch(/did you mean "duration"/);
   });
 
-  it('`npx zerodrop demo --rate 1000`: PASS, exit 0, the reports in the project, nothing left running', () => {
-    const r = sh('npx', ['--no', 'zerodrop', 'demo', '--rate', '1000', '--duration', '12s', '--out', 'reports', '--json'], project, 120_000);
+  it('`npx zerodrop init` writes a scenario that validates, and `npx zerodrop run --help` is the command\'s own page', () => {
+    const init = sh('npx', ['--no', 'zerodrop', 'init', '--command', 'node server.js'], project, 60_000);
+    expect(init.status, explain(init)).toBe(0);
+    expect(init.stdout.trim()).toBe('zerodrop run zerodrop.yaml');
+    const again = sh('npx', ['--no', 'zerodrop', 'init', '--command', 'node server.js'], project, 60_000);
+    expect(again.status).toBe(2);
+    const valid = sh('npx', ['--no', 'zerodrop', 'validate', 'zerodrop.yaml'], project, 60_000);
+    expect(valid.status, explain(valid)).toBe(0);
+    const help = sh('npx', ['--no', 'zerodrop', 'run', '--help'], project, 60_000);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: zerodrop run <scenario\.yaml>/);
+    expect(help.stdout).toContain('--ledger-out');
+  });
+
+  it('`npx zerodrop demo --rate 1000`: PASS, exit 0, the reports and the ledger in the project, nothing left running', () => {
+    const r = sh('npx', ['--no', 'zerodrop', 'demo', '--rate', '1000', '--duration', '12s', '--out', 'reports', '--ledger-out', 'ledger.csv', '--json'], project, 120_000);
     const result = JSON.parse(r.stdout || '{}') as { verdict?: string; run?: { id: string }; checks?: { id: string; status: string }[] };
     const notPassing = (result.checks ?? []).filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => `${c.id}=${c.status}`);
     expect(r.status, `${notPassing.join(', ')}\n${explain(r)}`).toBe(0);
     expect(result.verdict).toBe('PASS');
     const dir = join(project, 'reports', result.run!.id);
     for (const f of ['result.json', 'report.html', 'junit.xml']) expect(existsSync(join(dir, f)), f).toBe(true);
+    // Every request, warm-up included: at least the measured window's, each with its own id.
+    const ledger = readFileSync(join(project, 'ledger.csv'), 'utf8').trimEnd().split('\n');
+    expect(ledger[0]).toBe('id,seq,t_ms,send_lag_ms,latency_ms,outcome,status,replica,attempts');
+    const load = (result as unknown as { load: { sent: number; ok: number } }).load;
+    expect(ledger.length - 1).toBeGreaterThanOrEqual(load.sent);
+    expect(ledger.filter((l) => l.includes(',ok,200,')).length).toBeGreaterThanOrEqual(load.ok);
+    expect(ledger[1]).toMatch(new RegExp(`^${result.run!.id}-0,0,`));
     expect(processesOfRun(result.run!.id)).toEqual([]);
   });
 });
