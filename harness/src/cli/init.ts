@@ -126,7 +126,8 @@ target:
     : `target:
   command: [${target.argv.map(q).join(', ')}]   # started once per replica, in this directory
   port: { env: PORT }           # each replica gets its port in $PORT (also REPLICA_ID, ZONE, APP_VERSION)`;
-  const rolloutImage = docker ? `, image: ${q(target.image)}` : '';
+  const rollout = `{ at: 5s, action: rollout, version: v2${docker ? `, image: ${q(target.image)}` : ''} }`;
+  const step = (yaml: string, comment: string): string => `  - ${yaml.padEnd(Math.max(44, rollout.length + 1))} # ${comment}`;
   return `${head}${start}
   readinessPath: /              # your readiness endpoint: false until ready, false again once draining
   livenessPath: /
@@ -138,9 +139,9 @@ deployment:
   termination: { gracePeriod: 10s }                   # SIGTERM, then SIGKILL after this
 ${LOAD_AND_THRESHOLDS}
 timeline:
-  - { at: 5s, action: rollout, version: v2${rolloutImage} }   # replica by replica, like a Deployment
-  - { at: 15s, action: crash-zone, zone: a }                 # every replica of zone a dies at once
-  - { at: 22s, action: recover-zone, zone: a }
+${step(rollout, 'replica by replica, like a Deployment')}
+${step('{ at: 15s, action: crash-zone, zone: a }', 'every replica of zone a dies at once')}
+${step('{ at: 22s, action: recover-zone, zone: a }', 'zone a comes back')}
 `;
 }
 
