@@ -14,13 +14,14 @@ import { runScenario as runPlan, type RunOutcome } from './harness/src/run/runne
 import { loadScenarioFile, parseScenarioText } from './harness/src/scenario/load.js';
 import { resolvePlan, type CliOverrides, type RunPlan } from './harness/src/scenario/resolve.js';
 
-export { ExitCode, ZerodropError, isZerodropError } from './orchestrator/src/common/errors.js';
-export type { ZerodropErrorCode } from './orchestrator/src/common/errors.js';
+export { ExitCode, ZerodropError, isZerodropError } from './common/src/errors.js';
+export type { ZerodropErrorCode } from './common/src/errors.js';
 export type { Check, CheckGroup, CheckStatus, RunResult, Verdict } from './harness/src/result/types.js';
 export type { RunOutcome } from './harness/src/run/runner.js';
 export type { RunPlan } from './harness/src/scenario/resolve.js';
 export type { LedgerData } from './harness/src/driver/ledger.js';
-export { readResult, rerender, renderTerminalSummary } from './harness/src/report/index.js';
+export { readResult, rerender } from './harness/src/report/index.js';
+export { renderTerminalSummary } from './harness/src/report/terminal.js';
 export { ledgerRows, writeLedger, type LedgerFormat, type LedgerRow } from './harness/src/cli/ledger-export.js';
 export { initScenario, renderInitScenario } from './harness/src/cli/init.js';
 export { parseDuration, formatDuration } from './harness/src/scenario/duration.js';

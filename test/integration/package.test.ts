@@ -85,7 +85,10 @@ describe('the npm package, installed into an empty project', () => {
     files = info.files.map((f) => f.path);
     mkdirSync(project);
     const spec = `file:../${info.filename}`;
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-project', version: '1.0.0', private: true, type: 'module', dependencies: { zerodrop: spec } }, null, 2));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'my-project', version: '1.0.0', private: true, type: 'module', dependencies: { zerodrop: spec } }, null, 2),
+    );
     writeFileSync(join(project, 'package-lock.json'), JSON.stringify(projectLock(spec, tarball), null, 2));
     const installed = sh('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project, 180_000);
     expect(installed.status, explain(installed)).toBe(0);
@@ -108,7 +111,9 @@ describe('the npm package, installed into an empty project', () => {
       'dist/harness/src/cli/main.js',
       'dist/harness/src/result/types.d.ts',
       'dist/sample-app/src/main.js',
-      'dist/orchestrator/src/controller.js',
+      'dist/orchestrator/index.js',
+      'dist/contract/index.js',
+      'dist/common/src/errors.js',
       'scenarios/demo.yaml',
       'grafana/dashboards/zerodrop.json',
       'grafana/provisioning/datasources/prometheus.yaml',
@@ -125,7 +130,7 @@ describe('the npm package, installed into an empty project', () => {
   });
 
   it('package.json: builds on prepack, exports typed entry points, linux only, Apache-2.0 like its LICENSE', () => {
-    expect(pkg.scripts['prepack']).toBe('npm run build');
+    expect(pkg.scripts['prepack']).toBe('npm run clean && npm run build'); // a fresh build: nothing stale in dist/ ships
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
     expect(pkg.os).toEqual(['linux']);
     expect(pkg.license).toBe('Apache-2.0');
@@ -152,11 +157,23 @@ describe('the npm package, installed into an empty project', () => {
     );
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ['check.ts'],
+      }),
     );
     const tsc = sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project, 120_000);
     expect(tsc.status, explain(tsc)).toBe(0);
-    const run = sh(process.execPath, ['--input-type=module', '-e', "const z = await import('zerodrop'); const p = z.loadScenario(z.demoScenarioPath(), { rate: 1000 }); console.log(JSON.stringify({ rate: p.driver.rate, fns: ['loadScenario', 'runScenario', 'initScenario', 'writeLedger'].map((n) => typeof z[n]) }));"], project, 30_000);
+    const run = sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const z = await import('zerodrop'); const p = z.loadScenario(z.demoScenarioPath(), { rate: 1000 }); console.log(JSON.stringify({ rate: p.driver.rate, fns: ['loadScenario', 'runScenario', 'initScenario', 'writeLedger'].map((n) => typeof z[n]) }));",
+      ],
+      project,
+      30_000,
+    );
     expect(run.status, explain(run)).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ rate: 1000, fns: ['function', 'function', 'function', 'function'] });
   });
@@ -170,7 +187,7 @@ describe('the npm package, installed into an empty project', () => {
     expect(r.stderr).toMatch(/did you mean "duration"/);
   });
 
-  it('`npx zerodrop init` writes a scenario that validates, and `npx zerodrop run --help` is the command\'s own page', () => {
+  it("`npx zerodrop init` writes a scenario that validates, and `npx zerodrop run --help` is the command's own page", () => {
     const init = sh('npx', ['--no', 'zerodrop', 'init', '--command', 'node server.js'], project, 60_000);
     expect(init.status, explain(init)).toBe(0);
     expect(init.stdout.trim()).toBe('zerodrop run zerodrop.yaml');
@@ -185,7 +202,12 @@ describe('the npm package, installed into an empty project', () => {
   });
 
   it('`npx zerodrop demo --rate 1000`: PASS, exit 0, the reports and the ledger in the project, nothing left running', () => {
-    const r = sh('npx', ['--no', 'zerodrop', 'demo', '--rate', '1000', '--duration', '12s', '--out', 'reports', '--ledger-out', 'ledger.csv', '--json'], project, 120_000);
+    const r = sh(
+      'npx',
+      ['--no', 'zerodrop', 'demo', '--rate', '1000', '--duration', '12s', '--out', 'reports', '--ledger-out', 'ledger.csv', '--json'],
+      project,
+      120_000,
+    );
     const result = JSON.parse(r.stdout || '{}') as { verdict?: string; run?: { id: string }; checks?: { id: string; status: string }[] };
     const notPassing = (result.checks ?? []).filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => `${c.id}=${c.status}`);
     expect(r.status, `${notPassing.join(', ')}\n${explain(r)}`).toBe(0);

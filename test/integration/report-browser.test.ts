@@ -15,7 +15,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { explain, runYaml, type ScenarioRun } from '../helpers/scenario-run.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Short and small: 3 replicas over 3 zones, a rollout and a zone crash, so every band kind shows. */
 const SCENARIO = [
@@ -96,7 +104,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env['CI'] !== 'true')('report.h
     page.on('request', (r) => requests.push(r.url()));
     const url = pathToFileURL(join(run.dir, 'report.html')).href;
     await page.goto(url, { waitUntil: 'load' });
-    const facts = (await page.evaluate(FACTS_JS)) as PageFacts;
+    const facts = await page.evaluate<PageFacts>(FACTS_JS);
     const screenshot = join(run.dir, shot);
     await page.screenshot({ path: screenshot, fullPage: true });
     await page.close();

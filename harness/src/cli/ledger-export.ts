@@ -4,7 +4,7 @@
  * comes from the file name. Times are ms from the run's origin (result.run.originEpochMs), like
  * failed-requests.csv; written atomically and streamed (a 1.2 M-row ledger is never one string).
  */
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, type Outcome } from '../driver/types.js';
 import { writeFileAtomic } from '../report/atomic.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../common/src/errors.js';
 import { toolVersion } from '../paths.js';
 import { sharedSdDir, userScrapeConfigYaml } from '../prometheus/config.js';
 import { rerender } from '../report/index.js';

@@ -9,7 +9,7 @@
  * If the parent goes away (its port closes) the run is stopped and the thread exits.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { errorCode, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { errorCode, errorMessage, isZerodropError } from '../../../common/src/errors.js';
 import { ledgerTransferList } from './ledger.js';
 import { startEngine } from './select.js';
 import type { DriverConfig } from './types.js';

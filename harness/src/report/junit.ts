@@ -63,7 +63,7 @@ function spanMs(c: Check, r: RunResult): number {
 }
 
 function total<K extends string>(counts: Record<K, number>): number {
-  return (Object.values(counts) as number[]).reduce((a, b) => a + b, 0);
+  return Object.values<number>(counts).reduce((a, b) => a + b, 0);
 }
 
 export function renderJunit(r: RunResult): string {

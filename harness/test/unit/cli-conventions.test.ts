@@ -58,7 +58,7 @@ describe('--help', () => {
 
   it('documents every ZERODROP_* environment variable the code reads or sets', () => {
     const used = new Set<string>();
-    for (const dir of ['harness/src', 'orchestrator/src', 'sample-app/src', 'bin']) {
+    for (const dir of ['common/src', 'contract/src', 'harness/src', 'orchestrator/src', 'sample-app/src', 'bin']) {
       for (const f of sources(join(ROOT, dir))) for (const m of readFileSync(f, 'utf8').matchAll(/ZERODROP_[A-Z_]+[A-Z]/g)) used.add(m[0]);
     }
     expect(used.size).toBeGreaterThanOrEqual(6);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { initScenario, renderInitScenario, scenarioName, splitCommand } from '../../src/cli/init.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { parseCli } from '../../src/cli/args.js';
 import { LEDGER_COLUMNS, ledgerFormatOf, ledgerRows, writeLedger } from '../../src/cli/ledger-export.js';
 import { Ledger } from '../../src/driver/ledger.js';
@@ -50,7 +50,10 @@ describe('--ledger-out', () => {
   it('NDJSON: one JSON object a line, same fields', async () => {
     const file = join(dir, 'ledger.ndjson');
     expect(await writeLedger(file, sample().toData(), ORIGIN)).toBe('ndjson');
-    const rows = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows).toHaveLength(3);
     expect(Object.keys(rows[0]!)).toEqual([...LEDGER_COLUMNS]);
     expect(rows[2]).toMatchObject({ id: 'run-1-2', outcome: 'abandoned', replica: null });

@@ -82,8 +82,8 @@ describe('grafana/dashboards/zerodrop.json against @grafana/schema', () => {
     expect(problems).toMatch(/Type 'string' is not assignable to type 'number'/);
   }, 30_000);
 
-  it('a schema version Grafana\'s schema knows, and __requires naming the Grafana that writes it', () => {
-    expect(dashboard.schemaVersion).toBeLessThanOrEqual(defaultDashboard.schemaVersion!);
+  it("a schema version Grafana's schema knows, and __requires naming the Grafana that writes it", () => {
+    expect(dashboard.schemaVersion).toBeLessThanOrEqual(defaultDashboard.schemaVersion);
     // Grafana 10.4 is the first release line whose dashboards all carry schemaVersion 39.
     const SINCE: Record<number, string> = { 39: '10.4.0' };
     const grafana = dashboard.__requires.find((r) => r.type === 'grafana');

@@ -290,12 +290,5 @@ export function emptyProxyStats(): ProxyStats {
   };
 }
 
-/** Headers the proxy adds. Kept short and few: they are written on the hot path. */
-export const PROXY_HEADERS = {
-  /** On responses that needed more than one attempt: the number of attempts. */
-  attempts: 'x-zerodrop-attempts',
-  /** On proxy-generated error responses: the replica of the last attempt. */
-  upstream: 'x-zerodrop-upstream',
-  /** On proxy-generated error responses: why (connect_error, reset, timeout, no_endpoints...). */
-  error: 'x-zerodrop-error',
-} as const;
+/** Headers the proxy adds: the contract's (contract/src/headers.ts). */
+export { PROXY_HEADERS } from '../../../contract/index.js';

@@ -1,7 +1,7 @@
 /**
  * HAProxy as zerodrop's data plane (issue 7): the ProxyControl contract implemented by an haproxy
  * process driven through its runtime API. HAProxy carries the traffic (≈ 15 µs of CPU per request
- * against ≈ 45 µs for the Node proxy, research/baseline-measurements.md); this module only adds,
+ * against ≈ 45 µs for the Node proxy, measured by `npm run bench -- proxy`); this module only adds,
  * drains and removes replicas, and reads counters. See config.ts for the exact semantics and
  * stats.ts for what each ProxyStats field is worth.
  *
@@ -18,9 +18,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monotonicMs } from '../../common/clock.js';
-import { ZerodropError, errorMessage } from '../../common/errors.js';
-import { freeLoopbackPort } from '../../runtime/process.js';
+import { monotonicMs } from '../../../../common/src/clock.js';
+import { ZerodropError, errorMessage } from '../../../../common/src/errors.js';
+import { freeLoopbackPort } from '../../runtime/supervised-child.js';
 import { validateProxyConfig } from '../config.js';
 import type { DrainResult, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
 import { preflightHaproxy } from './binary.js';
@@ -175,7 +175,7 @@ export class HaproxyDataPlane implements ProxyControl {
     } else {
       book.carried = addCounters(book.carried, book.last);
       book.last = emptyCounters();
-      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' as AdminState });
+      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' });
     }
     const name = this.uniqueName(spec.id);
     this.names.add(name);

@@ -11,7 +11,8 @@
  *
  * No dependencies: importing this does not load prom-client.
  */
-import { PROBE_ROUTES } from './routes.js';
+import { SERVED_COUNTER } from './counters.js';
+import { PROBE_ROUTES } from './probes.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
@@ -211,7 +212,7 @@ export function trafficResponsesByCode(samples: readonly Sample[], options: Traf
 }
 
 function* trafficSamples(samples: readonly Sample[], options: TrafficSumOptions): Generator<Sample> {
-  const metric = options.metric ?? 'http_requests_total';
+  const metric = options.metric ?? SERVED_COUNTER;
   const probes = new Set<string>(options.probeRoutes ?? PROBE_ROUTES);
   for (const s of samples) {
     if (s.name !== metric) continue;
