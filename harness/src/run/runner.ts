@@ -52,6 +52,10 @@ export interface RunOutcome {
   result: RunResult;
   dir: string;
   artifacts: Record<string, string>;
+  /** Every request of the run (one row each), for --ledger-out and API users. */
+  ledger: LedgerData;
+  /** The run's monotonic origin (ms): ledger times minus this = ms since the run started. */
+  origin: number;
 }
 
 export function newRunId(scenarioName: string): string {
@@ -330,7 +334,7 @@ async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, 
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
   for (const w of written.warnings) io.log(`report: ${w}`);
   pointLatestAt(dir);
-  return { result: written.result, dir, artifacts: written.artifacts };
+  return { result: written.result, dir, artifacts: written.artifacts, ledger, origin };
 }
 
 /** reports/latest → the newest run (CI jobs and people can find it without the run id). */

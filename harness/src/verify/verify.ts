@@ -5,7 +5,7 @@
  * prometheus), listed in registry.ts; each is a pure function of one immutable snapshot of the
  * run (snapshot.ts). Tables and charts are assembled here and in disruption.ts / series.ts.
  */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
 import type { DeploymentController, FailedTryLog, ProxyStats } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
@@ -80,7 +80,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       durationMs: run.endedAt.getTime() - run.startedAt.getTime(),
       complete: !run.interrupted,
       incompleteReason: run.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release() },
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: run.command,
     },
     verdict,
