@@ -7,22 +7,13 @@
  * whose every charged try is such a timeout is not judged either. Pure functions of plain data.
  */
 import type { Check } from '../../result/types.js';
+import type { MachineSample } from '../../run/machine-sampler.js';
 
 export const STARVED_STEAL = 0.1;
 export const STARVED_LOOP_DELAY_MS = 100;
 
-export interface MachineSampleView {
-  /** ms on the run's clock, the end of the interval the sample covers. */
-  t: number;
-  busy: number;
-  steal: number;
-  harnessCores: number;
-  dataPlaneCores: number | null;
-  replicaCores: number | null;
-  bootingCores: number | null;
-  driverLoopDelayMs: number | null;
-  proxyLoopDelayMs: number | null;
-}
+/** A machine sample (run/machine-sampler.ts) with `t` in ms from the run's origin. */
+export type MachineSampleView = MachineSample;
 
 export interface MachineInput {
   sampleMs: number;
