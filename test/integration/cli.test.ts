@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processesOfRun, tempReportsDir } from '../helpers/scenario-run.js';
+import { expectPassOrStarved } from '../helpers/verdict.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/zerodrop.js');
@@ -90,26 +91,25 @@ async function startAndWaitForReplicas(file: string, out: string): Promise<{ chi
 }
 
 describe('zerodrop CLI', () => {
-  // Retried once: on a 2-vCPU VM with 20–50 % CPU steal (measured with vmstat while it failed),
-  // six replicas booting inside a 1.3 s rollout can stall answers past the 1 s per-try timeout,
-  // and the demo's "no retries during a rollout" threshold then FAILs (1 of 3 full-suite runs,
-  // p99 4.7 s). A real regression fails both tries.
-  it('runs the demo at a reduced rate end to end: PASS, exit 0, every report written', { retry: 1 }, () => {
+  // No retry: on a 2-vCPU VM with 20–50 % CPU steal, six replicas booting inside a 1.3 s rollout
+  // can stall answers past the 1 s per-try timeout. The run then says so itself: INVALID (exit 3)
+  // on load.machine-not-starved with the figures, never FAIL (test/helpers/verdict.ts).
+  it('runs the demo at a reduced rate end to end: PASS (or INVALID only for a starved machine), every report written', () => {
     const out = tempReportsDir();
     const r = spawnSync(process.execPath, [BIN, 'demo', '--rate', '1000', '--duration', '15s', '--out', out, '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 120_000,
     });
-    const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string }; checks: { id: string; status: string }[] };
-    expect(r.status, `${r.stderr}\n${result.checks.filter((c) => c.status !== 'pass').map((c) => c.id).join(', ')}`).toBe(0);
-    expect(result.verdict).toBe('PASS');
+    const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string }; checks: { id: string; status: string; actual: string }[] };
+    const verdict = expectPassOrStarved(result, r.stderr.slice(-3000));
+    expect(r.status).toBe(verdict === 'PASS' ? 0 : 3);
     const dir = join(out, result.run.id);
     for (const f of ['result.json', 'report.md', 'report.html', 'junit.xml', 'bench-bigger.json', 'bench-smaller.json']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(out, 'latest', 'result.json'), 'utf8')).toContain(result.run.id);
-    expect(r.stderr).toMatch(/PASS/);
+    expect(r.stderr).toMatch(verdict === 'PASS' ? /PASS/ : /INVALID/);
     expect(processesOfRun(result.run.id)).toEqual([]);
   });
 

@@ -103,6 +103,8 @@ export interface DriverProgress {
   lateSends: number;
   /** How far behind schedule the open model is right now (ms). */
   scheduleLagMs: number;
+  /** The driver thread's worst event-loop delay since the previous progress (ms); set by its worker. */
+  loopDelayMaxMs?: number;
   // ---- added with the engines (issue 4): what the driver metrics need, all cumulative ----
   /** Rows that ended as Abandoned (in flight when the driver stopped waiting). Not in `completed`. */
   abandoned: number;

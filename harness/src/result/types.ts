@@ -282,7 +282,8 @@ export interface RunResult {
     /** false when the run was interrupted (SIGINT) or broke; the verdict is then never PASS. */
     complete: boolean;
     incompleteReason: string | null;
-    machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string };
+    /** hostname: absent in results written before it was recorded (JUnit then says "unknown"). */
+    machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string; hostname?: string };
     command: string;
     /** Commit of the code under test, when known (reports, JUnit properties, benchmark `extra`). */
     gitSha?: string | null;

@@ -26,6 +26,7 @@ import { findLeaks } from '../verify/checks/secrets.js';
 import { RunSecrets, SecretsSession, filesUnder } from './secrets.js';
 import { readBackPhase, secretsPhase } from './state-phases.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
+import { MachineSampler } from './machine-sampler.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
 export interface RunIo {
@@ -56,6 +57,10 @@ export interface RunOutcome {
   result: RunResult;
   dir: string;
   artifacts: Record<string, string>;
+  /** Every request of the run (one row each), for --ledger-out and API users. */
+  ledger: LedgerData;
+  /** The run's monotonic origin (ms): ledger times minus this = ms since the run started. */
+  origin: number;
 }
 
 export function newRunId(scenarioName: string): string {
@@ -196,21 +201,40 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     }
     let lastProgress: DriverProgress | null = null;
     const phase = (): string => phaseLabel(controller, steps, origin);
+    let driverLoopDelay: number | null = null;
+    const plane = res.proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<number> };
+    const sampler = new MachineSampler({
+      replicaPids: () => controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
+      dataPlanePid: () => (typeof plane.pid === 'number' ? plane.pid : null),
+      proxyLoopDelay: typeof plane.loopDelay === 'function' ? () => plane.loopDelay!() : null,
+      takeDriverLoopDelay: () => {
+        const v = driverLoopDelay;
+        driverLoopDelay = null;
+        return v;
+      },
+    });
+    sampler.start();
     driver.on('progress', (p: DriverProgress) => {
+      if (p.loopDelayMaxMs !== undefined) driverLoopDelay = Math.max(driverLoopDelay ?? 0, p.loopDelayMaxMs);
       driverMetrics.update(p);
       lastProgress = p;
       io.progress(progressLine(p, controller, origin, phase()));
     });
 
     if (signal.aborted) onAbort();
-    const { ledger, summary } = await driver.done;
+    const { ledger, summary } = await driver.done.finally(() => sampler.stop());
+    const machine = sampler.stop();
     res.driver = null;
     if (lastProgress) io.progress(progressLine(lastProgress, controller, origin, 'load finished'), true);
     for (const t of res.timers) clearTimeout(t);
+    // A replica retired late in the load may still be draining: it is judged on how it exits.
+    stage = 'waiting for retired replicas to exit';
+    await controller.awaitRetiredExits();
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';
     const proxyStats = await proxy.stats();
+    const failedTries = await proxy.failedTries();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -246,6 +270,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
       driverMetricsText,
+      failedTries,
+      machine,
       data,
       secrets: secretsEvidence,
     });
@@ -322,6 +348,8 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
     prometheus,
     interrupted: true,
     driverMetricsText: null,
+    failedTries: { tries: [], dropped: 0, resolutionMs: 0 },
+    machine: { sampleMs: 0, cpus: 0, samples: [] },
   });
   // The verifier's headline would name the first INVALID check ("the target rate was reached"):
   // true, but the reason is the interrupt. A real FAIL (e.g. an invariant broken while starting) keeps its own.
@@ -338,7 +366,7 @@ async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, 
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
   for (const w of written.warnings) io.log(`report: ${w}`);
   pointLatestAt(dir);
-  return { result: written.result, dir, artifacts: written.artifacts };
+  return { result: written.result, dir, artifacts: written.artifacts, ledger, origin };
 }
 
 /** reports/latest → the newest run (CI jobs and people can find it without the run id). */

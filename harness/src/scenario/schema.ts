@@ -249,8 +249,10 @@ const thresholdsSchema = z
   .strictObject({
     /** Client-visible failures allowed (the contract: 0). */
     maxFailed: z.number().int().min(0).default(0),
-    /** Requests retried by the proxy while a rollout was in progress ("done right needs none"). */
+    /** Failed upstream tries put down to a rollout, rollback or scale step ("done right needs none"). */
     maxRolloutRetries: z.number().int().min(0).default(0),
+    /** Failed upstream tries of Ready replicas in steady state (no change, no zone failure under way). */
+    maxSteadyRetries: z.number().int().min(0).default(0),
     /** Achieved ÷ target rate below this makes the run INVALID. */
     minAchievedRatio: z.number().min(0).max(1).default(0.99),
     /** The open model may fall behind its schedule by at most this much. */
@@ -325,7 +327,8 @@ export const FIELD_FIXES: Record<string, string> = {
   'timeline.*.env': 'a mapping of environment variables for the new version, e.g. env: { FEATURE_X: "on" }',
   'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
   'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
-  'thresholds.maxRolloutRetries': 'requests the proxy may retry during a rollout: a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.maxRolloutRetries': 'failed tries the proxy may retry because of a rollout, rollback or scale step (a retiring replica, or any replica during the change): a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.maxSteadyRetries': 'failed tries of Ready replicas the proxy may retry in steady state: a whole number ≥ 0; a healthy service needs none, maxSteadyRetries: 0',
   'thresholds.minAchievedRatio': 'a fraction from 0 to 1, e.g. minAchievedRatio: 0.99',
   prometheus: 'use auto (start the installed prometheus), off, or the URL of your server, e.g. http://127.0.0.1:9090',
 };

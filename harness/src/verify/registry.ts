@@ -23,6 +23,7 @@ import { ledgerChecks } from './checks/ledger.js';
 import { loadChecks } from './checks/load.js';
 import { orchestratorChecks } from './checks/orchestrator.js';
 import { prometheusChecks } from './checks/prometheus.js';
+import { machineChecks, retryChecks } from './checks/retries.js';
 import { thresholdChecks } from './checks/thresholds.js';
 import { dataCheckModule } from './checks/data.js';
 import { secretsCheckModule } from './checks/secrets.js';
@@ -34,6 +35,8 @@ export const CHECK_MODULES: readonly CheckModule[] = [
   loadChecks,
   eventChecks,
   orchestratorChecks,
+  machineChecks,
+  retryChecks,
   thresholdChecks,
   prometheusChecks,
   dataCheckModule,

@@ -5,9 +5,9 @@
  * prometheus), listed in registry.ts; each is a pure function of one immutable snapshot of the
  * run (snapshot.ts). Tables and charts are assembled here and in disruption.ts / series.ts.
  */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
-import type { DeploymentController, ProxyStats } from '../../../orchestrator/index.js';
+import type { DeploymentController, FailedTryLog, ProxyStats } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
@@ -25,6 +25,7 @@ import { series } from './series.js';
 import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
+import type { MachineSamples } from '../run/machine-sampler.js';
 
 export interface StepRecord {
   step: PlannedStep;
@@ -55,6 +56,10 @@ export interface VerifyInput {
   data?: DataResult | null;
   /** deployment.secrets: 401/403 counts and the leak scan (checks/secrets.ts). */
   secrets?: SecretsEvidence | null;
+  /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
+  failedTries: FailedTryLog;
+  /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
+  machine: MachineSamples;
 }
 
 /**
@@ -81,7 +86,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       durationMs: run.endedAt.getTime() - run.startedAt.getTime(),
       complete: !run.interrupted,
       incompleteReason: run.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release() },
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: run.command,
     },
     verdict,

@@ -92,7 +92,9 @@ describe('verifyRun: the passing run', () => {
       'orchestrator.graceful-exits',
       'orchestrator.idle-keepalive-kept',
       'orchestrator.final-counts',
+      'load.machine-not-starved',
       'thresholds.rollout-retries',
+      'thresholds.steady-retries',
     ]);
   });
 
@@ -119,6 +121,7 @@ function retriedAt(f: Fixture, i: number): void {
   p.retries.connect_error++;
   const other = f.servedBy(i + 1) === f.servedBy(i) ? f.servedBy(i + 2) : f.servedBy(i + 1);
   f.endpoint(other).attempts.connect_error++;
+  f.input.failedTries.tries.push({ t: ORIGIN + i + 0.5, replica: other, reason: 'connect_error', count: 1 });
 }
 
 type Mutation = [rule: string, mutate: (f: Fixture) => void, caught: Record<string, CheckStatus>, verdict: Verdict];
@@ -242,7 +245,8 @@ const MUTATIONS: Mutation[] = [
   [
     'a zone failure that was not injected',
     (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'zone.down'), 1),
-    { 'events.2-crash-zone-injected': 'fail', 'events.2-crash-zone-recovered': 'fail' },
+    // With no zone failure to put them down to, web-v2-c's failed tries are a Ready replica's.
+    { 'events.2-crash-zone-injected': 'fail', 'events.2-crash-zone-recovered': 'fail', 'thresholds.steady-retries': 'fail' },
     'FAIL',
   ],
   ['a zone failure the workload never recovered from', (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'workload.recovered'), 1), { 'events.2-crash-zone-recovered': 'fail' }, 'FAIL'],

@@ -177,6 +177,9 @@ const CASES: Case[] = [
     (f) => {
       const down = f.timeline.find((e) => e.type === 'zone.down');
       if (down?.type === 'zone.down') down.replicas = [];
+      // Nothing was killed, so no upstream try failed and no request needed a retry either.
+      f.input.failedTries = { tries: [], dropped: 0, resolutionMs: 0 };
+      f.ledger.attempts.fill(1);
     },
     { 'events.2-crash-zone-injected': 'invalid', 'events.2-crash-zone-recovered': 'skip' },
     'INVALID',

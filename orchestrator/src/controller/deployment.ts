@@ -10,7 +10,7 @@
  * Every timer runs on the injected clock.
  */
 import { EventEmitter } from 'node:events';
-import type { Timer } from '../../../common/src/clock.js';
+import { delay, type Timer } from '../../../common/src/clock.js';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
 import { planStep } from '../planner/plan.js';
 import { checkInvariants, deploymentStatus, fencepostsOf, hasProgressed, isRolloutComplete, progressDeadlineExceeded, wouldBreach } from '../planner/status.js';
@@ -128,6 +128,23 @@ export class DeploymentController extends EventEmitter {
     // including ones a zone crash killed, and reaps dead runs) before close() resolves.
     await this.ctx.runtime.close(this.ctx.spec.termination.gracePeriodMs);
     this.unsubscribeExit?.();
+  }
+
+  /**
+   * Waits until every replica retired by a rollout or a scale-down has exited, each at most until
+   * its grace period (from its draining) has run out plus `marginMs`: the load may end while one
+   * is still draining, and it is judged on how it exits (orchestrator.graceful-exits).
+   */
+  async awaitRetiredExits(marginMs = 1000): Promise<void> {
+    const { gracePeriodMs } = this.ctx.spec.termination;
+    for (;;) {
+      const pending = [...this.ctx.records.values()].filter(
+        (r) => (r.deleteReason === 'rollout' || r.deleteReason === 'scale-down') && r.exitedMs === null && r.started !== null && r.drainingMs !== null,
+      );
+      const deadline = Math.max(0, ...pending.map((r) => (r.drainingMs ?? 0) + gracePeriodMs + marginMs));
+      if (pending.length === 0 || this.ctx.now() >= deadline) return;
+      await delay(Math.min(50, deadline - this.ctx.now()), this.ctx.clock);
+    }
   }
 
   /** Kills everything now. */

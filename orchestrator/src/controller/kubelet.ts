@@ -46,6 +46,8 @@ export class Kubelet {
       deleteReason: null,
       firstReadyMs: null,
       drainingMs: null,
+      unroutedMs: null,
+      sigtermMs: null,
       exitedMs: null,
       exit: null,
       startError: null,
@@ -176,6 +178,7 @@ export class Kubelet {
       await delay(routingLagMs, this.ctx.clock);
       if (record.routed) {
         record.routed = false;
+        record.unroutedMs = this.ctx.now();
         const drained = await this.ctx.proxy.drainEndpoint(record.id, gracePeriodMs).catch(() => null);
         this.ctx.record({ t: this.ctx.now(), type: 'replica.unrouted', ...this.ctx.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0 });
       }
@@ -190,6 +193,7 @@ export class Kubelet {
       if (routingLagMs <= preStopMs) await settledWithin(unroute, Math.max(0, gracePeriodMs - minGraceMs - (this.ctx.now() - t0)), this.ctx.clock);
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
+      record.sigtermMs = this.ctx.now();
       return this.ctx.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.ctx.now() - t0)) });
     })();
 

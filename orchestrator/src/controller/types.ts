@@ -64,6 +64,10 @@ export interface ReplicaRecord {
   deleteReason: DeleteReason | null;
   firstReadyMs: number | null;
   drainingMs: number | null;
+  /** When the proxy was told to take it out of rotation (its unroute), if it was routed then. */
+  unroutedMs: number | null;
+  /** When SIGTERM was sent (the runtime's stop), if it was. */
+  sigtermMs: number | null;
   exitedMs: number | null;
   exit: ReplicaExit | null;
   startError: string | null;

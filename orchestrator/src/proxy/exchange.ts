@@ -113,6 +113,8 @@ export abstract class Attempt {
   status = 0;
   resHeaders: string[] | null = null;
   hasLength = false;
+  /** The body ends at the upstream's close: forwarded the same way (never given a Content-Length). */
+  closeDelimited = false;
   chunks: Buffer[] | null = null;
   len = 0;
   streaming = false;

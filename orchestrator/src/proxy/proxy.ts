@@ -22,7 +22,7 @@ import { addressPort, hostForUrl, listenOn, metricsServer } from './listener.js'
 import { createProxyRegistry } from './metrics.js';
 import { RequestPath } from './request-path.js';
 import type { UndiciHandlerApi } from './request-path.js';
-import type { DrainResult, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from './types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from './types.js';
 
 const MAX_EVENTS = 1000;
 /** close() waits this long for in-flight requests before cutting connections. */
@@ -68,7 +68,7 @@ export class ServiceProxy implements ProxyControl {
       (ep) => this.path.createPool(ep),
       () => this.path.closing,
     );
-    const path = new RequestPath(this.config, this.table, this.admin, options.handlerApi);
+    const path = new RequestPath(this.config, this.table, this.admin, options.handlerApi, this.clock);
     this.path = path;
     this.registry = createProxyRegistry(config.runId, {
       received: () => path.received,
@@ -118,6 +118,10 @@ export class ServiceProxy implements ProxyControl {
 
   removeEndpoint(id: string): Promise<void> {
     return this.admin.remove(id);
+  }
+
+  async failedTries(): Promise<FailedTryLog> {
+    return { tries: this.path.failed.slice(), dropped: this.path.failedDropped, resolutionMs: 0 };
   }
 
   async stats(): Promise<ProxyStats> {

@@ -56,8 +56,12 @@ export interface RawRequest<R extends RawRequest<R>> {
 export interface RawSink<R extends RawRequest<R>> {
   /** The request is being written on a connected socket: from now on the replica may have seen it. */
   onRawSent(r: R): void;
-  /** The final response head: status, the headers to forward (hop-by-hop ones removed), whether it had a Content-Length. */
-  onRawHeaders(r: R, status: number, headers: string[], hasLength: boolean): void;
+  /**
+   * The final response head: status, the headers to forward (hop-by-hop ones removed), whether it
+   * had a Content-Length, and whether its body is delimited by the connection's close (no length,
+   * not chunked): such a body ends at the FIN, so a truncated one cannot be told from a whole one.
+   */
+  onRawHeaders(r: R, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void;
   /** Body bytes the proxy may keep. false = stop reading until r.resume() is called. */
   onRawData(r: R, chunk: Buffer): boolean;
   /** The response ended; b[s..e) is its last body piece not yet passed to onRawData (b is null if none), valid only during the call. */
@@ -271,7 +275,7 @@ export class RawConn<R extends RawRequest<R>> {
     }
     const headers = p.connDrop === null ? p.headers : dropNamed(p.headers, p.connDrop);
     p.headers = [];
-    this.pool.sink.onRawHeaders(r, p.status, headers, p.hasLength);
+    this.pool.sink.onRawHeaders(r, p.status, headers, p.hasLength, p.completesAtEof());
   }
 
   /** Called by the parser with body bytes (in the shared read buffer). */

@@ -21,6 +21,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../../../common/src/clock.js';
 import { errorCode, errorMessage } from '../../../common/src/errors.js';
 import { latin1 } from '../../../common/src/http1-parser.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_RESPONSE_BUFFER_BYTES } from './config.js';
@@ -34,8 +35,8 @@ import { DurationCounter } from './metrics.js';
 import { READ_BUFFER_BYTES, RawAttempt, createRawPool, prepareRawRequest } from './raw-client.js';
 import { RawPool } from './raw-upstream.js';
 import type { RawSink } from './raw-upstream.js';
-import { DEFAULT_UPSTREAM_CLIENT, PROXY_HEADERS } from './types.js';
-import type { ProxyConfig, RetryReason, UpstreamOutcome } from './types.js';
+import { DEFAULT_UPSTREAM_CLIENT, FAILED_TRY_LOG_MAX, PROXY_HEADERS } from './types.js';
+import type { FailedTry, ProxyConfig, RetryReason, UpstreamOutcome } from './types.js';
 import { ControllerAttempt, UndiciAttempt, createUndiciPool, undiciForwardedHeaders, undiciRequest } from './undici-client.js';
 
 /** Buffered bodies up to this size are written together with the response head (see onAttemptComplete). */
@@ -65,6 +66,9 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
   retryBudgetExhausted = 0;
   savedByRetry = 0;
   private retriesInFlight = 0;
+  /** Every failed try (connect error, reset, per-try timeout): which replica, when. */
+  readonly failed: FailedTry[] = [];
+  failedDropped = 0;
   readonly durations = new DurationCounter();
 
   // per-try timeouts
@@ -87,6 +91,7 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     private readonly table: EndpointTable,
     private readonly admin: EndpointAdmin,
     handlerApi: UndiciHandlerApi | undefined,
+    private readonly clock: Clock,
   ) {
     this.raw = (config.upstream.client ?? DEFAULT_UPSTREAM_CLIENT) === 'raw';
     this.AttemptClass = this.raw ? RawAttempt : handlerApi === 'controller' ? ControllerAttempt : UndiciAttempt;
@@ -280,6 +285,10 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
       this.respondLocal(x, 400, 'bad_request', a.ep, false);
       return;
     }
+    if (outcome === 'connect_error' || outcome === 'reset' || outcome === 'timeout') {
+      if (this.failed.length < FAILED_TRY_LOG_MAX) this.failed.push({ t: this.clock.now(), replica: a.ep.id, reason: outcome, count: 1 });
+      else this.failedDropped++;
+    }
     if (this.retriesEnabled && x.tries < this.maxAttempts && mayRetry(outcome, a.sent, x.idempotent)) {
       const next = this.table.pick(x.tried ?? (x.first === null ? null : [x.first]));
       if (next !== null) {
@@ -300,8 +309,8 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
   onAttemptHeaders(a: Attempt, status: number, raw: Buffer[]): boolean {
     if (status < 200) return true; // 1xx: not forwarded (we answered any 100-continue ourselves)
     if (!this.headersArrived(a, status)) return true;
-    const headers = undiciForwardedHeaders(a, raw);
-    this.headersReady(a, status, headers, a.hasLength);
+    const headers = undiciForwardedHeaders(a, status, raw);
+    this.headersReady(a, status, headers, a.hasLength, a.closeDelimited);
     return true;
   }
 
@@ -310,8 +319,8 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
   }
 
   /** raw: the final head, hop-by-hop headers already removed. */
-  onRawHeaders(a: RawAttempt, status: number, headers: string[], hasLength: boolean): void {
-    if (this.headersArrived(a, status)) this.headersReady(a, status, headers, hasLength);
+  onRawHeaders(a: RawAttempt, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void {
+    if (this.headersArrived(a, status)) this.headersReady(a, status, headers, hasLength, closeDelimited);
   }
 
   onRawData(a: RawAttempt, chunk: Buffer): boolean {
@@ -341,9 +350,10 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     return true;
   }
 
-  private headersReady(a: Attempt, status: number, headers: string[], hasLength: boolean): void {
+  private headersReady(a: Attempt, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void {
     a.status = status;
     a.hasLength = hasLength;
+    a.closeDelimited = closeDelimited;
     a.resHeaders = headers;
     const x = a.x;
     if (x.tries > 1) headers.push(PROXY_HEADERS.attempts, String(x.tries));
@@ -356,6 +366,7 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     const x = a.x;
     const res = x.res;
     a.streaming = true;
+    if (a.closeDelimited) closeFramed(res);
     try {
       res.writeHead(a.status, a.resHeaders as string[]);
     } catch (err) {
@@ -432,7 +443,10 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     }
     const headers = a.resHeaders as string[];
     // A chunked upstream response was de-chunked: give it a length (we have it all).
-    if (!a.hasLength && a.status !== 204 && a.status !== 304 && !x.isHead) headers.push('content-length', String(len));
+    // One delimited by the upstream's close is forwarded close-delimited: a length computed from
+    // whatever arrived before the FIN would pass a truncated body off as a whole one.
+    if (a.closeDelimited) closeFramed(res);
+    else if (!a.hasLength && a.status !== 204 && a.status !== 304 && !x.isHead) headers.push('content-length', String(len));
     try {
       res.writeHead(a.status, headers);
     } catch (err) {
@@ -557,4 +571,14 @@ function copyOf(b: Buffer, s: number, e: number): Buffer {
 
 function perTryTimeoutError(ms: number): Error {
   return Object.assign(new Error(`no response headers within the per-try timeout (${ms} ms)`), { code: 'ZD_PER_TRY_TIMEOUT' });
+}
+
+/**
+ * Frames a downstream response by closing the connection after it (no Content-Length, no
+ * chunking), as the upstream framed it: node:http then sends `Connection: close` and ends the
+ * body with the socket.
+ */
+function closeFramed(res: ServerResponse): void {
+  res.useChunkedEncodingByDefault = false;
+  res.shouldKeepAlive = false;
 }

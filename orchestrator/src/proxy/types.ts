@@ -272,6 +272,8 @@ export interface ProxyControl {
   /** Forget a replica at once (it is gone: crashed, killed). In-flight attempts fail and may retry. */
   removeEndpoint(id: string): Promise<void>;
   stats(): Promise<ProxyStats>;
+  /** Every failed upstream try with its replica and time (read once, at the end of the load). */
+  failedTries(): Promise<FailedTryLog>;
   /** Prometheus text exposition of the proxy's registry. */
   metrics(): Promise<string>;
   /** Stop accepting, let in-flight requests finish, close pools. */
@@ -279,6 +281,30 @@ export interface ProxyControl {
   /** Abort everything now. */
   destroy(): Promise<void>;
 }
+
+/**
+ * An upstream try that failed on a replica (then retried elsewhere, or answered 502/504), with
+ * when and where: the verifier judges each by the state of that replica at that instant.
+ */
+export interface FailedTry {
+  /** Monotonic ms (common/clock.ts). HAProxy: the read of the counters that showed it. */
+  t: number;
+  replica: string;
+  reason: RetryReason;
+  /** How many tries this entry stands for (1 on the Node proxy; HAProxy reads counters). */
+  count: number;
+}
+
+export interface FailedTryLog {
+  tries: FailedTry[];
+  /** Failed tries not kept (the log is bounded): non-zero makes the retry checks unprovable. */
+  dropped: number;
+  /** How precisely `t` is known: 0 when stamped at the try, else the counter read interval (ms). */
+  resolutionMs: number;
+}
+
+/** Bound of the failed-try log (a zone crash at 20,000 req/s fails a few thousand). */
+export const FAILED_TRY_LOG_MAX = 200_000;
 
 /** The counts of a data plane nothing went through (a run interrupted before its load). */
 export function emptyProxyStats(): ProxyStats {

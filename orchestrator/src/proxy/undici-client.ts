@@ -9,7 +9,7 @@ import { DEFAULT_BODY_TIMEOUT_MS } from './config.js';
 import type { Endpoint, UpstreamPool } from './endpoints.js';
 import { Attempt, SETTLED } from './exchange.js';
 import type { Exchange } from './exchange.js';
-import { HDR_CONNECTION, HDR_CONTENT_LENGTH, HDR_EXPECT, HDR_FORWARD, HDR_HOST, connectionTokens, dropNamed, headerKind } from './http-semantics.js';
+import { HDR_CONNECTION, HDR_CONTENT_LENGTH, HDR_EXPECT, HDR_FORWARD, HDR_HOST, HDR_TRANSFER_ENCODING, connectionTokens, dropNamed, headerKind } from './http-semantics.js';
 import type { ProxyConfig } from './types.js';
 
 /** An attempt through undici; it is the dispatch handler (legacy API: raw header buffers, no wrapper objects). */
@@ -84,15 +84,18 @@ export function undiciRequest(x: Exchange, pipelining: number): Dispatcher.Dispa
 
 /**
  * The response head undici hands over as raw buffers, filtered for forwarding: end-to-end fields
- * kept, hop-by-hop ones and those Connection names dropped. Sets a.hasLength.
+ * kept, hop-by-hop ones and those Connection names dropped. Sets a.hasLength, and a.closeDelimited
+ * for a body the upstream ends by closing (no length, no transfer coding).
  */
-export function undiciForwardedHeaders(a: Attempt, raw: Buffer[]): string[] {
+export function undiciForwardedHeaders(a: Attempt, status: number, raw: Buffer[]): string[] {
   const out: string[] = [];
   let connDrop: string[] | null = null;
+  let coded = false;
   a.hasLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1');
     const kind = headerKind(name);
+    if (kind === HDR_TRANSFER_ENCODING) coded = true; // chunked or another coding: undici frames it
     if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT) {
       out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
     } else if (kind === HDR_CONTENT_LENGTH) {
@@ -103,6 +106,7 @@ export function undiciForwardedHeaders(a: Attempt, raw: Buffer[]): string[] {
       if (t !== null) connDrop = connDrop === null ? t : connDrop.concat(t);
     }
   }
+  a.closeDelimited = !a.hasLength && !coded && status !== 204 && status !== 304 && !a.x.isHead;
   return connDrop === null ? out : dropNamed(out, connDrop);
 }
 

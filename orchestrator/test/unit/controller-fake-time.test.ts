@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay } from '../../../common/src/clock.js';
 import { DeploymentController, type ProberFactory } from '../../src/controller.js';
-import type { DrainResult, ProxyControl, ProxyEndpoint, ProxyStats } from '../../src/proxy/types.js';
+import type { DrainResult, FailedTryLog, ProxyControl, ProxyEndpoint, ProxyStats } from '../../src/proxy/types.js';
 import { FakeRuntime } from './support/fake-runtime.js';
 import type { ReplicaExit, StopOptions } from '../../src/runtime/types.js';
 import type { DeploymentSpec, TerminationSpec } from '../../src/spec.js';
@@ -59,6 +59,9 @@ class TimedProxy implements ProxyControl {
   }
   async stats(): Promise<ProxyStats> {
     throw new Error('not used by the controller');
+  }
+  async failedTries(): Promise<FailedTryLog> {
+    return { tries: [], dropped: 0, resolutionMs: 0 };
   }
   async metrics(): Promise<string> {
     return '';

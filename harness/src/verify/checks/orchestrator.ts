@@ -2,6 +2,7 @@
 import type { Check } from '../../result/types.js';
 import { check, fmt, skipped, type CheckModule } from '../check.js';
 import type { ReplicaSnapshot, RunSnapshot } from '../snapshot.js';
+import { gracefulExitsCheck, retiredExitsOf } from './graceful-exits.js';
 
 export const orchestratorChecks: CheckModule = {
   name: 'orchestrator',
@@ -30,18 +31,7 @@ function invariants(run: RunSnapshot): Check {
 }
 
 function gracefulExits(run: RunSnapshot): Check {
-  const voluntary = retired(run);
-  const notGraceful = voluntary.filter((r) => r.exit && r.exit.kind !== 'graceful');
-  return check({
-    id: 'orchestrator.graceful-exits',
-    group: 'orchestrator',
-    title: 'Replicas retired by the rollout exited by themselves inside the grace period',
-    status: notGraceful.length === 0 ? 'pass' : 'fail',
-    expected: `0 of ${voluntary.length} needed SIGKILL or crashed`,
-    actual: `${notGraceful.length} of ${voluntary.length}${notGraceful.length ? `: ${notGraceful.slice(0, 5).map((r) => `${r.id} (${r.exit?.kind})`).join(', ')}` : ''}`,
-    broken: `${notGraceful.length} of ${voluntary.length} retired replicas did not exit gracefully`,
-    explanation: notGraceful.length ? `contract rule 2: on SIGTERM the service must drain and exit within the grace period (${run.plan.deployment.termination.gracePeriodMs} ms)` : undefined,
-  });
+  return gracefulExitsCheck(retiredExitsOf(retired(run)), run.plan.deployment.termination.gracePeriodMs);
 }
 
 /**

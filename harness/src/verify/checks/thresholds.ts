@@ -1,20 +1,18 @@
 /**
- * The scenario's thresholds: retries during a rollout (a retry rule: never downgraded), and the
- * optional latency and gap gates (the only checks that become INVALID, not FAIL, when the load
+ * The scenario's optional latency and gap gates (retries are judged by cause: retries.ts) (the only checks that become INVALID, not FAIL, when the load
  * fell short: they measured an overloaded harness as much as the service).
  */
 import type { Check } from '../../result/types.js';
-import { check, fmt, type CheckModule } from '../check.js';
-import { spansMinus, zoneDisruptionSpans, type Span } from '../phases.js';
+import { check, type CheckModule } from '../check.js';
 import type { RunSnapshot } from '../snapshot.js';
 
 export const thresholdChecks: CheckModule = {
   name: 'thresholds',
-  ids: ['thresholds.rollout-retries', 'thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
+  ids: ['thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
   loadSensitive: ['thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
   checks(run: RunSnapshot): Check[] {
     const t = run.plan.thresholds;
-    const out = [rolloutRetries(run)];
+    const out: Check[] = [];
     if (t.p99 !== null) out.push(latencyGate('thresholds.p99', 'p99', run.latency.p99Ms, t.p99));
     if (t.p999 !== null) out.push(latencyGate('thresholds.p999', 'p99.9', run.latency.p999Ms, t.p999));
     if (t.maxGap !== null) {
@@ -34,33 +32,6 @@ export const thresholdChecks: CheckModule = {
     return out;
   },
 };
-
-function rolloutRetries(run: RunSnapshot): Check {
-  const limit = run.plan.thresholds.maxRolloutRetries;
-  const sendEnd = run.measured.to;
-  // A zone failure that overlaps a rollout brings retries of its own (that is what they are
-  // for): those are the zone's, counted and shown there, not held against the rollout.
-  const rolloutSpans = run.phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')).map((p): Span => [p.startMs, p.endMs ?? sendEnd]);
-  const zoneSpans = zoneDisruptionSpans(run.phases, sendEnd);
-  const retriedIn = (spans: readonly Span[]): number => {
-    let n = 0;
-    for (const [start, end] of spans) run.ledger.forEach(start, end, (i) => void (run.ledger.retried(i) && n++));
-    return n;
-  };
-  const rolloutRetried = retriedIn(spansMinus(rolloutSpans, zoneSpans));
-  const overlapRetried = retriedIn(rolloutSpans) - rolloutRetried;
-  const ok = rolloutRetried <= limit;
-  return check({
-    id: 'thresholds.rollout-retries',
-    group: 'thresholds',
-    title: 'No request needed a retry during a rollout',
-    status: ok ? 'pass' : 'fail',
-    expected: `requests retried during rollouts ≤ ${limit}`,
-    actual: `${fmt(rolloutRetried)} retried${overlapRetried > 0 ? ` (and ${fmt(overlapRetried)} while a zone failure overlapped the rollout, not counted here)` : ''}`,
-    broken: `${fmt(rolloutRetried)} requests needed a proxy retry during a rollout (at most ${fmt(limit)} allowed)`,
-    explanation: ok ? undefined : 'the proxy hid failures of the rollout by retrying them: a rolling update done right needs no retries (check SIGTERM handling and readiness)',
-  });
-}
 
 function latencyGate(id: string, name: string, value: number | null, limit: number): Check {
   const holds = value !== null && value <= limit;
