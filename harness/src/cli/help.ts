@@ -130,6 +130,8 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: "docker runtime: auto (default) | engine (the engine's own default) | a cgroup path" },
   { name: 'ZERODROP_FAULTS', text: 'sample-app: fault switches, comma-separated (what --app-fault sets)' },
   { name: 'ZERODROP_RUN_ID', text: 'set for every replica: the run it belongs to (with PORT, REPLICA_ID, ZONE, APP_VERSION)' },
+  { name: 'ZERODROP_DATA_DIR', text: "set for every replica with deployment.volume: the volume (a host directory, or the container's mountPath)" },
+  { name: 'ZERODROP_SECRETS_DIR', text: 'set for every replica with deployment.secrets: the read-only directory of the secret files (token, token.previous)' },
   { name: 'NO_COLOR', text: 'any non-empty value: no colour, even on a terminal (colour is only ever used on a terminal)' },
   { name: 'FORCE_COLOR', text: 'any value but 0: colour even when stderr is not a terminal' },
   { name: 'GITHUB_STEP_SUMMARY', text: 'set by GitHub Actions: a run appends its summary to that file' },
