@@ -1,5 +1,5 @@
 /**
- * One clock for every part of a run (DESIGN.md: "Everything is timestamped on one clock").
+ * One clock for every part of a run (docs/architecture.md, "One clock").
  *
  * process.hrtime is CLOCK_MONOTONIC: the same time base in every thread and every process on the
  * machine, so the driver (worker thread), the proxy (worker thread), the orchestrator and the
@@ -29,24 +29,4 @@ export function captureAnchor(): ClockAnchor {
   return { monotonicMs: monotonicMs(), epochMs: Date.now() };
 }
 
-export function toEpochMs(anchor: ClockAnchor, monoMs: number): number {
-  return anchor.epochMs + (monoMs - anchor.monotonicMs);
-}
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

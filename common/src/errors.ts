@@ -3,7 +3,7 @@
  * Every error a user can cause or meet names what went wrong, where, and what to do about it.
  */
 
-/** Exit codes (DESIGN.md): 0 pass · 1 a check failed · 2 bad usage or scenario · 3 inconclusive. */
+/** Exit codes (docs/architecture.md, "Exit codes"): 0 pass · 1 a check failed · 2 bad usage or scenario · 3 inconclusive. */
 export const ExitCode = {
   Pass: 0,
   CheckFailed: 1,
@@ -90,7 +90,7 @@ export function errorMessage(err: unknown): string {
 /** The errno-style code of a Node or undici error, if any (ECONNREFUSED, UND_ERR_SOCKET...). */
 export function errorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = (err).code;
     if (typeof code === 'string') return code;
   }
   return undefined;

@@ -749,7 +749,7 @@ export class DeploymentController extends EventEmitter {
    *   t0+preStop    SIGTERM; SIGKILL at t0+grace (the grace countdown includes preStop)
    * routingLag ≤ preStop (the preStop-sleep remedy, or both 0): we own the proxy too, so SIGTERM
    * waits until the replica has left the proxy and its final counters are read, exactly in the
-   * order DESIGN.md gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
+   * order docs/architecture.md's contract gives. routingLag > preStop: Kubernetes without a preStop hook, SIGTERM
    * lands while traffic still arrives, which is what contract rule 2 must survive (the default:
    * it is the case that catches a service that stops serving on SIGTERM).
    */

@@ -1,10 +1,9 @@
 /**
- * Measuring helpers shared by the bench scripts (bench.ts, proxy-bench.ts, driver-bench.ts):
+ * Measuring helpers shared by the bench scripts (bench.ts and its proxy and driver subcommands):
  * process CPU from /proc, wrk runs and their parsing, medians, child teardown.
  * Linux only (/proc); everything bounded; loopback only.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 function clockTicks(): number {

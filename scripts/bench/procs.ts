@@ -3,8 +3,7 @@
  * replicas, and a bounded TCP wait. Long-lived children are exec'd under
  * `setpriv --pdeathsig SIGKILL` when available, so they die with the bench even if it is SIGKILLed.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { sampleAppEntry } from '../../harness/src/paths.js';

@@ -80,7 +80,7 @@ function slowStartScenario(dir: string, termination: { drainDelay: string; grace
 async function startAndWaitForReplicas(file: string, out: string): Promise<{ child: ReturnType<typeof spawn>; runId: string; stderr: ReturnType<typeof collect>; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const stderr = collect(child.stderr!);
+  const stderr = collect(child.stderr);
   const [, runId] = await stderr.until(/run (\S+) →/, 30_000);
   await stderr.until(/starting \d+ replicas/, 30_000);
   const deadline = Date.now() + 15_000;
@@ -136,7 +136,7 @@ describe('zerodrop CLI', () => {
   it('SIGINT mid-run tears everything down, writes a report marked incomplete, exit 3', async () => {
     const out = tempReportsDir();
     const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '500', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr = child.stderr!;
+    const stderr = child.stderr;
     const [, runId] = await waitFor(/run (\S+) →/, stderr, 30_000);
     await waitFor(/t=\s*\d+s/, stderr, 30_000);
     expect(processesOfRun(runId!).length).toBeGreaterThan(0);
@@ -192,8 +192,8 @@ describe('zerodrop CLI', () => {
   it('SIGKILL of the harness leaves no replica behind (pdeathsig, process groups)', async () => {
     const out = tempReportsDir();
     const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '300', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const [, runId] = await waitFor(/run (\S+) →/, child.stderr!, 30_000);
-    await waitFor(/deployment ready/, child.stderr!, 30_000);
+    const [, runId] = await waitFor(/run (\S+) →/, child.stderr, 30_000);
+    await waitFor(/deployment ready/, child.stderr, 30_000);
     expect(processesOfRun(runId!).length).toBe(6);
     child.kill('SIGKILL');
     expect(await gone(runId!, 5000)).toEqual([]);

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ZerodropError } from '../../../common/src/errors.js';
-import { DATA_PLANE_ENGINES, isDataPlaneEngine } from '../../../orchestrator/index.js';
+import { DATA_PLANE_ENGINES, DEFAULT_RUNTIME, isDataPlaneEngine, isRuntimeName, RUNTIME_NAMES } from '../../../orchestrator/index.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
 
@@ -82,8 +82,8 @@ export function parseCli(argv: string[]): ParsedCli {
     overrides.engine = values.engine;
   }
   if (values.runtime !== undefined) {
-    if (values.runtime !== 'process' && values.runtime !== 'docker') {
-      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, { fix: 'use --runtime process (default) or --runtime docker' });
+    if (!isRuntimeName(values.runtime)) {
+      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, { fix: `use --runtime ${RUNTIME_NAMES.join(' or --runtime ')} (default ${DEFAULT_RUNTIME})` });
     }
     overrides.runtime = values.runtime;
   }

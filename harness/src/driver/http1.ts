@@ -60,7 +60,7 @@ export function parseTargetUrl(url: string): TargetUrl {
   if (host === 'localhost') host = '127.0.0.1'; // resolve once, not per connect
   if (!isAllowedTarget(host)) {
     throw new ZerodropError('ZD_BAD_USAGE', `driver url "${url}": load may only target loopback or a private address the run created`, {
-      fix: 'use 127.0.0.1 / ::1 (DESIGN.md: load and faults only against loopback or the run\'s own containers)',
+      fix: 'use 127.0.0.1 / ::1 (load and faults go only to loopback or the run\'s own containers)',
     });
   }
   const port = u.port === '' ? 80 : Number(u.port);
@@ -96,6 +96,7 @@ export function encodeTemplates(templates: readonly RequestTemplate[], target: T
     const method = t.method.toUpperCase();
     if (!TOKEN.test(method)) throw new ZerodropError('ZD_BAD_USAGE', `${where}: bad method "${t.method}"`);
     const path = target.basePath + t.path;
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (!t.path.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(path)) {
       throw new ZerodropError('ZD_BAD_USAGE', `${where}: path "${t.path}" must start with / and contain no spaces or control characters`, {
         fix: 'percent-encode the path and query',
@@ -110,6 +111,7 @@ export function encodeTemplates(templates: readonly RequestTemplate[], target: T
       if (RESERVED_HEADERS.has(lower)) {
         throw new ZerodropError('ZD_BAD_USAGE', `${where}: header "${name}" is set by the driver`, { fix: `remove "${name}" from the template` });
       }
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
       if (/[\r\n\x00]/.test(value)) throw new ZerodropError('ZD_BAD_USAGE', `${where}: header "${name}" has a control character`);
       head += `${name}: ${value}\r\n`;
     }

@@ -140,6 +140,10 @@ export interface DriverSummary {
   sendingEndedAt: number;
   /** Monotonic ms when the driver stopped waiting for responses. */
   endedAt: number;
+  /**
+   * Requests written, by the engine's running count (one per write, kept apart from the ledger):
+   * the verifier compares it with the ledger's rows, two counters that can disagree.
+   */
   sent: number;
   lateSends: number;
   maxScheduleLagMs: number;

@@ -47,7 +47,7 @@ export function sdPattern(sdDir: string, component: Component): string {
 
 export interface ScrapeConfigOptions {
   sdDir: string;
-  /** Default 1 s (DESIGN.md). */
+  /** Default 1 s (every replica's counters at least once a second). */
   scrapeIntervalS?: number;
 }
 

@@ -402,7 +402,7 @@ const BOOKKEEPING_SHORT: Record<keyof BookkeepingCounts, string> = {
   engineAnomalies: 'engine anomalies',
   pendingRows: 'pending rows',
   unknownOutcomes: 'unknown outcomes',
-  summaryLedgerMismatch: 'summary ≠ ledger',
+  summaryLedgerMismatch: 'writes ≠ ledger',
 };
 
 /** The driver's bookkeeping counters next to the load figures: all 0, or the ones that are not, loudly. */
@@ -440,6 +440,15 @@ function disruptionSection(r: RunResult): Section {
     return { id: 'disruption', title: 'Disruption', blocks };
   }
   blocks.push(disruptionSummaryTable(d.events));
+  blocks.push({
+    kind: 'para',
+    content: [
+      toned(
+        'Windows by actual time: Rate and Sent count requests actually sent in the window, OK the successes answered in it; Failed, Retried and latency cover the requests in flight during it. Latency runs from the intended send time.',
+        'muted',
+      ),
+    ],
+  });
   d.events.forEach((e, i) => {
     blocks.push({
       kind: 'heading',

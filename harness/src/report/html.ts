@@ -5,8 +5,7 @@
  */
 import type { RunResult } from '../result/types.js';
 import { renderChartsHtml } from './charts.js';
-import type { Block, Cell, DocOptions, Inline, ReportDoc, Rich, Section, Tone } from './doc.js';
-import { VERDICT_TONE, buildReportDoc } from './doc.js';
+import { type Block, buildReportDoc, type Cell, type DocOptions, type Inline, type ReportDoc, type Rich, type Section, type Tone, VERDICT_TONE } from './doc.js';
 import { escapeHtml, jsonForScript } from './escape.js';
 
 function isRelativeHref(href: string): boolean {

@@ -49,7 +49,7 @@ function caseFor(c: Check, r: RunResult): Case {
 }
 
 function total<K extends string>(counts: Record<K, number>): number {
-  return (Object.values(counts) as number[]).reduce((a, b) => a + b, 0);
+  return Object.values<number>(counts).reduce((a, b) => a + b, 0);
 }
 
 export function renderJunit(r: RunResult): string {

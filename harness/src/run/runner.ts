@@ -10,22 +10,16 @@ import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../common/src/clock.js';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
-import { DeploymentController } from '../../../orchestrator/index.js';
-import { OrchestratorMetrics } from '../../../orchestrator/index.js';
-import { preflightDataPlane, startDataPlane } from '../../../orchestrator/index.js';
-import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/index.js';
-import { readTrafficResponses } from '../../../orchestrator/index.js';
-import { createRuntime } from '../../../orchestrator/index.js';
-import type { Runtime } from '../../../orchestrator/index.js';
+import { type DeploymentController, emptyProxyStats, preflightDataPlane, type ProxyControl, type ProxyStats, type Runtime } from '../../../orchestrator/index.js';
 import { emptySummary } from '../driver/engine.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import { Ledger, type LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
-import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
-import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
+import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { closeStack, destroyStack, startStack, type StackParts } from './stack.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { MachineSampler } from './machine-sampler.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
@@ -68,7 +62,7 @@ export function newRunId(scenarioName: string): string {
 }
 
 /** Everything a run starts, so teardown can stop it in the right order whatever failed. */
-class RunResources {
+class RunResources implements StackParts {
   runtime: Runtime | null = null;
   proxy: ProxyControl | null = null;
   controller: DeploymentController | null = null;
@@ -87,9 +81,7 @@ class RunResources {
       }
     };
     if (this.driver) await step('driver', () => this.driver!.terminate());
-    if (this.controller) await step('replicas', () => this.controller!.close());
-    else if (this.runtime) await step('replicas', () => this.runtime!.destroy());
-    if (this.proxy) await step('proxy', () => this.proxy!.close());
+    await step('replicas and data plane', () => closeStack(this));
     if (this.prometheus) await step('prometheus', () => this.prometheus!.stop());
     if (this.metricsServer) await step('metrics server', () => this.metricsServer!.close());
   }
@@ -97,8 +89,7 @@ class RunResources {
   async destroy(): Promise<void> {
     await Promise.allSettled([
       this.driver?.terminate(),
-      this.controller ? this.controller.destroy() : this.runtime?.destroy(),
-      this.proxy?.destroy(),
+      destroyStack(this),
       this.prometheus?.stop(),
       this.metricsServer?.close(),
     ]);
@@ -106,7 +97,7 @@ class RunResources {
 }
 
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
-  const { plan, io, signal } = options;
+  const { io, signal } = options;
   // Nothing has started and no run id was shown: there is nothing to report on.
   if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
   const res = new RunResources();
@@ -157,27 +148,14 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     preflightPrometheus(plan.prometheus);
     preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
     io.log(`run ${runId} → ${dir}`);
-    // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
-    res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
-    const controller = new DeploymentController({
-      runId,
-      spec: plan.deployment,
-      runtime: res.runtime,
-      proxy: res.proxy,
-      zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
-      readCounts: readTrafficResponses,
-      log: io.log,
-    });
-    res.controller = controller;
+    const { controller, proxy, orchestratorMetrics } = await startStack(plan, { runId, log: io.log, into: res });
     checkpoint();
-    const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
     stage = 'starting the replicas';
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
     // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
     await abortable(controller.start(), signal, stage);
-    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);
+    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${proxy.url}`);
 
     // 2. Metrics endpoints and (optionally) a real Prometheus.
     stage = 'starting the metrics endpoints';
@@ -186,7 +164,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     checkpoint();
     if (plan.prometheus !== 'off') {
       stage = 'starting Prometheus';
-      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy: res.proxy, metricsServer: res.metricsServer, log: io.log });
+      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy, metricsServer: res.metricsServer, log: io.log });
       checkpoint();
     }
 
@@ -194,7 +172,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     // whose ledger then holds everything sent so far (the report covers the part that ran).
     stage = 'running the load';
     loadStarted = true;
-    const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
+    const driver = startDriver({ ...plan.driver, url: proxy.url, runId });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
     res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
@@ -208,7 +186,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     let lastProgress: DriverProgress | null = null;
     const phase = (): string => phaseLabel(controller, steps, origin);
     let driverLoopDelay: number | null = null;
-    const plane = res.proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<number> };
+    const plane = proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<number> };
     const sampler = new MachineSampler({
       replicaPids: () => controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
       dataPlanePid: () => (typeof plane.pid === 'number' ? plane.pid : null),
@@ -239,8 +217,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';
-    const proxyStats = await res.proxy.stats();
-    const failedTries = await res.proxy.failedTries();
+    const proxyStats = await proxy.stats();
+    const failedTries = await proxy.failedTries();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -435,4 +413,4 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
   });
 }
 
-export type { LedgerData, DriverSummary, ProxyStats };
+export type { LedgerData,  ProxyStats };

@@ -4,9 +4,7 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/index.js';
-import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/index.js';
-import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/index.js';
+import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES } from '../../../orchestrator/index.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
@@ -244,7 +242,7 @@ const thresholdsSchema = z
 export const scenarioSchema = z.strictObject({
   name: name.default('scenario'),
   description: z.string().default(''),
-  runtime: z.enum(['process', 'docker']).default('process'),
+  runtime: z.enum(RUNTIME_NAMES).default(DEFAULT_RUNTIME),
   target: targetSchema,
   deployment: deploymentSchema,
   proxy: proxySchema,
@@ -256,9 +254,7 @@ export const scenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.output<typeof scenarioSchema>;
-export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type TimelineAction = Scenario['timeline'][number];
-export type LoadRequest = Scenario['load']['requests'][number];
 
 /**
  * How to fix each field, by path ("*" = any array index). Shown under every error. A field with

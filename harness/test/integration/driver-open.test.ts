@@ -8,10 +8,8 @@ import { achievedRate, countByOutcome, failures, latencyPercentiles } from '../.
 import type { EngineResult } from '../../src/driver/engine.js';
 import { startOpenEngine } from '../../src/driver/open.js';
 import { statsFromLedger } from '../../src/driver/stats.js';
-import { Outcome } from '../../src/driver/types.js';
-import type { DriverConfig, DriverProgress } from '../../src/driver/types.js';
-import { startTargetServer } from '../../../test/helpers/driver-targets.js';
-import type { TargetMode, TargetOptions, TargetServer } from '../../../test/helpers/driver-targets.js';
+import { type DriverConfig, type DriverProgress, Outcome } from '../../src/driver/types.js';
+import { startTargetServer, type TargetMode, type TargetOptions, type TargetServer } from '../../../scripts/bench/target-server.js';
 
 const servers: TargetServer[] = [];
 afterEach(async () => {

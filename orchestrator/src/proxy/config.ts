@@ -4,8 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ZerodropError } from '../../../common/src/errors.js';
-import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from './types.js';
-import type { ProxyConfig } from './types.js';
+import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT, type ProxyConfig } from './types.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends null ? T[K] : Partial<T[K]>) : T[K] };
 

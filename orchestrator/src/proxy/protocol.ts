@@ -2,8 +2,7 @@
  * Messages between the orchestrator thread and the proxy worker thread. Every control request
  * carries an id and is acknowledged with a reply carrying the same id (value or error).
  */
-import type { ZerodropErrorCode } from '../../../common/src/errors.js';
-import { ZerodropError, errorMessage, isZerodropError } from '../../../common/src/errors.js';
+import { errorMessage, isZerodropError, ZerodropError, type ZerodropErrorCode } from '../../../common/src/errors.js';
 import type { ServiceProxyOptions } from './proxy.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
 

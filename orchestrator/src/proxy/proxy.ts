@@ -1,7 +1,7 @@
 /**
  * The service proxy (the data plane): node:http in front, one connection pool per replica behind
  * (the raw client of raw-upstream.ts by default, or an undici Pool), loopback only.
- * DESIGN.md "Proxy", research/mechanics.md C5/C6.
+ * docs/architecture.md, "Data planes".
  *
  * One request's life:
  *   'request' → Exchange (headers filtered once, body buffered so it can be replayed; for the raw
@@ -21,17 +21,14 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { Registry } from 'prom-client';
 import { settledWithin } from '../../../common/src/async.js';
-import { systemClock } from '../../../common/src/clock.js';
-import type { Clock } from '../../../common/src/clock.js';
+import { type Clock, systemClock } from '../../../common/src/clock.js';
 import { ZerodropError, errorCode, errorMessage } from '../../../common/src/errors.js';
 import { latin1 } from '../../../common/src/http1-parser.js';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_RESPONSE_BUFFER_BYTES, validateProxyConfig } from './config.js';
-import { EndpointTable } from './endpoints.js';
-import type { Endpoint, UpstreamPool } from './endpoints.js';
+import { type Endpoint, EndpointTable, type UpstreamPool } from './endpoints.js';
 import { HealthChecker } from './health.js';
 import {
   HDR_CONNECTION,
@@ -55,21 +52,8 @@ import {
   mayRetry,
 } from './http-semantics.js';
 import { DurationCounter, createProxyRegistry } from './metrics.js';
-import { RawPool } from './raw-upstream.js';
-import type { RawConn, RawMessage, RawRequest, RawSink } from './raw-upstream.js';
-import { DEFAULT_UPSTREAM_CLIENT, FAILED_TRY_LOG_MAX, PROXY_HEADERS } from './types.js';
-import type {
-  DrainResult,
-  FailedTry,
-  FailedTryLog,
-  ProxyConfig,
-  ProxyControl,
-  ProxyEndpoint,
-  ProxyEvent,
-  ProxyStats,
-  RetryReason,
-  UpstreamOutcome,
-} from './types.js';
+import { type RawConn, type RawMessage, RawPool, type RawRequest, type RawSink } from './raw-upstream.js';
+import { DEFAULT_UPSTREAM_CLIENT, type DrainResult, FAILED_TRY_LOG_MAX, type FailedTry, type FailedTryLog, PROXY_HEADERS, type ProxyConfig, type ProxyControl, type ProxyEndpoint, type ProxyEvent, type ProxyStats, type RetryReason, type UpstreamOutcome } from './types.js';
 
 /**
  * Client aborts are seen on the downstream socket (one 'close' listener per connection), not on
@@ -693,7 +677,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     } else {
       x.opts = {
         path: x.path,
-        method: x.method as Dispatcher.HttpMethod,
+        method: x.method,
         headers: x.headers,
         body: x.body,
         // undici's idempotent flag only orders pipelined requests; ours decides retries.
@@ -738,7 +722,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       ra.pool = pool as RawPool<RawAttempt>;
       ra.pool.dispatch(ra, now);
     } else {
-      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt as Dispatcher.DispatchHandler);
+      (pool as Pool).dispatch(x.opts as Dispatcher.DispatchOptions, a as UndiciAttempt);
     }
   }
 

@@ -16,7 +16,7 @@
  * read (the body is spread over reads, or the proxy streams), and exactly one of complete() or
  * error(). After error() or complete() the pool never mentions the request again.
  *
- * Keep-alive rules (research/mechanics.md C5, C6): a connection idles at most keepAliveTimeoutMs,
+ * Keep-alive rules (docs/architecture.md, "The contract", rule 2): a connection idles at most keepAliveTimeoutMs,
  * and less when the replica announces `Keep-Alive: timeout=N` (N s − 1 s, undici's threshold), so
  * the client always gives up an idle connection before the server does; the age is checked when a
  * connection is taken from the idle stack (exact) and by the sweep (cleanup). close() closes idle

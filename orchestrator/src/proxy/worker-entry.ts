@@ -5,10 +5,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startServiceProxy } from './proxy.js';
-import type { ServiceProxy } from './proxy.js';
-import { serializeError } from './protocol.js';
-import type { ControlCall, ControlRequest, WorkerData, WorkerMessage } from './protocol.js';
+import { type ServiceProxy, startServiceProxy } from './proxy.js';
+import { type ControlCall, type ControlRequest, serializeError, type WorkerData, type WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-entry.js must be started as a worker thread (startProxyWorker)');

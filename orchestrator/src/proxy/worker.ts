@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { validateProxyConfig } from './config.js';
-import { deserializeError } from './protocol.js';
-import type { ControlCall, ControlRequest, ControlResults, WorkerData, WorkerMessage } from './protocol.js';
+import { type ControlCall, type ControlRequest, type ControlResults, deserializeError, type WorkerData, type WorkerMessage } from './protocol.js';
 import type { ServiceProxyOptions } from './proxy.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
 

@@ -26,8 +26,7 @@
  *   into a ring buffer (shown in start errors), and outlive the container, which is removed as
  *   soon as its exit is recorded.
  */
-import type { Readable } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type Docker from 'dockerode';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
@@ -79,9 +78,9 @@ export interface DockerRuntimeOptions {
    * replicas together get the share of ONE process session (the kernel's autogroup gives each
    * process replica of the process runtime its own). Measured on a loaded 2-core machine at
    * 1,000 req/s: p50 ≈ 0.4-1 s under /docker vs ≈ 2 ms for processes. Directly under the root, each
-   * container weighs like one process replica. Give a path to override, or null for the engine's default.
+   * container weighs like one process replica. 'auto' (that), a path to override, or null for the engine's default.
    */
-  cgroupParent?: 'auto' | string | null;
+  cgroupParent?: string | null;
 }
 
 interface DockerReplica {

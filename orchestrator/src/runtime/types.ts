@@ -6,7 +6,8 @@
  */
 import type { PodTemplate, ResourceLimits } from '../spec.js';
 
-export type RuntimeName = 'process' | 'docker';
+export type { RuntimeName } from './names.js';
+import type { RuntimeName } from './names.js';
 
 export interface HostPort {
   host: string;

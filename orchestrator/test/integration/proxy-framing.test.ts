@@ -6,15 +6,12 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { proxyConfig } from '../../src/proxy/config.js';
-import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.js';
+import { type ServiceProxy, startServiceProxy } from '../../src/proxy/proxy.js';
 import type { UpstreamClient } from '../../src/proxy/types.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 import { rawRequest } from '../../../test/helpers/proxy-raw.js';
-import { bytewise, startScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
-import type { Script, ScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
+import { bytewise, type Script, type ScriptedUpstream, startScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
 
 const HEALTH: Script = () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n'] });
 /** One replica, checked once, never ejected: what the test scripts is all that happens. */

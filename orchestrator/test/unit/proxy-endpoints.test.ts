@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../common/src/clock.js';
-import { EndpointTable } from '../../src/proxy/endpoints.js';
-import type { Endpoint, EndpointTableConfig } from '../../src/proxy/endpoints.js';
+import { type Endpoint, EndpointTable, type EndpointTableConfig } from '../../src/proxy/endpoints.js';
 import type { ProxyEvent } from '../../src/proxy/types.js';
 
 class FakeClock implements Clock {

@@ -1,7 +1,7 @@
 /**
  * HAProxy as zerodrop's data plane (issue 7): the ProxyControl contract implemented by an haproxy
  * process driven through its runtime API. HAProxy carries the traffic (≈ 15 µs of CPU per request
- * against ≈ 45 µs for the Node proxy, research/baseline-measurements.md); this module only adds,
+ * against ≈ 45 µs for the Node proxy, measured by `npm run bench -- proxy`); this module only adds,
  * drains and removes replicas, and reads counters. See config.ts for the exact semantics and
  * stats.ts for what each ProxyStats field is worth.
  *
@@ -179,7 +179,7 @@ export class HaproxyDataPlane implements ProxyControl {
     } else {
       book.carried = addCounters(book.carried, book.last);
       book.last = emptyCounters();
-      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' as AdminState });
+      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' });
     }
     const name = this.uniqueName(spec.id);
     this.names.add(name);

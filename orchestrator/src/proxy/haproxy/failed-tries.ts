@@ -5,7 +5,7 @@
  * every FAILED_TRY_POLL_MS and turns each increase into a FailedTry stamped at that read: the
  * replica is exact, the time is known to within one read interval (FailedTryLog.resolutionMs).
  */
-import { FAILED_TRY_LOG_MAX, type FailedTry, type FailedTryLog, type RetryReason } from '../types.js';
+import { FAILED_TRY_LOG_MAX, type FailedTry, type FailedTryLog } from '../types.js';
 import { attemptsOf, type ServerCounters } from './stats.js';
 
 /** How often the data plane reads its servers' counters while it carries traffic. */
@@ -24,7 +24,7 @@ export class FailedTryTracker {
       const delta = a[reason] - prev[reason];
       if (delta <= 0) continue;
       prev[reason] = a[reason];
-      this.push({ t, replica, reason: reason as RetryReason, count: delta });
+      this.push({ t, replica, reason, count: delta });
     }
     this.seen.set(replica, prev);
   }

@@ -4,7 +4,7 @@
  * runtime and proxy lands in one ordered log, so a test can assert "unrouted before SIGTERM".
  */
 import { DeploymentController, type ProberFactory } from '../../../src/controller.js';
-import { FakeRuntime, type FakeRuntimeOptions } from '../../../src/runtime/fake.js';
+import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
 import type { DrainResult, FailedTryLog, ProxyControl, ProxyEndpoint, ProxyStats } from '../../../src/proxy/types.js';
 import type { ReplicaExit, StopOptions } from '../../../src/runtime/types.js';
 import type { DeploymentSpec } from '../../../src/spec.js';

@@ -2,8 +2,7 @@
  * Starts test/helpers/driver-target-server.mjs as a child process (see its header for the modes)
  * and stops it by pid. For load-driver tests and benchmarks: real sockets on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +63,7 @@ export async function startTargetServer(mode: TargetMode, options: TargetOptions
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`target server (${mode}) did not start: ${out}`)), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /LISTENING (\d+)/.exec(out);
       if (m) {

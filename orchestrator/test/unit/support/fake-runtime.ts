@@ -3,8 +3,8 @@
  * Actions() the Kubernetes controller tests assert on (aesthetics.md habit 5). Tests decide what
  * happens to a replica: Ready or not, crashed, hung. Time comes from an injected clock.
  */
-import { ZerodropError } from '../../../common/src/errors.js';
-import type { Clock } from '../../../common/src/clock.js';
+import { ZerodropError } from '../../../../common/src/errors.js';
+import type { Clock } from '../../../../common/src/clock.js';
 import type {
   ExitKind,
   ReplicaExit,
@@ -15,7 +15,7 @@ import type {
   RuntimeName,
   StartedReplica,
   StopOptions,
-} from './types.js';
+} from '../../../src/runtime/types.js';
 
 /** One recorded call. Reads (inspect, logs, onExit) are not recorded: they change nothing. */
 export type RuntimeCall =

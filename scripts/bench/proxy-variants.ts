@@ -3,7 +3,7 @@
  * client (raw, undici) against HAProxy in the same role (1 thread, keep-alive both sides, the
  * same two plain upstreams), in one invocation; plus the upstreams hit directly.
  *
- *   npm run build && node dist/scripts/proxy-bench.js [--runs 3] [--duration 10] [--connections 100]
+ *   npm run bench -- proxy [--runs 3] [--duration 10] [--connections 100]
  *       [--variants direct,raw,undici,haproxy] [--cpu-prof DIR]
  *
  * Each proxy runs in its own process (so /proc/PID/stat is its CPU alone); wrk -t1 drives it after
@@ -13,24 +13,17 @@
  * and after. The goal (issue 7): proxy ≥ 0.8 × HAProxy. Bounded: each run stops by itself; every
  * child is killed at the end.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { proxyConfig } from '../orchestrator/index.js';
-import { startServiceProxy } from '../orchestrator/index.js';
-import { startProxyWorker } from '../orchestrator/index.js';
-import type { ProxyConfigOverrides } from '../orchestrator/index.js';
-import type { ProxyControl } from '../orchestrator/index.js';
-import { freeLoopbackPort } from '../orchestrator/index.js';
-import { HAPROXY_BIN, haproxyAvailability, haproxyConfig } from './bench/haproxy.js';
-import { cpuSeconds, cpuTimes, CLK_TCK, killChild, median, runWrk as runWrkProcess } from './bench/measure.js';
-import type { WrkResult } from './bench/measure.js';
-import { waitForPort, withPdeathsig } from './bench/procs.js';
+import { freeLoopbackPort, proxyConfig, type ProxyConfigOverrides, type ProxyControl, startProxyWorker, startServiceProxy } from '../../orchestrator/index.js';
+import { HAPROXY_BIN, haproxyAvailability, haproxyConfig } from './haproxy.js';
+import { CLK_TCK, cpuSeconds, cpuTimes, killChild, median, runWrk as runWrkProcess, type WrkResult } from './measure.js';
+import { waitForPort, withPdeathsig } from './procs.js';
 
 interface Variant {
   name: string;
@@ -146,7 +139,7 @@ async function serve(variant: Variant, upstreams: number[]): Promise<void> {
     const server = http.createServer((req, res) => {
       const pool = pools[i++ % pools.length] as Pool;
       pool
-        .request({ path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers: req.headers as Record<string, string> })
+        .request({ path: req.url ?? '/', method: (req.method ?? 'GET'), headers: req.headers as Record<string, string> })
         .then(async (r) => {
           const body = Buffer.from(await r.body.arrayBuffer());
           res.writeHead(r.statusCode, r.headers as http.OutgoingHttpHeaders);
@@ -196,8 +189,8 @@ interface Row {
   errors: number;
 }
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
+/** `npm run bench -- proxy …`; `script` is the bench's entry file, which each proxy child runs with `proxy --serve`. */
+export async function proxyVariantsMain(argv: readonly string[], script: string): Promise<number> {
   const arg = (name: string, dflt: string): string => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 && i + 1 < argv.length ? (argv[i + 1] as string) : dflt;
@@ -206,7 +199,7 @@ async function main(): Promise<void> {
     const variant = JSON.parse(argv[1] as string) as Variant;
     const ups = (argv[2] as string).split(',').map(Number);
     await serve(variant, ups);
-    return;
+    return 0;
   }
   const runs = Number(arg('runs', '3'));
   const duration = Number(arg('duration', '10'));
@@ -222,7 +215,6 @@ async function main(): Promise<void> {
     console.error(`HAProxy ${h.version}`);
   }
   const root = repoRoot();
-  const script = fileURLToPath(import.meta.url);
   const upstreamScript = path.join(root, 'test', 'helpers', 'proxy-upstream.mjs');
   const children: ChildProcess[] = [];
   const cleanup = async (): Promise<void> => {
@@ -255,7 +247,7 @@ async function main(): Promise<void> {
           pid = haproxy.pid;
         } else {
           const nodeFlags = profDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${v.name}-${r + 1}.cpuprofile`];
-          const s = await startChild([...nodeFlags, script, '--serve', JSON.stringify(v), upPorts.join(',')], v.env);
+          const s = await startChild([...nodeFlags, script, 'proxy', '--serve', JSON.stringify(v), upPorts.join(',')], v.env);
           proxyChild = s.child;
           children.push(s.child);
           url = s.info.url as string;
@@ -317,9 +309,5 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
+  return 0;
 }
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 3;
-});

@@ -2,7 +2,7 @@
  * Load-driver benchmark (issue 4): the open engine against wrk on the same plain node:http
  * target (a child process, 127.0.0.1), then the open model's accuracy at a fixed rate.
  *
- *   npm run build && node dist/scripts/driver-bench.js [--runs 3] [--seconds 10] [--rates 20000,10000]
+ *   npm run bench -- driver [--runs 3] [--seconds 10] [--rates 20000,10000]
  *                                    [--connections 100] [--open-connections 100] [--autocannon] [--json]
  *
  * Per run, in this order: wrk -t1 -cN closed loop; the open engine closed loop (rate 0, N
@@ -14,12 +14,11 @@
  * average before each step is printed next to its numbers.
  */
 import os from 'node:os';
-import { achievedRate, countByOutcome, latencyPercentiles, scheduleLag } from '../harness/src/driver/analysis.js';
-import type { EngineName } from '../harness/src/driver/types.js';
-import { benchDriverConfig as config, drive } from './bench/drive.js';
-import { cpuSeconds as procCpuSeconds, median, runWrk as runWrkProcess } from './bench/measure.js';
-import { startTargetServer } from '../test/helpers/driver-targets.js';
-import type { TargetServer } from '../test/helpers/driver-targets.js';
+import { achievedRate, countByOutcome, latencyPercentiles, scheduleLag } from '../../harness/src/driver/analysis.js';
+import type { EngineName } from '../../harness/src/driver/types.js';
+import { benchDriverConfig as config, drive } from './drive.js';
+import { cpuSeconds as procCpuSeconds, median, runWrk as runWrkProcess } from './measure.js';
+import { startTargetServer, type TargetServer } from './target-server.js';
 
 interface Args {
   runs: number;
@@ -37,15 +36,25 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
-    if (k === '--runs' && v) (a.runs = Number(v)), i++;
-    else if (k === '--seconds' && v) (a.seconds = Number(v)), i++;
-    else if ((k === '--rate' || k === '--rates') && v) (a.rates = v.split(',').map(Number)), i++;
-    else if (k === '--connections' && v) (a.connections = Number(v)), i++;
-    else if (k === '--open-connections' && v) (a.openConnections = Number(v)), i++;
-    else if (k === '--autocannon') a.autocannon = true;
+    if (k === '--runs' && v) {
+      a.runs = Number(v);
+      i++;
+    } else if (k === '--seconds' && v) {
+      a.seconds = Number(v);
+      i++;
+    } else if ((k === '--rate' || k === '--rates') && v) {
+      a.rates = v.split(',').map(Number);
+      i++;
+    } else if (k === '--connections' && v) {
+      a.connections = Number(v);
+      i++;
+    } else if (k === '--open-connections' && v) {
+      a.openConnections = Number(v);
+      i++;
+    } else if (k === '--autocannon') a.autocannon = true;
     else if (k === '--json') a.json = true;
     else {
-      process.stderr.write(`unknown argument ${k}\nusage: driver-bench [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--open-connections C] [--autocannon] [--json]\n`);
+      process.stderr.write(`unknown argument ${k}\nusage: npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--open-connections C] [--autocannon] [--json]\n`);
       process.exit(2);
     }
   }
@@ -147,8 +156,9 @@ async function runOpen(url: string, rate: number, seconds: number, connections: 
 
 const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** `npm run bench -- driver …`. */
+export async function driverEnginesMain(argv: readonly string[]): Promise<number> {
+  const args = parseArgs([...argv]);
   const server = await startTargetServer('plain', { maxLifeMs: (args.runs * args.seconds * 6 + 120) * 1000 });
   const url = `${server.url}/`;
   const log = (s: string): void => {
@@ -228,9 +238,6 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(3);
-});
