@@ -20,6 +20,8 @@ export interface MachineSampleView {
   busy: number;
   steal: number;
   harnessCores: number;
+  driverCores: number | null;
+  proxyCores: number | null;
   dataPlaneCores: number | null;
   replicaCores: number | null;
   bootingCores: number | null;
@@ -74,6 +76,8 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
     maxDriverLoopDelayMs: max(s.map((x) => x.driverLoopDelayMs)) ?? 0,
     maxProxyLoopDelayMs: max(s.map((x) => x.proxyLoopDelayMs)) ?? 0,
     maxHarnessCores: max(s.map((x) => x.harnessCores)) ?? 0,
+    maxDriverCores: max(s.map((x) => x.driverCores)) ?? 0,
+    maxProxyCores: max(s.map((x) => x.proxyCores)) ?? 0,
     maxDataPlaneCores: max(s.map((x) => x.dataPlaneCores)) ?? 0,
     maxReplicaCores: max(s.map((x) => x.replicaCores)) ?? 0,
     maxBootingCores: max(s.map((x) => x.bootingCores)) ?? 0,
@@ -83,7 +87,7 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
   const text =
     `${figures.starvedSamples} of ${figures.samples} samples starved (every ${input.sampleMs} ms, ${input.cpus} CPUs): ` +
     `steal max ${pct(figures.maxSteal)}, CPUs busy max ${pct(figures.maxBusy)}, event-loop delay max driver ${figures.maxDriverLoopDelayMs.toFixed(0)} ms / proxy ${figures.maxProxyLoopDelayMs.toFixed(0)} ms, ` +
-    `cores max harness ${figures.maxHarnessCores.toFixed(2)} · data plane ${figures.maxDataPlaneCores.toFixed(2)} · replicas ${figures.maxReplicaCores.toFixed(2)} · booting ${figures.maxBootingCores.toFixed(2)}; ` +
+    `cores max harness ${figures.maxHarnessCores.toFixed(2)} (driver ${figures.maxDriverCores.toFixed(2)}, proxy ${figures.maxProxyCores.toFixed(2)}) · data plane ${figures.maxDataPlaneCores.toFixed(2)} · replicas ${figures.maxReplicaCores.toFixed(2)} · booting ${figures.maxBootingCores.toFixed(2)}; ` +
     `per-try timeouts while starved ${timeouts} of ${input.tryTimeouts.length}, late sends while starved ${late} of ${input.lateSends.length}`;
   const status: Check['status'] = s.length === 0 ? 'skip' : timeouts + late > 0 ? 'invalid' : 'pass';
   const check: Check = {
