@@ -18,7 +18,7 @@ export { startAdminApi } from './src/admin-api.js';
 export type { Runtime } from './src/runtime/types.js';
 export { createRuntime } from './src/runtime/select.js';
 export { DEFAULT_RUNTIME, RUNTIME_NAMES, isRuntimeName, type RuntimeName } from './src/runtime/names.js';
-export { freeLoopbackPort } from './src/runtime/process.js';
+export { SupervisedChild, freeLoopbackPort, parseAnnouncement, signalGroup, withPdeathsig, type ChildExit } from './src/runtime/supervised-child.js';
 export { ProcessGroupRegistry, reapOrphanedGroups } from './src/runtime/process-registry.js';
 export { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from './src/runtime/docker-image.js';
 

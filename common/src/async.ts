@@ -1,12 +1,14 @@
+import { systemClock, type SchedulingClock } from './clock.js';
+
 /**
  * Waits for `p` to settle (resolve or reject), but no longer than `ms`: true if it settled in
  * time. Leaves no timer behind either way; `p` itself is not cancelled.
  */
-export function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+export function settledWithin(p: Promise<unknown>, ms: number, clock: SchedulingClock = systemClock): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
+    const timer = clock.after(ms, () => resolve(false));
     const done = (): void => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve(true);
     };
     p.then(done, done);

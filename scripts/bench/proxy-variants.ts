@@ -70,7 +70,8 @@ interface Started {
 }
 
 function startChild(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const [file, ...rest] = withPdeathsig([process.execPath, ...args]);
+  const child = spawn(file as string, rest, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`child ${args.join(' ')} did not start`)), 15_000);

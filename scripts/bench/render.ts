@@ -2,6 +2,7 @@
  * The bench's rendering, apart from its measuring (docs/architecture.md, "Floors"): rows of samples
  * in, a Markdown table, the goals and benchmark-action entries out. Pure.
  */
+import type { BenchEntry } from '../../harness/src/report/bench.js';
 import type { CeilingResult } from './ceiling.js';
 import { median } from './measure.js';
 
@@ -115,13 +116,6 @@ export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult 
   }
 }
 
-export interface BenchEntry {
-  name: string;
-  unit: string;
-  value: number;
-  range?: string;
-  extra?: string;
-}
 
 export function benchEntries(rows: Row[], ratios: Ratio[], common: string): BenchEntry[] {
   const entries: BenchEntry[] = [];

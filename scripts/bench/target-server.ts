@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { withPdeathsig } from '../../orchestrator/index.js';
 
 export type TargetMode = 'plain' | 'close' | 'swap' | 'stall' | 'chunked' | 'slow' | 'mixed';
 
@@ -58,7 +59,9 @@ export async function startTargetServer(mode: TargetMode, options: TargetOptions
   if (options.delayMs !== undefined) args.push('--delay-ms', String(options.delayMs));
   if (options.record === true) args.push('--record');
   args.push('--max-life-ms', String(options.maxLifeMs ?? 300_000));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Under pdeathsig (setpriv execs in place: the pid is the server's), so it dies with its parent.
+  const [file, ...rest] = withPdeathsig([process.execPath, ...args]);
+  const child = spawn(file as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

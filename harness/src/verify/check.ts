@@ -3,7 +3,7 @@
  * the run's snapshot (snapshot.ts) to its checks; registry.ts lists the modules, and the README's
  * checks table is tested against the ids they declare (docs/architecture.md, "Add a check").
  */
-import type { Check, CheckGroup, CheckStatus } from '../result/types.js';
+import type { Check, CheckGroup } from '../result/types.js';
 import type { RunSnapshot } from './snapshot.js';
 
 export interface CheckModule {
@@ -24,19 +24,8 @@ export interface CheckModule {
   checks(run: RunSnapshot): Check[];
 }
 
-export interface CheckSpec {
-  id: string;
-  group: CheckGroup;
-  /** What must hold, as a statement ("Every request sent got exactly one answer"). */
-  title: string;
-  status: CheckStatus;
-  expected: string;
-  actual: string;
-  /** The broken condition, one phrase, for the headline (required unless the check passed). */
-  broken?: string;
-  explanation?: string;
-  numbers?: Record<string, number>;
-}
+/** A check as a module writes it: a `Check` whose `broken` phrase may be left to `check()` (id: actual). */
+export type CheckSpec = Check;
 
 export function check(spec: CheckSpec): Check {
   const c: Check = { id: spec.id, group: spec.group, title: spec.title, status: spec.status, expected: spec.expected, actual: spec.actual };

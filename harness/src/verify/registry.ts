@@ -21,9 +21,9 @@ import { counterChecks } from './checks/counters.js';
 import { eventChecks } from './checks/events.js';
 import { ledgerChecks } from './checks/ledger.js';
 import { loadChecks } from './checks/load.js';
-import { machineChecks } from './checks/machine.js';
 import { orchestratorChecks } from './checks/orchestrator.js';
 import { prometheusChecks } from './checks/prometheus.js';
+import { machineChecks, retryChecks } from './checks/retries.js';
 import { thresholdChecks } from './checks/thresholds.js';
 import type { RunSnapshot } from './snapshot.js';
 
@@ -31,9 +31,10 @@ export const CHECK_MODULES: readonly CheckModule[] = [
   ledgerChecks,
   counterChecks,
   loadChecks,
-  machineChecks,
   eventChecks,
   orchestratorChecks,
+  machineChecks,
+  retryChecks,
   thresholdChecks,
   prometheusChecks,
 ];

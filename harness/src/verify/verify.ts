@@ -8,7 +8,6 @@
 import { cpus, release, totalmem } from 'node:os';
 import type { ClockAnchor } from '../../../common/src/clock.js';
 import type { DeploymentController, FailedTryLog, ProxyStats } from '../../../orchestrator/index.js';
-import type { MachineSamples } from '../run/machine-sampler.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { OUTCOME_NAMES, Outcome, type DriverSummary } from '../driver/types.js';
 import { toolVersion } from '../paths.js';
@@ -24,6 +23,7 @@ import { withPrometheus } from './reconcile.js';
 import { runChecks } from './registry.js';
 import { series } from './series.js';
 import { takeSnapshot } from './snapshot.js';
+import type { MachineSamples } from '../run/machine-sampler.js';
 
 export interface StepRecord {
   step: PlannedStep;

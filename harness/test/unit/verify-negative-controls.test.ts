@@ -83,7 +83,6 @@ describe('verifyRun: the passing run', () => {
       'load.all-sent',
       'load.schedule-kept',
       'load.complete',
-      'load.machine-not-starved',
       'events.1-rollout',
       'events.2-crash-zone-injected',
       'events.2-crash-zone-recovered',
@@ -93,6 +92,7 @@ describe('verifyRun: the passing run', () => {
       'orchestrator.graceful-exits',
       'orchestrator.idle-keepalive-kept',
       'orchestrator.final-counts',
+      'load.machine-not-starved',
       'thresholds.rollout-retries',
       'thresholds.steady-retries',
     ]);

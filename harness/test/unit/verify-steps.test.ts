@@ -177,12 +177,9 @@ const CASES: Case[] = [
     (f) => {
       const down = f.timeline.find((e) => e.type === 'zone.down');
       if (down?.type === 'zone.down') down.replicas = [];
-      // …so nothing died with it: no failed try, no retry (retries are judged by cause).
-      f.input.failedTries.tries.length = 0;
-      for (let i = 0; i < f.ledger.length; i++) f.ledger.attempts[i] = 1;
-      f.input.proxyStats.savedByRetry = 0;
-      f.input.proxyStats.retries.reset = 0;
-      for (const e of f.input.proxyStats.endpoints) e.attempts.reset = 0;
+      // Nothing was killed, so no upstream try failed and no request needed a retry either.
+      f.input.failedTries = { tries: [], dropped: 0, resolutionMs: 0 };
+      f.ledger.attempts.fill(1);
     },
     { 'events.2-crash-zone-injected': 'invalid', 'events.2-crash-zone-recovered': 'skip' },
     'INVALID',

@@ -30,7 +30,6 @@ function invariants(run: RunSnapshot): Check {
   });
 }
 
-/** Graceful means graceful: exit 0 by itself, no signal, inside grace, after its unroute (graceful-exits.ts). */
 function gracefulExits(run: RunSnapshot): Check {
   return gracefulExitsCheck(retiredExitsOf(retired(run)), run.plan.deployment.termination.gracePeriodMs);
 }

@@ -11,8 +11,6 @@
  * thresholds.steady-retries. Pure functions of plain data (docs/architecture.md).
  */
 import type { Check } from '../../result/types.js';
-import type { Span } from '../phases.js';
-import type { RunSnapshot } from '../snapshot.js';
 
 export type RetryCause = 'retired' | 'zone-failure' | 'not-ready' | 'serving';
 
@@ -64,6 +62,7 @@ export interface RetryCauseTally {
   steadyTries: TriedFailure[];
   total: number;
 }
+
 
 const RETIRING_REASONS = new Set(['rollout', 'scale-down']);
 
@@ -136,13 +135,8 @@ export function retryCauseChecks(input: RetryCauseInput, limits: { rollout: numb
       actual: `${charged} charged${charged > 0 ? ` (${top(where)})` : ''}; all failed tries by cause of their replica: ${causesText(tally)}`,
       numbers,
     };
-    if (status === 'invalid') {
-      c.broken = `${id} not provable: ${incomplete ?? ''}`;
-      c.explanation = `not provable: ${incomplete ?? ''}`;
-    } else if (status === 'fail') {
-      c.broken = `${charged} failed tries ${id === 'thresholds.rollout-retries' ? 'put down to a rollout, rollback or scale step' : 'of Ready replicas in steady state'} were retried (at most ${limit} allowed)`;
-      c.explanation = fix;
-    }
+    if (status === 'invalid') c.explanation = `not provable: ${incomplete ?? ''}`;
+    else if (status === 'fail') c.explanation = fix;
     return c;
   };
   return {
@@ -165,26 +159,5 @@ export function retryCauseChecks(input: RetryCauseInput, limits: { rollout: numb
         'Ready replicas failed tries with no rollout or zone failure to explain it (crashes, resets, per-try timeouts): the retries hid them; raise thresholds.maxSteadyRetries only if that is accepted',
       ),
     ],
-  };
-}
-
-/** The retry-cause input from the run's snapshot, on the report's clock (ms from origin). */
-export function retryInputOf(run: RunSnapshot): RetryCauseInput {
-  const sendEnd = run.measured.to;
-  const changeSpans = [
-    ...run.phases.filter((p) => p.kind === 'rollout' && !p.label.startsWith('initial')).map((p): Span => [p.startMs, p.endMs ?? sendEnd]),
-    ...run.steps.filter((s) => s.step.kind === 'scale').map((s): Span => [s.startedMs, s.endedMs ?? sendEnd]),
-  ];
-  let retriedRequests = 0;
-  for (let i = 0; i < run.ledger.length; i++) if (run.ledger.retried(i)) retriedRequests++;
-  const rel = (t: number | null): number | null => (t === null ? null : t - run.origin);
-  return {
-    tries: run.failedTries.tries.map((f) => ({ t: f.t - run.origin, replica: f.replica, reason: f.reason, count: f.count })),
-    dropped: run.failedTries.dropped,
-    resolutionMs: run.failedTries.resolutionMs,
-    replicas: run.replicas.map((r) => ({ id: r.id, firstReadyMs: rel(r.firstReadyMs), drainingMs: rel(r.drainingMs), deleteReason: r.deleteReason })),
-    zoneFailures: run.events.flatMap((e) => (e.type === 'zone.down' ? [{ atMs: e.t, replicas: e.replicas }] : [])),
-    changeSpans,
-    retriedRequests,
   };
 }

@@ -1,22 +1,18 @@
 /**
- * The scenario's thresholds: retries judged by cause (retry rules: never downgraded for a short
- * load; INVALID only when a starved machine explains every charged try), and the
- * optional latency and gap gates (the only checks that become INVALID, not FAIL, when the load
+ * The scenario's optional latency and gap gates (retries are judged by cause: retries.ts) (the only checks that become INVALID, not FAIL, when the load
  * fell short: they measured an overloaded harness as much as the service).
  */
 import type { Check } from '../../result/types.js';
 import { check, type CheckModule } from '../check.js';
 import type { RunSnapshot } from '../snapshot.js';
-import { excuseStarvedRetries, machineCheck, machineInputOf } from './machine.js';
-import { retryCauseChecks, retryInputOf } from './retry-causes.js';
 
 export const thresholdChecks: CheckModule = {
   name: 'thresholds',
-  ids: ['thresholds.rollout-retries', 'thresholds.steady-retries', 'thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
+  ids: ['thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
   loadSensitive: ['thresholds.p99', 'thresholds.p999', 'thresholds.max-gap'],
   checks(run: RunSnapshot): Check[] {
     const t = run.plan.thresholds;
-    const out = retryChecks(run);
+    const out: Check[] = [];
     if (t.p99 !== null) out.push(latencyGate('thresholds.p99', 'p99', run.latency.p99Ms, t.p99));
     if (t.p999 !== null) out.push(latencyGate('thresholds.p999', 'p99.9', run.latency.p999Ms, t.p999));
     if (t.maxGap !== null) {
@@ -36,23 +32,6 @@ export const thresholdChecks: CheckModule = {
     return out;
   },
 };
-
-/**
- * Retries judged by cause (retry-causes.ts): rollout/scale and steady state, each with its own
- * limit; a retry rule failed only by per-try timeouts while the machine starved the instrument
- * is INVALID (machine.ts), any other FAIL stands.
- */
-function retryChecks(run: RunSnapshot): Check[] {
-  const t = run.plan.thresholds;
-  const { checks, tally } = retryCauseChecks(retryInputOf(run), { rollout: t.maxRolloutRetries, steady: t.maxSteadyRetries });
-  const machine = machineCheck(machineInputOf(run));
-  if (machine.check.status === 'invalid') {
-    const perTry = run.plan.proxy.retries.perTryTimeoutMs;
-    if (checks[0]) excuseStarvedRetries(checks[0], tally.rolloutTries, machine.spans, perTry);
-    if (checks[1]) excuseStarvedRetries(checks[1], tally.steadyTries, machine.spans, perTry);
-  }
-  return checks;
-}
 
 function latencyGate(id: string, name: string, value: number | null, limit: number): Check {
   const holds = value !== null && value <= limit;

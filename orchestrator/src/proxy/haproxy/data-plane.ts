@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicMs } from '../../../../common/src/clock.js';
 import { ZerodropError, errorMessage } from '../../../../common/src/errors.js';
-import { freeLoopbackPort } from '../../runtime/process.js';
+import { freeLoopbackPort } from '../../runtime/supervised-child.js';
 import { validateProxyConfig } from '../config.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
 import { FAILED_TRY_POLL_MS, FailedTryTracker } from './failed-tries.js';

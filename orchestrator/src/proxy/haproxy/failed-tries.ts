@@ -24,7 +24,7 @@ export class FailedTryTracker {
       const delta = a[reason] - prev[reason];
       if (delta <= 0) continue;
       prev[reason] = a[reason];
-      this.push({ t, replica, reason, count: delta });
+      this.push({ t, replica, reason: reason, count: delta });
     }
     this.seen.set(replica, prev);
   }
