@@ -7,9 +7,6 @@
  * whose every charged try is such a timeout is not judged either. Pure functions of plain data.
  */
 import type { Check } from '../../result/types.js';
-import type { CheckModule } from '../check.js';
-import type { RunSnapshot } from '../snapshot.js';
-import { causeOf, retryInputOf } from './retry-causes.js';
 
 export const STARVED_STEAL = 0.1;
 export const STARVED_LOOP_DELAY_MS = 100;
@@ -119,29 +116,3 @@ export function excuseStarvedRetries(check: Check, charged: ReadonlyArray<{ t: n
   check.explanation = `not judged: every charged try was a per-try timeout while the machine was starved (load.machine-not-starved), the machine, not the service${check.explanation ? `; ${check.explanation}` : ''}`;
 }
 
-/** The machine input from the run's snapshot, on the report's clock (ms from origin). */
-export function machineInputOf(run: RunSnapshot): MachineInput {
-  const retry = retryInputOf(run);
-  const byId = new Map(retry.replicas.map((r) => [r.id, r]));
-  const lateSends: Array<[number, number]> = [];
-  const limitUs = run.plan.driver.maxLateMs * 1000;
-  const lag = run.ledger.data.sendLagUs;
-  for (let i = 0; i < run.ledger.length; i++) {
-    const us = lag[i] ?? 0;
-    if (us > limitUs) lateSends.push([run.ledger.at(i), run.ledger.at(i) + us / 1000]);
-  }
-  return {
-    sampleMs: run.machine.sampleMs,
-    cpus: run.machine.cpus,
-    samples: run.machine.samples.map((s) => ({ ...s, t: s.t - run.origin })),
-    tryTimeouts: retry.tries.filter((f) => f.reason === 'timeout' && causeOf(f.t, byId.get(f.replica), retry.zoneFailures) !== 'zone-failure').map((f) => f.t),
-    lateSends,
-    perTryTimeoutMs: run.plan.proxy.retries.perTryTimeoutMs,
-  };
-}
-
-export const machineChecks: CheckModule = {
-  name: 'load',
-  ids: ['load.machine-not-starved'],
-  checks: (run) => [machineCheck(machineInputOf(run)).check],
-};
