@@ -105,6 +105,8 @@ export interface DriverProgress {
   scheduleLagMs: number;
   /** The driver thread's worst event-loop delay since the previous progress (ms); set by its worker. */
   loopDelayMaxMs?: number;
+  /** The driver thread's CPU time so far (1/100 s ticks, Linux); set by its worker. */
+  cpuTicks?: number;
   // ---- added with the engines (issue 4): what the driver metrics need, all cumulative ----
   /** Rows that ended as Abandoned (in flight when the driver stopped waiting). Not in `completed`. */
   abandoned: number;

@@ -11,6 +11,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { errorCode, errorMessage, isZerodropError } from '../../../common/src/errors.js';
+import { threadCpuTicks } from '../../../common/src/thread-cpu.js';
 import { ledgerTransferList } from './ledger.js';
 import { startEngine } from './select.js';
 import type { DriverConfig } from './types.js';
@@ -36,7 +37,8 @@ try {
     onProgress: (progress) => {
       const loopDelayMaxMs = loopDelay.count > 0 ? loopDelay.max / 1e6 : 0;
       loopDelay.reset();
-      post({ type: 'progress', progress: { ...progress, loopDelayMaxMs } });
+      const cpuTicks = threadCpuTicks();
+      post({ type: 'progress', progress: { ...progress, loopDelayMaxMs, ...(cpuTicks === null ? {} : { cpuTicks }) } });
     },
     progressIntervalMs: input.progressIntervalMs,
   });

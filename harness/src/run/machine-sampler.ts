@@ -8,11 +8,10 @@
  * (harness/src/verify/checks/machine.ts). Linux only: elsewhere there are no samples.
  */
 import { readFileSync } from 'node:fs';
+import { PROC_TICKS_PER_S as TICKS_PER_S } from '../../../common/src/thread-cpu.js';
 import { monotonicMs } from '../../../orchestrator/index.js';
 
 export const SAMPLE_MS = 200;
-/** USER_HZ: the unit of /proc's CPU times on every Linux zerodrop targets. */
-const TICKS_PER_S = 100;
 
 export interface MachineSample {
   /** Monotonic ms at the end of the interval the sample covers. */
@@ -21,8 +20,11 @@ export interface MachineSample {
   busy: number;
   /** Fraction of all CPUs' time stolen by the hypervisor. */
   steal: number;
-  /** CPU used, in cores (1 = one core all the interval). */
+  /** CPU used, in cores (1 = one core all the interval): the whole harness process… */
   harnessCores: number;
+  /** …of which the driver thread and the Node proxy thread (null: unknown, or HAProxy). */
+  driverCores: number | null;
+  proxyCores: number | null;
   dataPlaneCores: number | null;
   replicaCores: number | null;
   bootingCores: number | null;
@@ -41,10 +43,10 @@ export interface MachineSources {
   replicaPids(): Array<{ pid: number; booting: boolean }>;
   /** The data plane's own process, when it is not a thread of the harness (HAProxy). */
   dataPlanePid(): number | null;
-  /** The proxy thread's worst event-loop delay since the previous call (Node proxy). */
-  proxyLoopDelay: (() => Promise<number>) | null;
-  /** The driver thread's worst event-loop delay since the previous call, or null if unknown. */
-  takeDriverLoopDelay(): number | null;
+  /** The proxy thread's worst event-loop delay since the previous call, and its CPU ticks so far (Node proxy). */
+  proxyLoad: (() => Promise<{ loopDelayMaxMs: number; cpuTicks: number | null }>) | null;
+  /** The driver thread's worst event-loop delay since the previous call (null if unknown), and its CPU ticks so far at monotonic time t. */
+  takeDriverLoad(): { loopDelayMaxMs: number | null; cpu: { ticks: number; t: number } | null };
 }
 
 interface CpuTotals {
@@ -87,6 +89,8 @@ export class MachineSampler {
   private readonly lastTicks = new Map<number | 'self', number>();
   private proxyDelay: number | null = null;
   private proxyAsking = false;
+  /** Latest and previous cumulative CPU readings of the driver and proxy threads. */
+  private readonly threadCpu = { driver: new ThreadCpu(), proxy: new ThreadCpu() };
 
   constructor(private readonly sources: MachineSources) {}
 
@@ -129,26 +133,52 @@ export class MachineSampler {
     const sum = (list: Array<{ pid: number }>): number | null => (list.length === 0 ? 0 : list.reduce((n, r) => n + (this.cores(r.pid, dt) ?? 0), 0));
     const replicas = this.sources.replicaPids();
     const dataPlane = this.sources.dataPlanePid();
-    const ask = this.sources.proxyLoopDelay;
+    const ask = this.sources.proxyLoad;
     if (ask !== null && !this.proxyAsking) {
+      // Answered on the proxy's own loop: a starved proxy answers late, and lands in a later sample.
       this.proxyAsking = true;
       ask()
-        .then((ms) => (this.proxyDelay = Math.max(this.proxyDelay ?? 0, ms)))
+        .then((load) => {
+          this.proxyDelay = Math.max(this.proxyDelay ?? 0, load.loopDelayMaxMs);
+          if (load.cpuTicks !== null) this.threadCpu.proxy.read(load.cpuTicks, monotonicMs());
+        })
         .catch(() => undefined)
         .finally(() => (this.proxyAsking = false));
     }
     const proxyDelay = ask === null ? null : this.proxyDelay ?? 0;
     this.proxyDelay = null;
+    const driver = this.sources.takeDriverLoad();
+    if (driver.cpu !== null) this.threadCpu.driver.read(driver.cpu.ticks, driver.cpu.t);
     this.samples.push({
       t: now,
       busy: Math.max(0, Math.min(1, 1 - (cpu.idle - prev.idle) / dTotal)),
       steal: Math.max(0, Math.min(1, (cpu.steal - prev.steal) / dTotal)),
       harnessCores: this.cores('self', dt) ?? 0,
+      driverCores: this.threadCpu.driver.take(),
+      proxyCores: ask === null ? null : this.threadCpu.proxy.take(),
       dataPlaneCores: dataPlane === null ? null : this.cores(dataPlane, dt),
       replicaCores: replicas.length === 0 ? null : sum(replicas.filter((r) => !r.booting)),
       bootingCores: replicas.length === 0 ? null : sum(replicas.filter((r) => r.booting)),
-      driverLoopDelayMs: this.sources.takeDriverLoopDelay(),
+      driverLoopDelayMs: driver.loopDelayMaxMs,
       proxyLoopDelayMs: proxyDelay,
     });
+  }
+}
+
+/** A thread's cores over the span between its last two CPU readings (null until there are two). */
+class ThreadCpu {
+  private prev: { ticks: number; t: number } | null = null;
+  private last: { ticks: number; t: number } | null = null;
+  private cores: number | null = null;
+
+  read(ticks: number, t: number): void {
+    this.prev = this.last;
+    this.last = { ticks, t };
+    if (this.prev !== null && t > this.prev.t) this.cores = (ticks - this.prev.ticks) / TICKS_PER_S / ((t - this.prev.t) / 1000);
+  }
+
+  /** The latest figure (repeated until a new reading arrives: readings come every 200–250 ms). */
+  take(): number | null {
+    return this.cores;
   }
 }

@@ -202,20 +202,22 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     let lastProgress: DriverProgress | null = null;
     const phase = (): string => phaseLabel(controller, steps, origin);
     let driverLoopDelay: number | null = null;
-    const plane = res.proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<number> };
+    let driverCpu: { ticks: number; t: number } | null = null;
+    const plane = proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<{ loopDelayMaxMs: number; cpuTicks: number | null }> };
     const sampler = new MachineSampler({
       replicaPids: () => controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
       dataPlanePid: () => (typeof plane.pid === 'number' ? plane.pid : null),
-      proxyLoopDelay: typeof plane.loopDelay === 'function' ? () => plane.loopDelay!() : null,
-      takeDriverLoopDelay: () => {
+      proxyLoad: typeof plane.loopDelay === 'function' ? () => plane.loopDelay!() : null,
+      takeDriverLoad: () => {
         const v = driverLoopDelay;
         driverLoopDelay = null;
-        return v;
+        return { loopDelayMaxMs: v, cpu: driverCpu };
       },
     });
     sampler.start();
     driver.on('progress', (p: DriverProgress) => {
       if (p.loopDelayMaxMs !== undefined) driverLoopDelay = Math.max(driverLoopDelay ?? 0, p.loopDelayMaxMs);
+      if (p.cpuTicks !== undefined) driverCpu = { ticks: p.cpuTicks, t: p.t };
       driverMetrics.update(p);
       lastProgress = p;
       io.progress(progressLine(p, controller, origin, phase()));

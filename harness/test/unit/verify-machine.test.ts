@@ -91,7 +91,7 @@ describe('load.machine-not-starved', () => {
   });
 
   it('isStarved / no samples → skip', () => {
-    const base = { t: 0, busy: 1, steal: 0, harnessCores: 1, dataPlaneCores: null, replicaCores: null, bootingCores: null, driverLoopDelayMs: 99, proxyLoopDelayMs: null };
+    const base = { t: 0, busy: 1, steal: 0, harnessCores: 1, driverCores: null, proxyCores: null, dataPlaneCores: null, replicaCores: null, bootingCores: null, driverLoopDelayMs: 99, proxyLoopDelayMs: null };
     expect(isStarved(base)).toBe(false);
     expect(isStarved({ ...base, steal: 0.1 })).toBe(true);
     expect(machineCheck({ sampleMs: 200, cpus: 2, samples: [], tryTimeouts: [1], lateSends: [], perTryTimeoutMs: 1000 }).check.status).toBe('skip');

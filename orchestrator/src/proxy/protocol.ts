@@ -6,6 +6,12 @@ import { errorMessage, isZerodropError, ZerodropError, type ZerodropErrorCode } 
 import type { ServiceProxyOptions } from './proxy.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
 
+/** How loaded the proxy thread is: its worst event-loop delay since the last read (ms), its CPU ticks (1/100 s) so far. */
+export interface ThreadLoad {
+  loopDelayMaxMs: number;
+  cpuTicks: number | null;
+}
+
 export interface WorkerData {
   config: ProxyConfig;
   options: Pick<ServiceProxyOptions, 'handlerApi'>;
@@ -29,8 +35,8 @@ export interface ControlResults {
   removeEndpoint: undefined;
   stats: ProxyStats;
   failedTries: FailedTryLog;
-  /** The proxy thread's worst event-loop delay since the previous call (ms). */
-  loopDelay: number;
+  /** The proxy thread's worst event-loop delay since the previous call (ms), and its CPU so far. */
+  loopDelay: ThreadLoad;
   metrics: string;
   close: undefined;
   destroy: undefined;

@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import { threadCpuTicks } from '../../../common/src/thread-cpu.js';
 import { type ServiceProxy, startServiceProxy } from './proxy.js';
 import { type ControlCall, type ControlRequest, serializeError, type WorkerData, type WorkerMessage } from './protocol.js';
 
@@ -35,9 +36,9 @@ async function handle(call: ControlCall, p: ServiceProxy): Promise<unknown> {
     case 'failedTries':
       return p.failedTries();
     case 'loopDelay': {
-      const max = loopDelay.count > 0 ? loopDelay.max / 1e6 : 0;
+      const loopDelayMaxMs = loopDelay.count > 0 ? loopDelay.max / 1e6 : 0;
       loopDelay.reset();
-      return max;
+      return { loopDelayMaxMs, cpuTicks: threadCpuTicks() };
     }
     case 'metrics':
       return p.metrics();

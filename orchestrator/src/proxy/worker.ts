@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { validateProxyConfig } from './config.js';
-import { type ControlCall, type ControlRequest, type ControlResults, deserializeError, type WorkerData, type WorkerMessage } from './protocol.js';
+import { type ControlCall, type ControlRequest, type ControlResults, deserializeError, type ThreadLoad, type WorkerData, type WorkerMessage } from './protocol.js';
 import type { ServiceProxyOptions } from './proxy.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
 
@@ -120,8 +120,8 @@ export class ProxyWorker implements ProxyControl {
   failedTries(): Promise<FailedTryLog> {
     return this.call({ op: 'failedTries' });
   }
-  /** The proxy thread's worst event-loop delay (ms) since the previous call. */
-  loopDelay(): Promise<number> {
+  /** The proxy thread's worst event-loop delay (ms) since the previous call, and its CPU so far. */
+  loopDelay(): Promise<ThreadLoad> {
     return this.call({ op: 'loopDelay' });
   }
   metrics(): Promise<string> {

@@ -43,6 +43,7 @@ export function gracefulExitsCheck(retired: readonly RetiredReplicaExit[], grace
     numbers: { retired: retired.length, ungraceful: bad.length },
   };
   if (bad.length) {
+    c.broken = `${bad.length} of ${retired.length} retired replicas did not exit gracefully (${bad[0]?.id} ${bad[0]?.why ?? ''})`;
     c.explanation = `contract rule 2: on SIGTERM keep serving while routing converges, drain, then exit 0 by yourself within the grace period (${gracePeriodMs} ms)`;
   }
   return c;

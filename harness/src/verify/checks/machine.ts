@@ -62,6 +62,8 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
     maxDriverLoopDelayMs: max(s.map((x) => x.driverLoopDelayMs)) ?? 0,
     maxProxyLoopDelayMs: max(s.map((x) => x.proxyLoopDelayMs)) ?? 0,
     maxHarnessCores: max(s.map((x) => x.harnessCores)) ?? 0,
+    maxDriverCores: max(s.map((x) => x.driverCores)) ?? 0,
+    maxProxyCores: max(s.map((x) => x.proxyCores)) ?? 0,
     maxDataPlaneCores: max(s.map((x) => x.dataPlaneCores)) ?? 0,
     maxReplicaCores: max(s.map((x) => x.replicaCores)) ?? 0,
     maxBootingCores: max(s.map((x) => x.bootingCores)) ?? 0,
@@ -71,7 +73,7 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
   const text =
     `${figures.starvedSamples} of ${figures.samples} samples starved (every ${input.sampleMs} ms, ${input.cpus} CPUs): ` +
     `steal max ${pct(figures.maxSteal)}, CPUs busy max ${pct(figures.maxBusy)}, event-loop delay max driver ${figures.maxDriverLoopDelayMs.toFixed(0)} ms / proxy ${figures.maxProxyLoopDelayMs.toFixed(0)} ms, ` +
-    `cores max harness ${figures.maxHarnessCores.toFixed(2)} · data plane ${figures.maxDataPlaneCores.toFixed(2)} · replicas ${figures.maxReplicaCores.toFixed(2)} · booting ${figures.maxBootingCores.toFixed(2)}; ` +
+    `cores max harness ${figures.maxHarnessCores.toFixed(2)} (driver ${figures.maxDriverCores.toFixed(2)}, proxy ${figures.maxProxyCores.toFixed(2)}) · data plane ${figures.maxDataPlaneCores.toFixed(2)} · replicas ${figures.maxReplicaCores.toFixed(2)} · booting ${figures.maxBootingCores.toFixed(2)}; ` +
     `per-try timeouts while starved ${timeouts} of ${input.tryTimeouts.length}, late sends while starved ${late} of ${input.lateSends.length}`;
   const status: Check['status'] = s.length === 0 ? 'skip' : timeouts + late > 0 ? 'invalid' : 'pass';
   const check: Check = {
@@ -84,6 +86,7 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
     numbers: { ...figures, starvedTimeouts: timeouts, starvedLateSends: late },
   };
   if (status === 'invalid') {
+    check.broken = `the machine starved the instrument: ${timeouts} per-try timeouts and ${late} late sends while CPU steal reached ${pct(figures.maxSteal)} or an event loop ran up to ${Math.max(figures.maxDriverLoopDelayMs, figures.maxProxyLoopDelayMs).toFixed(0)} ms late`;
     check.explanation =
       'the machine, not the service: the driver or the proxy could not keep time (CPU steal or a starved event loop) exactly when tries timed out or sends went late; rerun on a quieter machine or at a lower --rate';
   }
@@ -98,5 +101,7 @@ export function excuseStarvedRetries(check: Check, charged: ReadonlyArray<{ t: n
   if (check.status !== 'fail' || charged.length === 0) return;
   if (!charged.every((f) => f.reason === 'timeout' && timeoutStarved(spans, f.t, perTryTimeoutMs))) return;
   check.status = 'invalid';
+  check.broken = `${check.id} not judged: its failed tries were per-try timeouts on a starved machine`;
   check.explanation = `not judged: every charged try was a per-try timeout while the machine was starved (load.machine-not-starved), the machine, not the service${check.explanation ? `; ${check.explanation}` : ''}`;
 }
+
