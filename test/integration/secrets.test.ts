@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { secretsRoot } from '../../harness/src/run/secrets.js';
+import { expectPassOrStarved } from '../helpers/verdict.js';
 import { checkOf, explain, runYaml } from '../helpers/scenario-run.js';
 
 const ROTATION = `
@@ -28,7 +29,8 @@ function allText(dir: string): string {
 describe('secrets: a generated bearer token, rotated under load', () => {
   it('control: the rotation rolls out with an overlap window: no 401, no leak, the secret gone with the run: PASS', async () => {
     const { result, dir } = await runYaml(ROTATION);
-    expect(result.verdict, explain(result)).toBe('PASS');
+    // PASS, or INVALID only when the machine starved the instrument (test/helpers/verdict.ts).
+    expectPassOrStarved(result, explain(result));
     expect(checkOf(result, 'secrets.no-auth-failures').status).toBe('pass');
     expect(checkOf(result, 'secrets.not-leaked').status).toBe('pass');
     expect(checkOf(result, 'events.1-rotate-secret').status).toBe('pass');

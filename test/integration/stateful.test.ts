@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultVolumeRoot } from '../../orchestrator/src/runtime/volumes.js';
+import { expectPassOrStarved } from '../helpers/verdict.js';
 import { checkOf, explain, processesOfRun, runYaml } from '../helpers/scenario-run.js';
 
 // Writes are keyed (PUT /kv/<id>), so the proxy may replay those the zone crash cuts off.
@@ -25,7 +26,8 @@ timeline:
 describe('writes through a rollout and a zone crash, read back byte for byte', () => {
   it('control: every acknowledged write is read back intact, nothing phantom, and the volume is removed with the run: PASS', async () => {
     const { result, logs } = await runYaml(STATEFUL);
-    expect(result.verdict, explain(result)).toBe('PASS');
+    // PASS, or INVALID only when the machine starved the instrument (test/helpers/verdict.ts).
+    expectPassOrStarved(result, explain(result));
     const data = result.data!;
     expect(data.acknowledged).toBeGreaterThan(500); // ≈ 20 % of 4,000 requests
     expect(data.durable).toBe(data.acknowledged);
