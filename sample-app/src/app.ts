@@ -217,7 +217,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     (expressLoading ??= import('express').then((m) => (expressApp = buildExpressApp(m.default))));
   /** The Deployment's secret: a bearer token on traffic routes (auth.ts), when the replica has one. */
   const bearer: BearerGate | null =
-    config.secretsDir === null ? null : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? hooks.log : null });
+    config.secretsDir === null ? null : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? (line: string) => hooks.log(line) : null });
   /** The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. */
   const kv: KvStore | null =
     config.dataDir === null

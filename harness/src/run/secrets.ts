@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { join } from 'node:path';
 
-export const SECRETS_DIR_ENV = 'ZERODROP_SECRETS_DIR';
+const SECRETS_DIR_ENV = 'ZERODROP_SECRETS_DIR';
 /** Where a container sees the run's secret tree (read-only). */
 export const SECRETS_MOUNT = '/run/secrets/zerodrop';
 /** The secret the driver sends as `Authorization: Bearer <value>`. */
