@@ -5,6 +5,7 @@
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
+import { idModeFor } from '../../../orchestrator/src/proxy/id-attestation.js';
 import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
 import type { DriverConfig } from '../driver/types.js';
@@ -144,6 +145,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     maxBodyBytes: 1024 * 1024,
     metricsPort: 0,
     ...(p.slowStart > 0 ? { slowStartMs: p.slowStart } : {}),
+    ids: idModeFor(s.target.echoesId),
   };
   const l = s.load;
   const driver: Omit<DriverConfig, 'url' | 'runId'> = {

@@ -57,6 +57,11 @@ const targetSchema = z
     readinessPath: z.string().startsWith('/').default(DEFAULT_READINESS.path),
     livenessPath: z.string().startsWith('/').default('/healthz'),
     metricsPath: z.union([z.string().startsWith('/'), z.null()]).default('/metrics'),
+    /**
+     * Whether the service echoes x-zerodrop-id. Unset: detected by the data plane from the first
+     * 2xx; false: the data plane attests each id (orchestrator/src/proxy/id-attestation.ts).
+     */
+    echoesId: z.boolean().optional(),
     startTimeout: duration.default(15_000),
     /** sample-app only: negative-control switches (see sample-app --help). */
     appFaults: z.array(z.string()).default([]),
@@ -273,6 +278,7 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,
   'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
+  'target.echoesId': 'echoesId: false if the service does not send x-zerodrop-id back (the data plane then attests each id), true if it does; leave it out to detect it from the first 2xx',
   'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
   'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
   'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',

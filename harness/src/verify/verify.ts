@@ -32,6 +32,7 @@ import {
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
 import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
+import { idsCheck } from './checks/ids.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 
@@ -108,11 +109,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       failed > 0 ? `first failure at ${tally.firstFailureMs?.toFixed(0)} ms during "${tally.samples[0]?.step ?? 'steady state'}"; by step: ${breakdown(tally.byStep)}` : undefined,
       { failed }),
   );
-  checks.push(
-    check('ledger.ids-echoed', 'ledger', 'Every 2xx carried its own request id back', tally.byOutcome['id_mismatch'] ? 'fail' : 'pass',
-      'id mismatches = 0', `id mismatches = ${fmt(tally.byOutcome['id_mismatch'] ?? 0)}`,
-      tally.byOutcome['id_mismatch'] ? 'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses' : undefined),
-  );
+  checks.push(idsCheck(tally.byOutcome['id_mismatch'] ?? 0, proxyStats.ids));
   // Without sound bookkeeping, "one completion per id" cannot be claimed either way: INVALID.
   const bookkeeping = bookkeepingCounts(ledger, summary);
   const anomalies = nonZeroBookkeeping(bookkeeping);

@@ -55,6 +55,7 @@ import {
   mayRetry,
 } from './http-semantics.js';
 import { DurationCounter, createProxyRegistry } from './metrics.js';
+import { IdAttestor } from './id-attestation.js';
 import { RawPool } from './raw-upstream.js';
 import type { RawConn, RawMessage, RawRequest, RawSink } from './raw-upstream.js';
 import { DEFAULT_UPSTREAM_CLIENT, PROXY_HEADERS } from './types.js';
@@ -319,6 +320,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
   private readonly retries: Record<RetryReason, number> = { connect_error: 0, reset: 0, timeout: 0 };
   private retryBudgetExhausted = 0;
   private savedByRetry = 0;
+  private readonly ids: IdAttestor;
   private retriesInFlight = 0;
   private readonly durations = new DurationCounter();
 
@@ -349,6 +351,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     this.retriesEnabled = config.retries.enabled;
     this.budgetMin = config.retries.budgetMinConcurrency;
     this.budgetRatio = config.retries.budgetRatio;
+    this.ids = new IdAttestor(config.ids);
     this.table = new EndpointTable(config, this.clock, (e) => this.pushEvent(e));
     this.registry = createProxyRegistry(config.runId, {
       received: () => this.received,
@@ -506,6 +509,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
       endpoints: [...this.table.all()].map((e) => e.stats()),
       malformedRequests: this.malformed,
       events: this.events.slice(),
+      ids: this.ids.stats(),
     };
   }
 
@@ -888,6 +892,7 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
     a.hasLength = hasLength;
     a.resHeaders = headers;
     const x = a.x;
+    if (!this.ids.passive) this.ids.onResponse(status, x.req.rawHeaders, headers);
     if (x.tries > 1) headers.push(PROXY_HEADERS.attempts, String(x.tries));
     if (this.closing) headers.push('connection', 'close');
     if (this.bufferLimit === 0) this.startStreaming(a);
