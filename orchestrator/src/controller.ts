@@ -7,6 +7,9 @@
  * the action is taken), the slow parts (process start, drain, SIGTERM, grace) run in the
  * background and trigger another pass when they finish. Every change lands on the timeline.
  */
+import { StartupGate } from './lifecycle/startup-probe.js';
+import { runPreStop } from './lifecycle/pre-stop.js';
+import { DEFAULT_LIFECYCLE, type PodLifecycle, type PreStopHook } from './lifecycle/types.js';
 import { EventEmitter } from 'node:events';
 import { monotonicMs, systemClock, type Clock } from './common/clock.js';
 import { settledWithin } from './common/async.js';
@@ -678,7 +681,9 @@ export class DeploymentController extends EventEmitter {
 
   private startProber(record: ReplicaRecord, started: StartedReplica): void {
     this.probers.get(record.id)?.stop();
-    const prober = (this.options.prober ?? httpProber)(started, this.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
+    const readiness = (): ReplicaProber => (this.options.prober ?? httpProber)(started, this.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
+    const startup = this.lifecycleOf(record).startupProbe;
+    const prober = startup ? new StartupGate(started.endpoint, startup, readiness, (reason) => this.onStartupProbeFailed(record, reason)) : readiness();
     this.probers.set(record.id, prober);
     prober.start();
   }
@@ -759,7 +764,9 @@ export class DeploymentController extends EventEmitter {
       if (routingLagMs <= preStopMs) await settledWithin(unroute, Math.max(0, gracePeriodMs - minGraceMs - (this.now() - t0)));
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
-      return this.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.now() - t0)) });
+      const lifecycle = this.lifecycleOf(record);
+      if (lifecycle.preStop) await this.runPreStopHook(record, lifecycle.preStop, Math.max(0, gracePeriodMs - minGraceMs - (this.now() - t0)));
+      return this.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.now() - t0)), signal: lifecycle.stopSignal });
     })();
 
     this.track(
@@ -774,6 +781,28 @@ export class DeploymentController extends EventEmitter {
         this.kick();
       })(),
     );
+  }
+
+  /** The startup probe gave up: a failed start (crash-loop backoff), and the replica is killed, as the kubelet does. */
+  private onStartupProbeFailed(record: ReplicaRecord, reason: string): void {
+    if (record.phase !== 'running') return;
+    this.noteStartFailure(record, reason);
+    this.forget(record, 'unhealthy');
+  }
+
+  /** The lifecycle settings of the revision a replica belongs to. */
+  private lifecycleOf(record: ReplicaRecord): PodLifecycle {
+    return this.replicaSets.find((rs) => rs.revision === record.revision)?.template.lifecycle ?? this.spec.template.lifecycle ?? DEFAULT_LIFECYCLE;
+  }
+
+  /** preStop exec/httpGet, bounded by what is left of the grace period; its outcome goes on the timeline (the signal follows either way, as the kubelet does). */
+  private async runPreStopHook(record: ReplicaRecord, hook: PreStopHook, timeoutMs: number): Promise<void> {
+    const started = record.started;
+    if (!started) return;
+    const runtime = this.runtime;
+    const exec = runtime.exec ? (command: string[], ms: number) => runtime.exec!(record.id, command, ms) : null;
+    const outcome = await runPreStop(hook, { endpoint: started.endpoint, exec, timeoutMs });
+    this.record({ t: this.now(), type: 'replica.pre-stop', ...this.ref(record), ok: outcome.ok, detail: outcome.detail });
   }
 
   /** A replica that is gone (crashed, lost with its zone): unroute now, make sure it is dead. */

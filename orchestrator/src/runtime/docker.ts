@@ -44,6 +44,7 @@ import {
 } from './docker-image.js';
 import { LABELS, currentOwner, ownerLabels, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
 import { parseAnnouncement } from './process.js';
+import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { ExitKind, ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
 const LOG_LINES_KEPT = 200;
@@ -156,7 +157,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+  async stop(replicaId: string, { graceMs, signal: stopSignal }: StopOptions): Promise<ReplicaExit> {
     const replica = this.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
@@ -165,10 +166,52 @@ export class DockerRuntime implements Runtime {
       this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
     }, Math.max(0, graceMs));
     try {
-      await this.signal(replica, 'SIGTERM');
+      await this.signal(replica, stopSignal ?? 'SIGTERM');
       return await replica.exited;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** A preStop exec hook: `docker exec` in the container (its environment, its user), bounded by timeoutMs. */
+  async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const replica = this.get(replicaId);
+    const started = monotonicMs();
+    const result = (exitCode: number | null, timedOut: boolean, stderr: string, error: string | null): ExecResult => ({
+      exitCode,
+      timedOut,
+      stderrTail: stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-20),
+      error,
+      durationMs: monotonicMs() - started,
+    });
+    try {
+      const exec = await engineCall(this.docker, () => replica.container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true }));
+      const stream = await engineCall(this.docker, () => exec.start({ hijack: true, stdin: false }));
+      let stderr = '';
+      const out = new PassThrough();
+      const err = new PassThrough();
+      out.resume();
+      err.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-16_384)));
+      this.docker.modem.demuxStream(stream, out, err);
+      const ended = new Promise<boolean>((resolve) => {
+        stream.once('end', () => resolve(true));
+        stream.once('close', () => resolve(true));
+        stream.once('error', () => resolve(true));
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([ended, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+      clearTimeout(timer);
+      if (!finished) {
+        stream.destroy();
+        return result(null, true, stderr, null);
+      }
+      const info = await engineCall(this.docker, () => exec.inspect());
+      // 126/127: the shell's "cannot execute" / "not found", as docker exec reports them.
+      const notFound = info.ExitCode === 127 || info.ExitCode === 126 || /executable file not found|no such file/i.test(stderr);
+      return result(info.ExitCode ?? null, false, stderr, notFound ? `command not found: ${String(command[0])}` : null);
+    } catch (e) {
+      const message = errorMessage(e);
+      return result(null, false, '', /executable file not found|no such file/i.test(message) ? `command not found: ${String(command[0])}` : message);
     }
   }
 
@@ -402,7 +445,7 @@ export class DockerRuntime implements Runtime {
         ...ownerLabels(this.owner),
       },
       ExposedPorts: exposed,
-      StopSignal: 'SIGTERM',
+      StopSignal: template.lifecycle?.stopSignal ?? 'SIGTERM',
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -573,7 +616,7 @@ export class DockerRuntime implements Runtime {
     this.recordExit(replica, null, false);
   }
 
-  private async signal(replica: DockerReplica, signal: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+  private async signal(replica: DockerReplica, signal: StopSignal | 'SIGKILL'): Promise<boolean> {
     if (replica.exit) return false;
     try {
       await engineCall(this.docker, () => replica.container.kill({ signal }));

@@ -14,6 +14,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ZerodropError } from '../common/errors.js';
 import { monotonicMs } from '../common/clock.js';
+import { execWithDeadline } from '../lifecycle/exec.js';
+import type { ExecResult } from '../lifecycle/types.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import type {
   ReplicaExit,
@@ -34,6 +36,8 @@ interface Announcement {
 
 interface ProcessReplica {
   launch: ReplicaLaunch;
+  /** The environment it was started with (a preStop exec runs in the same). */
+  env: Record<string, string>;
   child: ChildProcess;
   pid: number;
   logs: string[];
@@ -109,7 +113,7 @@ export class ProcessRuntime implements Runtime {
       detached: true, // own process group: a Ctrl-C in the terminal goes to the harness only
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const replica = this.track(launch, child);
+    const replica = this.track(launch, child, env);
     const startedAtMs = monotonicMs();
 
     if (template.port.mode === 'env' && envPort !== null) {
@@ -120,18 +124,24 @@ export class ProcessRuntime implements Runtime {
     return this.started(replica, announced, startedAtMs);
   }
 
-  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+  async stop(replicaId: string, { graceMs, signal }: StopOptions): Promise<ReplicaExit> {
     const replica = this.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     if (replica.paused) this.signalGroup(replica, 'SIGCONT');
-    this.signalMain(replica, 'SIGTERM');
+    this.signalMain(replica, signal ?? 'SIGTERM');
     const timer = setTimeout(() => this.sendKill(replica), Math.max(0, graceMs));
     try {
       return await replica.exited;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A preStop exec hook: argv with the replica's own environment, in its own process group. */
+  async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const replica = this.get(replicaId);
+    return execWithDeadline(command, { env: replica.env, timeoutMs });
   }
 
   async kill(replicaId: string): Promise<ReplicaExit> {
@@ -191,7 +201,7 @@ export class ProcessRuntime implements Runtime {
     return [...this.replicas.values()].filter((r) => !r.exit).map((r) => r.pid);
   }
 
-  private track(launch: ReplicaLaunch, child: ChildProcess): ProcessReplica {
+  private track(launch: ReplicaLaunch, child: ChildProcess, env: Record<string, string>): ProcessReplica {
     const pid = child.pid;
     if (pid === undefined) {
       // spawn failed synchronously (ENOENT is reported through 'error' with pid undefined)
@@ -204,6 +214,7 @@ export class ProcessRuntime implements Runtime {
     const exited = new Promise<ReplicaExit>((resolve) => (resolveExit = resolve));
     const replica: ProcessReplica = {
       launch,
+      env,
       child,
       pid,
       logs: [],
