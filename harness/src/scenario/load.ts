@@ -10,6 +10,7 @@ import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
 import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
 import type { z } from 'zod';
+import { lifecycleProblems } from './lifecycle.js';
 import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
@@ -227,7 +228,7 @@ interface CrossProblem {
  * (rules that follow the zones up and down through every entry).
  */
 export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) => boolean = () => true): CrossProblem[] {
-  const out: CrossProblem[] = [];
+  const out: CrossProblem[] = [...lifecycleProblems(s, usable)];
   const { target, deployment, load, timeline, proxy } = s;
   const sourcesOk = usable('target.app', 'target.command', 'target.image');
 

@@ -5,6 +5,7 @@
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
+import { applyLifecycleFields, podLifecycleOf } from './lifecycle.js';
 import { idModeFor } from '../../../orchestrator/src/proxy/id-attestation.js';
 import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
 import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
@@ -59,6 +60,7 @@ export interface RunPlan {
 
 export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenario {
   const s: Scenario = structuredClone(loaded.scenario);
+  applyLifecycleFields(s);
   if (o.rate !== undefined) s.load.rate = o.rate;
   if (o.durationMs !== undefined) {
     // Keep the scenario's shape: timeline steps scale with the duration.
@@ -198,6 +200,7 @@ function baseTemplate(s: Scenario): PodTemplate {
     livenessPath: t.livenessPath,
     metricsPath: t.metricsPath,
     startTimeoutMs: t.startTimeout,
+    lifecycle: podLifecycleOf(s),
   };
   if (isSampleApp(s)) {
     const args = sampleAppArgs(s, t.appFaults);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/src/proxy/select.js';
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
 import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
+import { STOP_SIGNALS } from '../../../orchestrator/src/lifecycle/types.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
@@ -42,6 +43,29 @@ export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ign
 /** Switches that each replace what SIGTERM does: sample-app refuses two of them together. */
 export const SIGTERM_FAULTS: readonly string[] = ['abrupt-exit', 'no-drain', 'ignore-sigterm', 'close-idle'];
 
+/** An HTTP GET on the replica (Kubernetes HTTPGetAction): its serving port unless `port` is given. */
+const httpGetSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+/** A probe with Kubernetes' field names; unset fields keep zerodrop's readiness defaults. */
+const probeSchema = z.strictObject({
+  httpGet: httpGetSchema.optional(),
+  periodSeconds: z.number().positive().max(3600).optional(),
+  timeoutSeconds: z.number().positive().max(3600).optional(),
+  failureThreshold: z.number().int().min(1).max(1000).optional(),
+  successThreshold: z.number().int().min(1).max(1000).optional(),
+  initialDelaySeconds: z.number().min(0).max(3600).optional(),
+});
+
+/** Kubernetes lifecycle.preStop: exactly one of exec, httpGet, sleep (checked in scenario/lifecycle.ts). */
+const preStopSchema = z.strictObject({
+  exec: z.strictObject({ command: z.array(z.string().min(1)).min(1) }).optional(),
+  httpGet: httpGetSchema.optional(),
+  sleep: z.strictObject({ seconds: z.number().min(0).max(3600) }).optional(),
+});
+
 const targetSchema = z
   .strictObject({
     /** The built-in reference service (default when neither command nor image is given). */
@@ -69,6 +93,17 @@ const targetSchema = z
     warmup: duration.default(0),
     /** sample-app only: how long it keeps serving after SIGTERM. */
     drainDelay: duration.default(1500),
+    // ---- Pod lifecycle, with Kubernetes' names (scenario/lifecycle.ts maps them; they take
+    // precedence over readinessPath/livenessPath and deployment.termination/readiness).
+    /** Kubernetes lifecycle.stopSignal, Docker STOPSIGNAL (nginx drains on SIGQUIT). Default SIGTERM. */
+    stopSignal: z.enum(STOP_SIGNALS).optional(),
+    preStop: preStopSchema.optional(),
+    readinessProbe: probeSchema.optional(),
+    /** The data plane's active health check (path and timings): a failing replica leaves the rotation; it is not restarted. */
+    livenessProbe: probeSchema.optional(),
+    /** Readiness is not probed until it succeeds; failureThreshold failures in a row fail the start. */
+    startupProbe: probeSchema.optional(),
+    terminationGracePeriodSeconds: z.number().min(0).max(3600).optional(),
   })
   .prefault({});
 
@@ -279,6 +314,15 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,
   'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
   'target.echoesId': 'echoesId: false if the service does not send x-zerodrop-id back (the data plane then attests each id), true if it does; leave it out to detect it from the first 2xx',
+  'target.stopSignal': `the signal that asks your service to drain: one of ${STOP_SIGNALS.join(', ')}, e.g. stopSignal: SIGQUIT (nginx)`,
+  'target.preStop': 'exactly one of exec, httpGet, sleep, e.g. preStop: { sleep: { seconds: 2 } } or preStop: { exec: { command: ["nginx", "-s", "quit"] } }',
+  'target.preStop.exec.command': 'argv as a list, run in the replica\'s environment, e.g. command: ["sh", "-c", "sleep 2"]',
+  'target.preStop.httpGet.path': 'a path on the replica, e.g. path: /shutdown',
+  'target.preStop.sleep.seconds': 'seconds to wait before the stop signal, e.g. seconds: 2',
+  'target.readinessProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1, initialDelaySeconds: 0 }',
+  'target.livenessProbe': 'Kubernetes fields: { httpGet: { path: /live }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3 } (successThreshold must be 1)',
+  'target.startupProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, failureThreshold: 30 } (successThreshold must be 1)',
+  'target.terminationGracePeriodSeconds': 'seconds from the start of termination (preStop included) to SIGKILL, e.g. terminationGracePeriodSeconds: 30',
   'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
   'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
   'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',
