@@ -6,13 +6,13 @@
 #   SIGQUIT  graceful shutdown: stop accepting, finish what is in flight, exit
 #   SIGTERM  fast shutdown: exit now, cutting responses in flight
 # nginx does not echo x-zerodrop-id: the data plane attests the ids (target.echoesId: false).
-# Routes: /ready and /live (probes), /slow (3,000 bytes at 1 KiB/s: ≈ 2 s in flight), / (hello).
+# Routes: /ready and /live (probes), /slow (2,300 bytes at 1 KiB/s: ≈ 2.3 s in flight), / (hello).
 set -eu
 : "${PORT:?PORT must be set (zerodrop sets it: target.port { env: PORT })}"
 NGINX=${NGINX:-/usr/sbin/nginx}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/zerodrop-nginx.XXXXXX")
 chmod 755 "$dir"  # workers run as nobody when started by root
-head -c 3000 /dev/zero | tr '\0' 'z' > "$dir/slow.txt"
+head -c 2300 /dev/zero | tr '\0' 'z' > "$dir/slow.txt"
 cat > "$dir/nginx.conf" <<EOF
 daemon off;
 master_process on;

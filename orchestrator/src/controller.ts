@@ -765,7 +765,8 @@ export class DeploymentController extends EventEmitter {
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
       const lifecycle = this.lifecycleOf(record);
-      if (lifecycle.preStop) await this.runPreStopHook(record, lifecycle.preStop, Math.max(0, gracePeriodMs - minGraceMs - (this.now() - t0)));
+      // The hook may use what is left of the grace period (the kubelet's rule); the signal then gets at least minGraceMs.
+      if (lifecycle.preStop) await this.runPreStopHook(record, lifecycle.preStop, Math.max(0, gracePeriodMs - (this.now() - t0)));
       return this.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.now() - t0)), signal: lifecycle.stopSignal });
     })();
 

@@ -4,8 +4,13 @@
  * must still PASS, with the ids attested by the data plane (detected from the first 2xx, nothing
  * declared), on both data planes.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkOf, explain, runYaml } from '../helpers/scenario-run.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const STEADY = `
 name: nginx-steady
@@ -30,5 +35,37 @@ describe('bring your own nginx (does not echo x-zerodrop-id)', () => {
     expect(ids.actual).toContain('detected from its first 2xx');
     // Every 2xx the driver got carried an id the data plane attested (a health check is not a 2xx of the load).
     expect(ids.numbers?.attested).toBe(result.load.ok);
+  });
+});
+
+/*
+ * Pod lifecycle with a real subject: scenarios/byo-nginx.yaml rolls nginx out with retries OFF,
+ * a preStop exec hook and stopSignal SIGQUIT (nginx's graceful shutdown): every /slow request in
+ * flight when the signal lands is finished, PASS. The same scenario with SIGTERM (nginx's fast
+ * shutdown) cuts them mid-response: FAIL, exit 1, ledger.no-failed-requests.
+ */
+const NGINX_SCENARIO = readFileSync(join(repoRoot, 'scenarios/byo-nginx.yaml'), 'utf8');
+
+describe('nginx lifecycle: stopSignal decides whether a rollout drops requests (retries off)', () => {
+  it('SIGQUIT: nginx finishes what is in flight, PASS; the preStop exec hook ran before it', async () => {
+    const { result } = await runYaml(NGINX_SCENARIO);
+    expect(result.verdict, explain(result)).toBe('PASS');
+    expect(result.exitCode).toBe(0);
+    expect(checkOf(result, 'ledger.ids-attested').actual).toContain('declared with target.echoesId: false');
+    const hooks = result.events.filter((e) => e.type === 'replica.pre-stop');
+    expect(hooks.map((e) => (e.type === 'replica.pre-stop' ? e.ok : null))).toEqual([true, true]);
+    const exits = result.events.filter((e) => e.type === 'replica.terminated');
+    expect(exits.map((e) => (e.type === 'replica.terminated' ? e.exit : null))).toEqual(['graceful', 'graceful']);
+  });
+
+  it('SIGTERM: the same nginx cuts its in-flight responses, FAIL (exit 1, ledger.no-failed-requests)', async () => {
+    const yaml = NGINX_SCENARIO.replace('stopSignal: SIGQUIT', 'stopSignal: SIGTERM');
+    expect(yaml).not.toBe(NGINX_SCENARIO);
+    const { result } = await runYaml(yaml);
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
+    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
+    expect(result.failures.total).toBeGreaterThan(0);
+    expect(Object.keys(result.failures.byStep).every((s) => s.includes('rollout'))).toBe(true);
   });
 });

@@ -562,7 +562,9 @@ export class ServiceProxy implements ProxyControl, RawSink<RawAttempt> {
           maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
           readBuffer: this.readBuffer as Buffer,
           onPeerClosedIdle: () => {
-            ep.idleClosedByReplica = (ep.idleClosedByReplica ?? 0) + 1;
+            // Only a replica in rotation can race a request onto the connection it closes: once
+            // it is draining nothing new is sent to it (nginx closes idle connections on SIGQUIT).
+            if (ep.admin === 'serving') ep.idleClosedByReplica = (ep.idleClosedByReplica ?? 0) + 1;
           },
         },
         this,
