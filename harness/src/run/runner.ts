@@ -25,6 +25,7 @@ import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
 import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
+import { actionOf } from '../timeline/registry.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
@@ -352,35 +353,10 @@ function executeStep(controller: DeploymentController, step: PlannedStep, origin
     record.outcome = outcome;
     record.detail = detail;
   };
-  const run = async (): Promise<void> => {
-    switch (step.kind) {
-      case 'rollout': {
-        const done = await controller.rolloutTo(step.patch).done;
-        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
-        io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
-        return;
-      }
-      case 'rollback': {
-        const done = await controller.rollback(step.toRevision).done;
-        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
-        return;
-      }
-      case 'scale':
-        controller.scale(step.replicas);
-        finish('done', null);
-        return;
-      case 'crash-zone':
-      case 'hang-zone':
-        await controller.failZone(step.zone, step.kind === 'crash-zone' ? 'crash' : 'hang');
-        finish('done', null);
-        return;
-      case 'recover-zone':
-        await controller.recoverZone(step.zone);
-        finish('done', null);
-        return;
-    }
-  };
-  void run().catch((err: unknown) => finish('failed', errorMessage(err)));
+  actionOf(step)
+    .execute(step, { controller, log: io.log })
+    .then((r) => finish(r.outcome, r.detail))
+    .catch((err: unknown) => finish('failed', errorMessage(err)));
   return record;
 }
 

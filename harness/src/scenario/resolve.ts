@@ -5,6 +5,7 @@
  */
 import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
 import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
+import { actionOf, type PlannedStep } from '../timeline/registry.js';
 import { applyLifecycleFields, podLifecycleOf } from './lifecycle.js';
 import { idModeFor } from '../../../orchestrator/src/proxy/id-attestation.js';
 import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
@@ -32,11 +33,8 @@ export interface CliOverrides {
   outDir?: string;
 }
 
-export type PlannedStep =
-  | { atMs: number; label: string; kind: 'rollout'; patch: Partial<PodTemplate> }
-  | { atMs: number; label: string; kind: 'rollback'; toRevision: number | undefined }
-  | { atMs: number; label: string; kind: 'scale'; replicas: number }
-  | { atMs: number; label: string; kind: 'crash-zone' | 'hang-zone' | 'recover-zone'; zone: string };
+/** A timeline step, planned by its action (harness/src/timeline/registry.ts). */
+export type { PlannedStep };
 
 export interface RunPlan {
   scenario: Scenario;
@@ -254,30 +252,12 @@ export function sampleAppArgs(s: Scenario, faults: string[]): { process: string[
 }
 
 function planStep(step: TimelineAction, s: Scenario): PlannedStep {
-  const when = formatDuration(step.at);
-  switch (step.action) {
-    case 'rollout': {
-      const patch: Partial<PodTemplate> = { version: step.version };
-      if (step.env) patch.env = { ...s.target.env, ...step.env };
-      if (step.image) patch.image = step.image;
-      if (step.command) patch.command = step.command;
-      if (isSampleApp(s) && step.appFaults) {
-        const args = sampleAppArgs(s, [...s.target.appFaults, ...step.appFaults]);
-        patch.command = s.runtime === 'docker' ? args.container : args.process;
-      }
-      return { atMs: step.at, kind: 'rollout', label: `rollout ${step.version} at ${when}`, patch };
-    }
-    case 'rollback':
-      return { atMs: step.at, kind: 'rollback', label: `rollback at ${when}`, toRevision: step.toRevision };
-    case 'scale':
-      return { atMs: step.at, kind: 'scale', label: `scale to ${step.replicas} at ${when}`, replicas: step.replicas };
-    case 'crash-zone':
-      return { atMs: step.at, kind: 'crash-zone', label: `zone ${step.zone} crash at ${when}`, zone: step.zone };
-    case 'hang-zone':
-      return { atMs: step.at, kind: 'hang-zone', label: `zone ${step.zone} hang at ${when}`, zone: step.zone };
-    case 'recover-zone':
-      return { atMs: step.at, kind: 'recover-zone', label: `zone ${step.zone} recovers at ${when}`, zone: step.zone };
-  }
+  const sampleAppCommand = (faults: string[]): string[] | null => {
+    if (!isSampleApp(s)) return null;
+    const args = sampleAppArgs(s, faults);
+    return s.runtime === 'docker' ? args.container : args.process;
+  };
+  return actionOf({ kind: step.action, atMs: step.at, label: '' }).plan(step, { scenario: s, sampleAppCommand }) as PlannedStep;
 }
 
 /** Every image a docker run will use (first version and rollout targets), checked before any replica starts. */

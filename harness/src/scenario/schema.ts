@@ -8,32 +8,12 @@ import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestr
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
 import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
 import { STOP_SIGNALS } from '../../../orchestrator/src/lifecycle/types.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration } from './duration.js';
 
-/** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
-export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { ACTION_FIXES, ACTION_NAMES, timelineActionSchema, type TimelineAction } from '../timeline/registry.js';
+import { duration, envMap, intOrPercent, name, version } from './fields.js';
 
-const intOrPercent = z.union([
-  z.number().int().min(0),
-  z.string().regex(/^\d+(\.\d+)?%$/, { message: 'must be a whole number or a percentage like "25%"' }),
-]);
-
-const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, {
-  message: 'must be lowercase letters, digits and dashes (1–32 characters)',
-});
-
-const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-  message: 'must be letters, digits, dots, dashes or underscores (1–63 characters)',
-});
-
-const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string());
+export { duration };
 
 /**
  * sample-app's negative-control switches, spelled as its --fault flag takes them
@@ -238,29 +218,6 @@ const loadSchema = z
   })
   .prefault({});
 
-const at = duration;
-const timelineAction = z.discriminatedUnion(
-  'action',
-  [
-    z.strictObject({
-      at,
-      action: z.literal('rollout'),
-      version,
-      env: envMap.optional(),
-      image: z.string().min(1).optional(),
-      command: z.array(z.string().min(1)).min(1).optional(),
-      /** Negative controls for the new version only (sample-app). */
-      appFaults: z.array(z.string()).optional(),
-    }),
-    z.strictObject({ at, action: z.literal('rollback'), toRevision: z.number().int().min(1).optional() }),
-    z.strictObject({ at, action: z.literal('scale'), replicas: z.number().int().min(0).max(64) }),
-    z.strictObject({ at, action: z.literal('crash-zone'), zone: name }),
-    z.strictObject({ at, action: z.literal('hang-zone'), zone: name }),
-    z.strictObject({ at, action: z.literal('recover-zone'), zone: name }),
-  ],
-  { error: () => 'action must be one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone' },
-);
-
 const thresholdsSchema = z
   .strictObject({
     /** Client-visible failures allowed (the contract: 0). */
@@ -287,7 +244,7 @@ export const scenarioSchema = z.strictObject({
   deployment: deploymentSchema,
   proxy: proxySchema,
   load: loadSchema,
-  timeline: z.array(timelineAction).default([]),
+  timeline: z.array(timelineActionSchema).default([]),
   thresholds: thresholdsSchema,
   prometheus: z.union([z.enum(['auto', 'off']), z.url({ message: 'must be "auto", "off" or an http(s) URL' })]).default('off'),
   outputs: z.strictObject({ dir: z.string().min(1).default('reports') }).prefault({}),
@@ -295,7 +252,7 @@ export const scenarioSchema = z.strictObject({
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
-export type TimelineAction = Scenario['timeline'][number];
+export type { TimelineAction };
 export type LoadRequest = Scenario['load']['requests'][number];
 
 /**
@@ -341,13 +298,14 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.rampUp': 'a duration no longer than load.warmup, e.g. rampUp: 2s (0s = full rate from the first request)',
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
-  'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone',
+  'timeline.*': `each entry needs at: <duration> and action: ${ACTION_NAMES.join(' | ')}`,
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
-  'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, e.g. { at: 10s, action: rollout, version: v2 }',
+  'timeline.*.action': `one of: ${ACTION_NAMES.join(', ')}, e.g. { at: 10s, action: rollout, version: v2 }`,
   'timeline.*.zone': 'one of deployment.zones',
   'timeline.*.version': 'the new version label, e.g. version: v2',
   'timeline.*.env': 'a mapping of environment variables for the new version, e.g. env: { FEATURE_X: "on" }',
   'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
+  ...ACTION_FIXES,
   'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
   'thresholds.maxRolloutRetries': 'requests the proxy may retry during a rollout: a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
   'thresholds.minAchievedRatio': 'a fraction from 0 to 1, e.g. minAchievedRatio: 0.99',

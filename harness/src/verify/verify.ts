@@ -33,17 +33,13 @@ import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
 import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { idsCheck } from './checks/ids.js';
+import { actionOf } from '../timeline/registry.js';
+import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
 import { withPrometheus } from './reconcile.js';
 
-export interface StepRecord {
-  step: PlannedStep;
-  /** ms from origin. */
-  startedMs: number;
-  endedMs: number | null;
-  outcome: 'running' | 'done' | 'failed';
-  detail: string | null;
-}
+/** A planned step as it ran (harness/src/timeline/types.ts). */
+export type StepRecord = TimelineStepRecord<PlannedStep>;
 
 export interface VerifyInput {
   plan: RunPlan;
@@ -590,30 +586,7 @@ function eventChecks(steps: StepRecord[], events: TimelineEvent[], view: ReturnT
       out.push(check(id, 'events', p.label, 'fail', 'executed', 'never executed (the load ended first)', 'the step was scheduled after the run ended'));
       return;
     }
-    if (p.kind === 'rollout' || p.kind === 'rollback') {
-      const completed = events.find((e) => e.type === 'rollout.completed' && e.t >= ran.startedMs);
-      const inLoad = completed !== undefined && completed.t <= sendEnd;
-      out.push(
-        check(id, 'events', `${p.label}: completed under load`, inLoad ? 'pass' : 'fail',
-          'rollout complete (all replicas updated and available) before the load ended',
-          completed ? `completed in ${((completed.t - ran.startedMs) / 1000).toFixed(1)} s${inLoad ? '' : ' — after the load had ended'}` : `not completed (${ran.detail ?? ran.outcome})`,
-          inLoad ? undefined : 'a rollout that never finishes (readiness never true, progress deadline) is a failed deploy; if it was just slow, start it earlier or lengthen the load'),
-      );
-    } else if (p.kind === 'crash-zone' || p.kind === 'hang-zone') {
-      const down = events.find((e) => e.type === 'zone.down' && e.zone === p.zone && e.t >= ran.startedMs - 1);
-      const recovered = events.find((e) => e.type === 'workload.recovered' && down !== undefined && e.t >= down.t);
-      out.push(check(`${id}-injected`, 'events', `${p.label}: injected`, down ? 'pass' : 'fail', `zone ${p.zone} failed (${p.kind})`,
-        down && down.type === 'zone.down' ? `${down.replicas.length} replicas ${p.kind === 'crash-zone' ? 'killed' : 'frozen'}` : 'not injected', down ? undefined : ran.detail ?? undefined));
-      const inLoad = recovered !== undefined && recovered.t <= sendEnd;
-      out.push(
-        check(`${id}-recovered`, 'events', `${p.label}: workload back to full strength`, inLoad ? 'pass' : 'fail',
-          `${plan.deployment.replicas} replicas available again (on the surviving zones) before the load ended`,
-          recovered && recovered.type === 'workload.recovered' ? `recovered ${(recovered.afterMs / 1000).toFixed(1)} s after the failure${inLoad ? '' : ' — after the load had ended'}` : 'never recovered',
-          inLoad ? undefined : 'replacements did not become ready on the surviving zones in time'),
-      );
-    } else {
-      out.push(check(id, 'events', p.label, ran.outcome === 'failed' ? 'fail' : 'pass', 'executed', ran.outcome === 'failed' ? `failed: ${ran.detail}` : 'done'));
-    }
+    out.push(...actionOf(p).checks(p, id, ran, { events, sendEnd, replicas: plan.deployment.replicas }));
   });
   const lastRollout = [...planned].reverse().find((p) => p.kind === 'rollout');
   if (lastRollout && lastRollout.kind === 'rollout' && lastRollout.patch.version) {
@@ -626,13 +599,8 @@ function eventChecks(steps: StepRecord[], events: TimelineEvent[], view: ReturnT
 
 function disruptionEvent(view: RelativeLedger, s: StepRecord, i: number, events: TimelineEvent[], measured: { from: number; to: number }): DisruptionEvent {
   const start = s.startedMs;
-  let end: number | null = s.endedMs;
-  if (s.step.kind === 'crash-zone' || s.step.kind === 'hang-zone') {
-    const recovered = events.find((e) => e.type === 'workload.recovered' && e.t >= start);
-    end = recovered ? recovered.t : null;
-  } else if (s.step.kind !== 'rollout' && s.step.kind !== 'rollback') {
-    end = start + 2000;
-  }
+  const action = actionOf(s.step);
+  const end = action.windowEnd(s, events);
   const duringEnd = Math.min(end ?? measured.to, measured.to);
   const before = windowStats(view, Math.max(measured.from, start - WINDOW_MS), start);
   const during = windowStats(view, start, Math.max(start + 1, duringEnd));
@@ -641,8 +609,7 @@ function disruptionEvent(view: RelativeLedger, s: StepRecord, i: number, events:
   view.forEach(start, duringEnd, (r) => {
     if (view.isFailed(r)) lastFailureEnd = Math.max(lastFailureEnd ?? 0, view.endAt(r));
   });
-  const kind: DisruptionEvent['kind'] =
-    s.step.kind === 'crash-zone' ? 'zone-crash' : s.step.kind === 'hang-zone' ? 'zone-hang' : s.step.kind === 'recover-zone' ? 'zone-recover' : s.step.kind;
+  const kind = action.disruptionKind;
   return {
     id: `${i + 1}-${s.step.kind}`,
     kind,

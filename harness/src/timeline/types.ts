@@ -1,0 +1,84 @@
+/**
+ * A timeline action, declared in one module (the k6 executor-registry habit): its schema, how it
+ * is planned (label), how it is executed under load, which checks judge it and what window of the
+ * ledger counts as its disruption. registry.ts lists them; nothing else switches on the action.
+ */
+import type { z } from 'zod';
+import type { DeploymentController } from '../../../orchestrator/src/controller.js';
+import type { PodTemplate } from '../../../orchestrator/src/spec.js';
+import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { Check, DisruptionEvent } from '../result/types.js';
+import type { Scenario } from '../scenario/schema.js';
+
+/** What every planned step has; each action adds its own fields. */
+export interface StepBase {
+  atMs: number;
+  label: string;
+  kind: string;
+}
+
+/** A planned step, as it ran. */
+export interface StepRecord<S extends StepBase = StepBase> {
+  step: S;
+  /** ms from origin. */
+  startedMs: number;
+  endedMs: number | null;
+  /** invalid: the step could not be judged because of the machine or the set-up (e.g. command not found). */
+  outcome: 'running' | 'done' | 'failed' | 'invalid';
+  detail: string | null;
+}
+
+export interface PlanContext {
+  scenario: Scenario;
+  /** The sample-app command with these negative-control switches (null when the target is not the sample-app). */
+  sampleAppCommand(faults: string[]): string[] | null;
+}
+
+export interface ExecuteContext {
+  controller: DeploymentController;
+  log(line: string): void;
+}
+
+export interface StepResult {
+  outcome: 'done' | 'failed' | 'invalid';
+  detail: string | null;
+}
+
+export interface CheckContext {
+  /** Timeline events, ms from origin. */
+  events: TimelineEvent[];
+  /** End of the load's sending window, ms from origin. */
+  sendEnd: number;
+  /** Replicas the deployment wants (for "back to full strength"). */
+  replicas: number;
+}
+
+export interface ActionDef<I extends { at: number; action: string }, S extends StepBase> {
+  readonly action: I['action'];
+  /** strictObject with `at` and `action: z.literal(...)`. */
+  readonly schema: z.ZodType<I, unknown>;
+  /** Fix lines by field (under timeline.*), for the errors of this action's fields. */
+  readonly fixes?: Record<string, string>;
+  plan(input: I, ctx: PlanContext): S;
+  execute(step: S, ctx: ExecuteContext): Promise<StepResult>;
+  /** The checks that judge the step; `id` is "events.<n>-<action>". */
+  checks(step: S, id: string, ran: StepRecord<S>, ctx: CheckContext): Check[];
+  /** End of the step's disruption window (ms from origin), null = it never ended. */
+  windowEnd(ran: StepRecord<S>, events: TimelineEvent[]): number | null;
+  readonly disruptionKind: DisruptionEvent['kind'];
+}
+
+/** A check with its optional parts left out when empty. */
+export function stepCheck(id: string, title: string, status: Check['status'], expected: string, actual: string, explanation?: string): Check {
+  const c: Check = { id, group: 'events', title, status, expected, actual };
+  if (explanation) c.explanation = explanation;
+  return c;
+}
+
+/** The plain check of a step that is judged by whether it ran: done, failed or invalid. */
+export function ranCheck(id: string, label: string, ran: StepRecord): Check {
+  const status = ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass';
+  return stepCheck(id, label, status, 'executed', ran.outcome === 'done' || ran.outcome === 'running' ? 'done' : `${ran.outcome}: ${ran.detail ?? ''}`);
+}
+
+export type { PodTemplate };
