@@ -6,11 +6,13 @@
 #   SIGQUIT  graceful shutdown: stop accepting, finish what is in flight, exit
 #   SIGTERM  fast shutdown: exit now, cutting responses in flight
 # nginx does not echo x-zerodrop-id: the data plane attests the ids (target.echoesId: false).
+# NGINX_KEEPALIVE: keepalive_timeout (default 65s; 0 = a connection per request).
 # Routes: /ready and /live (probes), /slow (2,300 bytes at 1 KiB/s: ≈ 2.3 s in flight), / (hello).
 set -eu
 : "${PORT:?PORT must be set (zerodrop sets it: target.port { env: PORT })}"
 NGINX=${NGINX:-/usr/sbin/nginx}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/zerodrop-nginx.XXXXXX")
+# NGINX_DIR: a directory of your choosing (to reload or inspect this nginx); default a new temp dir.
+if [ -n "${NGINX_DIR:-}" ]; then dir=$NGINX_DIR; mkdir -p "$dir"; else dir=$(mktemp -d "${TMPDIR:-/tmp}/zerodrop-nginx.XXXXXX"); fi
 chmod 755 "$dir"  # workers run as nobody when started by root
 head -c 2300 /dev/zero | tr '\0' 'z' > "$dir/slow.txt"
 cat > "$dir/nginx.conf" <<EOF
@@ -29,7 +31,7 @@ http {
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
   # Longer than any client's idle limit (contract rule 2: the client gives up an idle connection first).
-  keepalive_timeout 65s;
+  keepalive_timeout ${NGINX_KEEPALIVE:-65s};
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$PORT;

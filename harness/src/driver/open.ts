@@ -42,6 +42,7 @@ import {
   encodeTemplates,
   FAILED,
   ID_MATCH,
+  ID_MISSING,
   NEED_MORE,
   parseTargetUrl,
   ReplicaInterner,
@@ -366,7 +367,8 @@ class OpenEngine {
   private completeResponse(c: Conn, now: number): void {
     const p = c.parser;
     const st = p.status;
-    const outcome = st >= 200 && st < 300 ? (p.idState === ID_MATCH ? Outcome.Ok : Outcome.IdMismatch) : Outcome.HttpError;
+    const idOk = p.idState === ID_MATCH || (p.idState === ID_MISSING && this.cfg.idsOptional === true);
+    const outcome = st >= 200 && st < 300 ? (idOk ? Outcome.Ok : Outcome.IdMismatch) : Outcome.HttpError;
     this.finishConnRow(c, now, outcome, st, p.replicaIdx || p.upstreamIdx, p.attempts);
   }
 

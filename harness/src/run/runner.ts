@@ -26,6 +26,7 @@ import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
 import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
 import { actionOf } from '../timeline/registry.js';
+import { runTargetScenario } from './target-runner.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
@@ -109,6 +110,7 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
   const { plan, io, signal } = options;
   // Nothing has started and no run id was shown: there is nothing to report on.
   if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
+  if (plan.targetUrl !== null) return runTargetScenario(options);
   const res = new RunResources();
   let killed = false;
   let onKill = (): void => undefined;
@@ -324,7 +326,7 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
   return { result, ledger, origin };
 }
 
-async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
+export async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
   mkdirSync(dir, { recursive: true });
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
   for (const w of written.warnings) io.log(`report: ${w}`);

@@ -11,6 +11,7 @@ import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.
 import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
 import type { z } from 'zod';
 import { lifecycleProblems } from './lifecycle.js';
+import { targetModeProblems } from './target-mode.js';
 import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
@@ -228,7 +229,7 @@ interface CrossProblem {
  * (rules that follow the zones up and down through every entry).
  */
 export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) => boolean = () => true): CrossProblem[] {
-  const out: CrossProblem[] = [...lifecycleProblems(s, usable)];
+  const out: CrossProblem[] = [...lifecycleProblems(s, usable), ...targetModeProblems(s, usable)];
   const { target, deployment, load, timeline, proxy } = s;
   const sourcesOk = usable('target.app', 'target.command', 'target.image');
 

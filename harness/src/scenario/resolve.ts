@@ -53,6 +53,8 @@ export interface RunPlan {
   outDir: string;
   /** sample-app faults applied to every version. */
   appFaults: string[];
+  /** Target mode: the URL of a deployment zerodrop does not start (null: zerodrop runs it). */
+  targetUrl: string | null;
 }
 
 
@@ -158,6 +160,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     timeoutMs: l.timeout,
     requests: l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })),
     maxLateMs: l.maxLate,
+    ...(s.target.url !== undefined ? { idsOptional: true } : {}),
   };
   return {
     scenario: s,
@@ -174,6 +177,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     prometheus: s.prometheus === 'auto' || s.prometheus === 'off' ? s.prometheus : { url: s.prometheus },
     outDir: s.outputs.dir,
     appFaults: s.target.appFaults,
+    targetUrl: s.target.url ?? null,
   };
 }
 

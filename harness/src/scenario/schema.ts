@@ -54,6 +54,10 @@ const targetSchema = z
     command: z.array(z.string().min(1)).min(1).optional(),
     /** Bring your own image (docker runtime). */
     image: z.string().min(1).optional(),
+    /** Target mode: a deployment zerodrop does not start (scenario/target-mode.ts). */
+    url: z.url({ protocol: /^https?$/, message: 'must be an http URL like http://127.0.0.1:8080/' }).optional(),
+    /** Target mode: the URL may be a host other than loopback (an explicit opt-in). */
+    allowRemote: z.boolean().default(false),
     containerPort: z.number().int().min(1).max(65535).default(8080),
     /** How the port is learned: "announce" (a JSON line on stdout) or { env: PORT }. */
     port: z.union([z.literal('announce'), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) })]).optional(),
@@ -266,6 +270,8 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.app': 'the only built-in app is "sample-app"; to bring your own service use target.command or target.image',
   'target.command': 'give argv as a list, e.g. command: ["node", "server.js", "--port", "{port}"]',
   'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
+  'target.url': 'the URL of a deployment zerodrop does not start, e.g. url: http://127.0.0.1:8080/ (target mode: timeline steps are exec and http)',
+  'target.allowRemote': 'allowRemote: true lets target.url be a host other than loopback (your own host, able to take the load)',
   'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
   'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,

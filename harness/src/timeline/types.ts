@@ -35,8 +35,15 @@ export interface PlanContext {
 }
 
 export interface ExecuteContext {
-  controller: DeploymentController;
+  /** zerodrop's own deployment; null in target mode (only exec and http steps run there). */
+  controller: DeploymentController | null;
   log(line: string): void;
+}
+
+/** The deployment an action acts on; target mode's schema rules keep these actions out of it. */
+export function managed(ctx: ExecuteContext): DeploymentController {
+  if (ctx.controller === null) throw new Error('this action needs zerodrop\'s own replicas (not target mode)');
+  return ctx.controller;
 }
 
 export interface StepResult {

@@ -33,6 +33,7 @@ import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { achievedRate as achievedRateOf, bucketSeries, isFailed, latencySummary, longestGap, scheduleLag, windowStats as ledgerWindow, type LedgerView } from '../driver/analysis.js';
 import { bookkeepingCounts, nonZeroBookkeeping } from './bookkeeping.js';
 import { idsCheck } from './checks/ids.js';
+import { judgeForTargetMode } from './checks/target-mode.js';
 import { actionOf } from '../timeline/registry.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 import { bandsOf, buildPhases, phaseAt, spansMinus, zoneDisruptionSpans, type Phase, type Span } from './phases.js';
@@ -285,6 +286,7 @@ export function verifyRun(input: VerifyInput): RunResult {
   // ---- Prometheus
   for (const q of input.prometheus.queries) checks.push(prometheusCheck(q));
 
+  if (plan.targetUrl !== null) judgeForTargetMode(checks);
   unjudgedUnderShortLoad(checks);
   const verdict = decide(checks);
   const exitCode = verdict === 'PASS' ? 0 : verdict === 'FAIL' ? 1 : 3;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { ranCheck, type ActionDef, type StepBase } from '../types.js';
+import { ranCheck, managed, type ActionDef, type StepBase } from '../types.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('recover-zone'), zone: name });
 
@@ -15,7 +15,8 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
   action: 'recover-zone',
   schema,
   plan: (step) => ({ atMs: step.at, kind: 'recover-zone', label: `zone ${step.zone} recovers at ${formatDuration(step.at)}`, zone: step.zone }),
-  async execute(step, { controller }) {
+  async execute(step, ctx) {
+    const controller = managed(ctx);
     await controller.recoverZone(step.zone);
     return { outcome: 'done', detail: null };
   },

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration } from '../../scenario/fields.js';
-import type { ActionDef, StepBase } from '../types.js';
+import { managed, type ActionDef, type StepBase } from '../types.js';
 import { completedUnderLoad } from './rollout.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('rollback'), toRevision: z.number().int().min(1).optional() });
@@ -16,7 +16,8 @@ export const rollback: ActionDef<z.output<typeof schema>, RollbackStep> = {
   action: 'rollback',
   schema,
   plan: (step) => ({ atMs: step.at, kind: 'rollback', label: `rollback at ${formatDuration(step.at)}`, toRevision: step.toRevision }),
-  async execute(step, { controller }) {
+  async execute(step, ctx) {
+    const controller = managed(ctx);
     const done = await controller.rollback(step.toRevision).done;
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },

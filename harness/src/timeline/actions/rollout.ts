@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, envMap, version } from '../../scenario/fields.js';
-import { stepCheck, type ActionDef, type PodTemplate, type StepBase } from '../types.js';
+import { stepCheck, managed, type ActionDef, type PodTemplate, type StepBase } from '../types.js';
 
 const schema = z.strictObject({
   at: duration,
@@ -34,7 +34,9 @@ export const rollout: ActionDef<z.output<typeof schema>, RolloutStep> = {
     }
     return { atMs: step.at, kind: 'rollout', label: `rollout ${step.version} at ${formatDuration(step.at)}`, patch };
   },
-  async execute(step, { controller, log }) {
+  async execute(step, ctx) {
+    const controller = managed(ctx);
+    const log = ctx.log;
     const done = await controller.rolloutTo(step.patch).done;
     log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { stepCheck, type ActionDef, type StepBase } from '../types.js';
+import { stepCheck, managed, type ActionDef, type StepBase } from '../types.js';
 
 export interface ZoneFailureStep extends StepBase {
   kind: 'crash-zone' | 'hang-zone';
@@ -20,7 +20,8 @@ function zoneFailure<A extends 'crash-zone' | 'hang-zone'>(action: A) {
     action,
     schema,
     plan: (step) => ({ atMs: step.at, kind: action, label: `zone ${step.zone} ${mode} at ${formatDuration(step.at)}`, zone: step.zone }),
-    async execute(step, { controller }) {
+    async execute(step, ctx) {
+      const controller = managed(ctx);
       await controller.failZone(step.zone, mode);
       return { outcome: 'done', detail: null };
     },
