@@ -277,6 +277,15 @@ export function describePlan(plan: RunPlan): string[] {
   const d = plan.deployment;
   const l = plan.driver;
   const target = plan.scenario.target.image ?? plan.scenario.target.command?.join(' ') ?? 'sample-app';
+  if (plan.targetUrl !== null) {
+    // Target mode: nothing of zerodrop's runs; the deployment and proxy lines would describe nothing.
+    return [
+      `scenario  ${plan.scenario.name}${plan.file ? ` (${plan.file})` : ''}`,
+      `target    ${plan.targetUrl} (target mode: a deployment zerodrop does not start)`,
+      `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)})`,
+      ...plan.steps.map((step) => `timeline  ${step.label}`),
+    ];
+  }
   const lines = [
     `scenario  ${plan.scenario.name}${plan.file ? ` (${plan.file})` : ''}`,
     `target    ${target} · ${d.replicas} replicas over zones ${d.zones.join(', ')} · runtime ${plan.runtime}`,
