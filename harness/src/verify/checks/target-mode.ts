@@ -14,6 +14,8 @@ export function judgeForTargetMode(checks: Check[]): void {
     if (NEEDS_ZERODROP(c)) {
       const { explanation: _dropped, numbers: _n, ...rest } = c;
       checks[i] = { ...rest, status: 'skip', actual: 'not applicable in target mode: it needs zerodrop\'s own proxy or replicas' };
+    } else if (c.id === 'load.rate-reached' && c.explanation) {
+      checks[i] = { ...c, explanation: c.explanation.replace('through the proxy', 'to the target') };
     } else if (c.id === 'ledger.ids-echoed') {
       checks[i] = { ...c, actual: `${c.actual} (target mode: ids are checked where the target echoes them; no data plane of zerodrop's attests the rest)` };
     }
