@@ -12,6 +12,8 @@ set -eu
 : "${PORT:?PORT must be set (zerodrop sets it: target.port { env: PORT })}"
 NGINX=${NGINX:-/usr/sbin/nginx}
 # NGINX_DIR: a directory of your choosing (to reload or inspect this nginx); default a new temp dir.
+# exec leaves no one to remove the temp dir when nginx exits: sweep those of replicas a day old.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'zerodrop-nginx.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 if [ -n "${NGINX_DIR:-}" ]; then dir=$NGINX_DIR; mkdir -p "$dir"; else dir=$(mktemp -d "${TMPDIR:-/tmp}/zerodrop-nginx.XXXXXX"); fi
 chmod 755 "$dir"  # workers run as nobody when started by root
 head -c 2300 /dev/zero | tr '\0' 'z' > "$dir/slow.txt"
