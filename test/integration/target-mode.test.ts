@@ -45,20 +45,26 @@ class OwnNginx {
     // keepalive_timeout 0: on a reload nginx's old workers close their idle keep-alive connections,
     // which races a client writing on one (measured: 5 resets in 900 requests at 200 req/s with
     // 65 s). With a connection per request there is nothing to race: the reload itself is lossless.
-    this.child = spawn('sh', ['examples/nginx/nginx-replica.sh'], { env: { ...process.env, PORT: String(this.port), NGINX_DIR: this.dir, NGINX_KEEPALIVE: '0' }, stdio: 'ignore' });
+    // Its own process group, so stop() takes its workers with it.
+    this.child = spawn('sh', ['examples/nginx/nginx-replica.sh'], { env: { ...process.env, PORT: String(this.port), NGINX_DIR: this.dir, NGINX_KEEPALIVE: '0' }, stdio: 'ignore', detached: true });
     await waitUp(this.port);
   }
-  /** Whatever nginx master runs from this dir now (the first one, or one a step started). */
+  /**
+   * Whatever nginx runs from this dir now (the first one, or the one a step started: a daemon
+   * leads its own session, so its group is its pid), workers included.
+   */
   stop(): void {
+    const groups = [this.child?.pid];
     const pidFile = join(this.dir, 'nginx.pid');
-    if (existsSync(pidFile)) {
+    if (existsSync(pidFile)) groups.push(Number(readFileSync(pidFile, 'utf8').trim()));
+    for (const pgid of groups) {
+      if (!pgid) continue;
       try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+        process.kill(-pgid, 'SIGKILL');
       } catch {
         // gone
       }
     }
-    this.child?.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
