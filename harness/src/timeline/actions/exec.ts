@@ -6,6 +6,7 @@
  * is INVALID (the run could not do what it was asked, the service is not to blame).
  */
 import { z } from 'zod';
+import { monotonicMs } from '../../../../orchestrator/src/common/clock.js';
 import { execWithDeadline } from '../../../../orchestrator/src/lifecycle/exec.js';
 import type { ExecResult } from '../../../../orchestrator/src/lifecycle/types.js';
 import { formatDuration } from '../../scenario/duration.js';
@@ -56,7 +57,7 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
     env: step.env,
   }),
   async execute(step, { log }) {
-    const deadline = Date.now() + step.timeoutMs;
+    const deadline = monotonicMs() + step.timeoutMs;
     const env = { ...process.env, ...step.env };
     const first = await execWithDeadline(step.command, { env, timeoutMs: step.timeoutMs });
     const judged = judge(step.command, first, step.timeoutMs);
@@ -65,7 +66,7 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
       return judged;
     }
     for (let polls = 1; ; polls++) {
-      const left = deadline - Date.now();
+      const left = deadline - monotonicMs();
       if (left <= 0) return { outcome: 'failed', detail: `until ${step.until.join(' ')} did not exit 0 within the step's timeout (${formatDuration(step.timeoutMs)}, ${polls - 1} polls)` };
       const r = await execWithDeadline(step.until, { env, timeoutMs: left });
       if (r.error !== null) return judge(step.until, r, left);
@@ -73,7 +74,7 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
         log(`✔ ${step.label}: ${judged.detail}; until exited 0 after ${polls} poll${polls > 1 ? 's' : ''}`);
         return { outcome: 'done', detail: `${judged.detail}; until ${step.until.join(' ')} exited 0 after ${polls} poll${polls > 1 ? 's' : ''}` };
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(step.intervalMs, Math.max(0, deadline - Date.now()))));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(step.intervalMs, Math.max(0, deadline - monotonicMs()))));
     }
   },
   checks(step, id, ran) {
