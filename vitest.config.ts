@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['{sample-app,orchestrator,harness}/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['{contract,sample-app,orchestrator,harness}/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },

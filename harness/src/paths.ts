@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../orchestrator/src/common/package-root.js';
+import { packageRoot } from '../../common/src/package-root.js';
 
 /** The directory holding zerodrop's package.json. */
 export const projectRoot = packageRoot;

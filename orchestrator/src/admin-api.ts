@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ZerodropError, errorMessage, isZerodropError } from './common/errors.js';
+import { ZerodropError, errorMessage, isZerodropError } from '../../common/src/errors.js';
 import type { DeploymentController } from './controller.js';
 import type { OrchestratorMetrics } from './metrics.js';
 import type { ProxyControl } from './proxy/types.js';

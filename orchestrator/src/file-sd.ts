@@ -42,7 +42,7 @@ export function writeTargetGroups(file: string, groups: readonly TargetGroup[]):
   }
 }
 
-/** 127.0.0.0/8, ::1 and localhost. Containers publish on 127.0.0.1 (DESIGN.md), so this is every target we make. */
+/** 127.0.0.0/8, ::1 and localhost. Containers publish on 127.0.0.1, so this is every target we make. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;

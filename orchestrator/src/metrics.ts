@@ -5,7 +5,7 @@
  * (observability.md 1.4: "orchestrator keeps final counts").
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { systemClock, type Clock } from './common/clock.js';
+import { systemClock, type Clock } from '../../common/src/clock.js';
 import type { DeploymentController } from './controller.js';
 import type { TimelineEvent } from './timeline.js';
 

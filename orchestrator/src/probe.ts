@@ -4,7 +4,7 @@
  * (configure-liveness-readiness-startup-probes: successThreshold / failureThreshold).
  */
 import { request } from 'node:http';
-import { monotonicMs } from './common/clock.js';
+import { monotonicMs } from '../../common/src/clock.js';
 import type { HostPort } from './runtime/types.js';
 import type { ProbeSpec } from './spec.js';
 

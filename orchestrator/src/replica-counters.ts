@@ -5,13 +5,13 @@
  * reconciliation, others are reconciled from the proxy's side only.
  */
 import { request } from 'node:http';
-import { parseExposition, sumTrafficResponses } from '../../sample-app/src/exposition.js';
+import { FINAL_READ_HEADER, parseExposition, sumTrafficResponses } from '../../contract/index.js';
 import type { HostPort } from './runtime/types.js';
 
 const SCRAPE_TIMEOUT_MS = 1000;
 
 /** Marks the last read of a drained replica: the sample-app may exit once it has answered it. */
-export const FINAL_READ_HEADER = 'x-zerodrop-final-read';
+export { FINAL_READ_HEADER };
 
 export function readTrafficResponses(target: HostPort, path: string, final = false): Promise<number | null> {
   return new Promise((resolve) => {

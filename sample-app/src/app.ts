@@ -1,12 +1,12 @@
 /**
  * sample-app: the reference service, and the executable statement of the zero-downtime contract
- * (DESIGN.md). express 5 serves every route; `GET /` (the load target) and the probes are answered
+ * (docs/architecture.md, "The contract"). express 5 serves every route; `GET /` (the load target) and the probes are answered
  * by the node:http listener before express when the fast path is on, with the same body, headers
  * and metrics (see serveRootFast). express is then loaded on the first request that needs it: a
  * replica that only serves `GET /` and probes never pays its ~0.1 s of start-up CPU, which counts
  * on 2 cores when a rollout starts six replicas under 20k req/s.
  *
- * Shutdown on SIGTERM/SIGINT (contract rule 2; research/mechanics.md D1-D2):
+ * Shutdown on SIGTERM/SIGINT (contract rule 2, docs/architecture.md "The contract"):
  *   1. draining: /readyz 503, sampleapp_draining 1, sampleapp_ready 0;
  *   2. keep accepting and serving for drainDelayMs, every response with `Connection: close`;
  *      if connections are still arriving at the end of it (routing has not converged: e.g. a
@@ -30,11 +30,7 @@ import { ErrorRateGate } from './faults.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
 
-export const ID_HEADER = 'x-zerodrop-id';
-export const SERVED_BY_HEADER = 'x-served-by';
-export const VERSION_HEADER = 'x-version';
-/** Sent by the orchestrator on its final read of a drained replica's counters. */
-export const FINAL_READ_HEADER = 'x-zerodrop-final-read';
+import { FINAL_READ_HEADER, ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
 export const ECHO_LIMIT_BYTES = 64 * 1024;
 export const WORK_MAX_MS = 10_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -224,7 +220,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       return;
     }
     loadExpress().then(
-      (loaded) => loaded(req as Request, res as Response),
+      (loaded) => {
+        loaded(req as Request, res as Response);
+      },
       (err: unknown) => sendJson(res, 500, { error: `express failed to load: ${err instanceof Error ? err.message : String(err)}` }),
     );
   };

@@ -1,7 +1,7 @@
 /**
  * sample-app configuration: command-line flags and environment variables (flags win).
  * Pure: no I/O, so every rule is covered by unit tests. A bad value throws ConfigError, which
- * names the flag and the fix; main.ts prints it and exits with code 2 (DESIGN.md: 2 = bad usage).
+ * names the flag and the fix; main.ts prints it and exits with code 2 (docs/architecture.md, "Exit codes": 2 = bad usage).
  */
 import { hostname } from 'node:os';
 

@@ -4,18 +4,12 @@
  * high cardinality"): any path that is not one of ours is labelled `unmatched`, any method that is
  * not a common one is labelled `OTHER`.
  *
- * No prom-client import here: the orchestrator imports these constants (via exposition.ts) without
- * pulling in the metrics library.
+ * The probe routes themselves are the contract's (contract/src/probes.ts).
  */
 
 export const ROUTES = ['/', '/work', '/echo', '/healthz', '/readyz', '/metrics', 'unmatched'] as const;
 export type RouteLabel = (typeof ROUTES)[number];
 
-/**
- * Probe and scrape routes. They are not traffic: the orchestrator sums `http_requests_total` over
- * every other route to get a replica's served count.
- */
-export const PROBE_ROUTES: readonly RouteLabel[] = ['/healthz', '/readyz', '/metrics'];
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'OTHER'] as const;
 export type MethodLabel = (typeof METHODS)[number];
@@ -52,6 +46,4 @@ export function methodLabel(method: string | undefined): MethodLabel {
   }
 }
 
-export function isProbeRoute(route: string): boolean {
-  return route === '/healthz' || route === '/readyz' || route === '/metrics';
-}
+export { isProbeRoute } from '../../contract/index.js';

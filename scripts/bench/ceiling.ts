@@ -7,13 +7,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { errorMessage, isZerodropError } from '../../orchestrator/src/common/errors.js';
-import { newRunId, runScenario } from '../../harness/src/run/runner.js';
-import type { RunOutcome } from '../../harness/src/run/runner.js';
+import { errorMessage, isZerodropError } from '../../common/src/errors.js';
+import { newRunId, type RunOutcome, runScenario } from '../../harness/src/run/runner.js';
 import type { LoadedScenario } from '../../harness/src/scenario/load.js';
 import { resolvePlan } from '../../harness/src/scenario/resolve.js';
 import { cpuSecondsOrNull } from './measure.js';
-import type { DataPlaneEngine } from '../../orchestrator/src/proxy/select.js';
+import type { DataPlaneEngine } from '../../orchestrator/index.js';
 
 export type ProbeVerdict = 'PASS' | 'FAIL' | 'INVALID' | 'ERROR';
 

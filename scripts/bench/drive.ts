@@ -1,9 +1,8 @@
 /**
  * Runs the zerodrop driver (worker thread) and measures this process's CPU per request, shared by
- * driver-bench.ts and bench.ts.
+ * bench.ts and its driver subcommand (bench/driver-engines.ts).
  */
-import { startDriver } from '../../harness/src/driver/host.js';
-import type { DriverResult } from '../../harness/src/driver/host.js';
+import { type DriverResult, startDriver } from '../../harness/src/driver/host.js';
 import type { DriverConfig, EngineName } from '../../harness/src/driver/types.js';
 
 export interface DriveResult {

@@ -6,12 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HAPROXY_BIN, haproxyAvailability as sharedAvailability } from '../../orchestrator/src/proxy/haproxy/binary.js';
-import { defaultsSection, globalSection } from '../../orchestrator/src/proxy/haproxy/config.js';
-import { freeLoopbackPort } from '../../orchestrator/src/runtime/process.js';
+import { defaultsSection, freeLoopbackPort, globalSection, HAPROXY_BIN, haproxyAvailability as sharedAvailability } from '../../orchestrator/index.js';
 import { killChild } from './measure.js';
-import { waitForPort, withPdeathsig } from './procs.js';
-import type { Reaper, Replica } from './procs.js';
+import { type Reaper, type Replica, waitForPort, withPdeathsig } from './procs.js';
 
 export { HAPROXY_BIN };
 

@@ -1,11 +1,11 @@
 /**
- * Measuring helpers shared by the bench scripts (bench.ts, proxy-bench.ts, driver-bench.ts):
+ * Measuring helpers shared by the bench scripts (bench.ts and its proxy and driver subcommands):
  * process CPU from /proc, wrk runs and their parsing, medians, child teardown.
  * Linux only (/proc); everything bounded; loopback only.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { signalGroup } from '../../orchestrator/index.js';
 
 function clockTicks(): number {
   try {
@@ -60,12 +60,8 @@ export async function killChild(c: ChildProcess): Promise<void> {
 export async function killChildGroup(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   const exited = new Promise((r) => c.once('exit', r));
-  try {
-    if (c.pid === undefined) throw new Error('no pid');
-    process.kill(-c.pid, 'SIGKILL');
-  } catch {
-    c.kill('SIGKILL');
-  }
+  if (c.pid === undefined) c.kill('SIGKILL');
+  else signalGroup(c.pid, 'SIGKILL');
   await exited;
 }
 

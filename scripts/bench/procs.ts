@@ -3,21 +3,15 @@
  * replicas, and a bounded TCP wait. Long-lived children are exec'd under
  * `setpriv --pdeathsig SIGKILL` when available, so they die with the bench even if it is SIGKILLed.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { sampleAppEntry } from '../../harness/src/paths.js';
+import { parseAnnouncement, withPdeathsig } from '../../orchestrator/index.js';
 import { killChild, killChildGroup } from './measure.js';
 
-let setprivOk: boolean | null = null;
-/** argv prefixed with `setpriv --pdeathsig SIGKILL --` when that works here. */
-export function withPdeathsig(argv: string[]): string[] {
-  if (setprivOk === null) {
-    setprivOk = process.platform === 'linux' && existsSync('/usr/bin/setpriv') && spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
-  }
-  return setprivOk ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
-}
+/** The one pdeathsig prefix (orchestrator/src/runtime/supervised-child.ts), for the bench's own spawns. */
+export { withPdeathsig };
 
 /** Every child process and every async teardown the bench owns, stopped together. */
 export class Reaper {
@@ -97,15 +91,14 @@ export function startReplica(reaper: Reaper, id: string, zone: string, timeoutMs
       out += d;
       const nl = out.indexOf('\n');
       if (nl === -1) return;
-      try {
-        const line = JSON.parse(out.slice(0, nl)) as { event?: string; port?: number; pid?: number };
-        if (line.event !== 'listening' || typeof line.port !== 'number') throw new Error('not a listening line');
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve({ id, zone, port: line.port, pid: child.pid!, url: `http://127.0.0.1:${line.port}/`, child, stderr: () => err });
-      } catch {
+      const line = parseAnnouncement(out.slice(0, nl));
+      if (line === null) {
         fail(`unexpected first stdout line: ${out.slice(0, nl)}`);
+        return;
       }
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve({ id, zone, port: line.port, pid: child.pid!, url: `http://127.0.0.1:${line.port}/`, child, stderr: () => err });
     });
   });
 }

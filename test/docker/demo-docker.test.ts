@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { probeEngine, type EngineProbe } from '../../orchestrator/test/docker/support.js';
 import { tempReportsDir } from '../helpers/scenario-run.js';
+import { expectPassOrStarved } from '../helpers/verdict.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 let engine: EngineProbe = { ok: false, reason: 'not probed' };
@@ -16,11 +17,10 @@ beforeAll(async () => {
 });
 
 describe('zerodrop on --runtime docker', () => {
-  // Retried once, like the process-runtime demo test (cli.test.ts): on a noisy 2-vCPU host one
-  // clean-clone run took 8.9 s for the rollout (5.2–5.5 s in the docker controller test) and the demo's "no retries
-  // during a rollout" threshold FAILed on 12 per-try retries, 0 lost, 0 failed. A real
-  // regression fails both tries; the drop assertions below are unchanged.
-  it('runs the demo (rollout v1→v2, zone b crash and recovery) at a reduced rate: PASS, containers gone afterwards', { retry: 1 }, async (ctx) => {
+  // No retry: on a noisy 2-vCPU host one clean-clone run took 8.9 s for the rollout and 12 tries
+  // hit the per-try timeout (0 lost, 0 failed). The run now says so itself: INVALID on
+  // load.machine-not-starved with the figures, never FAIL (test/helpers/verdict.ts).
+  it('runs the demo (rollout v1→v2, zone b crash and recovery) at a reduced rate: PASS (or INVALID only for a starved machine), containers gone afterwards', async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
     const out = tempReportsDir();
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/zerodrop.js'), 'demo', '--runtime', 'docker', '--rate', '500', '--duration', '18s', '--out', out, '--json'], {
@@ -29,9 +29,8 @@ describe('zerodrop on --runtime docker', () => {
       timeout: 200_000,
     });
     const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string; runtime: string }; load: { failed: number; lost: number }; checks: { id: string; status: string; actual: string }[] };
-    const bad = result.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip').map((c) => `${c.id}: ${c.actual}`);
-    expect(result.verdict, `${bad.join('\n')}\n${r.stderr.slice(-3000)}`).toBe('PASS');
-    expect(r.status).toBe(0);
+    const verdict = expectPassOrStarved(result, r.stderr.slice(-3000));
+    expect(r.status).toBe(verdict === 'PASS' ? 0 : 3);
     expect(result.run.runtime).toBe('docker');
     expect(result.load.failed).toBe(0);
     expect(result.load.lost).toBe(0);

@@ -48,7 +48,7 @@ timeline:
     let text = '';
     const runId = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "deployment ready" within 60 s:\n${text}`)), 60_000);
-      child.stderr!.on('data', (c: Buffer) => {
+      child.stderr.on('data', (c: Buffer) => {
         text += c.toString('utf8');
         const id = /run (\S+) →/.exec(text)?.[1];
         if (id && /deployment ready/.test(text)) {

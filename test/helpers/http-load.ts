@@ -1,6 +1,6 @@
 /**
  * A small closed-loop HTTP/1.1 keep-alive load client on raw sockets, for tests that must count
- * every request exactly (autocannon cannot: research/baseline-measurements.md section 7).
+ * every request exactly (autocannon cannot: it counts errors per connection and forgets a request whose socket got a FIN).
  *
  * Each connection writes one request, reads its response (Content-Length bodies only), then
  * writes the next one on the same socket. It reconnects when a response carries

@@ -48,7 +48,7 @@ export function rawRequest(port: number, data: string | Buffer, timeoutMs = 5000
       const head = parseHead(raw);
       resolve({
         status: head?.status ?? 0,
-        headers: head?.headers ?? new Map(),
+        headers: head?.headers ?? new Map<string, string>(),
         body: head ? raw.slice(head.headEnd + 4) : '',
         raw,
         end,

@@ -2,8 +2,7 @@
  * Upstream replicas for proxy tests: test/helpers/proxy-upstream.mjs run as child processes, so a
  * test can SIGKILL, SIGSTOP and SIGCONT them for real. Always clean up with stopUpstreams().
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { ProxyEndpoint } from '../../orchestrator/src/proxy/types.js';
@@ -52,7 +51,7 @@ export async function startUpstream(id: string, options: UpstreamOptions = {}): 
         const msg = JSON.parse(buf.slice(0, nl)) as { port: number };
         resolve(msg.port);
       } catch (err) {
-        reject(err as Error);
+        reject(err);
       }
     });
     child.once('exit', (code) => {

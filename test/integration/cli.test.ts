@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processesOfRun, tempReportsDir } from '../helpers/scenario-run.js';
+import { expectPassOrStarved } from '../helpers/verdict.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/zerodrop.js');
@@ -79,7 +80,7 @@ function slowStartScenario(dir: string, termination: { drainDelay: string; grace
 async function startAndWaitForReplicas(file: string, out: string): Promise<{ child: ReturnType<typeof spawn>; runId: string; stderr: ReturnType<typeof collect>; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  const stderr = collect(child.stderr!);
+  const stderr = collect(child.stderr);
   const [, runId] = await stderr.until(/run (\S+) →/, 30_000);
   await stderr.until(/starting \d+ replicas/, 30_000);
   const deadline = Date.now() + 15_000;
@@ -90,26 +91,25 @@ async function startAndWaitForReplicas(file: string, out: string): Promise<{ chi
 }
 
 describe('zerodrop CLI', () => {
-  // Retried once: on a 2-vCPU VM with 20–50 % CPU steal (measured with vmstat while it failed),
-  // six replicas booting inside a 1.3 s rollout can stall answers past the 1 s per-try timeout,
-  // and the demo's "no retries during a rollout" threshold then FAILs (1 of 3 full-suite runs,
-  // p99 4.7 s). A real regression fails both tries.
-  it('runs the demo at a reduced rate end to end: PASS, exit 0, every report written', { retry: 1 }, () => {
+  // No retry: on a 2-vCPU VM with 20–50 % CPU steal, six replicas booting inside a 1.3 s rollout
+  // can stall answers past the 1 s per-try timeout. The run then says so itself: INVALID (exit 3)
+  // on load.machine-not-starved with the figures, never FAIL (test/helpers/verdict.ts).
+  it('runs the demo at a reduced rate end to end: PASS (or INVALID only for a starved machine), every report written', () => {
     const out = tempReportsDir();
     const r = spawnSync(process.execPath, [BIN, 'demo', '--rate', '1000', '--duration', '15s', '--out', out, '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 120_000,
     });
-    const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string }; checks: { id: string; status: string }[] };
-    expect(r.status, `${r.stderr}\n${result.checks.filter((c) => c.status !== 'pass').map((c) => c.id).join(', ')}`).toBe(0);
-    expect(result.verdict).toBe('PASS');
+    const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string }; checks: { id: string; status: string; actual: string }[] };
+    const verdict = expectPassOrStarved(result, r.stderr.slice(-3000));
+    expect(r.status).toBe(verdict === 'PASS' ? 0 : 3);
     const dir = join(out, result.run.id);
     for (const f of ['result.json', 'report.md', 'report.html', 'junit.xml', 'bench-bigger.json', 'bench-smaller.json']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(out, 'latest', 'result.json'), 'utf8')).toContain(result.run.id);
-    expect(r.stderr).toMatch(/PASS/);
+    expect(r.stderr).toMatch(verdict === 'PASS' ? /PASS/ : /INVALID/);
     expect(processesOfRun(result.run.id)).toEqual([]);
   });
 
@@ -136,7 +136,7 @@ describe('zerodrop CLI', () => {
   it('SIGINT mid-run tears everything down, writes a report marked incomplete, exit 3', async () => {
     const out = tempReportsDir();
     const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '500', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr = child.stderr!;
+    const stderr = child.stderr;
     const [, runId] = await waitFor(/run (\S+) →/, stderr, 30_000);
     await waitFor(/t=\s*\d+s/, stderr, 30_000);
     expect(processesOfRun(runId!).length).toBeGreaterThan(0);
@@ -192,8 +192,8 @@ describe('zerodrop CLI', () => {
   it('SIGKILL of the harness leaves no replica behind (pdeathsig, process groups)', async () => {
     const out = tempReportsDir();
     const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '300', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const [, runId] = await waitFor(/run (\S+) →/, child.stderr!, 30_000);
-    await waitFor(/deployment ready/, child.stderr!, 30_000);
+    const [, runId] = await waitFor(/run (\S+) →/, child.stderr, 30_000);
+    await waitFor(/deployment ready/, child.stderr, 30_000);
     expect(processesOfRun(runId!).length).toBe(6);
     child.kill('SIGKILL');
     expect(await gone(runId!, 5000)).toEqual([]);

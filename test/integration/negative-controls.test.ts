@@ -42,11 +42,15 @@ describe('negative controls: each broken contract rule is caught (FAIL, exit 1, 
     expectFailedRequestsListed(result, dir);
   });
 
-  it('abrupt-exit with retries ON: nothing reaches the client, but the retries during the rollout fail the run', async () => {
+  it('abrupt-exit with retries ON: nothing reaches the client, but the retries during the rollout and the exits before the unroute fail the run', async () => {
     const { result } = await runYaml(ROLLOUT, { appFaults: ['abrupt-exit'] });
     expect(result.verdict, explain(result)).toBe('FAIL');
     expect(result.exitCode).toBe(1);
     expect(checkOf(result, 'thresholds.rollout-retries').status).toBe('fail');
+    // Exit code 0 on SIGTERM is not graceful when the replica was still in rotation.
+    const graceful = checkOf(result, 'orchestrator.graceful-exits');
+    expect(graceful.status).toBe('fail');
+    expect(graceful.actual).toMatch(/before the proxy took it out of rotation/);
   });
 
   /*

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../common/src/errors.js';
 import { parseScenarioText } from '../../harness/src/scenario/load.js';
 import { checkOf, explain, runYaml } from '../helpers/scenario-run.js';
 

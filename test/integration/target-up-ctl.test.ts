@@ -32,7 +32,7 @@ async function up(extra: string[]): Promise<{ child: ChildProcess; service: stri
   writeFileSync(join(dir, 'rolled-out.mjs'), ROLLED_OUT);
   const child = spawn(process.execPath, [BIN, 'up', join(dir, 'up.yaml'), '--out', dir, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stderr!.on('data', (c: Buffer) => (text += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
   const deadline = Date.now() + 30_000;
   while (!(/admin\s+http:\/\/127\.0\.0\.1:\d+/.test(text) && /service\s+http:\/\/127\.0\.0\.1:\d+/.test(text))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`zerodrop up did not print its URLs:\n${text}`);

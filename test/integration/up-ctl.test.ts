@@ -68,7 +68,7 @@ describe('zerodrop up + zerodrop ctl', () => {
   it('serves on the printed URL, rolls out and fails/recovers a zone on command, and stops cleanly on SIGINT', async () => {
     const child = spawn(process.execPath, [BIN, 'up', 'scenarios/rollout.yaml'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    child.stderr!.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
     try {
       const found = await until('the printed URLs', () => text, (t) => /admin\s+http:\/\/127\.0\.0\.1:\d+/.test(t) && /service\s+http:\/\/127\.0\.0\.1:\d+/.test(t), 30_000);
       const service = /service\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(found)![1]!;
@@ -104,7 +104,7 @@ describe('zerodrop up + zerodrop ctl', () => {
       // The event stream: history first (one JSON event per line), then live.
       const events = spawn(process.execPath, [BIN, 'ctl', 'events', '--admin', admin], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let streamed = '';
-      events.stdout!.on('data', (c: Buffer) => (streamed += c.toString('utf8')));
+      events.stdout.on('data', (c: Buffer) => (streamed += c.toString('utf8')));
       try {
         await until('the event history', () => streamed, (t) => /"type":"zone\.up"/.test(t), 10_000);
         const types = streamed.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);

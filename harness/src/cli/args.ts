@@ -2,13 +2,14 @@
  * Command-line parsing: node:util parseArgs plus our own checks, so every bad flag is named with
  * its fix and exits 2 before anything starts.
  */
-import { parseArgs } from 'node:util';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { DATA_PLANE_ENGINES, isDataPlaneEngine } from '../../../orchestrator/src/proxy/engines.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { DATA_PLANE_ENGINES, DEFAULT_RUNTIME, isDataPlaneEngine, isRuntimeName, RUNTIME_NAMES } from '../../../orchestrator/index.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
+import { ledgerFormatOf } from './ledger-export.js';
 
-export type Command = 'run' | 'demo' | 'up' | 'report' | 'validate' | 'ctl' | 'prometheus-config' | 'help' | 'version';
+export type Command = 'run' | 'demo' | 'init' | 'up' | 'report' | 'validate' | 'ctl' | 'prometheus-config' | 'help' | 'version';
 
 export interface ParsedCli {
   command: Command;
@@ -19,58 +20,71 @@ export interface ParsedCli {
   adminPort: number | null;
   admin: string | null;
   mode: string | null;
-  /** ctl rollout --image: the image of the new version (docker deployments). */
+  /** ctl rollout --image: the image of the new version (docker deployments); init --image: the service's image. */
   image: string | null;
+  /** --ledger-out: every request of the run, written as CSV or NDJSON. */
+  ledgerOut: string | null;
+  /** init --command: the command that starts the user's service. */
+  serviceCommand: string | null;
+  /** init --url: an already running service (target mode). */
+  url: string | null;
 }
 
-const COMMANDS: Command[] = ['run', 'demo', 'up', 'report', 'validate', 'ctl', 'prometheus-config', 'help', 'version'];
+export const COMMANDS: Command[] = ['run', 'demo', 'init', 'up', 'report', 'validate', 'ctl', 'prometheus-config', 'help', 'version'];
+
+/** Every flag zerodrop accepts (help.ts documents each one: its table is typed against these names). */
+export const CLI_OPTIONS = {
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  engine: { type: 'string' },
+  runtime: { type: 'string' },
+  prometheus: { type: 'string' },
+  'app-fault': { type: 'string', multiple: true },
+  'no-retries': { type: 'boolean' },
+  proxy: { type: 'string' },
+  out: { type: 'string' },
+  'ledger-out': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  'admin-port': { type: 'string' },
+  admin: { type: 'string' },
+  mode: { type: 'string' },
+  image: { type: 'string' },
+  command: { type: 'string' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsConfig['options'];
+
+export type CliOptionName = keyof typeof CLI_OPTIONS;
 
 export function parseCli(argv: string[]): ParsedCli {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        connections: { type: 'string' },
-        engine: { type: 'string' },
-        runtime: { type: 'string' },
-        prometheus: { type: 'string' },
-        'app-fault': { type: 'string', multiple: true },
-        'no-retries': { type: 'boolean' },
-        proxy: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        'admin-port': { type: 'string' },
-        admin: { type: 'string' },
-        mode: { type: 'string' },
-        image: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: CLI_OPTIONS });
   } catch (err) {
     throw new ZerodropError('ZD_BAD_USAGE', (err as Error).message, { fix: 'run `zerodrop --help` for the options' });
   }
   const { values, positionals } = parsed;
-  if (values.help) return base('help', positionals);
-  if (values.version) return base('version', positionals);
   const [first, ...rest] = positionals;
-  if (first === undefined) return base('help', []);
-  if (!COMMANDS.includes(first as Command)) {
+  if (first !== undefined && !COMMANDS.includes(first as Command)) {
     throw new ZerodropError('ZD_BAD_USAGE', `unknown command "${first}"`, { fix: `use one of: ${COMMANDS.join(', ')} (zerodrop --help)` });
   }
+  // `zerodrop run --help` and `zerodrop help run` both print run's help.
+  if (values.help) return base('help', first === undefined || first === 'help' ? rest.slice(0, 1) : [first]);
+  if (values.version) return base('version', positionals);
+  if (first === undefined) return base('help', []);
   const command = first as Command;
+  if (command === 'help' && rest[0] !== undefined && !COMMANDS.includes(rest[0] as Command)) {
+    throw new ZerodropError('ZD_BAD_USAGE', `no help for "${rest[0]}": not a command`, { fix: `use one of: ${COMMANDS.join(', ')}` });
+  }
   const overrides: CliOverrides = {};
   if (values.rate !== undefined) overrides.rate = positiveInt('--rate', values.rate, 'requests per second, e.g. --rate 2000', true);
   if (values.duration !== undefined) {
     const ms = parseDuration(values.duration);
     if (ms === null || ms < 1000) {
-      throw new ZerodropError('ZD_BAD_USAGE', `--duration ${values.duration}: not a duration of at least 1s`, { fix: 'e.g. --duration 30s or --duration 2m' });
+      throw new ZerodropError('ZD_BAD_USAGE', `--duration ${values.duration}: not a duration of at least 1s`, { fix: 'e.g. --duration 30s, --duration 2m or --duration 1m30s' });
     }
     overrides.durationMs = ms;
   }
@@ -82,8 +96,8 @@ export function parseCli(argv: string[]): ParsedCli {
     overrides.engine = values.engine;
   }
   if (values.runtime !== undefined) {
-    if (values.runtime !== 'process' && values.runtime !== 'docker') {
-      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, { fix: 'use --runtime process (default) or --runtime docker' });
+    if (!isRuntimeName(values.runtime)) {
+      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, { fix: `use --runtime ${RUNTIME_NAMES.join(' or --runtime ')} (default ${DEFAULT_RUNTIME})` });
     }
     overrides.runtime = values.runtime;
   }
@@ -103,6 +117,8 @@ export function parseCli(argv: string[]): ParsedCli {
     overrides.proxyEngine = values.proxy;
   }
   if (values.out !== undefined) overrides.outDir = values.out;
+  const ledgerOut = values['ledger-out'] ?? null;
+  if (ledgerOut !== null) ledgerFormatOf(ledgerOut); // refused now, not after a ten-minute run
   const adminPort = values['admin-port'] === undefined ? null : positiveInt('--admin-port', values['admin-port'], 'a TCP port, e.g. --admin-port 7070', true);
   return {
     command,
@@ -114,11 +130,14 @@ export function parseCli(argv: string[]): ParsedCli {
     admin: values.admin ?? null,
     mode: values.mode ?? null,
     image: values.image ?? null,
+    ledgerOut,
+    serviceCommand: values.command ?? null,
+    url: values.url ?? null,
   };
 }
 
 function base(command: Command, positionals: string[]): ParsedCli {
-  return { command, positionals, overrides: {}, json: false, quiet: false, adminPort: null, admin: null, mode: null, image: null };
+  return { command, positionals, overrides: {}, json: false, quiet: false, adminPort: null, admin: null, mode: null, image: null, ledgerOut: null, serviceCommand: null, url: null };
 }
 
 function positiveInt(flag: string, text: string, fix: string, allowZero: boolean): number {
@@ -128,50 +147,3 @@ function positiveInt(flag: string, text: string, fix: string, allowZero: boolean
   }
   return n;
 }
-
-export const HELP = `zerodrop — prove a service survives a rolling update and a zone loss under load, without dropping a request
-
-Usage
-  zerodrop demo [options]               the Kubernetes 1.2 demo: 20,000 req/s, rolling update, zone crash
-  zerodrop run <scenario.yaml> [opts]   run a scenario and verify it; writes reports/<run-id>/
-  zerodrop up <scenario.yaml>           start the replicas and the proxy and leave them running:
-                                        point any load tool at the printed URL, drive it with \`zerodrop ctl\`
-  zerodrop ctl <action> [--admin URL]   drive a running \`up\`: status | events | rollout <version> [--image I] |
-                                        rollback | scale <n> | fail-zone <zone> [--mode hang] | recover-zone <zone>
-  zerodrop report <dir>                 re-render every report of a run from its result.json
-  zerodrop validate <scenario.yaml>     check a scenario and print its plan; starts nothing
-  zerodrop prometheus-config [--out d]  print the scrape config for your own Prometheus (--prometheus <url>)
-
-Options (override the scenario)
-  --rate <n>             target requests per second (the open model's arrival rate)
-  --duration <d>         load duration, e.g. 30s or 2m; timeline steps scale with it
-  --connections <n>      most connections the driver may open
-  --engine <e>           open (constant arrival rate, default) | autocannon (closed loop)
-  --runtime <r>          process (child processes, default) | docker
-  --prometheus <p>       auto (start the installed prometheus) | off | <url of your Prometheus>
-  --app-fault <switch>   break the sample-app on purpose (repeatable): abrupt-exit, ready-early,
-                         no-drain, ignore-sigterm, close-idle, error-rate=<0..1>, slow-start=<ms>
-  --no-retries           the proxy never retries: see what the service alone would have cost
-  --proxy <p>            node (zerodrop's own proxy, default) | haproxy (the installed HAProxy,
-                         driven through its runtime API: about a third of the CPU per request)
-  --out <dir>            where reports go (default: reports)
-  --json                 print result.json on stdout (progress goes to stderr)
-  --admin-port <n>       fixed port for the admin API (up)
-  -q, --quiet            no progress lines
-  -h, --help             this text
-
-Exit codes
-  0  PASS     every check held: no request lost or failed, load reached, events happened
-  1  FAIL     a check failed (dropped or failed requests, a broken invariant, a threshold)
-  2  usage    bad flags or a bad scenario (every problem is listed, nothing is started)
-  3  INVALID  inconclusive: the load was not reached, the harness or the runtime broke, or interrupted
-
-A scenario (YAML; every field has a default, see scenarios/):
-  name: rollout-and-zone-crash
-  deployment: { replicas: 6, zones: [a, b, c], strategy: { maxSurge: 25%, maxUnavailable: 25% } }
-  load: { rate: 5000, duration: 60s, warmup: 5s }
-  timeline:
-    - { at: 10s, action: rollout, version: v2 }
-    - { at: 30s, action: crash-zone, zone: b }
-    - { at: 45s, action: recover-zone, zone: b }
-`;

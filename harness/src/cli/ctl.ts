@@ -1,7 +1,7 @@
 /**
  * `zerodrop ctl`: drive a running `zerodrop up` from another terminal through its admin API.
  */
-import { ExitCode, ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ExitCode, ZerodropError } from '../../../common/src/errors.js';
 import { get as httpGet } from 'node:http';
 import type { ParsedCli } from './args.js';
 

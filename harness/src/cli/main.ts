@@ -5,17 +5,20 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { projectRoot, toolVersion } from '../paths.js';
+import { ExitCode, ZerodropError, errorMessage, isZerodropError } from '../../../common/src/errors.js';
+import { toolVersion } from '../paths.js';
 import { sharedSdDir, userScrapeConfigYaml } from '../prometheus/config.js';
 import { rerender } from '../report/index.js';
 import { renderTerminalSummary } from '../report/terminal.js';
-import { loadScenarioFile } from '../scenario/load.js';
-import { describePlan, resolvePlan } from '../scenario/resolve.js';
-import { runScenario } from '../run/runner.js';
+import { demoScenarioPath, loadScenario, runScenario } from '../../../index.js';
+import { describePlan } from '../scenario/resolve.js';
 import { runUp } from '../run/up.js';
 import { runCtl } from './ctl.js';
-import { HELP, parseCli, type ParsedCli } from './args.js';
+import { parseCli, type Command, type ParsedCli } from './args.js';
+import { colorEnabled } from './color.js';
+import { commandHelp, globalHelp } from './help.js';
+import { runInit } from './init.js';
+import { writeLedger } from './ledger-export.js';
 
 export async function main(argv: string[]): Promise<number> {
   let cli: ParsedCli;
@@ -26,9 +29,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     switch (cli.command) {
-      case 'help':
-        process.stdout.write(HELP);
+      case 'help': {
+        const about = cli.positionals[0] as Command | undefined;
+        process.stdout.write(about === undefined ? globalHelp() : commandHelp(about));
         return ExitCode.Pass;
+      }
+      case 'init':
+        return runInit({ command: cli.serviceCommand, image: cli.image, url: cli.url }, cli.positionals[0]);
       case 'version':
         process.stdout.write(`zerodrop ${toolVersion()} (node ${process.version})\n`);
         return ExitCode.Pass;
@@ -57,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function scenarioPath(cli: ParsedCli): string {
-  if (cli.command === 'demo') return join(projectRoot(), 'scenarios', 'demo.yaml');
+  if (cli.command === 'demo') return demoScenarioPath();
   const file = cli.positionals[0];
   if (!file) {
     throw new ZerodropError('ZD_BAD_USAGE', `zerodrop ${cli.command} needs a scenario file`, {
@@ -68,8 +75,7 @@ function scenarioPath(cli: ParsedCli): string {
 }
 
 function validate(cli: ParsedCli): number {
-  const loaded = loadScenarioFile(scenarioPath(cli));
-  const plan = resolvePlan(loaded, cli.overrides);
+  const plan = loadScenario(scenarioPath(cli), cli.overrides);
   process.stdout.write(`${describePlan(plan).join('\n')}\nscenario is valid\n`);
   return ExitCode.Pass;
 }
@@ -80,14 +86,14 @@ async function report(cli: ParsedCli): Promise<number> {
   if (!existsSync(dir)) throw new ZerodropError('ZD_BAD_USAGE', `no such directory: ${dir}`, { fix: 'pass a reports/<run-id>/ directory that holds a result.json' });
   const { result, artifacts } = await rerender(dir);
   process.stderr.write(`re-rendered ${Object.keys(artifacts).length} files in ${dir}\n`);
-  process.stdout.write(renderTerminalSummary(result, artifacts['report.html'] ?? join(dir, 'report.html')) + '\n');
+  process.stdout.write(renderTerminalSummary(result, { reportPath: artifacts['report.html'] ?? join(dir, 'report.html'), color: colorEnabled(process.stdout) }) + '\n');
   return result.exitCode;
 }
 
 async function run(cli: ParsedCli): Promise<number> {
-  const loaded = loadScenarioFile(scenarioPath(cli));
-  const plan = resolvePlan(loaded, cli.overrides);
+  const plan = loadScenario(scenarioPath(cli), cli.overrides);
   const err = process.stderr;
+  const color = colorEnabled(err);
   const tty = err.isTTY === true && !cli.quiet;
   const log = (line: string): void => {
     if (cli.quiet) return;
@@ -135,16 +141,20 @@ async function run(cli: ParsedCli): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const outcome = await runScenario({
-      plan,
+    const outcome = await runScenario(plan, {
       command: ['zerodrop', ...process.argv.slice(2)].join(' '),
-      io: { log, progress },
+      log,
+      progress,
       signal: abort.signal,
       kill: kill.signal,
     });
     const htmlPath = outcome.artifacts['report.html'] ?? join(outcome.dir, 'report.html');
+    if (cli.ledgerOut !== null) {
+      const format = await writeLedger(cli.ledgerOut, outcome.ledger, outcome.origin);
+      log(`ledger: ${outcome.ledger.length.toLocaleString('en-US')} requests → ${cli.ledgerOut} (${format})`);
+    }
     if (cli.json) process.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
-    err.write(`\n${renderTerminalSummary(outcome.result, htmlPath)}\n`);
+    err.write(`\n${renderTerminalSummary(outcome.result, { reportPath: htmlPath, color })}\n`);
     // Killed during the teardown: what is left of it would only hold the event loop open.
     if (kill.signal.aborted) process.exit(outcome.result.exitCode);
     return outcome.result.exitCode;

@@ -3,7 +3,7 @@
  * accounting bolted on. autocannon's own numbers are kept only as `autocannonReported`.
  *
  * What autocannon 8.0.0 gets wrong, and what we do about it (lib/httpClient.js, lib/run.js;
- * research/baseline-measurements.md §7, research/mechanics.md E1/F):
+ * and what we measured of it):
  * - Closed loop per connection. `overallRate` is not an open model: each connection gets
  *   rate/connections requests per 1-second window (`reqsMadeThisSecond`, reset by a 1000 ms
  *   setInterval), sends them back to back as soon as the window opens, then idles. 20k req/s
@@ -46,14 +46,12 @@ import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import autocannon from 'autocannon';
 import { nowMs } from './clock.js';
-import { emptySummary, validateConfig } from './engine.js';
-import type { EngineOptions, EngineResult, EngineRun } from './engine.js';
+import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
 import { assertRunId, buildMix, ID_HEADER, parseTargetUrl, SERVED_BY_HEADER } from './http1.js';
 import { Ledger } from './ledger.js';
 import { RunStats, statsFromLedger } from './stats.js';
-import { Outcome } from './types.js';
-import type { DriverConfig, DriverSummary } from './types.js';
-import { PROXY_HEADERS } from '../../../orchestrator/src/proxy/types.js';
+import { type DriverConfig, type DriverSummary, Outcome } from './types.js';
+import { PROXY_HEADERS } from '../../../contract/index.js';
 
 /** The parts of autocannon's Client (lib/httpClient.js) we rely on. */
 interface AcClient extends EventEmitter {
@@ -189,7 +187,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const now = nowMs();
     // Closed model: the intended time is the write itself (send lag 0). The row was added a few
     // µs earlier in setupRequest, where its seq was needed for the id header.
-    (ledger.columns.intended as Float64Array)[seq] = now;
+    (ledger.columns.intended)[seq] = now;
     stats.noteSend(ledger.markSent(seq, now), maxLateUs);
     inFlight++;
     const conn = st.client.conn;
@@ -244,12 +242,14 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const client = c as AcClient;
     const st: ClientState = { client, inflight: [], head: null, destroyed: null };
     clients.push(st);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const getRequestBuffer = client.getRequestBuffer;
     client.getRequestBuffer = function wrapped(this: AcClient): Buffer {
       const buf = getRequestBuffer.call(this);
       onWrite(st);
       return buf;
     };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const destroyConnection = client._destroyConnection;
     client._destroyConnection = function wrapped(this: AcClient): void {
       st.destroyed = this.conn;
@@ -292,7 +292,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     timeout: timeoutS,
     sampleInt: 250,
     requests: [{ setupRequest }],
-    setupClient: setupClient as unknown as autocannon.Options['setupClient'],
+    setupClient: setupClient,
   };
   if (config.rate > 0) opts.overallRate = config.rate;
 
@@ -319,7 +319,8 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
       ...emptySummary(config, start),
       sendingEndedAt: sendingEndedAt || now,
       endedAt: now,
-      sent: final.sent,
+      // The running count of writes, not the ledger scan: ledger.bookkeeping compares the two.
+      sent: stats.sent,
       lateSends: final.lateSends,
       maxScheduleLagMs: final.maxScheduleLagMs,
       interrupted,

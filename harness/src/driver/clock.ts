@@ -5,7 +5,7 @@
  * error (< 1 µs: the tightest of a few bracketed samples). ~80 ns a call against ~150 ns.
  */
 import { performance } from 'node:perf_hooks';
-import { monotonicMs } from '../../../orchestrator/src/common/clock.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 
 function calibrate(): number {
   let best = Infinity;

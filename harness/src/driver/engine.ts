@@ -1,7 +1,7 @@
 /**
  * What both engines share: the run handle, config validation, and the choice of engine.
  */
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import type { Ledger } from './ledger.js';
 import type { DriverConfig, DriverProgress, DriverSummary } from './types.js';
 

@@ -4,16 +4,16 @@
  *
  * The response framing (status line, Content-Length, chunked, 1xx, HEAD/204/304, persistence,
  * Keep-Alive: timeout=N) is the parser shared with the proxy's raw upstream client
- * (orchestrator/src/common/http1-parser.ts); this module adds the headers the proof needs: x-zerodrop-id (compared with the request's own id, byte by
+ * (common/src/http1-parser.ts); this module adds the headers the proof needs: x-zerodrop-id (compared with the request's own id, byte by
  *   byte), x-served-by / x-zerodrop-upstream (interned to a ledger replica index through a
  *   byte-keyed cache: no string per response), x-zerodrop-attempts.
  */
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { Http1ResponseParser, eqLower, lowerBytes, parseUint } from '../../../orchestrator/src/common/http1-parser.js';
-import { PROXY_HEADERS } from '../../../orchestrator/src/proxy/types.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { Http1ResponseParser, eqLower, lowerBytes, parseUint } from '../../../common/src/http1-parser.js';
+import { ID_HEADER, PROXY_HEADERS } from '../../../contract/index.js';
 import type { RequestTemplate } from './types.js';
 
-export const ID_HEADER = 'x-zerodrop-id';
+export { ID_HEADER };
 export const SERVED_BY_HEADER = 'x-served-by';
 
 // ---------------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ export function parseTargetUrl(url: string): TargetUrl {
   if (host === 'localhost') host = '127.0.0.1'; // resolve once, not per connect
   if (!isAllowedTarget(host)) {
     throw new ZerodropError('ZD_BAD_USAGE', `driver url "${url}": load may only target loopback or a private address the run created`, {
-      fix: 'use 127.0.0.1 / ::1 (DESIGN.md: load and faults only against loopback or the run\'s own containers)',
+      fix: 'use 127.0.0.1 / ::1 (load and faults go only to loopback or the run\'s own containers)',
     });
   }
   const port = u.port === '' ? 80 : Number(u.port);
@@ -96,6 +96,7 @@ export function encodeTemplates(templates: readonly RequestTemplate[], target: T
     const method = t.method.toUpperCase();
     if (!TOKEN.test(method)) throw new ZerodropError('ZD_BAD_USAGE', `${where}: bad method "${t.method}"`);
     const path = target.basePath + t.path;
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (!t.path.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(path)) {
       throw new ZerodropError('ZD_BAD_USAGE', `${where}: path "${t.path}" must start with / and contain no spaces or control characters`, {
         fix: 'percent-encode the path and query',
@@ -110,6 +111,7 @@ export function encodeTemplates(templates: readonly RequestTemplate[], target: T
       if (RESERVED_HEADERS.has(lower)) {
         throw new ZerodropError('ZD_BAD_USAGE', `${where}: header "${name}" is set by the driver`, { fix: `remove "${name}" from the template` });
       }
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
       if (/[\r\n\x00]/.test(value)) throw new ZerodropError('ZD_BAD_USAGE', `${where}: header "${name}" has a control character`);
       head += `${name}: ${value}\r\n`;
     }
@@ -215,8 +217,8 @@ export class ReplicaInterner {
 // ---------------------------------------------------------------------------------------------
 
 // The framing (status line, Content-Length, chunked, persistence) is the shared parser's
-// (orchestrator/src/common/http1-parser.ts); the driver adds the proof headers.
-export { NEED_MORE, FAILED } from '../../../orchestrator/src/common/http1-parser.js';
+// (common/src/http1-parser.ts); the driver adds the proof headers.
+export { NEED_MORE, FAILED } from '../../../common/src/http1-parser.js';
 
 /** The echoed x-zerodrop-id: absent, exactly this request's, or anything else. */
 export const ID_MISSING = 0;

@@ -22,8 +22,7 @@
  * is the exact sum).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { LATENCY_BUCKETS_SECONDS, OUTCOME_NAMES, Outcome } from './types.js';
-import type { DriverProgress } from './types.js';
+import { type DriverProgress, LATENCY_BUCKETS_SECONDS, Outcome, OUTCOME_NAMES } from './types.js';
 
 export interface DriverMetrics {
   readonly registry: Registry;

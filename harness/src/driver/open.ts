@@ -32,29 +32,14 @@
  * arrives; intended = actual send): for throughput comparisons with wrk, never for a proof.
  */
 import net from 'node:net';
-import { errorCode } from '../../../orchestrator/src/common/errors.js';
+import { errorCode } from '../../../common/src/errors.js';
 import { nowMs } from './clock.js';
-import { emptySummary, validateConfig } from './engine.js';
-import type { EngineOptions, EngineResult, EngineRun } from './engine.js';
-import {
-  buildMix,
-  digitCount,
-  encodeTemplates,
-  FAILED,
-  ID_MATCH,
-  ID_MISSING,
-  NEED_MORE,
-  parseTargetUrl,
-  ReplicaInterner,
-  ResponseParser,
-  writeDigits,
-} from './http1.js';
-import type { EncodedTemplate, TargetUrl } from './http1.js';
+import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
+import { buildMix, digitCount, type EncodedTemplate, encodeTemplates, FAILED, ID_MATCH, ID_MISSING, NEED_MORE, parseTargetUrl, ReplicaInterner, ResponseParser, type TargetUrl, writeDigits } from './http1.js';
 import { Ledger } from './ledger.js';
 import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
-import { Outcome } from './types.js';
-import type { DriverConfig, DriverSummary } from './types.js';
+import { type DriverConfig, type DriverSummary, Outcome } from './types.js';
 
 /** Client-side idle limit for a keep-alive connection (Node's server default is 5 s). */
 export const KEEPALIVE_IDLE_MS = 2000;
@@ -330,7 +315,9 @@ class OpenEngine {
   private onRead(c: Conn, n: number, b: Buffer): boolean {
     try {
       if (c.seq < 0) {
-        // Bytes with no request in flight (no pipelining): the server is out of step. Drop the connection.
+        // Bytes with no request in flight (no pipelining): the server is out of step. Counted (a
+        // response nothing asked for means the exchange cannot be trusted), and the connection dropped.
+        this.anomalies++;
         if (c.state !== C_CLOSED) this.closeConn(c);
         return false;
       }
@@ -346,7 +333,10 @@ class OpenEngine {
       }
       this.completeResponse(c, now);
       if (r < n) {
-        this.closeConn(c); // more bytes than one response: the next exchange cannot be trusted
+        // More bytes than one response: an extra or unsolicited response. Counted, and the
+        // connection dropped (the next exchange cannot be trusted).
+        this.anomalies++;
+        this.closeConn(c);
       } else if (!p.keepAlive || !this.sending) {
         this.closeConn(c);
       } else {
@@ -500,7 +490,8 @@ class OpenEngine {
       anomalies: this.anomalies,
     };
     const final = statsFromLedger({ ...this.ledger.columns, length: this.ledger.length }, this.cfg.maxLateMs, now);
-    summary.sent = final.sent;
+    // The running count of writes, not the ledger scan: ledger.bookkeeping compares the two.
+    summary.sent = this.stats.sent;
     summary.lateSends = final.lateSends;
     summary.maxScheduleLagMs = final.maxScheduleLagMs;
     summary.abandoned = final.abandoned;

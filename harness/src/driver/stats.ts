@@ -4,8 +4,7 @@
  * metrics end equal to the ledger's totals by construction).
  */
 import type { LedgerData } from './ledger.js';
-import { LATENCY_BUCKETS_SECONDS, Outcome } from './types.js';
-import type { DriverProgress, LatencyHistogramSnapshot } from './types.js';
+import { type DriverProgress, LATENCY_BUCKETS_SECONDS, type LatencyHistogramSnapshot, Outcome } from './types.js';
 
 export const OUTCOME_COUNT = 9;
 const NB = LATENCY_BUCKETS_SECONDS.length + 1; // + Inf

@@ -103,6 +103,8 @@ export interface DriverProgress {
   lateSends: number;
   /** How far behind schedule the open model is right now (ms). */
   scheduleLagMs: number;
+  /** The driver thread's worst event-loop delay since the previous progress (ms); set by its worker. */
+  loopDelayMaxMs?: number;
   // ---- added with the engines (issue 4): what the driver metrics need, all cumulative ----
   /** Rows that ended as Abandoned (in flight when the driver stopped waiting). Not in `completed`. */
   abandoned: number;
@@ -143,6 +145,10 @@ export interface DriverSummary {
   sendingEndedAt: number;
   /** Monotonic ms when the driver stopped waiting for responses. */
   endedAt: number;
+  /**
+   * Requests written, by the engine's running count (one per write, kept apart from the ledger):
+   * the verifier compares it with the ledger's rows, two counters that can disagree.
+   */
   sent: number;
   lateSends: number;
   maxScheduleLagMs: number;

@@ -8,8 +8,9 @@
  * ledger, summary } (ledger columns transferred, not copied) or { type: 'error', ... }.
  * If the parent goes away (its port closes) the run is stopped and the thread exits.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { errorCode, errorMessage, isZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { errorCode, errorMessage, isZerodropError } from '../../../common/src/errors.js';
 import { ledgerTransferList } from './ledger.js';
 import { startEngine } from './select.js';
 import type { DriverConfig } from './types.js';
@@ -24,10 +25,19 @@ const config: DriverConfig = input.config;
 
 const post = (m: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 
+// How late this thread's loop ran since the last progress message: a starved driver is the
+// machine's doing, not the service's (the run's machine samples, harness/src/run/machine-sampler.ts).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 let run: ReturnType<typeof startEngine> | null = null;
 try {
   run = startEngine(config, {
-    onProgress: (progress) => post({ type: 'progress', progress }),
+    onProgress: (progress) => {
+      const loopDelayMaxMs = loopDelay.count > 0 ? loopDelay.max / 1e6 : 0;
+      loopDelay.reset();
+      post({ type: 'progress', progress: { ...progress, loopDelayMaxMs } });
+    },
     progressIntervalMs: input.progressIntervalMs,
   });
 } catch (err) {

@@ -121,14 +121,14 @@ export class PrometheusApi {
       const last = typeof t['lastScrape'] === 'string' ? Date.parse(t['lastScrape']) : NaN;
       const labels = (t['labels'] ?? {}) as Labels;
       return {
-        job: labels['job'] ?? String(t['scrapePool'] ?? ''),
+        job: labels['job'] ?? text(t['scrapePool']),
         labels,
         discoveredLabels: (t['discoveredLabels'] ?? {}) as Labels,
-        scrapeUrl: String(t['scrapeUrl'] ?? ''),
-        health: (t['health'] === 'up' || t['health'] === 'down' ? t['health'] : 'unknown') as ActiveTarget['health'],
+        scrapeUrl: text(t['scrapeUrl']),
+        health: (t['health'] === 'up' || t['health'] === 'down' ? t['health'] : 'unknown'),
         // Go's zero time ("0001-01-01T00:00:00Z") before the first scrape.
         lastScrapeMs: Number.isFinite(last) && last > 0 ? last : null,
-        lastError: String(t['lastError'] ?? ''),
+        lastError: text(t['lastError']),
         lastScrapeDurationS: Number(t['lastScrapeDuration'] ?? 0),
       };
     });
@@ -211,4 +211,9 @@ export function resultSize(r: QueryResult): number {
     case 'string':
       return 1;
   }
+}
+
+/** A string field of Prometheus's JSON, or '' when it is missing or not a string. */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }

@@ -1,5 +1,5 @@
 /**
- * The proof's counter equalities (DESIGN.md "The proof that nothing was dropped", point 2),
+ * The proof's counter equalities (docs/architecture.md, "The proof", point 2),
  * evaluated again with PromQL, two ways: each exported counter against the in-process number it
  * came from (fidelity rows), and the equalities between components in PromQL alone (cross rows,
  * buildCrossQueries).
@@ -21,14 +21,14 @@
  *                attributes to those replicas (answered + failed attempts). Reported as its own
  *                row, never mixed into the exact one.
  */
-import type { ReplicaRecord } from '../../../orchestrator/src/controller.js';
-import type { ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import type { ProxyStats, ReplicaRecord } from '../../../orchestrator/index.js';
+import { PROBE_ROUTES } from '../../../contract/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import type { PrometheusResult } from '../result/types.js';
 import { PrometheusApiError, type PrometheusApi, type QueryResult } from './api.js';
 
-/** Routes that are probes, not traffic (sample-app/src/routes.ts PROBE_ROUTES). */
-export const PROBE_ROUTE_REGEX = '/healthz|/readyz|/metrics';
+/** Routes that are probes, not traffic (the contract's PROBE_ROUTES). */
+export const PROBE_ROUTE_REGEX = PROBE_ROUTES.join('|');
 
 export type PromQuery = PrometheusResult['queries'][number];
 
@@ -222,7 +222,7 @@ export function buildFidelityQueries(runId: string, rangeS: number, n: InProcess
 }
 
 /**
- * DESIGN.md's equalities between components, evaluated in PromQL alone (no in-process number
+ * The proof's equalities between components, evaluated in PromQL alone (no in-process number
  * involved): a scrape that lost or invented increments in one component shows up here even if
  * each component's own export looks plausible. Each value is a mismatch that must be 0:
  *   sent-equals-received   driver sent − refused connects − proxy received (a refused connect

@@ -16,7 +16,7 @@
  */
 import { resolve, join } from 'node:path';
 import { stringify } from 'yaml';
-import { isLoopbackHost, targetAddress, type TargetGroup } from '../../../orchestrator/src/file-sd.js';
+import { isLoopbackHost, targetAddress, type TargetGroup } from '../../../orchestrator/index.js';
 
 export const COMPONENTS = ['driver', 'proxy', 'orchestrator', 'replicas'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -47,7 +47,7 @@ export function sdPattern(sdDir: string, component: Component): string {
 
 export interface ScrapeConfigOptions {
   sdDir: string;
-  /** Default 1 s (DESIGN.md). */
+  /** Default 1 s (every replica's counters at least once a second). */
   scrapeIntervalS?: number;
 }
 

@@ -51,6 +51,8 @@ interface Annotation {
 interface Variable {
   name?: string;
   type?: string;
+  sort?: number;
+  regex?: string;
   query?: unknown;
   definition?: string;
   datasource?: DsRef;
@@ -123,20 +125,35 @@ export function parseLabelValues(q: string): { metric: string | null; label: str
   return { metric: m[1] ?? null, label: m[2] as string };
 }
 
+/** `query_result(expr)` → expr, or null. */
+export function parseQueryResult(q: string): string | null {
+  const m = /^\s*query_result\(([\s\S]*)\)\s*$/.exec(q);
+  return m ? (m[1] as string) : null;
+}
+
 /** Structural problems, in words (empty = fine). */
 export function dashboardProblems(d: Dashboard): string[] {
   const problems: string[] = [];
   if (!d.title) problems.push('no title');
   if (!d.uid || d.uid.length < 8 || d.uid.length > 40 || !/^[A-Za-z0-9_-]+$/.test(d.uid)) problems.push(`uid "${d.uid ?? ''}" must be 8–40 characters [A-Za-z0-9_-]`);
   if (typeof d.schemaVersion !== 'number') problems.push('no schemaVersion');
-  if (d.__inputs !== undefined) problems.push('__inputs is resolved only by the import UI, not by provisioning: use the DS_PROMETHEUS variable');
+  // Import fills ${DS_PROMETHEUS} from __inputs; provisioning ignores it and uses the variable of the same name.
+  const inputs = Array.isArray(d.__inputs) ? (d.__inputs as { name?: string; type?: string; pluginId?: string }[]) : [];
+  if (!inputs.some((i) => i.name === 'DS_PROMETHEUS' && i.type === 'datasource' && i.pluginId === 'prometheus')) {
+    problems.push('__inputs: a datasource input DS_PROMETHEUS (pluginId prometheus) is missing: Import would not ask for the Prometheus');
+  }
 
   const vars = d.templating?.list ?? [];
   const ds = vars.find((v) => v.name === 'DS_PROMETHEUS');
   if (!ds || ds.type !== 'datasource' || ds.query !== 'prometheus') problems.push('variable DS_PROMETHEUS (type datasource, query prometheus) missing');
   const run = vars.find((v) => v.name === 'run_id');
   const runQuery = run ? dashboardQueries({ templating: { list: [run] } })[0]?.expr ?? '' : '';
-  if (!run || run.type !== 'query' || parseLabelValues(runQuery)?.label !== 'run_id') problems.push('variable run_id (label_values(..., run_id)) missing');
+  const picker = parseQueryResult(runQuery);
+  if (!run || run.type !== 'query' || (parseLabelValues(runQuery)?.label !== 'run_id' && !picker)) problems.push('variable run_id (label_values(..., run_id) or query_result(...) by run_id) missing');
+  // Newest first: run ids start with the scenario name, so only the query's own order (sort_desc by time) can do it.
+  if (run && (!picker || !/^\s*sort_desc\(/.test(picker) || run.sort !== 0 || !/run_id=/.test(run.regex ?? ''))) {
+    problems.push('variable run_id: runs must be listed newest first (query_result(sort_desc(... by (run_id) ...)), sort 0, a regex taking run_id)');
+  }
   if (run && !isOurDatasource(run.datasource)) problems.push(`variable run_id: datasource must be ${DS_UID}`);
 
   const ids = new Set<number>();

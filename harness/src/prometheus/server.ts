@@ -1,20 +1,15 @@
 /**
  * Runs the installed Prometheus binary for one run (`--prometheus auto`), and never leaves it
- * behind:
- *   - exec'd through `setpriv --pdeathsig SIGKILL` (util-linux): the kernel kills it when the
- *     harness's main thread dies, SIGKILL included;
- *   - in its own process group, recorded in the process-group registry the process runtime uses
- *     (orchestrator/src/runtime/process-registry.ts), so the next run reaps it if pdeathsig is
- *     unavailable and the harness was killed;
- *   - killed synchronously on process 'exit' if stop() was never called.
+ * behind: a SupervisedChild (orchestrator/src/runtime/supervised-child.ts: pdeathsig, its own
+ * process group in the process-group registry, killed synchronously on process 'exit' if stop()
+ * was never called).
  * Listens on 127.0.0.1 only, on a free port; logs to a file next to its data.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { ProcessGroupRegistry, reapOrphanedGroups } from '../../../orchestrator/src/runtime/process-registry.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { SupervisedChild, freeLoopbackPort } from '../../../orchestrator/index.js';
 import { PrometheusApi } from './api.js';
 
 export const INSTALL_FIX = 'install it (Debian/Ubuntu: apt-get install -y --no-install-recommends prometheus; or .ci/install-prometheus.sh), set ZERODROP_PROMETHEUS_BIN to its path, or run with --prometheus off (in-process proof only)';
@@ -47,25 +42,6 @@ export function prometheusVersion(binary: string): string | null {
   return r.status === 0 && out ? out : null;
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let setprivOk: boolean | null = null;
-function hasSetprivPdeathsig(): boolean {
-  if (setprivOk !== null) return setprivOk;
-  if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivOk = false);
-  return (setprivOk = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0);
-}
-
 export interface PrometheusServerOptions {
   binary: string;
   configFile: string;
@@ -86,43 +62,27 @@ export interface PrometheusServerOptions {
 export class PrometheusServer {
   readonly url: string;
   readonly api: PrometheusApi;
-  private exited: Promise<void>;
-  private exitInfo: { code: number | null; signal: string | null } | null = null;
-  private readonly onProcessExit = (): void => this.killNow();
 
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly supervised: SupervisedChild,
     readonly port: number,
-    private readonly registry: ProcessGroupRegistry | null,
     private readonly logFile: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
     this.api = new PrometheusApi(this.url);
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve();
-      });
-      child.once('error', () => {
-        this.exitInfo ??= { code: null, signal: null };
-        resolve();
-      });
-    });
-    process.once('exit', this.onProcessExit);
   }
 
   get pid(): number | null {
-    return this.child.pid ?? null;
+    return this.supervised.pid;
   }
 
   get running(): boolean {
-    return this.exitInfo === null;
+    return this.supervised.running;
   }
 
   /** Starts the server and resolves once /-/ready answers 200 (or rejects with the log tail). */
   static async start(options: PrometheusServerOptions): Promise<PrometheusServer> {
     mkdirSync(options.dataDir, { recursive: true });
-    reapOrphanedGroups(options.stateDir);
     let lastError: unknown = null;
     // The free port may be taken between the probe and the bind: one more try on another port.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -152,24 +112,20 @@ export class PrometheusServer {
       '--storage.tsdb.retention.time=10y',
       '--log.level=info',
     ];
-    const [file, ...args] = hasSetprivPdeathsig() ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
     const logFd = openSync(options.logFile, 'a');
-    let child: ChildProcess;
+    let supervised: SupervisedChild;
     try {
-      child = spawn(file as string, args, {
-        detached: true, // own process group: a Ctrl-C in the terminal reaches the harness only
+      supervised = SupervisedChild.spawn({
+        argv,
         stdio: ['ignore', logFd, logFd],
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
+        registryName: `${options.runId}.prometheus`,
+        ...(options.stateDir ? { stateDir: options.stateDir } : {}),
       });
     } finally {
       closeSync(logFd);
     }
-    let registry: ProcessGroupRegistry | null = null;
-    if (child.pid !== undefined) {
-      registry = new ProcessGroupRegistry(`${options.runId}.prometheus`, options.stateDir);
-      registry.add(child.pid);
-    }
-    return new PrometheusServer(child, port, registry, options.logFile);
+    return new PrometheusServer(supervised, port, options.logFile);
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
@@ -192,17 +148,8 @@ export class PrometheusServer {
 
   /** SIGTERM to the group (Prometheus closes its TSDB cleanly), SIGKILL after timeoutMs. Idempotent. */
   async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.running) {
-      this.signal('SIGTERM');
-      const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
     // Prometheus does not fork: once the leader is reaped the group is empty (and its id may be reused: no more signals).
-    process.off('exit', this.onProcessExit);
-    if (this.registry) {
-      this.registry.dispose();
-    }
+    await this.supervised.stop('SIGTERM', timeoutMs);
   }
 
   /** The last lines of the server's log. */
@@ -214,23 +161,8 @@ export class PrometheusServer {
     }
   }
 
-  private killNow(): void {
-    this.signal('SIGKILL');
-    this.registry?.dispose();
-  }
-
-  private signal(sig: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined || !this.running) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // the group is gone
-    }
-  }
-
   private exitText(): string {
-    const e = this.exitInfo;
+    const e = this.supervised.exit;
     if (!e) return 'running';
     return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
   }

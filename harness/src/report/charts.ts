@@ -6,13 +6,12 @@
  * (c) ready replicas by zone and by version (step lines).
  * Every chart carries the rollout / zone-down / warm-up bands and the event markers.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Band, RunResult, TimelineSeries } from '../result/types.js';
 import { escapeHtml } from './escape.js';
 import { eventLine, isMajorEvent } from './events.js';
 import { fmtInt, fmtMs, fmtMsTick, fmtOffset, fmtRate } from './format.js';
-import type { BandSpec, ChartSpec, MarkerSpec, Series } from './svg.js';
-import { renderChart } from './svg.js';
+import { type BandSpec, type ChartSpec, type MarkerSpec, renderChart, type Series } from './svg.js';
 
 export const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#65a30d', '#4b5563', '#dc2626', '#0d9488'];
 const OK = '#16a34a';

@@ -20,7 +20,7 @@ const HTML_ENTITIES: Record<string, string> = {
 };
 
 /** Characters XML 1.0 forbids anywhere (most C0 controls, lone surrogates, U+FFFE/FFFF). */
-// eslint-disable-next-line no-control-regex
+ 
 const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** XML text content. Forbidden characters become U+FFFD so the file stays well-formed. */

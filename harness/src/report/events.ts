@@ -1,7 +1,7 @@
 /**
  * Words for orchestrator events (the event log table and the chart markers).
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import { fmtDuration, fmtInt } from './format.js';
 
 export interface EventWords {

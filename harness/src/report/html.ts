@@ -5,9 +5,9 @@
  */
 import type { RunResult } from '../result/types.js';
 import { renderChartsHtml } from './charts.js';
-import type { Block, Cell, DocOptions, Inline, ReportDoc, Rich, Section, Tone } from './doc.js';
-import { VERDICT_TONE, buildReportDoc } from './doc.js';
+import { type Block, buildReportDoc, type Cell, type DocOptions, type Inline, type ReportDoc, type Rich, type Section, type Tone, VERDICT_TONE } from './doc.js';
 import { escapeHtml, jsonForScript } from './escape.js';
+import { grafanaRunUrl } from './grafana-link.js';
 
 function isRelativeHref(href: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:/i.test(href) && !href.startsWith('//');
@@ -100,6 +100,7 @@ a{color:#1d4ed8}
 .callout.bad{border-color:var(--bad);background:#fef2f2;color:#7f1d1d}.callout.warn{border-color:var(--warn);background:#fffbeb;color:#78350f}.callout.muted{border-color:var(--line);background:var(--bg)}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 nav.toc{font-size:13px;margin:6px 0 0;color:var(--muted)}nav.toc a{margin-right:12px;text-decoration:none}
+p.grafana{font-size:13px;margin:6px 0 0;color:var(--muted)}
 .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(172px,1fr));gap:10px;margin:14px 0}
 .figure{border:1px solid var(--line);border-radius:6px;padding:8px 12px;background:var(--bg)}
 .figure .label{font-size:12px;color:var(--muted)}.figure .value{font-size:20px;font-weight:650;white-space:nowrap}.figure .sub{font-size:12px;color:var(--muted)}
@@ -170,6 +171,7 @@ ${doc.alerts.map((b) => blockToHtml(b, r)).join('\n')}
 <h1 class="${VERDICT_TONE[doc.verdict]}">${escapeHtml(doc.headline)}</h1>
 ${doc.lead.map((b) => blockToHtml(b, r)).join('\n')}
 <nav class="toc">${toc}</nav>
+${grafanaLine(r)}
 </header>
 ${doc.sections.map((s) => sectionToHtml(s, r)).join('\n')}
 <footer>Rendered from <code>result.json</code> by zerodrop ${escapeHtml(r.tool.version)} (<code>zerodrop report &lt;dir&gt;</code> renders it again). The full RunResult is embedded in this file: <code>JSON.parse(document.getElementById('run-data').textContent)</code>.</footer>
@@ -179,6 +181,15 @@ ${doc.sections.map((s) => sectionToHtml(s, r)).join('\n')}
 </body>
 </html>
 `;
+}
+
+/** A link (navigation only: nothing is fetched) to this run in Grafana, with its id and time range. */
+function grafanaLine(r: RunResult): string {
+  const note =
+    r.prometheus.mode === 'off'
+      ? ' (this run had no Prometheus: --prometheus auto or a URL puts one in the loop, and the dashboard then has its data)'
+      : ' (a Grafana elsewhere: same path on its address; Prometheus must hold this run, e.g. its replayed snapshot)';
+  return `<p class="grafana"><a id="grafana-link" href="${escapeHtml(grafanaRunUrl(r))}" rel="noopener noreferrer">Open this run in Grafana</a>${escapeHtml(note)}</p>`;
 }
 
 /** report.html */

@@ -4,12 +4,17 @@
  * Jenkins and the GitHub JUnit actions read (testmoapp/junitxml). fail → <failure>,
  * invalid → <error>, skip → <skipped>. An incomplete run adds a "run.complete" testcase in error,
  * so a CI that only reads JUnit can't show an interrupted run as green.
+ * Times are real: each testcase's `time` is the span of the run its check judged (a timeline
+ * event's check: that event, from its start to its end or the end of the load; every other check:
+ * the measured load window), the suite's is the whole run; `hostname` is the machine that ran it.
  */
 import type { Check, RunResult } from '../result/types.js';
 import { escapeXml, escapeXmlAttr } from './escape.js';
 import { fmtInt } from './format.js';
 
 interface Case {
+  /** Seconds. */
+  time: number;
   classname: string;
   name: string;
   status: Check['status'];
@@ -40,6 +45,7 @@ function caseFor(c: Check, r: RunResult): Case {
   }
   if (c.status !== 'pass') lines.push('', `run ${r.run.id}: see report.html / report.md next to this file`);
   return {
+    time: spanMs(c, r) / 1000,
     classname: `zerodrop.${c.group}`,
     name: `${c.id}: ${c.title}`,
     status: c.status,
@@ -48,8 +54,16 @@ function caseFor(c: Check, r: RunResult): Case {
   };
 }
 
+/** The part of the run a check judged, in ms (see the header). */
+function spanMs(c: Check, r: RunResult): number {
+  const loadEnd = r.load.windowEndMs;
+  const event = r.disruption.events.find((e) => c.id === `events.${e.id}` || c.id.startsWith(`events.${e.id}-`));
+  if (event) return Math.max(0, (event.endMs ?? loadEnd) - event.startMs);
+  return Math.max(0, r.load.windowEndMs - r.load.windowStartMs);
+}
+
 function total<K extends string>(counts: Record<K, number>): number {
-  return (Object.values(counts) as number[]).reduce((a, b) => a + b, 0);
+  return Object.values<number>(counts).reduce((a, b) => a + b, 0);
 }
 
 export function renderJunit(r: RunResult): string {
@@ -59,6 +73,7 @@ export function renderJunit(r: RunResult): string {
       classname: 'zerodrop.run',
       name: 'run.complete: The run finished',
       status: 'invalid',
+      time: Math.max(0, r.run.durationMs) / 1000,
       message: r.run.incompleteReason ?? 'the run did not finish',
       body: `${r.run.incompleteReason ?? 'the run did not finish'}\nThe verdict (${r.verdict}) can never be PASS for an incomplete run.`,
     });
@@ -99,13 +114,13 @@ export function renderJunit(r: RunResult): string {
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="zerodrop" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">`,
-    `  <testsuite name="${a(suiteName)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}" timestamp="${a(r.run.startedAt)}">`,
+    `  <testsuite name="${a(suiteName)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}" timestamp="${a(r.run.startedAt)}" hostname="${a(r.run.machine.hostname ?? 'unknown')}">`,
     '    <properties>',
     ...props.map(([k, v]) => `      <property name="${a(k)}" value="${a(v)}"/>`),
     '    </properties>',
   ];
   for (const c of cases) {
-    const open = `    <testcase classname="${a(c.classname)}" name="${a(c.name)}" time="0"`;
+    const open = `    <testcase classname="${a(c.classname)}" name="${a(c.name)}" time="${c.time.toFixed(3)}"`;
     if (c.status === 'pass') {
       out.push(`${open}/>`);
       continue;

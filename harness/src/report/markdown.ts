@@ -3,20 +3,7 @@
  * model (doc.ts). Everything user-supplied is escaped (escape.ts).
  */
 import type { RunResult } from '../result/types.js';
-import type { Block, Cell, DocOptions, Inline, ReportDoc, Rich, Section } from './doc.js';
-import {
-  VERDICT_MARK,
-  buildReportDoc,
-  checkCountsLine,
-  checksTable,
-  disruptionSummaryTable,
-  incompleteCallout,
-  invalidCallout,
-  keyFigures,
-  latencyFacts,
-  reconciliationBlocks,
-  runLine,
-} from './doc.js';
+import { type Block, buildReportDoc, type Cell, checkCountsLine, checksTable, disruptionSummaryTable, type DocOptions, incompleteCallout, type Inline, invalidCallout, keyFigures, latencyFacts, reconciliationBlocks, type ReportDoc, type Rich, runLine, type Section, VERDICT_MARK } from './doc.js';
 import { escapeHtml, escapeMd, mdCode, mdFence } from './escape.js';
 
 interface MdOptions {

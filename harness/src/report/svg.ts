@@ -165,7 +165,8 @@ function scaleFor(axis: Axis, values: number[], r0: number, r1: number): Scale {
   return linearScale(max * (axis.integer ? 1 : 1.05), r0, r1, { ...(axis.max !== undefined ? { max: axis.max } : {}), integer: axis.integer ?? false });
 }
 
-function linePath(xs: number[], ys: (number | null)[]): string {
+/** Walks the points, lifting the pen over gaps (null values); `segment` draws one point. */
+function tracePath(xs: number[], ys: (number | null)[], segment: (x: number, y: number, pen: boolean, i: number) => string): string {
   let d = '';
   let pen = false;
   for (let i = 0; i < xs.length; i++) {
@@ -175,28 +176,22 @@ function linePath(xs: number[], ys: (number | null)[]): string {
       pen = false;
       continue;
     }
-    d += `${pen ? 'L' : 'M'}${c(x)} ${c(y)}`;
+    d += segment(x, y, pen, i);
     pen = true;
   }
   return d;
 }
 
+function linePath(xs: number[], ys: (number | null)[]): string {
+  return tracePath(xs, ys, (x, y, pen) => `${pen ? 'L' : 'M'}${c(x)} ${c(y)}`);
+}
+
 function stepPath(xs: number[], ys: (number | null)[], xEnd: number): string {
-  let d = '';
-  let pen = false;
-  for (let i = 0; i < xs.length; i++) {
-    const y = ys[i];
-    const x = xs[i];
-    if (y === null || y === undefined || x === undefined) {
-      pen = false;
-      continue;
-    }
-    d += pen ? `H${c(x)}V${c(y)}` : `M${c(x)} ${c(y)}`;
-    pen = true;
+  return tracePath(xs, ys, (x, y, pen, i) => {
     const next = xs[i + 1];
-    if (next === undefined || ys[i + 1] === null) d += `H${c(next ?? xEnd)}`;
-  }
-  return d;
+    const tail = next === undefined || ys[i + 1] === null ? `H${c(next ?? xEnd)}` : '';
+    return `${pen ? `H${c(x)}V${c(y)}` : `M${c(x)} ${c(y)}`}${tail}`;
+  });
 }
 
 /** Rough text width at 11px, for laying out legends and labels without a DOM. */

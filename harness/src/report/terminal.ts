@@ -54,7 +54,7 @@ export function renderTerminalSummary(r: RunResult, opts: TerminalOptions | stri
   const bads = r.checks.filter((c) => c.status === 'fail' || c.status === 'invalid');
   const max = options.maxChecks ?? 10;
   for (const c of bads.slice(0, max)) {
-    lines.push(`    ${paint(c.status === 'fail' ? 'red' : 'yellow', STATUS_MARK[c.status])} ${clean(c.id)}  ${clean(c.title)}`);
+    lines.push(`    ${paint(c.status === 'fail' ? 'red' : 'yellow', STATUS_MARK[c.status])} ${clean(c.id)}  ${clean(c.broken ?? c.title)}`);
     lines.push(`        expected  ${clean(c.expected)}`);
     lines.push(`        actual    ${clean(c.actual)}`);
     if (c.explanation) lines.push(`        why       ${clean(c.explanation)}`);

@@ -5,11 +5,9 @@
  */
 import { appendFile, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
-import { RESULT_SCHEMA_VERSION } from '../result/types.js';
-import type { FailedRequestSample, RunResult } from '../result/types.js';
-import type { AtomicData } from './atomic.js';
-import { removeStaleTemps, writeFileAtomic } from './atomic.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { type FailedRequestSample, RESULT_SCHEMA_VERSION, type RunResult } from '../result/types.js';
+import { type AtomicData, removeStaleTemps, writeFileAtomic } from './atomic.js';
 import { renderBench } from './bench.js';
 import { failedCsvLines, failedCsvLinesAsync, renderFailedCsv } from './csv.js';
 import { renderHtml } from './html.js';

@@ -3,7 +3,7 @@
  * and the benchmark JSON are all rendered from this object alone (`zerodrop report <dir>`).
  * Times are ms relative to the run's origin (run.originEpochMs) unless named *Epoch*.
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -33,7 +33,12 @@ export interface Check {
   expected: string;
   /** What was measured: "lost = 17 (sent 120000, completed 119983)". */
   actual: string;
-  /** Why it failed and where to look, when it failed. */
+  /**
+   * fail / invalid only: the broken condition in one phrase, which the headline states
+   * ("target rate not reached: 9,465 of 20,000 req/s"). Absent in results written before it.
+   */
+  broken?: string;
+  /** Why it failed and where to look, when it failed; for a skip, why it was not judged. */
   explanation?: string;
   numbers?: Record<string, number>;
 }
@@ -46,6 +51,12 @@ export interface LatencySummary {
   maxMs: number | null;
 }
 
+/**
+ * The traffic of a window, by actual time: `sent` and `achievedRate` count requests actually
+ * written in it, `ok` the successes answered in it; `failed`, `retried` and `latency` cover the
+ * requests in flight during it (sent ≤ end, answered ≥ start). Latency runs from the intended
+ * send time (coordinated-omission correct).
+ */
 export interface WindowStats {
   startMs: number;
   endMs: number;
@@ -157,7 +168,7 @@ export interface BookkeepingCounts {
   pendingRows: number;
   /** Ledger rows with an outcome byte that is no Outcome. */
   unknownOutcomes: number;
-  /** |summary.sent − ledger rows|: the summary and the ledger the verifier read disagree. */
+  /** |writes the engine counted − ledger rows|: two independent counts of the requests sent disagree. */
   summaryLedgerMismatch: number;
 }
 
@@ -203,6 +214,11 @@ export interface TimelineSeries {
   bucketMs: number;
   /** Bucket start, ms from origin. */
   t: number[];
+  /**
+   * By actual time: successes in the bucket they were answered in, failures in the bucket they
+   * ended in, retried requests in the bucket they ended in (answers after the last bucket are in
+   * the last one). Latency (p50/p99/max) by intended send time, measured from it.
+   */
   ok: number[];
   failed: number[];
   retried: number[];
@@ -263,7 +279,8 @@ export interface RunResult {
     /** false when the run was interrupted (SIGINT) or broke; the verdict is then never PASS. */
     complete: boolean;
     incompleteReason: string | null;
-    machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string };
+    /** hostname: absent in results written before it was recorded (JUnit then says "unknown"). */
+    machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string; hostname?: string };
     command: string;
     /** Commit of the code under test, when known (reports, JUnit properties, benchmark `extra`). */
     gitSha?: string | null;

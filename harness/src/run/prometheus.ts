@@ -15,10 +15,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
-import type { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { ReplicaFileSd, writeTargetGroups } from '../../../orchestrator/src/file-sd.js';
-import type { ProxyControl, ProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { type DeploymentController, type ProxyControl, type ProxyStats, ReplicaFileSd, writeTargetGroups } from '../../../orchestrator/index.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { PrometheusApi, type ActiveTarget } from '../prometheus/api.js';
 import { buildQueries, evaluateWhenScraped, explainRows, inProcessNumbers, toResultQueries } from '../prometheus/checks.js';
@@ -93,7 +91,7 @@ export class PrometheusSession {
     let api: PrometheusApi;
     if (mode === 'auto') {
       preflightPrometheus(mode);
-      binary = findPrometheusBinary() as string;
+      binary = findPrometheusBinary();
       sdDir = join(promDir, 'sd');
       api = new PrometheusApi('http://127.0.0.1:1'); // replaced once the server listens
     } else {

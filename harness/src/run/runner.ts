@@ -8,27 +8,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
-import { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
-import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
-import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
-import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
-import type { Runtime } from '../../../orchestrator/src/runtime/types.js';
+import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../common/src/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { type DeploymentController, emptyProxyStats, preflightDataPlane, type ProxyControl, type ProxyStats, type Runtime } from '../../../orchestrator/index.js';
 import { emptySummary } from '../driver/engine.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import { Ledger, type LedgerData } from '../driver/ledger.js';
 import type { DriverProgress, DriverSummary } from '../driver/types.js';
-import { toolVersion } from '../paths.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
-import { imagesOf, type PlannedStep, type RunPlan } from '../scenario/resolve.js';
+import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
 import { actionOf } from '../timeline/registry.js';
 import { runTargetScenario } from './target-runner.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { closeStack, destroyStack, startStack, type StackParts } from './stack.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
+import { MachineSampler } from './machine-sampler.js';
 import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
 
 export interface RunIo {
@@ -59,6 +54,10 @@ export interface RunOutcome {
   result: RunResult;
   dir: string;
   artifacts: Record<string, string>;
+  /** Every request of the run (one row each), for --ledger-out and API users. */
+  ledger: LedgerData;
+  /** The run's monotonic origin (ms): ledger times minus this = ms since the run started. */
+  origin: number;
 }
 
 export function newRunId(scenarioName: string): string {
@@ -69,7 +68,7 @@ export function newRunId(scenarioName: string): string {
 }
 
 /** Everything a run starts, so teardown can stop it in the right order whatever failed. */
-class RunResources {
+class RunResources implements StackParts {
   runtime: Runtime | null = null;
   proxy: ProxyControl | null = null;
   controller: DeploymentController | null = null;
@@ -88,9 +87,7 @@ class RunResources {
       }
     };
     if (this.driver) await step('driver', () => this.driver!.terminate());
-    if (this.controller) await step('replicas', () => this.controller!.close());
-    else if (this.runtime) await step('replicas', () => this.runtime!.destroy());
-    if (this.proxy) await step('proxy', () => this.proxy!.close());
+    await step('replicas and data plane', () => closeStack(this));
     if (this.prometheus) await step('prometheus', () => this.prometheus!.stop());
     if (this.metricsServer) await step('metrics server', () => this.metricsServer!.close());
   }
@@ -98,8 +95,7 @@ class RunResources {
   async destroy(): Promise<void> {
     await Promise.allSettled([
       this.driver?.terminate(),
-      this.controller ? this.controller.destroy() : this.runtime?.destroy(),
-      this.proxy?.destroy(),
+      destroyStack(this),
       this.prometheus?.stop(),
       this.metricsServer?.close(),
     ]);
@@ -159,27 +155,14 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     preflightPrometheus(plan.prometheus);
     preflightDataPlane(plan.dataPlane.engine);
     // 1. The data plane and the replicas. From here on an interrupt gets a report: the run id is shown.
-    res.runtime = createRuntime(plan.runtime, { runId, log: io.log, images: imagesOf(plan) });
     io.log(`run ${runId} → ${dir}`);
-    // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
-    res.proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
-    const controller = new DeploymentController({
-      runId,
-      spec: plan.deployment,
-      runtime: res.runtime,
-      proxy: res.proxy,
-      zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
-      readCounts: readTrafficResponses,
-      log: io.log,
-    });
-    res.controller = controller;
+    const { controller, proxy, orchestratorMetrics } = await startStack(plan, { runId, log: io.log, into: res });
     checkpoint();
-    const orchestratorMetrics = new OrchestratorMetrics(controller, runId, toolVersion());
     stage = 'starting the replicas';
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
     // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
     await abortable(controller.start(), signal, stage);
-    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${res.proxy.url}`);
+    io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${proxy.url}`);
 
     // 2. Metrics endpoints and (optionally) a real Prometheus.
     stage = 'starting the metrics endpoints';
@@ -188,7 +171,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     checkpoint();
     if (plan.prometheus !== 'off') {
       stage = 'starting Prometheus';
-      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy: res.proxy, metricsServer: res.metricsServer, log: io.log });
+      res.prometheus = await PrometheusSession.start(plan.prometheus, { runId, dir, controller, proxy, metricsServer: res.metricsServer, log: io.log });
       checkpoint();
     }
 
@@ -196,7 +179,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     // whose ledger then holds everything sent so far (the report covers the part that ran).
     stage = 'running the load';
     loadStarted = true;
-    const driver = startDriver({ ...plan.driver, url: res.proxy.url, runId });
+    const driver = startDriver({ ...plan.driver, url: proxy.url, runId });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
     res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
@@ -209,21 +192,40 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     }
     let lastProgress: DriverProgress | null = null;
     const phase = (): string => phaseLabel(controller, steps, origin);
+    let driverLoopDelay: number | null = null;
+    const plane = res.proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<number> };
+    const sampler = new MachineSampler({
+      replicaPids: () => controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
+      dataPlanePid: () => (typeof plane.pid === 'number' ? plane.pid : null),
+      proxyLoopDelay: typeof plane.loopDelay === 'function' ? () => plane.loopDelay!() : null,
+      takeDriverLoopDelay: () => {
+        const v = driverLoopDelay;
+        driverLoopDelay = null;
+        return v;
+      },
+    });
+    sampler.start();
     driver.on('progress', (p: DriverProgress) => {
+      if (p.loopDelayMaxMs !== undefined) driverLoopDelay = Math.max(driverLoopDelay ?? 0, p.loopDelayMaxMs);
       driverMetrics.update(p);
       lastProgress = p;
       io.progress(progressLine(p, controller, origin, phase()));
     });
 
     if (signal.aborted) onAbort();
-    const { ledger, summary } = await driver.done;
+    const { ledger, summary } = await driver.done.finally(() => sampler.stop());
+    const machine = sampler.stop();
     res.driver = null;
     if (lastProgress) io.progress(progressLine(lastProgress, controller, origin, 'load finished'), true);
     for (const t of res.timers) clearTimeout(t);
+    // A replica retired late in the load may still be draining: it is judged on how it exits.
+    stage = 'waiting for retired replicas to exit';
+    await controller.awaitRetiredExits();
 
     // 4. End-of-run counts: nothing is sent any more, so every counter is final.
     stage = 'reading the final counts';
-    const proxyStats = await res.proxy.stats();
+    const proxyStats = await proxy.stats();
+    const failedTries = await proxy.failedTries();
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -247,6 +249,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       prometheus: prometheusResult,
       interrupted: interrupted || summary.interrupted,
       driverMetricsText: await driverMetrics.registry.metrics(),
+      failedTries,
+      machine,
     });
     return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {
@@ -315,6 +319,8 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
     prometheus,
     interrupted: true,
     driverMetricsText: null,
+    failedTries: { tries: [], dropped: 0, resolutionMs: 0 },
+    machine: { sampleMs: 0, cpus: 0, samples: [] },
   });
   // The verifier's headline would name the first INVALID check ("the target rate was reached"):
   // true, but the reason is the interrupt. A real FAIL (e.g. an invariant broken while starting) keeps its own.
@@ -331,7 +337,7 @@ export async function writeOutcome(dir: string, result: RunResult, ledger: Ledge
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
   for (const w of written.warnings) io.log(`report: ${w}`);
   pointLatestAt(dir);
-  return { result: written.result, dir, artifacts: written.artifacts };
+  return { result: written.result, dir, artifacts: written.artifacts, ledger, origin };
 }
 
 /** reports/latest → the newest run (CI jobs and people can find it without the run id). */
@@ -389,4 +395,4 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
   });
 }
 
-export type { LedgerData, DriverSummary, ProxyStats };
+export type { LedgerData,  ProxyStats };

@@ -7,15 +7,16 @@
  */
 import { request } from 'node:http';
 import { resolve } from 'node:path';
-import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../orchestrator/src/common/clock.js';
-import { ZerodropError, errorMessage } from '../../../orchestrator/src/common/errors.js';
-import type { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { emptyProxyStats } from '../../../orchestrator/src/proxy/types.js';
+import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../common/src/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import type { DeploymentController } from '../../../orchestrator/index.js';
+import { emptyProxyStats } from '../../../orchestrator/index.js';
 import { createDriverMetrics, startDriver } from '../driver/index.js';
 import type { PrometheusResult } from '../result/types.js';
 import type { RunPlan } from '../scenario/resolve.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
 import { verifyRun, type StepRecord } from '../verify/verify.js';
+import { MachineSampler } from './machine-sampler.js';
 import { newRunId, writeOutcome, type RunOptions, type RunOutcome } from './runner.js';
 
 const REACHABLE_TIMEOUT_MS = 3000;
@@ -59,9 +60,26 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
   const origin = anchor.monotonicMs;
   const steps: StepRecord[] = [];
   const timers = plan.steps.map((step) => setTimeout(() => steps.push(runStep(step, origin, io.log)), step.atMs));
-  driver.on('progress', (p) => driverMetrics.update(p));
+  // The machine is sampled as in a managed run: a starved harness is INVALID, not the target's fault.
+  let driverLoopDelay: number | null = null;
+  const sampler = new MachineSampler({
+    replicaPids: () => [],
+    dataPlanePid: () => null,
+    proxyLoopDelay: null,
+    takeDriverLoopDelay: () => {
+      const v = driverLoopDelay;
+      driverLoopDelay = null;
+      return v;
+    },
+  });
+  sampler.start();
+  driver.on('progress', (p) => {
+    if (p.loopDelayMaxMs !== undefined) driverLoopDelay = Math.max(driverLoopDelay ?? 0, p.loopDelayMaxMs);
+    driverMetrics.update(p);
+  });
   try {
-    const { ledger, summary } = await driver.done;
+    const { ledger, summary } = await driver.done.finally(() => sampler.stop());
+    const machine = sampler.stop();
     for (const t of timers) clearTimeout(t);
     // Steps still running (a long until) are judged as they stand: the load is over.
     const controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'> = { timeline: [], allReplicas: [], view: () => noDeploymentView(plan) };
@@ -81,12 +99,16 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
       prometheus,
       interrupted: signal.aborted || summary.interrupted,
       driverMetricsText: await driverMetrics.registry.metrics(),
+      // No data plane of zerodrop's: no failed tries it could log.
+      failedTries: { tries: [], dropped: 0, resolutionMs: 0 },
+      machine,
     });
     return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {
     if (err instanceof ZerodropError) throw err;
     throw new ZerodropError('ZD_INTERNAL', `the run broke: ${errorMessage(err)}`, { cause: err });
   } finally {
+    sampler.stop();
     for (const t of timers) clearTimeout(t);
     signal.removeEventListener('abort', onAbort);
   }

@@ -3,39 +3,28 @@
  * (wrk, hey, k6...). The timeline is not played; drive the cluster with `zerodrop ctl` or the
  * admin API. Ctrl-C (or SIGTERM) drains and stops everything.
  */
-import { ExitCode } from '../../../orchestrator/src/common/errors.js';
-import { startAdminApi } from '../../../orchestrator/src/admin-api.js';
-import { DeploymentController } from '../../../orchestrator/src/controller.js';
-import { OrchestratorMetrics } from '../../../orchestrator/src/metrics.js';
-import { preflightDataPlane, startDataPlane } from '../../../orchestrator/src/proxy/select.js';
-import { readTrafficResponses } from '../../../orchestrator/src/replica-counters.js';
-import { createRuntime } from '../../../orchestrator/src/runtime/select.js';
-import type { ParsedCli } from '../cli/args.js';
-import { toolVersion } from '../paths.js';
+import { ExitCode } from '../../../common/src/errors.js';
+import { preflightDataPlane, startAdminApi, type TimelineEvent } from '../../../orchestrator/index.js';
 import { loadScenarioFile } from '../scenario/load.js';
-import { describePlan, imagesOf, resolvePlan } from '../scenario/resolve.js';
+import { describePlan, resolvePlan, type CliOverrides } from '../scenario/resolve.js';
 import { eventLine } from '../report/events.js';
 import { newRunId } from './runner.js';
+import { startStack } from './stack.js';
 
-export async function runUp(cli: ParsedCli, file: string): Promise<number> {
-  const plan = resolvePlan(loadScenarioFile(file), cli.overrides);
+export interface UpOptions {
+  overrides: CliOverrides;
+  /** The admin API's port on 127.0.0.1 (null: any free one). */
+  adminPort: number | null;
+}
+
+export async function runUp(options: UpOptions, file: string): Promise<number> {
+  const plan = resolvePlan(loadScenarioFile(file), options.overrides);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   for (const line of describePlan(plan)) if (!line.startsWith('load') && !line.startsWith('timeline')) log(line);
   preflightDataPlane(plan.dataPlane.engine);
   const runId = newRunId(`${plan.scenario.name}-up`);
   log(`run ${runId}`);
-  const runtime = createRuntime(plan.runtime, { runId, log, images: imagesOf(plan) });
-  const proxy = await startDataPlane(plan.dataPlane, { ...plan.proxy, runId });
-  const controller = new DeploymentController({
-    runId,
-    spec: plan.deployment,
-    runtime,
-    proxy,
-    zoneFailureDetectionMs: plan.zoneFailureDetectionMs,
-    readCounts: readTrafficResponses,
-    log,
-  });
-  const metrics = new OrchestratorMetrics(controller, runId, toolVersion());
+  const { proxy, controller, orchestratorMetrics: metrics } = await startStack(plan, { runId, log });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -55,8 +44,8 @@ export async function runUp(cli: ParsedCli, file: string): Promise<number> {
     await proxy.destroy();
     throw err;
   }
-  const admin = await startAdminApi(controller, proxy, metrics, cli.adminPort ?? 0);
-  controller.on('event', (e) => log(eventLine(e)));
+  const admin = await startAdminApi(controller, proxy, metrics, options.adminPort ?? 0);
+  controller.on('event', (e: TimelineEvent) => log(eventLine(e)));
   log('');
   log(`service   ${proxy.url}        ← point your load tool here (e.g. wrk -c100 -d30s ${proxy.url}/)`);
   log(`admin     ${admin.url}        ← zerodrop ctl --admin ${admin.url} status | rollout v2 | fail-zone b`);

@@ -6,8 +6,8 @@
  * terminationGracePeriodSeconds and a preStop sleep deployment.termination; stopSignal, a preStop
  * exec/httpGet and the startup probe go to the template's lifecycle (orchestrator/src/lifecycle/).
  */
-import { DEFAULT_STOP_SIGNAL, type PodLifecycle, type PreStopHook } from '../../../orchestrator/src/lifecycle/types.js';
-import type { ProbeSpec } from '../../../orchestrator/src/spec.js';
+import { DEFAULT_STOP_SIGNAL, type PodLifecycle, type PreStopHook } from '../../../orchestrator/index.js';
+import type { ProbeSpec } from '../../../orchestrator/index.js';
 import type { Scenario } from './schema.js';
 
 export interface LifecycleProblem {

@@ -6,13 +6,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import { resolveFenceposts } from '../../../orchestrator/src/planner/fenceposts.js';
-import type { IntOrPercent } from '../../../orchestrator/src/spec.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { type IntOrPercent, resolveFenceposts } from '../../../orchestrator/index.js';
 import type { z } from 'zod';
 import { lifecycleProblems } from './lifecycle.js';
 import { targetModeProblems } from './target-mode.js';
-import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type IssueHint, type Scenario } from './schema.js';
+import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, scenarioSchema, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
   /** Dotted field path, e.g. "load.rate" or "timeline[2].zone". */
@@ -117,7 +116,7 @@ function schemaProblems(issues: readonly Issue[], raw: unknown, locateFn: (path:
       at(locateFn(issue.path), {
         field: formatPath(issue.path),
         message: humanMessage(issue.message, raw, issue.path),
-        fix: fixFor(issue.path, issue.message, issue as IssueHint) ?? GENERIC_FIX,
+        fix: fixFor(issue.path, issue.message, issue) ?? GENERIC_FIX,
       }),
     );
   }

@@ -3,15 +3,12 @@
  * fully-resolved parts (deployment spec, proxy config, driver config, timed actions, thresholds).
  * Nothing here touches a process or a socket; `describePlan` prints it before anything starts.
  */
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
-import type { DataPlaneEngine, DataPlaneOptions } from '../../../orchestrator/src/proxy/select.js';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { type DataPlaneEngine, type DataPlaneOptions, type RuntimeName, DEFAULT_PROXY_CONFIG, type DeploymentSpec, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type IntOrPercent, type PodTemplate, type ProxyConfig, SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/index.js';
+import { idModeFor } from '../../../orchestrator/index.js';
+import type { DriverConfig } from '../driver/types.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
 import { applyLifecycleFields, podLifecycleOf } from './lifecycle.js';
-import { idModeFor } from '../../../orchestrator/src/proxy/id-attestation.js';
-import { DEFAULT_PROXY_CONFIG, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyConfig } from '../../../orchestrator/src/proxy/types.js';
-import type { DeploymentSpec, IntOrPercent, PodTemplate } from '../../../orchestrator/src/spec.js';
-import type { DriverConfig } from '../driver/types.js';
-import { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/src/runtime/docker-image.js';
 import { sampleAppEntry } from '../paths.js';
 import { formatDuration } from './duration.js';
 import { crossFieldProblems, formatPath, type LoadedScenario } from './load.js';
@@ -22,7 +19,7 @@ export interface CliOverrides {
   durationMs?: number;
   connections?: number;
   engine?: 'open' | 'autocannon';
-  runtime?: 'process' | 'docker';
+  runtime?: RuntimeName;
   /** sample-app negative-control switches for every version (--app-fault). */
   appFaults?: string[];
   /** --no-retries: the proxy never retries (negative controls). */
@@ -40,7 +37,7 @@ export interface RunPlan {
   scenario: Scenario;
   file: string | null;
   sha256: string | null;
-  runtime: 'process' | 'docker';
+  runtime: RuntimeName;
   deployment: DeploymentSpec;
   zoneFailureDetectionMs: number;
   proxy: Omit<ProxyConfig, 'runId'>;
@@ -76,7 +73,7 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
   if (o.appFaults && o.appFaults.length > 0) s.target.appFaults = [...s.target.appFaults, ...o.appFaults];
   if (o.noRetries) s.proxy.retries = false;
   if (o.proxyEngine !== undefined) s.proxy.engine = o.proxyEngine;
-  if (o.prometheus !== undefined) s.prometheus = o.prometheus as Scenario['prometheus'];
+  if (o.prometheus !== undefined) s.prometheus = o.prometheus;
   if (o.outDir !== undefined) s.outputs.dir = o.outDir;
   const problems = crossFieldProblems(s);
   if (problems.length > 0) {

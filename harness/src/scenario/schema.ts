@@ -4,10 +4,7 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE } from '../../../orchestrator/src/proxy/select.js';
-import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from '../../../orchestrator/src/proxy/types.js';
-import { DEFAULT_READINESS, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_ZONES, DEFAULT_RESOURCES } from '../../../orchestrator/src/spec.js';
-import { STOP_SIGNALS } from '../../../orchestrator/src/lifecycle/types.js';
+import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES, STOP_SIGNALS } from '../../../orchestrator/index.js';
 import { formatDuration } from './duration.js';
 
 import { ACTION_FIXES, ACTION_NAMES, timelineActionSchema, type TimelineAction } from '../timeline/registry.js';
@@ -226,8 +223,10 @@ const thresholdsSchema = z
   .strictObject({
     /** Client-visible failures allowed (the contract: 0). */
     maxFailed: z.number().int().min(0).default(0),
-    /** Requests retried by the proxy while a rollout was in progress ("done right needs none"). */
+    /** Failed upstream tries put down to a rollout, rollback or scale step ("done right needs none"). */
     maxRolloutRetries: z.number().int().min(0).default(0),
+    /** Failed upstream tries of Ready replicas in steady state (no change, no zone failure under way). */
+    maxSteadyRetries: z.number().int().min(0).default(0),
     /** Achieved ÷ target rate below this makes the run INVALID. */
     minAchievedRatio: z.number().min(0).max(1).default(0.99),
     /** The open model may fall behind its schedule by at most this much. */
@@ -243,7 +242,7 @@ const thresholdsSchema = z
 export const scenarioSchema = z.strictObject({
   name: name.default('scenario'),
   description: z.string().default(''),
-  runtime: z.enum(['process', 'docker']).default('process'),
+  runtime: z.enum(RUNTIME_NAMES).default(DEFAULT_RUNTIME),
   target: targetSchema,
   deployment: deploymentSchema,
   proxy: proxySchema,
@@ -255,9 +254,7 @@ export const scenarioSchema = z.strictObject({
 });
 
 export type Scenario = z.output<typeof scenarioSchema>;
-export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type { TimelineAction };
-export type LoadRequest = Scenario['load']['requests'][number];
 
 /**
  * How to fix each field, by path ("*" = any array index). Shown under every error. A field with
@@ -313,7 +310,8 @@ export const FIELD_FIXES: Record<string, string> = {
   'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
   ...ACTION_FIXES,
   'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
-  'thresholds.maxRolloutRetries': 'requests the proxy may retry during a rollout: a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.maxRolloutRetries': 'failed tries the proxy may retry because of a rollout, rollback or scale step (a retiring replica, or any replica during the change): a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.maxSteadyRetries': 'failed tries of Ready replicas the proxy may retry in steady state: a whole number ≥ 0; a healthy service needs none, maxSteadyRetries: 0',
   'thresholds.minAchievedRatio': 'a fraction from 0 to 1, e.g. minAchievedRatio: 0.99',
   prometheus: 'use auto (start the installed prometheus), off, or the URL of your server, e.g. http://127.0.0.1:9090',
 };

@@ -18,10 +18,6 @@ export interface TargetModeProblem {
 /** Actions a target-mode timeline may use (the others act on zerodrop's own replicas). */
 export const TARGET_MODE_ACTIONS: readonly string[] = ['exec', 'http'];
 
-export function isTargetMode(s: Scenario): boolean {
-  return s.target.url !== undefined;
-}
-
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   if (host === 'localhost') return true;

@@ -51,4 +51,4 @@ export function actionOf(step: StepBase): AnyAction {
 }
 
 /** Fix lines of every action's own fields. */
-export const ACTION_FIXES: Record<string, string> = Object.assign({}, ...TIMELINE_ACTIONS.map((a) => a.fixes ?? {}));
+export const ACTION_FIXES: Record<string, string> = Object.fromEntries(TIMELINE_ACTIONS.flatMap((a) => Object.entries(a.fixes ?? {})));

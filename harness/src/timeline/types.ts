@@ -4,9 +4,9 @@
  * ledger counts as its disruption. registry.ts lists them; nothing else switches on the action.
  */
 import type { z } from 'zod';
-import type { DeploymentController } from '../../../orchestrator/src/controller.js';
-import type { PodTemplate } from '../../../orchestrator/src/spec.js';
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { DeploymentController } from '../../../orchestrator/index.js';
+import type { PodTemplate } from '../../../orchestrator/index.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Check, DisruptionEvent } from '../result/types.js';
 import type { Scenario } from '../scenario/schema.js';
 
@@ -31,13 +31,13 @@ export interface StepRecord<S extends StepBase = StepBase> {
 export interface PlanContext {
   scenario: Scenario;
   /** The sample-app command with these negative-control switches (null when the target is not the sample-app). */
-  sampleAppCommand(faults: string[]): string[] | null;
+  sampleAppCommand: (faults: string[]) => string[] | null;
 }
 
 export interface ExecuteContext {
   /** zerodrop's own deployment; null in target mode (only exec and http steps run there). */
   controller: DeploymentController | null;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 /** The deployment an action acts on; target mode's schema rules keep these actions out of it. */

@@ -1,7 +1,7 @@
 /**
  * The driver's own bookkeeping, checked before anything it recorded is believed.
  *
- * "Exactly one completion per request id" (DESIGN.md, the proof, point 1) is only as good as the
+ * "Exactly one completion per request id" (docs/architecture.md, "The proof", point 1) is only as good as the
  * ledger: a row ended twice, a response matched to nothing in flight, a write that got no id
  * mean the counts that look like a PASS (or a FAIL) may be an artefact of the driver. Such a run
  * is INVALID: inconclusive, exit 3, whatever else it shows.
@@ -15,7 +15,7 @@ export const BOOKKEEPING_LABELS: Record<keyof BookkeepingCounts, string> = {
   engineAnomalies: 'engine anomalies',
   pendingRows: 'rows still pending',
   unknownOutcomes: 'rows with an unknown outcome',
-  summaryLedgerMismatch: 'summary sent ≠ ledger rows',
+  summaryLedgerMismatch: 'writes counted ≠ ledger rows',
 };
 
 export function bookkeepingCounts(ledger: Pick<LedgerData, 'length' | 'outcome'>, summary: Pick<DriverSummary, 'anomalies' | 'sent'>): BookkeepingCounts {

@@ -3,7 +3,7 @@
  * orchestrator timeline (ms from origin), so every failed request can be attributed to
  * "rollout v2 · step 3 (v1 6→5)" or "zone b crash (undetected)".
  */
-import type { TimelineEvent } from '../../../orchestrator/src/timeline.js';
+import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Band } from '../result/types.js';
 
 export interface Phase {

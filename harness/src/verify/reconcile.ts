@@ -1,6 +1,6 @@
 /**
  * The reconciliation table's Prometheus column: the same quantities, read back from a real
- * Prometheus, next to the in-process numbers (DESIGN.md, the proof, point 2: "with a real
+ * Prometheus, next to the in-process numbers (docs/architecture.md, "The proof", point 2: "with a real
  * Prometheus in the loop, the same equalities are evaluated again with PromQL and must agree").
  *
  * The PromQL rows come from harness/src/prometheus/checks.ts (by name); the reconciliation rows

@@ -7,10 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { countByOutcome } from '../../src/driver/analysis.js';
 import { startAutocannonEngine } from '../../src/driver/autocannon.js';
 import type { EngineResult } from '../../src/driver/engine.js';
-import { Outcome } from '../../src/driver/types.js';
-import type { DriverConfig, DriverProgress } from '../../src/driver/types.js';
-import { startTargetServer } from '../../../test/helpers/driver-targets.js';
-import type { TargetMode, TargetOptions, TargetServer } from '../../../test/helpers/driver-targets.js';
+import { type DriverConfig, type DriverProgress, Outcome } from '../../src/driver/types.js';
+import { startTargetServer, type TargetMode, type TargetOptions, type TargetServer } from '../../../scripts/bench/target-server.js';
 
 const servers: TargetServer[] = [];
 afterEach(async () => {

@@ -12,8 +12,7 @@ import { createDriverMetrics } from '../../src/driver/metrics.js';
 import { startOpenEngine } from '../../src/driver/open.js';
 import { statsFromLedger } from '../../src/driver/stats.js';
 import type { DriverConfig, DriverProgress } from '../../src/driver/types.js';
-import { startTargetServer } from '../../../test/helpers/driver-targets.js';
-import type { TargetServer } from '../../../test/helpers/driver-targets.js';
+import { startTargetServer, type TargetServer } from '../../../scripts/bench/target-server.js';
 
 const servers: TargetServer[] = [];
 afterEach(async () => {

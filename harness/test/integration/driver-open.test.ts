@@ -2,15 +2,14 @@
  * The open-model engine against real node:http servers in child processes, on 127.0.0.1.
  * Each case is bounded (a few seconds) and stops its server by pid.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { achievedRate, countByOutcome, failures, latencyPercentiles } from '../../src/driver/analysis.js';
 import type { EngineResult } from '../../src/driver/engine.js';
 import { startOpenEngine } from '../../src/driver/open.js';
 import { statsFromLedger } from '../../src/driver/stats.js';
-import { Outcome } from '../../src/driver/types.js';
-import type { DriverConfig, DriverProgress } from '../../src/driver/types.js';
-import { startTargetServer } from '../../../test/helpers/driver-targets.js';
-import type { TargetMode, TargetOptions, TargetServer } from '../../../test/helpers/driver-targets.js';
+import { type DriverConfig, type DriverProgress, Outcome } from '../../src/driver/types.js';
+import { startTargetServer, type TargetMode, type TargetOptions, type TargetServer } from '../../../scripts/bench/target-server.js';
 
 const servers: TargetServer[] = [];
 afterEach(async () => {
@@ -44,6 +43,29 @@ async function run(cfg: DriverConfig, progress: DriverProgress[] = []): Promise<
   return startOpenEngine(cfg, { onProgress: (p) => progress.push(p), progressIntervalMs: 100 }).done;
 }
 
+/**
+ * Runs `cfg` while measuring how late this thread's event loop (the engine's) ran. A stall of the
+ * whole machine delays sends (the ledger then says so) and makes every connection busy at once:
+ * the timing assertions are judged only when the loop kept time (≤ QUIET_STALL_MS late), and
+ * say so when they are not (the machine, not the engine). The exact counts and the schedule are
+ * judged every time. No retry, no luck needed.
+ */
+const QUIET_STALL_MS = 40;
+async function runTimed(cfg: DriverConfig, progress: DriverProgress[] = []): Promise<{ r: EngineResult; stallMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  try {
+    const r = await run(cfg, progress);
+    return { r, stallMs: h.max / 1e6 };
+  } finally {
+    h.disable();
+  }
+}
+
+function timingNotJudged(stallMs: number): void {
+  console.warn(`[driver-open] timing not judged: this thread's event loop stalled ${stallMs.toFixed(0)} ms (> ${QUIET_STALL_MS} ms: the machine, not the engine)`);
+}
+
 /** Every row ended, and the engine's own counters agree with the ledger. */
 function expectConsistent(r: EngineResult, progress: DriverProgress[]): void {
   const data = r.ledger.detachData();
@@ -60,10 +82,10 @@ function expectConsistent(r: EngineResult, progress: DriverProgress[]): void {
 }
 
 describe('open-model engine', () => {
-  // The last check counts actual send times: timing-sensitive like the next test, so retried.
-  it('ramps up linearly over rampUpMs, then holds the rate: rate × (duration − ramp / 2) requests', { retry: 1 }, async () => {
+  // The last check counts actual send times: judged only when the machine kept time (runTimed).
+  it('ramps up linearly over rampUpMs, then holds the rate: rate × (duration − ramp / 2) requests', async () => {
     const srv = await target('plain');
-    const r = await run(config(srv.url, { durationMs: 3000, warmupMs: 1000, rampUpMs: 1000 }));
+    const { r, stallMs } = await runTimed(config(srv.url, { durationMs: 3000, warmupMs: 1000, rampUpMs: 1000 }));
     const data = r.ledger.detachData();
     expect(r.summary.sent).toBe(5000);
     expect(countByOutcome(data).ok).toBe(5000);
@@ -77,19 +99,20 @@ describe('open-model engine', () => {
     expect(inFirst(500)).toBeCloseTo(250, -1);
     expect(inFirst(1000)).toBeCloseTo(1000, -1);
     expect(inFirst(2000) - inFirst(1000)).toBeCloseTo(2000, -1);
+    if (stallMs > QUIET_STALL_MS) return timingNotJudged(stallMs);
     const full = achievedRate(data, t0 + 1000, t0 + 3000);
     expect(full.sentPerSecond).toBeGreaterThan(1960);
   });
 
-  // Timing-sensitive: retried, because the box is shared and a stall of the whole machine
-  // delays sends (which the ledger then shows as late).
-  it('sends exactly rate × duration on an even schedule, all Ok, own ids echoed', { retry: 1 }, async () => {
+  // Timing-sensitive: a stall of the whole machine delays sends (which the ledger then shows as
+  // late), so the spread is judged only when this thread's loop kept time (runTimed).
+  it('sends exactly rate × duration on an even schedule, all Ok, own ids echoed', async () => {
     // warm the JIT first, as a scenario's warm-up does (not recorded by the target)
     const warm = await target('plain');
     await run(config(warm.url, { durationMs: 300 }));
     const srv = await target('plain', { record: true });
     const progress: DriverProgress[] = [];
-    const r = await run(config(srv.url), progress);
+    const { r, stallMs } = await runTimed(config(srv.url), progress);
     const data = r.ledger.detachData();
     expect(r.summary.sent).toBe(4000);
     expect(r.summary.unsent).toBe(0);
@@ -105,6 +128,9 @@ describe('open-model engine', () => {
     const t0 = data.intended[0]!;
     expect(t0).toBe(r.summary.startedAt);
     for (let i = 0; i < data.length; i += 97) expect(data.intended[i]! - t0).toBeCloseTo(i * 0.5, 6);
+    // progress came about every interval
+    expect(progress.length).toBeGreaterThanOrEqual(10);
+    if (stallMs > QUIET_STALL_MS) return timingNotJudged(stallMs);
     const rate = achievedRate(data, t0, t0 + 2000);
     expect(rate.sentPerSecond).toBeGreaterThan(1960);
     expect(rate.sentPerSecond).toBeLessThanOrEqual(2000);
@@ -126,8 +152,7 @@ describe('open-model engine', () => {
       expect(Math.min(...buckets), buckets.join(' ')).toBeGreaterThan(0);
       expect(Math.max(...buckets), buckets.join(' ')).toBeLessThanOrEqual(500);
     }
-    // progress came about every interval, with the live p99 and rate
-    expect(progress.length).toBeGreaterThanOrEqual(10);
+    // with the live p99 and rate
     expect(progress.some((p) => p.rateLastInterval > 1000 && p.p99LastIntervalMs > 0)).toBe(true);
   });
 

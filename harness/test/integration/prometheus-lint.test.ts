@@ -1,12 +1,12 @@
 /**
  * `promtool check metrics` on every component's live exposition: the proxy (worker), the
- * orchestrator, the driver and a sample-app replica. Metric names follow DESIGN.md
+ * orchestrator, the driver and a sample-app replica. Metric names follow docs/architecture.md
  * (zerodrop_<component>_*, sample-app's http_requests_total) and every series carries run_id
  * (harness parts) or gets it from file_sd (replicas).
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExpositionFull } from '../../../sample-app/src/exposition.js';
+import { parseExpositionFull } from '../../../contract/index.js';
 import { startLoad } from '../../../test/helpers/http-load.js';
 import { Ledger } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';
@@ -24,17 +24,10 @@ function promtoolLint(text: string): { status: number | null; problems: string[]
 }
 
 /**
- * Findings in code this issue does not own, reported to its owners with the exact fix. The test
+ * Findings in code this project does not own, listed with the exact fix for their owners. The test
  * fails on anything new, and also once a listed finding is gone (so the list cannot go stale).
- * prom-client's collectDefaultMetrics() exports three gauges with a `_total` suffix
- * (lib/metrics/processHandles.js, processRequests.js, processResources.js); fix: after
- * collectDefaultMetrics({ register, prefix }), call
- *   for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
- *     register.removeSingleMetric(prefix + n);
- * (the per-type gauges nodejs_active_handles{type}, nodejs_active_requests{type}, nodejs_active_resources{type} keep the data).
+ * Empty today.
  */
-const defaultsTotal = (prefix: string): string[] =>
-  ['handles', 'requests', 'resources'].map((k) => `${prefix}nodejs_active_${k}_total non-counter metrics should not have "_total" suffix`);
 const KNOWN: Record<string, string[]> = {
   proxy: [],
   orchestrator: [],
@@ -90,7 +83,7 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
     expect(fixed, `fixed upstream: remove from KNOWN.${component}`).toEqual([]);
   });
 
-  it('names follow DESIGN.md: component prefix, run_id on every harness series, units in base form', () => {
+  it('names follow docs/architecture.md: component prefix, run_id on every harness series, units in base form', () => {
     const prefix: Record<string, RegExp> = {
       proxy: /^zerodrop_proxy_/,
       orchestrator: /^zerodrop_orchestrator_/,
@@ -109,7 +102,7 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
         for (const s of samples) expect(s.labels['run_id'], `${component} ${s.name} has run_id`).toBe('lint-run');
       }
     }
-    // The labels DESIGN.md names, where they belong.
+    // The labels docs/architecture.md names, where they belong.
     const proxy = parseExpositionFull(texts['proxy']!).samples;
     expect(proxy.find((s) => s.name === 'zerodrop_proxy_upstream_responses_total')?.labels).toMatchObject({ replica: expect.any(String), zone: expect.any(String), version: 'v1', code: '200' });
     const app = parseExpositionFull(texts['sample-app']!).samples;

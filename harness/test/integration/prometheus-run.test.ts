@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/result/types.js';
 import { resultSize } from '../../src/prometheus/api.js';
-import { dashboardQueries, loadDashboard, parseLabelValues, substitute } from '../../src/prometheus/dashboard.js';
+import { dashboardQueries, loadDashboard, parseLabelValues, parseQueryResult, substitute } from '../../src/prometheus/dashboard.js';
 import { PrometheusServer, findPrometheusBinary } from '../../src/prometheus/server.js';
 import { runScenario } from '../../src/run/runner.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
@@ -99,7 +99,13 @@ describe.skipIf(!binary || !built)('runScenario with prometheus: auto', () => {
       const empty: string[] = [];
       for (const q of dashboardQueries(dashboard)) {
         let n: number;
-        if (q.kind === 'variable') {
+        const picker = q.kind === 'variable' ? parseQueryResult(q.expr) : null;
+        if (picker !== null) {
+          // The run picker (query_result, instant at the end of the range): this run, as Grafana's regex reads it.
+          const r = await replay.api.query(substitute(picker, vars), end);
+          const runs = r.resultType === 'vector' ? r.vector.map((s) => s.metric['run_id']) : [];
+          n = runs[0] === result.run.id ? 1 : 0;
+        } else if (q.kind === 'variable') {
           const lv = parseLabelValues(q.expr)!;
           n = (await replay.api.labelValues(lv.label, lv.metric ? [lv.metric] : [])).includes(result.run.id) ? 1 : 0;
         } else {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countByOutcome } from '../../src/driver/analysis.js';
-import { Ledger } from '../../src/driver/ledger.js';
-import type { LedgerData } from '../../src/driver/ledger.js';
+import { Ledger, type LedgerData } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';
 import { statsFromLedger } from '../../src/driver/stats.js';
 import { LATENCY_BUCKETS_SECONDS, Outcome } from '../../src/driver/types.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { allPanels, dashboardProblems, dashboardQueries, loadDashboard, parseLabelValues, substitute, type Dashboard } from '../../src/prometheus/dashboard.js';
+import { allPanels, dashboardProblems, dashboardQueries, loadDashboard, parseLabelValues, parseQueryResult, substitute, type Dashboard } from '../../src/prometheus/dashboard.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const dashboard = loadDashboard(root('grafana/dashboards/zerodrop.json'));
@@ -38,7 +38,9 @@ describe('grafana/dashboards/zerodrop.json', () => {
   it('lists every query: panels, annotations and the run_id variable', () => {
     const qs = dashboardQueries(dashboard);
     expect(qs.filter((q) => q.kind === 'annotation')).toHaveLength(2);
-    expect(qs.filter((q) => q.kind === 'variable').map((q) => parseLabelValues(q.expr))).toEqual([{ metric: 'zerodrop_driver_requests_sent_total', label: 'run_id' }]);
+    const variables = qs.filter((q) => q.kind === 'variable');
+    expect(variables.map((q) => parseLabelValues(q.expr))).toEqual([null]);
+    expect(parseQueryResult(variables[0]!.expr)).toMatch(/^sort_desc\(max by \(run_id\) \(max_over_time\(zerodrop_orchestrator_event_timestamp_seconds\[\$__range\]\)\)\)$/);
     expect(qs.filter((q) => q.kind === 'panel').length).toBeGreaterThanOrEqual(20);
   });
 
@@ -49,13 +51,23 @@ describe('grafana/dashboards/zerodrop.json', () => {
     delete broken.panels[4]!.targets![0]!.datasource;
     (broken.annotations!.list![0] as { step?: string }).step = undefined;
     broken.templating!.list = broken.templating!.list!.filter((v) => v.name !== 'run_id');
+    delete broken.__inputs;
     const problems = dashboardProblems(broken).join('\n');
+    expect(problems).toMatch(/__inputs: a datasource input DS_PROMETHEUS/);
     expect(problems).toMatch(/duplicate id/);
     expect(problems).toMatch(/> 24 columns/);
     expect(problems).toMatch(/overlaps/);
     expect(problems).toMatch(/target datasource must be/);
     expect(problems).toMatch(/explicit step/);
     expect(problems).toMatch(/variable run_id/);
+  });
+
+  it('the run picker must list runs newest first (it can fail)', () => {
+    const alphabetical = structuredClone(dashboard) as Dashboard & { templating: { list: { name?: string; sort?: number; query?: unknown; definition?: string }[] } };
+    const run = alphabetical.templating.list.find((v) => v.name === 'run_id')!;
+    run.query = { query: 'label_values(zerodrop_driver_requests_sent_total, run_id)' };
+    run.sort = 2;
+    expect(dashboardProblems(alphabetical).join('\n')).toMatch(/newest first/);
   });
 });
 
@@ -76,6 +88,8 @@ describe('grafana/provisioning', () => {
     expect(doc.apiVersion).toBe(1);
     expect(doc.datasources[0]).toMatchObject({ type: 'prometheus', jsonData: { timeInterval: '1s' } });
     expect(doc.datasources[0]?.url).toMatch(/^http:\/\//);
+    // Never forced to be the default: a Grafana with its own default data source keeps it.
+    expect((doc.datasources[0] as { isDefault?: boolean }).isDefault).toBe(false);
   });
   it('dashboards: a file provider', () => {
     const doc = parse(readFileSync(root('grafana/provisioning/dashboards/zerodrop.yaml'), 'utf8')) as { apiVersion: number; providers: { type: string; options: { path: string } }[] };

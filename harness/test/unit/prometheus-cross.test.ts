@@ -1,5 +1,5 @@
 /**
- * The cross-component PromQL rows (DESIGN.md, the proof, point 2, "evaluated again with PromQL"):
+ * The cross-component PromQL rows (docs/architecture.md, the proof, point 2, "evaluated again with PromQL"):
  * the builders as tables, their evaluation against a fake server, and — where promtool is
  * installed — the real PromQL semantics, with `promtool test rules` (an in-process evaluator over
  * synthetic series: no server, no port, about 0.1 s).
@@ -199,7 +199,7 @@ const CASES: [string, Series, Record<string, number | null>][] = [
 ];
 
 describe.skipIf(!hasPromtool)('the cross rows in real PromQL (promtool test rules)', () => {
-  it('evaluate DESIGN.md\'s equalities on synthetic series', () => {
+  it('evaluate docs/architecture.md\'s equalities on synthetic series', () => {
     const specs = byName(buildCrossQueries(RUN, RANGE_S, numbers));
     const tests = CASES.map(([name, changes, expected]) => {
       const series = { ...BASE, ...changes };

@@ -167,7 +167,10 @@ describe('report.html', () => {
     const r = make();
     const html = renderHtml(r);
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    expect(html).not.toMatch(/\b(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?\/\//i);
+    // One absolute link, to the run in Grafana: navigation only, never fetched (the browser test proves it).
+    const grafana = /<a id="grafana-link" href="http:\/\/localhost:3000\/d\/zerodrop-run\/zerodrop\?[^"]*"/;
+    expect(html).toMatch(grafana);
+    expect(html.replace(grafana, '')).not.toMatch(/\b(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?\/\//i);
     expect(html).not.toMatch(/<link\b|@import|fetch\(|XMLHttpRequest|url\(\s*["']?https?:/i);
     expect(html).toContain('Content-Security-Policy');
     const data = /<script type="application\/json" id="run-data">([\s\S]*?)<\/script>/.exec(html)?.[1];

@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { writeFileAtomic } from '../../src/report/atomic.js';
 import { ARTIFACT_FILES, STEP_SUMMARY_MAX_BYTES, readResult, rerender, writeReports } from '../../src/report/index.js';
 import type { FailedRequestSample, RunResult } from '../../src/result/types.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { emptyProxyStats, type ProxyControl, type ProxyStats } from '../../../orchestrator/src/proxy/types.js';
-import { FakeRuntime } from '../../../orchestrator/src/runtime/fake.js';
+import { FakeRuntime } from '../../../orchestrator/test/unit/support/fake-runtime.js';
 import { writeReports } from '../../src/report/index.js';
 import { interruptedBeforeLoad } from '../../src/run/runner.js';
 import { parseScenarioText } from '../../src/scenario/load.js';

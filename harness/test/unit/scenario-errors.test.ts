@@ -4,7 +4,7 @@
  * for a value that did not parse.
  */
 import { describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { bestEffortView, parseScenarioText, usableFields } from '../../src/scenario/load.js';
 import { describeField, fixFor, knownKeys, SAMPLE_APP_FAULTS } from '../../src/scenario/schema.js';
 

@@ -3,7 +3,7 @@
  * and good values map onto the plan (termination, readiness, health check, template lifecycle).
  */
 import { describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZerodropError } from '../../../orchestrator/src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { loadScenarioFile, parseScenarioText } from '../../src/scenario/load.js';
 import { applyOverrides, describePlan, resolvePlan } from '../../src/scenario/resolve.js';
 import { parseDuration } from '../../src/scenario/duration.js';

@@ -1,6 +1,6 @@
 /**
  * verifyRun as a proof: a realistic passing run PASSes with every check held, and each rule of
- * DESIGN.md's "proof that nothing was dropped" has a negative control — one mutation of that run
+ * the proof's "proof that nothing was dropped" has a negative control — one mutation of that run
  * that breaks exactly that rule — showing that exactly its check catches it, with the verdict and
  * exit code the README promises (1 FAIL, 3 INVALID).
  */
@@ -14,7 +14,7 @@ import { CRASH_AT, ORIGIN, RATE, DURATION_MS, agreeingPrometheus, driverMetricsT
 
 const TOTAL = (RATE * DURATION_MS) / 1000;
 
-/** Checks that did not pass, as id → status. */
+/** Checks that did not pass, as id → status (skips included: a skip is never silent). */
 function notPassing(r: RunResult): Record<string, CheckStatus> {
   return Object.fromEntries(r.checks.filter((c) => c.status !== 'pass').map((c) => [c.id, c.status]));
 }
@@ -80,6 +80,7 @@ describe('verifyRun: the passing run', () => {
       'counters.replicas-cover-proxy',
       'counters.driver-metrics-equal-ledger',
       'load.rate-reached',
+      'load.all-sent',
       'load.schedule-kept',
       'load.complete',
       'events.1-rollout',
@@ -89,8 +90,11 @@ describe('verifyRun: the passing run', () => {
       'events.final-version',
       'orchestrator.invariants',
       'orchestrator.graceful-exits',
+      'orchestrator.idle-keepalive-kept',
       'orchestrator.final-counts',
+      'load.machine-not-starved',
       'thresholds.rollout-retries',
+      'thresholds.steady-retries',
     ]);
   });
 
@@ -117,6 +121,7 @@ function retriedAt(f: Fixture, i: number): void {
   p.retries.connect_error++;
   const other = f.servedBy(i + 1) === f.servedBy(i) ? f.servedBy(i + 2) : f.servedBy(i + 1);
   f.endpoint(other).attempts.connect_error++;
+  f.input.failedTries.tries.push({ t: ORIGIN + i + 0.5, replica: other, reason: 'connect_error', count: 1 });
 }
 
 type Mutation = [rule: string, mutate: (f: Fixture) => void, caught: Record<string, CheckStatus>, verdict: Verdict];
@@ -167,9 +172,13 @@ const MUTATIONS: Mutation[] = [
       f.input.plan.driver.rate = 1020;
       f.input.summary.unsent = 180;
     },
-    { 'load.rate-reached': 'invalid' },
+    { 'load.rate-reached': 'invalid', 'load.all-sent': 'invalid' },
     'INVALID',
   ],
+  // Issue 11, item 5: what was due and never sent was never exercised, even with the rate reached.
+  ['requests due never sent (unsent > 0), the rate still within 99%', (f) => void (f.input.summary.unsent = 5), { 'load.all-sent': 'invalid' }, 'INVALID'],
+  // Issue 11, item 5: a closed loop slows down with the service, so it proves no load.
+  ['a closed loop (rate 0)', (f) => void (f.input.plan.driver.rate = 0), { 'load.rate-reached': 'invalid', 'load.schedule-kept': 'skip' }, 'INVALID'],
   [
     'the driver fell behind its schedule by more than the bound',
     (f) => {
@@ -180,15 +189,28 @@ const MUTATIONS: Mutation[] = [
     'INVALID',
   ],
   [
-    'the load fell short AND a rollout needed retries: the threshold is not judged on an overloaded harness (INVALID)',
+    // Issue 11, item 4: a retry rule is never downgraded to INVALID, whatever the load.
+    'the load fell short AND a rollout needed retries: a retry rule stays FAIL',
     (f) => {
       f.input.plan.driver.rate = 1020;
       f.input.summary.unsent = 180;
       retriedAt(f, 3500);
     },
-    { 'load.rate-reached': 'invalid', 'thresholds.rollout-retries': 'invalid' },
+    { 'load.rate-reached': 'invalid', 'load.all-sent': 'invalid', 'thresholds.rollout-retries': 'fail' },
+    'FAIL',
+  ],
+  [
+    'the load fell short AND the p99 gate was crossed: only latency and gap gates are not judged on an overloaded harness (INVALID)',
+    (f) => {
+      f.input.plan.driver.rate = 1020;
+      f.input.summary.unsent = 180;
+      f.input.plan.thresholds.p99 = 0.5;
+      f.input.plan.thresholds.maxGap = 0.01;
+    },
+    { 'load.rate-reached': 'invalid', 'load.all-sent': 'invalid', 'thresholds.p99': 'invalid', 'thresholds.max-gap': 'invalid' },
     'INVALID',
   ],
+  ['the p99 gate crossed at full load', (f) => void (f.input.plan.thresholds.p99 = 0.5), { 'thresholds.p99': 'fail' }, 'FAIL'],
   [
     'the driver fell behind AND a rollout needed retries: lag alone may be the service stalling, so the threshold stays FAIL',
     (f) => {
@@ -206,7 +228,7 @@ const MUTATIONS: Mutation[] = [
       f.input.summary.unsent = 180;
       failRow(f, 2001, Outcome.Reset, 0);
     },
-    { 'load.rate-reached': 'invalid', 'ledger.no-failed-requests': 'fail' },
+    { 'load.rate-reached': 'invalid', 'load.all-sent': 'invalid', 'ledger.no-failed-requests': 'fail' },
     'FAIL',
   ],
   ['the run was interrupted', (f) => void (f.input.interrupted = true), { 'load.complete': 'invalid' }, 'INVALID'],
@@ -223,7 +245,8 @@ const MUTATIONS: Mutation[] = [
   [
     'a zone failure that was not injected',
     (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'zone.down'), 1),
-    { 'events.2-crash-zone-injected': 'fail', 'events.2-crash-zone-recovered': 'fail' },
+    // With no zone failure to put them down to, web-v2-c's failed tries are a Ready replica's.
+    { 'events.2-crash-zone-injected': 'fail', 'events.2-crash-zone-recovered': 'fail', 'thresholds.steady-retries': 'fail' },
     'FAIL',
   ],
   ['a zone failure the workload never recovered from', (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'workload.recovered'), 1), { 'events.2-crash-zone-recovered': 'fail' }, 'FAIL'],
@@ -273,7 +296,7 @@ const MUTATIONS: Mutation[] = [
     'FAIL',
   ],
   ['driver bookkeeping: engine anomalies', (f) => void (f.input.summary.anomalies = 2), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
-  ['driver bookkeeping: the summary disagrees with the ledger', (f) => void (f.input.summary.sent = TOTAL + 1), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
+  ['driver bookkeeping: the engine counted more writes than the ledger has rows', (f) => void (f.input.summary.sent = TOTAL + 1), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
   [
     'driver bookkeeping: a row left pending (also unanswered, so FAIL wins)',
     (f) => {
@@ -309,7 +332,7 @@ describe('verifyRun: one negative control per rule', () => {
     f.ledger.outcome[7001] = 42;
     const r = verifyRun(f.input);
     const c = checkOf(r, 'ledger.bookkeeping');
-    expect(c.actual).toBe('engine anomalies 2, rows with an unknown outcome 1, summary sent ≠ ledger rows 3');
+    expect(c.actual).toBe('engine anomalies 2, rows with an unknown outcome 1, writes counted ≠ ledger rows 3');
     expect(c.explanation).toContain('fix:');
     expect(c.numbers).toEqual({ engineAnomalies: 2, pendingRows: 0, unknownOutcomes: 1, summaryLedgerMismatch: 3, unsent: 7 });
     expect(r.load.bookkeeping).toEqual({ engineAnomalies: 2, pendingRows: 0, unknownOutcomes: 1, summaryLedgerMismatch: 3 });
@@ -398,7 +421,7 @@ describe('report: the load figures carry unsent and the bookkeeping counters', (
   it('all zero in a passing run; loud when not', () => {
     const ok = renderMarkdown(verifyRun(passingInput().input));
     expect(ok).toContain('· unsent 0');
-    expect(ok).toMatch(/Driver bookkeeping.*engine anomalies 0 · pending rows 0 · unknown outcomes 0 · summary ≠ ledger 0/);
+    expect(ok).toMatch(/Driver bookkeeping.*engine anomalies 0 · pending rows 0 · unknown outcomes 0 · writes ≠ ledger 0/);
     const f = passingInput();
     f.input.summary.anomalies = 3;
     f.input.summary.unsent = 12;

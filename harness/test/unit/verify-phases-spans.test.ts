@@ -13,7 +13,7 @@ describe('spans: what a rollout is held responsible for', () => {
     [[[0, 10]], [[4, 6], [2, 3], [5, 7]], [[0, 2], [3, 4], [7, 10]]],
     [[[0, 10]], [[12, 15], [5, 5]], [[0, 10]]],
   ] as [number, number][][][])('%j minus %j → %j', (spans, minus, out) => {
-    expect(spansMinus(spans as [number, number][], minus as [number, number][])).toEqual(out);
+    expect(spansMinus(spans, minus)).toEqual(out);
   });
 
   it('a zone failure disrupts from zone.down until the workload recovered (else until the zone is up, else the end)', () => {

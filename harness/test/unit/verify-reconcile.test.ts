@@ -15,8 +15,8 @@ describe('bookkeepingCounts', () => {
     ['engine anomalies', outcomes(Outcome.Ok), { anomalies: 4, sent: 1 }, { engineAnomalies: 4, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 0 }, ['engine anomalies 4']],
     ['a row never ended', outcomes(Outcome.Ok, Outcome.Pending), { anomalies: 0, sent: 2 }, { engineAnomalies: 0, pendingRows: 1, unknownOutcomes: 0, summaryLedgerMismatch: 0 }, ['rows still pending 1']],
     ['an outcome byte out of range', outcomes(9, 255), { anomalies: 0, sent: 2 }, { engineAnomalies: 0, pendingRows: 0, unknownOutcomes: 2, summaryLedgerMismatch: 0 }, ['rows with an unknown outcome 2']],
-    ['the summary counts rows the ledger does not have', outcomes(Outcome.Ok), { anomalies: 0, sent: 1201 }, { engineAnomalies: 0, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 1200 }, ['summary sent ≠ ledger rows 1,200']],
-    ['a broken summary is never a silent 0', outcomes(Outcome.Ok), { anomalies: Number.NaN, sent: Number.NaN }, { engineAnomalies: 1, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 1 }, ['engine anomalies 1', 'summary sent ≠ ledger rows 1']],
+    ['the summary counts rows the ledger does not have', outcomes(Outcome.Ok), { anomalies: 0, sent: 1201 }, { engineAnomalies: 0, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 1200 }, ['writes counted ≠ ledger rows 1,200']],
+    ['a broken summary is never a silent 0', outcomes(Outcome.Ok), { anomalies: Number.NaN, sent: Number.NaN }, { engineAnomalies: 1, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 1 }, ['engine anomalies 1', 'writes counted ≠ ledger rows 1']],
   ])('%s', (_, ledger, summary, counts, named) => {
     const c = bookkeepingCounts(ledger, summary);
     expect(c).toEqual(counts);

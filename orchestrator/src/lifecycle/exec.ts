@@ -3,7 +3,7 @@
  * `exec` hook of the process runtime (and, later, timeline exec steps).
  */
 import { spawn } from 'node:child_process';
-import { monotonicMs } from '../common/clock.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import type { ExecResult } from './types.js';
 
 const STDERR_LINES = 20;

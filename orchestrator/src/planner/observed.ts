@@ -21,9 +21,6 @@ export function isZoneDown(zones: readonly ZoneState[], zone: string): boolean {
   return zones.some((z) => z.name === zone && !z.up);
 }
 
-export function activeReplicasOf(observed: ObservedState, revision: number): ObservedReplica[] {
-  return observed.replicas.filter((r) => r.revision === revision && isActive(r));
-}
 
 /** Σ spec.replicas (GetReplicaCountForReplicaSets): what the surge cap counts, not running pods. */
 export function specTotal(replicaSets: readonly ReplicaSetState[]): number {

@@ -3,10 +3,9 @@
  * before a socket is opened.
  */
 import { isIP } from 'node:net';
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { ID_MODES } from './id-attestation.js';
-import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT } from './types.js';
-import type { ProxyConfig } from './types.js';
+import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT, type ProxyConfig } from './types.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends null ? T[K] : Partial<T[K]>) : T[K] };
 

@@ -7,7 +7,7 @@
  * are serving and not ejected; only when none is left, over draining endpoints that are not
  * ejected; never over ejected ones (no panic mode, unlike Envoy's 50% default: research C2).
  */
-import type { Clock } from '../common/clock.js';
+import type { Clock } from '../../../common/src/clock.js';
 import type {
   EndpointState,
   EndpointStats,
@@ -220,7 +220,7 @@ export class EndpointTable {
       if (retry) this.rrRetry = i + 1;
       else this.rr = i + 1;
       const ep = list[i] as Endpoint;
-      if (retry && (tried as readonly Endpoint[]).includes(ep)) continue;
+      if (retry && (tried).includes(ep)) continue;
       if (gate && !this.takesTurn(ep, now)) {
         if (passedOver === null) {
           passedOver = ep;
@@ -242,7 +242,7 @@ export class EndpointTable {
       if (i >= n) i = 0;
       this.rrFallback = i + 1;
       const ep = list[i] as Endpoint;
-      if (!retry || !(tried as readonly Endpoint[]).includes(ep)) return ep;
+      if (!retry || !(tried).includes(ep)) return ep;
     }
     return null;
   }

@@ -1,9 +1,9 @@
 /**
  * The HTTP rules the proxy applies on every request, kept pure so they can be tested as tables:
  * hop-by-hop headers (RFC 9110 §7.6.1), idempotent methods (RFC 9110 §9.2.2), and what an
- * upstream failure means for a retry (research/mechanics.md C5, C6).
+ * upstream failure means for a retry (docs/architecture.md, "Data planes").
  */
-import { errorCode } from '../common/errors.js';
+import { errorCode } from '../../../common/src/errors.js';
 import type { UpstreamOutcome } from './types.js';
 
 /** What the proxy does with one header name. */

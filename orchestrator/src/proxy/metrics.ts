@@ -82,7 +82,7 @@ export function createProxyRegistry(runId: string, src: ProxyMetricsSource): Reg
       attempts.reset();
       for (const ep of src.endpoints()) {
         for (let i = 0; i < OUTCOMES.length; i++) {
-          attempts.inc({ replica: ep.id, zone: ep.zone, version: ep.version, outcome: OUTCOMES[i] as string }, ep.attempts[i] as number);
+          attempts.inc({ replica: ep.id, zone: ep.zone, version: ep.version, outcome: OUTCOMES[i] }, ep.attempts[i] as number);
         }
       }
     },

@@ -2,10 +2,9 @@
  * Messages between the orchestrator thread and the proxy worker thread. Every control request
  * carries an id and is acknowledged with a reply carrying the same id (value or error).
  */
-import type { ZerodropErrorCode } from '../common/errors.js';
-import { ZerodropError, errorMessage, isZerodropError } from '../common/errors.js';
+import { errorMessage, isZerodropError, ZerodropError, type ZerodropErrorCode } from '../../../common/src/errors.js';
 import type { ServiceProxyOptions } from './proxy.js';
-import type { DrainResult, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyEndpoint, ProxyStats } from './types.js';
 
 export interface WorkerData {
   config: ProxyConfig;
@@ -17,6 +16,8 @@ export type ControlCall =
   | { op: 'drainEndpoint'; id: string; timeoutMs: number }
   | { op: 'removeEndpoint'; id: string }
   | { op: 'stats' }
+  | { op: 'failedTries' }
+  | { op: 'loopDelay' }
   | { op: 'metrics' }
   | { op: 'close' }
   | { op: 'destroy' };
@@ -27,6 +28,9 @@ export interface ControlResults {
   drainEndpoint: DrainResult;
   removeEndpoint: undefined;
   stats: ProxyStats;
+  failedTries: FailedTryLog;
+  /** The proxy thread's worst event-loop delay since the previous call (ms). */
+  loopDelay: number;
   metrics: string;
   close: undefined;
   destroy: undefined;

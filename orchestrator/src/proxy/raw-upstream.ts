@@ -16,7 +16,7 @@
  * read (the body is spread over reads, or the proxy streams), and exactly one of complete() or
  * error(). After error() or complete() the pool never mentions the request again.
  *
- * Keep-alive rules (research/mechanics.md C5, C6): a connection idles at most keepAliveTimeoutMs,
+ * Keep-alive rules (docs/architecture.md, "The contract", rule 2): a connection idles at most keepAliveTimeoutMs,
  * and less when the replica announces `Keep-Alive: timeout=N` (N s − 1 s, undici's threshold), so
  * the client always gives up an idle connection before the server does; the age is checked when a
  * connection is taken from the idle stack (exact) and by the sweep (cleanup). close() closes idle
@@ -24,16 +24,9 @@
  * racing on them. destroy() fails every request still held, written or not.
  */
 import net from 'node:net';
-import { FAILED, Http1ResponseParser, NEED_MORE, eqLower, latin1, lowerBytes, sameLatin1 } from '../common/http1-parser.js';
-import {
-  HDR_CONTENT_LENGTH,
-  HDR_EXPECT,
-  HDR_FORWARD,
-  HDR_HOST,
-  connectionTokens,
-  dropNamed,
-  headerKind,
-} from './http-semantics.js';
+import { FAILED, NEED_MORE, latin1 } from '../../../common/src/http1-parser.js';
+import { dropNamed } from './http-semantics.js';
+import { UpstreamParser } from './raw-response-parser.js';
 
 /** A request as the pool writes it; built once per downstream request, shared by its retries. */
 export interface RawMessage {
@@ -63,8 +56,12 @@ export interface RawRequest<R extends RawRequest<R>> {
 export interface RawSink<R extends RawRequest<R>> {
   /** The request is being written on a connected socket: from now on the replica may have seen it. */
   onRawSent(r: R): void;
-  /** The final response head: status, the headers to forward (hop-by-hop ones removed), whether it had a Content-Length. */
-  onRawHeaders(r: R, status: number, headers: string[], hasLength: boolean): void;
+  /**
+   * The final response head: status, the headers to forward (hop-by-hop ones removed), whether it
+   * had a Content-Length, and whether its body is delimited by the connection's close (no length,
+   * not chunked): such a body ends at the FIN, so a truncated one cannot be told from a whole one.
+   */
+  onRawHeaders(r: R, status: number, headers: string[], hasLength: boolean, closeDelimited: boolean): void;
   /** Body bytes the proxy may keep. false = stop reading until r.resume() is called. */
   onRawData(r: R, chunk: Buffer): boolean;
   /** The response ended; b[s..e) is its last body piece not yet passed to onRawData (b is null if none), valid only during the call. */
@@ -113,97 +110,6 @@ const CLOSED = 3;
 const KEEPALIVE_HINT_MARGIN_MS = 1000;
 /** Request bodies up to this size leave in the same write as the head. */
 const SINGLE_WRITE_BODY = 16 * 1024;
-
-const N_CONNECTION = lowerBytes('connection');
-const N_KEEP_ALIVE = lowerBytes('keep-alive');
-const N_TRANSFER_ENCODING = lowerBytes('transfer-encoding');
-const V_KEEP_ALIVE = lowerBytes('keep-alive');
-const V_CLOSE = lowerBytes('close');
-
-interface ParserOwner {
-  onHeadEnd(): void;
-  onBody(b: Buffer, s: number, e: number): void;
-}
-
-/** Header fields remembered per position (a replica sends the same ones in the same order). */
-const FIELD_CACHE_SLOTS = 32;
-
-/**
- * The shared parser plus what the proxy forwards: header strings for kept fields only. A
- * connection talks to one replica, whose responses repeat their header names and most values
- * (content-type, x-served-by, content-length, date within a second) in the same order: the
- * strings of the previous response at the same position are reused when the bytes are equal,
- * which costs a byte compare instead of a native string allocation.
- */
-class UpstreamParser extends Http1ResponseParser {
-  headers: string[] = [];
-  hasLength = false;
-  connDrop: string[] | null = null;
-  private field = 0;
-  private readonly names: Array<string | undefined> = [];
-  private readonly values: Array<string | undefined> = [];
-
-  constructor(
-    private readonly conn: ParserOwner,
-    maxHeadBytes: number,
-  ) {
-    super(maxHeadBytes);
-  }
-
-  /** Chunked and Content-Length together (a smuggling shape: refused). */
-  lengthAndChunked(): boolean {
-    return this.chunked && this.contentLength >= 0;
-  }
-
-  protected override resetHead(): void {
-    super.resetHead();
-    if (this.headers.length > 0) this.headers = [];
-    this.hasLength = false;
-    this.connDrop = null;
-    this.field = 0;
-  }
-
-  protected override onField(b: Buffer, ns: number, nl: number, vs: number, ve: number): void {
-    const i = this.field++;
-    // Hop-by-hop fields every Node replica sends are recognised on the bytes, without a string.
-    if (nl === 10) {
-      if (eqLower(b, ns, N_CONNECTION)) {
-        const vl = ve - vs;
-        if ((vl === 10 && eqLower(b, vs, V_KEEP_ALIVE)) || (vl === 5 && eqLower(b, vs, V_CLOSE))) return;
-        const t = connectionTokens(latin1(b, vs, ve));
-        if (t !== null) this.connDrop = this.connDrop === null ? t : this.connDrop.concat(t);
-        return;
-      }
-      if (eqLower(b, ns, N_KEEP_ALIVE)) return;
-    } else if (nl === 17 && eqLower(b, ns, N_TRANSFER_ENCODING)) {
-      return; // the body is de-chunked here; node:http frames it again downstream
-    }
-    let name: string | undefined;
-    let value: string | undefined;
-    if (i < FIELD_CACHE_SLOTS) {
-      name = this.names[i];
-      if (name === undefined || !sameLatin1(name, b, ns, nl)) this.names[i] = name = latin1(b, ns, ns + nl);
-    } else name = latin1(b, ns, ns + nl);
-    const kind = headerKind(name);
-    if (kind === HDR_FORWARD || kind === HDR_HOST || kind === HDR_EXPECT || kind === HDR_CONTENT_LENGTH) {
-      if (kind === HDR_CONTENT_LENGTH) this.hasLength = true;
-      if (i < FIELD_CACHE_SLOTS) {
-        value = this.values[i];
-        if (value === undefined || !sameLatin1(value, b, vs, ve - vs)) this.values[i] = value = latin1(b, vs, ve);
-      } else value = latin1(b, vs, ve);
-      this.headers.push(name, value);
-    }
-    // HDR_DROP, HDR_UPGRADE, HDR_TRANSFER_ENCODING, HDR_CONNECTION (handled above): hop-by-hop, not forwarded
-  }
-
-  protected override onHeadEnd(): void {
-    this.conn.onHeadEnd();
-  }
-
-  protected override onBody(b: Buffer, s: number, e: number): void {
-    this.conn.onBody(b, s, e);
-  }
-}
 
 /** One upstream TCP connection. */
 export class RawConn<R extends RawRequest<R>> {
@@ -369,7 +275,7 @@ export class RawConn<R extends RawRequest<R>> {
     }
     const headers = p.connDrop === null ? p.headers : dropNamed(p.headers, p.connDrop);
     p.headers = [];
-    this.pool.sink.onRawHeaders(r, p.status, headers, p.hasLength);
+    this.pool.sink.onRawHeaders(r, p.status, headers, p.hasLength, p.completesAtEof());
   }
 
   /** Called by the parser with body bytes (in the shared read buffer). */

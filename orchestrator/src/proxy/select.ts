@@ -3,14 +3,14 @@
  * in a worker thread (node, the default) or HAProxy driven through its runtime API (haproxy).
  * Both implement ProxyControl; the run does not care which one carries the traffic.
  */
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { preflightHaproxy } from './haproxy/binary.js';
 import { startHaproxyDataPlane } from './haproxy/data-plane.js';
 import type { ProxyConfig, ProxyControl } from './types.js';
 import { startProxyWorker } from './worker.js';
 import type { DataPlaneEngine } from './engines.js';
 
-export { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, isDataPlaneEngine, type DataPlaneEngine } from './engines.js';
+export {    type DataPlaneEngine } from './engines.js';
 
 export interface DataPlaneOptions {
   engine: DataPlaneEngine;

@@ -275,6 +275,8 @@ export interface ProxyControl {
   /** Forget a replica at once (it is gone: crashed, killed). In-flight attempts fail and may retry. */
   removeEndpoint(id: string): Promise<void>;
   stats(): Promise<ProxyStats>;
+  /** Every failed upstream try with its replica and time (read once, at the end of the load). */
+  failedTries(): Promise<FailedTryLog>;
   /** Prometheus text exposition of the proxy's registry. */
   metrics(): Promise<string>;
   /** Stop accepting, let in-flight requests finish, close pools. */
@@ -282,6 +284,30 @@ export interface ProxyControl {
   /** Abort everything now. */
   destroy(): Promise<void>;
 }
+
+/**
+ * An upstream try that failed on a replica (then retried elsewhere, or answered 502/504), with
+ * when and where: the verifier judges each by the state of that replica at that instant.
+ */
+export interface FailedTry {
+  /** Monotonic ms (common/clock.ts). HAProxy: the read of the counters that showed it. */
+  t: number;
+  replica: string;
+  reason: RetryReason;
+  /** How many tries this entry stands for (1 on the Node proxy; HAProxy reads counters). */
+  count: number;
+}
+
+export interface FailedTryLog {
+  tries: FailedTry[];
+  /** Failed tries not kept (the log is bounded): non-zero makes the retry checks unprovable. */
+  dropped: number;
+  /** How precisely `t` is known: 0 when stamped at the try, else the counter read interval (ms). */
+  resolutionMs: number;
+}
+
+/** Bound of the failed-try log (a zone crash at 20,000 req/s fails a few thousand). */
+export const FAILED_TRY_LOG_MAX = 200_000;
 
 /** The counts of a data plane nothing went through (a run interrupted before its load). */
 export function emptyProxyStats(): ProxyStats {
@@ -298,12 +324,5 @@ export function emptyProxyStats(): ProxyStats {
   };
 }
 
-/** Headers the proxy adds. Kept short and few: they are written on the hot path. */
-export const PROXY_HEADERS = {
-  /** On responses that needed more than one attempt: the number of attempts. */
-  attempts: 'x-zerodrop-attempts',
-  /** On proxy-generated error responses: the replica of the last attempt. */
-  upstream: 'x-zerodrop-upstream',
-  /** On proxy-generated error responses: why (connect_error, reset, timeout, no_endpoints...). */
-  error: 'x-zerodrop-error',
-} as const;
+/** Headers the proxy adds: the contract's (contract/src/headers.ts). */
+export { PROXY_HEADERS } from '../../../contract/index.js';

@@ -3,11 +3,10 @@
  * answers control requests from the parent. Compiled to dist/orchestrator/src/proxy/worker-entry.js
  * and started by startProxyWorker (worker.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startServiceProxy } from './proxy.js';
-import type { ServiceProxy } from './proxy.js';
-import { serializeError } from './protocol.js';
-import type { ControlCall, ControlRequest, WorkerData, WorkerMessage } from './protocol.js';
+import { type ServiceProxy, startServiceProxy } from './proxy.js';
+import { type ControlCall, type ControlRequest, serializeError, type WorkerData, type WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-entry.js must be started as a worker thread (startProxyWorker)');
@@ -15,6 +14,9 @@ if (port === null) throw new Error('worker-entry.js must be started as a worker 
 const data = workerData as WorkerData;
 let proxy: ServiceProxy | null = null;
 let ending = false;
+// A starved proxy thread is the machine's doing, not the service's (the run samples this).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function post(msg: WorkerMessage): void {
   port?.postMessage(msg);
@@ -30,6 +32,13 @@ async function handle(call: ControlCall, p: ServiceProxy): Promise<unknown> {
       return p.removeEndpoint(call.id);
     case 'stats':
       return p.stats();
+    case 'failedTries':
+      return p.failedTries();
+    case 'loopDelay': {
+      const max = loopDelay.count > 0 ? loopDelay.max / 1e6 : 0;
+      loopDelay.reset();
+      return max;
+    }
     case 'metrics':
       return p.metrics();
     case 'close':

@@ -6,12 +6,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { validateProxyConfig } from './config.js';
-import { deserializeError } from './protocol.js';
-import type { ControlCall, ControlRequest, ControlResults, WorkerData, WorkerMessage } from './protocol.js';
+import { type ControlCall, type ControlRequest, type ControlResults, deserializeError, type WorkerData, type WorkerMessage } from './protocol.js';
 import type { ServiceProxyOptions } from './proxy.js';
-import type { DrainResult, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
 
 /** How long to wait for the worker to start listening, and for a control call to be acknowledged. */
 const START_TIMEOUT_MS = 15_000;
@@ -117,6 +116,13 @@ export class ProxyWorker implements ProxyControl {
   }
   stats(): Promise<ProxyStats> {
     return this.call({ op: 'stats' });
+  }
+  failedTries(): Promise<FailedTryLog> {
+    return this.call({ op: 'failedTries' });
+  }
+  /** The proxy thread's worst event-loop delay (ms) since the previous call. */
+  loopDelay(): Promise<number> {
+    return this.call({ op: 'loopDelay' });
   }
   metrics(): Promise<string> {
     return this.call({ op: 'metrics' });

@@ -5,7 +5,7 @@
  * sees a dockerode type.
  */
 import Docker from 'dockerode';
-import { ZerodropError, errorCode, errorMessage } from '../common/errors.js';
+import { ZerodropError, errorCode, errorMessage } from '../../../common/src/errors.js';
 
 /** How to get an engine on the machines zerodrop targets (Debian, root). */
 export const ENGINE_FIX = 'install and start the engine: apt-get install -y docker.io && (dockerd >/tmp/dockerd.log 2>&1 &) — then check with `docker info`';
@@ -29,14 +29,14 @@ export function createDockerClient(): Docker {
 function describeEndpoint(docker: Docker): string {
   const modem = docker.modem as { socketPath?: unknown; host?: unknown; port?: unknown };
   if (typeof modem.socketPath === 'string') return modem.socketPath;
-  if (typeof modem.host === 'string') return `${modem.host}:${String(modem.port ?? '')}`;
+  if (typeof modem.host === 'string') return `${modem.host}:${typeof modem.port === 'number' || typeof modem.port === 'string' ? String(modem.port) : ''}`;
   return 'the default Docker socket';
 }
 
 /** HTTP status of a dockerode error (304, 404, 409, 500...), if it has one. */
 export function engineStatus(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'statusCode' in err) {
-    const code = (err as { statusCode: unknown }).statusCode;
+    const code = (err).statusCode;
     if (typeof code === 'number') return code;
   }
   return undefined;
@@ -45,9 +45,9 @@ export function engineStatus(err: unknown): number | undefined {
 /** The engine's own error text (its JSON `message`), else the error message. */
 export function engineMessage(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'json' in err) {
-    const json = (err as { json: unknown }).json;
+    const json = (err).json;
     if (typeof json === 'object' && json !== null && 'message' in json) {
-      const message = (json as { message: unknown }).message;
+      const message = (json).message;
       if (typeof message === 'string') return message;
     }
   }

@@ -21,10 +21,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { ZerodropError, errorMessage } from '../common/errors.js';
-import { monotonicMs } from '../common/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { engineCall, engineMessage, engineStatus } from './docker-engine.js';
-import { packageRoot } from '../common/package-root.js';
+import { packageRoot } from '../../../common/src/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
 export const SAMPLE_APP_IMAGE = 'zerodrop/sample-app:local';

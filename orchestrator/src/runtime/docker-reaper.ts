@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { engineStatus } from './docker-engine.js';
 import { processAlive, processStartTime } from './process-registry.js';
 
@@ -101,7 +101,7 @@ function nameOf(c: ListedContainer): string {
 export async function listZerodropContainers(docker: Docker, runId?: string): Promise<ListedContainer[]> {
   const label = [`${LABELS.managed}=1`];
   if (runId !== undefined) label.push(`${LABELS.runId}=${runId}`);
-  return (await docker.listContainers({ all: true, filters: { label } })) as ListedContainer[];
+  return (await docker.listContainers({ all: true, filters: { label } }));
 }
 
 /** Force-removes one container (and its anonymous volumes); a missing one counts as removed. */

@@ -26,31 +26,28 @@
  *   into a ring buffer (shown in start errors), and outlive the container, which is removed as
  *   soon as its exit is recorded.
  */
-import type { Readable } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type Docker from 'dockerode';
-import { ZerodropError, errorMessage } from '../common/errors.js';
-import { monotonicMs } from '../common/clock.js';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { connectEngine, createDockerClient, engineCall, engineMessage, engineStatus, type EngineInfo } from './docker-engine.js';
+import { containerSpec } from './docker-container-spec.js';
 import {
-  SAMPLE_APP_ADMIN_CONTAINER_PORT,
   SAMPLE_APP_IMAGE,
-  UNPRIVILEGED_USER,
   ensureSampleAppImage,
   requireImage,
   type ImageBuildOptions,
   type ImageFacts,
 } from './docker-image.js';
-import { LABELS, currentOwner, ownerLabels, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
-import { parseAnnouncement } from './process.js';
+import { currentOwner, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
+import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
+import { execInContainer } from './docker-exec.js';
+import { parseAnnouncement } from './supervised-child.js';
 import type { ExecResult, StopSignal } from '../lifecycle/types.js';
-import type { ExitKind, ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
+import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
-const LOG_LINES_KEPT = 200;
 const LOOPBACK = '127.0.0.1';
-const TMPFS_TMP = 'rw,nosuid,nodev,noexec,size=16m,mode=1777';
-const PIDS_LIMIT = 512;
 
 export interface DockerRuntimeOptions {
   /** A dockerode client (default: DOCKER_HOST or /var/run/docker.sock). */
@@ -80,26 +77,17 @@ export interface DockerRuntimeOptions {
    * replicas together get the share of ONE process session (the kernel's autogroup gives each
    * process replica of the process runtime its own). Measured on a loaded 2-core machine at
    * 1,000 req/s: p50 ≈ 0.4-1 s under /docker vs ≈ 2 ms for processes. Directly under the root, each
-   * container weighs like one process replica. Give a path to override, or null for the engine's default.
+   * container weighs like one process replica. 'auto' (that), a path to override, or null for the engine's default.
    */
-  cgroupParent?: 'auto' | string | null;
+  cgroupParent?: string | null;
 }
 
-interface DockerReplica {
-  launch: ReplicaLaunch;
+/** killSent: we sent SIGKILL and the engine accepted it while the container ran. */
+interface DockerReplica extends BookedReplica {
   containerId: string;
   container: Docker.Container;
   name: string;
-  logs: string[];
   stdoutListeners: Set<(line: string) => void>;
-  paused: boolean;
-  /** We sent SIGTERM: an exit now is graceful, unless we also had to send SIGKILL. */
-  stopRequested: boolean;
-  /** We sent SIGKILL (and the engine accepted it while the container ran). */
-  killSent: boolean;
-  exit: ReplicaExit | null;
-  exited: Promise<ReplicaExit>;
-  resolveExit: (exit: ReplicaExit) => void;
   /** Settles when the attach stream ended (every log line read). */
   streamEnded: Promise<void>;
   /** Settles when the container was removed after its exit. */
@@ -114,8 +102,7 @@ interface PortMap {
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   private readonly docker: Docker;
-  private readonly replicas = new Map<string, DockerReplica>();
-  private readonly exitListeners = new Set<(exit: ReplicaExit) => void>();
+  private readonly book = new ReplicaBook<DockerReplica>();
   private readonly images = new Map<string, Promise<ImageFacts>>();
   private readonly pendingStarts = new Set<Promise<unknown>>();
   private readonly owner: RunOwner;
@@ -158,7 +145,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async stop(replicaId: string, { graceMs, signal: stopSignal }: StopOptions): Promise<ReplicaExit> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     // The grace period runs from the moment we ask, as the kubelet counts it.
@@ -173,57 +160,20 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  /** A preStop exec hook: `docker exec` in the container (its environment, its user), bounded by timeoutMs. */
+  /** A preStop exec hook: `docker exec` in the container, bounded by timeoutMs. */
   async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
-    const replica = this.get(replicaId);
-    const started = monotonicMs();
-    const result = (exitCode: number | null, timedOut: boolean, stderr: string, error: string | null): ExecResult => ({
-      exitCode,
-      timedOut,
-      stderrTail: stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-20),
-      error,
-      durationMs: monotonicMs() - started,
-    });
-    try {
-      const exec = await engineCall(this.docker, () => replica.container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true }));
-      const stream = await engineCall(this.docker, () => exec.start({ hijack: true, stdin: false }));
-      let stderr = '';
-      const out = new PassThrough();
-      const err = new PassThrough();
-      out.resume();
-      err.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-16_384)));
-      this.docker.modem.demuxStream(stream, out, err);
-      const ended = new Promise<boolean>((resolve) => {
-        stream.once('end', () => resolve(true));
-        stream.once('close', () => resolve(true));
-        stream.once('error', () => resolve(true));
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([ended, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
-      clearTimeout(timer);
-      if (!finished) {
-        stream.destroy();
-        return result(null, true, stderr, null);
-      }
-      const info = await engineCall(this.docker, () => exec.inspect());
-      // 126/127: the shell's "cannot execute" / "not found", as docker exec reports them.
-      const notFound = info.ExitCode === 127 || info.ExitCode === 126 || /executable file not found|no such file/i.test(stderr);
-      return result(info.ExitCode ?? null, false, stderr, notFound ? `command not found: ${String(command[0])}` : null);
-    } catch (e) {
-      const message = errorMessage(e);
-      return result(null, false, '', /executable file not found|no such file/i.test(message) ? `command not found: ${String(command[0])}` : message);
-    }
+    return execInContainer(this.docker, this.book.get(replicaId).container, command, timeoutMs);
   }
 
   async kill(replicaId: string): Promise<ReplicaExit> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     await this.sendKill(replica);
     return replica.exited;
   }
 
   async pause(replicaId: string): Promise<void> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit || replica.paused) return;
     try {
       await engineCall(this.docker, () => replica.container.pause());
@@ -235,7 +185,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async resume(replicaId: string): Promise<void> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit || !replica.paused) return;
     try {
       await engineCall(this.docker, () => replica.container.unpause());
@@ -246,43 +196,34 @@ export class DockerRuntime implements Runtime {
   }
 
   inspect(replicaId: string): ReplicaInspect {
-    const replica = this.get(replicaId);
-    return {
-      replicaId,
-      state: replica.exit ? 'exited' : replica.paused ? 'paused' : 'running',
-      pid: null,
-      containerId: replica.containerId,
-      exit: replica.exit,
-    };
+    return this.book.inspect(replicaId, { pid: null, containerId: this.book.get(replicaId).containerId });
   }
 
   async logs(replicaId: string, tail: number): Promise<string[]> {
-    const replica = this.replicas.get(replicaId);
-    return replica ? replica.logs.slice(-tail) : [];
+    return this.book.logs(replicaId, tail);
   }
 
   onExit(listener: (exit: ReplicaExit) => void): () => void {
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    return this.book.onExit(listener);
   }
 
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.pendingStarts]);
-    await Promise.allSettled([...this.replicas.keys()].map((id) => this.stop(id, { graceMs })));
+    await Promise.allSettled(this.book.ids().map((id) => this.stop(id, { graceMs })));
     await this.cleanup();
   }
 
   async destroy(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.pendingStarts]);
-    await Promise.allSettled([...this.replicas.keys()].map((id) => this.kill(id)));
+    await Promise.allSettled(this.book.ids().map((id) => this.kill(id)));
     await this.cleanup();
   }
 
   /** Container ids of replicas that have not exited (tests prove nothing is left). */
   liveContainers(): string[] {
-    return [...this.replicas.values()].filter((r) => !r.exit).map((r) => r.containerId);
+    return this.book.live().map((r) => r.containerId);
   }
 
   // ------------------------------------------------------------------------------ internals
@@ -324,10 +265,10 @@ export class DockerRuntime implements Runtime {
         fix: 'set target.image (e.g. image: myapp:v1), or use --runtime process with a command',
       });
     }
-    if (this.replicas.has(replicaId)) throw new ZerodropError('ZD_INTERNAL', `replica ${replicaId} already exists`);
+    if (this.book.has(replicaId)) throw new ZerodropError('ZD_INTERNAL', `replica ${replicaId} already exists`);
     if (this.runId === null) await this.prepare(launch.runId);
     const facts = await this.image(template.image);
-    const { create: spec, adminPort } = this.containerSpec(launch, facts);
+    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent });
     const name = spec.name as string;
 
     let container: Docker.Container;
@@ -399,98 +340,16 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private containerSpec(launch: ReplicaLaunch, facts: ImageFacts): { create: Docker.ContainerCreateOptions; adminPort: number | null } {
-    const { template, resources } = launch;
-    const containerPort = template.containerPort;
-    if (!Number.isInteger(containerPort) || containerPort <= 0) {
-      throw new ZerodropError('ZD_BAD_SPEC', `replica ${launch.replicaId}: template.containerPort must be the port the container listens on, got ${containerPort}`, {
-        fix: 'set target.containerPort (e.g. 8080)',
-      });
-    }
-    const args = template.command?.map((a) => a.replaceAll('{port}', String(containerPort)));
-    const adminPort = adminPortOf(args ?? null, facts);
-    const env: Record<string, string> = {
-      ...this.options.baseEnv,
-      ...template.env,
-      ZERODROP_RUN_ID: launch.runId,
-      REPLICA_ID: launch.replicaId,
-      ZONE: launch.zone,
-      APP_VERSION: template.version,
-    };
-    if (template.port.mode === 'env') env[template.port.envVar] = String(containerPort);
-    const ports = [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
-    for (const p of ports) {
-      exposed[`${p}/tcp`] = {};
-      bindings[`${p}/tcp`] = [{ HostIp: LOOPBACK, HostPort: '0' }];
-    }
-    const memory = resources.memoryMiB > 0 ? Math.round(resources.memoryMiB * 1024 * 1024) : 0;
-    const user = isRootUser(facts.user) ? UNPRIVILEGED_USER : facts.user;
-    const name = containerName(launch.runId, launch.replicaId);
-    const create: Docker.ContainerCreateOptions = {
-      name,
-      Image: template.image as string,
-      Cmd: args && args.length > 0 ? args : undefined,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      User: user,
-      Labels: {
-        [LABELS.managed]: '1',
-        [LABELS.runId]: launch.runId,
-        [LABELS.deployment]: launch.deployment,
-        [LABELS.zone]: launch.zone,
-        [LABELS.version]: template.version,
-        [LABELS.revision]: String(launch.revision),
-        [LABELS.replica]: launch.replicaId,
-        ...ownerLabels(this.owner),
-      },
-      ExposedPorts: exposed,
-      StopSignal: template.lifecycle?.stopSignal ?? 'SIGTERM',
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      HostConfig: {
-        ...(this.cgroupParent ? { CgroupParent: this.cgroupParent } : {}),
-        PortBindings: bindings,
-        Init: true,
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': TMPFS_TMP },
-        Memory: memory,
-        MemorySwap: memory > 0 ? memory : 0,
-        NanoCpus: resources.cpus > 0 ? Math.round(resources.cpus * 1e9) : 0,
-        PidsLimit: PIDS_LIMIT,
-        RestartPolicy: { Name: 'no' },
-        AutoRemove: false,
-        NetworkMode: 'bridge',
-        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
-      },
-    };
-    return { create, adminPort };
-  }
-
   private track(launch: ReplicaLaunch, container: Docker.Container, name: string): DockerReplica {
-    let resolveExit!: (exit: ReplicaExit) => void;
-    const exited = new Promise<ReplicaExit>((resolve) => (resolveExit = resolve));
-    const replica: DockerReplica = {
-      launch,
+    return this.book.add({
+      ...freshBookkeeping(launch),
       containerId: container.id,
       container,
       name,
-      logs: [],
       stdoutListeners: new Set(),
-      paused: false,
-      stopRequested: false,
-      killSent: false,
-      exit: null,
-      exited,
-      resolveExit,
       streamEnded: Promise.resolve(),
       removed: null,
-    };
-    this.replicas.set(launch.replicaId, replica);
-    return replica;
+    });
   }
 
   private pipeLogs(replica: DockerReplica, stream: Readable): void {
@@ -506,8 +365,7 @@ export class DockerRuntime implements Runtime {
           const line = buffered.slice(0, nl).replace(/\r$/, '');
           buffered = buffered.slice(nl + 1);
           if (line.length === 0) continue;
-          replica.logs.push(`${prefix}${line}`);
-          if (replica.logs.length > LOG_LINES_KEPT) replica.logs.splice(0, replica.logs.length - LOG_LINES_KEPT);
+          keepLogLine(replica.logs, `${prefix}${line}`);
           if (isStdout) for (const listener of replica.stdoutListeners) listener(line);
         }
       });
@@ -598,13 +456,9 @@ export class DockerRuntime implements Runtime {
 
   private recordExit(replica: DockerReplica, code: number | null, oomKilled: boolean): void {
     if (replica.exit) return;
-    const kind: ExitKind = replica.killSent ? 'killed' : replica.stopRequested && !oomKilled ? 'graceful' : 'crashed';
-    const exit: ReplicaExit = { replicaId: replica.launch.replicaId, kind, code, signal: signalOf(code), atMs: monotonicMs() };
-    replica.exit = exit;
     replica.paused = false;
     if (oomKilled) replica.logs.push('[docker] the container was OOM-killed (memory limit reached)');
-    replica.resolveExit(exit);
-    for (const listener of this.exitListeners) listener(exit);
+    this.book.recordExit(replica, code, signalOf(code), oomKilled);
     replica.removed = removeContainer(this.docker, replica.containerId).catch((err: unknown) => {
       this.options.log?.(`docker: could not remove ${replica.name}: ${errorMessage(err)}`);
     });
@@ -682,7 +536,7 @@ export class DockerRuntime implements Runtime {
   }
 
   private async cleanup(): Promise<void> {
-    await Promise.allSettled([...this.replicas.values()].map((r) => r.removed ?? Promise.resolve()));
+    await Promise.allSettled(this.book.all().map((r) => r.removed ?? Promise.resolve()));
     try {
       if (this.runId !== null) await removeRunContainers(this.docker, this.runId);
       if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);
@@ -692,11 +546,6 @@ export class DockerRuntime implements Runtime {
     this.disposed = true;
   }
 
-  private get(replicaId: string): DockerReplica {
-    const replica = this.replicas.get(replicaId);
-    if (!replica) throw new ZerodropError('ZD_REPLICA_NOT_FOUND', `no replica ${replicaId} in this runtime`);
-    return replica;
-  }
 }
 
 // ------------------------------------------------------------------------------ helpers
@@ -710,25 +559,6 @@ function isNotRunning(err: unknown): boolean {
   const status = engineStatus(err);
   if (status === 304 || status === 404) return true;
   return status === 409 && /not running|is restarting|removal .* in progress|is dead/i.test(engineMessage(err));
-}
-
-function isRootUser(user: string): boolean {
-  const name = user.split(':')[0] ?? '';
-  return name === '' || name === '0' || name === 'root';
-}
-
-/** `--admin-port N` (N > 0) in the args, else 9091 when the image EXPOSEs it (the sample-app does). */
-function adminPortOf(args: string[] | null, facts: ImageFacts): number | null {
-  if (args) {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] as string;
-      const value = a === '--admin-port' ? args[i + 1] : a.startsWith('--admin-port=') ? a.slice('--admin-port='.length) : undefined;
-      if (value === undefined) continue;
-      const n = Number(value);
-      return Number.isInteger(n) && n > 0 ? n : null;
-    }
-  }
-  return facts.exposedPorts.includes(SAMPLE_APP_ADMIN_CONTAINER_PORT) ? SAMPLE_APP_ADMIN_CONTAINER_PORT : null;
 }
 
 /** container port → host port, for the tcp ports bound on 127.0.0.1. */
@@ -760,7 +590,3 @@ function containerAddress(info: Docker.ContainerInspectInfo): string | null {
   return null;
 }
 
-function containerName(runId: string, replicaId: string): string {
-  const raw = `zerodrop-${runId}-${replicaId}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
-  return raw.length > 200 ? raw.slice(0, 200) : raw;
-}

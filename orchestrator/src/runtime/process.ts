@@ -9,14 +9,14 @@
  *   sequence, pod-lifecycle.md#pod-termination). pause/resume = SIGSTOP/SIGCONT to the group:
  *   the kernel keeps accepting TCP connections into the backlog, nothing answers (a zone hang).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { ZerodropError } from '../common/errors.js';
-import { monotonicMs } from '../common/clock.js';
+import type { ChildProcess } from 'node:child_process';
+import { ZerodropError } from '../../../common/src/errors.js';
+import { monotonicMs } from '../../../common/src/clock.js';
 import { execWithDeadline } from '../lifecycle/exec.js';
 import type { ExecResult } from '../lifecycle/types.js';
+import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
+import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
 import type {
   ReplicaExit,
   ReplicaInspect,
@@ -26,28 +26,13 @@ import type {
   StopOptions,
 } from './types.js';
 
-const LOG_LINES_KEPT = 200;
 const LOOPBACK = '127.0.0.1';
 
-interface Announcement {
-  port: number;
-  adminPort: number | null;
-}
-
-interface ProcessReplica {
-  launch: ReplicaLaunch;
+interface ProcessReplica extends BookedReplica {
   /** The environment it was started with (a preStop exec runs in the same). */
   env: Record<string, string>;
   child: ChildProcess;
   pid: number;
-  logs: string[];
-  paused: boolean;
-  /** Set when we asked it to stop (SIGTERM) — an exit then is graceful, not a crash. */
-  stopRequested: boolean;
-  /** Set when we sent SIGKILL — the exit is "killed". */
-  killSent: boolean;
-  exit: ReplicaExit | null;
-  exited: Promise<ReplicaExit>;
 }
 
 export interface ProcessRuntimeOptions {
@@ -60,8 +45,7 @@ export interface ProcessRuntimeOptions {
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
-  private readonly replicas = new Map<string, ProcessReplica>();
-  private readonly exitListeners = new Set<(exit: ReplicaExit) => void>();
+  private readonly book = new ReplicaBook<ProcessReplica>();
   private registry: ProcessGroupRegistry | null = null;
   private readonly pdeathsig: boolean;
 
@@ -88,7 +72,7 @@ export class ProcessRuntime implements Runtime {
         fix: 'set template.command (argv) for the process runtime, or use --runtime docker with template.image',
       });
     }
-    if (this.replicas.has(launch.replicaId)) {
+    if (this.book.has(launch.replicaId)) {
       throw new ZerodropError('ZD_INTERNAL', `replica ${launch.replicaId} already exists`);
     }
     if (!this.registry) await this.prepare(launch.runId);
@@ -107,12 +91,8 @@ export class ProcessRuntime implements Runtime {
     };
     if (template.port.mode === 'env' && envPort !== null) env[template.port.envVar] = String(envPort);
 
-    const [file, ...args] = this.pdeathsig ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : argv;
-    const child = spawn(file as string, args, {
-      env,
-      detached: true, // own process group: a Ctrl-C in the terminal goes to the harness only
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Under pdeathsig (when this.pdeathsig), in its own process group.
+    const child = spawnInGroup(argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const replica = this.track(launch, child, env);
     const startedAtMs = monotonicMs();
 
@@ -125,7 +105,7 @@ export class ProcessRuntime implements Runtime {
   }
 
   async stop(replicaId: string, { graceMs, signal }: StopOptions): Promise<ReplicaExit> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     if (replica.paused) this.signalGroup(replica, 'SIGCONT');
@@ -140,65 +120,56 @@ export class ProcessRuntime implements Runtime {
 
   /** A preStop exec hook: argv with the replica's own environment, in its own process group. */
   async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     return execWithDeadline(command, { env: replica.env, timeoutMs });
   }
 
   async kill(replicaId: string): Promise<ReplicaExit> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     this.sendKill(replica);
     return replica.exited;
   }
 
   async pause(replicaId: string): Promise<void> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit || replica.paused) return;
     this.signalGroup(replica, 'SIGSTOP');
     replica.paused = true;
   }
 
   async resume(replicaId: string): Promise<void> {
-    const replica = this.get(replicaId);
+    const replica = this.book.get(replicaId);
     if (replica.exit || !replica.paused) return;
     this.signalGroup(replica, 'SIGCONT');
     replica.paused = false;
   }
 
   inspect(replicaId: string): ReplicaInspect {
-    const replica = this.get(replicaId);
-    return {
-      replicaId,
-      state: replica.exit ? 'exited' : replica.paused ? 'paused' : 'running',
-      pid: replica.pid,
-      containerId: null,
-      exit: replica.exit,
-    };
+    return this.book.inspect(replicaId, { pid: this.book.get(replicaId).pid, containerId: null });
   }
 
   async logs(replicaId: string, tail: number): Promise<string[]> {
-    const replica = this.replicas.get(replicaId);
-    return replica ? replica.logs.slice(-tail) : [];
+    return this.book.logs(replicaId, tail);
   }
 
   onExit(listener: (exit: ReplicaExit) => void): () => void {
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    return this.book.onExit(listener);
   }
 
   async close(graceMs: number): Promise<void> {
-    await Promise.all([...this.replicas.keys()].map((id) => this.stop(id, { graceMs })));
+    await Promise.all(this.book.ids().map((id) => this.stop(id, { graceMs })));
     this.registry?.dispose();
   }
 
   async destroy(): Promise<void> {
-    await Promise.all([...this.replicas.keys()].map((id) => this.kill(id)));
+    await Promise.all(this.book.ids().map((id) => this.kill(id)));
     this.registry?.dispose();
   }
 
   /** Pids of replicas that are still running (tests use it to prove nothing is left). */
   livePids(): number[] {
-    return [...this.replicas.values()].filter((r) => !r.exit).map((r) => r.pid);
+    return this.book.live().map((r) => r.pid);
   }
 
   private track(launch: ReplicaLaunch, child: ChildProcess, env: Record<string, string>): ProcessReplica {
@@ -210,29 +181,14 @@ export class ProcessRuntime implements Runtime {
         fix: 'check that template.command[0] exists and is executable',
       });
     }
-    let resolveExit!: (exit: ReplicaExit) => void;
-    const exited = new Promise<ReplicaExit>((resolve) => (resolveExit = resolve));
-    const replica: ProcessReplica = {
-      launch,
-      env,
-      child,
-      pid,
-      logs: [],
-      paused: false,
-      stopRequested: false,
-      killSent: false,
-      exit: null,
-      exited,
-    };
-    this.replicas.set(launch.replicaId, replica);
+    const replica = this.book.add({ ...freshBookkeeping(launch), env, child, pid });
     this.registry?.add(pid);
 
     const keep = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.length === 0) continue;
-        replica.logs.push(`${prefix}${line}`);
+        keepLogLine(replica.logs, `${prefix}${line}`);
       }
-      if (replica.logs.length > LOG_LINES_KEPT) replica.logs.splice(0, replica.logs.length - LOG_LINES_KEPT);
     };
     child.stdout?.on('data', keep(''));
     child.stderr?.on('data', keep('[stderr] '));
@@ -245,11 +201,7 @@ export class ProcessRuntime implements Runtime {
         // group already empty
       }
       this.registry?.remove(pid);
-      const kind = replica.killSent ? 'killed' : replica.stopRequested ? 'graceful' : 'crashed';
-      const exit: ReplicaExit = { replicaId: launch.replicaId, kind, code, signal, atMs: monotonicMs() };
-      replica.exit = exit;
-      resolveExit(exit);
-      for (const listener of this.exitListeners) listener(exit);
+      this.book.recordExit(replica, code, signal);
     });
     return replica;
   }
@@ -322,51 +274,8 @@ export class ProcessRuntime implements Runtime {
   }
 
   private signalGroup(replica: ProcessReplica, signal: NodeJS.Signals): void {
-    try {
-      process.kill(-replica.pid, signal);
-    } catch {
-      this.signalMain(replica, signal);
-    }
+    signalGroup(replica.pid, signal);
   }
-
-  private get(replicaId: string): ProcessReplica {
-    const replica = this.replicas.get(replicaId);
-    if (!replica) throw new ZerodropError('ZD_REPLICA_NOT_FOUND', `no replica ${replicaId} in this runtime`);
-    return replica;
-  }
-}
-
-export function parseAnnouncement(line: string): Announcement | null {
-  if (!line.startsWith('{') || !line.includes('"listening"')) return null;
-  try {
-    const msg = JSON.parse(line) as { event?: unknown; port?: unknown; adminPort?: unknown };
-    if (msg.event !== 'listening' || typeof msg.port !== 'number') return null;
-    return { port: msg.port, adminPort: typeof msg.adminPort === 'number' ? msg.adminPort : null };
-  } catch {
-    return null;
-  }
-}
-
-/** A free loopback port (bind to 0, read, release). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let setprivChecked: boolean | null = null;
-function hasSetprivPdeathsig(): boolean {
-  if (setprivChecked !== null) return setprivChecked;
-  if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivChecked = false);
-  const probe = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' });
-  return (setprivChecked = probe.status === 0);
 }
 
 function pickEnv(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -2,7 +2,7 @@
 import { DockerRuntime } from './docker.js';
 import { ProcessRuntime } from './process.js';
 import type { Runtime, RuntimeName } from './types.js';
-import { ZerodropError } from '../common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 
 export interface RuntimeSelection {
   runId: string;

@@ -7,7 +7,8 @@
 import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { PodTemplate, ResourceLimits } from '../spec.js';
 
-export type RuntimeName = 'process' | 'docker';
+export type { RuntimeName } from './names.js';
+import type { RuntimeName } from './names.js';
 
 export interface HostPort {
   host: string;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker.js';
 import { IMAGE_NODE_PATH, SAMPLE_APP_IMAGE, ensureSampleAppImage, nodeBaseImage } from '../../src/runtime/docker-image.js';
 import { LABELS } from '../../src/runtime/docker-reaper.js';

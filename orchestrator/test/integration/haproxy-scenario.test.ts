@@ -11,7 +11,7 @@ import { parseCli } from '../../../harness/src/cli/args.js';
 import { findPrometheusBinary } from '../../../harness/src/prometheus/server.js';
 import { parseScenarioText } from '../../../harness/src/scenario/load.js';
 import { describePlan, resolvePlan } from '../../../harness/src/scenario/resolve.js';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
 import { checkOf, explain, processesOfRun, runYaml } from '../../../test/helpers/scenario-run.js';
 

@@ -21,7 +21,7 @@ afterEach(() => {
 async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
   const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   started.push(parent);
-  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
   const deadline = Date.now() + 5000;
   while (!/\) Z /.test(readStat(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return { pid, parent };

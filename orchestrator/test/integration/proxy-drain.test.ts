@@ -6,13 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { proxyConfig } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { type ServiceProxy, startServiceProxy } from '../../src/proxy/proxy.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
-import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { startUpstreams, stopUpstreams, type Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { untilInFlight } from '../../../test/helpers/proxy-wait.js';
-import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 let ups: Upstream[] = [];
@@ -139,8 +137,8 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
           created.push({ t, stack: new Error().stack ?? '' });
           return t;
         }) as unknown as F;
-      globalThis.setTimeout = track(realTimeout as never) as unknown as typeof setTimeout;
-      globalThis.setInterval = track(realInterval as never) as unknown as typeof setInterval;
+      globalThis.setTimeout = track(realTimeout as never);
+      globalThis.setInterval = track(realInterval as never);
       proxy = await startServiceProxy(proxyConfig('close-test', withClient(client, { metricsPort: 0, healthCheck: { intervalMs: 50, timeoutMs: 50 } })));
       for (const u of ups) await proxy.addEndpoint(u.endpoint());
       const p = proxy;

@@ -6,15 +6,12 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { proxyConfig } from '../../src/proxy/config.js';
-import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.js';
+import { type ServiceProxy, startServiceProxy } from '../../src/proxy/proxy.js';
 import type { UpstreamClient } from '../../src/proxy/types.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 import { rawRequest } from '../../../test/helpers/proxy-raw.js';
-import { bytewise, startScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
-import type { Script, ScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
+import { bytewise, type Script, type ScriptedUpstream, startScriptedUpstream } from '../../../test/helpers/proxy-scripted.js';
 
 const HEALTH: Script = () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n'] });
 /** One replica, checked once, never ejected: what the test scripts is all that happens. */
@@ -100,13 +97,33 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
     }
   });
 
-  it('a body delimited by the connection\'s close is forwarded whole, with a Content-Length', async () => {
-    const { p } = await setup(client, {
+  // Item 8 of issue 11: re-framing with a Content-Length computed from what arrived before the
+  // FIN would pass a body cut short by a dying replica off as a whole one.
+  it('a body delimited by the connection\'s close is forwarded close-delimited: no Content-Length, no chunking, Connection: close', async () => {
+    const { port } = await setup(client, {
       '/eof': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n', 'until ', 'close'], then: 'end' }),
     });
-    const res = await get(`${p.url}/eof`);
-    expect(res).toMatchObject({ status: 200, body: 'until close' });
-    expect(res.headers['content-length']).toBe('11');
+    // A keep-alive request: only the proxy's own framing can end this exchange.
+    const res = await rawRequest(port, 'GET /eof HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('until close');
+    expect(res.headers.has('content-length'), res.raw).toBe(false);
+    expect(res.headers.has('transfer-encoding'), res.raw).toBe(false);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(res.end).toBe('closed');
+  });
+
+  it('a large close-delimited body (streamed, past the buffer limit) is forwarded close-delimited too, byte for byte', async () => {
+    const piece = 'z'.repeat(64 * 1024);
+    const { port } = await setup(client, {
+      '/big-eof': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n', piece, piece, piece, piece], then: 'end' }),
+    });
+    const res = await rawRequest(port, 'GET /big-eof HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(res.status).toBe(200);
+    expect(res.headers.has('content-length')).toBe(false);
+    expect(res.headers.has('transfer-encoding')).toBe(false);
+    expect(res.body.length).toBe(4 * piece.length);
+    expect(res.end).toBe('closed');
   });
 
   it.each([

@@ -4,15 +4,12 @@
  * zone that hangs replica by replica, and the zone ejection that takes the rest of it out.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { proxyConfig } from '../../src/proxy/config.js';
-import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
-import { startProxyWorker } from '../../src/proxy/worker.js';
-import type { ProxyWorker } from '../../src/proxy/worker.js';
+import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.js';
+import { type ProxyWorker, startProxyWorker } from '../../src/proxy/worker.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
-import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { startUpstreams, stopUpstreams, type Upstream, type UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
 import { untilStats } from '../../../test/helpers/proxy-wait.js';
-import type { Upstream, UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 const FAST: ProxyConfigOverrides = {

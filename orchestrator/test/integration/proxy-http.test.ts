@@ -5,14 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { proxyConfig } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { type ServiceProxy, startServiceProxy } from '../../src/proxy/proxy.js';
 import { startLoad } from '../../../test/helpers/http-load.js';
 import { rawRequest } from '../../../test/helpers/proxy-raw.js';
-import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
-import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
+import { startUpstreams, stopUpstreams, type Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 // The replicas are shared; each upstream client gets its own proxy.

@@ -5,16 +5,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { proxyConfig } from '../../src/proxy/config.js';
-import type { ProxyConfigOverrides } from '../../src/proxy/config.js';
-import { startServiceProxy } from '../../src/proxy/proxy.js';
-import type { ServiceProxy } from '../../src/proxy/proxy.js';
+import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.js';
+import { type ServiceProxy, startServiceProxy } from '../../src/proxy/proxy.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
-import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
-import type { LoadRun } from '../../../test/helpers/http-load.js';
-import { startUpstream, startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
+import { type LoadRun, startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
+import { startUpstream, startUpstreams, stopUpstreams, type Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { untilInFlight } from '../../../test/helpers/proxy-wait.js';
-import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 let ups: Upstream[] = [];

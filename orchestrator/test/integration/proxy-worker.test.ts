@@ -9,12 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { proxyConfig } from '../../src/proxy/config.js';
-import { resolveWorkerEntry, startProxyWorker } from '../../src/proxy/worker.js';
-import type { ProxyWorker } from '../../src/proxy/worker.js';
+import { type ProxyWorker, resolveWorkerEntry, startProxyWorker } from '../../src/proxy/worker.js';
 import type { ProxyStats } from '../../src/proxy/types.js';
 import { startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
-import { startUpstreams, stopUpstreams } from '../../../test/helpers/proxy-upstreams.js';
-import type { Upstream } from '../../../test/helpers/proxy-upstreams.js';
+import { startUpstreams, stopUpstreams, type Upstream } from '../../../test/helpers/proxy-upstreams.js';
 import { UPSTREAM_CLIENTS, withClient } from '../../../test/helpers/proxy-clients.js';
 
 let ups: Upstream[] = [];

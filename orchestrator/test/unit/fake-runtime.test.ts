@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isZerodropError } from '../../src/common/errors.js';
-import { FakeRuntime } from '../../src/runtime/fake.js';
+import { isZerodropError } from '../../../common/src/errors.js';
+import { FakeRuntime } from './support/fake-runtime.js';
 import type { ReplicaExit, ReplicaLaunch } from '../../src/runtime/types.js';
 import { DEFAULT_RESOURCES } from '../../src/spec.js';
 import { template } from './support/fixtures.js';

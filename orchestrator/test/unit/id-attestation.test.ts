@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IdAttestor, idModeFor } from '../../src/proxy/id-attestation.js';
+import { resolveHaproxyBinary } from '../../src/proxy/haproxy/binary.js';
 import { idAttestationLines, renderDataPlaneConfig } from '../../src/proxy/haproxy/config.js';
 import { proxyConfig, validateProxyConfig } from '../../src/proxy/config.js';
 import type { IdMode } from '../../src/proxy/id-attestation.js';
@@ -80,7 +81,7 @@ describe('HAProxy id attestation rules', () => {
         }),
       );
       writeFileSync(join(dir, 'errors.map'), '');
-      execFileSync('haproxy', ['-c', '-q', '-f', file], { stdio: 'pipe' });
+      execFileSync(resolveHaproxyBinary(), ['-c', '-q', '-f', file], { stdio: 'pipe' });
     }
   });
 });

@@ -3,9 +3,8 @@
  * fallback (KEP-1669), passive and active ejection, the way back, zone ejection, no panic mode.
  */
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/common/clock.js';
-import { EndpointTable } from '../../src/proxy/endpoints.js';
-import type { Endpoint, EndpointTableConfig } from '../../src/proxy/endpoints.js';
+import type { Clock } from '../../../common/src/clock.js';
+import { type Endpoint, EndpointTable, type EndpointTableConfig } from '../../src/proxy/endpoints.js';
 import type { ProxyEvent } from '../../src/proxy/types.js';
 
 class FakeClock implements Clock {

@@ -5,7 +5,7 @@
  * headers on top of it: harness/test/unit/driver-http1.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { FAILED, Http1ResponseParser, NEED_MORE, latin1, sameLatin1 } from '../../src/common/http1-parser.js';
+import { FAILED, Http1ResponseParser, NEED_MORE, latin1, sameLatin1 } from '../../../common/src/http1-parser.js';
 
 class Recorder extends Http1ResponseParser {
   fields: string[] = [];

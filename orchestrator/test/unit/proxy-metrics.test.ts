@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Endpoint } from '../../src/proxy/endpoints.js';
-import { DurationCounter, createProxyRegistry } from '../../src/proxy/metrics.js';
-import type { ProxyMetricsSource } from '../../src/proxy/metrics.js';
+import { createProxyRegistry, DurationCounter, type ProxyMetricsSource } from '../../src/proxy/metrics.js';
 
 function line(text: string, prefix: string): string | undefined {
   return text.split('\n').find((l) => l.startsWith(prefix));

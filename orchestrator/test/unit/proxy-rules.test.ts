@@ -3,7 +3,7 @@
  * retry, config validation (loopback only).
  */
 import { describe, expect, it } from 'vitest';
-import { ZerodropError } from '../../src/common/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { isLoopbackAddress, proxyConfig, validateProxyConfig } from '../../src/proxy/config.js';
 import {
   HDR_CONNECTION,

@@ -4,7 +4,7 @@
  * `zeroLossProblems` is the one verdict: the good path must return [] and each contract-breaking
  * switch must make it return something.
  */
-import { parseExposition, sampleValue, sumTrafficResponses } from '../../src/exposition.js';
+import { parseExposition, sampleValue, sumTrafficResponses } from '../../../contract/index.js';
 import { startLoad, waitForCounts, type LoadRequest, type LoadResult } from '../../../test/helpers/http-load.js';
 import { request, startSampleApp, type ExitInfo, type SampleAppProcess } from '../../../test/helpers/sample-app-process.js';
 

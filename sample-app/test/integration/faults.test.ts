@@ -4,7 +4,7 @@
  * requests, next to a control run of the healthy replica in the same setup.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseExposition, sampleValue, sumTrafficResponses } from '../../src/exposition.js';
+import { parseExposition, sampleValue, sumTrafficResponses } from '../../../contract/index.js';
 import { startLoad, waitForCounts, type LoadResult } from '../../../test/helpers/http-load.js';
 import {
   killAllSampleApps,

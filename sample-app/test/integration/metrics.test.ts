@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseExpositionFull, sampleValue, type Sample } from '../../src/exposition.js';
+import { parseExpositionFull, sampleValue, type Sample } from '../../../contract/index.js';
 import { DURATION_BUCKETS } from '../../src/metrics.js';
 import { killAllSampleApps, request, startSampleApp, type SampleAppProcess } from '../../../test/helpers/sample-app-process.js';
 

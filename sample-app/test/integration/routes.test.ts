@@ -3,7 +3,7 @@
  * same counters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExposition, sampleValue } from '../../src/exposition.js';
+import { parseExposition, sampleValue } from '../../../contract/index.js';
 import { RawConnection } from '../../../test/helpers/raw-http.js';
 import { killAllSampleApps, request, startSampleApp, type SampleAppProcess } from '../../../test/helpers/sample-app-process.js';
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseWorkMs, rawHeader } from '../../src/app.js';
 import { ErrorRateGate } from '../../src/faults.js';
 import { createAppMetrics } from '../../src/metrics.js';
-import { isProbeRoute, methodLabel, PROBE_ROUTES, routeLabel } from '../../src/routes.js';
+import { isProbeRoute, PROBE_ROUTES } from '../../../contract/index.js';
+import { methodLabel, routeLabel } from '../../src/routes.js';
 
 describe('ErrorRateGate', () => {
   it.each([0, 0.1, 0.25, 0.29, 1 / 3, 0.5, 0.999, 1])('after n calls exactly floor(n x %d) failed, at every n', (f) => {

@@ -6,9 +6,9 @@
  * is INVALID (the run could not do what it was asked, the service is not to blame).
  */
 import { z } from 'zod';
-import { monotonicMs } from '../../../../orchestrator/src/common/clock.js';
-import { execWithDeadline } from '../../../../orchestrator/src/lifecycle/exec.js';
-import type { ExecResult } from '../../../../orchestrator/src/lifecycle/types.js';
+import { monotonicMs } from '../../../../common/src/clock.js';
+import { execWithDeadline } from '../../../../orchestrator/index.js';
+import type { ExecResult } from '../../../../orchestrator/index.js';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, envMap } from '../../scenario/fields.js';
 import { stepCheck, type ActionDef, type StepBase, type StepResult } from '../types.js';

@@ -6,17 +6,16 @@
  *                        (orchestrator/src/proxy/id-attestation.ts); the driver still compares it
  *                        with its own, so a data plane that mixed up answers is still caught.
  */
-import type { IdAttestationStats } from '../../../../orchestrator/src/proxy/id-attestation.js';
+import type { IdAttestationStats } from '../../../../orchestrator/index.js';
 import type { Check } from '../../result/types.js';
-
-const fmt = (n: number): string => n.toLocaleString('en-US');
+import { check, fmt } from '../check.js';
 
 export function idsCheck(idMismatches: number, ids: IdAttestationStats | undefined): Check {
   const status = idMismatches > 0 ? 'fail' : 'pass';
   const expected = 'id mismatches = 0';
   if (ids?.mode === 'attest') {
     const how = ids.source === 'declared' ? 'declared with target.echoesId: false' : 'detected from its first 2xx';
-    const c: Check = {
+    return check({
       id: 'ledger.ids-attested',
       group: 'ledger',
       title: 'Every 2xx carried its own request id back (ids attested by the data plane)',
@@ -24,25 +23,25 @@ export function idsCheck(idMismatches: number, ids: IdAttestationStats | undefin
       expected,
       actual: `id mismatches = ${fmt(idMismatches)}; ${fmt(ids.attested)} ids attested by the data plane (the service does not echo x-zerodrop-id: ${how})`,
       numbers: { idMismatches, attested: ids.attested },
-    };
-    if (idMismatches > 0) {
-      c.explanation =
-        'an answer came back with another request\'s id, or without one: the data plane attested the id of the request it forwarded, so the answers were mixed up between the data plane and the driver (or the service sent a wrong x-zerodrop-id of its own)';
-    }
-    return c;
+      broken: `${fmt(idMismatches)} responses carried another request's id (or none), with ids attested by the data plane`,
+      explanation:
+        idMismatches === 0
+          ? undefined
+          : 'an answer came back with another request\'s id, or without one: the data plane attested the id of the request it forwarded, so the answers were mixed up between the data plane and the driver (or the service sent a wrong x-zerodrop-id of its own)',
+    });
   }
   const detected = ids?.mode === 'echo' && ids.source === 'detected' ? ' (the service echoes x-zerodrop-id: detected from its first 2xx)' : '';
-  const c: Check = {
+  return check({
     id: 'ledger.ids-echoed',
     group: 'ledger',
     title: 'Every 2xx carried its own request id back',
     status,
     expected,
     actual: `id mismatches = ${fmt(idMismatches)}${detected}`,
-  };
-  if (idMismatches > 0) {
-    c.explanation =
-      'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses; a service that never echoes the id is declared with target.echoesId: false';
-  }
-  return c;
+    broken: `${fmt(idMismatches)} responses carried another request's id (or none)`,
+    explanation:
+      idMismatches === 0
+        ? undefined
+        : 'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses; a service that never echoes the id is declared with target.echoesId: false',
+  });
 }

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { ZerodropError } from '../../common/errors.js';
+import { ZerodropError } from '../../../../common/src/errors.js';
 
 /** Where Debian/Ubuntu install it. `ZERODROP_HAPROXY_BIN` overrides (resolveHaproxyBinary). */
 export const HAPROXY_BIN = '/usr/sbin/haproxy';

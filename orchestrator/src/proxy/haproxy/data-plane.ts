@@ -1,7 +1,7 @@
 /**
  * HAProxy as zerodrop's data plane (issue 7): the ProxyControl contract implemented by an haproxy
  * process driven through its runtime API. HAProxy carries the traffic (≈ 15 µs of CPU per request
- * against ≈ 45 µs for the Node proxy, research/baseline-measurements.md); this module only adds,
+ * against ≈ 45 µs for the Node proxy, measured by `npm run bench -- proxy`); this module only adds,
  * drains and removes replicas, and reads counters. See config.ts for the exact semantics and
  * stats.ts for what each ProxyStats field is worth.
  *
@@ -18,11 +18,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monotonicMs } from '../../common/clock.js';
-import { ZerodropError, errorMessage } from '../../common/errors.js';
-import { freeLoopbackPort } from '../../runtime/process.js';
+import { monotonicMs } from '../../../../common/src/clock.js';
+import { ZerodropError, errorMessage } from '../../../../common/src/errors.js';
+import { freeLoopbackPort } from '../../runtime/supervised-child.js';
 import { validateProxyConfig } from '../config.js';
-import type { DrainResult, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
+import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
+import { FAILED_TRY_POLL_MS, FailedTryTracker } from './failed-tries.js';
 import { preflightHaproxy } from './binary.js';
 import { BACKEND, COUNTERS_TABLE, ERRORS_MAP, FRONTEND, IDS_MODE_VAR, IDS_TABLE, addServerCommand, haproxyConfigProblems, renderDataPlaneConfig, serverNameFor } from './config.js';
 import { HaproxyProcess } from './process.js';
@@ -76,6 +77,8 @@ export class HaproxyDataPlane implements ProxyControl {
   private metricsServer: http.Server | null = null;
   private ownMetricsUrl: string | null = null;
   private lastStats: ProxyStats | null = null;
+  private readonly failed = new FailedTryTracker();
+  private pollTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly config: ProxyConfig,
@@ -138,6 +141,7 @@ export class HaproxyDataPlane implements ProxyControl {
         await waitReady(proc, api, START_TIMEOUT_MS);
         plane = new HaproxyDataPlane(config, version, proc, api, dir, port, nativePort, closeTimeoutMs);
         if (config.metricsPort !== null) await plane.serveMetrics(config.metricsPort);
+        plane.pollFailedTries();
         return plane;
       } catch (err) {
         lastError = err;
@@ -175,7 +179,7 @@ export class HaproxyDataPlane implements ProxyControl {
     } else {
       book.carried = addCounters(book.carried, book.last);
       book.last = emptyCounters();
-      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' as AdminState });
+      Object.assign(book, { version: spec.version, host: spec.host, port: spec.port, admin: 'ready' });
     }
     const name = this.uniqueName(spec.id);
     this.names.add(name);
@@ -249,13 +253,18 @@ export class HaproxyDataPlane implements ProxyControl {
     for (const r of rows) if (r['pxname'] === BACKEND && r['svname'] !== 'BACKEND' && r['svname']) servers.set(r['svname'], r);
     const endpoints = [...this.books.values()].map((b) => {
       const row = b.name !== null ? servers.get(b.name) : undefined;
-      if (row !== undefined) b.last = serverCounters(row);
+      if (row !== undefined) this.noteCounters(b, serverCounters(row));
       return endpointStats({ id: b.id, zone: b.zone, version: b.version, admin: b.admin, counters: addCounters(b.carried, b.last) });
     });
     const stats = buildProxyStats({ frontend, backend, savedByRetry: parseGpc0(table), endpoints, events: [...this.events] });
     stats.ids = idStatsOf(this.config.ids ?? 'auto', parseGpc0(idsTable), idsVar);
     this.lastStats = stats;
     return stats;
+  }
+
+  async failedTries(): Promise<FailedTryLog> {
+    if (this.proc.running && !this.closing) await this.readServers().catch(() => undefined);
+    return this.failed.log();
   }
 
   async metrics(): Promise<string> {
@@ -282,7 +291,40 @@ export class HaproxyDataPlane implements ProxyControl {
 
   // ---------------------------------------------------------------- internals
 
+  /** A server's latest counters: kept for stats(), and any new failed try logged (failed-tries.ts). */
+  private noteCounters(book: Book, counters: ServerCounters): void {
+    book.last = counters;
+    this.failed.observe(book.id, addCounters(book.carried, counters), monotonicMs());
+  }
+
+  /** Reads every server's counters (one `show stat` of the backend). */
+  private async readServers(): Promise<void> {
+    const rows = await this.api.showStat(`${BACKEND} 4 -1`);
+    const byName = new Map(rows.map((r) => [r['svname'], r]));
+    for (const b of this.books.values()) {
+      const row = b.name !== null ? byName.get(b.name) : undefined;
+      if (row !== undefined) this.noteCounters(b, serverCounters(row));
+    }
+  }
+
+  private pollFailedTries(): void {
+    const tick = (): void => {
+      this.pollTimer = null;
+      if (this.closing || !this.proc.running) return;
+      void this.readServers()
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.closing || !this.proc.running) return;
+          this.pollTimer = setTimeout(tick, FAILED_TRY_POLL_MS);
+          this.pollTimer.unref();
+        });
+    };
+    tick();
+  }
+
   private async cleanup(): Promise<void> {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
     const server = this.metricsServer;
     this.metricsServer = null;
     if (server) {
@@ -313,7 +355,7 @@ export class HaproxyDataPlane implements ProxyControl {
     const rows = await this.api.showStat(`${BACKEND} 4 -1`);
     const row = rows.find((r) => r['svname'] === book.name);
     if (row === undefined) return 0;
-    book.last = serverCounters(row);
+    this.noteCounters(book, serverCounters(row));
     return book.last.scur + book.last.qcur;
   }
 

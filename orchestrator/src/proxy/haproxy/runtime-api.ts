@@ -3,7 +3,7 @@
  * command (non-interactive mode: HAProxy answers, then closes), a few commands in flight at most.
  */
 import net from 'node:net';
-import { ZerodropError } from '../../common/errors.js';
+import { ZerodropError } from '../../../../common/src/errors.js';
 
 const COMMAND_TIMEOUT_MS = 5000;
 /** HAProxy's stats socket serves 10 connections by default (stats maxconn). */

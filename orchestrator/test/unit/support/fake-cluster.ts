@@ -4,8 +4,8 @@
  * runtime and proxy lands in one ordered log, so a test can assert "unrouted before SIGTERM".
  */
 import { DeploymentController, type ProberFactory } from '../../../src/controller.js';
-import { FakeRuntime, type FakeRuntimeOptions } from '../../../src/runtime/fake.js';
-import type { DrainResult, ProxyControl, ProxyEndpoint, ProxyStats } from '../../../src/proxy/types.js';
+import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
+import type { DrainResult, FailedTryLog, ProxyControl, ProxyEndpoint, ProxyStats } from '../../../src/proxy/types.js';
 import type { ReplicaExit, StopOptions } from '../../../src/runtime/types.js';
 import type { DeploymentSpec } from '../../../src/spec.js';
 import type { TimelineEvent } from '../../../src/timeline.js';
@@ -53,6 +53,9 @@ class RecordingProxy implements ProxyControl {
     this.routed.delete(id);
   }
   async stats(): Promise<ProxyStats> {
+    throw new Error('not used by the controller');
+  }
+  async failedTries(): Promise<FailedTryLog> {
     throw new Error('not used by the controller');
   }
   async metrics(): Promise<string> {

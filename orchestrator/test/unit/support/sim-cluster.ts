@@ -17,7 +17,7 @@ import type {
   ReplicaSetState,
   ScaleReason,
 } from '../../../src/planner/types.js';
-import { FakeRuntime } from '../../../src/runtime/fake.js';
+import { FakeRuntime } from './fake-runtime.js';
 import type { DeploymentSpec, IntOrPercent } from '../../../src/spec.js';
 import type { ZoneFailureMode } from '../../../src/timeline.js';
 import { makeSpec, template } from './fixtures.js';

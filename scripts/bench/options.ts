@@ -1,0 +1,125 @@
+/**
+ * The bench's flags: one parser, one usage text, defaults in one place. Bad flags throw UsageError
+ * (exit 2 with the usage).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { projectRoot } from '../../harness/src/paths.js';
+import { DATA_PLANE_ENGINES, type DataPlaneEngine, isDataPlaneEngine } from '../../orchestrator/index.js';
+
+export const HEADLINE_RATE = 20_000;
+export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1 } as const;
+
+export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/bench.js [options])
+       npm run bench -- proxy [--runs N] [--duration S] [--variants direct,raw,undici,haproxy]   the proxy's upstream clients vs HAProxy
+       npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2]                          the driver's engines vs wrk
+
+  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 15
+  --seconds S             length of each closed-loop measurement, whole seconds (default 10)
+  --warmup S              wrk warm-up before each measurement, not recorded, whole seconds (default 2; 0 = none)
+  --runs N                repeats of (a)–(d), interleaved; medians reported (default 3)
+  --replicas N            sample-app replicas for (a)–(c) (default 2)
+  --connections C         client connections for wrk and the driver (default 100)
+  --no-haproxy            skip (c)
+  --no-driver             skip (d)
+  --no-ceiling            skip (e)
+  --ceiling-low R         lowest rate probed (default 2000)
+  --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
+  --probes N              most ceiling probes (default 5)
+  --probe-duration S      load duration of each probe; the demo timeline scales with it (default 30)
+  --ceiling-scenario F    the scenario (e) bisects over (default scenarios/demo.yaml)
+  --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
+  --out DIR               where <timestamp>.json goes (default reports/bench)
+  --verbose               print the scenario runner's log lines
+  --help
+`;
+
+export interface Options {
+  quick: boolean;
+  seconds: number;
+  warmup: number;
+  runs: number;
+  replicas: number;
+  connections: number;
+  haproxy: boolean;
+  driver: boolean;
+  ceiling: boolean;
+  /** The scenario whose zero-drop ceiling (e) looks for (default scenarios/demo.yaml). */
+  ceilingScenario: string;
+  /** The data plane of the ceiling probes (null: the scenario's own). */
+  ceilingProxy: DataPlaneEngine | null;
+  ceilingLow: number;
+  ceilingHigh: number;
+  probes: number;
+  probeDuration: number;
+  out: string;
+  verbose: boolean;
+}
+
+export class UsageError extends Error {}
+
+function proxyEngine(raw: string | undefined): DataPlaneEngine | null {
+  if (raw === undefined) return null;
+  if (!isDataPlaneEngine(raw)) throw new UsageError(`--ceiling-proxy ${raw}: expected one of ${DATA_PLANE_ENGINES.join(', ')}`);
+  return raw;
+}
+
+export function parseOptions(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      runs: { type: 'string' },
+      replicas: { type: 'string' },
+      connections: { type: 'string' },
+      'no-haproxy': { type: 'boolean' },
+      'no-driver': { type: 'boolean' },
+      'no-ceiling': { type: 'boolean' },
+      'ceiling-low': { type: 'string' },
+      'ceiling-high': { type: 'string' },
+      probes: { type: 'string' },
+      'probe-duration': { type: 'string' },
+      'ceiling-scenario': { type: 'string' },
+      'ceiling-proxy': { type: 'string' },
+      out: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) return null;
+  const quick = values.quick === true;
+  const num = (name: string, raw: string | undefined, dflt: number, min: number, max: number): number => {
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new UsageError(`--${name} ${raw}: expected a whole number in [${min}, ${max}]`);
+    }
+    return n;
+  };
+  const o: Options = {
+    quick,
+    seconds: num('seconds', values.seconds, quick ? 3 : 10, 1, 120),
+    warmup: num('warmup', values.warmup, quick ? 1 : 2, 0, 30),
+    runs: num('runs', values.runs, quick ? 1 : 3, 1, 10),
+    replicas: num('replicas', values.replicas, 2, 1, 8),
+    connections: num('connections', values.connections, 100, 1, 1000),
+    haproxy: values['no-haproxy'] !== true,
+    driver: values['no-driver'] !== true,
+    ceiling: values['no-ceiling'] !== true,
+    ceilingLow: num('ceiling-low', values['ceiling-low'], 2000, 100, 200_000),
+    ceilingHigh: num('ceiling-high', values['ceiling-high'], HEADLINE_RATE, 100, 200_000),
+    probes: num('probes', values.probes, quick ? 3 : 5, 1, 12),
+    probeDuration: num('probe-duration', values['probe-duration'], quick ? 15 : 30, 8, 120),
+    out: values.out ?? join(projectRoot(), 'reports', 'bench'),
+    verbose: values.verbose === true,
+    ceilingScenario: values['ceiling-scenario'] ?? join(projectRoot(), 'scenarios', 'demo.yaml'),
+    ceilingProxy: proxyEngine(values['ceiling-proxy']),
+  };
+  if (o.ceilingLow > o.ceilingHigh) throw new UsageError(`--ceiling-low ${o.ceilingLow} is above --ceiling-high ${o.ceilingHigh}`);
+  return o;
+}
+
