@@ -68,10 +68,12 @@ export interface ActionDef<I extends { at: number; action: string }, S extends S
   readonly fixes?: Record<string, string>;
   plan(input: I, ctx: PlanContext): S;
   execute(step: S, ctx: ExecuteContext): Promise<StepResult>;
-  /** The checks that judge the step; `id` is "events.<n>-<action>". */
-  checks(step: S, id: string, ran: StepRecord<S>, ctx: CheckContext): Check[];
-  /** End of the step's disruption window (ms from origin), null = it never ended. */
-  windowEnd(ran: StepRecord<S>, events: TimelineEvent[]): number | null;
+  /**
+   * The checks of a step judged by whether it ran (exec, http); `id` is "events.<n>-<action>".
+   * Actions that change the deployment leave it out: their outcome comes from the timeline events
+   * they produce (harness/src/verify/steps.ts, checks/events.ts).
+   */
+  checks?(step: S, id: string, ran: StepRecord<S>, ctx: CheckContext): Check[];
   readonly disruptionKind: DisruptionEvent['kind'];
 }
 
@@ -80,12 +82,6 @@ export function stepCheck(id: string, title: string, status: Check['status'], ex
   const c: Check = { id, group: 'events', title, status, expected, actual };
   if (explanation) c.explanation = explanation;
   return c;
-}
-
-/** The plain check of a step that is judged by whether it ran: done, failed or invalid. */
-export function ranCheck(id: string, label: string, ran: StepRecord): Check {
-  const status = ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass';
-  return stepCheck(id, label, status, 'executed', ran.outcome === 'done' || ran.outcome === 'running' ? 'done' : `${ran.outcome}: ${ran.detail ?? ''}`);
 }
 
 export type { PodTemplate };

@@ -11,6 +11,7 @@ import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
 import { knownKeys } from '../../src/scenario/schema.js';
 import { ACTION_NAMES, TIMELINE_ACTIONS, actionOf, type PlannedStep } from '../../src/timeline/registry.js';
+import type { Check } from '../../src/result/types.js';
 import type { StepRecord } from '../../src/timeline/types.js';
 
 const ctx = { controller: null as unknown as DeploymentController, log: () => undefined };
@@ -20,10 +21,10 @@ function planOf(step: string): PlannedStep {
   return plan.steps[0]!;
 }
 
-async function judge(step: PlannedStep): Promise<{ record: StepRecord; check: ReturnType<ReturnType<typeof actionOf>['checks']>[number] }> {
+async function judge(step: PlannedStep): Promise<{ record: StepRecord; check: Check }> {
   const r = await actionOf(step).execute(step, ctx);
   const record: StepRecord = { step, startedMs: 0, endedMs: 10, outcome: r.outcome, detail: r.detail };
-  return { record, check: actionOf(step).checks(step, 'events.1-x', record, { events: [], sendEnd: 60_000, replicas: 1 })[0]! };
+  return { record, check: actionOf(step).checks!(step, 'events.1-x', record, { events: [], sendEnd: 60_000, replicas: 1 })[0]! };
 }
 
 describe('the registry', () => {

@@ -84,7 +84,6 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
         status === 'fail' ? 'the step itself failed (see its exit code and stderr): the deployment did not do what the timeline asked' : undefined),
     ];
   },
-  windowEnd: (ran) => ran.endedMs,
   disruptionKind: 'exec',
 };
 

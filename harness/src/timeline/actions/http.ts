@@ -66,6 +66,5 @@ export const http: ActionDef<z.output<typeof schema>, HttpStep> = {
     stepCheck(id, step.label, ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass',
       step.expectStatus === null ? 'a 2xx answer' : `HTTP ${step.expectStatus}`, ran.detail ?? ran.outcome),
   ],
-  windowEnd: (ran) => ran.endedMs,
   disruptionKind: 'http',
 };

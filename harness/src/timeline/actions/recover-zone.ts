@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { ranCheck, managed, type ActionDef, type StepBase } from '../types.js';
+import { managed, type ActionDef, type StepBase } from '../types.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('recover-zone'), zone: name });
 
@@ -20,7 +20,5 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
     await controller.recoverZone(step.zone);
     return { outcome: 'done', detail: null };
   },
-  checks: (step, id, ran) => [ranCheck(id, step.label, ran)],
-  windowEnd: (ran) => ran.startedMs + 2000,
   disruptionKind: 'zone-recover',
 };

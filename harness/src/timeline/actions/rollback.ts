@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration } from '../../scenario/fields.js';
 import { managed, type ActionDef, type StepBase } from '../types.js';
-import { completedUnderLoad } from './rollout.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('rollback'), toRevision: z.number().int().min(1).optional() });
 
@@ -21,7 +20,5 @@ export const rollback: ActionDef<z.output<typeof schema>, RollbackStep> = {
     const done = await controller.rollback(step.toRevision).done;
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
-  checks: (step, id, ran, ctx) => [completedUnderLoad(step.label, id, ran, ctx.events, ctx.sendEnd)],
-  windowEnd: (ran) => ran.endedMs,
   disruptionKind: 'rollback',
 };

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, envMap, version } from '../../scenario/fields.js';
-import { stepCheck, managed, type ActionDef, type PodTemplate, type StepBase } from '../types.js';
+import { managed, type ActionDef, type PodTemplate, type StepBase } from '../types.js';
 
 const schema = z.strictObject({
   at: duration,
@@ -41,17 +41,5 @@ export const rollout: ActionDef<z.output<typeof schema>, RolloutStep> = {
     log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
-  checks: (step, id, ran, ctx) => [completedUnderLoad(step.label, id, ran, ctx.events, ctx.sendEnd)],
-  windowEnd: (ran) => ran.endedMs,
   disruptionKind: 'rollout',
 };
-
-/** Shared with rollback: the rollout it started completed before the load ended. */
-export function completedUnderLoad(label: string, id: string, ran: { startedMs: number; detail: string | null; outcome: string }, events: { type: string; t: number }[], sendEnd: number) {
-  const completed = events.find((e) => e.type === 'rollout.completed' && e.t >= ran.startedMs);
-  const inLoad = completed !== undefined && completed.t <= sendEnd;
-  return stepCheck(id, `${label}: completed under load`, inLoad ? 'pass' : 'fail',
-    'rollout complete (all replicas updated and available) before the load ended',
-    completed ? `completed in ${((completed.t - ran.startedMs) / 1000).toFixed(1)} s${inLoad ? '' : ' — after the load had ended'}` : `not completed (${ran.detail ?? ran.outcome})`,
-    inLoad ? undefined : 'a rollout that never finishes (readiness never true, progress deadline) is a failed deploy; if it was just slow, start it earlier or lengthen the load');
-}

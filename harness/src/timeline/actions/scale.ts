@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration } from '../../scenario/fields.js';
-import { ranCheck, managed, type ActionDef, type StepBase } from '../types.js';
+import { managed, type ActionDef, type StepBase } from '../types.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('scale'), replicas: z.number().int().min(0).max(64) });
 
@@ -20,7 +20,5 @@ export const scale: ActionDef<z.output<typeof schema>, ScaleStep> = {
     controller.scale(step.replicas);
     return { outcome: 'done', detail: null };
   },
-  checks: (step, id, ran) => [ranCheck(id, step.label, ran)],
-  windowEnd: (ran) => ran.startedMs + 2000,
   disruptionKind: 'scale',
 };

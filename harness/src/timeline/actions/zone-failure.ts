@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { stepCheck, managed, type ActionDef, type StepBase } from '../types.js';
+import { managed, type ActionDef, type StepBase } from '../types.js';
 
 export interface ZoneFailureStep extends StepBase {
   kind: 'crash-zone' | 'hang-zone';
@@ -24,23 +24,6 @@ function zoneFailure<A extends 'crash-zone' | 'hang-zone'>(action: A) {
       const controller = managed(ctx);
       await controller.failZone(step.zone, mode);
       return { outcome: 'done', detail: null };
-    },
-    checks(step, id, ran, { events, sendEnd, replicas }) {
-      const down = events.find((e) => e.type === 'zone.down' && e.zone === step.zone && e.t >= ran.startedMs - 1);
-      const recovered = events.find((e) => e.type === 'workload.recovered' && down !== undefined && e.t >= down.t);
-      const inLoad = recovered !== undefined && recovered.t <= sendEnd;
-      return [
-        stepCheck(`${id}-injected`, `${step.label}: injected`, down ? 'pass' : 'fail', `zone ${step.zone} failed (${action})`,
-          down && down.type === 'zone.down' ? `${down.replicas.length} replicas ${mode === 'crash' ? 'killed' : 'frozen'}` : 'not injected', down ? undefined : ran.detail ?? undefined),
-        stepCheck(`${id}-recovered`, `${step.label}: workload back to full strength`, inLoad ? 'pass' : 'fail',
-          `${replicas} replicas available again (on the surviving zones) before the load ended`,
-          recovered && recovered.type === 'workload.recovered' ? `recovered ${(recovered.afterMs / 1000).toFixed(1)} s after the failure${inLoad ? '' : ' — after the load had ended'}` : 'never recovered',
-          inLoad ? undefined : 'replacements did not become ready on the surviving zones in time'),
-      ];
-    },
-    windowEnd(ran, events) {
-      const recovered = events.find((e) => e.type === 'workload.recovered' && e.t >= ran.startedMs);
-      return recovered ? recovered.t : null;
     },
     disruptionKind: action === 'crash-zone' ? 'zone-crash' : 'zone-hang',
   };

@@ -116,9 +116,7 @@ function stepChecks(o: StepOutcome, sendEnd: number, run: RunSnapshot): Check[] 
     }
     default:
       // exec and http steps: judged by their action module (harness/src/timeline/actions/).
-      return actionOf(step)
-        .checks(step, id, o.ran!, { events: run.events, sendEnd, replicas })
-        .map((c: Check) => check(c));
+      return (actionOf(step).checks?.(step, id, o.ran!, { events: run.events, sendEnd, replicas }) ?? []).map((c: Check) => check(c));
   }
 }
 
