@@ -1,6 +1,7 @@
 /**
  * Every timeline action, by name. Adding one: a module under actions/ (schema, plan, execute,
- * checks, window) and a line in each list below; nothing else switches on the action.
+ * disruption kind, checks for exec-like steps) and a line in each list below (docs/architecture.md,
+ * "Add a timeline action").
  */
 import { z } from 'zod';
 import { exec, type ExecStep } from './actions/exec.js';

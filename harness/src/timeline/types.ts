@@ -1,7 +1,8 @@
 /**
  * A timeline action, declared in one module (the k6 executor-registry habit): its schema, how it
- * is planned (label), how it is executed under load, which checks judge it and what window of the
- * ledger counts as its disruption. registry.ts lists them; nothing else switches on the action.
+ * is planned (label), how it is executed under load and its disruption kind; an action judged by
+ * whether it ran (exec, http) also has its checks. registry.ts lists them; the verifier judges the
+ * others from their timeline events (harness/src/verify/steps.ts, checks/events.ts).
  */
 import type { z } from 'zod';
 import type { DeploymentController } from '../../../orchestrator/index.js';
