@@ -29,3 +29,8 @@ export { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, isDataPlaneEngine, type 
 export { preflightDataPlane, startDataPlane, type DataPlaneOptions } from './src/proxy/select.js';
 export { HAPROXY_BIN, haproxyAvailability } from './src/proxy/haproxy/binary.js';
 export { defaultsSection, globalSection } from './src/proxy/haproxy/config.js';
+
+// Pod lifecycle (stop signal, preStop, startup probe) and ids attested by the data plane.
+export { STOP_SIGNALS, DEFAULT_STOP_SIGNAL, type StopSignal, type PreStopHook, type PodLifecycle, type ExecResult } from './src/lifecycle/types.js';
+export { execWithDeadline } from './src/lifecycle/exec.js';
+export { idModeFor, type IdAttestationStats, type IdMode } from './src/proxy/id-attestation.js';

@@ -24,6 +24,7 @@ export type ZerodropErrorCode =
   | 'ZD_PROXY_FAILED'
   | 'ZD_DRIVER_FAILED'
   | 'ZD_PROMETHEUS_UNAVAILABLE'
+  | 'ZD_TARGET_UNREACHABLE'
   | 'ZD_ROLLOUT_FAILED'
   | 'ZD_INTERRUPTED'
   | 'ZD_INTERNAL';
@@ -40,6 +41,7 @@ const exitCodeFor: Record<ZerodropErrorCode, ExitCode> = {
   ZD_PROXY_FAILED: ExitCode.Inconclusive,
   ZD_DRIVER_FAILED: ExitCode.Inconclusive,
   ZD_PROMETHEUS_UNAVAILABLE: ExitCode.Inconclusive,
+  ZD_TARGET_UNREACHABLE: ExitCode.Inconclusive,
   ZD_ROLLOUT_FAILED: ExitCode.CheckFailed,
   ZD_INTERRUPTED: ExitCode.Inconclusive,
   ZD_INTERNAL: ExitCode.Inconclusive,

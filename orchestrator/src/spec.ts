@@ -4,6 +4,8 @@
  * constants are the single source of every default.
  */
 
+import type { PodLifecycle } from './lifecycle/types.js';
+
 /** An absolute count, or a percentage of `replicas` like "25%" (Kubernetes IntOrString). */
 export type IntOrPercent = number | `${number}%`;
 
@@ -69,6 +71,8 @@ export interface PodTemplate {
   metricsPath: string | null;
   /** Seconds the replica may take to bind its port before the start counts as failed. */
   startTimeoutMs: number;
+  /** stopSignal, preStop exec/httpGet, startupProbe (lifecycle/types.ts). Unset: SIGTERM, none, none. */
+  lifecycle?: PodLifecycle;
 }
 
 export interface ResourceLimits {

@@ -22,6 +22,7 @@ export type TimelineEvent =
   | (Base & ReplicaRef & { type: 'replica.unready'; reason: string })
   | (Base & ReplicaRef & { type: 'replica.draining'; reason: DeleteReason })
   | (Base & ReplicaRef & { type: 'replica.unrouted'; inFlightAtRemoval: number })
+  | (Base & ReplicaRef & { type: 'replica.pre-stop'; ok: boolean; detail: string })
   | (Base & ReplicaRef & { type: 'replica.final-counts'; ok: boolean; responses: number | null })
   | (Base & ReplicaRef & { type: 'replica.terminated'; exit: ExitKind; code: number | null; signal: string | null })
   | (Base & ReplicaRef & { type: 'replica.start-failed'; error: string })

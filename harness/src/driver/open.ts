@@ -35,7 +35,7 @@ import net from 'node:net';
 import { errorCode } from '../../../common/src/errors.js';
 import { nowMs } from './clock.js';
 import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
-import { buildMix, digitCount, type EncodedTemplate, encodeTemplates, FAILED, ID_MATCH, NEED_MORE, parseTargetUrl, ReplicaInterner, ResponseParser, type TargetUrl, writeDigits } from './http1.js';
+import { buildMix, digitCount, type EncodedTemplate, encodeTemplates, FAILED, ID_MATCH, ID_MISSING, NEED_MORE, parseTargetUrl, ReplicaInterner, ResponseParser, type TargetUrl, writeDigits } from './http1.js';
 import { Ledger } from './ledger.js';
 import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
@@ -381,7 +381,8 @@ class OpenEngine {
   private completeResponse(c: Conn, now: number): void {
     const p = c.parser;
     const st = p.status;
-    const outcome = st >= 200 && st < 300 ? (p.idState === ID_MATCH ? Outcome.Ok : Outcome.IdMismatch) : Outcome.HttpError;
+    const idOk = p.idState === ID_MATCH || (p.idState === ID_MISSING && this.cfg.idsOptional === true);
+    const outcome = st >= 200 && st < 300 ? (idOk ? Outcome.Ok : Outcome.IdMismatch) : Outcome.HttpError;
     this.finishConnRow(c, now, outcome, st, p.replicaIdx || p.upstreamIdx, p.attempts);
   }
 

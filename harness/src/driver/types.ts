@@ -49,6 +49,11 @@ export interface DriverConfig {
    * how far behind schedule the driver ever fell.
    */
   maxLateMs: number;
+  /**
+   * Target mode (a deployment zerodrop did not start, no data plane of its own to attest ids): a
+   * 2xx without x-zerodrop-id is Ok; a wrong id is still a mismatch. Open engine only.
+   */
+  idsOptional?: boolean;
 }
 
 /** How a request ended, as recorded in the ledger (one byte per request). */

@@ -25,6 +25,8 @@ export function describeEvent(e: TimelineEvent): EventWords {
       return { what: 'replica draining', subject: e.replica, detail: `reason: ${e.reason}` };
     case 'replica.unrouted':
       return { what: 'replica removed from proxy', subject: e.replica, detail: `${fmtInt(e.inFlightAtRemoval)} in flight at removal` };
+    case 'replica.pre-stop':
+      return { what: e.ok ? 'preStop hook ran' : 'preStop hook failed', subject: e.replica, detail: e.detail };
     case 'replica.final-counts':
       return {
         what: 'final counts read',

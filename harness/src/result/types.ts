@@ -74,7 +74,7 @@ export interface WindowStats {
 /** One timeline action (rollout, zone fault...) and the traffic around it. */
 export interface DisruptionEvent {
   id: string;
-  kind: 'rollout' | 'rollback' | 'zone-crash' | 'zone-hang' | 'zone-recover' | 'scale' | 'rotate-secret';
+  kind: 'rollout' | 'rollback' | 'zone-crash' | 'zone-hang' | 'zone-recover' | 'scale' | 'rotate-secret' | 'exec' | 'http';
   label: string;
   startMs: number;
   /** When the event's effect ended (rollout complete, workload back to full strength), or null if never. */

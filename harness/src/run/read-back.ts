@@ -34,7 +34,6 @@ export const ReadBack = {
   /** Not acknowledged, but there with its exact bytes: it landed and its answer was lost. */
   Landed: 6,
 } as const;
-type ReadBackRow = (typeof ReadBack)[keyof typeof ReadBack];
 
 export interface ReadBackEvidence {
   /** Monotonic ms. */

@@ -18,6 +18,8 @@ import type { DriverProgress, DriverSummary } from '../driver/types.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
+import { actionOf } from '../timeline/registry.js';
+import { runTargetScenario } from './target-runner.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { closeStack, destroyStack, startStack, type StackParts } from './stack.js';
 import { HostVolumes, UNPRIVILEGED_USER, numericUser } from '../../../orchestrator/index.js';
@@ -109,9 +111,10 @@ class RunResources implements StackParts {
 }
 
 export async function runScenario(options: RunOptions): Promise<RunOutcome> {
-  const { io, signal } = options;
+  const { plan, io, signal } = options;
   // Nothing has started and no run id was shown: there is nothing to report on.
   if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
+  if (plan.targetUrl !== null) return runTargetScenario(options);
   const res = new RunResources();
   let killed = false;
   let onKill = (): void => undefined;
@@ -363,7 +366,7 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
   return { result, ledger, origin };
 }
 
-async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
+export async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
   mkdirSync(dir, { recursive: true });
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
   for (const w of written.warnings) io.log(`report: ${w}`);
@@ -400,43 +403,10 @@ function executeStep(controller: DeploymentController, step: PlannedStep, origin
     record.outcome = outcome;
     record.detail = detail;
   };
-  const run = async (): Promise<void> => {
-    switch (step.kind) {
-      case 'rollout': {
-        const env = ctx.secrets?.rolloutEnv(step.patch.env);
-        const done = await controller.rolloutTo(env ? { ...step.patch, env } : step.patch).done;
-        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
-        io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
-        return;
-      }
-      case 'rollback': {
-        const done = await controller.rollback(step.toRevision).done;
-        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
-        return;
-      }
-      case 'scale':
-        controller.scale(step.replicas);
-        finish('done', null);
-        return;
-      case 'crash-zone':
-      case 'hang-zone':
-        await controller.failZone(step.zone, step.kind === 'crash-zone' ? 'crash' : 'hang');
-        finish('done', null);
-        return;
-      case 'recover-zone':
-        await controller.recoverZone(step.zone);
-        finish('done', null);
-        return;
-      case 'rotate-secret': {
-        if (!ctx.secrets) throw new ZerodropError('ZD_BAD_SCENARIO', `rotate-secret ${step.name}: the deployment has no secrets`);
-        const done = await ctx.secrets.rotate(step.name, controller, (h) => ctx.driver.setHeaders(h));
-        finish(done.outcome === 'complete' ? 'done' : 'failed', done.reason);
-        io.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: rolled out in ${(done.durationMs / 1000).toFixed(1)}s, clients switched to the new value`);
-        return;
-      }
-    }
-  };
-  void run().catch((err: unknown) => finish('failed', errorMessage(err)));
+  actionOf(step)
+    .execute(step, { controller, log: io.log, secrets: ctx.secrets, setHeaders: (h) => ctx.driver.setHeaders(h) })
+    .then((r) => finish(r.outcome, r.detail))
+    .catch((err: unknown) => finish('failed', errorMessage(err)));
   return record;
 }
 

@@ -9,6 +9,8 @@ import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { type IntOrPercent, resolveFenceposts } from '../../../orchestrator/index.js';
 import type { z } from 'zod';
+import { lifecycleProblems } from './lifecycle.js';
+import { targetModeProblems } from './target-mode.js';
 import { fixFor, knownKeys, SAMPLE_APP_FAULTS, SIGTERM_FAULTS, STORAGE_FAULTS, SECRET_FAULTS, scenarioSchema, type Scenario } from './schema.js';
 
 export interface ScenarioProblem {
@@ -226,7 +228,7 @@ interface CrossProblem {
  * (rules that follow the zones up and down through every entry).
  */
 export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) => boolean = () => true): CrossProblem[] {
-  const out: CrossProblem[] = [];
+  const out: CrossProblem[] = [...lifecycleProblems(s, usable), ...targetModeProblems(s, usable)];
   const { target, deployment, load, timeline, proxy } = s;
   const sourcesOk = usable('target.app', 'target.command', 'target.image');
 

@@ -4,33 +4,13 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES } from '../../../orchestrator/index.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES, STOP_SIGNALS } from '../../../orchestrator/index.js';
+import { formatDuration } from './duration.js';
 
-/** A duration: milliseconds as a number, or "250ms" / "10s" / "1m". Output: ms. */
-export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { ACTION_FIXES, ACTION_NAMES, timelineActionSchema, type TimelineAction } from '../timeline/registry.js';
+import { duration, envMap, intOrPercent, name, version } from './fields.js';
 
-const intOrPercent = z.union([
-  z.number().int().min(0),
-  z.string().regex(/^\d+(\.\d+)?%$/, { message: 'must be a whole number or a percentage like "25%"' }),
-]);
-
-const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, {
-  message: 'must be lowercase letters, digits and dashes (1–32 characters)',
-});
-
-const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-  message: 'must be letters, digits, dots, dashes or underscores (1–63 characters)',
-});
-
-const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string());
+export { duration };
 
 /**
  * sample-app's negative-control switches, spelled as its --fault flag takes them
@@ -44,6 +24,29 @@ export const SECRET_FAULTS: readonly string[] = ['rotate-without-overlap', 'log-
 /** Switches that each replace what SIGTERM does: sample-app refuses two of them together. */
 export const SIGTERM_FAULTS: readonly string[] = ['abrupt-exit', 'no-drain', 'ignore-sigterm', 'close-idle'];
 
+/** An HTTP GET on the replica (Kubernetes HTTPGetAction): its serving port unless `port` is given. */
+const httpGetSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+/** A probe with Kubernetes' field names; unset fields keep zerodrop's readiness defaults. */
+const probeSchema = z.strictObject({
+  httpGet: httpGetSchema.optional(),
+  periodSeconds: z.number().positive().max(3600).optional(),
+  timeoutSeconds: z.number().positive().max(3600).optional(),
+  failureThreshold: z.number().int().min(1).max(1000).optional(),
+  successThreshold: z.number().int().min(1).max(1000).optional(),
+  initialDelaySeconds: z.number().min(0).max(3600).optional(),
+});
+
+/** Kubernetes lifecycle.preStop: exactly one of exec, httpGet, sleep (checked in scenario/lifecycle.ts). */
+const preStopSchema = z.strictObject({
+  exec: z.strictObject({ command: z.array(z.string().min(1)).min(1) }).optional(),
+  httpGet: httpGetSchema.optional(),
+  sleep: z.strictObject({ seconds: z.number().min(0).max(3600) }).optional(),
+});
+
 const targetSchema = z
   .strictObject({
     /** The built-in reference service (default when neither command nor image is given). */
@@ -52,6 +55,10 @@ const targetSchema = z
     command: z.array(z.string().min(1)).min(1).optional(),
     /** Bring your own image (docker runtime). */
     image: z.string().min(1).optional(),
+    /** Target mode: a deployment zerodrop does not start (scenario/target-mode.ts). */
+    url: z.url({ protocol: /^https?$/, message: 'must be an http URL like http://127.0.0.1:8080/' }).optional(),
+    /** Target mode: the URL may be a host other than loopback (an explicit opt-in). */
+    allowRemote: z.boolean().default(false),
     containerPort: z.number().int().min(1).max(65535).default(8080),
     /** How the port is learned: "announce" (a JSON line on stdout) or { env: PORT }. */
     port: z.union([z.literal('announce'), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) })]).optional(),
@@ -59,6 +66,11 @@ const targetSchema = z
     readinessPath: z.string().startsWith('/').default(DEFAULT_READINESS.path),
     livenessPath: z.string().startsWith('/').default('/healthz'),
     metricsPath: z.union([z.string().startsWith('/'), z.null()]).default('/metrics'),
+    /**
+     * Whether the service echoes x-zerodrop-id. Unset: detected by the data plane from the first
+     * 2xx; false: the data plane attests each id (orchestrator/src/proxy/id-attestation.ts).
+     */
+    echoesId: z.boolean().optional(),
     startTimeout: duration.default(15_000),
     /** sample-app only: negative-control switches (see sample-app --help). */
     appFaults: z.array(z.string()).default([]),
@@ -66,6 +78,17 @@ const targetSchema = z
     warmup: duration.default(0),
     /** sample-app only: how long it keeps serving after SIGTERM. */
     drainDelay: duration.default(1500),
+    // ---- Pod lifecycle, with Kubernetes' names (scenario/lifecycle.ts maps them; they take
+    // precedence over readinessPath/livenessPath and deployment.termination/readiness).
+    /** Kubernetes lifecycle.stopSignal, Docker STOPSIGNAL (nginx drains on SIGQUIT). Default SIGTERM. */
+    stopSignal: z.enum(STOP_SIGNALS).optional(),
+    preStop: preStopSchema.optional(),
+    readinessProbe: probeSchema.optional(),
+    /** The data plane's active health check (path and timings): a failing replica leaves the rotation; it is not restarted. */
+    livenessProbe: probeSchema.optional(),
+    /** Readiness is not probed until it succeeds; failureThreshold failures in a row fail the start. */
+    startupProbe: probeSchema.optional(),
+    terminationGracePeriodSeconds: z.number().min(0).max(3600).optional(),
   })
   .prefault({});
 
@@ -220,31 +243,6 @@ const loadSchema = z
   })
   .prefault({});
 
-const at = duration;
-const timelineAction = z.discriminatedUnion(
-  'action',
-  [
-    z.strictObject({
-      at,
-      action: z.literal('rollout'),
-      version,
-      env: envMap.optional(),
-      image: z.string().min(1).optional(),
-      command: z.array(z.string().min(1)).min(1).optional(),
-      /** Negative controls for the new version only (sample-app). */
-      appFaults: z.array(z.string()).optional(),
-    }),
-    z.strictObject({ at, action: z.literal('rollback'), toRevision: z.number().int().min(1).optional() }),
-    z.strictObject({ at, action: z.literal('scale'), replicas: z.number().int().min(0).max(64) }),
-    z.strictObject({ at, action: z.literal('crash-zone'), zone: name }),
-    z.strictObject({ at, action: z.literal('hang-zone'), zone: name }),
-    z.strictObject({ at, action: z.literal('recover-zone'), zone: name }),
-    /** A new value for a secret, rolled out with the old one still accepted (the overlap window). */
-    z.strictObject({ at, action: z.literal('rotate-secret'), name }),
-  ],
-  { error: () => 'action must be one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, rotate-secret' },
-);
-
 const thresholdsSchema = z
   .strictObject({
     /** Client-visible failures allowed (the contract: 0). */
@@ -273,14 +271,14 @@ export const scenarioSchema = z.strictObject({
   deployment: deploymentSchema,
   proxy: proxySchema,
   load: loadSchema,
-  timeline: z.array(timelineAction).default([]),
+  timeline: z.array(timelineActionSchema).default([]),
   thresholds: thresholdsSchema,
   prometheus: z.union([z.enum(['auto', 'off']), z.url({ message: 'must be "auto", "off" or an http(s) URL' })]).default('off'),
   outputs: z.strictObject({ dir: z.string().min(1).default('reports') }).prefault({}),
 });
 
 export type Scenario = z.output<typeof scenarioSchema>;
-export type TimelineAction = Scenario['timeline'][number];
+export type { TimelineAction };
 
 /**
  * How to fix each field, by path ("*" = any array index). Shown under every error. A field with
@@ -293,10 +291,22 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.app': 'the only built-in app is "sample-app"; to bring your own service use target.command or target.image',
   'target.command': 'give argv as a list, e.g. command: ["node", "server.js", "--port", "{port}"]',
   'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
+  'target.url': 'the URL of a deployment zerodrop does not start, e.g. url: http://127.0.0.1:8080/ (target mode: timeline steps are exec and http)',
+  'target.allowRemote': 'allowRemote: true lets target.url be a host other than loopback (your own host, able to take the load)',
   'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
   'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,
   'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
+  'target.echoesId': 'echoesId: false if the service does not send x-zerodrop-id back (the data plane then attests each id), true if it does; leave it out to detect it from the first 2xx',
+  'target.stopSignal': `the signal that asks your service to drain: one of ${STOP_SIGNALS.join(', ')}, e.g. stopSignal: SIGQUIT (nginx)`,
+  'target.preStop': 'exactly one of exec, httpGet, sleep, e.g. preStop: { sleep: { seconds: 2 } } or preStop: { exec: { command: ["nginx", "-s", "quit"] } }',
+  'target.preStop.exec.command': 'argv as a list, run in the replica\'s environment, e.g. command: ["sh", "-c", "sleep 2"]',
+  'target.preStop.httpGet.path': 'a path on the replica, e.g. path: /shutdown',
+  'target.preStop.sleep.seconds': 'seconds to wait before the stop signal, e.g. seconds: 2',
+  'target.readinessProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1, initialDelaySeconds: 0 }',
+  'target.livenessProbe': 'Kubernetes fields: { httpGet: { path: /live }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3 } (successThreshold must be 1)',
+  'target.startupProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, failureThreshold: 30 } (successThreshold must be 1)',
+  'target.terminationGracePeriodSeconds': 'seconds from the start of termination (preStop included) to SIGKILL, e.g. terminationGracePeriodSeconds: 30',
   'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
   'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
   'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',
@@ -319,13 +329,14 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.writes': 'the fraction of requests that write (PUT /kv/<request id>), from 0 to 1, e.g. writes: 0.2',
   'deployment.secrets': 'a mapping of secret names, e.g. secrets: { token: { valueFrom: generated } } (the value is generated per run; "token" is the bearer token)',
   'deployment.volume': 'a volume that outlives the replicas, e.g. volume: { mountPath: /data } (perZone: true for one per zone), or null',
-  'timeline.*': 'each entry needs at: <duration> and action: rollout | rollback | scale | crash-zone | hang-zone | recover-zone | rotate-secret',
+  'timeline.*': `each entry needs at: <duration> and action: ${ACTION_NAMES.join(' | ')}`,
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
-  'timeline.*.action': 'one of: rollout, rollback, scale, crash-zone, hang-zone, recover-zone, rotate-secret, e.g. { at: 10s, action: rollout, version: v2 }',
+  'timeline.*.action': `one of: ${ACTION_NAMES.join(', ')}, e.g. { at: 10s, action: rollout, version: v2 }`,
   'timeline.*.zone': 'one of deployment.zones',
   'timeline.*.version': 'the new version label, e.g. version: v2',
   'timeline.*.env': 'a mapping of environment variables for the new version, e.g. env: { FEATURE_X: "on" }',
   'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
+  ...ACTION_FIXES,
   'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
   'thresholds.maxRolloutRetries': 'failed tries the proxy may retry because of a rollout, rollback or scale step (a retiring replica, or any replica during the change): a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
   'thresholds.maxSteadyRetries': 'failed tries of Ready replicas the proxy may retry in steady state: a whole number ≥ 0; a healthy service needs none, maxSteadyRetries: 0',

@@ -21,6 +21,11 @@ export interface CheckModule {
   loadSensitive?: readonly string[];
   /** Ids that, when INVALID, say the load was not what was asked (the rate fell short…). */
   loadShortfall?: readonly string[];
+  /**
+   * Ids (patterns as in `ids`) that need zerodrop's own proxy or replicas: in target mode
+   * (a deployment zerodrop did not start) they are listed as not applicable, never passed.
+   */
+  needsOwnDeployment?: readonly string[];
   checks(run: RunSnapshot): Check[];
 }
 

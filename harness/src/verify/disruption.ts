@@ -8,6 +8,7 @@
 import type { Disruption, DisruptionEvent } from '../result/types.js';
 import type { RunSnapshot } from './snapshot.js';
 import type { StepOutcome } from './steps.js';
+import { actionOf } from '../timeline/registry.js';
 
 const WINDOW_MS = 5000;
 /** Steps with no effect that lasts (a zone coming back): a short window after them. */
@@ -53,10 +54,9 @@ function disruptionEvent(run: RunSnapshot, o: StepOutcome): DisruptionEvent {
   view.forEachInFlight(start, duringEnd, (i) => {
     if (view.isFailed(i)) lastFailureEnd = Math.max(lastFailureEnd ?? 0, view.endAt(i));
   });
-  const k = o.step.kind;
-  const kind: DisruptionEvent['kind'] = k === 'crash-zone' ? 'zone-crash' : k === 'hang-zone' ? 'zone-hang' : k === 'recover-zone' ? 'zone-recover' : k;
+  const kind: DisruptionEvent['kind'] = actionOf(o.step).disruptionKind;
   return {
-    id: `${o.n}-${k}`,
+    id: `${o.n}-${o.step.kind}`,
     kind,
     label: o.step.label,
     startMs: start,

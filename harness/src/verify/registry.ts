@@ -17,6 +17,7 @@
  */
 import type { Check } from '../result/types.js';
 import type { CheckModule } from './check.js';
+import { judgeForTargetMode } from './checks/target-mode.js';
 import { counterChecks } from './checks/counters.js';
 import { eventChecks } from './checks/events.js';
 import { ledgerChecks } from './checks/ledger.js';
@@ -51,6 +52,7 @@ export function declaredCheckIds(modules: readonly CheckModule[] = CHECK_MODULES
 /** Runs every module on the snapshot, then applies the cross-module verdict rules. */
 export function runChecks(run: RunSnapshot, modules: readonly CheckModule[] = CHECK_MODULES): Check[] {
   const checks = modules.flatMap((m) => m.checks(run));
+  if (run.plan.targetUrl !== null) judgeForTargetMode(checks, modules.flatMap((m) => m.needsOwnDeployment ?? []));
   unjudgedUnderShortLoad(checks, modules);
   return checks;
 }

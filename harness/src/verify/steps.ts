@@ -55,6 +55,8 @@ export function resolveSteps(planned: readonly PlannedStep[], records: readonly 
         return zoneDownOutcome(n, step, ran, events);
       case 'recover-zone':
         return zoneUpOutcome(n, step, ran, events);
+      default:
+        return ranOutcome(n, step, ran);
     }
   });
 }
@@ -133,6 +135,12 @@ function zoneDownOutcome(n: number, step: ZoneStep, ran: StepRecord, events: rea
     detail: `${hit} replicas ${step.kind === 'crash-zone' ? 'killed' : 'frozen'}${recovered && recovered.type === 'workload.recovered' ? `; recovered ${(recovered.afterMs / 1000).toFixed(1)} s after the failure` : '; never recovered'}`,
     hit,
   };
+}
+
+/** Steps judged by whether they ran (exec, http: their checks are the action's own, timeline/actions/). */
+function ranOutcome(n: number, step: PlannedStep, ran: StepRecord): StepOutcome {
+  const done = ran.outcome === 'done';
+  return { n, step, ran, status: done ? 'took-effect' : 'failed', endMs: ran.endedMs, detail: ran.detail ?? ran.outcome };
 }
 
 function zoneUpOutcome(n: number, step: ZoneStep, ran: StepRecord, events: readonly TimelineEvent[]): StepOutcome {

@@ -26,15 +26,10 @@ import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
+import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
-export interface StepRecord {
-  step: PlannedStep;
-  /** ms from origin. */
-  startedMs: number;
-  endedMs: number | null;
-  outcome: 'running' | 'done' | 'failed';
-  detail: string | null;
-}
+/** A planned step as it ran (harness/src/timeline/types.ts). */
+export type StepRecord = TimelineStepRecord<PlannedStep>;
 
 export interface VerifyInput {
   plan: RunPlan;

@@ -6,12 +6,15 @@
 import { settledWithin } from '../../../common/src/async.js';
 import { delay } from '../../../common/src/clock.js';
 import { errorMessage } from '../../../common/src/errors.js';
+import { runPreStop } from '../lifecycle/pre-stop.js';
+import { StartupGate } from '../lifecycle/startup-probe.js';
+import { DEFAULT_LIFECYCLE, type PodLifecycle, type PreStopHook } from '../lifecycle/types.js';
 import { ReadinessProber } from '../probe.js';
 import type { ReplicaExit, StartedReplica } from '../runtime/types.js';
 import type { DeleteReason, ZoneFailureMode } from '../timeline.js';
 import type { ControllerContext } from './context.js';
 import type { CounterScraper } from './counters.js';
-import type { ProberFactory, ReplicaRecord } from './types.js';
+import type { ProberFactory, ReplicaProber, ReplicaRecord } from './types.js';
 
 const httpProber: ProberFactory = (replica, spec, onChange) => new ReadinessProber(replica.endpoint, spec, onChange);
 
@@ -109,9 +112,10 @@ export class Kubelet {
 
   startProber(record: ReplicaRecord, started: StartedReplica): void {
     this.ctx.probers.get(record.id)?.stop();
-    const prober = (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) =>
-      this.onReadiness(record, ready, reason),
-    );
+    const readiness = (): ReplicaProber =>
+      (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
+    const startup = this.lifecycleOf(record).startupProbe;
+    const prober = startup ? new StartupGate(started.endpoint, startup, readiness, (reason) => this.onStartupProbeFailed(record, reason)) : readiness();
     this.ctx.probers.set(record.id, prober);
     prober.start();
   }
@@ -193,8 +197,11 @@ export class Kubelet {
       if (routingLagMs <= preStopMs) await settledWithin(unroute, Math.max(0, gracePeriodMs - minGraceMs - (this.ctx.now() - t0)), this.ctx.clock);
       await record.startTask;
       if (!record.started || record.exit) return record.exit;
+      const lifecycle = this.lifecycleOf(record);
+      // The hook may use what is left of the grace period (the kubelet's rule); the signal then gets at least minGraceMs.
+      if (lifecycle.preStop) await this.runPreStopHook(record, lifecycle.preStop, Math.max(0, gracePeriodMs - (this.ctx.now() - t0)));
       record.sigtermMs = this.ctx.now();
-      return this.ctx.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.ctx.now() - t0)) });
+      return this.ctx.runtime.stop(record.id, { graceMs: Math.max(minGraceMs, gracePeriodMs - (this.ctx.now() - t0)), signal: lifecycle.stopSignal });
     })();
 
     this.ctx.track(
@@ -209,6 +216,28 @@ export class Kubelet {
         this.ctx.kick();
       })(),
     );
+  }
+
+  /** The startup probe gave up: a failed start (crash-loop backoff), and the replica is killed, as the kubelet does. */
+  private onStartupProbeFailed(record: ReplicaRecord, reason: string): void {
+    if (record.phase !== 'running') return;
+    this.noteStartFailure(record, reason);
+    this.forget(record, 'unhealthy');
+  }
+
+  /** The lifecycle settings of the revision a replica belongs to. */
+  private lifecycleOf(record: ReplicaRecord): PodLifecycle {
+    return this.ctx.replicaSets.find((rs) => rs.revision === record.revision)?.template.lifecycle ?? this.ctx.spec.template.lifecycle ?? DEFAULT_LIFECYCLE;
+  }
+
+  /** preStop exec/httpGet, bounded by what is left of the grace period; its outcome goes on the timeline (the signal follows either way, as the kubelet does). */
+  private async runPreStopHook(record: ReplicaRecord, hook: PreStopHook, timeoutMs: number): Promise<void> {
+    const started = record.started;
+    if (!started) return;
+    const runtime = this.ctx.runtime;
+    const exec = runtime.exec ? (command: string[], ms: number) => runtime.exec!(record.id, command, ms) : null;
+    const outcome = await runPreStop(hook, { endpoint: started.endpoint, exec, timeoutMs });
+    this.ctx.record({ t: this.ctx.now(), type: 'replica.pre-stop', ...this.ctx.ref(record), ok: outcome.ok, detail: outcome.detail });
   }
 
   /** A replica that is gone (crashed, lost with its zone): unroute now, make sure it is dead. */

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ZerodropError } from '../../../common/src/errors.js';
+import { ID_MODES } from './id-attestation.js';
 import { DEFAULT_PROXY_CONFIG, DEFAULT_UPSTREAM_CLIENT, type ProxyConfig } from './types.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends null ? T[K] : Partial<T[K]>) : T[K] };
@@ -25,6 +26,7 @@ export function proxyConfig(runId: string, overrides: ProxyConfigOverrides = {})
     maxBodyBytes: overrides.maxBodyBytes ?? d.maxBodyBytes,
     metricsPort: overrides.metricsPort === undefined ? d.metricsPort : overrides.metricsPort,
     ...(overrides.slowStartMs !== undefined ? { slowStartMs: overrides.slowStartMs } : {}),
+    ...(overrides.ids !== undefined ? { ids: overrides.ids } : {}),
   };
 }
 
@@ -96,5 +98,8 @@ export function validateProxyConfig(config: ProxyConfig): ProxyConfig {
   if (u.responseBufferBytes !== undefined) int('upstream.responseBufferBytes', u.responseBufferBytes, 0);
   if (u.bodyTimeoutMs !== undefined) int('upstream.bodyTimeoutMs', u.bodyTimeoutMs, 1);
   int('maxBodyBytes', config.maxBodyBytes, 0);
+  if (config.ids !== undefined && !ID_MODES.includes(config.ids)) {
+    bad('ids', `must be one of ${ID_MODES.join(', ')}, got ${JSON.stringify(config.ids)}`, 'use "auto" (detect from the first 2xx), "echo" or "attest"');
+  }
   return config;
 }

@@ -147,6 +147,7 @@ export class ServiceProxy implements ProxyControl {
       endpoints: [...this.table.all()].map((e) => e.stats()),
       malformedRequests: path.malformed,
       events: this.events.slice(),
+      ids: path.ids.stats(),
     };
   }
 

@@ -41,7 +41,9 @@ export function createRawPool(ep: Endpoint, u: ProxyConfig['upstream'], readBuff
       maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
       readBuffer,
       onPeerClosedIdle: () => {
-        ep.idleClosedByReplica = (ep.idleClosedByReplica ?? 0) + 1;
+        // Only a replica in rotation can race a request onto the connection it closes: once
+        // it is draining nothing new is sent to it (nginx closes idle connections on SIGQUIT).
+        if (ep.admin === 'serving') ep.idleClosedByReplica = (ep.idleClosedByReplica ?? 0) + 1;
       },
     },
     sink,

@@ -31,6 +31,7 @@ import { Attempt, Exchange, RECEIVING, SETTLED, WAITING, kClient, onReqData, onR
 import type { AttemptClass, ExchangeHost, XSocket } from './exchange.js';
 import { OUT_CONNECT_ERROR, OUT_OTHER, OUT_RESET, OUT_RESPONSE, OUT_TIMEOUT, outcomeIndex, classifyUpstreamError, mayRetry } from './http-semantics.js';
 import { UPGRADE_REQUESTED, findHeader, readRequestHead } from './downstream.js';
+import { IdAttestor } from './id-attestation.js';
 import { DurationCounter } from './metrics.js';
 import { READ_BUFFER_BYTES, RawAttempt, createRawPool, prepareRawRequest } from './raw-client.js';
 import { RawPool } from './raw-upstream.js';
@@ -65,6 +66,8 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
   readonly retries: Record<RetryReason, number> = { connect_error: 0, reset: 0, timeout: 0 };
   retryBudgetExhausted = 0;
   savedByRetry = 0;
+  /** x-zerodrop-id for a service that does not echo it (id-attestation.ts). */
+  readonly ids: IdAttestor;
   private retriesInFlight = 0;
   /** Every failed try (connect error, reset, per-try timeout): which replica, when. */
   readonly failed: FailedTry[] = [];
@@ -102,6 +105,7 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     this.retriesEnabled = config.retries.enabled;
     this.budgetMin = config.retries.budgetMinConcurrency;
     this.budgetRatio = config.retries.budgetRatio;
+    this.ids = new IdAttestor(config.ids);
     this.drainWaiters = admin.drainWaiters;
   }
 
@@ -356,6 +360,7 @@ export class RequestPath implements RawSink<RawAttempt>, ExchangeHost {
     a.closeDelimited = closeDelimited;
     a.resHeaders = headers;
     const x = a.x;
+    if (!this.ids.passive) this.ids.onResponse(status, x.req.rawHeaders, headers);
     if (x.tries > 1) headers.push(PROXY_HEADERS.attempts, String(x.tries));
     if (this.closing) headers.push('connection', 'close');
     if (this.bufferLimit === 0) this.startStreaming(a);

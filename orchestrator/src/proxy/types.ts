@@ -2,6 +2,7 @@
  * The service proxy (the data plane): a Kubernetes Service + a careful L7 load balancer.
  * node:http in front, undici Pools to the replicas, on loopback only.
  */
+import type { IdAttestationStats, IdMode } from './id-attestation.js';
 
 export interface ProxyRetryConfig {
   /** false = never retry (negative controls: show what the replicas alone would have cost). */
@@ -93,6 +94,11 @@ export interface ProxyConfig {
    * window, so a cold JIT is not handed its full share at once. 0 (default) = off.
    */
   slowStartMs?: number;
+  /**
+   * x-zerodrop-id on responses of a service that does not echo it (id-attestation.ts): 'auto'
+   * (default: decided from the first upstream 2xx), 'echo' or 'attest'.
+   */
+  ids?: IdMode;
 }
 
 export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'raw';
@@ -226,6 +232,8 @@ export interface ProxyStats {
   malformedRequests?: number;
   /** Routing events (ejections, returns, drains), oldest first, bounded (latest 1000). */
   events?: ProxyEvent[];
+  /** Whether the service echoed x-zerodrop-id or the data plane attested it (id-attestation.ts). */
+  ids?: IdAttestationStats;
 }
 
 /** Something the data plane did on its own, stamped on the run's monotonic clock (common/clock.ts). */

@@ -76,7 +76,7 @@ export function containerSpec(
       ...ownerLabels(context.owner),
     },
     ExposedPorts: exposed,
-    StopSignal: 'SIGTERM',
+    StopSignal: template.lifecycle?.stopSignal ?? 'SIGTERM',
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,

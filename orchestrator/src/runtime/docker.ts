@@ -42,7 +42,9 @@ import {
 } from './docker-image.js';
 import { currentOwner, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
+import { execInContainer } from './docker-exec.js';
 import { parseAnnouncement } from './supervised-child.js';
+import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 import { DockerVolumes } from './docker-volumes.js';
 import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
@@ -152,7 +154,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+  async stop(replicaId: string, { graceMs, signal: stopSignal }: StopOptions): Promise<ReplicaExit> {
     const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
@@ -161,11 +163,16 @@ export class DockerRuntime implements Runtime {
       this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
     }, Math.max(0, graceMs));
     try {
-      await this.signal(replica, 'SIGTERM');
+      await this.signal(replica, stopSignal ?? 'SIGTERM');
       return await replica.exited;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A preStop exec hook: `docker exec` in the container, bounded by timeoutMs. */
+  async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    return execInContainer(this.docker, this.book.get(replicaId).container, command, timeoutMs);
   }
 
   async kill(replicaId: string): Promise<ReplicaExit> {
@@ -483,7 +490,7 @@ export class DockerRuntime implements Runtime {
     this.recordExit(replica, null, false);
   }
 
-  private async signal(replica: DockerReplica, signal: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+  private async signal(replica: DockerReplica, signal: StopSignal | 'SIGKILL'): Promise<boolean> {
     if (replica.exit) return false;
     try {
       await engineCall(this.docker, () => replica.container.kill({ signal }));

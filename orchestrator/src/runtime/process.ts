@@ -13,6 +13,8 @@ import { DATA_DIR_ENV, reapOrphanedVolumes, type RunVolume } from './volumes.js'
 import type { ChildProcess } from 'node:child_process';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
+import { execWithDeadline } from '../lifecycle/exec.js';
+import type { ExecResult } from '../lifecycle/types.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
@@ -28,6 +30,8 @@ import type {
 const LOOPBACK = '127.0.0.1';
 
 interface ProcessReplica extends BookedReplica {
+  /** The environment it was started with (a preStop exec runs in the same). */
+  env: Record<string, string>;
   child: ChildProcess;
   pid: number;
 }
@@ -97,7 +101,7 @@ export class ProcessRuntime implements Runtime {
 
     // Under pdeathsig (when this.pdeathsig), in its own process group.
     const child = spawnInGroup(argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const replica = this.track(launch, child);
+    const replica = this.track(launch, child, env);
     const startedAtMs = monotonicMs();
 
     if (template.port.mode === 'env' && envPort !== null) {
@@ -108,18 +112,24 @@ export class ProcessRuntime implements Runtime {
     return this.started(replica, announced, startedAtMs);
   }
 
-  async stop(replicaId: string, { graceMs }: StopOptions): Promise<ReplicaExit> {
+  async stop(replicaId: string, { graceMs, signal }: StopOptions): Promise<ReplicaExit> {
     const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     if (replica.paused) this.signalGroup(replica, 'SIGCONT');
-    this.signalMain(replica, 'SIGTERM');
+    this.signalMain(replica, signal ?? 'SIGTERM');
     const timer = setTimeout(() => this.sendKill(replica), Math.max(0, graceMs));
     try {
       return await replica.exited;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A preStop exec hook: argv with the replica's own environment, in its own process group. */
+  async exec(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const replica = this.book.get(replicaId);
+    return execWithDeadline(command, { env: replica.env, timeoutMs });
   }
 
   async kill(replicaId: string): Promise<ReplicaExit> {
@@ -180,7 +190,7 @@ export class ProcessRuntime implements Runtime {
     return this.book.live().map((r) => r.pid);
   }
 
-  private track(launch: ReplicaLaunch, child: ChildProcess): ProcessReplica {
+  private track(launch: ReplicaLaunch, child: ChildProcess, env: Record<string, string>): ProcessReplica {
     const pid = child.pid;
     if (pid === undefined) {
       // spawn failed synchronously (ENOENT is reported through 'error' with pid undefined)
@@ -189,7 +199,7 @@ export class ProcessRuntime implements Runtime {
         fix: 'check that template.command[0] exists and is executable',
       });
     }
-    const replica = this.book.add({ ...freshBookkeeping(launch), child, pid });
+    const replica = this.book.add({ ...freshBookkeeping(launch), env, child, pid });
     this.registry?.add(pid);
 
     const keep = (prefix: string) => (chunk: Buffer) => {

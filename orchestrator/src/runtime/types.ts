@@ -4,6 +4,7 @@
  * processes, the embedded default) and the docker runtime implement it; the planner's unit
  * tables use a fake that records calls. Every method speaks our own types only.
  */
+import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { PodTemplate, ResourceLimits } from '../spec.js';
 
 export type { RuntimeName } from './names.js';
@@ -65,8 +66,10 @@ export interface ReplicaInspect {
 }
 
 export interface StopOptions {
-  /** Time between SIGTERM and SIGKILL. */
+  /** Time between the stop signal and SIGKILL. */
   graceMs: number;
+  /** The stop signal (Kubernetes lifecycle.stopSignal, Docker STOPSIGNAL). Default SIGTERM. */
+  signal?: StopSignal;
 }
 
 export interface Runtime {
@@ -80,6 +83,8 @@ export interface Runtime {
   start(launch: ReplicaLaunch): Promise<StartedReplica>;
   /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it exited. Idempotent. */
   stop(replicaId: string, options: StopOptions): Promise<ReplicaExit>;
+  /** Runs argv in the replica's environment (a preStop exec hook), bounded by timeoutMs. Optional. */
+  exec?(replicaId: string, command: string[], timeoutMs: number): Promise<ExecResult>;
   /** SIGKILL at once. Idempotent: an exited replica resolves with its recorded exit. */
   kill(replicaId: string): Promise<ReplicaExit>;
   /** Freeze (SIGSTOP / docker pause): TCP still accepts into the backlog, nothing answers. */

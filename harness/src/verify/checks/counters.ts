@@ -11,6 +11,7 @@ import type { RunSnapshot } from '../snapshot.js';
 export const counterChecks: CheckModule = {
   name: 'counters',
   ids: ['counters.sent-equals-received', 'counters.2xx-agree', 'counters.replicas-cover-proxy', 'counters.driver-metrics-equal-ledger'],
+  needsOwnDeployment: ['counters.sent-equals-received', 'counters.2xx-agree', 'counters.replicas-cover-proxy'],
   checks(run: RunSnapshot): Check[] {
     const q = counterQuantities(run);
     const rec = run.replicaCounts;

@@ -8,6 +8,7 @@ import type { Check } from '../../result/types.js';
 import { check, skipped, type CheckModule } from '../check.js';
 import type { RunSnapshot } from '../snapshot.js';
 import type { StepOutcome } from '../steps.js';
+import { actionOf } from '../../timeline/registry.js';
 
 export const eventChecks: CheckModule = {
   name: 'events',
@@ -20,11 +21,13 @@ export const eventChecks: CheckModule = {
     'events.N-hang-zone-injected',
     'events.N-hang-zone-recovered',
     'events.N-recover-zone',
+    'events.N-exec',
+    'events.N-http',
     'events.final-version',
   ],
   checks(run: RunSnapshot): Check[] {
     const sendEnd = run.measured.to;
-    const out = run.stepOutcomes.flatMap((o) => stepChecks(o, sendEnd, run.plan.deployment.replicas));
+    const out = run.stepOutcomes.flatMap((o) => stepChecks(o, sendEnd, run));
     const last = finalVersion(run);
     if (last) out.push(last);
     return run.interrupted ? out.map((c) => (c.status === 'fail' ? { ...c, status: 'invalid' as const, broken: `${c.broken} (the run was interrupted)` } : c)) : out;
@@ -33,7 +36,8 @@ export const eventChecks: CheckModule = {
 
 const NOTHING_EXERCISED = 'a step that changes nothing proves nothing: fix the scenario (a zone with replicas, a scale to another count, a new version, a zone that is down)';
 
-function stepChecks(o: StepOutcome, sendEnd: number, replicas: number): Check[] {
+function stepChecks(o: StepOutcome, sendEnd: number, run: RunSnapshot): Check[] {
+  const replicas = run.plan.deployment.replicas;
   const { step, n } = o;
   const id = `events.${n}-${step.kind}`;
   const label = step.label;
@@ -111,6 +115,9 @@ function stepChecks(o: StepOutcome, sendEnd: number, replicas: number): Check[] 
       const ok = o.status === 'took-effect';
       return [check({ id, group: 'events', title: label, status: ok ? 'pass' : 'fail', expected: `zone ${step.zone} brought back up`, actual: o.detail, broken: `${label} failed: ${o.detail}` })];
     }
+    default:
+      // exec and http steps: judged by their action module (harness/src/timeline/actions/).
+      return (actionOf(step).checks?.(step, id, o.ran!, { events: run.events, sendEnd, replicas }) ?? []).map((c: Check) => check(c));
   }
 }
 

@@ -1,12 +1,13 @@
-/** The ledger's own rules: every request answered once, 2xx, with its own id; bookkeeping sound. */
+/** The ledger's own rules: every request answered once, 2xx, with its own id (echoed or attested: ids.ts); bookkeeping sound. */
 import { bookkeepingCounts, nonZeroBookkeeping } from '../bookkeeping.js';
 import { breakdown, check, fmt, type CheckModule } from '../check.js';
 import type { RunSnapshot } from '../snapshot.js';
+import { idsCheck } from './ids.js';
 import type { Check } from '../../result/types.js';
 
 export const ledgerChecks: CheckModule = {
   name: 'ledger',
-  ids: ['ledger.every-request-answered', 'ledger.no-failed-requests', 'ledger.ids-echoed', 'ledger.bookkeeping'],
+  ids: ['ledger.every-request-answered', 'ledger.no-failed-requests', 'ledger.ids-echoed', 'ledger.ids-attested', 'ledger.bookkeeping'],
   checks(run: RunSnapshot): Check[] {
     const { tally } = run;
     const maxFailed = run.plan.thresholds.maxFailed;
@@ -39,16 +40,7 @@ export const ledgerChecks: CheckModule = {
         explanation: failed > 0 ? `first failure at ${tally.firstFailureMs?.toFixed(0)} ms during "${tally.samples[0]?.step ?? 'steady state'}"; by step: ${breakdown(tally.byStep)}` : undefined,
         numbers: { failed },
       }),
-      check({
-        id: 'ledger.ids-echoed',
-        group: 'ledger',
-        title: 'Every 2xx carried its own request id back',
-        status: mismatched ? 'fail' : 'pass',
-        expected: 'id mismatches = 0',
-        actual: `id mismatches = ${fmt(mismatched)}`,
-        broken: `${fmt(mismatched)} responses carried another request's id (or none)`,
-        explanation: mismatched ? 'a response answered another request (or lost the x-zerodrop-id header): a proxy or client mixed up responses' : undefined,
-      }),
+      idsCheck(mismatched, run.proxyStats.ids),
       check({
         id: 'ledger.bookkeeping',
         group: 'ledger',

@@ -7,6 +7,7 @@ import { gracefulExitsCheck, retiredExitsOf } from './graceful-exits.js';
 export const orchestratorChecks: CheckModule = {
   name: 'orchestrator',
   ids: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', 'orchestrator.final-counts'],
+  needsOwnDeployment: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', 'orchestrator.final-counts'],
   checks(run: RunSnapshot): Check[] {
     return [invariants(run), gracefulExits(run), idleKeepAliveKept(run), finalCounts(run)];
   },

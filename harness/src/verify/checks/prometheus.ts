@@ -6,6 +6,7 @@ import type { RunSnapshot } from '../snapshot.js';
 export const prometheusChecks: CheckModule = {
   name: 'prometheus',
   ids: ['prometheus.<counter>', 'prometheus.sent-equals-received', 'prometheus.2xx-agree', 'prometheus.replicas-cover-proxy'],
+  needsOwnDeployment: ['prometheus.<counter>', 'prometheus.sent-equals-received', 'prometheus.2xx-agree', 'prometheus.replicas-cover-proxy'],
   checks(run: RunSnapshot): Check[] {
     return run.prometheus.queries.map(prometheusCheck);
   },

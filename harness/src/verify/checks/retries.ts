@@ -82,5 +82,6 @@ export const machineChecks: CheckModule = {
 export const retryChecks: CheckModule = {
   name: 'thresholds',
   ids: ['thresholds.rollout-retries', 'thresholds.steady-retries'],
+  needsOwnDeployment: ['thresholds.rollout-retries', 'thresholds.steady-retries'],
   checks: (run) => judge(run).retries,
 };

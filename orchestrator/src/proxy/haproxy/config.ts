@@ -49,7 +49,12 @@
  *                                     (retries of the stream, "+N" when redispatched) + 1
  *   requests saved by a retry         a stick-table counter (gpc0) bumped for upstream answers
  *                                     < 500 with %rc > 0 — the Node proxy's definition
+ *   ids of a non-echoing service      ids: auto latches proc.zd_ids (echo | attest) on the first
+ *                                     upstream 2xx; when attesting, a response without
+ *                                     x-zerodrop-id gets the request's own (txn.zd_id), counted in
+ *                                     the zd_ids table's gpc0 (id-attestation.ts has the semantics)
  */
+import { ID_HEADER, type IdMode } from '../id-attestation.js';
 import type { ProxyConfig, ProxyEndpoint } from '../types.js';
 
 /** HAProxy time value: whole seconds as "Ns", anything else as "Nms". */
@@ -95,6 +100,9 @@ export function defaultsSection(o: DefaultsOptions): string[] {
 export const BACKEND = 'replicas';
 export const FRONTEND = 'zerodrop';
 export const COUNTERS_TABLE = 'zd_counters';
+/** Responses whose id the data plane attested (gpc0), and the proc variable holding the decided mode. */
+export const IDS_TABLE = 'zd_ids';
+export const IDS_MODE_VAR = 'proc.zd_ids';
 
 /**
  * Methods HAProxy may replay after the request reached a replica: the safe ones (RFC 9110 §9.2.1),
@@ -181,6 +189,7 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     '  http-after-response set-header x-zerodrop-upstream "%s" if !{ var(txn.zd_rc) -m found } { srv_id -m found }',
     '  http-after-response set-var-fmt(txn.zd_rc) "%rc" unless { var(txn.zd_rc) -m found }',
     `  http-after-response set-header x-zerodrop-attempts "%[var(txn.zd_rc),add(1)]" if ${hasRc}`,
+    ...idAttestationLines(c.ids ?? 'auto'),
     `  default_backend ${BACKEND}`,
     '',
     `backend ${BACKEND}`,
@@ -189,12 +198,41 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     '',
     `backend ${COUNTERS_TABLE}`,
     '  stick-table type integer size 1 store gpc0',
+    '',
+    `backend ${IDS_TABLE}`,
+    '  stick-table type integer size 1 store gpc0',
   ];
   if (r.nativeMetricsPort !== null) {
     lines.push('', 'frontend zd_metrics', `  bind 127.0.0.1:${r.nativeMetricsPort}`, '  http-request use-service prometheus-exporter if { path /metrics }', '  http-request return status 404');
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * Frontend rules that put the request's own x-zerodrop-id on upstream answers that carry none,
+ * once the service is known not to echo it (declared, or latched from the first upstream 2xx).
+ * An answer that carries an id is left alone, so a wrong echo stays a mismatch for the driver.
+ */
+export function idAttestationLines(mode: IdMode): string[] {
+  if (mode === 'echo') return [];
+  const upstream2xx = '{ status ge 200 } { status lt 300 }';
+  const noId = `!{ res.hdr(${ID_HEADER}) -m found }`;
+  const attesting = mode === 'attest' ? '' : ` { var(${IDS_MODE_VAR}) -m str attest }`;
+  const att = '{ var(txn.zd_att) -m bool }';
+  return [
+    `  http-request set-var(txn.zd_id) req.hdr(${ID_HEADER})`,
+    ...(mode === 'auto'
+      ? [
+          `  http-response set-var(${IDS_MODE_VAR}) str(echo) if !{ var(${IDS_MODE_VAR}) -m found } ${upstream2xx} { res.hdr(${ID_HEADER}) -m found }`,
+          `  http-response set-var(${IDS_MODE_VAR}) str(attest) if !{ var(${IDS_MODE_VAR}) -m found } ${upstream2xx}`,
+        ]
+      : []),
+    `  http-response set-var(txn.zd_att) bool(true) if { var(txn.zd_id) -m found } ${noId}${attesting}`,
+    `  http-response track-sc1 int(1) table ${IDS_TABLE} if ${att}`,
+    `  http-response sc-inc-gpc0(1) if ${att}`,
+    `  http-response set-header ${ID_HEADER} "%[var(txn.zd_id)]" if ${att}`,
+  ];
 }
 
 /** HAProxy object names: letters, digits, '-', '_', '.', ':'. */

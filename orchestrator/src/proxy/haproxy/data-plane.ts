@@ -25,10 +25,10 @@ import { validateProxyConfig } from '../config.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
 import { FAILED_TRY_POLL_MS, FailedTryTracker } from './failed-tries.js';
 import { preflightHaproxy } from './binary.js';
-import { BACKEND, COUNTERS_TABLE, ERRORS_MAP, FRONTEND, addServerCommand, haproxyConfigProblems, renderDataPlaneConfig, serverNameFor } from './config.js';
+import { BACKEND, COUNTERS_TABLE, ERRORS_MAP, FRONTEND, IDS_MODE_VAR, IDS_TABLE, addServerCommand, haproxyConfigProblems, renderDataPlaneConfig, serverNameFor } from './config.js';
 import { HaproxyProcess } from './process.js';
 import { RuntimeApi, RuntimeApiError, parseGpc0, type StatRow } from './runtime-api.js';
-import { addCounters, buildProxyStats, emptyCounters, endpointStats, renderMetrics, serverCounters, type AdminState, type ServerCounters } from './stats.js';
+import { addCounters, buildProxyStats, emptyCounters, endpointStats, idStatsOf, renderMetrics, serverCounters, type AdminState, type ServerCounters } from './stats.js';
 
 export interface HaproxyDataPlaneOptions {
   /** nbthread. Default 1 (one core for HAProxy, the other for the replicas and the harness). */
@@ -240,7 +240,13 @@ export class HaproxyDataPlane implements ProxyControl {
       if (this.lastStats) return this.lastStats;
       throw new ZerodropError('ZD_PROXY_FAILED', `haproxy is not running (${exitText(this.proc)})`, { details: this.proc.stderrTail(10) });
     }
-    const [rows, table] = await Promise.all([this.api.showStat(), this.api.command(`show table ${COUNTERS_TABLE}`)]);
+    const attesting = (this.config.ids ?? 'auto') !== 'echo';
+    const [rows, table, idsTable, idsVar] = await Promise.all([
+      this.api.showStat(),
+      this.api.command(`show table ${COUNTERS_TABLE}`),
+      attesting ? this.api.command(`show table ${IDS_TABLE}`) : Promise.resolve(''),
+      this.config.ids === undefined || this.config.ids === 'auto' ? this.api.command(`get var ${IDS_MODE_VAR}`) : Promise.resolve(''),
+    ]);
     const frontend = rows.find((r) => r['pxname'] === FRONTEND && r['svname'] === 'FRONTEND');
     const backend = rows.find((r) => r['pxname'] === BACKEND && r['svname'] === 'BACKEND');
     const servers = new Map<string, StatRow>();
@@ -251,6 +257,7 @@ export class HaproxyDataPlane implements ProxyControl {
       return endpointStats({ id: b.id, zone: b.zone, version: b.version, admin: b.admin, counters: addCounters(b.carried, b.last) });
     });
     const stats = buildProxyStats({ frontend, backend, savedByRetry: parseGpc0(table), endpoints, events: [...this.events] });
+    stats.ids = idStatsOf(this.config.ids ?? 'auto', parseGpc0(idsTable), idsVar);
     this.lastStats = stats;
     return stats;
   }

@@ -31,6 +31,7 @@
  *   endpoints[].ejections           exact      chkdown (times marked DOWN by checks or observe)
  *   endpoints[].state               removed/draining from our own calls; ejected = HAProxy says DOWN
  */
+import type { IdAttestationStats, IdMode } from '../id-attestation.js';
 import type { EndpointState, EndpointStats, ProxyEvent, ProxyStats, UpstreamOutcome } from '../types.js';
 import { num, type StatRow } from './runtime-api.js';
 
@@ -141,6 +142,16 @@ export function endpointStats(v: EndpointView): EndpointStats {
     inFlight: v.admin === 'removed' ? 0 : v.counters.scur + v.counters.qcur,
     ejections: v.counters.chkdown,
   };
+}
+
+/**
+ * The id-attestation stats from the zd_ids table's gpc0 and `get var proc.zd_ids`
+ * ("proc.zd_ids: type=str value=<attest>", or an error text while it is unset).
+ */
+export function idStatsOf(mode: IdMode, attested: number, varText: string): IdAttestationStats {
+  if (mode !== 'auto') return { mode, source: 'declared', attested };
+  const m = /value=<(echo|attest)>/.exec(varText);
+  return { mode: m ? (m[1] as 'echo' | 'attest') : 'undecided', source: 'detected', attested };
 }
 
 export function buildProxyStats(input: { frontend: StatRow | undefined; backend: StatRow | undefined; savedByRetry: number; endpoints: EndpointStats[]; events: ProxyEvent[] }): ProxyStats {

@@ -1,0 +1,114 @@
+/**
+ * The timeline action registry: every action the schema accepts has one definition, and the exec
+ * and http steps judge real commands and real HTTP answers (FAIL with the exit code and stderr
+ * tail, INVALID with a fix when the command does not exist).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeploymentController } from '../../../orchestrator/src/controller.js';
+import { parseScenarioText } from '../../src/scenario/load.js';
+import { resolvePlan } from '../../src/scenario/resolve.js';
+import { knownKeys } from '../../src/scenario/schema.js';
+import { ACTION_NAMES, TIMELINE_ACTIONS, actionOf, type PlannedStep } from '../../src/timeline/registry.js';
+import type { Check } from '../../src/result/types.js';
+import type { StepRecord } from '../../src/timeline/types.js';
+
+const ctx = { controller: null as unknown as DeploymentController, log: () => undefined };
+
+function planOf(step: string): PlannedStep {
+  const plan = resolvePlan(parseScenarioText(`load: { duration: 60s }\ntimeline:\n  - ${step}\n`, 'ok.yaml'));
+  return plan.steps[0]!;
+}
+
+async function judge(step: PlannedStep): Promise<{ record: StepRecord; check: Check }> {
+  const r = await actionOf(step).execute(step, ctx);
+  const record: StepRecord = { step, startedMs: 0, endedMs: 10, outcome: r.outcome, detail: r.detail };
+  return { record, check: actionOf(step).checks!(step, 'events.1-x', record, { events: [], sendEnd: 60_000, replicas: 1 })[0]! };
+}
+
+describe('the registry', () => {
+  it('has one definition per action, each with a schema the scenario accepts', () => {
+    expect(ACTION_NAMES).toEqual(['rollout', 'rollback', 'scale', 'crash-zone', 'hang-zone', 'recover-zone', 'exec', 'http']);
+    expect(new Set(TIMELINE_ACTIONS.map((a) => a.disruptionKind)).size).toBe(TIMELINE_ACTIONS.length);
+    expect(knownKeys(['timeline', 0])).toEqual(expect.arrayContaining(['command', 'until', 'url', 'expectStatus', 'zone', 'version']));
+  });
+
+  it('plans labels from the action module', () => {
+    expect(planOf('{ at: 5s, action: exec, command: [kubectl, rollout, restart, deploy/web], until: [kubectl, rollout, status, deploy/web] }')).toMatchObject({
+      kind: 'exec',
+      label: 'exec kubectl rollout restart deploy/web at 5s',
+      until: ['kubectl', 'rollout', 'status', 'deploy/web'],
+      timeoutMs: 60_000,
+    });
+    expect(planOf('{ at: 5s, action: http, url: "http://127.0.0.1:9/deploy" }')).toMatchObject({ kind: 'http', method: 'POST', label: 'http POST http://127.0.0.1:9/deploy at 5s' });
+  });
+
+  it('refuses an unknown action, naming every registered one', () => {
+    let details: string[] = [];
+    try {
+      parseScenarioText('timeline:\n  - { at: 1s, action: reboot }\n', 'bad.yaml');
+    } catch (err) {
+      details = (err as { details: string[] }).details;
+    }
+    expect(details.join('\n')).toMatch(/timeline\[0\]\.action: action must be one of: rollout, .*, exec, http/);
+  });
+});
+
+describe('exec steps', () => {
+  it('a command that exits 0 passes', async () => {
+    const { check } = await judge(planOf('{ at: 1s, action: exec, command: [sh, -c, "exit 0"] }'));
+    expect(check.status).toBe('pass');
+    expect(check.actual).toMatch(/exited 0/);
+  });
+
+  it('a non-zero exit FAILs its check with the exit code and the stderr tail', async () => {
+    const { check } = await judge(planOf('{ at: 1s, action: exec, command: [sh, -c, "echo rollout blew up >&2; exit 3"] }'));
+    expect(check.status).toBe('fail');
+    expect(check.actual).toContain('exited 3');
+    expect(check.actual).toContain('stderr: rollout blew up');
+  });
+
+  it('a timeout FAILs its check (the command is killed)', async () => {
+    const { check } = await judge(planOf('{ at: 1s, action: exec, command: [sleep, "5"], timeout: 300ms }'));
+    expect(check.status).toBe('fail');
+    expect(check.actual).toMatch(/timed out after 300ms \(killed\)/);
+  });
+
+  it('a command that is not found is INVALID, with the fix', async () => {
+    const { check } = await judge(planOf('{ at: 1s, action: exec, command: [zerodrop-no-such-command, x] }'));
+    expect(check.status).toBe('invalid');
+    expect(check.actual).toContain('command not found: zerodrop-no-such-command');
+    expect(check.actual).toContain('fix: install it, or give its full path');
+  });
+
+  it('until is polled until it exits 0', async () => {
+    const flag = `/tmp/zd-until-${process.pid}-${Date.now()}`;
+    // The command returns at once and the flag appears 0.5 s later: until must poll more than once.
+    const { check } = await judge(planOf(`{ at: 1s, action: exec, command: [sh, -c, "(sleep 0.5; touch ${flag}) >/dev/null 2>&1 &"], until: [test, -e, ${flag}], interval: 100ms, timeout: 5s }`));
+    expect(check.status).toBe('pass');
+    expect(check.actual).toMatch(/until test -e .* exited 0 after ([2-9]|\d\d+) polls/);
+  });
+});
+
+describe('http steps', () => {
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.statusCode = req.url === '/deploy' ? 202 : 500;
+      res.end(req.url === '/deploy' ? 'accepted' : 'deploy hook broke');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('a 2xx passes; an unexpected status FAILs with it', async () => {
+    expect((await judge(planOf(`{ at: 1s, action: http, url: "${base}/deploy" }`))).check.status).toBe('pass');
+    const bad = await judge(planOf(`{ at: 1s, action: http, url: "${base}/other" }`));
+    expect(bad.check.status).toBe('fail');
+    expect(bad.check.actual).toContain('HTTP 500 (deploy hook broke)');
+    expect((await judge(planOf(`{ at: 1s, action: http, url: "${base}/deploy", expectStatus: 200 }`))).check.status).toBe('fail');
+  });
+});
