@@ -29,9 +29,9 @@ async function judge(step: PlannedStep): Promise<{ record: StepRecord; check: Ch
 
 describe('the registry', () => {
   it('has one definition per action, each with a schema the scenario accepts', () => {
-    expect(ACTION_NAMES).toEqual(['rollout', 'rollback', 'scale', 'crash-zone', 'hang-zone', 'recover-zone', 'exec', 'http']);
+    expect(ACTION_NAMES).toEqual(['rollout', 'rollback', 'scale', 'crash-zone', 'hang-zone', 'recover-zone', 'rotate-secret', 'exec', 'http']);
     expect(new Set(TIMELINE_ACTIONS.map((a) => a.disruptionKind)).size).toBe(TIMELINE_ACTIONS.length);
-    expect(knownKeys(['timeline', 0])).toEqual(expect.arrayContaining(['command', 'until', 'url', 'expectStatus', 'zone', 'version']));
+    expect(knownKeys(['timeline', 0])).toEqual(expect.arrayContaining(['command', 'until', 'url', 'expectStatus', 'zone', 'version', 'name']));
   });
 
   it('plans labels from the action module', () => {
