@@ -89,13 +89,30 @@ export interface DashboardQuery {
   expr: string;
   /** true: evaluated as an instant query by Grafana. */
   instant: boolean;
+  /** The title of the row a panel sits in (null: above the first row, or not a panel). */
+  row?: string | null;
+}
+
+/** The row that shows writes, the volume and secrets: it has data only when the load writes. */
+export const STATE_ROW_PREFIX = 'State';
+
+/** Each panel with the title of the row it sits in (a collapsed row's own panels, or those after an open row). */
+function panelsWithRows(d: Dashboard): Array<{ panel: Panel; row: string | null }> {
+  const out: Array<{ panel: Panel; row: string | null }> = [];
+  let row: string | null = null;
+  for (const p of d.panels ?? []) {
+    if (p.type === 'row') row = p.title ?? null;
+    out.push({ panel: p, row });
+    for (const c of p.panels ?? []) out.push({ panel: c, row: p.title ?? null });
+  }
+  return out;
 }
 
 export function dashboardQueries(d: Dashboard): DashboardQuery[] {
   const out: DashboardQuery[] = [];
-  for (const p of allPanels(d)) {
+  for (const { panel: p, row } of panelsWithRows(d)) {
     for (const t of p.targets ?? []) {
-      if (t.expr) out.push({ kind: 'panel', where: `${p.title ?? p.id} / ${t.refId ?? '?'}`, expr: t.expr, instant: t.instant === true && t.range !== true });
+      if (t.expr) out.push({ kind: 'panel', where: `${p.title ?? p.id} / ${t.refId ?? '?'}`, expr: t.expr, instant: t.instant === true && t.range !== true, row });
     }
   }
   for (const a of d.annotations?.list ?? []) {
