@@ -17,7 +17,7 @@ import type { LedgerData } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';
 import { PrometheusApiError, resultSize, type PrometheusApi } from '../../src/prometheus/api.js';
 import { userScrapeConfigYaml } from '../../src/prometheus/config.js';
-import { dashboardQueries, loadDashboard, parseLabelValues, STATE_ROW_PREFIX, substitute, type DashboardQuery } from '../../src/prometheus/dashboard.js';
+import { dashboardQueries, loadDashboard, parseLabelValues, parseQueryResult, STATE_ROW_PREFIX, substitute, type DashboardQuery } from '../../src/prometheus/dashboard.js';
 import { PrometheusServer, findPrometheusBinary } from '../../src/prometheus/server.js';
 import type { PrometheusResult } from '../../src/result/types.js';
 import { PrometheusSession } from '../../src/run/prometheus.js';
@@ -80,6 +80,13 @@ async function runLoad(
 
 /** Runs one dashboard query the way Grafana would (range over the run, step 1 s); returns the number of points. */
 async function runDashboardQuery(api: PrometheusApi, q: DashboardQuery, vars: Record<string, string>, startMs: number, endMs: number): Promise<number> {
+  const picker = q.kind === 'variable' ? parseQueryResult(q.expr) : null;
+  if (picker !== null) {
+    // The run picker (query_result, instant at the end of the range), as Grafana evaluates it.
+    const r = await api.query(substitute(picker, vars), endMs);
+    const runs = r.resultType === 'vector' ? r.vector.map((s) => s.metric['run_id']) : [];
+    return runs.includes(vars['run_id']) ? runs.length : 0;
+  }
   if (q.kind === 'variable') {
     const lv = parseLabelValues(q.expr);
     if (!lv) throw new Error(`${q.where}: not label_values(): ${q.expr}`);
