@@ -185,7 +185,7 @@ describe.skipIf(!avail.ok)(suite, () => {
     });
 
     it('a SIGKILLed harness leaves no haproxy behind (pdeathsig), and its state file lets the next run reap it', async () => {
-      const entry = fileURLToPath(new URL('../../../dist/orchestrator/src/proxy/haproxy/index.js', import.meta.url));
+      const entry = fileURLToPath(new URL('../../../dist/orchestrator/src/proxy/haproxy/data-plane.js', import.meta.url));
       if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
       const script = `
         import { startHaproxyDataPlane } from ${JSON.stringify(entry)};
