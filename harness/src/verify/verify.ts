@@ -61,6 +61,11 @@ export interface VerifyInput {
  * The verdict of a run: one immutable snapshot (snapshot.ts), every registered check module run
  * on it (registry.ts), then the result assembled around the checks (tables, charts, headline).
  */
+/** The fields that say which run is verified, stamped with its end now: shared by every way a run ends. */
+export function runIdentity(plan: VerifyInput['plan'], runId: string, command: string, anchor: VerifyInput['anchor'], startedAt: Date): Pick<VerifyInput, 'plan' | 'runId' | 'command' | 'anchor' | 'startedAt' | 'endedAt'> {
+  return { plan, runId, command, anchor, startedAt, endedAt: new Date() };
+}
+
 export function verifyRun(input: VerifyInput): RunResult {
   const run = takeSnapshot(input);
   const checks = runChecks(run);
