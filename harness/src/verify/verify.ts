@@ -26,6 +26,7 @@ import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
+import { cpuBudget } from './cpu-budget.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
 /** A planned step as it ran (harness/src/timeline/types.ts). */
@@ -113,6 +114,8 @@ export function verifyRun(input: VerifyInput): RunResult {
       autocannonReported: summary.autocannonReported,
       unsent: summary.unsent,
       bookkeeping: bookkeepingCounts(run.ledger.data, summary),
+      // The samples are on the monotonic clock; the ledger view is on the report's (ms from origin).
+      cpuBudget: cpuBudget(run.machine, (i) => run.ledger.sentAt(i) + run.origin, run.ledger.length),
     },
     reconciliation: explainUnjudged(withPrometheus(reconciliationRows(run), run.prometheus), verdict === 'PASS'),
     disruption: disruption(run),
