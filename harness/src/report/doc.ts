@@ -419,6 +419,7 @@ function factsSection(r: RunResult, opts: DocOptions): Section {
     { label: 'Started', value: `${r.run.startedAt} (origin of every +m:ss time, epoch ${r.run.originEpochMs} ms)` },
     { label: 'Ended', value: `${r.run.endedAt} (${fmtDuration(r.run.durationMs)})` },
     { label: 'Runtime', value: code(r.run.runtime) },
+    ...(r.run.dataPlane ? [{ label: 'Data plane', value: [code(r.run.dataPlane.engine), ` (${r.run.dataPlane.why})`] }] : []),
     { label: 'Engine', value: [code(l.engine), `, ${plural(l.connections, 'connection')}`] },
     {
       label: 'Rate',

@@ -294,6 +294,8 @@ export interface RunResult {
     id: string;
     scenario: { name: string; file: string | null; sha256: string | null };
     runtime: 'process' | 'docker';
+    /** The data plane that carried the traffic, and how it was chosen (absent in older results). */
+    dataPlane?: { engine: 'node' | 'haproxy'; threads: number | null; why: string };
     /** Epoch ms of time 0 in this file. */
     originEpochMs: number;
     startedAt: string;

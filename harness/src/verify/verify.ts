@@ -81,6 +81,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       id: run.runId,
       scenario: { name: plan.scenario.name, file: plan.file, sha256: plan.sha256 },
       runtime: plan.runtime,
+      dataPlane: { engine: plan.dataPlane.engine, threads: plan.dataPlane.threads ?? null, why: plan.dataPlane.why ?? `engine: ${plan.dataPlane.engine}` },
       originEpochMs: run.anchor.epochMs,
       startedAt: run.startedAt.toISOString(),
       endedAt: run.endedAt.toISOString(),
