@@ -21,7 +21,10 @@ export type TimelineEvent =
   | (Base & ReplicaRef & { type: 'replica.ready' })
   | (Base & ReplicaRef & { type: 'replica.unready'; reason: string })
   | (Base & ReplicaRef & { type: 'replica.draining'; reason: DeleteReason })
-  | (Base & ReplicaRef & { type: 'replica.unrouted'; inFlightAtRemoval: number })
+  /** In rotation: applyLagMs from Ready (the controller's decision) to the data plane having added it. */
+  | (Base & ReplicaRef & { type: 'replica.routed'; applyLagMs: number })
+  /** Out of rotation: applyLagMs from the controller's unroute to the data plane applying it (null: not reported). */
+  | (Base & ReplicaRef & { type: 'replica.unrouted'; inFlightAtRemoval: number; applyLagMs: number | null })
   | (Base & ReplicaRef & { type: 'replica.pre-stop'; ok: boolean; detail: string })
   | (Base & ReplicaRef & { type: 'replica.final-counts'; ok: boolean; responses: number | null })
   | (Base & ReplicaRef & { type: 'replica.terminated'; exit: ExitKind; code: number | null; signal: string | null })

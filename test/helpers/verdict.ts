@@ -15,7 +15,7 @@ interface CheckLike {
 }
 
 /** What a starved machine may leave INVALID (the machine check itself included). */
-const SPOILED_BY_STARVATION = new Set(['load.rate-reached', 'load.schedule-kept', 'load.machine-not-starved', 'thresholds.rollout-retries', 'thresholds.steady-retries', 'thresholds.p99', 'thresholds.p999', 'thresholds.max-gap']);
+const SPOILED_BY_STARVATION = new Set(['load.rate-reached', 'load.schedule-kept', 'load.machine-not-starved', 'thresholds.rollout-retries', 'thresholds.steady-retries', 'thresholds.p99', 'thresholds.p999', 'thresholds.max-gap', 'orchestrator.control-plane-on-time']);
 
 export function expectPassOrStarved(result: { verdict: string; checks: CheckLike[] }, context = ''): 'PASS' | 'INVALID' {
   const bad = result.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip');

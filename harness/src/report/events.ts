@@ -23,8 +23,14 @@ export function describeEvent(e: TimelineEvent): EventWords {
       return { what: 'replica not ready', subject: e.replica, detail: e.reason };
     case 'replica.draining':
       return { what: 'replica draining', subject: e.replica, detail: `reason: ${e.reason}` };
+    case 'replica.routed':
+      return { what: 'replica added to proxy', subject: e.replica, detail: `${fmtDuration(e.applyLagMs)} after Ready` };
     case 'replica.unrouted':
-      return { what: 'replica removed from proxy', subject: e.replica, detail: `${fmtInt(e.inFlightAtRemoval)} in flight at removal` };
+      return {
+        what: 'replica removed from proxy',
+        subject: e.replica,
+        detail: `${fmtInt(e.inFlightAtRemoval)} in flight at removal${e.applyLagMs === null ? '' : `, applied ${fmtDuration(e.applyLagMs)} after the unroute`}`,
+      };
     case 'replica.pre-stop':
       return { what: e.ok ? 'preStop hook ran' : 'preStop hook failed', subject: e.replica, detail: e.detail };
     case 'replica.final-counts':

@@ -91,6 +91,7 @@ describe('verifyRun: the passing run', () => {
       'orchestrator.invariants',
       'orchestrator.graceful-exits',
       'orchestrator.idle-keepalive-kept',
+      'orchestrator.control-plane-on-time',
       'orchestrator.final-counts',
       'load.machine-not-starved',
       'thresholds.rollout-retries',
@@ -275,6 +276,15 @@ const MUTATIONS: Mutation[] = [
     'FAIL',
   ],
   ['a retired replica that needed SIGKILL', (f) => void (f.record('web-v1-b').exit!.kind = 'killed'), { 'orchestrator.graceful-exits': 'fail' }, 'FAIL'],
+  [
+    "the data plane took a replica out of rotation later than the scenario's routing lag (zerodrop's own fault)",
+    (f) => {
+      const e = f.timeline.find((x) => x.type === 'replica.unrouted')!;
+      if (e.type === 'replica.unrouted') e.applyLagMs = f.input.plan.deployment.termination.routingLagMs + 250;
+    },
+    { 'orchestrator.control-plane-on-time': 'invalid' },
+    'INVALID',
+  ],
   // It drained and exited by itself: the contract held, the replica side is unproven.
   ['a retired replica whose final counts were never read (it exited gracefully)', (f) => void (f.record('web-v1-c').final = null), { 'orchestrator.final-counts': 'invalid' }, 'INVALID'],
   [

@@ -135,8 +135,10 @@ export class Kubelet {
             .addEndpoint({ id: record.id, host: started.endpoint.host, port: started.endpoint.port, zone: record.zone, version: record.version })
             .then(() => {
               // It may have become unready or started terminating while the add was in flight.
-              if (record.ready && record.phase === 'running') record.routed = true;
-              else return this.ctx.proxy.removeEndpoint(record.id);
+              if (!(record.ready && record.phase === 'running')) return this.ctx.proxy.removeEndpoint(record.id);
+              record.routed = true;
+              const routedAt = this.ctx.now();
+              this.ctx.record({ t: routedAt, type: 'replica.routed', ...this.ctx.ref(record), applyLagMs: Math.max(0, routedAt - now) });
               return undefined;
             }),
         );
@@ -182,9 +184,10 @@ export class Kubelet {
       await delay(routingLagMs, this.ctx.clock);
       if (record.routed) {
         record.routed = false;
-        record.unroutedMs = this.ctx.now();
+        const asked = (record.unroutedMs = this.ctx.now());
         const drained = await this.ctx.proxy.drainEndpoint(record.id, gracePeriodMs).catch(() => null);
-        this.ctx.record({ t: this.ctx.now(), type: 'replica.unrouted', ...this.ctx.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0 });
+        const applyLagMs = drained?.unroutedAt === undefined ? null : Math.max(0, drained.unroutedAt - asked);
+        this.ctx.record({ t: this.ctx.now(), type: 'replica.unrouted', ...this.ctx.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0, applyLagMs });
       }
       await this.counters.readFinalCounts(record);
     })();

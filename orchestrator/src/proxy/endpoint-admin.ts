@@ -55,6 +55,7 @@ export class EndpointAdmin {
     if (ep.admin === 'removed') return { inFlightAtRemoval: 0, drainedInMs: 0, complete: true };
     const started = this.clock.now();
     this.table.setAdmin(ep, 'draining');
+    const unroutedAt = this.clock.now();
     const inFlightAtRemoval = ep.inFlight;
     if (ep.inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -72,7 +73,7 @@ export class EndpointAdmin {
     const drainedInMs = this.clock.now() - started;
     const complete = ep.inFlight === 0;
     // Put back in rotation while we waited (addEndpoint): leave it alone.
-    if (ep.admin !== 'draining') return { inFlightAtRemoval, drainedInMs, complete };
+    if (ep.admin !== 'draining') return { inFlightAtRemoval, drainedInMs, complete, unroutedAt };
     this.table.setAdmin(ep, 'removed');
     this.pushEvent({ t: this.clock.now(), type: 'endpoint.drained', replica: ep.id, zone: ep.zone, reason: complete ? null : 'deadline' });
     await this.stopChecker(ep.id);
@@ -83,7 +84,7 @@ export class EndpointAdmin {
       if (complete) await pool.close().catch(() => undefined);
       else void pool.close().catch(() => undefined);
     }
-    return { inFlightAtRemoval, drainedInMs, complete };
+    return { inFlightAtRemoval, drainedInMs, complete, unroutedAt };
   }
 
   async remove(id: string): Promise<void> {

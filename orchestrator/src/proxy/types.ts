@@ -263,6 +263,8 @@ export interface DrainResult {
   drainedInMs: number;
   /** false if the wait hit its deadline with requests still in flight. */
   complete: boolean;
+  /** Monotonic ms at which it was out of rotation (absent: it already was). */
+  unroutedAt?: number;
 }
 
 /** What the orchestrator can ask of the data plane. Implemented in-thread and across a worker. */

@@ -2,14 +2,15 @@
 import type { Check } from '../../result/types.js';
 import { check, fmt, skipped, type CheckModule } from '../check.js';
 import type { ReplicaSnapshot, RunSnapshot } from '../snapshot.js';
+import { CONTROL_PLANE_CHECK_ID, controlPlaneOnTime } from './control-plane.js';
 import { gracefulExitsCheck, retiredExitsOf } from './graceful-exits.js';
 
 export const orchestratorChecks: CheckModule = {
   name: 'orchestrator',
-  ids: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', 'orchestrator.final-counts'],
-  needsOwnDeployment: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', 'orchestrator.final-counts'],
+  ids: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', CONTROL_PLANE_CHECK_ID, 'orchestrator.final-counts'],
+  needsOwnDeployment: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', CONTROL_PLANE_CHECK_ID, 'orchestrator.final-counts'],
   checks(run: RunSnapshot): Check[] {
-    return [invariants(run), gracefulExits(run), idleKeepAliveKept(run), finalCounts(run)];
+    return [invariants(run), gracefulExits(run), idleKeepAliveKept(run), controlPlaneOnTime(run), finalCounts(run)];
   },
 };
 

@@ -202,9 +202,12 @@ export class HaproxyDataPlane implements ProxyControl {
     const name = book.name;
     book.admin = 'draining';
     // The count at the moment it leaves rotation lies between the two reads: short requests can all
-    // finish in the round trip after the drain command, so the read before it counts too.
-    const inFlightBefore = await this.serverInFlight(book);
-    await this.api.expect(`set server ${BACKEND}/${name} state drain`, '');
+    // finish in the round trip after the drain command, so the read sent with it counts too. Sent
+    // together, so the drain does not wait a round trip for a count.
+    const [inFlightBefore, unroutedAt] = await Promise.all([
+      this.serverInFlight(book),
+      this.api.expect(`set server ${BACKEND}/${name} state drain`, '').then(() => monotonicMs()),
+    ]);
     this.pushEvent('endpoint.draining', book, null);
     const deadline = started + Math.max(0, timeoutMs);
     let inFlight = await this.serverInFlight(book);
@@ -216,13 +219,13 @@ export class HaproxyDataPlane implements ProxyControl {
     const drainedInMs = monotonicMs() - started;
     const complete = inFlight === 0;
     // Put back in rotation while we waited (addEndpoint): leave it alone.
-    if (book.admin !== 'draining' || book.name !== name) return { inFlightAtRemoval, drainedInMs, complete };
+    if (book.admin !== 'draining' || book.name !== name) return { inFlightAtRemoval, drainedInMs, complete, unroutedAt };
     book.admin = 'removed';
     this.pushEvent('endpoint.drained', book, complete ? null : 'deadline');
     await this.api.expect(`set server ${BACKEND}/${name} state maint`, '').catch(() => undefined);
     if (complete) await this.deleteServer(book, false);
     else this.deleteLater(book);
-    return { inFlightAtRemoval, drainedInMs, complete };
+    return { inFlightAtRemoval, drainedInMs, complete, unroutedAt };
   }
 
   async removeEndpoint(id: string): Promise<void> {
@@ -352,7 +355,7 @@ export class HaproxyDataPlane implements ProxyControl {
   /** Streams on the replica's server now (at it, or queued for it). */
   private async serverInFlight(book: Book): Promise<number> {
     if (book.name === null) return 0;
-    const rows = await this.api.showStat(`${BACKEND} 4 -1`);
+    const rows = await this.api.showStat(`${BACKEND} 4 -1`, true);
     const row = rows.find((r) => r['svname'] === book.name);
     if (row === undefined) return 0;
     this.noteCounters(book, serverCounters(row));
@@ -474,7 +477,7 @@ async function waitReady(proc: HaproxyProcess, api: RuntimeApi, timeoutMs: numbe
       });
     }
     try {
-      const info = await api.command('show info', 1000);
+      const info = await api.command('show info', false, 1000);
       if (/^Name: HAProxy/m.test(info)) return;
       last = info.slice(0, 200);
     } catch (err) {

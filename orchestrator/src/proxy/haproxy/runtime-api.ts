@@ -1,6 +1,9 @@
 /**
  * HAProxy's runtime API (doc/management.txt §9.3) over its unix stats socket: one connection per
  * command (non-interactive mode: HAProxy answers, then closes), a few commands in flight at most.
+ * Routing commands (add, drain, ready) jump the queue ahead of the counter polls: the control
+ * plane must stay on time when the data plane is saturated (the check
+ * orchestrator.control-plane-on-time holds it to the scenario's routing lag).
  */
 import net from 'node:net';
 import { ZerodropError } from '../../../../common/src/errors.js';
@@ -15,10 +18,10 @@ export class RuntimeApi {
 
   constructor(readonly socketPath: string) {}
 
-  /** Sends one command, resolves with HAProxy's whole answer (trailing blank lines removed). */
-  async command(cmd: string, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+  /** Sends one command, resolves with HAProxy's whole answer (trailing blank lines removed). `urgent`: ahead of every waiting command. */
+  async command(cmd: string, urgent = false, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
     if (/[\r\n;]/.test(cmd)) throw new ZerodropError('ZD_INTERNAL', `runtime API command must be one line without ';': ${JSON.stringify(cmd)}`);
-    await this.slot();
+    await this.slot(urgent);
     try {
       return await this.send(cmd, timeoutMs);
     } finally {
@@ -27,17 +30,19 @@ export class RuntimeApi {
     }
   }
 
-  private slot(): Promise<void> {
+  private slot(urgent: boolean): Promise<void> {
     if (this.inFlight < MAX_IN_FLIGHT) {
       this.inFlight++;
       return Promise.resolve();
     }
-    return new Promise((resolve) =>
-      this.waiting.push(() => {
+    return new Promise((resolve) => {
+      const go = (): void => {
         this.inFlight++;
         resolve();
-      }),
-    );
+      };
+      if (urgent) this.waiting.unshift(go);
+      else this.waiting.push(go);
+    });
   }
 
   private send(cmd: string, timeoutMs: number): Promise<string> {
@@ -67,14 +72,14 @@ export class RuntimeApi {
    * (expect = ''); anything else is its error message.
    */
   async expect(cmd: string, expect: string | RegExp): Promise<void> {
-    const out = (await this.command(cmd)).trim();
+    const out = (await this.command(cmd, true)).trim();
     const ok = typeof expect === 'string' ? (expect === '' ? out === '' : out.includes(expect)) : expect.test(out);
     if (!ok) throw new RuntimeApiError(cmd, out);
   }
 
   /** `show stat` as rows of name → value (header from the "# pxname,..." line). */
-  async showStat(filter = ''): Promise<StatRow[]> {
-    return parseShowStat(await this.command(filter ? `show stat ${filter}` : 'show stat'));
+  async showStat(filter = '', urgent = false): Promise<StatRow[]> {
+    return parseShowStat(await this.command(filter ? `show stat ${filter}` : 'show stat', urgent));
   }
 }
 
