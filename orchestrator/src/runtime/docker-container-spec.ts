@@ -19,6 +19,8 @@ export interface ContainerContext {
   baseEnv: Record<string, string> | undefined;
   owner: RunOwner;
   cgroupParent: string | null;
+  /** CPU weight at create: a booting container's (docker-priority.ts); 0 = the engine's default. */
+  cpuShares: number;
 }
 
 /** The create options of one replica's container, and the admin port it publishes (or null). */
@@ -91,6 +93,7 @@ export function containerSpec(
       Memory: memory,
       MemorySwap: memory > 0 ? memory : 0,
       NanoCpus: resources.cpus > 0 ? Math.round(resources.cpus * 1e9) : 0,
+      ...(context.cpuShares > 0 ? { CpuShares: context.cpuShares } : {}),
       PidsLimit: PIDS_LIMIT,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
