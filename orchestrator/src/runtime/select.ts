@@ -5,6 +5,7 @@ import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
 import { DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
+import { DEFAULT_CPU_SHARES, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
   runId: string;
@@ -37,6 +38,7 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
     return new DockerRuntime({
       endpoint,
       cgroupParent,
+      cpuShares: sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES),
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),
@@ -53,5 +55,16 @@ function endpointFromEnv(raw: string | undefined): DockerEndpointMode {
   if (isDockerEndpointMode(raw)) return raw;
   throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_ENDPOINT=${raw} is not an endpoint mode`, {
     fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: auto)`,
+  });
+}
+
+/** ZERODROP_DOCKER_CPU_SHARES=<booting>:<serving> (cpu.shares, 2..262144); unset: the defaults. */
+function sharesFromEnv(raw: string | undefined): CpuShares {
+  if (raw === undefined || raw === '') return DEFAULT_CPU_SHARES;
+  const m = /^(\d+):(\d+)$/.exec(raw.trim());
+  const ok = (n: number): boolean => Number.isInteger(n) && n >= 2 && n <= 262_144;
+  if (m && ok(Number(m[1])) && ok(Number(m[2]))) return { booting: Number(m[1]), serving: Number(m[2]) };
+  throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_CPU_SHARES=${raw} is not <booting>:<serving>`, {
+    fix: `give two cpu.shares values in 2..262144, e.g. ${DEFAULT_CPU_SHARES.booting}:${DEFAULT_CPU_SHARES.serving} (the default), or 1024:1024 for no boot ranking`,
   });
 }
