@@ -5,10 +5,13 @@
  * (`docker update --cpu-shares`, a round trip through dockerd and runc: see the bench's docker
  * row). The weights are cpu.shares (cgroup v1; v2 maps them to cpu.weight as runc does).
  *
- * Why these numbers (docs/architecture.md, "Runtimes"): 1024 is the weight of one process session
- * under the kernel's autogroup, so a serving container weighs what a process replica or the
- * harness weighs; 128 (about nice +9) lets a booting container use idle CPU but yield it to
- * serving replicas and to the harness when the machine is busy, as a rollout's boots do.
+ * Why these numbers: 1024 is the weight of one process session under the kernel's autogroup, so
+ * a serving container weighs what a process replica or the harness weighs; 512 (about nice +3)
+ * lets a booting container use idle CPU but yield half of its share to serving replicas and the
+ * harness when the machine is busy. Measured: at 128 (about nice +9) on a 2-core machine at load
+ * 18, a rollout's containers did not announce their port within the 15 s start timeout (≈ 270 ms
+ * of CPU to boot, at under 1 % of the machine); the cost of the ranking is a slower boot only under
+ * contention.
  */
 import type Docker from 'dockerode';
 import { monotonicMs } from '../../../common/src/clock.js';
@@ -21,7 +24,7 @@ export interface CpuShares {
   serving: number;
 }
 
-export const DEFAULT_CPU_SHARES: CpuShares = { booting: 128, serving: 1024 };
+export const DEFAULT_CPU_SHARES: CpuShares = { booting: 512, serving: 1024 };
 
 /** Raises a Ready container to the serving weight; reports how and what it took. */
 export async function raiseToServing(docker: Docker, container: Docker.Container, cgroup: ContainerCgroup | null, shares: CpuShares): Promise<ReadyCost['priority']> {

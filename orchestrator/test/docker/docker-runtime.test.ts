@@ -245,8 +245,8 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
       const cgroup = cgroupOf((await docker.getContainer(started.containerId as string).inspect()).State.Pid);
       const cost = await direct.becameReady('web-1-b-3');
       expect(cost?.cpuMs).toBeGreaterThan(0);
-      expect(cost?.priority).toMatchObject({ booting: 128, serving: 1024, how: cgroup ? 'cgroup-file' : 'engine-update' });
-      if (cgroup?.version === 1) expect(readFileSync(`${cgroup.cpuDir}/cpu.shares`, 'utf8').trim()).toBe('1024');
+      expect(cost?.priority).toMatchObject({ ...DEFAULT_CPU_SHARES, how: cgroup ? 'cgroup-file' : 'engine-update' });
+      if (cgroup?.version === 1) expect(readFileSync(`${cgroup.cpuDir}/cpu.shares`, 'utf8').trim()).toBe(String(DEFAULT_CPU_SHARES.serving));
       // The published loopback ports still exist for people and tools.
       const info = await docker.getContainer(started.containerId as string).inspect();
       expect(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
