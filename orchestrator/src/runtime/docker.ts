@@ -4,10 +4,11 @@
  *
  * - Containers carry `zerodrop=1`, the run id, zone, version, replica and the owning process's
  *   identity (docker-reaper.ts); containers of dead runs are removed at prepare() and close().
- * - Ports are published on 127.0.0.1 only, on ports the engine picks (HostPort "0"); the bound
- *   ports are read back from inspect. The main container port is the endpoint; the admin port
- *   (the sample-app's 9091, `--admin-port N` in the args, or 9091 when the image EXPOSEs it) is the
- *   admin endpoint.
+ * - Replicas are reached on their bridge address when the harness can route to it (endpoint
+ *   mode auto, docker-endpoint.ts), else on ports published on 127.0.0.1 only, on ports the engine
+ *   picks (HostPort "0"), read back from inspect. The main container port is the endpoint; the
+ *   admin port (the sample-app's 9091, `--admin-port N` in the args, or 9091 when the image
+ *   EXPOSEs it) is the admin endpoint.
  * - Locked down: user 65534 (unless the image names a non-root user), all capabilities dropped,
  *   no-new-privileges, read-only root filesystem with a small tmpfs /tmp, memory (no swap), CPU
  *   and pids limits, and `Init: true` so docker-init is PID 1 and forwards SIGTERM to the app
@@ -76,7 +77,8 @@ export interface DockerRuntimeOptions {
    *   at a few thousand req/s on these machines.
    * - 'container': the container's own address on the bridge network (an address the run created),
    *   kernel-forwarded, no docker-proxy hop.
-   * The 127.0.0.1 ports are published in every mode, for people.
+   * Ports are published on 127.0.0.1 until the run reaches containers on their bridge address:
+   * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
    */
   endpoint?: DockerEndpointMode;
   /** CPU weights of a booting and a serving container (docker-priority.ts; default 128 → 1024). */
@@ -309,7 +311,10 @@ export class DockerRuntime implements Runtime {
     if (this.runId === null) await this.prepare(launch.runId);
     const facts = await this.image(template.image);
     const calledAtMs = monotonicMs();
-    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent, cpuShares: this.shares.booting });
+    // Publishing costs the engine iptables rules and two docker-proxy processes per container (bench
+    // row (f)); once the run reaches containers on their bridge address, later ones go unpublished.
+    const publish = this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
+    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent, cpuShares: this.shares.booting, publish });
     const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
       const user = typeof spec.User === 'string' ? spec.User : '';
@@ -353,8 +358,6 @@ export class DockerRuntime implements Runtime {
         replica.cgroup = cgroupOf(info.State.Pid);
         replica.shimPid = shimPidOf(info.State.Pid);
       }
-      const bound = publishedPorts(info);
-      const ports: PortMap = { endpoint: 0, admin: null };
       let main = template.containerPort;
       let admin = adminPort;
       if (announced) {
@@ -362,27 +365,23 @@ export class DockerRuntime implements Runtime {
         main = a.port;
         admin = a.adminPort;
       }
+      const listeningAtMs = monotonicMs();
+      const boot: BootMarks = { calledAtMs, createdAtMs, runningAtMs, listeningAtMs };
+      const started = { replicaId, pid: null, containerId: replica.containerId, startedAtMs, boot };
+      const address = containerAddress(info);
+      if ((await this.endpoints.choose(address, main)).use === 'container') {
+        if (address === null) {
+          throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
+            fix: 'use endpoint mode auto (the default) or published: ZERODROP_DOCKER_ENDPOINT=auto',
+          });
+        }
+        return { ...started, endpoint: { host: address, port: main }, adminEndpoint: admin === null ? null : { host: address, port: admin } };
+      }
+      const bound = publishedPorts(info);
+      const ports: PortMap = { endpoint: 0, admin: null };
       ports.endpoint = this.hostPort(replica, bound, main, announced ? 'its announced port' : 'template.containerPort');
       ports.admin = admin === null ? null : announced ? this.hostPort(replica, bound, admin, 'its announced admin port') : (bound.get(admin) ?? null);
-      const listeningAtMs = monotonicMs();
-      const address = containerAddress(info);
-      const use = (await this.endpoints.choose(address, main)).use;
-      const direct = use === 'container' ? address : null;
-      if (use === 'container' && direct === null) {
-        throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
-          fix: 'use endpoint mode auto (the default) or published: ZERODROP_DOCKER_ENDPOINT=auto',
-        });
-      }
-      const boot: BootMarks = { calledAtMs, createdAtMs, runningAtMs, listeningAtMs };
-      return {
-        replicaId,
-        endpoint: direct ? { host: direct, port: main } : { host: LOOPBACK, port: ports.endpoint },
-        adminEndpoint: ports.admin === null || admin === null ? null : direct ? { host: direct, port: admin } : { host: LOOPBACK, port: ports.admin },
-        pid: null,
-        containerId: replica.containerId,
-        startedAtMs,
-        boot,
-      };
+      return { ...started, endpoint: { host: LOOPBACK, port: ports.endpoint }, adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin } };
     } catch (err) {
       if (watching) {
         await this.sendKill(replica).catch(() => undefined);

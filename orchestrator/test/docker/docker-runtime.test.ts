@@ -250,7 +250,13 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
       // The published loopback ports still exist for people and tools.
       const info = await docker.getContainer(started.containerId as string).inspect();
       expect(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
-      expect((await direct.stop('web-1-b-3', { graceMs: 5000 })).kind).toBe('graceful');
+      // Once the bridge is chosen, later containers publish nothing (no iptables rules, no docker-proxy).
+      const later = await direct.start(launchOf(directRunId, 'web-1-b-4', sampleAppTemplate('v1'), 'b'));
+      expect(later.endpoint).toEqual({ host: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown, port: 8080 });
+      const laterInfo = await docker.getContainer(later.containerId as string).inspect();
+      expect(Object.values(laterInfo.NetworkSettings.Ports ?? {}).every((b) => b === null || b.length === 0)).toBe(true);
+      await waitFor200(later.endpoint, '/readyz');
+      await Promise.all(['web-1-b-3', 'web-1-b-4'].map(async (id) => expect((await direct.stop(id, { graceMs: 5000 })).kind).toBe('graceful')));
     } finally {
       await direct.destroy();
     }
