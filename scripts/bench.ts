@@ -297,7 +297,14 @@ async function main(): Promise<number> {
       name: 'ceiling docker ÷ process',
       value: ceil.samples.length > 0 && ceilDocker.samples.length > 0 && ceil.samples[0]!.rps > 0 ? ceilDocker.samples[0]!.rps / ceil.samples[0]!.rps : null,
       goal: GOALS.dockerVsProcess,
-      why: ceilDocker.samples.length === 0 ? `docker: ${why(ceilDocker)}` : ceil.samples.length === 0 ? `process: ${why(ceil)}` : '',
+      why:
+        ceilDocker.samples.length === 0
+          ? `docker: ${why(ceilDocker)}`
+          : ceil.samples.length === 0
+            ? `process: ${why(ceil)}`
+            : ceil.samples[0]!.rps === 0
+              ? 'no process probe passed: nothing to compare with'
+              : '',
     },
   ];
   const uptimeEnd = uptimeLine();
