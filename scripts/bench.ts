@@ -11,7 +11,10 @@
  *       C connections, its ledger checked) against the same target, replica 1;
  *   (e) ceiling: the highest fixed rate at which scenarios/demo.yaml (rollout + zone crash),
  *       shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
- *       --ceiling-high with at most --probes runs.
+ *       --ceiling-high with at most --probes runs; on the process runtime and, beside it, on
+ *       Docker (--ceiling-runtime), with the ratio docker ÷ process;
+ *   (f) container boot: --boot-containers sample-app containers started one by one, create →
+ *       running → listening → Ready and CPU (cgroup, shim, engine), medians (when Docker answers).
  * (a)–(d) are repeated --runs times, interleaved (a b c d, a b c d…), medians reported; each is
  * preceded by a --warmup wrk run on the same path. CPU per request comes from /proc/PID/stat
  * (utime+stime, all threads) of each process; the proxy and the driver are threads of this
@@ -38,14 +41,16 @@ import { writeFileAtomic } from '../harness/src/report/atomic.js';
 import { loadScenarioFile } from '../harness/src/scenario/load.js';
 import { resolvePlan } from '../harness/src/scenario/resolve.js';
 import { errorMessage } from '../common/src/errors.js';
-import { type CeilingResult, findCeiling } from './bench/ceiling.js';
+import type { CeilingResult } from './bench/ceiling.js';
+import { ceilingIntoRow, ceilingRuntimes } from './bench/ceiling-row.js';
+import { bootLines, measureDockerBoots, type DockerBootSummary } from './bench/docker-boot.js';
 import { driverEnginesMain } from './bench/driver-engines.js';
 import { newestBenchFile, readBenchEntries, renderBenchTable, replaceBenchTable, sourceLabel } from './bench/readme-table.js';
 import { proxyVariantsMain } from './bench/proxy-variants.js';
 import { haproxyAvailability } from './bench/haproxy.js';
 import { GOALS, HEADLINE_RATE, parseOptions, USAGE, type Options } from './bench/options.js';
 import { Reaper, type Replica, startReplica } from './bench/procs.js';
-import { load1, measureDirect, measureDriverPair, measureHaproxy, measureProxy, type Ctx } from './bench/rows.js';
+import { measureDirect, measureDriverPair, measureHaproxy, measureProxy, type Ctx } from './bench/rows.js';
 import { benchEntries, fmt, fmtInt, pairedRatio, printTable, type Ratio, type Row, type RowKey, type Sample } from './bench/render.js';
 
 
@@ -127,7 +132,10 @@ async function main(): Promise<number> {
   const wrkRow = mkRow('wrk', '(d) wrk', `wrk -t1 -c${opts.connections} → replica 1`, 'wrk', null);
   const drv = mkRow('driver', '(d) zerodrop driver', `open engine, closed loop (rate 0), ${opts.connections} conns, ledger checked → replica 1`, 'harness process', null);
   const ceil = mkRow('ceiling', '(e) zero-drop ceiling', '', null, 'harness process (proxy + driver + orchestrator)');
-  let ceiling: CeilingResult | null = null;
+  const ceilDocker = mkRow('ceiling-docker', '(e) zero-drop ceiling, docker', '', null, 'harness process (proxy + driver + orchestrator)');
+  const ceilings: { row: Row; result: CeilingResult }[] = [];
+  let boots: DockerBootSummary | null = null;
+  let bootsSkipped: string | null = null;
   let measureFailed = false;
 
   const uptimeStart = uptimeLine();
@@ -165,7 +173,16 @@ async function main(): Promise<number> {
     const ceilingScenario = ceilingFile === demoFile ? demo : loadScenarioFile(ceilingFile);
     const ceilingPlan = resolvePlan(ceilingScenario, { prometheus: 'off', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
     ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) shortened to ${opts.probeDuration} s (timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
-    if (!opts.ceiling) ceil.skipped = '--no-ceiling';
+    // The data plane may differ by runtime (proxy.engine auto): each row names its own.
+    const ceilingDockerPlan = resolvePlan(ceilingScenario, { prometheus: 'off', runtime: 'docker', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
+    ceilDocker.what = `${ceil.what.replace(`proxy ${ceilingPlan.dataPlane.engine}`, `proxy ${ceilingDockerPlan.dataPlane.engine}`)}, --runtime docker`;
+    ceil.what = `${ceil.what}, --runtime process`;
+    const onRuntimes = await ceilingRuntimes(opts.ceilingRuntime);
+    if (!opts.ceiling) ceil.skipped = ceilDocker.skipped = '--no-ceiling';
+    if (!onRuntimes.runtimes.includes('process')) ceil.skipped ??= `--ceiling-runtime ${opts.ceilingRuntime ?? ''}`;
+    if (onRuntimes.dockerSkipped !== null) ceilDocker.skipped ??= onRuntimes.dockerSkipped;
+    if (opts.bootContainers === 0) bootsSkipped = '--boot-containers 0';
+    else if (onRuntimes.dockerSkipped !== null && opts.ceilingRuntime === null) bootsSkipped = onRuntimes.dockerSkipped;
 
     // (a)–(d)
     const replicas: Replica[] = [];
@@ -212,51 +229,44 @@ async function main(): Promise<number> {
     // The replicas of (a)–(d) are not needed by the ceiling runs (they start their own).
     await reaper.killChildren();
 
-    // (e)
-    if (ceil.skipped === null && !interrupted) {
-      log(`(e) zero-drop ceiling: ${ceil.what}`);
+    // (f) before (e): a few containers on a quiet engine.
+    if (bootsSkipped === null && !interrupted) {
+      log(`(f) container boot: ${opts.bootContainers} sample-app containers, one by one`);
       try {
-        const probesDir = resolve(opts.out, `${stamp(startedAt)}-probes`);
-        ceiling = await findCeiling({
-          scenario: ceilingScenario,
-          ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}),
-          low: opts.ceilingLow,
-          high: opts.ceilingHigh,
-          maxProbes: opts.probes,
-          durationMs: opts.probeDuration * 1000,
-          outDir: probesDir,
-          signal: ceilingAbort.signal,
+        const bootPlan = resolvePlan(demo, { prometheus: 'off', runtime: 'docker' });
+        const runId = `bench-boot-${stamp(startedAt)}`;
+        boots = await measureDockerBoots(
+          (i) => ({ runId, replicaId: `boot-${i + 1}`, deployment: 'bench', zone: 'a', revision: 1, template: bootPlan.deployment.template, resources: bootPlan.deployment.resources }),
+          opts.bootContainers,
           log,
-          verbose: opts.verbose,
-          resolution: Math.max(500, Math.round(opts.ceilingHigh * 0.05)),
-        });
-        if (ceiling.probes.every((p) => p.verdict === 'ERROR')) throw new Error(`every probe broke: ${ceiling.probes[0]?.detail ?? ''}`);
-        const at = ceiling.atCeiling;
-        const bound =
-          ceiling.bound === 'at-least'
-            ? `≥ ${fmtInt(ceiling.ceiling)} (the high bound passed)`
-            : ceiling.bound === 'below'
-              ? `< ${fmtInt(ceiling.firstFailing)} (no probe passed)`
-              : `between ${fmtInt(ceiling.ceiling)} (PASS) and ${fmtInt(ceiling.firstFailing)} (not PASS)`;
-        ceil.samples.push({
-          rps: ceiling.ceiling,
-          requests: at?.received ?? 0,
-          genUs: null,
-          midUs: at?.harnessCpuUsPerReq ?? null,
-          repUs: at?.replicaCpuUsPerReq ?? null,
-          errors: 0,
-          p50ms: Number.NaN,
-          p99ms: Number.NaN,
-          load1: load1(),
-          note: `${bound}; ${ceiling.probes.length} probes: ${ceiling.probes.map((p) => `${fmtInt(p.rate)} ${p.verdict}`).join(', ')}`,
-        });
+        );
       } catch (err) {
-        if (!interrupted) {
-          ceil.error = errorMessage(err);
-          measureFailed = true;
-          log(`(e) could not measure: ${ceil.error}`);
-        }
+        bootsSkipped = `NOT MEASURED: ${errorMessage(err).split('\n')[0] ?? ''}`;
+        measureFailed = true;
+        log(`(f) could not measure: ${errorMessage(err)}`);
       }
+    }
+
+    // (e), on each runtime, one after the other (each probe has the machine to itself).
+    for (const [row, runtime] of [[ceil, 'process'], [ceilDocker, 'docker']] as const) {
+      if (row.skipped !== null || interrupted) continue;
+      log(`${row.label}: ${row.what}`);
+      const result = await ceilingIntoRow(row, {
+        scenario: ceilingScenario,
+        ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}),
+        runtime,
+        low: opts.ceilingLow,
+        high: opts.ceilingHigh,
+        maxProbes: opts.probes,
+        durationMs: opts.probeDuration * 1000,
+        outDir: resolve(opts.out, `${stamp(startedAt)}-probes${runtime === 'docker' ? '-docker' : ''}`),
+        signal: ceilingAbort.signal,
+        log,
+        verbose: opts.verbose,
+        resolution: Math.max(500, Math.round(opts.ceilingHigh * 0.05)),
+      });
+      if (row.error !== null) measureFailed = true;
+      if (result) ceilings.push({ row, result });
     }
   } catch (err) {
     if (!interrupted) {
@@ -281,12 +291,28 @@ async function main(): Promise<number> {
       name: `ceiling ÷ ${fmtInt(HEADLINE_RATE)}`,
       value: ceil.samples.length > 0 ? ceil.samples[0]!.rps / HEADLINE_RATE : null,
       goal: GOALS.ceilingVsHeadline,
-      why: ceil.samples.length === 0 ? why(ceil) : ceiling?.bound === 'at-least' ? 'the high bound passed: the ceiling may be higher' : '',
+      why: ceil.samples.length === 0 ? why(ceil) : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least' ? 'the high bound passed: the ceiling may be higher' : '',
+    },
+    {
+      name: 'ceiling docker ÷ process',
+      value: ceil.samples.length > 0 && ceilDocker.samples.length > 0 && ceil.samples[0]!.rps > 0 ? ceilDocker.samples[0]!.rps / ceil.samples[0]!.rps : null,
+      goal: GOALS.dockerVsProcess,
+      why:
+        ceilDocker.samples.length === 0
+          ? `docker: ${why(ceilDocker)}`
+          : ceil.samples.length === 0
+            ? `process: ${why(ceil)}`
+            : ceil.samples[0]!.rps === 0
+              ? 'no process probe passed: nothing to compare with'
+              : '',
     },
   ];
   const uptimeEnd = uptimeLine();
   out('');
-  printTable(rows, ratios, ceiling, [`zerodrop bench (${opts.quick ? 'quick' : 'full'}) · ${sha ?? ''} · ${((Date.now() - started) / 1000).toFixed(0)} s`, `start: ${uptimeStart}`, `end:   ${uptimeEnd}`], out);
+  printTable(rows, ratios, ceilings, [`zerodrop bench (${opts.quick ? 'quick' : 'full'}) · ${sha ?? ''} · ${((Date.now() - started) / 1000).toFixed(0)} s`, `start: ${uptimeStart}`, `end:   ${uptimeEnd}`], out);
+
+  out('');
+  for (const line of bootLines(boots, bootsSkipped, opts.bootContainers)) out(line);
 
   const common = [`${opts.quick ? 'quick' : 'full'} mode`, `${opts.seconds} s × ${opts.runs} run(s)`, `${cpus.length} CPUs`, ...(sha ? [`sha ${sha}`] : []), `at start: ${uptimeStart.replace(/^.*load average/, 'load average')}`].join(' · ');
   const entries = benchEntries(rows, ratios, common);

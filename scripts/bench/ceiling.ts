@@ -12,7 +12,7 @@ import { newRunId, type RunOutcome, runScenario } from '../../harness/src/run/ru
 import type { LoadedScenario } from '../../harness/src/scenario/load.js';
 import { resolvePlan } from '../../harness/src/scenario/resolve.js';
 import { cpuSecondsOrNull } from './measure.js';
-import type { DataPlaneEngine } from '../../orchestrator/index.js';
+import type { DataPlaneEngine, RuntimeName } from '../../orchestrator/index.js';
 import type { CpuBudget } from '../../harness/src/result/types.js';
 import { describeCpuBudget } from '../../harness/src/verify/cpu-budget.js';
 
@@ -63,6 +63,8 @@ export interface CeilingOptions {
   resolution: number;
   /** Overrides the scenario's data plane (--ceiling-proxy). */
   proxyEngine?: DataPlaneEngine;
+  /** Overrides the scenario's runtime (--ceiling-runtime). */
+  runtime?: RuntimeName;
 }
 
 export interface CeilingResult {
@@ -195,7 +197,14 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
   watchdog.unref();
   let outcome: RunOutcome;
   try {
-    const plan = resolvePlan(shortened(o.scenario, o.durationMs), { rate, durationMs: o.durationMs, outDir: o.outDir, prometheus: 'off', ...(o.proxyEngine ? { proxyEngine: o.proxyEngine } : {}) });
+    const plan = resolvePlan(shortened(o.scenario, o.durationMs), {
+      rate,
+      durationMs: o.durationMs,
+      outDir: o.outDir,
+      prometheus: 'off',
+      ...(o.proxyEngine ? { proxyEngine: o.proxyEngine } : {}),
+      ...(o.runtime ? { runtime: o.runtime } : {}),
+    });
     sampler.start();
     outcome = await runScenario({
       plan,

@@ -8,7 +8,11 @@ import { projectRoot } from '../../harness/src/paths.js';
 import { DATA_PLANE_ENGINES, type DataPlaneEngine, isDataPlaneEngine } from '../../orchestrator/index.js';
 
 export const HEADLINE_RATE = 20_000;
-export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1 } as const;
+export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1, dockerVsProcess: 0.8 } as const;
+
+/** Runtimes the ceiling (e) is searched on: each its own row, docker ÷ process against GOALS.dockerVsProcess. */
+export const CEILING_RUNTIMES = ['process', 'docker', 'both'] as const;
+export type CeilingRuntimes = (typeof CEILING_RUNTIMES)[number];
 
 export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/bench.js [options])
        npm run bench -- proxy [--runs N] [--duration S] [--variants direct,raw,undici,haproxy]   the proxy's upstream clients vs HAProxy
@@ -30,6 +34,9 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --probe-duration S      load duration of each probe; the demo timeline scales with it (default 30)
   --ceiling-scenario F    the scenario (e) bisects over (default scenarios/demo.yaml)
   --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
+  --ceiling-runtime R     runtime of the ceiling probes: process | docker | both (default both when a Docker
+                          engine answers, else process); both prints docker ÷ process against the goal ${GOALS.dockerVsProcess}
+  --boot-containers N     (f) container boot: N containers started one by one, medians (default 3; 0 = skip)
   --out DIR               where <timestamp>.json goes (default reports/bench)
   --verbose               print the scenario runner's log lines
   --help
@@ -49,6 +56,9 @@ export interface Options {
   ceilingScenario: string;
   /** The data plane of the ceiling probes (null: the scenario's own). */
   ceilingProxy: DataPlaneEngine | null;
+  /** The runtimes (e) runs on; null: both when a Docker engine answers, else process. */
+  ceilingRuntime: CeilingRuntimes | null;
+  bootContainers: number;
   ceilingLow: number;
   ceilingHigh: number;
   probes: number;
@@ -63,6 +73,12 @@ function proxyEngine(raw: string | undefined): DataPlaneEngine | null {
   if (raw === undefined) return null;
   if (!isDataPlaneEngine(raw)) throw new UsageError(`--ceiling-proxy ${raw}: expected one of ${DATA_PLANE_ENGINES.join(', ')}`);
   return raw;
+}
+
+function ceilingRuntime(raw: string | undefined): CeilingRuntimes | null {
+  if (raw === undefined) return null;
+  if (!(CEILING_RUNTIMES as readonly string[]).includes(raw)) throw new UsageError(`--ceiling-runtime ${raw}: expected one of ${CEILING_RUNTIMES.join(', ')}`);
+  return raw as CeilingRuntimes;
 }
 
 export function parseOptions(argv: string[]): Options | null {
@@ -86,6 +102,8 @@ export function parseOptions(argv: string[]): Options | null {
       'probe-duration': { type: 'string' },
       'ceiling-scenario': { type: 'string' },
       'ceiling-proxy': { type: 'string' },
+      'ceiling-runtime': { type: 'string' },
+      'boot-containers': { type: 'string' },
       out: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -119,6 +137,8 @@ export function parseOptions(argv: string[]): Options | null {
     verbose: values.verbose === true,
     ceilingScenario: values['ceiling-scenario'] ?? join(projectRoot(), 'scenarios', 'demo.yaml'),
     ceilingProxy: proxyEngine(values['ceiling-proxy']),
+    ceilingRuntime: ceilingRuntime(values['ceiling-runtime']),
+    bootContainers: num('boot-containers', values['boot-containers'], 3, 0, 20),
   };
   if (o.ceilingLow > o.ceilingHigh) throw new UsageError(`--ceiling-low ${o.ceilingLow} is above --ceiling-high ${o.ceilingHigh}`);
   return o;

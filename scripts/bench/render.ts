@@ -6,7 +6,7 @@ import type { BenchEntry } from '../../harness/src/report/bench.js';
 import { bindingCause, type CeilingResult } from './ceiling.js';
 import { median } from './measure.js';
 
-export type RowKey = 'direct' | 'proxy' | 'haproxy' | 'wrk' | 'driver' | 'ceiling';
+export type RowKey = 'direct' | 'proxy' | 'haproxy' | 'wrk' | 'driver' | 'ceiling' | 'ceiling-docker';
 
 export interface Sample {
   rps: number;
@@ -75,7 +75,7 @@ export function pairedRatio(a: Row, b: Row): number | null {
   return rs.length === 0 ? null : median(rs);
 }
 
-export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult | null, header: string[], out: (s: string) => void): void {
+export function printTable(rows: Row[], ratios: Ratio[], ceilings: { row: Row; result: CeilingResult }[], header: string[], out: (s: string) => void): void {
   for (const h of header) out(h);
   out('');
   out('| row | what | req/s median [min–max] | load generator CPU µs/req | middle CPU µs/req | replicas CPU µs/req (Σ) | p99 ms | errors | notes |');
@@ -96,9 +96,10 @@ export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult 
       `| ${row.label} | ${row.what} | **${fmtInt(rowValue(row))}**${range} | ${row.genName && gen !== null ? `${row.genName} ${fmt(gen)}` : '—'} | ${row.midName && mid !== null ? `${row.midName} ${fmt(mid)}` : '—'} | ${fmt(rep)} | ${fmt(medianOf(s.map((x) => x.p99ms)), 2)} | ${s.reduce((a, x) => a + x.errors, 0)} | ${notes} |`,
     );
   }
-  if (ceiling !== null && ceiling.probes.length > 0) {
+  for (const { row, result: ceiling } of ceilings) {
+    if (ceiling.probes.length === 0) continue;
     out('');
-    out(`Ceiling probes (${rows.find((r) => r.key === 'ceiling')?.what ?? 'demo scenario'}):`);
+    out(`Ceiling probes, ${row.label} (${row.what}):`);
     for (const p of ceiling.probes) {
       const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 4).join('; ')}` : '';
       const cpu =
@@ -117,7 +118,7 @@ export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult 
   out('Goals (proxy ÷ HAProxy and driver ÷ wrk: median of the per-run ratios, the runs being interleaved):');
   for (const r of ratios) {
     const verdict = r.value === null ? 'NOT MEASURED' : r.value >= r.goal ? 'met' : `MISSED (${fmt(r.value / r.goal * 100, 0)} % of the goal)`;
-    out(`  ${r.name.padEnd(22)} ${fmt(r.value, 3).padStart(6)}   goal ≥ ${r.goal.toFixed(2)}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
+    out(`  ${r.name.padEnd(26)} ${fmt(r.value, 3).padStart(6)}   goal ≥ ${r.goal.toFixed(2)}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
   }
 }
 
@@ -141,7 +142,7 @@ export function benchEntries(rows: Row[], ratios: Ratio[], common: string): Benc
     const note = medianNote(row);
     const notes = note === '' ? [] : [note];
     entries.push({
-      name: `${row.stableName}: ${row.key === 'ceiling' ? 'highest passing rate' : 'throughput'}`,
+      name: `${row.stableName}: ${row.key === 'ceiling' || row.key === 'ceiling-docker' ? 'highest passing rate' : 'throughput'}`,
       unit: 'req/s',
       value: round(v, 0),
       ...(s.length > 1 ? { range: `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}` } : {}),

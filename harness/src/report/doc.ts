@@ -4,7 +4,7 @@
  * (report.html). One builder keeps the two reports saying the same thing.
  */
 import { dataSection } from './data-section.js';
-import type { BookkeepingCounts, LoadResult, RunResult } from '../result/types.js';
+import type { BookkeepingCounts, LoadResult, ReplicaBoot, RunResult } from '../result/types.js';
 import { describeEvent } from './events.js';
 import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtOffset, fmtPct, fmtRate, fmtSigned, plural } from './format.js';
 
@@ -267,10 +267,19 @@ function failuresSection(r: RunResult, opts: DocOptions): Section {
   return { id: 'failures', title: 'Failures', blocks };
 }
 
+/** "create 40 · run 310 · listen 820 · Ready 905 ms · CPU 240 ms + shim 30 ms". */
+function bootCell(b: ReplicaBoot | null): Cell {
+  if (!b) return DASH;
+  const ms = (x: number | null): string => (x === null ? '–' : fmtInt(Math.round(x)));
+  const cpu = b.cpuMs === null ? '' : ` · CPU ${ms(b.cpuMs)} ms${b.helperCpuMs === null ? '' : ` + shim ${ms(b.helperCpuMs)} ms`}`;
+  return sorted(`create ${ms(b.createMs)} · run ${ms(b.runningMs)} · listen ${ms(b.listeningMs)} · Ready ${ms(b.readyMs)} ms${cpu}`, b.readyMs);
+}
+
 function replicasSection(r: RunResult): Section {
   if (r.replicas.length === 0) return { id: 'replicas', title: 'Replicas', blocks: [{ kind: 'para', content: ['No replicas recorded.'] }] };
   const exitTone = (e: string): Tone | undefined =>
     e === 'graceful' || e === 'running' ? undefined : e === 'killed' ? 'warn' : 'bad';
+  const withBoot = r.replicas.some((x) => x.boot);
   const rows = r.replicas.map((x): Cell[] => {
     const delta = x.replicaResponses === null ? null : x.replicaResponses - x.proxy2xx;
     const tone = exitTone(x.exit);
@@ -290,6 +299,7 @@ function replicasSection(r: RunResult): Section {
       sorted(delta === null ? DASH : fmtSigned(delta), delta),
       num(x.driverServed),
       zeroCount(x.retriesFrom, 'warn'),
+      ...(withBoot ? [bootCell(x.boot ?? null)] : []),
     ];
   });
   const total = (pick: (x: (typeof r.replicas)[number]) => number | null): number =>
@@ -300,13 +310,14 @@ function replicasSection(r: RunResult): Section {
     blocks: [
       {
         kind: 'table',
-        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from'],
-        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r'],
+        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from', ...(withBoot ? ['Boot'] : [])],
+        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r', ...(withBoot ? ['l' as const] : [])],
         rows,
         sortable: true,
         note: [
           `Σ proxy 2xx ${fmtInt(total((x) => x.proxy2xx))} · Σ replica counts ${fmtInt(total((x) => x.replicaResponses))} · Σ driver served ${fmtInt(total((x) => x.driverServed))}. `,
           'Δ = replica count − proxy 2xx; "final" counts are read after the drain, "last-scrape" ones (killed replicas) may miss their last second.',
+          ...(withBoot ? [' Boot: ms from the runtime\'s start call to create → running → listening → Ready; CPU = the container\'s cgroup at Ready (+ its containerd-shim).'] : []),
         ],
       },
     ],
@@ -418,7 +429,7 @@ function factsSection(r: RunResult, opts: DocOptions): Section {
     { label: 'Complete', value: r.run.complete ? 'yes' : strong(`no: ${r.run.incompleteReason ?? 'unknown reason'}`, 'bad') },
     { label: 'Started', value: `${r.run.startedAt} (origin of every +m:ss time, epoch ${r.run.originEpochMs} ms)` },
     { label: 'Ended', value: `${r.run.endedAt} (${fmtDuration(r.run.durationMs)})` },
-    { label: 'Runtime', value: code(r.run.runtime) },
+    { label: 'Runtime', value: [code(r.run.runtime), ...(r.run.runtimeChoices ?? []).map((c) => ` · ${c.what}: ${c.value} (${c.why})`)] },
     ...(r.run.dataPlane ? [{ label: 'Data plane', value: [code(r.run.dataPlane.engine), ` (${r.run.dataPlane.why})`] }] : []),
     { label: 'Engine', value: [code(l.engine), `, ${plural(l.connections, 'connection')}`] },
     {

@@ -230,6 +230,25 @@ export interface ReplicaRow {
   /** Driver requests served by it (x-served-by). */
   driverServed: number;
   retriesFrom: number;
+  /** Where its start went, for runtimes that tell (docker); absent in older results. */
+  boot?: ReplicaBoot | null;
+}
+
+/**
+ * One replica's boot, in ms from the runtime's start call: create → running → listening (its
+ * port announced or mapped) → Ready (first readiness pass); CPU read at Ready (null: not readable).
+ */
+export interface ReplicaBoot {
+  createMs: number | null;
+  runningMs: number;
+  listeningMs: number;
+  readyMs: number | null;
+  /** The replica's own CPU from start to Ready (docker: its cgroup). */
+  cpuMs: number | null;
+  /** The runtime's per-replica helper's CPU (docker: containerd-shim). */
+  helperCpuMs: number | null;
+  /** Its CPU weight while booting and once Ready, and how the raise was made (ms it took). */
+  priority: { booting: number; serving: number; how: string; ms: number } | null;
 }
 
 export interface TimelineSeries {
@@ -307,6 +326,8 @@ export interface RunResult {
     /** hostname: absent in results written before it was recorded (JUnit then says "unknown"). */
     machine: { cpus: number; cpuModel: string; memGiB: number; platform: string; release: string; hostname?: string };
     command: string;
+    /** Choices the runtime made by itself (docker: endpoint mode and why, CPU shares); absent in older results. */
+    runtimeChoices?: { what: string; value: string; why: string }[];
     /** Commit of the code under test, when known (reports, JUnit properties, benchmark `extra`). */
     gitSha?: string | null;
   };

@@ -274,6 +274,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       machine,
       data,
       secrets: secretsEvidence,
+      runtimeChoices: res.runtime?.choices?.() ?? [],
     });
     const outcome = await writeOutcome(dir, result, ledger, origin, io);
     if (secrets) {

@@ -3,7 +3,7 @@
  * proxy responses ≤ the replica's own count ≤ proxy responses + failed attempts.
  */
 import type { ProxyStats } from '../../../orchestrator/index.js';
-import type { ReplicaRow } from '../result/types.js';
+import type { ReplicaBoot, ReplicaRow } from '../result/types.js';
 import { sumWhere } from './check.js';
 import type { ReplicaSnapshot } from './snapshot.js';
 
@@ -34,8 +34,25 @@ export function replicaRows(records: readonly ReplicaSnapshot[], proxy: ProxySta
       replicaCountSource: !hasMetrics || count === null ? 'none' : exact ? 'final' : 'last-scrape',
       driverServed: servedBy.get(r.id) ?? 0,
       retriesFrom: failedAttempts,
+      boot: bootOf(r),
     };
   });
+}
+
+function bootOf(r: ReplicaSnapshot): ReplicaBoot | null {
+  const marks = r.started?.boot;
+  if (!marks) return null;
+  const since = (t: number | null): number | null => (t === null ? null : Math.round((t - marks.calledAtMs) * 10) / 10);
+  const cost = r.readyCost ?? null;
+  return {
+    createMs: since(marks.createdAtMs),
+    runningMs: since(marks.runningAtMs) ?? 0,
+    listeningMs: since(marks.listeningAtMs) ?? 0,
+    readyMs: since(r.firstReadyMs),
+    cpuMs: cost?.cpuMs ?? null,
+    helperCpuMs: cost?.helperCpuMs ?? null,
+    priority: cost?.priority ?? null,
+  };
 }
 
 export interface ReplicaReconciliation {

@@ -56,6 +56,8 @@ export interface VerifyInput {
   failedTries: FailedTryLog;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
   machine: MachineSamples;
+  /** Choices the runtime made by itself (Runtime.choices). */
+  runtimeChoices?: { what: string; value: string; why: string }[];
 }
 
 /**
@@ -90,6 +92,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       incompleteReason: run.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: run.command,
+      ...(input.runtimeChoices && input.runtimeChoices.length > 0 ? { runtimeChoices: input.runtimeChoices } : {}),
     },
     verdict,
     exitCode,

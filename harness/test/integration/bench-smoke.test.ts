@@ -51,7 +51,7 @@ it('bench --quick --no-ceiling writes benchmark-action entries, each with a numb
   expect(existsSync(BENCH), `${BENCH} is missing: run "npm run build"`).toBe(true);
   const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
   dirs.push(out);
-  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--seconds', '2', '--warmup', '1', '--runs', '1', '--out', out], 60_000);
+  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--out', out], 60_000);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 
   const files = readdirSync(out).filter((f) => f.endsWith('.json'));
@@ -83,6 +83,8 @@ it('bench --quick --no-ceiling writes benchmark-action entries, each with a numb
   expect(run.stdout).toContain('| (b) zerodrop proxy |');
   expect(run.stdout).toMatch(/proxy ÷ HAProxy .*goal ≥ 0\.80/);
   expect(run.stdout).toMatch(/ceiling ÷ 20,000 .*NOT MEASURED · --no-ceiling/);
+  expect(run.stdout).toMatch(/ceiling docker ÷ process .*goal ≥ 0\.80 +NOT MEASURED · docker: --no-ceiling/);
+  expect(run.stdout).toMatch(/\(f\) container boot .*\n {2}--boot-containers 0/);
 
   // Every replica it started is gone.
   const pids = [...run.stderr.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));

@@ -54,6 +54,7 @@ export class Kubelet {
       exitedMs: null,
       exit: null,
       startError: null,
+      readyCost: null,
       lastScrape: null,
       final: null,
       zoneFailedUnnoticed: false,
@@ -126,7 +127,10 @@ export class Kubelet {
     if (ready) {
       record.ready = true;
       record.readySinceMs = now;
-      record.firstReadyMs ??= now;
+      if (record.firstReadyMs === null) {
+        record.firstReadyMs = now;
+        this.onFirstReady(record);
+      }
       this.ctx.record({ t: now, type: 'replica.ready', ...this.ctx.ref(record) });
       const started = record.started;
       if (started) {
@@ -154,6 +158,19 @@ export class Kubelet {
       }
     }
     this.ctx.kick();
+  }
+
+  /** The runtime hears of it (a booting replica's CPU weight is raised) and reports the boot's CPU. */
+  private onFirstReady(record: ReplicaRecord): void {
+    const becameReady = this.ctx.runtime.becameReady?.bind(this.ctx.runtime);
+    if (!becameReady) return;
+    this.ctx.track(
+      becameReady(record.id)
+        .then((cost) => {
+          record.readyCost = cost;
+        })
+        .catch((err: unknown) => this.ctx.log(`replica ${record.id}: raising it to the serving CPU weight failed: ${errorMessage(err)}`)),
+    );
   }
 
   /**

@@ -6,7 +6,7 @@ import type { SchedulingClock, Timer } from '../../../common/src/clock.js';
 import type { DeploymentStatus, ReplicaPhase } from '../planner/types.js';
 import type { ReadinessListener } from '../probe.js';
 import type { ProxyControl } from '../proxy/types.js';
-import type { HostPort, ReplicaExit, Runtime, StartedReplica } from '../runtime/types.js';
+import type { HostPort, ReadyCost, ReplicaExit, Runtime, StartedReplica } from '../runtime/types.js';
 import type { DeploymentSpec, ProbeSpec } from '../spec.js';
 import type { DeleteReason, ZoneFailureMode } from '../timeline.js';
 
@@ -71,6 +71,8 @@ export interface ReplicaRecord {
   exitedMs: number | null;
   exit: ReplicaExit | null;
   startError: string | null;
+  /** What its boot cost, as the runtime read it at its first Ready (null: not told, or not yet). */
+  readyCost?: ReadyCost | null;
   lastScrape: { responses: number; atMs: number } | null;
   final: { responses: number; atMs: number } | null;
   /** Replica is in a failed zone whose failure the control plane has not noticed yet. */

@@ -19,6 +19,10 @@ export interface ContainerContext {
   baseEnv: Record<string, string> | undefined;
   owner: RunOwner;
   cgroupParent: string | null;
+  /** CPU weight at create: a booting container's (docker-priority.ts); 0 = the engine's default. */
+  cpuShares: number;
+  /** Publish its ports on 127.0.0.1 (false: reached on its bridge address only). */
+  publish: boolean;
 }
 
 /** The create options of one replica's container, and the admin port it publishes (or null). */
@@ -54,7 +58,7 @@ export function containerSpec(
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of ports) {
     exposed[`${p}/tcp`] = {};
-    bindings[`${p}/tcp`] = [{ HostIp: LOOPBACK, HostPort: '0' }];
+    if (context.publish) bindings[`${p}/tcp`] = [{ HostIp: LOOPBACK, HostPort: '0' }];
   }
   const memory = resources.memoryMiB > 0 ? Math.round(resources.memoryMiB * 1024 * 1024) : 0;
   const user = isRootUser(facts.user) ? UNPRIVILEGED_USER : facts.user;
@@ -91,6 +95,7 @@ export function containerSpec(
       Memory: memory,
       MemorySwap: memory > 0 ? memory : 0,
       NanoCpus: resources.cpus > 0 ? Math.round(resources.cpus * 1e9) : 0,
+      ...(context.cpuShares > 0 ? { CpuShares: context.cpuShares } : {}),
       PidsLimit: PIDS_LIMIT,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,

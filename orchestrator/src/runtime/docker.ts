@@ -4,10 +4,11 @@
  *
  * - Containers carry `zerodrop=1`, the run id, zone, version, replica and the owning process's
  *   identity (docker-reaper.ts); containers of dead runs are removed at prepare() and close().
- * - Ports are published on 127.0.0.1 only, on ports the engine picks (HostPort "0"); the bound
- *   ports are read back from inspect. The main container port is the endpoint; the admin port
- *   (the sample-app's 9091, `--admin-port N` in the args, or 9091 when the image EXPOSEs it) is the
- *   admin endpoint.
+ * - Replicas are reached on their bridge address when the harness can route to it (endpoint
+ *   mode auto, docker-endpoint.ts), else on ports published on 127.0.0.1 only, on ports the engine
+ *   picks (HostPort "0"), read back from inspect. The main container port is the endpoint; the
+ *   admin port (the sample-app's 9091, `--admin-port N` in the args, or 9091 when the image
+ *   EXPOSEs it) is the admin endpoint.
  * - Locked down: user 65534 (unless the image names a non-root user), all capabilities dropped,
  *   no-new-privileges, read-only root filesystem with a small tmpfs /tmp, memory (no swap), CPU
  *   and pids limits, and `Init: true` so docker-init is PID 1 and forwards SIGTERM to the app
@@ -26,7 +27,7 @@
  *   into a ring buffer (shown in start errors), and outlive the container, which is removed as
  *   soon as its exit is recorded.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
@@ -41,13 +42,17 @@ import {
   type ImageFacts,
 } from './docker-image.js';
 import { currentOwner, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
-import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
+import { ReplicaBook, freshBookkeeping } from './replica-book.js';
 import { execInContainer } from './docker-exec.js';
-import { parseAnnouncement } from './supervised-child.js';
+import { pipeLogs, waitForAnnouncement, type DockerReplica } from './docker-replica-io.js';
 import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 import { DockerVolumes } from './docker-volumes.js';
 import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
+import { EndpointChooser, type DockerEndpointMode } from './docker-endpoint.js';
+import { cgroupCpuMs, cgroupOf, procCpu, shimPidOf } from './docker-cgroup.js';
+import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
+import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -64,14 +69,20 @@ export interface DockerRuntimeOptions {
   /** Remove containers of dead runs at prepare() and close() (default true). */
   reap?: boolean;
   /**
-   * Where the orchestrator and the proxy reach a replica:
-   * - 'published' (default): the container's port published on 127.0.0.1 (HostPort 0). With the
-   *   engine's default userland proxy every connection is relayed by docker-proxy, which costs a
-   *   CPU core at a few thousand req/s on these machines.
+   * Where the orchestrator and the proxy reach a replica (docker-endpoint.ts):
+   * - 'auto' (default): the bridge address when a TCP connect from here reaches the first
+   *   container on it (Linux, default bridge), else the published port.
+   * - 'published': the container's port published on 127.0.0.1 (HostPort 0). With the engine's
+   *   default userland proxy every connection is relayed by docker-proxy, which costs a CPU core
+   *   at a few thousand req/s on these machines.
    * - 'container': the container's own address on the bridge network (an address the run created),
-   *   kernel-forwarded, no docker-proxy hop; the 127.0.0.1 ports are still published for people.
+   *   kernel-forwarded, no docker-proxy hop.
+   * Ports are published on 127.0.0.1 until the run reaches containers on their bridge address:
+   * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
    */
-  endpoint?: 'published' | 'container';
+  endpoint?: DockerEndpointMode;
+  /** CPU weights of a booting and a serving container (docker-priority.ts; default 128 → 1024). */
+  cpuShares?: CpuShares;
   /**
    * The cgroup the containers are created under. 'auto' (default): '/' when the engine uses the
    * cgroupfs driver, else the engine's default. Why: by default every container sits under one
@@ -86,18 +97,6 @@ export interface DockerRuntimeOptions {
   volume?: RunVolume;
   /** deployment.secrets: the run's secret tree on the host (a tmpfs), bind-mounted read-only at `target`. */
   secrets?: { source: string; target: string };
-}
-
-/** killSent: we sent SIGKILL and the engine accepted it while the container ran. */
-interface DockerReplica extends BookedReplica {
-  containerId: string;
-  container: Docker.Container;
-  name: string;
-  stdoutListeners: Set<(line: string) => void>;
-  /** Settles when the attach stream ended (every log line read). */
-  streamEnded: Promise<void>;
-  /** Settles when the container was removed after its exit. */
-  removed: Promise<void> | null;
 }
 
 interface PortMap {
@@ -116,6 +115,10 @@ export class DockerRuntime implements Runtime {
   private cgroupParent: string | null = null;
   private runId: string | null = null;
   private readonly volumes: DockerVolumes | null;
+  private readonly endpoints: EndpointChooser;
+  private readonly shares: CpuShares;
+  /** How the last Ready raise went (for choices()). */
+  private lastRaise: ReadyCost['priority'] = null;
   private closing = false;
   /** Set once close/destroy finished: background pollers stop. */
   private disposed = false;
@@ -124,6 +127,35 @@ export class DockerRuntime implements Runtime {
     this.docker = options.docker ?? createDockerClient();
     this.owner = currentOwner();
     this.volumes = options.volume ? new DockerVolumes(this.docker, options.volume, this.owner, options.log) : null;
+    this.endpoints = new EndpointChooser(options.endpoint ?? 'auto');
+    this.shares = options.cpuShares ?? DEFAULT_CPU_SHARES;
+  }
+
+  /** First Ready: the boot's CPU (cgroup, shim), then the serving CPU weight. */
+  async becameReady(replicaId: string): Promise<ReadyCost | null> {
+    const replica = this.book.get(replicaId);
+    if (replica.exit) return null;
+    const cpuMs = replica.cgroup ? cgroupCpuMs(replica.cgroup) : null;
+    const helperCpuMs = replica.shimPid !== null ? (procCpu(replica.shimPid)?.cpuMs ?? null) : null;
+    try {
+      const priority = await raiseToServing(this.docker, replica.container, replica.cgroup, this.shares);
+      this.lastRaise = priority;
+      return { cpuMs, helperCpuMs, priority };
+    } catch (err) {
+      if (replica.exit || isNotRunning(err)) return { cpuMs, helperCpuMs, priority: null };
+      throw this.actionError(replica, 'update --cpu-shares', err);
+    }
+  }
+
+  choices(): RuntimeChoice[] {
+    const out: RuntimeChoice[] = [];
+    const endpoint = this.endpoints.current();
+    if (endpoint) out.push({ what: 'endpoint', value: endpoint.use === 'container' ? 'container (bridge address)' : 'published (127.0.0.1, docker-proxy)', why: endpoint.why });
+    const { booting, serving } = this.shares;
+    const raise = this.lastRaise ? `, raised by ${this.lastRaise.how}` : '';
+    out.push({ what: 'cpu shares', value: `booting ${booting} → serving ${serving}${raise}`, why: 'a booting container ranks below serving ones and the harness (a session weighs 1024)' });
+    if (this.cgroupParent !== null) out.push({ what: 'cgroup parent', value: this.cgroupParent, why: 'each container weighs like one process session, not all of them like one' });
+    return out;
   }
 
   /** Pings the engine (ZD_RUNTIME_UNAVAILABLE with the fix when there is none), reaps dead runs, readies images. */
@@ -278,7 +310,11 @@ export class DockerRuntime implements Runtime {
     if (this.book.has(replicaId)) throw new ZerodropError('ZD_INTERNAL', `replica ${replicaId} already exists`);
     if (this.runId === null) await this.prepare(launch.runId);
     const facts = await this.image(template.image);
-    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent });
+    const calledAtMs = monotonicMs();
+    // Publishing costs the engine iptables rules and two docker-proxy processes per container (bench
+    // row (f)); once the run reaches containers on their bridge address, later ones go unpublished.
+    const publish = this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
+    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent, cpuShares: this.shares.booting, publish });
     const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
       const user = typeof spec.User === 'string' ? spec.User : '';
@@ -301,23 +337,27 @@ export class DockerRuntime implements Runtime {
         cause: err,
       });
     }
+    const createdAtMs = monotonicMs();
     const replica = this.track(launch, container, name);
     let watching = false;
     try {
       const stream = (await engineCall(this.docker, () =>
         container.attach({ stream: true, stdout: true, stderr: true, logs: true }),
       )) as unknown as Readable;
-      this.pipeLogs(replica, stream);
+      pipeLogs(this.docker, replica, stream);
       // The announcement can only be missed if we listen late: listen before the start.
-      const announced = template.port.mode === 'announce' ? this.waitForAnnouncement(replica, template.startTimeoutMs) : null;
+      const announced = template.port.mode === 'announce' ? waitForAnnouncement(replica, template.startTimeoutMs) : null;
       announced?.catch(() => undefined);
       const startedAtMs = monotonicMs();
       await engineCall(this.docker, () => container.start());
       this.watchExit(replica);
       watching = true;
+      const runningAtMs = monotonicMs();
       const info = await engineCall(this.docker, () => container.inspect());
-      const bound = publishedPorts(info);
-      const ports: PortMap = { endpoint: 0, admin: null };
+      if (info.State.Pid > 0) {
+        replica.cgroup = cgroupOf(info.State.Pid);
+        replica.shimPid = shimPidOf(info.State.Pid);
+      }
       let main = template.containerPort;
       let admin = adminPort;
       if (announced) {
@@ -325,22 +365,23 @@ export class DockerRuntime implements Runtime {
         main = a.port;
         admin = a.adminPort;
       }
+      const listeningAtMs = monotonicMs();
+      const boot: BootMarks = { calledAtMs, createdAtMs, runningAtMs, listeningAtMs };
+      const started = { replicaId, pid: null, containerId: replica.containerId, startedAtMs, boot };
+      const address = containerAddress(info);
+      if ((await this.endpoints.choose(address, main)).use === 'container') {
+        if (address === null) {
+          throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
+            fix: 'use endpoint mode auto (the default) or published: ZERODROP_DOCKER_ENDPOINT=auto',
+          });
+        }
+        return { ...started, endpoint: { host: address, port: main }, adminEndpoint: admin === null ? null : { host: address, port: admin } };
+      }
+      const bound = publishedPorts(info);
+      const ports: PortMap = { endpoint: 0, admin: null };
       ports.endpoint = this.hostPort(replica, bound, main, announced ? 'its announced port' : 'template.containerPort');
       ports.admin = admin === null ? null : announced ? this.hostPort(replica, bound, admin, 'its announced admin port') : (bound.get(admin) ?? null);
-      const direct = this.options.endpoint === 'container' ? containerAddress(info) : null;
-      if (this.options.endpoint === 'container' && direct === null) {
-        throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
-          fix: 'use the default endpoint mode (published 127.0.0.1 ports)',
-        });
-      }
-      return {
-        replicaId,
-        endpoint: direct ? { host: direct, port: main } : { host: LOOPBACK, port: ports.endpoint },
-        adminEndpoint: ports.admin === null || admin === null ? null : direct ? { host: direct, port: admin } : { host: LOOPBACK, port: ports.admin },
-        pid: null,
-        containerId: replica.containerId,
-        startedAtMs,
-      };
+      return { ...started, endpoint: { host: LOOPBACK, port: ports.endpoint }, adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin } };
     } catch (err) {
       if (watching) {
         await this.sendKill(replica).catch(() => undefined);
@@ -369,72 +410,8 @@ export class DockerRuntime implements Runtime {
       stdoutListeners: new Set(),
       streamEnded: Promise.resolve(),
       removed: null,
-    });
-  }
-
-  private pipeLogs(replica: DockerReplica, stream: Readable): void {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
-    const keep = (out: PassThrough, prefix: string, isStdout: boolean): void => {
-      let buffered = '';
-      out.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).replace(/\r$/, '');
-          buffered = buffered.slice(nl + 1);
-          if (line.length === 0) continue;
-          keepLogLine(replica.logs, `${prefix}${line}`);
-          if (isStdout) for (const listener of replica.stdoutListeners) listener(line);
-        }
-      });
-    };
-    keep(stdout, '', true);
-    keep(stderr, '[stderr] ', false);
-    replica.streamEnded = new Promise<void>((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', (err) => {
-        replica.logs.push(`[docker] log stream: ${err.message}`);
-        resolve();
-      });
-    });
-  }
-
-  private waitForAnnouncement(replica: DockerReplica, timeoutMs: number): Promise<{ port: number; adminPort: number | null }> {
-    const { launch } = replica;
-    return new Promise((resolve, reject) => {
-      const onLine = (line: string): void => {
-        const found = parseAnnouncement(line.trim());
-        if (!found) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId} (container ${replica.name}) did not announce its port within ${timeoutMs} ms`, {
-            fix: 'the replica must print {"event":"listening","port":N} on stdout once bound (or use port mode "env")',
-          }),
-        );
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        replica.stdoutListeners.delete(onLine);
-      };
-      replica.stdoutListeners.add(onLine);
-      void replica.exited.then((exit) => {
-        if (!replica.stdoutListeners.has(onLine)) return;
-        cleanup();
-        reject(
-          new ZerodropError(
-            'ZD_REPLICA_START_FAILED',
-            `replica ${launch.replicaId} (container ${replica.name}) exited before announcing its port (exit code ${exit.code}${exit.signal ? `, ${exit.signal}` : ''})`,
-            { fix: 'the last log lines say why; try `docker run --rm <image> <args>`' },
-          ),
-        );
-      });
+      cgroup: null,
+      shimPid: null,
     });
   }
 

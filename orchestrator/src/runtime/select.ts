@@ -4,6 +4,8 @@ import { ProcessRuntime } from './process.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
+import { DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
+import { DEFAULT_CPU_SHARES, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
   runId: string;
@@ -15,10 +17,11 @@ export interface RuntimeSelection {
    */
   images?: string[];
   /**
-   * Docker: how replicas are reached — 'published' (127.0.0.1 ports, the default) or 'container'
-   * (the container's bridge address, skipping docker-proxy). Default: env ZERODROP_DOCKER_ENDPOINT, else 'published'.
+   * Docker: how replicas are reached — 'auto' (the bridge address when reachable, else the
+   * published port), 'published' (127.0.0.1 ports, docker-proxy) or 'container' (the bridge
+   * address). Default: env ZERODROP_DOCKER_ENDPOINT, else 'auto'.
    */
-  dockerEndpoint?: 'published' | 'container';
+  dockerEndpoint?: DockerEndpointMode;
   /** deployment.volume (volumes.ts): the runtime creates, mounts and removes it. */
   volume?: RunVolume;
   /** Docker: the run's secret tree (host path) and where containers see it, read-only. */
@@ -28,14 +31,14 @@ export interface RuntimeSelection {
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
   if (name === 'process') return new ProcessRuntime({ ...(selection.log ? { log: selection.log } : {}), ...(selection.volume ? { volume: selection.volume } : {}) });
   if (name === 'docker') {
-    const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
-    const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
+    const endpoint = selection.dockerEndpoint ?? endpointFromEnv(process.env.ZERODROP_DOCKER_ENDPOINT);
     // ZERODROP_DOCKER_CGROUP_PARENT: auto (default) | engine (the engine's default, /docker) | a cgroup path.
     const cg = process.env.ZERODROP_DOCKER_CGROUP_PARENT;
     const cgroupParent = cg === undefined || cg === '' || cg === 'auto' ? 'auto' : cg === 'engine' ? null : cg;
     return new DockerRuntime({
       endpoint,
       cgroupParent,
+      cpuShares: sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES),
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),
@@ -44,5 +47,24 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
   }
   throw new ZerodropError('ZD_RUNTIME_UNAVAILABLE', `runtime "${String(name)}" is not available in this build`, {
     fix: 'use --runtime process or --runtime docker',
+  });
+}
+
+function endpointFromEnv(raw: string | undefined): DockerEndpointMode {
+  if (raw === undefined || raw === '') return 'auto';
+  if (isDockerEndpointMode(raw)) return raw;
+  throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_ENDPOINT=${raw} is not an endpoint mode`, {
+    fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: auto)`,
+  });
+}
+
+/** ZERODROP_DOCKER_CPU_SHARES=<booting>:<serving> (cpu.shares, 2..262144); unset: the defaults. */
+function sharesFromEnv(raw: string | undefined): CpuShares {
+  if (raw === undefined || raw === '') return DEFAULT_CPU_SHARES;
+  const m = /^(\d+):(\d+)$/.exec(raw.trim());
+  const ok = (n: number): boolean => Number.isInteger(n) && n >= 2 && n <= 262_144;
+  if (m && ok(Number(m[1])) && ok(Number(m[2]))) return { booting: Number(m[1]), serving: Number(m[2]) };
+  throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_CPU_SHARES=${raw} is not <booting>:<serving>`, {
+    fix: `give two cpu.shares values in 2..262144, e.g. ${DEFAULT_CPU_SHARES.booting}:${DEFAULT_CPU_SHARES.serving} (the default), or 1024:1024 for no boot ranking`,
   });
 }

@@ -37,6 +37,37 @@ export interface StartedReplica {
   pid: number | null;
   containerId: string | null;
   startedAtMs: number;
+  /** Where the start's time went (monotonic ms), for runtimes that can tell (docker). */
+  boot?: BootMarks;
+}
+
+/** Monotonic instants of one replica's start, as the runtime saw them. */
+export interface BootMarks {
+  /** The runtime's start() was called. */
+  calledAtMs: number;
+  /** The container exists (create returned); null for runtimes without a create step. */
+  createdAtMs: number | null;
+  /** The process runs (docker: the start call returned). */
+  runningAtMs: number;
+  /** The replica announced its port, or the port mapping became known. */
+  listeningAtMs: number;
+}
+
+/** What a replica's boot cost in CPU, read when it became Ready (null where not readable). */
+export interface ReadyCost {
+  /** The replica's own CPU from start to Ready (docker: its cgroup, init and app together). */
+  cpuMs: number | null;
+  /** The runtime's per-replica helper (docker: its containerd-shim), or null. */
+  helperCpuMs: number | null;
+  /** How its CPU weight was raised to the serving one, and what that took (ms). */
+  priority: { booting: number; serving: number; how: 'cgroup-file' | 'engine-update' | 'none'; ms: number } | null;
+}
+
+/** A choice the runtime made by itself (endpoint mode, CPU weights), for the report. */
+export interface RuntimeChoice {
+  what: string;
+  value: string;
+  why: string;
 }
 
 export type ExitKind =
@@ -81,6 +112,13 @@ export interface Runtime {
    * the orchestrator's probe). Rejects with ZD_REPLICA_START_FAILED and the log tail.
    */
   start(launch: ReplicaLaunch): Promise<StartedReplica>;
+  /**
+   * The replica passed its readiness probe for the first time: a runtime that ranks booting
+   * replicas below serving ones raises it now, and reports the boot's CPU. Optional.
+   */
+  becameReady?(replicaId: string): Promise<ReadyCost | null>;
+  /** The choices this runtime made by itself, for the report. Optional. */
+  choices?(): RuntimeChoice[];
   /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it exited. Idempotent. */
   stop(replicaId: string, options: StopOptions): Promise<ReplicaExit>;
   /** Runs argv in the replica's environment (a preStop exec hook), bounded by timeoutMs. Optional. */

@@ -2,12 +2,15 @@
  * The docker runtime on a real engine, with real containers of the sample-app image (built offline
  * from the host's node binary). Everything created is removed in afterAll, even on failure.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker.js';
 import { IMAGE_NODE_PATH, SAMPLE_APP_IMAGE, ensureSampleAppImage, nodeBaseImage } from '../../src/runtime/docker-image.js';
 import { LABELS } from '../../src/runtime/docker-reaper.js';
+import { cgroupOf } from '../../src/runtime/docker-cgroup.js';
+import { DEFAULT_CPU_SHARES } from '../../src/runtime/docker-priority.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import type { ReplicaExit, StartedReplica } from '../../src/runtime/types.js';
 import {
@@ -36,7 +39,7 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
   beforeAll(async () => {
     const image = await ensureSampleAppImage(docker, { log: (l) => log.push(l) });
     console.info(`[docker] ${image.image}: ${image.built ? `built in ${Math.round(image.ms)} ms` : `current (checked in ${Math.round(image.ms)} ms)`}`);
-    runtime = new DockerRuntime({ log: (l) => log.push(l) });
+    runtime = new DockerRuntime({ endpoint: 'published', log: (l) => log.push(l) });
     await runtime.prepare(runId);
     runtime.onExit((e) => exits.push(e));
   });
@@ -87,6 +90,7 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     expect(info.HostConfig.NanoCpus).toBe(0.5e9);
     expect(info.HostConfig.Tmpfs).toHaveProperty('/tmp');
     expect(info.HostConfig.PidsLimit).toBe(512);
+    expect(info.HostConfig.CpuShares).toBe(DEFAULT_CPU_SHARES.booting); // not Ready yet as far as the runtime knows
     // Each container its own cgroup under the root (cgroupfs): CPU weight like one process replica.
     const facts = await runtime.engineInfo();
     expect(info.HostConfig.CgroupParent ?? '').toBe(facts.cgroupDriver === 'cgroupfs' ? '/' : '');
@@ -221,21 +225,38 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     expect((await runtime.stop('user-1-a-1', { graceMs: 5000 })).kind).toBe('graceful');
   });
 
-  it('endpoint mode "container": the replica is reached on its bridge address (no docker-proxy hop)', async () => {
-    const direct = new DockerRuntime({ endpoint: 'container', reap: false });
+  it('endpoint mode auto (the default) reaches the replica on its bridge address; boot marks, CPU at Ready, shares raised', async () => {
+    const direct = new DockerRuntime({ reap: false });
     try {
       await direct.prepare(directRunId);
       const started = await direct.start(launchOf(directRunId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));
+      expect(direct.choices().find((c) => c.what === 'endpoint')).toMatchObject({ value: 'container (bridge address)', why: expect.stringMatching(/^auto: the first container answered a TCP connect/) as unknown });
+      const boot = started.boot!;
+      expect(boot.createdAtMs).toBeGreaterThanOrEqual(boot.calledAtMs);
+      expect(boot.runningAtMs).toBeGreaterThanOrEqual(boot.createdAtMs!);
+      expect(boot.listeningAtMs).toBeGreaterThanOrEqual(boot.runningAtMs);
       expect(started.endpoint.host).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(started.endpoint.host).not.toBe('127.0.0.1');
       expect(started.endpoint.port).toBe(8080);
       expect(started.adminEndpoint).toEqual({ host: started.endpoint.host, port: 9091 });
       await waitFor200(started.endpoint, '/readyz');
       expect((await httpGet(started.endpoint, '/', { 'x-zerodrop-id': 'direct' })).headers['x-zerodrop-id']).toBe('direct');
+      // Ready: the boot's CPU is read off its cgroup, and it is raised to the serving weight.
+      const cgroup = cgroupOf((await docker.getContainer(started.containerId as string).inspect()).State.Pid);
+      const cost = await direct.becameReady('web-1-b-3');
+      expect(cost?.cpuMs).toBeGreaterThan(0);
+      expect(cost?.priority).toMatchObject({ ...DEFAULT_CPU_SHARES, how: cgroup ? 'cgroup-file' : 'engine-update' });
+      if (cgroup?.version === 1) expect(readFileSync(`${cgroup.cpuDir}/cpu.shares`, 'utf8').trim()).toBe(String(DEFAULT_CPU_SHARES.serving));
       // The published loopback ports still exist for people and tools.
       const info = await docker.getContainer(started.containerId as string).inspect();
       expect(info.NetworkSettings.Ports['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
-      expect((await direct.stop('web-1-b-3', { graceMs: 5000 })).kind).toBe('graceful');
+      // Once the bridge is chosen, later containers publish nothing (no iptables rules, no docker-proxy).
+      const later = await direct.start(launchOf(directRunId, 'web-1-b-4', sampleAppTemplate('v1'), 'b'));
+      expect(later.endpoint).toEqual({ host: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown, port: 8080 });
+      const laterInfo = await docker.getContainer(later.containerId as string).inspect();
+      expect(Object.values(laterInfo.NetworkSettings.Ports ?? {}).every((b) => b === null || b.length === 0)).toBe(true);
+      await waitFor200(later.endpoint, '/readyz');
+      await Promise.all(['web-1-b-3', 'web-1-b-4'].map(async (id) => expect((await direct.stop(id, { graceMs: 5000 })).kind).toBe('graceful')));
     } finally {
       await direct.destroy();
     }

@@ -1,0 +1,74 @@
+/**
+ * How the harness reaches a container: on its bridge address (kernel-forwarded, no docker-proxy
+ * hop) or on its port published on 127.0.0.1 (every connection relayed by the engine's userland
+ * docker-proxy, a CPU core at a few thousand req/s on small machines). Mode 'auto' (the default)
+ * decides once per run, on the first container that announced its port: a TCP connect to
+ * <bridge ip>:<port> from here. It works on Linux with the default bridge; Docker Desktop (a VM)
+ * and rootless engines cannot route to it, and fall back to the published port.
+ */
+import { connect } from 'node:net';
+
+export type DockerEndpointMode = 'auto' | 'published' | 'container';
+export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container'];
+
+export function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
+  return typeof x === 'string' && (DOCKER_ENDPOINT_MODES as readonly string[]).includes(x);
+}
+
+/** What the run uses, and why (it goes in the report). */
+export interface EndpointChoice {
+  use: 'container' | 'published';
+  why: string;
+}
+
+const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * Resolves true when host:port is routable from here: the connection opens, or the container's
+ * kernel refuses it (a replica not listening yet still proves the route).
+ */
+export function tcpReachable(host: string, port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Decides once (the first container's probe), then answers every later container the same. */
+export class EndpointChooser {
+  private choice: Promise<EndpointChoice> | null = null;
+  private settled: EndpointChoice | null = null;
+
+  constructor(
+    private readonly mode: DockerEndpointMode,
+    private readonly reachable: (host: string, port: number) => Promise<boolean> = tcpReachable,
+    private readonly platform: NodeJS.Platform = process.platform,
+  ) {}
+
+  /** The choice made so far (null before the first container). */
+  current(): EndpointChoice | null {
+    return this.settled;
+  }
+
+  /** address: the container's bridge address (or null); port: the port it listens on in the container. */
+  choose(address: string | null, port: number): Promise<EndpointChoice> {
+    this.choice ??= this.decide(address, port).then((c) => (this.settled = c));
+    return this.choice;
+  }
+
+  private async decide(address: string | null, port: number): Promise<EndpointChoice> {
+    if (this.mode === 'published') return { use: 'published', why: 'ZERODROP_DOCKER_ENDPOINT=published' };
+    if (this.mode === 'container') return { use: 'container', why: 'ZERODROP_DOCKER_ENDPOINT=container' };
+    if (this.platform !== 'linux') return { use: 'published', why: `auto: ${this.platform} cannot route to the engine's bridge (a VM), published 127.0.0.1 ports` };
+    if (address === null) return { use: 'published', why: 'auto: the first container has no bridge address, published 127.0.0.1 ports' };
+    if (await this.reachable(address, port)) return { use: 'container', why: `auto: the first container answered a TCP connect on its bridge address ${address}:${port}` };
+    return { use: 'published', why: `auto: no TCP connect to the first container's bridge address ${address}:${port} within ${PROBE_TIMEOUT_MS} ms, published 127.0.0.1 ports` };
+  }
+}
