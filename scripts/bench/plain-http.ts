@@ -5,10 +5,10 @@
  * else: no metrics, no routing, no drain. sample-app's CPU per request is reported as a ratio
  * to this one's, measured the same way in the same bench.
  *
- *   node dist/scripts/bench/plain-http.js --replica ID --version V --zone Z
+ *   node dist/scripts/bench/plain-http.js [--port N] --replica ID --version V --zone Z
  *
  * Prints sample-app's announcement line ({"event":"listening","port":N,...}) once bound on an
- * ephemeral 127.0.0.1 port; exits on SIGTERM/SIGINT or when its parent dies (the bench spawns it
+ * 127.0.0.1 port (ephemeral by default); exits on SIGTERM/SIGINT or when its parent dies (the bench spawns it
  * under pdeathsig).
  */
 import http from 'node:http';
@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ID_HEADER, SERVED_BY_HEADER, VERSION_HEADER } from '../../contract/index.js';
 
-const { values } = parseArgs({ options: { replica: { type: 'string' }, version: { type: 'string' }, zone: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, replica: { type: 'string' }, version: { type: 'string' }, zone: { type: 'string' } } });
 const replica = values.replica ?? 'plain';
 const version = values.version ?? 'v1';
 const zone = values.zone ?? 'a';
@@ -35,7 +35,7 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, out);
   res.end(body);
 });
-server.listen({ port: 0, host: '127.0.0.1' }, () => {
+server.listen({ port: Number(values.port ?? 0), host: '127.0.0.1' }, () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ event: 'listening', port, adminPort: null, pid: process.pid, replica, version, zone })}\n`);
 });
