@@ -12,6 +12,8 @@
  *   (f) plain node:http: as (a), against minimal node:http servers answering GET / with
  *       sample-app's body and headers (bench/plain-http.ts): sample-app's CPU per request is
  *       reported as a ratio to theirs (goal ≤ 1.3);
+ *   (g) boot CPU: a sample-app replica's CPU from spawn to its /readyz first answering 200, next
+ *       to a bare `node -e` process's to its first line (bench/boot.ts), --boots times each;
  *   (e) ceiling: the highest fixed rate at which scenarios/demo.yaml (rollout + zone crash),
  *       shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
  *       --ceiling-high with at most --probes runs.
@@ -41,6 +43,7 @@ import { writeFileAtomic } from '../harness/src/report/atomic.js';
 import { loadScenarioFile } from '../harness/src/scenario/load.js';
 import { resolvePlan } from '../harness/src/scenario/resolve.js';
 import { errorMessage } from '../common/src/errors.js';
+import { type BootResult, measureBoot } from './bench/boot.js';
 import { type CeilingResult, findCeiling } from './bench/ceiling.js';
 import { driverEnginesMain } from './bench/driver-engines.js';
 import { proxyVariantsMain } from './bench/proxy-variants.js';
@@ -131,6 +134,8 @@ async function main(): Promise<number> {
   const drv = mkRow('driver', '(d) zerodrop driver', `open engine, closed loop (rate 0), ${opts.connections} conns, ledger checked → replica 1`, 'harness process', null);
   const ceil = mkRow('ceiling', '(e) zero-drop ceiling', '', null, 'harness process (proxy + driver + orchestrator)');
   let ceiling: CeilingResult | null = null;
+  let boot: BootResult | null = null;
+  let bootError: string | null = opts.boots === 0 ? '--boots 0' : null;
   let measureFailed = false;
 
   const uptimeStart = uptimeLine();
@@ -219,6 +224,20 @@ async function main(): Promise<number> {
     // The replicas of (a)–(d) are not needed by the ceiling runs (they start their own).
     await reaper.killChildren();
 
+    // (g): on a machine as quiet as (a)–(d) left it, before the ceiling's load.
+    if (opts.boots > 0 && !interrupted) {
+      try {
+        boot = await measureBoot(reaper, opts.boots, () => interrupted);
+        for (const [i, b] of boot.samples.entries()) log(`boot ${i + 1}: sample-app ${fmt(b.listeningMs, 0)} ms CPU to listening, ${fmt(b.readyMs, 0)} ms to Ready · bare node -e ${fmt(b.bareMs, 0)} ms`);
+      } catch (err) {
+        if (!interrupted) {
+          bootError = errorMessage(err);
+          measureFailed = true;
+          log(`(g) boot CPU: could not measure: ${bootError}`);
+        }
+      }
+    }
+
     // (e)
     if (ceil.skipped === null && !interrupted) {
       log(`(e) zero-drop ceiling: ${ceil.what}`);
@@ -288,6 +307,14 @@ async function main(): Promise<number> {
       goal: GOALS.replicaVsPlainCpu,
       atMost: true,
       why: plain.samples.length === 0 ? `plain node:http: ${why(plain)}` : direct.samples.length === 0 ? `direct: ${why(direct)}` : '',
+    },
+    {
+      name: '(g) replica boot CPU to Ready',
+      value: boot?.readyMs ?? null,
+      goal: GOALS.bootCpuMs,
+      atMost: true,
+      unit: 'ms',
+      why: boot === null ? (bootError ?? '') : `median of ${boot.samples.length}; ${fmt(boot.listeningMs, 0)} ms to listening; a bare node -e process: ${fmt(boot.bareMs, 0)} ms`,
     },
     { name: 'proxy ÷ HAProxy', value: pairedRatio(proxy, hap), goal: GOALS.proxyVsHaproxy, why: hap.samples.length === 0 ? `HAProxy: ${why(hap)}` : '' },
     { name: 'driver ÷ wrk', value: pairedRatio(drv, wrkRow), goal: GOALS.driverVsWrk, why: drv.samples.length === 0 ? why(drv) : '' },

@@ -10,8 +10,16 @@
  * for them; the in-flight, ready and draining gauges are read from the app's state when scraped
  * (prom-client `collect`). prom-client keeps the rest (process and runtime metrics, build info,
  * the kv store's counters).
+ *
+ * Boot cost: prom-client (with @opentelemetry/api, which it requires) is ~0.1 s of CPU to load,
+ * as much again as a bare node process, and nothing on the way to Ready needs it. So it is loaded
+ * (synchronously: it is CommonJS) the first time something needs the registry: the first scrape,
+ * or the kv store at start-up when the replica has a volume. The process and runtime metrics
+ * (collectDefaultMetrics) start then; the ones that are totals since the process started
+ * (process_cpu_seconds_total, process_start_time_seconds...) are unaffected.
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import type { MethodLabel, RouteLabel } from './routes.js';
 import { TrafficMetrics, type RouteSeries } from './traffic-metrics.js';
 
@@ -51,7 +59,40 @@ export const ZERO_INITIALISED: readonly { route: RouteLabel; method: MethodLabel
   { route: '/metrics', method: 'GET', codes: ['200'] },
 ];
 
+const requireCjs = createRequire(import.meta.url);
+let promClient: typeof import('prom-client') | null = null;
+
+/** prom-client, loaded on first use (see the header). */
+export function loadPromClient(): typeof import('prom-client') {
+  return (promClient ??= requireCjs('prom-client') as typeof import('prom-client'));
+}
+
+/** Prometheus text format 0.0.4 (prom-client's Registry.PROMETHEUS_CONTENT_TYPE). */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
 export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetrics {
+  const traffic = new TrafficMetrics();
+  for (const z of ZERO_INITIALISED) {
+    const series = traffic.series(z.route, z.method);
+    for (const code of z.codes) series.zeroCode(Number(code));
+  }
+  let registry: Registry | null = null;
+  return {
+    get registry() {
+      return (registry ??= createRegistry(info, state));
+    },
+    contentType: PROMETHEUS_TEXT,
+    series: (route, method) => traffic.series(route, method),
+    async exposition() {
+      // registry.metrics() ends with one newline; families are separated by a blank line.
+      return `${await this.registry.metrics()}\n${traffic.exposition()}\n`;
+    },
+  };
+}
+
+/** The prom-client side: runtime metrics, the state gauges (read at scrape) and the build info. */
+function createRegistry(info: BuildInfo, state: StateSource): Registry {
+  const { Gauge, Registry, collectDefaultMetrics } = loadPromClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // prom-client's *_total gauges fail `promtool check metrics` (a _total suffix means counter);
@@ -92,19 +133,5 @@ export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetric
   });
   buildInfo.set({ version: info.version, replica: info.replica, zone: info.zone }, 1);
 
-  const traffic = new TrafficMetrics();
-  for (const z of ZERO_INITIALISED) {
-    const series = traffic.series(z.route, z.method);
-    for (const code of z.codes) series.zeroCode(Number(code));
-  }
-
-  return {
-    registry,
-    contentType: registry.contentType,
-    series: (route, method) => traffic.series(route, method),
-    async exposition() {
-      // registry.metrics() ends with one newline; families are separated by a blank line.
-      return `${await registry.metrics()}\n${traffic.exposition()}\n`;
-    },
-  };
+  return registry;
 }

@@ -8,14 +8,17 @@ import { projectRoot } from '../../harness/src/paths.js';
 import { DATA_PLANE_ENGINES, type DataPlaneEngine, isDataPlaneEngine } from '../../orchestrator/index.js';
 
 export const HEADLINE_RATE = 20_000;
-/** Floors (≥) for throughput ratios; replicaVsPlainCpu is a ceiling (≤): sample-app's CPU per request ÷ plain node:http's. */
-export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1, replicaVsPlainCpu: 1.3 } as const;
+/**
+ * Floors (≥) for throughput ratios; ceilings (≤) for costs: replicaVsPlainCpu (sample-app's CPU per
+ * request ÷ plain node:http's) and bootCpuMs (a replica's CPU from spawn to Ready).
+ */
+export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1, replicaVsPlainCpu: 1.3, bootCpuMs: 100 } as const;
 
 export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/bench.js [options])
        npm run bench -- proxy [--runs N] [--duration S] [--variants direct,raw,undici,haproxy]   the proxy's upstream clients vs HAProxy
        npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2]                          the driver's engines vs wrk
 
-  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 15
+  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --boots 3 --probes 3 --probe-duration 15
   --seconds S             length of each closed-loop measurement, whole seconds (default 10)
   --warmup S              wrk warm-up before each measurement, not recorded, whole seconds (default 2; 0 = none)
   --runs N                repeats of (a)–(d), interleaved; medians reported (default 3)
@@ -24,6 +27,7 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --no-haproxy            skip (c)
   --no-driver             skip (d)
   --no-ceiling            skip (e)
+  --boots N               (g) boot CPU: sample-app replicas and bare node processes started, alternated (default 5; 0 = skip)
   --ceiling-low R         lowest rate probed (default 2000)
   --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
   --probes N              most ceiling probes (default 5)
@@ -45,6 +49,8 @@ export interface Options {
   haproxy: boolean;
   driver: boolean;
   ceiling: boolean;
+  /** Boots of (g); 0 skips it. */
+  boots: number;
   /** The scenario whose zero-drop ceiling (e) looks for (default scenarios/demo.yaml). */
   ceilingScenario: string;
   /** The data plane of the ceiling probes (null: the scenario's own). */
@@ -80,6 +86,7 @@ export function parseOptions(argv: string[]): Options | null {
       'no-haproxy': { type: 'boolean' },
       'no-driver': { type: 'boolean' },
       'no-ceiling': { type: 'boolean' },
+      boots: { type: 'string' },
       'ceiling-low': { type: 'string' },
       'ceiling-high': { type: 'string' },
       probes: { type: 'string' },
@@ -111,6 +118,7 @@ export function parseOptions(argv: string[]): Options | null {
     haproxy: values['no-haproxy'] !== true,
     driver: values['no-driver'] !== true,
     ceiling: values['no-ceiling'] !== true,
+    boots: num('boots', values.boots, quick ? 3 : 5, 0, 50),
     ceilingLow: num('ceiling-low', values['ceiling-low'], 2000, 100, 200_000),
     ceilingHigh: num('ceiling-high', values['ceiling-high'], HEADLINE_RATE, 100, 200_000),
     probes: num('probes', values.probes, quick ? 3 : 5, 1, 12),

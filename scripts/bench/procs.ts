@@ -80,7 +80,7 @@ export function startPlainHttp(reaper: Reaper, id: string, zone: string, timeout
 }
 
 /** Spawns `node <args>` under pdeathsig and resolves once it printed sample-app's announcement line. */
-function startAnnouncing(reaper: Reaper, id: string, zone: string, nodeArgs: string[], what: string, timeoutMs: number): Promise<Replica> {
+export function startAnnouncing(reaper: Reaper, id: string, zone: string, nodeArgs: string[], what: string, timeoutMs: number): Promise<Replica> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['PORT', 'APP_VERSION', 'ZONE', 'REPLICA_ID', 'ZERODROP_FAULTS', 'ZERODROP_RUN_ID']) delete env[k];
   const [file, ...args] = withPdeathsig([process.execPath, ...nodeArgs]);

@@ -50,6 +50,8 @@ export interface Ratio {
   goal: number;
   /** The goal is a ceiling (value ≤ goal: a cost), not a floor (value ≥ goal: a throughput). */
   atMost?: boolean;
+  /** A quantity, not a ratio (e.g. 'ms'): printed with no decimals, its entry in that unit. */
+  unit?: string;
   why: string;
 }
 
@@ -128,7 +130,9 @@ export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult 
   out('Goals (the ratios of two rows: median of the per-run ratios, the runs being interleaved):');
   for (const r of ratios) {
     const verdict = r.value === null ? 'NOT MEASURED' : ratioMet(r) ? 'met' : `MISSED (${fmt((r.atMost === true ? r.goal / r.value : r.value / r.goal) * 100, 0)} % of the goal)`;
-    out(`  ${r.name.padEnd(30)} ${fmt(r.value, 3).padStart(6)}   goal ${r.atMost === true ? '≤' : '≥'} ${r.goal.toFixed(2)}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
+    const shown = r.unit === undefined ? fmt(r.value, 3) : `${fmt(r.value, 0)} ${r.unit}`;
+    const goal = r.unit === undefined ? r.goal.toFixed(2) : `${r.goal} ${r.unit}`;
+    out(`  ${r.name.padEnd(30)} ${shown.padStart(6)}   goal ${r.atMost === true ? '≤' : '≥'} ${goal}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
   }
 }
 
@@ -163,7 +167,7 @@ export function benchEntries(rows: Row[], ratios: Ratio[], common: string): Benc
   }
   for (const r of ratios) {
     if (r.value === null) continue;
-    (r.atMost === true ? smaller : entries).push({ name: `ratio: ${r.name}`, unit: 'ratio', value: round(r.value), extra: [`goal ${r.atMost === true ? '≤' : '≥'} ${r.goal}`, ratioMet(r) ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · ') });
+    (r.atMost === true ? smaller : entries).push({ name: r.unit === undefined ? `ratio: ${r.name}` : r.name, unit: r.unit ?? 'ratio', value: round(r.value), extra: [`goal ${r.atMost === true ? '≤' : '≥'} ${r.goal}`, ratioMet(r) ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · ') });
   }
   return { bigger: entries, smaller };
 }

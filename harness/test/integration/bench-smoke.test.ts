@@ -53,11 +53,11 @@ interface Entry {
   range?: unknown;
 }
 
-it('bench --quick --no-ceiling writes benchmark-action entries, each with a number, and kills what it started', async () => {
+it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each with a number, and kills what it started', async () => {
   expect(existsSync(BENCH), `${BENCH} is missing: run "npm run build"`).toBe(true);
   const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
   dirs.push(out);
-  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--seconds', '2', '--warmup', '1', '--runs', '1', '--out', out], 60_000);
+  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--seconds', '2', '--warmup', '1', '--runs', '1', '--boots', '1', '--out', out], 60_000);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 
   const files = readdirSync(out).filter((f) => f.endsWith('.json') && !f.endsWith('-smaller.json'));
@@ -65,7 +65,8 @@ it('bench --quick --no-ceiling writes benchmark-action entries, each with a numb
   // Costs go to a customSmallerIsBetter file of their own: sample-app's CPU per request ÷ plain node:http's.
   const smallerFile = file0(out, '-smaller.json');
   const smaller = JSON.parse(readFileSync(smallerFile, 'utf8')) as Entry[];
-  expect(smaller.map((e) => e.name)).toEqual(expect.arrayContaining(['ratio: sample-app ÷ node:http CPU/req']));
+  expect(smaller.map((e) => e.name)).toEqual(expect.arrayContaining(['ratio: sample-app ÷ node:http CPU/req', '(g) replica boot CPU to Ready']));
+  expect(smaller.find((e) => e.name === '(g) replica boot CPU to Ready')?.unit).toBe('ms');
   for (const e of smaller) expect(Number.isFinite(e.value), JSON.stringify(e)).toBe(true);
   const file = join(out, files[0]!);
   expect(run.stdout).toContain(`wrote ${file}`);
