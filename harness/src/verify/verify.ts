@@ -26,6 +26,7 @@ import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
+import type { RunCpuPriorities } from '../run/stack.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
 /** A planned step as it ran (harness/src/timeline/types.ts). */
@@ -55,6 +56,8 @@ export interface VerifyInput {
   failedTries: FailedTryLog;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
   machine: MachineSamples;
+  /** The nice values the run used (harness/src/run/stack.ts). */
+  cpuPriorities?: RunCpuPriorities;
 }
 
 /**
@@ -83,6 +86,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       incompleteReason: run.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: run.command,
+      ...(input.cpuPriorities ? { cpuPriorities: input.cpuPriorities } : {}),
     },
     verdict,
     exitCode,

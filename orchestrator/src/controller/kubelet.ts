@@ -127,6 +127,8 @@ export class Kubelet {
       record.ready = true;
       record.readySinceMs = now;
       record.firstReadyMs ??= now;
+      // Before it is routed: from now on it serves, at the serving CPU priority (runtime/priorities.ts).
+      this.ctx.runtime.markReady?.(record.id);
       this.ctx.record({ t: now, type: 'replica.ready', ...this.ctx.ref(record) });
       const started = record.started;
       if (started) {

@@ -23,10 +23,18 @@ export interface RuntimeSelection {
   volume?: RunVolume;
   /** Docker: the run's secret tree (host path) and where containers see it, read-only. */
   secrets?: { source: string; target: string };
+  /** Process: nice values of booting and serving replicas (priorities.ts). */
+  priorities?: { booting: number; serving: number };
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
-  if (name === 'process') return new ProcessRuntime({ ...(selection.log ? { log: selection.log } : {}), ...(selection.volume ? { volume: selection.volume } : {}) });
+  if (name === 'process') {
+    return new ProcessRuntime({
+      ...(selection.log ? { log: selection.log } : {}),
+      ...(selection.volume ? { volume: selection.volume } : {}),
+      ...(selection.priorities ? { priorities: selection.priorities } : {}),
+    });
+  }
   if (name === 'docker') {
     const fromEnv = process.env.ZERODROP_DOCKER_ENDPOINT;
     const endpoint = selection.dockerEndpoint ?? (fromEnv === 'container' || fromEnv === 'published' ? fromEnv : 'published');
