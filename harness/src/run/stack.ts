@@ -61,7 +61,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     serving: replicaPrio?.serving ?? null,
     note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: replica priorities are the process runtime's` : null),
   };
-  if (prio.notApplied !== null && !prio.notApplied.endsWith('=off')) log(`CPU priorities not applied: ${prio.notApplied}`);
+  // Not permitted (no CAP_SYS_NICE) is recorded in result.json and the report, not logged: nothing else changes.
   const runtime = createRuntime(plan.runtime, {
     runId,
     log,
