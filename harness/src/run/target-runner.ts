@@ -15,7 +15,7 @@ import { createDriverMetrics, startDriver } from '../driver/index.js';
 import type { PrometheusResult } from '../result/types.js';
 import type { RunPlan } from '../scenario/resolve.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
-import { verifyRun, type StepRecord } from '../verify/verify.js';
+import { runIdentity, verifyRun, type StepRecord } from '../verify/verify.js';
 import { MachineSampler } from './machine-sampler.js';
 import { newRunId, writeOutcome, type RunOptions, type RunOutcome } from './runner.js';
 
@@ -85,12 +85,7 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
     const controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'> = { timeline: [], allReplicas: [], view: () => noDeploymentView(plan) };
     const prometheus: PrometheusResult = { mode: 'off', url: null, dataDir: null, queries: [], note: 'target mode: no Prometheus reconciliation' };
     const result = verifyRun({
-      plan,
-      runId,
-      command: options.command,
-      anchor,
-      startedAt,
-      endedAt: new Date(),
+      ...runIdentity(plan, runId, options.command, anchor, startedAt),
       ledger,
       summary,
       proxyStats: emptyProxyStats(),
