@@ -52,7 +52,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
   const { runId, log } = options;
   const parts: StackParts = options.into ?? { runtime: null, proxy: null, controller: null };
   const mount = options.state?.secrets?.mount();
-  // Before the data plane starts, so HAProxy inherits the harness's nice value.
+  // Before the data plane starts, so HAProxy inherits the harness's nice value. Off unless asked (priorities.ts).
   const prio = applyHarnessPriority(parseCpuPriorities(process.env[CPU_PRIORITIES_ENV]));
   const replicaPrio = prio.applied !== null && plan.runtime === 'process' ? { booting: prio.applied.booting, serving: prio.applied.serving } : null;
   const cpuPriorities: RunCpuPriorities = {

@@ -4,13 +4,14 @@ import { isZerodropError } from '../../../common/src/errors.js';
 import { DEFAULT_CPU_PRIORITIES, niceOf, parseCpuPriorities } from '../../src/runtime/priorities.js';
 
 describe('parseCpuPriorities', () => {
-  it('defaults when unset, null when off, a subset overrides the defaults', () => {
-    expect(parseCpuPriorities(undefined)).toEqual(DEFAULT_CPU_PRIORITIES);
+  it('off when unset or off, the defaults when on, a subset overrides the defaults', () => {
+    expect(parseCpuPriorities(undefined)).toBeNull();
     expect(parseCpuPriorities('off')).toBeNull();
+    expect(parseCpuPriorities('on')).toEqual(DEFAULT_CPU_PRIORITIES);
     expect(parseCpuPriorities('booting=15, harness=0')).toEqual({ ...DEFAULT_CPU_PRIORITIES, booting: 15, harness: 0 });
   });
 
-  it.each(['booting', 'booting=20', 'serving=-21', 'cpu=3', 'booting=1.5'])('%s is a coded usage error naming the variable and the fix', (raw) => {
+  it.each(['booting', 'default', 'booting=20', 'serving=-21', 'cpu=3', 'booting=1.5'])('%s is a coded usage error naming the variable and the fix', (raw) => {
     let err: unknown;
     try {
       parseCpuPriorities(raw);
