@@ -9,13 +9,18 @@
  *       /usr/sbin/haproxy is installed;
  *   (d) driver vs wrk: `wrk -t1 -cC` and the zerodrop driver (open engine, closed loop, rate 0,
  *       C connections, its ledger checked) against the same target, replica 1;
+ *   (f) plain node:http: as (a), against minimal node:http servers answering GET / with
+ *       sample-app's body and headers (bench/plain-http.ts): sample-app's CPU per request is
+ *       reported as a ratio to theirs (goal ≤ 1.3);
+ *   (g) boot CPU: a sample-app replica's CPU from spawn to its /readyz first answering 200, next
+ *       to a bare `node -e` process's to its first line (bench/boot.ts), --boots times each;
  *   (e) ceiling: the highest fixed rate at which scenarios/demo.yaml (rollout + zone crash),
  *       shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
  *       --ceiling-high with at most --probes runs; on the process runtime and, beside it, on
  *       Docker (--ceiling-runtime), with the ratio docker ÷ process;
- *   (f) container boot: --boot-containers sample-app containers started one by one, create →
+ *   (h) container boot: --boot-containers sample-app containers started one by one, create →
  *       running → listening → Ready and CPU (cgroup, shim, engine), medians (when Docker answers).
- * (a)–(d) are repeated --runs times, interleaved (a b c d, a b c d…), medians reported; each is
+ * (a)–(d) and (f) are repeated --runs times, interleaved (a f b c d, a f b c d…), medians reported; each is
  * preceded by a --warmup wrk run on the same path. CPU per request comes from /proc/PID/stat
  * (utime+stime, all threads) of each process; the proxy and the driver are threads of this
  * process, so the whole process is counted (its main thread only waits). wrk's CPU comes from
@@ -31,7 +36,7 @@
  *   npm run bench [-- --quick] [-- --no-ceiling] [-- --seconds 10 --runs 3 ...]   (--help)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,14 +49,15 @@ import { errorMessage } from '../common/src/errors.js';
 import type { CeilingResult } from './bench/ceiling.js';
 import { ceilingIntoRow, ceilingRuntimes } from './bench/ceiling-row.js';
 import { bootLines, measureDockerBoots, type DockerBootSummary } from './bench/docker-boot.js';
+import { type BootResult, measureBoot } from './bench/boot.js';
 import { driverEnginesMain } from './bench/driver-engines.js';
 import { newestBenchFile, readBenchEntries, renderBenchTable, replaceBenchTable, sourceLabel } from './bench/readme-table.js';
 import { proxyVariantsMain } from './bench/proxy-variants.js';
 import { haproxyAvailability } from './bench/haproxy.js';
 import { GOALS, HEADLINE_RATE, parseOptions, USAGE, type Options } from './bench/options.js';
-import { Reaper, type Replica, startReplica } from './bench/procs.js';
+import { Reaper, type Replica, startPlainHttp, startReplica } from './bench/procs.js';
 import { measureDirect, measureDriverPair, measureHaproxy, measureProxy, type Ctx } from './bench/rows.js';
-import { benchEntries, fmt, fmtInt, pairedRatio, printTable, type Ratio, type Row, type RowKey, type Sample } from './bench/render.js';
+import { benchEntries, fmt, fmtInt, pairedCpuRatio, pairedRatio, printTable, type Ratio, type Row, type RowKey, type Sample } from './bench/render.js';
 
 
 function uptimeLine(): string {
@@ -127,6 +133,7 @@ async function main(): Promise<number> {
   const n = opts.replicas;
   const per = Math.ceil(opts.connections / n);
   const direct = mkRow('direct', '(a) direct to replicas', `${n} × wrk -t1 -c${per}, one per replica, in parallel (${per * n} connections)`, 'wrk', null);
+  const plain = mkRow('plain', '(f) plain node:http', `as (a), against ${n} minimal node:http servers answering GET / with sample-app's body and headers (scripts/bench/plain-http.ts)`, 'wrk', null);
   const proxy = mkRow('proxy', '(b) zerodrop proxy', `wrk -t1 -c${opts.connections} → proxy worker thread → ${n} replicas`, 'wrk', 'harness process');
   const hap = mkRow('haproxy', '(c) HAProxy', `wrk -t1 -c${opts.connections} → haproxy nbthread 1 → ${n} replicas`, 'wrk', 'haproxy');
   const wrkRow = mkRow('wrk', '(d) wrk', `wrk -t1 -c${opts.connections} → replica 1`, 'wrk', null);
@@ -136,6 +143,8 @@ async function main(): Promise<number> {
   const ceilings: { row: Row; result: CeilingResult }[] = [];
   let boots: DockerBootSummary | null = null;
   let bootsSkipped: string | null = null;
+  let boot: BootResult | null = null;
+  let bootError: string | null = opts.boots === 0 ? '--boots 0' : null;
   let measureFailed = false;
 
   const uptimeStart = uptimeLine();
@@ -189,6 +198,9 @@ async function main(): Promise<number> {
     const zones = demoPlan.deployment.zones;
     for (let i = 0; i < n; i++) replicas.push(await startReplica(reaper, `bench-r${i + 1}`, zones[i % zones.length] ?? 'a'));
     log(`replicas: ${replicas.map((r) => `${r.id} :${r.port} (pid ${r.pid})`).join(', ')}`);
+    const plainServers: Replica[] = [];
+    for (let i = 0; i < n; i++) plainServers.push(await startPlainHttp(reaper, `bench-p${i + 1}`, zones[i % zones.length] ?? 'a'));
+    log(`plain node:http: ${plainServers.map((r) => `${r.id} :${r.port} (pid ${r.pid})`).join(', ')}`);
     const ctx: Ctx = {
       o: opts,
       reaper,
@@ -214,6 +226,7 @@ async function main(): Promise<number> {
     };
     for (let r = 1; r <= opts.runs && !interrupted; r++) {
       await attempt(direct, r, () => measureDirect(ctx));
+      await attempt(plain, r, () => measureDirect(ctx, plainServers));
       await attempt(proxy, r, () => measureProxy(ctx, { ...demoPlan.proxy, runId: 'bench' }));
       await attempt(hap, r, () => measureHaproxy(ctx));
       if (wrkRow.skipped === null && wrkRow.error === null && drv.error === null) {
@@ -229,9 +242,23 @@ async function main(): Promise<number> {
     // The replicas of (a)–(d) are not needed by the ceiling runs (they start their own).
     await reaper.killChildren();
 
-    // (f) before (e): a few containers on a quiet engine.
+    // (g): on a machine as quiet as (a)–(d) left it, before the ceiling's load.
+    if (opts.boots > 0 && !interrupted) {
+      try {
+        boot = await measureBoot(reaper, opts.boots, () => interrupted);
+        for (const [i, b] of boot.samples.entries()) log(`boot ${i + 1}: sample-app ${fmt(b.listeningMs, 0)} ms CPU to listening, ${fmt(b.readyMs, 0)} ms to Ready · bare node -e ${fmt(b.bareMs, 0)} ms`);
+      } catch (err) {
+        if (!interrupted) {
+          bootError = errorMessage(err);
+          measureFailed = true;
+          log(`(g) boot CPU: could not measure: ${bootError}`);
+        }
+      }
+    }
+
+    // (h) before (e): a few containers on a quiet engine.
     if (bootsSkipped === null && !interrupted) {
-      log(`(f) container boot: ${opts.bootContainers} sample-app containers, one by one`);
+      log(`(h) container boot: ${opts.bootContainers} sample-app containers, one by one`);
       try {
         const bootPlan = resolvePlan(demo, { prometheus: 'off', runtime: 'docker' });
         const runId = `bench-boot-${stamp(startedAt)}`;
@@ -243,7 +270,7 @@ async function main(): Promise<number> {
       } catch (err) {
         bootsSkipped = `NOT MEASURED: ${errorMessage(err).split('\n')[0] ?? ''}`;
         measureFailed = true;
-        log(`(f) could not measure: ${errorMessage(err)}`);
+        log(`(h) could not measure: ${errorMessage(err)}`);
       }
     }
 
@@ -285,6 +312,21 @@ async function main(): Promise<number> {
   // Ratios and goals.
   const why = (row: Row): string => (row.skipped ?? row.error ?? '').split('\n')[0] ?? '';
   const ratios: Ratio[] = [
+    {
+      name: 'sample-app ÷ node:http CPU/req',
+      value: pairedCpuRatio(direct, plain),
+      goal: GOALS.replicaVsPlainCpu,
+      atMost: true,
+      why: plain.samples.length === 0 ? `plain node:http: ${why(plain)}` : direct.samples.length === 0 ? `direct: ${why(direct)}` : '',
+    },
+    {
+      name: '(g) replica boot CPU to Ready',
+      value: boot?.readyMs ?? null,
+      goal: GOALS.bootCpuMs,
+      atMost: true,
+      unit: 'ms',
+      why: boot === null ? (bootError ?? '') : `median of ${boot.samples.length}; ${fmt(boot.listeningMs, 0)} ms to listening; a bare node -e process: ${fmt(boot.bareMs, 0)} ms`,
+    },
     { name: 'proxy ÷ HAProxy', value: pairedRatio(proxy, hap), goal: GOALS.proxyVsHaproxy, why: hap.samples.length === 0 ? `HAProxy: ${why(hap)}` : '' },
     { name: 'driver ÷ wrk', value: pairedRatio(drv, wrkRow), goal: GOALS.driverVsWrk, why: drv.samples.length === 0 ? why(drv) : '' },
     {
@@ -316,14 +358,20 @@ async function main(): Promise<number> {
 
   const common = [`${opts.quick ? 'quick' : 'full'} mode`, `${opts.seconds} s × ${opts.runs} run(s)`, `${cpus.length} CPUs`, ...(sha ? [`sha ${sha}`] : []), `at start: ${uptimeStart.replace(/^.*load average/, 'load average')}`].join(' · ');
   const entries = benchEntries(rows, ratios, common);
-  if (entries.length > 0) {
+  if (entries.bigger.length > 0) {
     mkdirSync(opts.out, { recursive: true });
     const file = join(resolve(opts.out), `${stamp(startedAt)}.json`);
-    await writeFileAtomic(file, `${JSON.stringify(entries, null, 2)}\n`);
+    await writeFileAtomic(file, `${JSON.stringify(entries.bigger, null, 2)}\n`);
     out('');
     out(`wrote ${file}`);
+    if (entries.smaller.length > 0) {
+      // Costs (CPU ratios, boot CPU): benchmark-action's customSmallerIsBetter, a file of their own.
+      const smallerFile = join(resolve(opts.out), `${stamp(startedAt)}-smaller.json`);
+      await writeFileAtomic(smallerFile, `${JSON.stringify(entries.smaller, null, 2)}\n`);
+      out(`wrote ${smallerFile}`);
+    }
   }
-  if (measureFailed || entries.length === 0) exitCode = 3;
+  if (measureFailed || entries.bigger.length === 0) exitCode = 3;
   return exitCode;
 }
 
@@ -345,7 +393,9 @@ async function readmeMain(args: readonly string[]): Promise<number> {
   }
   let entries;
   try {
-    entries = readBenchEntries(file);
+    // Costs (smaller is better) are in a sibling file of the same run.
+    const smaller = file.replace(/\.json$/, '-smaller.json');
+    entries = [...readBenchEntries(file), ...(existsSync(smaller) ? readBenchEntries(smaller) : [])];
   } catch (err) {
     process.stderr.write(`bench readme: ${errorMessage(err)}\n  fix: name the JSON file \`npm run bench\` wrote\n`);
     return 2;

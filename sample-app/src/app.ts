@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import { ErrorRateGate } from './faults.js';
-import { createKvStore, type KvStore } from './kv.js';
+import type { KvStore } from './kv.js';
 import { loadBearerGate, type BearerGate } from './auth.js';
 import { createAppMetrics, type AppMetrics, type RouteSeries } from './metrics.js';
 import { isProbeRoute, methodLabel, routeLabel, type RouteLabel } from './routes.js';
@@ -218,11 +218,12 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   /** The Deployment's secret: a bearer token on traffic routes (auth.ts), when the replica has one. */
   const bearer: BearerGate | null =
     config.secretsDir === null ? null : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? (line: string) => hooks.log(line) : null });
-  /** The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. */
-  const kv: KvStore | null =
-    config.dataDir === null
-      ? null
-      : createKvStore({ dir: config.dataDir, replica, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica, registry: metrics.registry });
+  /**
+   * The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. Created in
+   * start(), before listening: kv.ts (and prom-client, for its counters) stay off the boot path of
+   * a replica without a volume.
+   */
+  let kv: KvStore | null = null;
   /** Hands a request to express, loading it first if this is the first request that needs it. */
   const app = (req: IncomingMessage, res: ServerResponse): void => {
     if (kv !== null && kv.handles(req.url ?? '')) {
@@ -543,6 +544,10 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     async start() {
       // Without the fast path every request goes through express: load it up front.
       if (!config.fastPath) await loadExpress();
+      if (config.dataDir !== null) {
+        const { createKvStore } = await import('./kv.js');
+        kv = createKvStore({ dir: config.dataDir, replica, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica, registry: metrics.registry });
+      }
       const port = await listen(server, config.port);
       phase = 'warming';
       if (config.warmupMs > 0) setTimeout(endWarmup, config.warmupMs);

@@ -18,7 +18,8 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { loadPromClient } from './metrics.js';
 import { KvIndex, LOG_SUFFIX, encodeRecord } from './kv-log.js';
 
 export const KV_PREFIX = '/kv/';
@@ -61,6 +62,7 @@ export function createKvStore(options: KvOptions): KvStore {
   const dir = options.perReplica ? join(options.dir, options.replica) : options.dir;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const logPath = join(dir, `${options.replica}${LOG_SUFFIX}`);
+  const { Counter, Histogram } = loadPromClient();
   const writes = new Counter({
     name: 'zerodrop_sample_app_kv_writes_total',
     help: 'PUT /kv/<key> by result: ok = acknowledged (on disk unless fault ack-before-fsync), else why not',

@@ -5,14 +5,26 @@
  * and carry only bounded labels; replica/zone/version/run_id are target labels added by service
  * discovery, except on `sampleapp_build_info`, which exists to carry them.
  *
- * Hot path cost: per (route, method) a RouteSeries holds pre-bound label children, so a request
- * costs two counter increments and one histogram observation (about 2 µs here); the in-flight,
- * ready and draining gauges are read from the app's state when scraped (prom-client `collect`).
+ * Hot path cost: the traffic counters and the latency histogram are plain numbers per (route,
+ * method) (traffic-metrics.ts), written as text at scrape time, so a request allocates nothing
+ * for them; the in-flight, ready and draining gauges are read from the app's state when scraped
+ * (prom-client `collect`). prom-client keeps the rest (process and runtime metrics, build info,
+ * the kv store's counters).
+ *
+ * Boot cost: prom-client (with @opentelemetry/api, which it requires) is ~0.1 s of CPU to load,
+ * as much again as a bare node process, and nothing on the way to Ready needs it. So it is loaded
+ * (synchronously: it is CommonJS) the first time something needs the registry: the first scrape,
+ * or the kv store at start-up when the replica has a volume. The process and runtime metrics
+ * (collectDefaultMetrics) start then; the ones that are totals since the process started
+ * (process_cpu_seconds_total, process_start_time_seconds...) are unaffected.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METHODS, type MethodLabel, type RouteLabel } from './routes.js';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
+import type { MethodLabel, RouteLabel } from './routes.js';
+import { TrafficMetrics, type RouteSeries } from './traffic-metrics.js';
 
-export const DURATION_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export { DURATION_BUCKETS } from './traffic-metrics.js';
+export type { RouteSeries } from './traffic-metrics.js';
 
 export interface BuildInfo {
   version: string;
@@ -26,62 +38,6 @@ export interface StateSource {
   /** What /readyz answers right now (1 = 200). */
   ready(): boolean;
   draining(): boolean;
-}
-
-interface IncChild {
-  inc(value?: number): void;
-}
-interface ObserveChild {
-  observe(value: number): void;
-}
-
-/** The metric children of one (route, method): bound once, reused by every request. */
-export class RouteSeries {
-  readonly route: RouteLabel;
-  readonly method: MethodLabel;
-  private readonly receivedChild: IncChild;
-  private readonly durationChild: ObserveChild;
-  private readonly totals: Counter<'code' | 'route' | 'method'>;
-  /** Indexed by status code (100..599); bound lazily, so only codes that happened exist. */
-  private readonly byCode: (IncChild | undefined)[] = [];
-  private readonly abortedChild: IncChild;
-
-  constructor(m: Metrics, route: RouteLabel, method: MethodLabel) {
-    this.route = route;
-    this.method = method;
-    this.receivedChild = m.received.labels(route, method);
-    this.durationChild = m.duration.labels(route, method);
-    this.totals = m.responses;
-    this.abortedChild = m.aborted.labels(route, method);
-  }
-
-  /** A request started (http_requests_received_total). */
-  received(): void {
-    this.receivedChild.inc();
-  }
-
-  /** A response ended (http_requests_total + http_request_duration_seconds). */
-  responded(status: number, seconds: number): void {
-    let child = this.byCode[status];
-    if (child === undefined) {
-      child = this.totals.labels(String(status), this.route, this.method);
-      this.byCode[status] = child;
-    }
-    child.inc();
-    this.durationChild.observe(seconds);
-  }
-
-  /** The connection closed before the response ended (client gone, or shutdown deadline). */
-  aborted(): void {
-    this.abortedChild.inc();
-  }
-}
-
-interface Metrics {
-  received: Counter<'route' | 'method'>;
-  responses: Counter<'code' | 'route' | 'method'>;
-  aborted: Counter<'route' | 'method'>;
-  duration: Histogram<'route' | 'method'>;
 }
 
 export interface AppMetrics {
@@ -103,7 +59,40 @@ export const ZERO_INITIALISED: readonly { route: RouteLabel; method: MethodLabel
   { route: '/metrics', method: 'GET', codes: ['200'] },
 ];
 
+const requireCjs = createRequire(import.meta.url);
+let promClient: typeof import('prom-client') | null = null;
+
+/** prom-client, loaded on first use (see the header). */
+export function loadPromClient(): typeof import('prom-client') {
+  return (promClient ??= requireCjs('prom-client') as typeof import('prom-client'));
+}
+
+/** Prometheus text format 0.0.4 (prom-client's Registry.PROMETHEUS_CONTENT_TYPE). */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
 export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetrics {
+  const traffic = new TrafficMetrics();
+  for (const z of ZERO_INITIALISED) {
+    const series = traffic.series(z.route, z.method);
+    for (const code of z.codes) series.zeroCode(Number(code));
+  }
+  let registry: Registry | null = null;
+  return {
+    get registry() {
+      return (registry ??= createRegistry(info, state));
+    },
+    contentType: PROMETHEUS_TEXT,
+    series: (route, method) => traffic.series(route, method),
+    async exposition() {
+      // registry.metrics() ends with one newline; families are separated by a blank line.
+      return `${await this.registry.metrics()}\n${traffic.exposition()}\n`;
+    },
+  };
+}
+
+/** The prom-client side: runtime metrics, the state gauges (read at scrape) and the build info. */
+function createRegistry(info: BuildInfo, state: StateSource): Registry {
+  const { Gauge, Registry, collectDefaultMetrics } = loadPromClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // prom-client's *_total gauges fail `promtool check metrics` (a _total suffix means counter);
@@ -112,31 +101,6 @@ export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetric
     registry.removeSingleMetric(n);
   }
 
-  const received = new Counter({
-    name: 'http_requests_received_total',
-    help: 'HTTP requests received on the main port, counted when the request starts.',
-    labelNames: ['route', 'method'] as const,
-    registers: [registry],
-  });
-  const responses = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP responses sent on the main port, counted when the response ends.',
-    labelNames: ['code', 'route', 'method'] as const,
-    registers: [registry],
-  });
-  const aborted = new Counter({
-    name: 'http_requests_aborted_total',
-    help: 'HTTP requests whose connection closed before their response ended.',
-    labelNames: ['route', 'method'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from request start to response end on the main port.',
-    labelNames: ['route', 'method'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
   new Gauge({
     name: 'http_requests_in_flight',
     help: 'HTTP requests on the main port whose response has not ended yet.',
@@ -169,36 +133,5 @@ export function createAppMetrics(info: BuildInfo, state: StateSource): AppMetric
   });
   buildInfo.set({ version: info.version, replica: info.replica, zone: info.zone }, 1);
 
-  for (const z of ZERO_INITIALISED) {
-    received.inc({ route: z.route, method: z.method }, 0);
-    aborted.inc({ route: z.route, method: z.method }, 0);
-    duration.zero({ route: z.route, method: z.method });
-    for (const code of z.codes) responses.inc({ code, route: z.route, method: z.method }, 0);
-  }
-
-  const metrics: Metrics = { received, responses, aborted, duration };
-  const cache = new Map<RouteLabel, (RouteSeries | undefined)[]>();
-  const methodIndex = new Map<MethodLabel, number>(METHODS.map((m, i) => [m, i]));
-
-  return {
-    registry,
-    contentType: registry.contentType,
-    series(route, method) {
-      let row = cache.get(route);
-      if (row === undefined) {
-        row = [];
-        cache.set(route, row);
-      }
-      const i = methodIndex.get(method) ?? 0;
-      let s = row[i];
-      if (s === undefined) {
-        s = new RouteSeries(metrics, route, method);
-        row[i] = s;
-      }
-      return s;
-    },
-    exposition() {
-      return registry.metrics();
-    },
-  };
+  return registry;
 }

@@ -8,7 +8,11 @@ import { projectRoot } from '../../harness/src/paths.js';
 import { DATA_PLANE_ENGINES, type DataPlaneEngine, isDataPlaneEngine } from '../../orchestrator/index.js';
 
 export const HEADLINE_RATE = 20_000;
-export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1, dockerVsProcess: 0.8 } as const;
+/**
+ * Floors (≥) for throughput ratios; ceilings (≤) for costs: replicaVsPlainCpu (sample-app's CPU per
+ * request ÷ plain node:http's) and bootCpuMs (a replica's CPU from spawn to Ready).
+ */
+export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline: 1, dockerVsProcess: 0.8, replicaVsPlainCpu: 1.3, bootCpuMs: 100 } as const;
 
 /** Runtimes the ceiling (e) is searched on: each its own row, docker ÷ process against GOALS.dockerVsProcess. */
 export const CEILING_RUNTIMES = ['process', 'docker', 'both'] as const;
@@ -19,7 +23,7 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
        npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2]                          the driver's engines vs wrk
        npm run bench -- readme [reports/bench/<stamp>.json]                                   README's performance table from a bench run (default: the newest)
 
-  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 15
+  --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --boots 3 --probes 3 --probe-duration 15
   --seconds S             length of each closed-loop measurement, whole seconds (default 10)
   --warmup S              wrk warm-up before each measurement, not recorded, whole seconds (default 2; 0 = none)
   --runs N                repeats of (a)–(d), interleaved; medians reported (default 3)
@@ -28,6 +32,7 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --no-haproxy            skip (c)
   --no-driver             skip (d)
   --no-ceiling            skip (e)
+  --boots N               (g) boot CPU: sample-app replicas and bare node processes started, alternated (default 5; 0 = skip)
   --ceiling-low R         lowest rate probed (default 2000)
   --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
   --probes N              most ceiling probes (default 5)
@@ -52,6 +57,8 @@ export interface Options {
   haproxy: boolean;
   driver: boolean;
   ceiling: boolean;
+  /** Boots of (g); 0 skips it. */
+  boots: number;
   /** The scenario whose zero-drop ceiling (e) looks for (default scenarios/demo.yaml). */
   ceilingScenario: string;
   /** The data plane of the ceiling probes (null: the scenario's own). */
@@ -96,6 +103,7 @@ export function parseOptions(argv: string[]): Options | null {
       'no-haproxy': { type: 'boolean' },
       'no-driver': { type: 'boolean' },
       'no-ceiling': { type: 'boolean' },
+      boots: { type: 'string' },
       'ceiling-low': { type: 'string' },
       'ceiling-high': { type: 'string' },
       probes: { type: 'string' },
@@ -129,6 +137,7 @@ export function parseOptions(argv: string[]): Options | null {
     haproxy: values['no-haproxy'] !== true,
     driver: values['no-driver'] !== true,
     ceiling: values['no-ceiling'] !== true,
+    boots: num('boots', values.boots, quick ? 3 : 5, 0, 50),
     ceilingLow: num('ceiling-low', values['ceiling-low'], 2000, 100, 200_000),
     ceilingHigh: num('ceiling-high', values['ceiling-high'], HEADLINE_RATE, 100, 200_000),
     probes: num('probes', values.probes, quick ? 3 : 5, 1, 12),

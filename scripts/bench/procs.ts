@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { sampleAppEntry } from '../../harness/src/paths.js';
 import { parseAnnouncement, withPdeathsig } from '../../orchestrator/index.js';
 import { killChild, killChildGroup } from './measure.js';
@@ -68,9 +69,21 @@ export interface Replica {
 export function startReplica(reaper: Reaper, id: string, zone: string, timeoutMs = 15_000): Promise<Replica> {
   const entry = sampleAppEntry();
   if (!existsSync(entry)) return Promise.reject(new Error(`${entry} is missing: run "npm run build" first`));
+  return startAnnouncing(reaper, id, zone, [entry, '--port', '0', '--replica', id, '--zone', zone, '--version', 'v1'], 'sample-app', timeoutMs);
+}
+
+/** Starts the plain node:http floor (plain-http.ts), answering GET / as sample-app does. */
+export function startPlainHttp(reaper: Reaper, id: string, zone: string, timeoutMs = 15_000): Promise<Replica> {
+  const entry = fileURLToPath(new URL('./plain-http.js', import.meta.url));
+  if (!existsSync(entry)) return Promise.reject(new Error(`${entry} is missing: run "npm run build" first`));
+  return startAnnouncing(reaper, id, zone, [entry, '--replica', id, '--zone', zone, '--version', 'v1'], 'plain node:http', timeoutMs);
+}
+
+/** Spawns `node <args>` under pdeathsig and resolves once it printed sample-app's announcement line. */
+export function startAnnouncing(reaper: Reaper, id: string, zone: string, nodeArgs: string[], what: string, timeoutMs: number): Promise<Replica> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['PORT', 'APP_VERSION', 'ZONE', 'REPLICA_ID', 'ZERODROP_FAULTS', 'ZERODROP_RUN_ID']) delete env[k];
-  const [file, ...args] = withPdeathsig([process.execPath, entry, '--port', '0', '--replica', id, '--zone', zone, '--version', 'v1']);
+  const [file, ...args] = withPdeathsig([process.execPath, ...nodeArgs]);
   const child = reaper.track(spawn(file!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -81,7 +94,7 @@ export function startReplica(reaper: Reaper, id: string, zone: string, timeoutMs
     const fail = (why: string): void => {
       clearTimeout(timer);
       void killChild(child);
-      reject(new Error(`sample-app ${id}: ${why}\n${err}`));
+      reject(new Error(`${what} ${id}: ${why}\n${err}`));
     };
     const timer = setTimeout(() => fail(`did not listen within ${timeoutMs} ms`), timeoutMs);
     const onExit = (code: number | null, sig: NodeJS.Signals | null): void => fail(`exited (${String(code ?? sig)}) before listening`);

@@ -2,11 +2,11 @@
  * The bench's rendering, apart from its measuring (docs/architecture.md, "Floors"): rows of samples
  * in, a Markdown table, the goals and benchmark-action entries out. Pure.
  */
-import type { BenchEntry } from '../../harness/src/report/bench.js';
+import type { BenchEntry, BenchFiles } from '../../harness/src/report/bench.js';
 import { bindingCause, type CeilingResult } from './ceiling.js';
 import { median } from './measure.js';
 
-export type RowKey = 'direct' | 'proxy' | 'haproxy' | 'wrk' | 'driver' | 'ceiling' | 'ceiling-docker';
+export type RowKey = 'direct' | 'plain' | 'proxy' | 'haproxy' | 'wrk' | 'driver' | 'ceiling' | 'ceiling-docker';
 
 export interface Sample {
   rps: number;
@@ -48,8 +48,14 @@ export interface Ratio {
   name: string;
   value: number | null;
   goal: number;
+  /** The goal is a ceiling (value ≤ goal: a cost), not a floor (value ≥ goal: a throughput). */
+  atMost?: boolean;
+  /** A quantity, not a ratio (e.g. 'ms'): printed with no decimals, its entry in that unit. */
+  unit?: string;
   why: string;
 }
+
+export const ratioMet = (r: Ratio): boolean => r.value !== null && (r.atMost === true ? r.value <= r.goal : r.value >= r.goal);
 
 export function rowValue(row: Row): number | null {
   return medianOf(row.samples.map((s) => s.rps));
@@ -71,6 +77,18 @@ export function pairedRatio(a: Row, b: Row): number | null {
     const x = a.samples[i]!.rps;
     const y = b.samples[i]!.rps;
     if (Number.isFinite(x) && Number.isFinite(y) && y > 0) rs.push(x / y);
+  }
+  return rs.length === 0 ? null : median(rs);
+}
+
+/** Median of per-run ratios of the replicas' CPU µs per request, a ÷ b (interleaved runs, as pairedRatio). */
+export function pairedCpuRatio(a: Row, b: Row): number | null {
+  const n = Math.min(a.samples.length, b.samples.length);
+  const rs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a.samples[i]!.repUs;
+    const y = b.samples[i]!.repUs;
+    if (x !== null && y !== null && Number.isFinite(x) && Number.isFinite(y) && y > 0) rs.push(x / y);
   }
   return rs.length === 0 ? null : median(rs);
 }
@@ -115,16 +133,20 @@ export function printTable(rows: Row[], ratios: Ratio[], ceilings: { row: Row; r
     }
   }
   out('');
-  out('Goals (proxy ÷ HAProxy and driver ÷ wrk: median of the per-run ratios, the runs being interleaved):');
+  out('Goals (the ratios of two rows: median of the per-run ratios, the runs being interleaved):');
   for (const r of ratios) {
-    const verdict = r.value === null ? 'NOT MEASURED' : r.value >= r.goal ? 'met' : `MISSED (${fmt(r.value / r.goal * 100, 0)} % of the goal)`;
-    out(`  ${r.name.padEnd(26)} ${fmt(r.value, 3).padStart(6)}   goal ≥ ${r.goal.toFixed(2)}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
+    const verdict = r.value === null ? 'NOT MEASURED' : ratioMet(r) ? 'met' : `MISSED (${fmt((r.atMost === true ? r.goal / r.value : r.value / r.goal) * 100, 0)} % of the goal)`;
+    const shown = r.unit === undefined ? fmt(r.value, 3) : `${fmt(r.value, 0)} ${r.unit}`;
+    const goal = r.unit === undefined ? r.goal.toFixed(2) : `${r.goal} ${r.unit}`;
+    out(`  ${r.name.padEnd(30)} ${shown.padStart(6)}   goal ${r.atMost === true ? '≤' : '≥'} ${goal}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
   }
 }
 
 
-export function benchEntries(rows: Row[], ratios: Ratio[], common: string): BenchEntry[] {
+/** benchmark-action entries: `bigger` (customBiggerIsBetter: req/s, throughput ratios) and `smaller` (costs). */
+export function benchEntries(rows: Row[], ratios: Ratio[], common: string): BenchFiles {
   const entries: BenchEntry[] = [];
+  const smaller: BenchEntry[] = [];
   const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
   for (const row of rows) {
     const v = rowValue(row);
@@ -151,8 +173,8 @@ export function benchEntries(rows: Row[], ratios: Ratio[], common: string): Benc
   }
   for (const r of ratios) {
     if (r.value === null) continue;
-    entries.push({ name: `ratio: ${r.name}`, unit: 'ratio', value: round(r.value), extra: [`goal ≥ ${r.goal}`, r.value >= r.goal ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · ') });
+    (r.atMost === true ? smaller : entries).push({ name: r.unit === undefined ? `ratio: ${r.name}` : r.name, unit: r.unit ?? 'ratio', value: round(r.value), extra: [`goal ${r.atMost === true ? '≤' : '≥'} ${r.goal}`, ratioMet(r) ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · ') });
   }
-  return entries;
+  return { bigger: entries, smaller };
 }
 

@@ -33,8 +33,8 @@ function replicasCpu(replicas: readonly Replica[]): number {
   return replicas.reduce((a, r) => a + cpuSeconds(r.pid), 0);
 }
 
-function assertAlive(ctx: Ctx): void {
-  for (const r of ctx.replicas) {
+function assertAlive(ctx: Ctx, procs: readonly Replica[] = ctx.replicas): void {
+  for (const r of procs) {
     if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`replica ${r.id} exited (${String(r.child.exitCode ?? r.child.signalCode)}):\n${r.stderr()}`);
   }
   if (ctx.isInterrupted()) throw new Error('interrupted');
@@ -44,17 +44,20 @@ function wrk(ctx: Ctx, url: string, seconds: number, connections: number, timeCp
   return runWrk({ url, seconds, connections, timeCpu, group: true, onSpawn: (c) => ctx.reaper.track(c, true) });
 }
 
-/** (a) one wrk per replica, in parallel. */
-export async function measureDirect(ctx: Ctx): Promise<Sample> {
-  const { o, replicas } = ctx;
+/**
+ * (a) one wrk per replica, in parallel; (f) the same against the plain node:http servers
+ * (`replicas` = those), so the two rows' CPU per request compare like for like.
+ */
+export async function measureDirect(ctx: Ctx, replicas: readonly Replica[] = ctx.replicas): Promise<Sample> {
+  const { o } = ctx;
   const per = Math.max(1, Math.ceil(o.connections / replicas.length));
   if (o.warmup > 0) await Promise.all(replicas.map((r) => wrk(ctx, r.url, o.warmup, per, false)));
-  assertAlive(ctx);
+  assertAlive(ctx, replicas);
   const l = load1();
   const r0 = replicasCpu(replicas);
   const ws = await Promise.all(replicas.map((r) => wrk(ctx, r.url, o.seconds, per, true)));
   const r1 = replicasCpu(replicas);
-  assertAlive(ctx);
+  assertAlive(ctx, replicas);
   const requests = ws.reduce((a, w) => a + w.requests, 0);
   const genCpu = ws.every((w) => w.cpuSeconds !== null) ? ws.reduce((a, w) => a + (w.cpuSeconds ?? 0), 0) : null;
   return {

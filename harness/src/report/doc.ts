@@ -430,6 +430,7 @@ function factsSection(r: RunResult, opts: DocOptions): Section {
     { label: 'Started', value: `${r.run.startedAt} (origin of every +m:ss time, epoch ${r.run.originEpochMs} ms)` },
     { label: 'Ended', value: `${r.run.endedAt} (${fmtDuration(r.run.durationMs)})` },
     { label: 'Runtime', value: [code(r.run.runtime), ...(r.run.runtimeChoices ?? []).map((c) => ` · ${c.what}: ${c.value} (${c.why})`)] },
+    ...(r.run.cpuPriorities ? [{ label: 'CPU priorities', value: cpuPrioritiesLine(r.run.cpuPriorities) }] : []),
     ...(r.run.dataPlane ? [{ label: 'Data plane', value: [code(r.run.dataPlane.engine), ` (${r.run.dataPlane.why})`] }] : []),
     { label: 'Engine', value: [code(l.engine), `, ${plural(l.connections, 'connection')}`] },
     {
@@ -490,4 +491,11 @@ export function buildReportDoc(r: RunResult, opts: DocOptions = {}): ReportDoc {
     lead,
     sections,
   };
+}
+
+/** One line: the nice values the run used (harness/src/run/stack.ts), or why they were left alone. */
+function cpuPrioritiesLine(p: NonNullable<RunResult['run']['cpuPriorities']>): string {
+  const nice = (n: number | null): string => (n === null ? 'unchanged' : `nice ${n}`);
+  const parts = [`harness and data plane ${nice(p.harness)}`, `booting replicas ${nice(p.booting)}`, `serving replicas ${nice(p.serving)}`];
+  return `${parts.join(', ')}${p.note ? ` (${p.note})` : ''}`;
 }

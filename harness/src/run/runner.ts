@@ -167,7 +167,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const volume = plan.volume === null ? undefined : { host: new HostVolumes(runId, plan.volume), keep: plan.volume.keep };
     const secrets = startSecrets(plan, runId, res);
     const state = { ...(volume ? { volume } : {}), ...(secrets ? { secrets } : {}) };
-    const { controller, proxy, orchestratorMetrics } = await startStack(plan, { runId, log: io.log, into: res, state });
+    const { controller, proxy, orchestratorMetrics, cpuPriorities } = await startStack(plan, { runId, log: io.log, into: res, state });
     checkpoint();
     stage = 'starting the replicas';
     io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
@@ -275,6 +275,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       data,
       secrets: secretsEvidence,
       runtimeChoices: res.runtime?.choices?.() ?? [],
+      cpuPriorities,
     });
     const outcome = await writeOutcome(dir, result, ledger, origin, io);
     if (secrets) {

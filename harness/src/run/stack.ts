@@ -7,14 +7,26 @@
  * whose start fails) can tear down exactly what exists. The replicas are not started here:
  * `stack.controller.start()` is the caller's, because the runner makes it abortable.
  */
-import { createRuntime, DeploymentController, OrchestratorMetrics, readTrafficResponses, startDataPlane, type ProxyControl, type Runtime } from '../../../orchestrator/index.js';
+import { applyHarnessPriority, createRuntime, CPU_PRIORITIES_ENV, DeploymentController, parseCpuPriorities, OrchestratorMetrics, readTrafficResponses, startDataPlane, type ProxyControl, type Runtime } from '../../../orchestrator/index.js';
 import type { RunVolume } from '../../../orchestrator/index.js';
 import { toolVersion } from '../paths.js';
 import type { SecretsSession } from './secrets.js';
 import { imagesOf, type RunPlan } from '../scenario/resolve.js';
 
+/** The CPU priorities a run used (result.json run.cpuPriorities; orchestrator/src/runtime/priorities.ts). */
+export interface RunCpuPriorities {
+  /** Nice value of the harness process (driver, Node proxy) and of the data plane it spawns; null: unchanged. */
+  harness: number | null;
+  /** Nice values of a booting replica (spawn → first Ready) and of a serving one; null: unchanged. */
+  booting: number | null;
+  serving: number | null;
+  /** Why some were not applied, or null. */
+  note: string | null;
+}
+
 export interface Stack {
   runtime: Runtime;
+  cpuPriorities: RunCpuPriorities;
   proxy: ProxyControl;
   controller: DeploymentController;
   orchestratorMetrics: OrchestratorMetrics;
@@ -40,12 +52,23 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
   const { runId, log } = options;
   const parts: StackParts = options.into ?? { runtime: null, proxy: null, controller: null };
   const mount = options.state?.secrets?.mount();
+  // Before the data plane starts, so HAProxy inherits the harness's nice value. Off unless asked (priorities.ts).
+  const prio = applyHarnessPriority(parseCpuPriorities(process.env[CPU_PRIORITIES_ENV]));
+  const replicaPrio = prio.applied !== null && plan.runtime === 'process' ? { booting: prio.applied.booting, serving: prio.applied.serving } : null;
+  const cpuPriorities: RunCpuPriorities = {
+    harness: prio.applied?.harness ?? null,
+    booting: replicaPrio?.booting ?? null,
+    serving: replicaPrio?.serving ?? null,
+    note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: replica priorities are the process runtime's` : null),
+  };
+  // Not permitted (no CAP_SYS_NICE) is recorded in result.json and the report, not logged: nothing else changes.
   const runtime = createRuntime(plan.runtime, {
     runId,
     log,
     images: imagesOf(plan),
     ...(options.state?.volume ? { volume: options.state.volume } : {}),
     ...(mount ? { secrets: mount } : {}),
+    ...(replicaPrio ? { priorities: replicaPrio } : {}),
   });
   parts.runtime = runtime;
   // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.
@@ -61,7 +84,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     log,
   });
   parts.controller = controller;
-  return { runtime, proxy, controller, orchestratorMetrics: new OrchestratorMetrics(controller, runId, toolVersion()) };
+  return { runtime, cpuPriorities, proxy, controller, orchestratorMetrics: new OrchestratorMetrics(controller, runId, toolVersion()) };
 }
 
 /** Drains the replicas, then closes the data plane; for a stack whose parts may be half-started. */

@@ -26,6 +26,7 @@ import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
+import type { RunCpuPriorities } from '../run/stack.js';
 import { cpuBudget } from './cpu-budget.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
@@ -58,6 +59,8 @@ export interface VerifyInput {
   machine: MachineSamples;
   /** Choices the runtime made by itself (Runtime.choices). */
   runtimeChoices?: { what: string; value: string; why: string }[];
+  /** The nice values the run used (harness/src/run/stack.ts). */
+  cpuPriorities?: RunCpuPriorities;
 }
 
 /**
@@ -93,6 +96,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
       command: run.command,
       ...(input.runtimeChoices && input.runtimeChoices.length > 0 ? { runtimeChoices: input.runtimeChoices } : {}),
+      ...(input.cpuPriorities ? { cpuPriorities: input.cpuPriorities } : {}),
     },
     verdict,
     exitCode,

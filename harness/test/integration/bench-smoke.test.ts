@@ -39,6 +39,12 @@ function runBounded(args: string[], timeoutMs: number): Promise<{ code: number |
   });
 }
 
+function file0(dir: string, suffix: string): string {
+  const f = readdirSync(dir).filter((x) => x.endsWith(suffix));
+  expect(f, `${suffix} in ${dir}`).toHaveLength(1);
+  return join(dir, f[0]!);
+}
+
 interface Entry {
   name: unknown;
   unit: unknown;
@@ -47,15 +53,21 @@ interface Entry {
   range?: unknown;
 }
 
-it('bench --quick --no-ceiling writes benchmark-action entries, each with a number, and kills what it started', async () => {
+it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each with a number, and kills what it started', async () => {
   expect(existsSync(BENCH), `${BENCH} is missing: run "npm run build"`).toBe(true);
   const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
   dirs.push(out);
-  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--out', out], 60_000);
+  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--boots', '1', '--out', out], 60_000);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 
-  const files = readdirSync(out).filter((f) => f.endsWith('.json'));
+  const files = readdirSync(out).filter((f) => f.endsWith('.json') && !f.endsWith('-smaller.json'));
   expect(files).toHaveLength(1);
+  // Costs go to a customSmallerIsBetter file of their own: sample-app's CPU per request ÷ plain node:http's.
+  const smallerFile = file0(out, '-smaller.json');
+  const smaller = JSON.parse(readFileSync(smallerFile, 'utf8')) as Entry[];
+  expect(smaller.map((e) => e.name)).toEqual(expect.arrayContaining(['ratio: sample-app ÷ node:http CPU/req', '(g) replica boot CPU to Ready']));
+  expect(smaller.find((e) => e.name === '(g) replica boot CPU to Ready')?.unit).toBe('ms');
+  for (const e of smaller) expect(Number.isFinite(e.value), JSON.stringify(e)).toBe(true);
   const file = join(out, files[0]!);
   expect(run.stdout).toContain(`wrote ${file}`);
   const entries = JSON.parse(readFileSync(file, 'utf8')) as Entry[];
@@ -70,7 +82,7 @@ it('bench --quick --no-ceiling writes benchmark-action entries, each with a numb
   }
   const names = entries.map((e) => e.name as string);
   expect(new Set(names).size).toBe(names.length);
-  const expected = ['(a) direct to replicas: throughput', '(b) zerodrop proxy: throughput', '(d) wrk: throughput', '(d) zerodrop driver: throughput', 'ratio: driver ÷ wrk'];
+  const expected = ['(a) direct to replicas: throughput', '(f) plain node:http: throughput', '(b) zerodrop proxy: throughput', '(d) wrk: throughput', '(d) zerodrop driver: throughput', 'ratio: driver ÷ wrk'];
   if (existsSync(HAPROXY)) expected.push('(c) HAProxy: throughput', 'ratio: proxy ÷ HAProxy');
   expect(names).toEqual(expect.arrayContaining(expected));
   expect(names.some((n) => n.startsWith('(e)'))).toBe(false);
@@ -82,6 +94,7 @@ it('bench --quick --no-ceiling writes benchmark-action entries, each with a numb
   // The table and the goals are printed; the skipped ceiling says why.
   expect(run.stdout).toContain('| (b) zerodrop proxy |');
   expect(run.stdout).toMatch(/proxy ÷ HAProxy .*goal ≥ 0\.80/);
+  expect(run.stdout).toMatch(/sample-app ÷ node:http CPU\/req .*goal ≤ 1\.30/);
   expect(run.stdout).toMatch(/ceiling ÷ 20,000 .*NOT MEASURED · --no-ceiling/);
   expect(run.stdout).toMatch(/ceiling docker ÷ process .*goal ≥ 0\.80 +NOT MEASURED · docker: --no-ceiling/);
   expect(run.stdout).toMatch(/\(f\) container boot .*\n {2}--boot-containers 0/);

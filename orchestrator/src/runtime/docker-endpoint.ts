@@ -10,6 +10,13 @@ import { connect } from 'node:net';
 
 export type DockerEndpointMode = 'auto' | 'published' | 'container';
 export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container'];
+/**
+ * Published ports by default, for now: on the bridge a crashed container's address stops answering
+ * (no reset), so a zone crash costs per-try timeouts where a published port refuses at once, and
+ * the Docker demo's failures under a crash were not explained yet (README, Runtimes). `auto`
+ * (ZERODROP_DOCKER_ENDPOINT=auto) takes the bridge when it answers.
+ */
+export const DEFAULT_DOCKER_ENDPOINT: DockerEndpointMode = 'published';
 
 export function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
   return typeof x === 'string' && (DOCKER_ENDPOINT_MODES as readonly string[]).includes(x);

@@ -49,7 +49,7 @@ import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 import { DockerVolumes } from './docker-volumes.js';
 import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
-import { EndpointChooser, type DockerEndpointMode } from './docker-endpoint.js';
+import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, type DockerEndpointMode } from './docker-endpoint.js';
 import { cgroupCpuMs, cgroupOf, procCpu, shimPidOf } from './docker-cgroup.js';
 import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
 import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
@@ -127,7 +127,7 @@ export class DockerRuntime implements Runtime {
     this.docker = options.docker ?? createDockerClient();
     this.owner = currentOwner();
     this.volumes = options.volume ? new DockerVolumes(this.docker, options.volume, this.owner, options.log) : null;
-    this.endpoints = new EndpointChooser(options.endpoint ?? 'auto');
+    this.endpoints = new EndpointChooser(options.endpoint ?? DEFAULT_DOCKER_ENDPOINT);
     this.shares = options.cpuShares ?? DEFAULT_CPU_SHARES;
   }
 

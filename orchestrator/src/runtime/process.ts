@@ -15,6 +15,7 @@ import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { execWithDeadline } from '../lifecycle/exec.js';
 import type { ExecResult } from '../lifecycle/types.js';
+import { reniceProcess } from './priorities.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
@@ -34,6 +35,8 @@ interface ProcessReplica extends BookedReplica {
   env: Record<string, string>;
   child: ChildProcess;
   pid: number;
+  /** Given the serving CPU priority (markReady). */
+  serving: boolean;
 }
 
 export interface ProcessRuntimeOptions {
@@ -44,6 +47,8 @@ export interface ProcessRuntimeOptions {
   log?: (line: string) => void;
   /** deployment.volume: the run's host directory (per zone), handed to every replica (volumes.ts). */
   volume?: RunVolume;
+  /** Nice values of a booting and of a serving replica (priorities.ts); absent: left as inherited. */
+  priorities?: { booting: number; serving: number };
 }
 
 export class ProcessRuntime implements Runtime {
@@ -157,6 +162,25 @@ export class ProcessRuntime implements Runtime {
     return this.book.inspect(replicaId, { pid: this.book.get(replicaId).pid, containerId: null });
   }
 
+  markReady(replicaId: string): void {
+    const replica = this.book.get(replicaId);
+    if (replica.serving || replica.exit) return;
+    replica.serving = true;
+    this.renice(replica, 'serving');
+  }
+
+  /** Said once: a refused renice (EPERM) leaves priorities as they are for the rest of the run. */
+  private reniceRefused = false;
+
+  private renice(replica: ProcessReplica, phase: 'booting' | 'serving'): void {
+    const p = this.options.priorities;
+    if (!p || this.reniceRefused) return;
+    const err = reniceProcess(replica.pid, p[phase]);
+    if (err === null) return;
+    this.reniceRefused = true;
+    this.options.log?.(`process runtime: nice ${p[phase]} for ${phase} replica ${replica.launch.replicaId} was refused (${err}); CPU priorities left as they are`);
+  }
+
   async logs(replicaId: string, tail: number): Promise<string[]> {
     return this.book.logs(replicaId, tail);
   }
@@ -199,8 +223,9 @@ export class ProcessRuntime implements Runtime {
         fix: 'check that template.command[0] exists and is executable',
       });
     }
-    const replica = this.book.add({ ...freshBookkeeping(launch), env, child, pid });
+    const replica = this.book.add({ ...freshBookkeeping(launch), env, child, pid, serving: false });
     this.registry?.add(pid);
+    this.renice(replica, 'booting');
 
     const keep = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {

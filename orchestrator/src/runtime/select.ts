@@ -4,7 +4,7 @@ import { ProcessRuntime } from './process.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
-import { DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
+import { DEFAULT_DOCKER_ENDPOINT, DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
 import { DEFAULT_CPU_SHARES, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
@@ -19,17 +19,25 @@ export interface RuntimeSelection {
   /**
    * Docker: how replicas are reached — 'auto' (the bridge address when reachable, else the
    * published port), 'published' (127.0.0.1 ports, docker-proxy) or 'container' (the bridge
-   * address). Default: env ZERODROP_DOCKER_ENDPOINT, else 'auto'.
+   * address). Default: env ZERODROP_DOCKER_ENDPOINT, else DEFAULT_DOCKER_ENDPOINT.
    */
   dockerEndpoint?: DockerEndpointMode;
   /** deployment.volume (volumes.ts): the runtime creates, mounts and removes it. */
   volume?: RunVolume;
   /** Docker: the run's secret tree (host path) and where containers see it, read-only. */
   secrets?: { source: string; target: string };
+  /** Process: nice values of booting and serving replicas (priorities.ts). */
+  priorities?: { booting: number; serving: number };
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
-  if (name === 'process') return new ProcessRuntime({ ...(selection.log ? { log: selection.log } : {}), ...(selection.volume ? { volume: selection.volume } : {}) });
+  if (name === 'process') {
+    return new ProcessRuntime({
+      ...(selection.log ? { log: selection.log } : {}),
+      ...(selection.volume ? { volume: selection.volume } : {}),
+      ...(selection.priorities ? { priorities: selection.priorities } : {}),
+    });
+  }
   if (name === 'docker') {
     const endpoint = selection.dockerEndpoint ?? endpointFromEnv(process.env.ZERODROP_DOCKER_ENDPOINT);
     // ZERODROP_DOCKER_CGROUP_PARENT: auto (default) | engine (the engine's default, /docker) | a cgroup path.
@@ -51,10 +59,10 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
 }
 
 function endpointFromEnv(raw: string | undefined): DockerEndpointMode {
-  if (raw === undefined || raw === '') return 'auto';
+  if (raw === undefined || raw === '') return DEFAULT_DOCKER_ENDPOINT;
   if (isDockerEndpointMode(raw)) return raw;
   throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_ENDPOINT=${raw} is not an endpoint mode`, {
-    fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: auto)`,
+    fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: ${DEFAULT_DOCKER_ENDPOINT})`,
   });
 }
 

@@ -129,6 +129,11 @@ export interface Runtime {
   pause(replicaId: string): Promise<void>;
   resume(replicaId: string): Promise<void>;
   inspect(replicaId: string): ReplicaInspect;
+  /**
+   * Its readiness probe passed for the first time: a runtime that starts replicas at a lower CPU
+   * priority (process runtime, priorities.ts) gives it the serving one. Optional; idempotent.
+   */
+  markReady?(replicaId: string): void;
   /** The last `tail` lines of stdout+stderr. */
   logs(replicaId: string, tail: number): Promise<string[]>;
   /** Exits nobody asked for (crash) and asked-for exits alike; returns an unsubscribe. */

@@ -225,8 +225,8 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     expect((await runtime.stop('user-1-a-1', { graceMs: 5000 })).kind).toBe('graceful');
   });
 
-  it('endpoint mode auto (the default) reaches the replica on its bridge address; boot marks, CPU at Ready, shares raised', async () => {
-    const direct = new DockerRuntime({ reap: false });
+  it('endpoint mode auto reaches the replica on its bridge address; boot marks, CPU at Ready, shares raised', async () => {
+    const direct = new DockerRuntime({ reap: false, endpoint: 'auto' });
     try {
       await direct.prepare(directRunId);
       const started = await direct.start(launchOf(directRunId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));

@@ -1,0 +1,117 @@
+/**
+ * CPU priorities of a run on one machine (issue 12, item 5). On a real cluster the load generator
+ * and the load balancer run on other machines than the service; here they share the cores, so:
+ *   - the harness process (driver, Node proxy threads) and the data plane it spawns (HAProxy
+ *     inherits the nice value at fork) run at `harness` (negative: they outrank every replica);
+ *   - a replica runs at `booting` from spawn until its readiness probe first passes, then at
+ *     `serving`: a booting replica's ~0.1 s of start-up CPU never preempts the replicas that
+ *     serve the traffic (an earlier experiment that put every replica at nice +15 made rollouts
+ *     worse: the serving ones starved too).
+ * Linux nice values, applied to every thread of a process (setpriority is per thread on Linux; a
+ * thread created later inherits its creator's). Lowering a nice value needs CAP_SYS_NICE: when
+ * that is refused, nothing is changed and `notApplied` says why.
+ *
+ * Off unless ZERODROP_CPU_PRIORITIES asks (`on` = DEFAULT_CPU_PRIORITIES, or e.g.
+ * `harness=-5,booting=10,serving=0`): measured on the shared 2-core machine, demo runs with it on
+ * were not better than without (at 500 req/s, 2 FAILs in 4 runs against none in 3), so it stays
+ * a switch until a quiet machine shows it helps.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { ZerodropError } from '../../../common/src/errors.js';
+
+export interface CpuPriorityPlan {
+  harness: number;
+  booting: number;
+  serving: number;
+}
+
+/** What a run used (result.json run.cpuPriorities). */
+export interface CpuPriorities {
+  /** The nice values applied, or null when none was (opted out, or not permitted). */
+  applied: CpuPriorityPlan | null;
+  /** Why they were not applied (null when they were). */
+  notApplied: string | null;
+}
+
+export const DEFAULT_CPU_PRIORITIES: CpuPriorityPlan = { harness: -5, booting: 10, serving: 0 };
+export const CPU_PRIORITIES_ENV = 'ZERODROP_CPU_PRIORITIES';
+
+/** Unset or `off` → null; `on` → the defaults; `harness=-5,booting=10,serving=0` (any subset, the rest default) → the plan. */
+export function parseCpuPriorities(raw: string | undefined): CpuPriorityPlan | null {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'off') return null;
+  if (raw.trim() === 'on') return { ...DEFAULT_CPU_PRIORITIES };
+  const plan = { ...DEFAULT_CPU_PRIORITIES };
+  for (const part of raw.split(',')) {
+    const m = /^\s*(harness|booting|serving)\s*=\s*(-?\d{1,2})\s*$/.exec(part);
+    const n = m ? Number(m[2]) : Number.NaN;
+    if (!m || n < -20 || n > 19) {
+      throw new ZerodropError('ZD_BAD_USAGE', `${CPU_PRIORITIES_ENV}=${raw}: "${part}" is not name=nice`, {
+        fix: `set ${CPU_PRIORITIES_ENV} to off, on (${formatPlan(DEFAULT_CPU_PRIORITIES)}), or harness=N,booting=N,serving=N with nice values from -20 to 19`,
+      });
+    }
+    plan[m[1] as keyof CpuPriorityPlan] = n;
+  }
+  return plan;
+}
+
+export function formatPlan(p: CpuPriorityPlan): string {
+  return `harness=${p.harness},booting=${p.booting},serving=${p.serving}`;
+}
+
+/** The nice value of a process's main thread (/proc/PID/stat field 19). */
+export function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces), from field 3 (state): field 19 is index 16.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/**
+ * Sets the nice value of every thread of `pid`: the main thread first (threads it creates from
+ * now on inherit it), then every thread listed in /proc/PID/task. Returns null when done, or the
+ * error (EPERM...) of the first thread that refused. A process that is gone is not an error.
+ */
+export function reniceProcess(pid: number, nice: number): string | null {
+  try {
+    os.setPriority(pid, nice);
+  } catch (err) {
+    return gone(pid) ? null : errText(err);
+  }
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null; // exited meanwhile
+  }
+  for (const tid of tids) {
+    if (Number(tid) === pid) continue;
+    try {
+      os.setPriority(Number(tid), nice);
+    } catch (err) {
+      if (!gone(Number(tid))) return errText(err);
+    }
+  }
+  return null;
+}
+
+/** This process (the harness: driver, proxy threads) and what it spawns from now on (HAProxy) at plan.harness. */
+export function applyHarnessPriority(plan: CpuPriorityPlan | null): CpuPriorities {
+  if (plan === null) return { applied: null, notApplied: `off: ${CPU_PRIORITIES_ENV}=on applies them` };
+  const err = reniceProcess(process.pid, plan.harness);
+  if (err !== null) return { applied: null, notApplied: `nice ${plan.harness} for the harness was refused (${err}): run as root or with CAP_SYS_NICE` };
+  return { applied: plan, notApplied: null };
+}
+
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function errText(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' ? e.code : String(e.message ?? err);
+}

@@ -1,0 +1,67 @@
+/**
+ * CPU priorities in the process runtime (runtime/priorities.ts): a booting replica runs at the
+ * booting nice value until it is marked Ready, then at the serving one, on every thread; read
+ * back from /proc/PID/stat field 19 of real sample-app processes. No timing involved.
+ */
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import { afterEach, expect, it } from 'vitest';
+import { sampleAppEntry } from '../../../harness/src/paths.js';
+import { niceOf } from '../../src/runtime/priorities.js';
+import { ProcessRuntime } from '../../src/runtime/process.js';
+import type { ReplicaLaunch } from '../../src/runtime/types.js';
+import { DEFAULT_RESOURCES } from '../../src/spec.js';
+import { template } from '../unit/support/fixtures.js';
+
+const runtimes: ProcessRuntime[] = [];
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((r) => r.destroy()));
+});
+
+function launch(replicaId: string): ReplicaLaunch {
+  const t = template('v1');
+  return {
+    runId: 'prio-test',
+    replicaId,
+    deployment: 'web',
+    zone: 'a',
+    revision: 1,
+    template: { ...t, command: [process.execPath, sampleAppEntry(), '--port', '0', '--replica', replicaId], port: { mode: 'announce' } },
+    resources: DEFAULT_RESOURCES,
+  };
+}
+
+/** Nice values of every thread of a process. */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(Number(tid)));
+}
+
+// Lowering a nice value (serving 0 after booting 10) needs CAP_SYS_NICE: root, as on CI.
+const permitted = typeof process.getuid === 'function' && process.getuid() === 0;
+
+it.skipIf(!permitted)('a booting replica runs at the booting nice value, a Ready one at the serving value, every thread', async () => {
+  const base = os.getPriority();
+  const runtime = new ProcessRuntime({ priorities: { booting: 10, serving: base } });
+  runtimes.push(runtime);
+  const a = await runtime.start(launch('prio-a'));
+  const b = await runtime.start(launch('prio-b'));
+  runtime.markReady('prio-a');
+  const servingNice = niceOf(a.pid!);
+  const bootingNice = niceOf(b.pid!);
+  expect(bootingNice).toBe(10);
+  expect(servingNice).toBe(base);
+  expect(bootingNice).not.toBe(servingNice);
+  // Node's threads (libuv pool, V8 platform) follow: setpriority is per thread on Linux.
+  expect(new Set(threadNices(a.pid!))).toEqual(new Set([base]));
+  expect(new Set(threadNices(b.pid!))).toEqual(new Set([10]));
+  runtime.markReady('prio-b');
+  expect(new Set(threadNices(b.pid!))).toEqual(new Set([base]));
+});
+
+it('without priorities a replica keeps the nice value it inherited', async () => {
+  const runtime = new ProcessRuntime();
+  runtimes.push(runtime);
+  const a = await runtime.start(launch('prio-none'));
+  runtime.markReady('prio-none');
+  expect(niceOf(a.pid!)).toBe(os.getPriority());
+});
