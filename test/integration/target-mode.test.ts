@@ -106,6 +106,10 @@ describe('target mode: a deployment zerodrop did not start', () => {
     // The requests refused while nginx was down fall in the exec step's disruption window.
     expect(result.disruption.events.map((e) => e.kind)).toEqual(['exec']);
     expect(result.disruption.events[0]!.failed).toBeGreaterThan(0);
+    // …and the report attributes them to that step, not to steady state.
+    const step = Object.keys(result.failures.byStep).find((k) => k.startsWith('exec sh -c kill -TERM'));
+    expect(step, JSON.stringify(result.failures.byStep)).toBeDefined();
+    expect(result.failures.byStep[step!]).toBeGreaterThanOrEqual(result.load.failed / 2);
   });
 
   it('an unreachable target is ZD_TARGET_UNREACHABLE (exit 3) before any load', async () => {

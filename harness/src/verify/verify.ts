@@ -17,7 +17,8 @@ import { bookkeepingCounts } from './bookkeeping.js';
 import { disruption } from './disruption.js';
 import { headline } from './headline.js';
 import { RelativeLedger } from './ledger-view.js';
-import { buildPhases, bandsOf, phaseAt } from './phases.js';
+import { buildPhases, bandsOf, phaseAt, withStepPhases } from './phases.js';
+import { commandStepKinds } from '../timeline/registry.js';
 import { explainUnjudged, reconciliationRows } from './reconciliation-rows.js';
 import { withPrometheus } from './reconcile.js';
 import { runChecks } from './registry.js';
@@ -153,7 +154,10 @@ function decide(checks: readonly Check[]): Verdict {
  */
 export function* failedRequestRows(ledger: LedgerData, origin: number, runId: string, result: RunResult): Generator<FailedRequestSample> {
   const view = new RelativeLedger(ledger, origin);
-  const phases = buildPhases(result.events);
+  const phases = withStepPhases(
+    buildPhases(result.events),
+    result.disruption.events.filter((e) => commandStepKinds().has(e.kind)).map((e) => ({ label: e.label, startMs: e.startMs, endMs: e.endMs })),
+  );
   const zoneOf = new Map(result.replicas.map((r) => [r.id, r.zone]));
   for (let i = 0; i < ledger.length; i++) {
     const outcome = ledger.outcome[i] as Outcome;
