@@ -24,7 +24,8 @@ export type CheckGroup =
   | 'prometheus'
   | 'thresholds'
   | 'data'
-  | 'secrets';
+  | 'secrets'
+  | 'server';
 
 export interface Check {
   /** Stable id, e.g. "ledger.no-lost-requests". One JUnit testcase each. */

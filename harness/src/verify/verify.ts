@@ -26,6 +26,7 @@ import { series } from './series.js';
 import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
+import type { ServerCounterEvidence } from './checks/server-counters.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
@@ -52,6 +53,8 @@ export interface VerifyInput {
   data?: DataResult | null;
   /** deployment.secrets: 401/403 counts and the leak scan (checks/secrets.ts). */
   secrets?: SecretsEvidence | null;
+  /** Target mode: the server's own counters read with PromQL (checks/server-counters.ts). */
+  serverCounters?: ServerCounterEvidence | null;
   /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
   failedTries: FailedTryLog;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
