@@ -273,6 +273,7 @@ function replicasSection(r: RunResult): Section {
       sorted(delta === null ? DASH : fmtSigned(delta), delta),
       num(x.driverServed),
       zeroCount(x.retriesFrom, 'warn'),
+      zeroCount(x.restarts ?? 0, 'warn'),
     ];
   });
   const total = (pick: (x: (typeof r.replicas)[number]) => number | null): number =>
@@ -283,8 +284,8 @@ function replicasSection(r: RunResult): Section {
     blocks: [
       {
         kind: 'table',
-        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from'],
-        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r'],
+        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from', 'Restarts'],
+        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
         rows,
         sortable: true,
         note: [

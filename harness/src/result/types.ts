@@ -211,6 +211,8 @@ export interface ReplicaRow {
   /** Driver requests served by it (x-served-by). */
   driverServed: number;
   retriesFrom: number;
+  /** Liveness restarts before this replica in its slot (Kubernetes' restartCount); absent in older results. */
+  restarts?: number;
 }
 
 export interface TimelineSeries {

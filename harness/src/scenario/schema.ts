@@ -109,7 +109,7 @@ const targetSchema = z
     stopSignal: z.enum(STOP_SIGNALS).optional(),
     preStop: preStopSchema.optional(),
     readinessProbe: probeSchema.optional(),
-    /** The data plane's active health check (path and timings): a failing replica leaves the rotation; it is not restarted. */
+    /** The kubelet's restart rule (failureThreshold failures: terminated, started again) and the data plane's active health check. */
     livenessProbe: probeSchema.optional(),
     /** Readiness is not probed until it succeeds; failureThreshold failures in a row fail the start. */
     startupProbe: probeSchema.optional(),
