@@ -92,6 +92,8 @@ describe('target mode: a deployment zerodrop did not start', () => {
     expect(checkOf(result, 'counters.sent-equals-received')).toMatchObject({ status: 'skip', actual: expect.stringContaining('not applicable in target mode') });
     expect(checkOf(result, 'orchestrator.invariants').status).toBe('skip');
     expect(checkOf(result, 'ledger.ids-echoed').actual).toContain('target mode');
+    // No serverCounters given: the server-side reconciliation is listed as skipped, never passed.
+    expect(checkOf(result, 'server.counters')).toMatchObject({ status: 'skip', actual: expect.stringContaining('no target.serverCounters') });
     expect(await (await fetch(`http://127.0.0.1:${nginx.port}/`)).text()).toContain('hello again from nginx');
   });
 

@@ -4,8 +4,9 @@
  * tolerance rule: the counter's increase over the run (its value after the load minus its value
  * before the reachability probe, never `increase()`'s extrapolation) must equal the ledger's
  * figure plus the reachability probe, within `tolerance` requests either way (0 unless the
- * scenario allows for other traffic on the same counter). Without serverCounters the check is
- * listed as not applicable, never passed.
+ * scenario allows for other traffic on the same counter). In target mode without serverCounters
+ * the check is listed as skipped with the reason, never passed; a run of zerodrop's own replicas
+ * has counters.* instead.
  */
 import type { LedgerData } from '../../driver/ledger.js';
 import type { Check } from '../../result/types.js';
@@ -60,9 +61,10 @@ export const serverCounterChecks: CheckModule = {
   ids: ['server.<name>'],
   checks(run: RunSnapshot): Check[] {
     const evidence = run.serverCounters ?? null;
+    // A run of zerodrop's own replicas reconciles their counters in counters.* (and prometheus.*).
+    if (run.plan.targetUrl === null) return [];
     if (evidence === null) {
-      const why = run.plan.targetUrl === null ? "zerodrop's own replicas are reconciled by counters.*" : 'no target.serverCounters given (PromQL for the server\'s own request counter)';
-      return [skipped('server.counters', 'server', 'Server-side counters (PromQL) reconcile with the ledger', 'server counter increase = client figure', why)];
+      return [skipped('server.counters', 'server', 'Server-side counters (PromQL) reconcile with the ledger', 'server counter increase = client figure', 'no target.serverCounters given (PromQL for the server\'s own request counter)')];
     }
     return evidence.readings.map((r) => readingCheck(r, clientCount(r.counts, run.ledger.data, evidence.probeStatus), evidence));
   },
