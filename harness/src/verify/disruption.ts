@@ -27,8 +27,8 @@ export function disruption(run: RunSnapshot): Disruption {
 
 /** The step's disruption window ends where its action says (timeline/actions/), by default when its effect ended. */
 function windowEnd(o: StepOutcome): number | null {
-  const end = actionOf(o.step).windowEnd;
-  return end ? end(o) : o.endMs;
+  const def = actionOf(o.step);
+  return def.windowEnd ? def.windowEnd(o) : o.endMs;
 }
 
 function disruptionEvent(run: RunSnapshot, o: StepOutcome): DisruptionEvent {

@@ -17,7 +17,7 @@ export function resolveSteps(planned: readonly PlannedStep[], records: readonly 
     const n = i + 1;
     const ran = records.find((s) => s.step === step) ?? null;
     if (!ran) return { n, step, ran, status: 'not-run', endMs: null, detail: 'never executed (the load ended first)' };
-    const read = actionOf(step).outcome ?? ranOutcome;
-    return read(n, step, ran, events) as StepOutcome;
+    const def = actionOf(step);
+    return (def.outcome ? def.outcome(n, step, ran, events) : ranOutcome(n, step, ran)) as StepOutcome;
   });
 }
