@@ -105,7 +105,7 @@ describe.skipIf(!binary)('target mode: server-side counters read from a real Pro
     expect((gone as ZerodropError).exitCode).toBe(3);
   });
 
-  it('serverCounters without a Prometheus URL, or outside target mode, are refused at the field (exit 2)', () => {
+  it('serverCounters without a Prometheus URL, outside target mode, with a name twice or an unknown count are refused at the field (exit 2)', () => {
     const refused = (yaml: string): string => {
       try {
         parseScenarioText(yaml, 'c.yaml');
@@ -118,5 +118,8 @@ describe.skipIf(!binary)('target mode: server-side counters read from a real Pro
     const counters = 'serverCounters: { queries: [{ name: r, promql: "sum(x)" }] }';
     expect(refused(`target: { url: "http://127.0.0.1:1/", ${counters} }\n`)).toMatch(/target\.serverCounters: serverCounters are read from your Prometheus, and prometheus is off[\s\S]*fix: .*prometheus: http/);
     expect(refused(`target: { ${counters} }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/target\.serverCounters: serverCounters are for target mode/);
+    const twice = 'serverCounters: { queries: [{ name: r, promql: "sum(x)" }, { name: r, promql: "sum(y)", counts: 2xx }] }';
+    expect(refused(`target: { url: "http://127.0.0.1:1/", ${twice} }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/target\.serverCounters\.queries\[1\]\.name: r is used twice[\s\S]*fix: give each query its own name/);
+    expect(refused(`target: { url: "http://127.0.0.1:1/", serverCounters: { queries: [{ name: r, promql: "sum(x)", counts: 5xx }] } }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/counts[\s\S]*fix: what the counter counts: sent/);
   });
 });
