@@ -28,7 +28,7 @@
  *   npm run bench [-- --quick] [-- --no-ceiling] [-- --seconds 10 --runs 3 ...]   (--help)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,7 @@ import { resolvePlan } from '../harness/src/scenario/resolve.js';
 import { errorMessage } from '../common/src/errors.js';
 import { type CeilingResult, findCeiling } from './bench/ceiling.js';
 import { driverEnginesMain } from './bench/driver-engines.js';
+import { newestBenchFile, readBenchEntries, renderBenchTable, replaceBenchTable, sourceLabel } from './bench/readme-table.js';
 import { proxyVariantsMain } from './bench/proxy-variants.js';
 import { haproxyAvailability } from './bench/haproxy.js';
 import { GOALS, HEADLINE_RATE, parseOptions, USAGE, type Options } from './bench/options.js';
@@ -305,7 +306,29 @@ function entry(argv: readonly string[]): Promise<number> {
   const script = fileURLToPath(import.meta.url);
   if (argv[0] === 'proxy') return proxyVariantsMain(argv.slice(1), script);
   if (argv[0] === 'driver') return driverEnginesMain(argv.slice(1));
+  if (argv[0] === 'readme') return readmeMain(argv.slice(1));
   return main();
+}
+
+/** `npm run bench -- readme [file.json]`: the README's performance table from a bench run (the newest by default). */
+async function readmeMain(args: readonly string[]): Promise<number> {
+  const file = args[0] ?? newestBenchFile(join(projectRoot(), 'reports', 'bench'));
+  if (file === null || file === undefined) {
+    process.stderr.write('bench readme: no bench output under reports/bench/\n  fix: run `npm run bench` first, or name a file: npm run bench -- readme reports/bench/<stamp>.json\n');
+    return 2;
+  }
+  let entries;
+  try {
+    entries = readBenchEntries(file);
+  } catch (err) {
+    process.stderr.write(`bench readme: ${errorMessage(err)}\n  fix: name the JSON file \`npm run bench\` wrote\n`);
+    return 2;
+  }
+  const readmePath = join(projectRoot(), 'README.md');
+  const next = replaceBenchTable(readFileSync(readmePath, 'utf8'), renderBenchTable(entries, sourceLabel(file)));
+  await writeFileAtomic(readmePath, next);
+  process.stdout.write(`README.md: performance table written from ${file} (${entries.length} entries)\n`);
+  return 0;
 }
 
 const argv = process.argv.slice(2);

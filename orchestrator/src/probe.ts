@@ -45,28 +45,18 @@ export function httpProbe(target: HostPort, path: string, timeoutMs: number): Pr
 
 export type ReadinessListener = (ready: boolean, reason: string) => void;
 
-/** Probes one replica every periodMs until stopped; calls back on every Ready/not-Ready flip. */
-export class ReadinessProber {
+/**
+ * The schedule every prober shares: the first probe after initialDelayMs, then one per periodMs
+ * (the time a probe took counts against its period), nothing after stop().
+ */
+export abstract class PeriodicProbe {
   private timer: NodeJS.Timeout | null = null;
-  private successes = 0;
-  private failures = 0;
-  private ready = false;
-  private stopped = false;
-  private lastError: string | null = null;
+  protected stopped = false;
 
   constructor(
-    private readonly target: HostPort,
-    private readonly spec: ProbeSpec,
-    private readonly onChange: ReadinessListener,
+    protected readonly target: HostPort,
+    protected readonly spec: ProbeSpec,
   ) {}
-
-  get isReady(): boolean {
-    return this.ready;
-  }
-
-  get lastFailure(): string | null {
-    return this.lastError;
-  }
 
   start(): void {
     this.schedule(this.spec.initialDelayMs);
@@ -78,16 +68,47 @@ export class ReadinessProber {
     this.timer = null;
   }
 
+  /** Probes once and schedules the next, unless the result ended the schedule. */
+  private async tick(): Promise<void> {
+    const result = await httpProbe(this.target, this.spec.path, this.spec.timeoutMs);
+    if (this.stopped) return;
+    if (this.onResult(result)) this.schedule(Math.max(0, this.spec.periodMs - result.durationMs));
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.tick(), delayMs);
     this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
-    const started = monotonicMs();
-    const result = await httpProbe(this.target, this.spec.path, this.spec.timeoutMs);
-    if (this.stopped) return;
+  /** Takes one result; false ends the schedule. */
+  protected abstract onResult(result: ProbeResult): boolean;
+}
+
+/** Probes one replica every periodMs until stopped; calls back on every Ready/not-Ready flip. */
+export class ReadinessProber extends PeriodicProbe {
+  private successes = 0;
+  private failures = 0;
+  private ready = false;
+  private lastError: string | null = null;
+
+  constructor(
+    target: HostPort,
+    spec: ProbeSpec,
+    private readonly onChange: ReadinessListener,
+  ) {
+    super(target, spec);
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  get lastFailure(): string | null {
+    return this.lastError;
+  }
+
+  protected onResult(result: ProbeResult): boolean {
     if (result.ok) {
       this.successes++;
       this.failures = 0;
@@ -104,7 +125,6 @@ export class ReadinessProber {
         this.onChange(false, `probe ${this.spec.path} failed ${this.failures}× (${result.error ?? 'error'})`);
       }
     }
-    const elapsed = monotonicMs() - started;
-    this.schedule(Math.max(0, this.spec.periodMs - elapsed));
+    return true;
   }
 }

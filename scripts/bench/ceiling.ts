@@ -13,6 +13,8 @@ import type { LoadedScenario } from '../../harness/src/scenario/load.js';
 import { resolvePlan } from '../../harness/src/scenario/resolve.js';
 import { cpuSecondsOrNull } from './measure.js';
 import type { DataPlaneEngine } from '../../orchestrator/index.js';
+import type { CpuBudget } from '../../harness/src/result/types.js';
+import { describeCpuBudget } from '../../harness/src/verify/cpu-budget.js';
 
 export type ProbeVerdict = 'PASS' | 'FAIL' | 'INVALID' | 'ERROR';
 
@@ -36,6 +38,14 @@ export interface Probe {
   /** Cores used over the load window (1 = one full core): this process, and the replicas together. */
   harnessCores: number | null;
   replicaCores: number | null;
+  /** The run's CPU per request by part (result.load.cpuBudget). */
+  cpuBudget: CpuBudget | null;
+  /** The data plane's retries by kind (timeout, connect_error, reset). */
+  retries: Record<string, number> | null;
+  /** The rollout-retries check's figures: charged tries by cause, rollout and steady counts. */
+  retryCauses: Record<string, number> | null;
+  /** What the machine was doing (the load.machine-not-starved check's figures). */
+  machine: string | null;
 }
 
 export interface CeilingOptions {
@@ -162,6 +172,10 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
     replicaCpuUsPerReq: null,
     harnessCores: null,
     replicaCores: null,
+    cpuBudget: null,
+    retries: null,
+    retryCauses: null,
+    machine: null,
   };
   const sampler = new RunCpuSampler(runId);
   let cpuStart: NodeJS.CpuUsage | null = null;
@@ -234,7 +248,32 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
     replicaCpuUsPerReq: replicaCpu !== null && received > 0 ? (replicaCpu * 1e6) / received : null,
     harnessCores: cpuWindow !== null && windowMs !== null && windowMs > 0 ? cpuWindow / 1000 / windowMs : null,
     replicaCores: replicaCpu !== null && windowMs !== null && windowMs > 0 ? (replicaCpu * 1000) / windowMs : null,
+    cpuBudget: r.load.cpuBudget ?? null,
+    retries: { ...r.proxy.retries },
+    retryCauses: r.checks.find((c) => c.id === 'thresholds.rollout-retries')?.numbers ?? null,
+    machine: r.checks.find((c) => c.id === 'load.machine-not-starved')?.actual ?? null,
   };
+}
+
+/**
+ * Why the first rate that did not pass failed (issue 12 item 9): its verdict, the checks that did
+ * not pass, the data plane's retries by kind and the charged tries by cause, where the CPU went per
+ * request, and what the machine was doing. Empty when every probe passed.
+ */
+export function bindingCause(c: CeilingResult): string[] {
+  const p = c.firstFailing === null ? null : c.probes.find((x) => x.rate === c.firstFailing && x.verdict !== 'PASS');
+  if (!p) return [];
+  const kv = (rec: Record<string, number> | null): string =>
+    rec === null ? 'not recorded' : Object.entries(rec).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ') || 'none';
+  return [
+    `Why ${p.rate.toLocaleString('en-US')} req/s did not pass: ${p.verdict} · ${p.detail.split('\n')[0]}`,
+    ...(p.failedChecks.length > 0 ? [`  checks not passed: ${p.failedChecks.join('; ')}`] : []),
+    `  data plane retries by kind: ${kv(p.retries)}`,
+    `  rollout retries check: ${kv(p.retryCauses)}`,
+    `  CPU: ${p.cpuBudget ? describeCpuBudget(p.cpuBudget) : 'not measured'}`,
+    `  machine: ${p.machine ?? 'not measured'}`,
+    ...(p.dir ? [`  report: ${p.dir}/report.html`] : []),
+  ];
 }
 
 /**

@@ -13,6 +13,7 @@ export const GOALS = { proxyVsHaproxy: 0.8, driverVsWrk: 0.95, ceilingVsHeadline
 export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scripts/bench.js [options])
        npm run bench -- proxy [--runs N] [--duration S] [--variants direct,raw,undici,haproxy]   the proxy's upstream clients vs HAProxy
        npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2]                          the driver's engines vs wrk
+       npm run bench -- readme [reports/bench/<stamp>.json]                                   README's performance table from a bench run (default: the newest)
 
   --quick                 short mode (< 2 min): --seconds 3 --warmup 1 --runs 1 --probes 3 --probe-duration 15
   --seconds S             length of each closed-loop measurement, whole seconds (default 10)

@@ -3,7 +3,7 @@
  * in, a Markdown table, the goals and benchmark-action entries out. Pure.
  */
 import type { BenchEntry } from '../../harness/src/report/bench.js';
-import type { CeilingResult } from './ceiling.js';
+import { bindingCause, type CeilingResult } from './ceiling.js';
 import { median } from './measure.js';
 
 export type RowKey = 'direct' | 'proxy' | 'haproxy' | 'wrk' | 'driver' | 'ceiling';
@@ -106,6 +106,11 @@ export function printTable(rows: Row[], ratios: Ratio[], ceiling: CeilingResult 
           ? ''
           : ` · CPU: harness ${fmt(p.harnessCores, 2)} cores (${fmt(p.harnessCpuUsPerReq)} µs/req), replicas ${fmt(p.replicaCores, 2)} cores (${fmt(p.replicaCpuUsPerReq)} µs/req)`;
       out(`  ${fmtInt(p.rate).padStart(7)} req/s  ${p.verdict.padEnd(7)} achieved ${fmtInt(p.achievedRate)} req/s${cpu} · ${p.detail.split('\n')[0]}${why}${p.dir ? ` · ${p.dir}` : ''}`);
+    }
+    const cause = bindingCause(ceiling);
+    if (cause.length > 0) {
+      out('');
+      for (const line of cause) out(line);
     }
   }
   out('');

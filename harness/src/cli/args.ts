@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ZerodropError } from '../../../common/src/errors.js';
-import { DATA_PLANE_ENGINES, DEFAULT_RUNTIME, isDataPlaneEngine, isRuntimeName, RUNTIME_NAMES } from '../../../orchestrator/index.js';
+import { DATA_PLANE_CHOICES, DEFAULT_RUNTIME, isDataPlaneChoice, isRuntimeName, RUNTIME_NAMES } from '../../../orchestrator/index.js';
 import { parseDuration } from '../scenario/duration.js';
 import type { CliOverrides } from '../scenario/resolve.js';
 import { ledgerFormatOf } from './ledger-export.js';
@@ -113,8 +113,10 @@ export function parseCli(argv: string[]): ParsedCli {
   if (values['no-retries']) overrides.noRetries = true;
   if (values['keep-data']) overrides.keepData = true;
   if (values.proxy !== undefined) {
-    if (!isDataPlaneEngine(values.proxy)) {
-      throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane (one of ${DATA_PLANE_ENGINES.join(', ')})`, { fix: 'use --proxy node (zerodrop\'s own proxy, default) or --proxy haproxy' });
+    if (!isDataPlaneChoice(values.proxy)) {
+      throw new ZerodropError('ZD_BAD_USAGE', `--proxy ${values.proxy}: unknown data plane (one of ${DATA_PLANE_CHOICES.join(', ')})`, {
+        fix: "use --proxy auto (HAProxy when installed, else zerodrop's own proxy), --proxy node or --proxy haproxy",
+      });
     }
     overrides.proxyEngine = values.proxy;
   }

@@ -103,7 +103,7 @@ export const OPTION_DOCS: Record<CliOptionName, OptionDoc> = {
   },
   'no-retries': { arg: '', text: 'the proxy never retries: see what the service alone would have cost' },
   'keep-data': { arg: '', text: "keep the run's volume (deployment.volume) instead of removing it with the run" },
-  proxy: { arg: '<p>', text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API)" },
+  proxy: { arg: '<p>', text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API) | auto (HAProxy when installed, on the process runtime)" },
   out: { arg: '<dir>', text: 'where reports go (default: reports)' },
   'ledger-out': {
     arg: '<file>',

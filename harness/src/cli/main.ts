@@ -13,6 +13,8 @@ import { renderTerminalSummary } from '../report/terminal.js';
 import { demoScenarioPath, loadScenario, runScenario } from '../../../index.js';
 import { describePlan } from '../scenario/resolve.js';
 import { runUp } from '../run/up.js';
+import { highestPassingRate } from '../run/passing-rates.js';
+import type { RunResult } from '../result/types.js';
 import { runCtl } from './ctl.js';
 import { parseCli, type Command, type ParsedCli } from './args.js';
 import { colorEnabled } from './color.js';
@@ -155,6 +157,8 @@ async function run(cli: ParsedCli): Promise<number> {
     }
     if (cli.json) process.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
     err.write(`\n${renderTerminalSummary(outcome.result, { reportPath: htmlPath, color })}\n`);
+    const hint = unreachedRateHint(outcome.result, plan.outDir);
+    if (hint !== null) err.write(`${hint}\n`);
     // Killed during the teardown: what is left of it would only hold the event loop open.
     if (kill.signal.aborted) process.exit(outcome.result.exitCode);
     return outcome.result.exitCode;
@@ -168,6 +172,21 @@ async function run(cli: ParsedCli): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * A run INVALID because this machine could not send the asked rate names the highest rate the same
+ * scenario PASSed at here (its report), or how to measure one: a rate measured, never guessed.
+ */
+function unreachedRateHint(result: RunResult, outDir: string): string | null {
+  const rate = result.checks.find((c) => c.id === 'load.rate-reached');
+  if (result.verdict !== 'INVALID' || rate?.status !== 'invalid') return null;
+  const name = result.run.scenario.name;
+  const best = highestPassingRate(outDir, name, result.run.runtime);
+  if (best === null) {
+    return `  this machine has no PASS of ${name} on record under ${outDir}/: find its zero-drop ceiling with \`npm run bench\`, or try a lower --rate`;
+  }
+  return `  this machine PASSed ${name} at ${best.rate.toLocaleString('en-US')} req/s (${best.runId}, ${best.endedAt}; ${best.file}): rerun with --rate ${best.rate}`;
 }
 
 function fail(err: unknown): number {

@@ -73,6 +73,7 @@ function loadSection(r: RunResult): Section {
       ],
     },
     { label: 'Latency', value: latencyLine(l.latency) },
+    ...cpuBudgetFact(l.cpuBudget),
   ];
   const blocks: Block[] = [{ kind: 'facts', items }];
   const ac = l.autocannonReported;
@@ -89,6 +90,22 @@ function loadSection(r: RunResult): Section {
     });
   }
   return { id: 'load', title: 'Load', blocks };
+}
+
+/** Where the machine's CPU went per request (older results and runs without samples have none). */
+function cpuBudgetFact(b: LoadResult['cpuBudget']): { label: string; value: Rich }[] {
+  if (!b) return [];
+  const us = (v: number | null): string => (v === null ? 'not measured' : `${v.toFixed(0)} µs`);
+  return [
+    {
+      label: 'CPU per request',
+      value: [
+        strong(`${b.totalUs.toFixed(0)} µs`, b.totalUs > b.goalUs ? 'warn' : undefined),
+        ` all-in (goal ≤ ${b.goalUs} µs) · driver ${us(b.driverUs)} · data plane ${us(b.dataPlaneUs)} · replicas ${us(b.replicasUs)} · booting ${us(b.bootingUs)} · ` +
+          `harness rest ${us(b.harnessRestUs)} · kernel & rest ${us(b.kernelAndRestUs)} (${fmtInt(b.requests)} requests over ${fmtDuration(b.spanMs)}, ${b.cpus} CPUs)`,
+      ],
+    },
+  ];
 }
 
 /** " · unsent N": requests due that were never written (they lower the rate; older results lack it). */
@@ -403,6 +420,7 @@ function factsSection(r: RunResult, opts: DocOptions): Section {
     { label: 'Started', value: `${r.run.startedAt} (origin of every +m:ss time, epoch ${r.run.originEpochMs} ms)` },
     { label: 'Ended', value: `${r.run.endedAt} (${fmtDuration(r.run.durationMs)})` },
     { label: 'Runtime', value: code(r.run.runtime) },
+    ...(r.run.dataPlane ? [{ label: 'Data plane', value: [code(r.run.dataPlane.engine), ` (${r.run.dataPlane.why})`] }] : []),
     { label: 'Engine', value: [code(l.engine), `, ${plural(l.connections, 'connection')}`] },
     {
       label: 'Rate',

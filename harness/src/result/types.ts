@@ -155,6 +155,26 @@ export interface LoadResult {
   unsent?: number;
   /** The driver's bookkeeping (check ledger.bookkeeping); absent in results written before it was checked. */
   bookkeeping?: BookkeepingCounts;
+  /** Where the CPU went, per request (harness/src/verify/cpu-budget.ts); null without machine samples, absent in older results. */
+  cpuBudget?: CpuBudget | null;
+}
+
+/**
+ * CPU per request sent while the machine was sampled, in µs, by part. A part that was not
+ * measured is null and its CPU is in kernelAndRestUs; totalUs is the machine's busy CPU.
+ */
+export interface CpuBudget {
+  requests: number;
+  spanMs: number;
+  cpus: number;
+  driverUs: number | null;
+  dataPlaneUs: number | null;
+  replicasUs: number | null;
+  bootingUs: number | null;
+  harnessRestUs: number | null;
+  kernelAndRestUs: number;
+  totalUs: number;
+  goalUs: number;
 }
 
 /**
@@ -277,6 +297,8 @@ export interface RunResult {
     id: string;
     scenario: { name: string; file: string | null; sha256: string | null };
     runtime: 'process' | 'docker';
+    /** The data plane that carried the traffic, and how it was chosen (absent in older results). */
+    dataPlane?: { engine: 'node' | 'haproxy'; threads: number | null; why: string };
     /** Epoch ms of time 0 in this file. */
     originEpochMs: number;
     startedAt: string;

@@ -87,6 +87,7 @@ export class MachineSampler {
   private lastCpu: CpuTotals | null = null;
   private lastT = 0;
   private readonly lastTicks = new Map<number | 'self', number>();
+  private started = false;
   private proxyDelay: number | null = null;
   private proxyAsking = false;
   /** Latest and previous cumulative CPU readings of the driver and proxy threads. */
@@ -97,7 +98,12 @@ export class MachineSampler {
   start(): void {
     this.lastCpu = readCpuTotals();
     this.lastT = monotonicMs();
+    // What runs already is counted from now on; a replica first seen later is new, and counted from its spawn.
     this.cores('self', 0);
+    const dataPlane = this.sources.dataPlanePid();
+    if (dataPlane !== null) this.cores(dataPlane, 0);
+    for (const r of this.sources.replicaPids()) this.cores(r.pid, 0);
+    this.started = true;
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
   }
@@ -108,14 +114,17 @@ export class MachineSampler {
     return { sampleMs: SAMPLE_MS, cpus: this.lastCpu?.cpus ?? 0, samples: this.samples.slice() };
   }
 
-  /** Cores used by pid since its previous reading (0 the first time it is seen). */
+  /**
+   * Cores used by pid since its previous reading. A process first seen after start() was spawned
+   * during the load: all its CPU so far counts (a replica's boot happens before the next sample).
+   */
   private cores(pid: number | 'self', dtMs: number): number | null {
     const ticks = processTicks(pid);
     if (ticks === null) {
       this.lastTicks.delete(pid);
       return null;
     }
-    const prev = this.lastTicks.get(pid);
+    const prev = this.lastTicks.get(pid) ?? (this.started ? 0 : undefined);
     this.lastTicks.set(pid, ticks);
     if (prev === undefined || dtMs <= 0) return 0;
     return (ticks - prev) / TICKS_PER_S / (dtMs / 1000);
@@ -157,8 +166,9 @@ export class MachineSampler {
       driverCores: this.threadCpu.driver.take(),
       proxyCores: ask === null ? null : this.threadCpu.proxy.take(),
       dataPlaneCores: dataPlane === null ? null : this.cores(dataPlane, dt),
-      replicaCores: replicas.length === 0 ? null : sum(replicas.filter((r) => !r.booting)),
-      bootingCores: replicas.length === 0 ? null : sum(replicas.filter((r) => r.booting)),
+      // A replica seen for the first time spent its CPU so far booting, Ready or not by now.
+      replicaCores: replicas.length === 0 ? null : sum(replicas.filter((r) => !r.booting && this.lastTicks.has(r.pid))),
+      bootingCores: replicas.length === 0 ? null : sum(replicas.filter((r) => r.booting || !this.lastTicks.has(r.pid))),
       driverLoopDelayMs: driver.loopDelayMaxMs,
       proxyLoopDelayMs: proxyDelay,
     });

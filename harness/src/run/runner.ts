@@ -29,7 +29,7 @@ import { RunSecrets, SecretsSession, filesUnder } from './secrets.js';
 import { readBackPhase, secretsPhase } from './state-phases.js';
 import { PrometheusSession, preflightPrometheus } from './prometheus.js';
 import { MachineSampler } from './machine-sampler.js';
-import { failedRequestRows, verifyRun, type StepRecord } from '../verify/verify.js';
+import { failedRequestRows, runIdentity, verifyRun, type StepRecord } from '../verify/verify.js';
 
 export interface RunIo {
   /** Progress and logs (stderr in the CLI). */
@@ -261,12 +261,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const driverMetricsText = await driverMetrics.registry.metrics();
     const secretsEvidence = secrets ? await secretsPhase(secrets, dir, ledger, controller, res.runtime!, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline]) : null;
     const result = verifyRun({
-      plan,
-      runId,
-      command: options.command,
-      anchor,
-      startedAt,
-      endedAt: new Date(),
+      ...runIdentity(plan, runId, options.command, anchor, startedAt),
       ledger,
       summary,
       proxyStats,
@@ -339,12 +334,7 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
     note: why,
   };
   const verified = verifyRun({
-    plan,
-    runId,
-    command: input.command,
-    anchor,
-    startedAt: input.startedAt,
-    endedAt: new Date(),
+    ...runIdentity(plan, runId, input.command, anchor, input.startedAt),
     ledger,
     summary,
     proxyStats: input.proxyStats,

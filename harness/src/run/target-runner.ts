@@ -15,7 +15,7 @@ import { createDriverMetrics, startDriver } from '../driver/index.js';
 import type { PrometheusResult } from '../result/types.js';
 import type { RunPlan } from '../scenario/resolve.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
-import { verifyRun, type StepRecord } from '../verify/verify.js';
+import { runIdentity, verifyRun, type StepRecord } from '../verify/verify.js';
 import { MachineSampler } from './machine-sampler.js';
 import { ServerCounters } from './server-counters.js';
 import { newRunId, writeOutcome, type RunOptions, type RunOutcome } from './runner.js';
@@ -99,12 +99,7 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
       note: counters ? 'target mode: the server\'s own counters are reconciled by the server.* checks' : 'target mode: no Prometheus reconciliation (no target.serverCounters)',
     };
     const result = verifyRun({
-      plan,
-      runId,
-      command: options.command,
-      anchor,
-      startedAt,
-      endedAt: new Date(),
+      ...runIdentity(plan, runId, options.command, anchor, startedAt),
       ledger,
       summary,
       proxyStats: emptyProxyStats(),

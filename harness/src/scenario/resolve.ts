@@ -4,7 +4,7 @@
  * Nothing here touches a process or a socket; `describePlan` prints it before anything starts.
  */
 import { ZerodropError } from '../../../common/src/errors.js';
-import { type DataPlaneEngine, type DataPlaneOptions, type RuntimeName, DEFAULT_PROXY_CONFIG, type DeploymentSpec, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type IntOrPercent, type PodTemplate, type ProxyConfig, SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/index.js';
+import { chooseDataPlane, type DataPlaneChoice, type DataPlaneOptions, type RuntimeName, DEFAULT_PROXY_CONFIG, type DeploymentSpec, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type IntOrPercent, type PodTemplate, type ProxyConfig, SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/index.js';
 import { idModeFor } from '../../../orchestrator/index.js';
 import type { DriverConfig } from '../driver/types.js';
 import { withWrites } from '../driver/writes.js';
@@ -25,8 +25,8 @@ export interface CliOverrides {
   appFaults?: string[];
   /** --no-retries: the proxy never retries (negative controls). */
   noRetries?: boolean;
-  /** --proxy: the data plane (node | haproxy). */
-  proxyEngine?: DataPlaneEngine;
+  /** --proxy: the data plane (auto | node | haproxy). */
+  proxyEngine?: DataPlaneChoice;
   prometheus?: string;
   outDir?: string;
   /** --keep-data: leave the run's volume behind. */
@@ -117,13 +117,16 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     revisionHistoryLimit: d.revisionHistoryLimit,
   };
   const p = s.proxy;
-  const hcDefaults = p.engine === 'haproxy' ? HAPROXY_HEALTH_CHECK_DEFAULTS : DEFAULT_PROXY_CONFIG.healthCheck;
+  // `auto` comes to an engine here, once: every default below follows the engine that runs.
+  const chosen = chooseDataPlane(p.engine, s.runtime);
+  const engine = chosen.engine;
+  const hcDefaults = engine === 'haproxy' ? HAPROXY_HEALTH_CHECK_DEFAULTS : DEFAULT_PROXY_CONFIG.healthCheck;
   const proxy: Omit<ProxyConfig, 'runId'> = {
     host: '127.0.0.1',
     port: p.port,
     retries: {
       enabled: p.retries,
-      maxAttempts: p.maxAttempts ?? (p.engine === 'haproxy' ? HAPROXY_MAX_ATTEMPTS_DEFAULT : DEFAULT_PROXY_CONFIG.retries.maxAttempts),
+      maxAttempts: p.maxAttempts ?? (engine === 'haproxy' ? HAPROXY_MAX_ATTEMPTS_DEFAULT : DEFAULT_PROXY_CONFIG.retries.maxAttempts),
       perTryTimeoutMs: p.perTryTimeout,
       budgetRatio: p.retryBudget.ratio,
       budgetMinConcurrency: p.retryBudget.minConcurrency,
@@ -175,7 +178,7 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     deployment,
     zoneFailureDetectionMs: d.zoneFailureDetection,
     proxy,
-    dataPlane: p.engine === 'haproxy' ? { engine: 'haproxy', threads: p.haproxy.threads } : { engine: p.engine },
+    dataPlane: engine === 'haproxy' ? { engine, threads: p.haproxy.threads, why: chosen.why } : { engine, why: chosen.why },
     driver,
     steps: s.timeline.map((step) => planStep(step, s)),
     thresholds: s.thresholds,
@@ -298,7 +301,7 @@ export function describePlan(plan: RunPlan): string[] {
     `target    ${target} · ${d.replicas} replicas over zones ${d.zones.join(', ')} · runtime ${plan.runtime}`,
     `strategy  maxSurge ${d.strategy.maxSurge} · maxUnavailable ${d.strategy.maxUnavailable} · routing lag ${formatDuration(d.termination.routingLagMs)} · grace ${formatDuration(d.termination.gracePeriodMs)}`,
     `load      ${l.engine} · ${l.rate > 0 ? `${l.rate.toLocaleString('en-US')} req/s` : 'closed loop'} · ${l.connections} connections · ${formatDuration(l.durationMs)} (warm-up ${formatDuration(l.warmupMs)}${l.rampUpMs ? `, ramping up over ${formatDuration(l.rampUpMs)}` : ''})`,
-    `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}${plan.proxy.slowStartMs ? ` · slow start ${formatDuration(plan.proxy.slowStartMs)}` : ''}${plan.proxy.retries.idempotentWrites ? ' · writes replayable (idempotentWrites)' : ''}`,
+    `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}${plan.dataPlane.why?.startsWith('auto') ? `${plan.dataPlane.why} · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}${plan.proxy.slowStartMs ? ` · slow start ${formatDuration(plan.proxy.slowStartMs)}` : ''}${plan.proxy.retries.idempotentWrites ? ' · writes replayable (idempotentWrites)' : ''}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);
   if (plan.secrets.length > 0) lines.push(`secrets   ${plan.secrets.join(', ')} (generated for this run, mounted read-only${plan.secrets.includes('token') ? '; token is the bearer token the driver sends' : ''})`);

@@ -4,7 +4,7 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_ENGINE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES, STOP_SIGNALS } from '../../../orchestrator/index.js';
+import { DATA_PLANE_CHOICES, DEFAULT_DATA_PLANE_CHOICE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES, STOP_SIGNALS } from '../../../orchestrator/index.js';
 import { formatDuration } from './duration.js';
 
 import { ACTION_FIXES, ACTION_NAMES, timelineActionSchema, type TimelineAction } from '../timeline/registry.js';
@@ -182,7 +182,7 @@ const P = DEFAULT_PROXY_CONFIG;
 const proxySchema = z
   .strictObject({
     /** The data plane: zerodrop's own proxy (node) or HAProxy driven through its runtime API (haproxy). */
-    engine: z.enum(DATA_PLANE_ENGINES).default(DEFAULT_DATA_PLANE_ENGINE),
+    engine: z.enum(DATA_PLANE_CHOICES).default(DEFAULT_DATA_PLANE_CHOICE),
     /** engine: haproxy only. */
     haproxy: z.strictObject({ threads: z.number().int().min(1).max(64).default(1) }).prefault({}),
     retries: z.boolean().default(P.retries.enabled),

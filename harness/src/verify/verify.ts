@@ -28,6 +28,7 @@ import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
 import type { ServerCounterEvidence } from './checks/server-counters.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
+import { cpuBudget } from './cpu-budget.js';
 import type { StepRecord as TimelineStepRecord } from '../timeline/types.js';
 
 /** A planned step as it ran (harness/src/timeline/types.ts). */
@@ -65,6 +66,11 @@ export interface VerifyInput {
  * The verdict of a run: one immutable snapshot (snapshot.ts), every registered check module run
  * on it (registry.ts), then the result assembled around the checks (tables, charts, headline).
  */
+/** The fields that say which run is verified, stamped with its end now: shared by every way a run ends. */
+export function runIdentity(plan: VerifyInput['plan'], runId: string, command: string, anchor: VerifyInput['anchor'], startedAt: Date): Pick<VerifyInput, 'plan' | 'runId' | 'command' | 'anchor' | 'startedAt' | 'endedAt'> {
+  return { plan, runId, command, anchor, startedAt, endedAt: new Date() };
+}
+
 export function verifyRun(input: VerifyInput): RunResult {
   const run = takeSnapshot(input);
   const checks = runChecks(run);
@@ -79,6 +85,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       id: run.runId,
       scenario: { name: plan.scenario.name, file: plan.file, sha256: plan.sha256 },
       runtime: plan.runtime,
+      dataPlane: { engine: plan.dataPlane.engine, threads: plan.dataPlane.threads ?? null, why: plan.dataPlane.why ?? `engine: ${plan.dataPlane.engine}` },
       originEpochMs: run.anchor.epochMs,
       startedAt: run.startedAt.toISOString(),
       endedAt: run.endedAt.toISOString(),
@@ -112,6 +119,8 @@ export function verifyRun(input: VerifyInput): RunResult {
       autocannonReported: summary.autocannonReported,
       unsent: summary.unsent,
       bookkeeping: bookkeepingCounts(run.ledger.data, summary),
+      // The samples are on the monotonic clock; the ledger view is on the report's (ms from origin).
+      cpuBudget: cpuBudget(run.machine, (i) => run.ledger.sentAt(i) + run.origin, run.ledger.length),
     },
     reconciliation: explainUnjudged(withPrometheus(reconciliationRows(run), run.prometheus), verdict === 'PASS'),
     disruption: disruption(run),

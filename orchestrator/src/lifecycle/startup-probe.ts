@@ -3,7 +3,7 @@
  * failureThreshold failures in a row and the start has failed (the kubelet kills the container).
  * Slow starters get a long startup budget without loosening readiness.
  */
-import { httpProbe } from '../probe.js';
+import { PeriodicProbe, type ProbeResult } from '../probe.js';
 import type { HostPort } from '../runtime/types.js';
 import type { ProbeSpec } from '../spec.js';
 
@@ -13,52 +13,38 @@ export interface GatedProber {
   readonly lastFailure: string | null;
 }
 
-export class StartupGate implements GatedProber {
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+export class StartupGate extends PeriodicProbe implements GatedProber {
   private failures = 0;
   private successes = 0;
   private next: GatedProber | null = null;
   private lastError: string | null = null;
 
   constructor(
-    private readonly target: HostPort,
-    private readonly spec: ProbeSpec,
+    target: HostPort,
+    spec: ProbeSpec,
     /** Starts the readiness prober once the startup probe succeeded. */
     private readonly then: () => GatedProber,
     private readonly onFailed: (reason: string) => void,
-  ) {}
+  ) {
+    super(target, spec);
+  }
 
   get lastFailure(): string | null {
     return this.next?.lastFailure ?? this.lastError;
   }
 
-  start(): void {
-    this.schedule(this.spec.initialDelayMs);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  override stop(): void {
+    super.stop();
     this.next?.stop();
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    const r = await httpProbe(this.target, this.spec.path, this.spec.timeoutMs);
-    if (this.stopped) return;
+  protected onResult(r: ProbeResult): boolean {
     if (r.ok) {
       this.failures = 0;
       if (++this.successes >= this.spec.successThreshold) {
         this.next = this.then();
         this.next.start();
-        return;
+        return false;
       }
     } else {
       this.successes = 0;
@@ -66,9 +52,9 @@ export class StartupGate implements GatedProber {
       if (++this.failures >= this.spec.failureThreshold) {
         this.stopped = true;
         this.onFailed(`startup probe ${this.spec.path} failed ${this.failures}× (${r.error ?? 'error'})`);
-        return;
+        return false;
       }
     }
-    this.schedule(Math.max(0, this.spec.periodMs - r.durationMs));
+    return true;
   }
 }

@@ -1,11 +1,38 @@
 /**
  * The data planes a run can put between the load and the replicas. Its own module, free of the
  * engines' code, so argument parsers (the CLI, the bench) can check a name without loading them.
+ *
+ * `auto` is a choice, not an engine: on the process runtime HAProxy when a usable one (2.6+) is
+ * installed, zerodrop's own Node proxy otherwise (docs/architecture.md, "Data planes": HAProxy
+ * carries a request for about half the Node proxy's CPU). On the Docker runtime `auto` stays on the
+ * Node proxy: HAProxy has no zone ejection, and a crashed zone's containers (reset, not refused,
+ * behind docker-proxy) cost client-visible resets there.
  */
+import type { RuntimeName } from '../runtime/names.js';
+import { haproxyAvailability, haproxyMinor, resolveHaproxyBinary } from './haproxy/binary.js';
+
 export const DATA_PLANE_ENGINES = ['node', 'haproxy'] as const;
 export type DataPlaneEngine = (typeof DATA_PLANE_ENGINES)[number];
-export const DEFAULT_DATA_PLANE_ENGINE: DataPlaneEngine = 'node';
+export const DATA_PLANE_CHOICES = ['auto', ...DATA_PLANE_ENGINES] as const;
+export type DataPlaneChoice = (typeof DATA_PLANE_CHOICES)[number];
+/** What a scenario that names no engine gets. */
+export const DEFAULT_DATA_PLANE_CHOICE: DataPlaneChoice = 'node';
 
 export function isDataPlaneEngine(name: string): name is DataPlaneEngine {
   return (DATA_PLANE_ENGINES as readonly string[]).includes(name);
+}
+
+export function isDataPlaneChoice(name: string): name is DataPlaneChoice {
+  return (DATA_PLANE_CHOICES as readonly string[]).includes(name);
+}
+
+/** The engine a choice comes to on this machine, and why (said in the plan and the report). */
+export function chooseDataPlane(choice: DataPlaneChoice, runtime: RuntimeName, env: NodeJS.ProcessEnv = process.env): { engine: DataPlaneEngine; why: string } {
+  if (choice !== 'auto') return { engine: choice, why: `engine: ${choice}` };
+  if (runtime !== 'process') return { engine: 'node', why: `auto: zerodrop's Node proxy on the ${runtime} runtime (zone ejection; HAProxy is chosen on the process runtime only)` };
+  const a = haproxyAvailability(resolveHaproxyBinary(env));
+  if (!a.ok) return { engine: 'node', why: `auto: HAProxy not usable (${a.reason}), zerodrop's Node proxy` };
+  const minor = haproxyMinor(a.version);
+  if (minor === null || minor < 2.06) return { engine: 'node', why: `auto: ${a.binary} is HAProxy ${a.version} (2.6+ needed), zerodrop's Node proxy` };
+  return { engine: 'haproxy', why: `auto: HAProxy ${a.version} at ${a.binary}` };
 }

@@ -14,6 +14,8 @@ export {    type DataPlaneEngine } from './engines.js';
 
 export interface DataPlaneOptions {
   engine: DataPlaneEngine;
+  /** How the engine was chosen ("engine: node", "auto: HAProxy 2.6.12 at /usr/sbin/haproxy"), said in the plan and the report. */
+  why?: string;
   /** HAProxy only: nbthread (default 1). */
   threads?: number;
 }
