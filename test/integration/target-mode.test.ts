@@ -89,6 +89,8 @@ describe('target mode: a deployment zerodrop did not start', () => {
     expect(result.verdict, explain(result)).toBe('PASS');
     expect(result.exitCode).toBe(0);
     expect(checkOf(result, 'events.1-exec').status).toBe('pass');
+    // The exec step is the disruption: the headline names it, not "load only".
+    expect(result.headline).toMatch(/ through exec sh -c /);
     expect(checkOf(result, 'counters.sent-equals-received')).toMatchObject({ status: 'skip', actual: expect.stringContaining('not applicable in target mode') });
     expect(checkOf(result, 'orchestrator.invariants').status).toBe('skip');
     expect(checkOf(result, 'ledger.ids-echoed').actual).toContain('target mode');

@@ -90,6 +90,8 @@ export interface ActionDef<I extends { at: number; action: string }, S extends S
   /** The end of its disruption window (verify/disruption.ts). Default: when its effect ended. */
   windowEnd?(o: StepOutcome<S>): number | null;
   readonly disruptionKind: DisruptionEvent['kind'];
+  /** false: running it alone is no disruption (a zone coming back), so the headline says "load only". Default true. */
+  readonly disruptive?: boolean;
 }
 
 /** A check with its optional parts left out when empty. */

@@ -29,4 +29,5 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
   // No effect that lasts: a short window after it.
   windowEnd: (o) => (o.ran ? o.ran.startedMs + INSTANT_STEP_WINDOW_MS : null),
   disruptionKind: 'zone-recover',
+  disruptive: false,
 };
