@@ -39,8 +39,8 @@ export class ServerCounters {
     return new ServerCounters(api, spec, readings);
   }
 
-  /** After the load: polled until every counter agrees with the ledger, or settle has passed. */
-  async finish(ledger: LedgerData, probeStatus: number): Promise<ServerCounterEvidence> {
+  /** After the load: polled until every counter agrees with the ledger, or settle has passed (read once if interrupted). */
+  async finish(ledger: LedgerData, probeStatus: number, signal: AbortSignal): Promise<ServerCounterEvidence> {
     const from = monotonicMs();
     const deadline = from + this.spec.settle;
     for (;;) {
@@ -53,7 +53,7 @@ export class ServerCounters {
         }
       }
       const settled = this.readings.every((r) => r.problem === null && agrees(r, clientCount(r.counts, ledger, probeStatus)));
-      if (settled || monotonicMs() >= deadline) break;
+      if (settled || signal.aborted || monotonicMs() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - monotonicMs()))));
     }
     // A reading that failed last keeps no stale end value: INVALID, with the reason.

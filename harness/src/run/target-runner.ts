@@ -89,7 +89,7 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
     for (const t of timers) clearTimeout(t);
     // Steps still running (a long until) are judged as they stand: the load is over.
     if (counters) io.log('target mode: waiting for Prometheus to scrape the server\'s counters…');
-    const serverCounters = counters ? await counters.finish(ledger, probe.status) : null;
+    const serverCounters = counters ? await counters.finish(ledger, probe.status, signal) : null;
     const controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'> = { timeline: [], allReplicas: [], view: () => noDeploymentView(plan) };
     const prometheus: PrometheusResult = {
       mode: prometheusUrl && counters ? 'url' : 'off',
