@@ -62,5 +62,9 @@ timeline:
     expect(checkOf(result, 'events.1-exec').status).toBe('pass');
     expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
     expect(result.disruption.events[0]!.failed).toBeGreaterThan(0);
+    // The report attributes them to the exec step (not steady state): what the title says.
+    const step = Object.keys(result.failures.byStep).find((k) => k.startsWith('exec sh -c docker stop'));
+    expect(step, JSON.stringify(result.failures.byStep)).toBeDefined();
+    expect(result.failures.byStep[step!]).toBeGreaterThanOrEqual(result.load.failed / 2);
   });
 });

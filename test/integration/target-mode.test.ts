@@ -89,9 +89,13 @@ describe('target mode: a deployment zerodrop did not start', () => {
     expect(result.verdict, explain(result)).toBe('PASS');
     expect(result.exitCode).toBe(0);
     expect(checkOf(result, 'events.1-exec').status).toBe('pass');
+    // The exec step is the disruption: the headline names it, not "load only".
+    expect(result.headline).toMatch(/ through exec sh -c /);
     expect(checkOf(result, 'counters.sent-equals-received')).toMatchObject({ status: 'skip', actual: expect.stringContaining('not applicable in target mode') });
     expect(checkOf(result, 'orchestrator.invariants').status).toBe('skip');
     expect(checkOf(result, 'ledger.ids-echoed').actual).toContain('target mode');
+    // No serverCounters given: the server-side reconciliation is listed as skipped, never passed.
+    expect(checkOf(result, 'server.counters')).toMatchObject({ status: 'skip', actual: expect.stringContaining('no target.serverCounters') });
     expect(await (await fetch(`http://127.0.0.1:${nginx.port}/`)).text()).toContain('hello again from nginx');
   });
 
@@ -106,6 +110,10 @@ describe('target mode: a deployment zerodrop did not start', () => {
     // The requests refused while nginx was down fall in the exec step's disruption window.
     expect(result.disruption.events.map((e) => e.kind)).toEqual(['exec']);
     expect(result.disruption.events[0]!.failed).toBeGreaterThan(0);
+    // …and the report attributes them to that step, not to steady state.
+    const step = Object.keys(result.failures.byStep).find((k) => k.startsWith('exec sh -c kill -TERM'));
+    expect(step, JSON.stringify(result.failures.byStep)).toBeDefined();
+    expect(result.failures.byStep[step!]).toBeGreaterThanOrEqual(result.load.failed / 2);
   });
 
   it('an unreachable target is ZD_TARGET_UNREACHABLE (exit 3) before any load', async () => {

@@ -299,6 +299,7 @@ function replicasSection(r: RunResult): Section {
       sorted(delta === null ? DASH : fmtSigned(delta), delta),
       num(x.driverServed),
       zeroCount(x.retriesFrom, 'warn'),
+      zeroCount(x.restarts ?? 0, 'warn'),
       ...(withBoot ? [bootCell(x.boot ?? null)] : []),
     ];
   });
@@ -310,8 +311,8 @@ function replicasSection(r: RunResult): Section {
     blocks: [
       {
         kind: 'table',
-        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from', ...(withBoot ? ['Boot'] : [])],
-        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r', ...(withBoot ? ['l' as const] : [])],
+        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from', 'Restarts', ...(withBoot ? ['Boot'] : [])],
+        align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', ...(withBoot ? ['l' as const] : [])],
         rows,
         sortable: true,
         note: [

@@ -24,7 +24,8 @@ export type CheckGroup =
   | 'prometheus'
   | 'thresholds'
   | 'data'
-  | 'secrets';
+  | 'secrets'
+  | 'server';
 
 export interface Check {
   /** Stable id, e.g. "ledger.no-lost-requests". One JUnit testcase each. */
@@ -230,6 +231,8 @@ export interface ReplicaRow {
   /** Driver requests served by it (x-served-by). */
   driverServed: number;
   retriesFrom: number;
+  /** Liveness restarts before this replica in its slot (Kubernetes' restartCount); absent in older results. */
+  restarts?: number;
   /** Where its start went, for runtimes that tell (docker); absent in older results. */
   boot?: ReplicaBoot | null;
 }

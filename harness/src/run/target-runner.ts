@@ -17,19 +17,20 @@ import type { RunPlan } from '../scenario/resolve.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
 import { runIdentity, verifyRun, type StepRecord } from '../verify/verify.js';
 import { MachineSampler } from './machine-sampler.js';
+import { ServerCounters } from './server-counters.js';
 import { newRunId, writeOutcome, type RunOptions, type RunOutcome } from './runner.js';
 
 const REACHABLE_TIMEOUT_MS = 3000;
 
-/** One GET to the target: any HTTP answer means it is there. */
-export function probeTarget(url: string, timeoutMs = REACHABLE_TIMEOUT_MS): Promise<string | null> {
+/** One GET to the target: any HTTP answer (its status) means it is there; else why not. */
+function probeTarget(url: string, timeoutMs = REACHABLE_TIMEOUT_MS): Promise<{ status: number } | { why: string }> {
   return new Promise((done) => {
     const req = request(url, { method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
       res.resume();
-      done(null);
+      done({ status: res.statusCode ?? 0 });
     });
     req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+    req.on('error', (err: NodeJS.ErrnoException) => done({ why: err.code ?? err.message }));
     req.end();
   });
 }
@@ -38,17 +39,22 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
   const { plan, io, signal } = options;
   const url = plan.targetUrl as string;
   if (signal.aborted) throw new ZerodropError('ZD_INTERRUPTED', 'interrupted before the run started: nothing was started');
-  const why = await probeTarget(url);
-  if (why !== null) {
-    throw new ZerodropError('ZD_TARGET_UNREACHABLE', `target ${url} is unreachable (${why}); no load was sent`, {
+  // The server's counters are read before the probe, so the probe is counted with the load.
+  const counterSpec = plan.scenario.target.serverCounters;
+  const prometheusUrl = typeof plan.prometheus === 'object' ? plan.prometheus.url : null;
+  const counters = counterSpec && prometheusUrl ? await ServerCounters.start(prometheusUrl, counterSpec) : null;
+  const probe = await probeTarget(url);
+  if ('why' in probe) {
+    throw new ZerodropError('ZD_TARGET_UNREACHABLE', `target ${url} is unreachable (${probe.why}); no load was sent`, {
       fix: 'start the service (or the port-forward / tunnel to it) and check target.url',
-      details: [`GET ${url}: ${why}`],
+      details: [`GET ${url}: ${probe.why}`],
     });
   }
   const runId = options.runId ?? newRunId(plan.scenario.name);
   const dir = resolve(plan.outDir, runId);
   const startedAt = new Date();
-  if (plan.prometheus !== 'off') io.log('target mode: Prometheus is not reconciled (no counters of zerodrop\'s own to compare); the client-side proof stands alone');
+  if (counters) io.log(`target mode: ${counterSpec?.queries.length ?? 0} server-side counter(s) read from ${prometheusUrl}`);
+  else if (plan.prometheus !== 'off') io.log('target mode: no target.serverCounters, so Prometheus is not read; the client-side proof stands alone');
   io.log(`run ${runId} → ${dir}`);
   io.log(`target mode: ${url} (a deployment zerodrop did not start)`);
 
@@ -82,8 +88,16 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
     const machine = sampler.stop();
     for (const t of timers) clearTimeout(t);
     // Steps still running (a long until) are judged as they stand: the load is over.
+    if (counters) io.log('target mode: waiting for Prometheus to scrape the server\'s counters…');
+    const serverCounters = counters ? await counters.finish(ledger, probe.status, signal) : null;
     const controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'> = { timeline: [], allReplicas: [], view: () => noDeploymentView(plan) };
-    const prometheus: PrometheusResult = { mode: 'off', url: null, dataDir: null, queries: [], note: 'target mode: no Prometheus reconciliation' };
+    const prometheus: PrometheusResult = {
+      mode: prometheusUrl && counters ? 'url' : 'off',
+      url: counters ? prometheusUrl : null,
+      dataDir: null,
+      queries: [],
+      note: counters ? 'target mode: the server\'s own counters are reconciled by the server.* checks' : 'target mode: no Prometheus reconciliation (no target.serverCounters)',
+    };
     const result = verifyRun({
       ...runIdentity(plan, runId, options.command, anchor, startedAt),
       ledger,
@@ -97,6 +111,7 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
       // No data plane of zerodrop's: no failed tries it could log.
       failedTries: { tries: [], dropped: 0, resolutionMs: 0 },
       machine,
+      serverCounters,
     });
     return await writeOutcome(dir, result, ledger, origin, io);
   } catch (err) {

@@ -2,7 +2,8 @@
  * The Pod lifecycle fields of a scenario's target, with Kubernetes' names (stopSignal, preStop,
  * readinessProbe, livenessProbe, startupProbe, terminationGracePeriodSeconds): their cross-field
  * rules, and how they map onto what the orchestrator already had. readinessProbe becomes
- * readinessPath + deployment.readiness, livenessProbe the data plane's active health check,
+ * readinessPath + deployment.readiness, livenessProbe the data plane's active health check and
+ * the kubelet's restart rule,
  * terminationGracePeriodSeconds and a preStop sleep deployment.termination; stopSignal, a preStop
  * exec/httpGet and the startup probe go to the template's lifecycle (orchestrator/src/lifecycle/).
  */
@@ -112,15 +113,16 @@ export function podLifecycleOf(s: Scenario): PodLifecycle {
   return {
     stopSignal: t.stopSignal ?? DEFAULT_STOP_SIGNAL,
     preStop,
-    startupProbe: t.startupProbe ? probeSpecOf(t.startupProbe, s) : null,
+    startupProbe: t.startupProbe ? probeSpecOf(t.startupProbe, s, t.readinessPath) : null,
+    livenessProbe: t.livenessProbe ? probeSpecOf(t.livenessProbe, s, t.livenessPath) : null,
   };
 }
 
-/** A Kubernetes probe as a ProbeSpec; unset fields take the readiness probe's values. */
-function probeSpecOf(p: Probe, s: Scenario): ProbeSpec {
+/** A Kubernetes probe as a ProbeSpec; unset fields take the readiness probe's values (the path: `defaultPath`). */
+function probeSpecOf(p: Probe, s: Scenario, defaultPath: string): ProbeSpec {
   const d = s.deployment.readiness;
   return {
-    path: p.httpGet?.path ?? s.target.readinessPath,
+    path: p.httpGet?.path ?? defaultPath,
     periodMs: p.periodSeconds !== undefined ? secondsToMs(p.periodSeconds) : d.period,
     timeoutMs: p.timeoutSeconds !== undefined ? secondsToMs(p.timeoutSeconds) : d.timeout,
     successThreshold: p.successThreshold ?? 1,

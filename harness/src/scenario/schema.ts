@@ -47,6 +47,29 @@ const preStopSchema = z.strictObject({
   sleep: z.strictObject({ seconds: z.number().min(0).max(3600) }).optional(),
 });
 
+/**
+ * Target mode: the server's own counters, read with PromQL from the scenario's Prometheus
+ * (`prometheus: <url>`), reconciled with the ledger (verify/checks/server-counters.ts).
+ */
+export const SERVER_COUNTS = ['sent', 'answered', '2xx'] as const;
+const serverCountersSchema = z.strictObject({
+  /** How long to wait after the load for Prometheus to have scraped the last requests. */
+  settle: duration.default(30_000),
+  queries: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a slug: lower-case letters, digits and -'),
+        /** One number: a counter (summed) that is not reset during the run. */
+        promql: z.string().min(1),
+        /** The ledger figure it must equal: requests sent, answered (any status), or answered 2xx. */
+        counts: z.enum(SERVER_COUNTS).default('answered'),
+        /** |server − client| allowed (other traffic on the same counter). */
+        tolerance: z.number().int().min(0).default(0),
+      }),
+    )
+    .min(1),
+});
+
 const targetSchema = z
   .strictObject({
     /** The built-in reference service (default when neither command nor image is given). */
@@ -59,6 +82,8 @@ const targetSchema = z
     url: z.url({ protocol: /^https?$/, message: 'must be an http URL like http://127.0.0.1:8080/' }).optional(),
     /** Target mode: the URL may be a host other than loopback (an explicit opt-in). */
     allowRemote: z.boolean().default(false),
+    /** Target mode: server-side counters in the scenario's Prometheus, reconciled with the ledger. */
+    serverCounters: serverCountersSchema.optional(),
     containerPort: z.number().int().min(1).max(65535).default(8080),
     /** How the port is learned: "announce" (a JSON line on stdout) or { env: PORT }. */
     port: z.union([z.literal('announce'), z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) })]).optional(),
@@ -84,7 +109,7 @@ const targetSchema = z
     stopSignal: z.enum(STOP_SIGNALS).optional(),
     preStop: preStopSchema.optional(),
     readinessProbe: probeSchema.optional(),
-    /** The data plane's active health check (path and timings): a failing replica leaves the rotation; it is not restarted. */
+    /** The kubelet's restart rule (failureThreshold failures: terminated, started again) and the data plane's active health check. */
     livenessProbe: probeSchema.optional(),
     /** Readiness is not probed until it succeeds; failureThreshold failures in a row fail the start. */
     startupProbe: probeSchema.optional(),
@@ -293,6 +318,13 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
   'target.url': 'the URL of a deployment zerodrop does not start, e.g. url: http://127.0.0.1:8080/ (target mode: timeline steps are exec and http)',
   'target.allowRemote': 'allowRemote: true lets target.url be a host other than loopback (your own host, able to take the load)',
+  'target.serverCounters': 'target mode, with prometheus: <url>: { settle: 30s, queries: [{ name: requests, promql: \'sum(http_requests_total{route="/"})\', counts: answered, tolerance: 0 }] }',
+  'target.serverCounters.settle': 'how long to wait after the load for Prometheus to scrape the last requests: a few scrape intervals, e.g. settle: 30s',
+  'target.serverCounters.queries': 'a list of at least one { name, promql, counts, tolerance }',
+  'target.serverCounters.queries.*.name': 'a slug naming the check server.<name>, e.g. name: ingress-requests',
+  'target.serverCounters.queries.*.promql': 'PromQL that gives one number, a counter not reset during the run, e.g. promql: \'sum(nginx_ingress_controller_requests{ingress="web"})\'',
+  'target.serverCounters.queries.*.counts': 'what the counter counts: sent (every request received), answered (any status) or 2xx',
+  'target.serverCounters.queries.*.tolerance': 'requests the counter may differ by (other traffic on it, e.g. health checks), e.g. tolerance: 0',
   'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
   'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,

@@ -27,8 +27,13 @@ export function isLoopbackHost(hostname: string): boolean {
 
 export function targetModeProblems(s: Scenario, usable: (...fields: string[]) => boolean = () => true): TargetModeProblem[] {
   const t = s.target;
-  if (t.url === undefined || !usable('target.url')) return [];
-  const out: TargetModeProblem[] = [];
+  if (!usable('target.url')) return [];
+  if (t.url === undefined) {
+    return t.serverCounters === undefined || !usable('target.serverCounters')
+      ? []
+      : [{ path: ['target', 'serverCounters'], message: 'serverCounters are for target mode (a deployment zerodrop does not start)', fix: 'give target.url, or drop serverCounters: zerodrop reconciles its own replicas\' counters (counters.*)' }];
+  }
+  const out: TargetModeProblem[] = [...serverCounterProblems(s, usable)];
   const owned = (['app', 'command', 'image'] as const).filter((k) => t[k] !== undefined);
   if (owned.length > 0) {
     out.push({ path: ['target', 'url'], message: `target.url is a deployment zerodrop does not start: give it without target.${owned.join(', target.')}`, fix: 'keep target.url (target mode), or drop it to let zerodrop run your command/image' });
@@ -56,5 +61,25 @@ export function targetModeProblems(s: Scenario, usable: (...fields: string[]) =>
       }
     });
   }
+  return out;
+}
+
+/** Server-side counters need a Prometheus to read them from, and one name each (check ids). */
+function serverCounterProblems(s: Scenario, usable: (...fields: string[]) => boolean): TargetModeProblem[] {
+  const counters = s.target.serverCounters;
+  if (counters === undefined || !usable('target.serverCounters')) return [];
+  const out: TargetModeProblem[] = [];
+  if (usable('prometheus') && (s.prometheus === 'off' || s.prometheus === 'auto')) {
+    out.push({
+      path: ['target', 'serverCounters'],
+      message: `serverCounters are read from your Prometheus, and prometheus is ${s.prometheus}`,
+      fix: 'give the Prometheus that scrapes the service: prometheus: http://127.0.0.1:9090 (auto starts one that scrapes only zerodrop\'s own parts)',
+    });
+  }
+  const seen = new Set<string>();
+  counters.queries.forEach((q, i) => {
+    if (seen.has(q.name)) out.push({ path: ['target', 'serverCounters', 'queries', i, 'name'], message: `${q.name} is used twice: each query is one check, server.<name>`, fix: 'give each query its own name' });
+    seen.add(q.name);
+  });
   return out;
 }

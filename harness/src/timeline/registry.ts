@@ -55,3 +55,8 @@ export function actionOf(step: StepBase): AnyAction {
 
 /** Fix lines of every action's own fields. */
 export const ACTION_FIXES: Record<string, string> = Object.fromEntries(TIMELINE_ACTIONS.flatMap((a) => Object.entries(a.fixes ?? {})));
+
+/** Disruption kinds of the actions judged by whether they ran (exec, http): no orchestrator events of their own. */
+export function commandStepKinds(): Set<string> {
+  return new Set(TIMELINE_ACTIONS.filter((a) => a.checks !== undefined).map((a) => a.disruptionKind as string));
+}

@@ -11,6 +11,7 @@ import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Check, DisruptionEvent } from '../result/types.js';
 import type { SecretsSession } from '../run/secrets.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { StepOutcome } from './outcome.js';
 
 /** What every planned step has; each action adds its own fields. */
 export interface StepBase {
@@ -76,11 +77,21 @@ export interface ActionDef<I extends { at: number; action: string }, S extends S
   execute(step: S, ctx: ExecuteContext): Promise<StepResult>;
   /**
    * The checks of a step judged by whether it ran (exec, http); `id` is "events.<n>-<action>".
-   * Actions that change the deployment leave it out: their outcome comes from the timeline events
-   * they produce (harness/src/verify/steps.ts, checks/events.ts).
+   * Actions that change the deployment give `outcome` and `judge` instead: what they did comes
+   * from the timeline events they produce.
    */
   checks?(step: S, id: string, ran: StepRecord<S>, ctx: CheckContext): Check[];
+  /** What the step did, from its record and the timeline (outcome.ts; verify/steps.ts runs it). Default: whether it ran. */
+  outcome?(n: number, step: S, ran: StepRecord<S>, events: readonly TimelineEvent[]): StepOutcome<S>;
+  /** Its checks from what it did (checks/events.ts runs it); `id` is "events.<n>-<action>". */
+  judge?(o: StepOutcome<S>, id: string, ctx: CheckContext): Check[];
+  /** The ids one step yields, as suffixes of its id (default ['']): a zone failure has -injected and -recovered. */
+  readonly checkSuffixes?: readonly string[];
+  /** The end of its disruption window (verify/disruption.ts). Default: when its effect ended. */
+  windowEnd?(o: StepOutcome<S>): number | null;
   readonly disruptionKind: DisruptionEvent['kind'];
+  /** false: running it alone is no disruption (a zone coming back), so the headline says "load only". Default true. */
+  readonly disruptive?: boolean;
 }
 
 /** A check with its optional parts left out when empty. */

@@ -11,8 +11,6 @@ import type { StepOutcome } from './steps.js';
 import { actionOf } from '../timeline/registry.js';
 
 const WINDOW_MS = 5000;
-/** Steps with no effect that lasts (a zone coming back): a short window after them. */
-const INSTANT_STEP_WINDOW_MS = 2000;
 
 export function disruption(run: RunSnapshot): Disruption {
   const { tally } = run;
@@ -27,18 +25,10 @@ export function disruption(run: RunSnapshot): Disruption {
   };
 }
 
+/** The step's disruption window ends where its action says (timeline/actions/), by default when its effect ended. */
 function windowEnd(o: StepOutcome): number | null {
-  const ran = o.ran!;
-  switch (o.step.kind) {
-    case 'rollout':
-    case 'rollback':
-    case 'rotate-secret':
-      return o.endMs ?? ran.endedMs;
-    case 'recover-zone':
-      return ran.startedMs + INSTANT_STEP_WINDOW_MS;
-    default:
-      return o.endMs;
-  }
+  const def = actionOf(o.step);
+  return def.windowEnd ? def.windowEnd(o) : o.endMs;
 }
 
 function disruptionEvent(run: RunSnapshot, o: StepOutcome): DisruptionEvent {

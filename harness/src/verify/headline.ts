@@ -6,16 +6,17 @@
 import type { Check, Verdict } from '../result/types.js';
 import { fmt } from './check.js';
 import type { RunSnapshot } from './snapshot.js';
+import { actionOf } from '../timeline/registry.js';
 
 export const LOAD_ONLY = 'load only: no disruption exercised';
 
-const DISRUPTIVE = new Set(['rollout', 'rollback', 'scale', 'crash-zone', 'hang-zone', 'rotate-secret']);
 
 export function headline(verdict: Verdict, run: RunSnapshot, checks: readonly Check[]): string {
   const { tally } = run;
   const base = `${fmt(tally.sent)} requests at ${fmt(Math.round(run.achievedRate))} req/s, ${fmt(tally.sent - tally.completed)} lost, ${fmt(tally.failed)} failed`;
   const saved = tally.retriedOk > 0 ? ` (${fmt(tally.retriedOk)} saved by a retry)` : '';
-  const loadOnly = !run.plan.steps.some((s) => DISRUPTIVE.has(s.kind));
+  // Each action says whether it disrupts (a zone coming back does not; a command may be your deploy).
+  const loadOnly = !run.plan.steps.some((s) => actionOf(s).disruptive !== false);
   if (verdict === 'PASS') {
     const what = run.steps.map((s) => s.step.label.replace(/ at .*$/, '')).join(', ');
     return `PASS: ${base}${saved}${loadOnly ? ` — ${LOAD_ONLY}` : what ? ` through ${what}` : ''}`;

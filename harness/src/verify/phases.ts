@@ -7,7 +7,8 @@ import type { TimelineEvent } from '../../../orchestrator/index.js';
 import type { Band } from '../result/types.js';
 
 export interface Phase {
-  kind: 'rollout' | 'zone';
+  /** step: a timeline step with no orchestrator events of its own (exec, http), while it ran. */
+  kind: 'rollout' | 'zone' | 'step';
   label: string;
   startMs: number;
   /** When its effects ended (old replicas gone, zone back), or null if it lasted to the end. */
@@ -92,6 +93,32 @@ export function buildPhases(events: readonly TimelineEvent[]): Phase[] {
   return phases;
 }
 
+/** A step judged by whether it ran (exec, http), as it ran: ms from origin, end null if still running. */
+export interface RanStep {
+  label: string;
+  startMs: number;
+  endMs: number | null;
+}
+
+const STEP_LABEL_MAX = 80;
+
+/**
+ * The orchestrator's phases plus one per command or call step, in start order: in target mode
+ * there are no orchestrator events, and a request failed while `kubectl rollout restart` ran is
+ * that step's, not steady state's.
+ */
+export function withStepPhases(phases: readonly Phase[], steps: readonly RanStep[]): Phase[] {
+  const own = steps.map((s): Phase => ({
+    kind: 'step',
+    label: s.label.length > STEP_LABEL_MAX ? `${s.label.slice(0, STEP_LABEL_MAX - 1)}…` : s.label,
+    startMs: s.startMs,
+    endMs: s.endMs,
+    marks: [],
+  }));
+  // Stable: phases that start together keep the orchestrator's order.
+  return [...phases, ...own].sort((a, b) => a.startMs - b.startMs);
+}
+
 /** The label of the phase (and its current sub-step) covering t, innermost (latest-started) first. */
 export function phaseAt(phases: readonly Phase[], t: number): string | null {
   for (let i = phases.length - 1; i >= 0; i--) {
@@ -108,7 +135,8 @@ export function bandsOf(phases: readonly Phase[], warmupMs: number): Band[] {
   const bands: Band[] = [];
   if (warmupMs > 0) bands.push({ kind: 'warmup', label: 'warm-up', startMs: 0, endMs: warmupMs });
   for (const p of phases) {
-    if (p.kind === 'rollout' && p.label.startsWith('initial')) continue;
+    // A command step's own band is its disruption window (disruption.ts), not a rollout or zone band.
+    if (p.kind === 'step' || (p.kind === 'rollout' && p.label.startsWith('initial'))) continue;
     bands.push({ kind: p.kind === 'rollout' ? 'rollout' : 'zone-down', label: p.label, startMs: p.startMs, endMs: p.endMs });
   }
   return bands;

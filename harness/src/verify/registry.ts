@@ -28,6 +28,7 @@ import { machineChecks, retryChecks } from './checks/retries.js';
 import { thresholdChecks } from './checks/thresholds.js';
 import { dataCheckModule } from './checks/data.js';
 import { secretsCheckModule } from './checks/secrets.js';
+import { serverCounterChecks } from './checks/server-counters.js';
 import type { RunSnapshot } from './snapshot.js';
 
 export const CHECK_MODULES: readonly CheckModule[] = [
@@ -40,6 +41,7 @@ export const CHECK_MODULES: readonly CheckModule[] = [
   retryChecks,
   thresholdChecks,
   prometheusChecks,
+  serverCounterChecks,
   dataCheckModule,
   secretsCheckModule,
 ];

@@ -34,6 +34,7 @@ export function replicaRows(records: readonly ReplicaSnapshot[], proxy: ProxySta
       replicaCountSource: !hasMetrics || count === null ? 'none' : exact ? 'final' : 'last-scrape',
       driverServed: servedBy.get(r.id) ?? 0,
       retriesFrom: failedAttempts,
+      restarts: r.restarts,
       boot: bootOf(r),
     };
   });

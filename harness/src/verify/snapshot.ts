@@ -11,7 +11,8 @@ import type { ControllerView, ReplicaRecord, TimelineEvent } from '../../../orch
 import { achievedRate as achievedRateOf, scheduleLag, type ScheduleLag } from '../driver/analysis.js';
 import type { LatencySummary, ReplicaRow } from '../result/types.js';
 import { RelativeLedger } from './ledger-view.js';
-import { buildPhases, type Phase } from './phases.js';
+import { buildPhases, withStepPhases, type Phase, type RanStep } from './phases.js';
+import { actionOf } from '../timeline/registry.js';
 import { replicaReconciliation, replicaRows, type ReplicaReconciliation } from './replicas.js';
 import { resolveSteps, type StepOutcome } from './steps.js';
 import { tallyLedger, type Tally } from './tally.js';
@@ -64,7 +65,8 @@ export function takeSnapshot(input: VerifyInput): RunSnapshot {
   const plan = own.plan;
   const view = new RelativeLedger(ledger, origin);
   const events = timeline.map((e) => ({ ...e, t: e.t - origin })) as TimelineEvent[];
-  const phases = buildPhases(events);
+  const stepOutcomes = resolveSteps(plan.steps, own.steps, events);
+  const phases = withStepPhases(buildPhases(events), ranCommandSteps(stepOutcomes));
   const zoneOf = new Map(records.map((r) => [r.id, r.zone]));
   const warmupEnd = plan.driver.warmupMs;
   // The measured window is the planned load after warm-up, on the wall clock: a driver that fell
@@ -80,7 +82,7 @@ export function takeSnapshot(input: VerifyInput): RunSnapshot {
     measured,
     phases,
     steps: own.steps,
-    stepOutcomes: resolveSteps(plan.steps, own.steps, events),
+    stepOutcomes,
     tally,
     achievedRate: achievedRateOf(ledger, origin + measured.from, origin + measured.to).sentPerSecond,
     latency: view.latency(measured.from, measured.to),
@@ -90,6 +92,11 @@ export function takeSnapshot(input: VerifyInput): RunSnapshot {
   };
   const frozen = deepFreeze({ ...own, ...derived });
   return Object.freeze({ ...frozen, ledger: view });
+}
+
+/** Steps judged by whether they ran (exec, http: the actions with checks of their own), as they ran. */
+function ranCommandSteps(outcomes: readonly StepOutcome[]): RanStep[] {
+  return outcomes.flatMap((o) => (o.ran && actionOf(o.step).checks ? [{ label: o.step.label, startMs: o.ran.startedMs, endMs: o.ran.endedMs }] : []));
 }
 
 function deepFreeze<T>(o: T): T {

@@ -17,7 +17,8 @@ import { bookkeepingCounts } from './bookkeeping.js';
 import { disruption } from './disruption.js';
 import { headline } from './headline.js';
 import { RelativeLedger } from './ledger-view.js';
-import { buildPhases, bandsOf, phaseAt } from './phases.js';
+import { buildPhases, bandsOf, phaseAt, withStepPhases } from './phases.js';
+import { commandStepKinds } from '../timeline/registry.js';
 import { explainUnjudged, reconciliationRows } from './reconciliation-rows.js';
 import { withPrometheus } from './reconcile.js';
 import { runChecks } from './registry.js';
@@ -25,6 +26,7 @@ import { series } from './series.js';
 import { takeSnapshot } from './snapshot.js';
 import type { DataResult } from './checks/data.js';
 import type { SecretsEvidence } from './checks/secrets.js';
+import type { ServerCounterEvidence } from './checks/server-counters.js';
 import type { MachineSamples } from '../run/machine-sampler.js';
 import type { RunCpuPriorities } from '../run/stack.js';
 import { cpuBudget } from './cpu-budget.js';
@@ -53,6 +55,8 @@ export interface VerifyInput {
   data?: DataResult | null;
   /** deployment.secrets: 401/403 counts and the leak scan (checks/secrets.ts). */
   secrets?: SecretsEvidence | null;
+  /** Target mode: the server's own counters read with PromQL (checks/server-counters.ts). */
+  serverCounters?: ServerCounterEvidence | null;
   /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
   failedTries: FailedTryLog;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
@@ -169,7 +173,10 @@ function decide(checks: readonly Check[]): Verdict {
  */
 export function* failedRequestRows(ledger: LedgerData, origin: number, runId: string, result: RunResult): Generator<FailedRequestSample> {
   const view = new RelativeLedger(ledger, origin);
-  const phases = buildPhases(result.events);
+  const phases = withStepPhases(
+    buildPhases(result.events),
+    result.disruption.events.filter((e) => commandStepKinds().has(e.kind)).map((e) => ({ label: e.label, startMs: e.startMs, endMs: e.endMs })),
+  );
   const zoneOf = new Map(result.replicas.map((r) => [r.id, r.zone]));
   for (let i = 0; i < ledger.length; i++) {
     const outcome = ledger.outcome[i] as Outcome;

@@ -19,6 +19,7 @@ const snapshot = (boot: boolean): ReplicaSnapshot => ({
   ready: true,
   readySinceMs: 2100,
   createdAtMs: 1000,
+  restarts: 0,
   started: {
     replicaId: 'web-v1-a-1',
     endpoint: { host: '172.17.0.2', port: 8080 },

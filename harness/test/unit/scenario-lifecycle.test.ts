@@ -65,6 +65,8 @@ describe('Pod lifecycle fields: the plan', () => {
       stopSignal: 'SIGQUIT',
       preStop: { kind: 'exec', command: ['sh', '-c', 'sleep 1'] },
       startupProbe: { path: '/started', periodMs: 200, timeoutMs: 400, successThreshold: 1, failureThreshold: 50, initialDelayMs: 1000 },
+      // The kubelet's restart rule; unset fields take the readiness probe's.
+      livenessProbe: { path: '/live', periodMs: 300, timeoutMs: 200, successThreshold: 1, failureThreshold: 4, initialDelayMs: 1000 },
     });
     expect(t.readiness).toEqual({ path: '/ready', periodMs: 500, timeoutMs: 400, successThreshold: 2, failureThreshold: 2, initialDelayMs: 1000 });
     expect(plan.deployment.termination).toMatchObject({ gracePeriodMs: 7000, preStopMs: 0 });
@@ -74,6 +76,6 @@ describe('Pod lifecycle fields: the plan', () => {
   it('a preStop sleep is the termination preStop; no lifecycle fields = SIGTERM, no hook, no startup probe', () => {
     const slept = resolvePlan(parseScenarioText([...BYO, '  preStop: { sleep: { seconds: 1.5 } }'].join('\n'), 'ok.yaml'));
     expect(slept.deployment.termination.preStopMs).toBe(1500);
-    expect(slept.deployment.template.lifecycle).toEqual({ stopSignal: 'SIGTERM', preStop: null, startupProbe: null });
+    expect(slept.deployment.template.lifecycle).toEqual({ stopSignal: 'SIGTERM', preStop: null, startupProbe: null, livenessProbe: null });
   });
 });

@@ -34,6 +34,21 @@ describe('the registry', () => {
     expect(knownKeys(['timeline', 0])).toEqual(expect.arrayContaining(['command', 'until', 'url', 'expectStatus', 'zone', 'version', 'name']));
   });
 
+  it('each action judges itself: an outcome reader and a judge, or checks of its own (exec, http); never both, never neither', () => {
+    const how = Object.fromEntries(TIMELINE_ACTIONS.map((a) => [a.action, [a.outcome ? 'outcome' : '', a.judge ? 'judge' : '', a.checks ? 'checks' : ''].filter(Boolean).join('+')]));
+    expect(how).toEqual({
+      rollout: 'outcome+judge',
+      rollback: 'outcome+judge',
+      scale: 'outcome+judge',
+      'crash-zone': 'outcome+judge',
+      'hang-zone': 'outcome+judge',
+      'recover-zone': 'outcome+judge',
+      'rotate-secret': 'outcome+judge',
+      exec: 'checks',
+      http: 'checks',
+    });
+  });
+
   it('plans labels from the action module', () => {
     expect(planOf('{ at: 5s, action: exec, command: [kubectl, rollout, restart, deploy/web], until: [kubectl, rollout, status, deploy/web] }')).toMatchObject({
       kind: 'exec',

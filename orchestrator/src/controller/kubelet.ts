@@ -7,6 +7,7 @@ import { settledWithin } from '../../../common/src/async.js';
 import { delay } from '../../../common/src/clock.js';
 import { errorMessage } from '../../../common/src/errors.js';
 import { runPreStop } from '../lifecycle/pre-stop.js';
+import { alongside, LivenessProbe } from '../lifecycle/liveness-probe.js';
 import { StartupGate } from '../lifecycle/startup-probe.js';
 import { DEFAULT_LIFECYCLE, type PodLifecycle, type PreStopHook } from '../lifecycle/types.js';
 import { ReadinessProber } from '../probe.js';
@@ -22,6 +23,8 @@ const CRASH_LOOP_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
 export class Kubelet {
   private seq = 0;
+  /** Liveness restarts owed, by `${revision}/${zone}`: the next replica created there is the restart. */
+  private readonly restartsOwed = new Map<string, number>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -33,6 +36,9 @@ export class Kubelet {
     if (!rs) return;
     const seq = ++this.seq;
     const id = `${this.ctx.spec.name}-${rs.template.version}-${zone}-${seq}`;
+    const slot = `${revision}/${zone}`;
+    const restarts = this.restartsOwed.get(slot) ?? 0;
+    this.restartsOwed.delete(slot);
     const record: ReplicaRecord = {
       id,
       seq,
@@ -58,6 +64,7 @@ export class Kubelet {
       lastScrape: null,
       final: null,
       zoneFailedUnnoticed: false,
+      restarts,
     };
     this.ctx.records.set(id, record);
     record.startTask = (async () => {
@@ -113,9 +120,13 @@ export class Kubelet {
 
   startProber(record: ReplicaRecord, started: StartedReplica): void {
     this.ctx.probers.get(record.id)?.stop();
+    const { startupProbe: startup, livenessProbe } = this.lifecycleOf(record);
+    // Liveness is probed alongside readiness, once the startup probe (if any) has succeeded.
     const readiness = (): ReplicaProber =>
-      (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason));
-    const startup = this.lifecycleOf(record).startupProbe;
+      alongside(
+        (this.ctx.options.prober ?? httpProber)(started, this.ctx.spec.template.readiness, (ready, reason) => this.onReadiness(record, ready, reason)),
+        livenessProbe ? new LivenessProbe(started.endpoint, livenessProbe, (reason) => this.onLivenessFailed(record, reason)) : null,
+      );
     const prober = startup ? new StartupGate(started.endpoint, startup, readiness, (reason) => this.onStartupProbeFailed(record, reason)) : readiness();
     this.ctx.probers.set(record.id, prober);
     prober.start();
@@ -245,6 +256,19 @@ export class Kubelet {
     if (record.phase !== 'running') return;
     this.noteStartFailure(record, reason);
     this.forget(record, 'unhealthy');
+  }
+
+  /**
+   * The liveness probe gave up: the kubelet restarts the replica. It leaves the endpoints and is
+   * terminated with its grace period (preStop, stop signal, SIGKILL at the end of the grace); the
+   * ReplicaSet's next replica in its zone is the restart, with the restart count + 1.
+   */
+  private onLivenessFailed(record: ReplicaRecord, reason: string): void {
+    if (record.phase !== 'running' || record.exit || this.ctx.closed) return;
+    this.ctx.record({ t: this.ctx.now(), type: 'replica.unready', ...this.ctx.ref(record), reason: `${reason}: restarting it` });
+    this.restartsOwed.set(`${record.revision}/${record.zone}`, record.restarts + 1);
+    this.terminate(record, 'unhealthy');
+    this.ctx.kick();
   }
 
   /** The lifecycle settings of the revision a replica belongs to. */

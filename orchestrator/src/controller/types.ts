@@ -77,6 +77,12 @@ export interface ReplicaRecord {
   final: { responses: number; atMs: number } | null;
   /** Replica is in a failed zone whose failure the control plane has not noticed yet. */
   zoneFailedUnnoticed: boolean;
+  /**
+   * Liveness restarts before this one in its slot (Kubernetes' restartCount): a replica the
+   * liveness probe failed is terminated and started again as the next replica of its revision
+   * and zone, which carries the count + 1.
+   */
+  restarts: number;
 }
 
 export type RolloutOutcome = 'complete' | 'failed' | 'superseded';

@@ -1,6 +1,6 @@
 /**
  * The Pod lifecycle settings of a replica, with Kubernetes' names (Pod spec: lifecycle.stopSignal,
- * lifecycle.preStop, startupProbe; Docker: STOPSIGNAL). Resolved: no optional knobs left.
+ * lifecycle.preStop, startupProbe, livenessProbe; Docker: STOPSIGNAL). Resolved: no optional knobs left.
  * readinessProbe maps onto PodTemplate.readiness, terminationGracePeriodSeconds onto
  * TerminationSpec.gracePeriodMs and a preStop `sleep` onto TerminationSpec.preStopMs, where they
  * always lived; what is new lives here.
@@ -24,9 +24,11 @@ export interface PodLifecycle {
   preStop: PreStopHook | null;
   /** Until it succeeds, readiness is not probed; failureThreshold failures in a row fail the start. */
   startupProbe: ProbeSpec | null;
+  /** failureThreshold failures in a row and the kubelet restarts the replica (grace period, then started again). */
+  livenessProbe?: ProbeSpec | null;
 }
 
-export const DEFAULT_LIFECYCLE: PodLifecycle = { stopSignal: DEFAULT_STOP_SIGNAL, preStop: null, startupProbe: null };
+export const DEFAULT_LIFECYCLE: PodLifecycle = { stopSignal: DEFAULT_STOP_SIGNAL, preStop: null, startupProbe: null, livenessProbe: null };
 
 /** What a command run in a replica's environment did. */
 export interface ExecResult {

@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
 import { managed, type ActionDef, type StepBase } from '../types.js';
+import { recoverZoneJudge } from '../judge.js';
+import { zoneUpOutcome } from '../outcome.js';
+
+const INSTANT_STEP_WINDOW_MS = 2000;
 
 const schema = z.strictObject({ at: duration, action: z.literal('recover-zone'), zone: name });
 
@@ -20,5 +24,10 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
     await controller.recoverZone(step.zone);
     return { outcome: 'done', detail: null };
   },
+  outcome: zoneUpOutcome,
+  judge: recoverZoneJudge,
+  // No effect that lasts: a short window after it.
+  windowEnd: (o) => (o.ran ? o.ran.startedMs + INSTANT_STEP_WINDOW_MS : null),
   disruptionKind: 'zone-recover',
+  disruptive: false,
 };

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, envMap, version } from '../../scenario/fields.js';
 import { managed, type ActionDef, type PodTemplate, type StepBase } from '../types.js';
+import { rolloutJudge } from '../judge.js';
+import { rolloutOutcome } from '../outcome.js';
 
 const schema = z.strictObject({
   at: duration,
@@ -42,5 +44,9 @@ export const rollout: ActionDef<z.output<typeof schema>, RolloutStep> = {
     log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
+  outcome: rolloutOutcome,
+  judge: rolloutJudge,
+  // Until its own revision completed, or its runner gave up.
+  windowEnd: (o) => o.endMs ?? o.ran?.endedMs ?? null,
   disruptionKind: 'rollout',
 };

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
 import { managed, type ActionDef, type StepBase } from '../types.js';
+import { rolloutJudge } from '../judge.js';
+import { rolloutOutcome } from '../outcome.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('rotate-secret'), name });
 
@@ -27,5 +29,9 @@ export const rotateSecret: ActionDef<z.output<typeof schema>, RotateSecretStep> 
     ctx.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: rolled out in ${(done.durationMs / 1000).toFixed(1)}s, clients switched to the new value`);
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
+  outcome: rolloutOutcome,
+  judge: rolloutJudge,
+  // Until its own revision completed, or its runner gave up.
+  windowEnd: (o) => o.endMs ?? o.ran?.endedMs ?? null,
   disruptionKind: 'rotate-secret',
 };

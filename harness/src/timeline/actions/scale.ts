@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration } from '../../scenario/fields.js';
 import { managed, type ActionDef, type StepBase } from '../types.js';
+import { scaleJudge } from '../judge.js';
+import { scaleOutcome } from '../outcome.js';
 
 const schema = z.strictObject({ at: duration, action: z.literal('scale'), replicas: z.number().int().min(0).max(64) });
 
@@ -20,5 +22,7 @@ export const scale: ActionDef<z.output<typeof schema>, ScaleStep> = {
     controller.scale(step.replicas);
     return { outcome: 'done', detail: null };
   },
+  outcome: scaleOutcome,
+  judge: scaleJudge,
   disruptionKind: 'scale',
 };

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
 import { managed, type ActionDef, type StepBase } from '../types.js';
+import { zoneFailureJudge } from '../judge.js';
+import { zoneDownOutcome } from '../outcome.js';
 
 export interface ZoneFailureStep extends StepBase {
   kind: 'crash-zone' | 'hang-zone';
@@ -25,6 +27,9 @@ function zoneFailure<A extends 'crash-zone' | 'hang-zone'>(action: A) {
       await controller.failZone(step.zone, mode);
       return { outcome: 'done', detail: null };
     },
+    outcome: zoneDownOutcome,
+    judge: zoneFailureJudge,
+    checkSuffixes: ['-injected', '-recovered'],
     disruptionKind: action === 'crash-zone' ? 'zone-crash' : 'zone-hang',
   };
   return def;

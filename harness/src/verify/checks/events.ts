@@ -1,11 +1,11 @@
 /**
- * Each timeline step, judged by itself (steps.ts says what each one did): a rollout passes only
- * when ITS revision completed under load; a rollback and a scale likewise; a zone failure was
- * injected and the workload recovered; a step that exercised nothing is INVALID, not PASS.
+ * Each timeline step, judged by itself: its action module reads what it did (steps.ts) and
+ * judges it (timeline/judge.ts; exec and http have their own checks): a rollout passes only
+ * when ITS revision completed under load; a step that exercised nothing is INVALID, not PASS.
  * An interrupted run cannot show its events happened: inconclusive, not a failure.
  */
 import type { Check } from '../../result/types.js';
-import { check, skipped, type CheckModule } from '../check.js';
+import { check, type CheckModule } from '../check.js';
 import type { RunSnapshot } from '../snapshot.js';
 import type { StepOutcome } from '../steps.js';
 import { actionOf } from '../../timeline/registry.js';
@@ -34,91 +34,18 @@ export const eventChecks: CheckModule = {
   },
 };
 
-const NOTHING_EXERCISED = 'a step that changes nothing proves nothing: fix the scenario (a zone with replicas, a scale to another count, a new version, a zone that is down)';
-
+/** A step's checks: the judge its action module names (timeline/judge.ts), or its own checks (exec, http). */
 function stepChecks(o: StepOutcome, sendEnd: number, run: RunSnapshot): Check[] {
-  const replicas = run.plan.deployment.replicas;
   const { step, n } = o;
   const id = `events.${n}-${step.kind}`;
-  const label = step.label;
+  const def = actionOf(step);
+  const ctx = { events: run.events, sendEnd, replicas: run.plan.deployment.replicas };
   if (o.status === 'not-run') {
-    const c = { status: 'fail' as const, expected: 'executed', actual: o.detail, broken: `${label} never ran (the load ended first)`, explanation: 'the step was scheduled after the run ended' };
-    return step.kind === 'crash-zone' || step.kind === 'hang-zone'
-      ? [check({ id: `${id}-injected`, group: 'events', title: `${label}: injected`, ...c }), check({ id: `${id}-recovered`, group: 'events', title: `${label}: workload back to full strength`, ...c })]
-      : [check({ id, group: 'events', title: label, ...c })];
+    const c = { status: 'fail' as const, expected: 'executed', actual: o.detail, broken: `${step.label} never ran (the load ended first)`, explanation: 'the step was scheduled after the run ended' };
+    return (def.checkSuffixes ?? ['']).map((suffix) => check({ id: `${id}${suffix}`, group: 'events', title: step.label, ...c }));
   }
-  const inLoad = o.endMs !== null && o.endMs <= sendEnd;
-  const late = o.endMs !== null && !inLoad ? ' — after the load had ended' : '';
-  switch (step.kind) {
-    case 'rollout':
-    case 'rollback':
-    case 'rotate-secret': {
-      const what = step.kind === 'rollback' ? 'rollback' : 'rollout';
-      const title = `${label}: its own revision completed under load`;
-      const expected = `the ${what}'s revision complete (all replicas updated and available) before the load ended, not failed or superseded first`;
-      if (o.status === 'no-effect') return [check({ id, group: 'events', title, status: 'invalid', expected, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
-      const ok = o.status === 'took-effect' && inLoad;
-      return [
-        check({
-          id,
-          group: 'events',
-          title,
-          status: ok ? 'pass' : 'fail',
-          expected,
-          actual: `${o.detail}${late}`,
-          broken: `${label} did not complete: ${o.detail}${late}`,
-          explanation: ok ? undefined : `a ${what} that never finishes (readiness never true, progress deadline, superseded) is a failed deploy, whatever a later step does; if it was just slow, start it earlier or lengthen the load`,
-        }),
-      ];
-    }
-    case 'scale': {
-      const title = `${label}: the workload reached ${step.replicas} replicas under load`;
-      const expected = `${step.replicas} replicas Ready and every retired one gone before the load ended`;
-      if (o.status === 'no-effect') return [check({ id, group: 'events', title, status: 'invalid', expected, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
-      const ok = o.status === 'took-effect' && inLoad;
-      return [check({ id, group: 'events', title, status: ok ? 'pass' : 'fail', expected, actual: `${o.detail}${late}`, broken: `${label} did not take effect: ${o.detail}${late}` })];
-    }
-    case 'crash-zone':
-    case 'hang-zone': {
-      const injectedTitle = `${label}: injected`;
-      const recoveredTitle = `${label}: workload back to full strength`;
-      const expectedRecovered = `${replicas} replicas available again (on the surviving zones) before the load ended`;
-      if (o.eventMs === undefined) {
-        return [
-          check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'fail', expected: `zone ${step.zone} failed (${step.kind})`, actual: o.detail, broken: `${label} was not injected` }),
-          check({ id: `${id}-recovered`, group: 'events', title: recoveredTitle, status: 'fail', expected: expectedRecovered, actual: 'never recovered', broken: `${label}: never recovered` }),
-        ];
-      }
-      if (o.status === 'no-effect') {
-        return [
-          check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'invalid', expected: `zone ${step.zone} failed (${step.kind}) with replicas in it`, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED }),
-          skipped(`${id}-recovered`, 'events', recoveredTitle, expectedRecovered, 'nothing failed, so nothing had to recover'),
-        ];
-      }
-      const ok = o.status === 'took-effect' && inLoad;
-      return [
-        check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'pass', expected: `zone ${step.zone} failed (${step.kind})`, actual: `${o.hit} replicas ${step.kind === 'crash-zone' ? 'killed' : 'frozen'}` }),
-        check({
-          id: `${id}-recovered`,
-          group: 'events',
-          title: recoveredTitle,
-          status: ok ? 'pass' : 'fail',
-          expected: expectedRecovered,
-          actual: o.status === 'took-effect' ? `${o.detail.replace(/^.*; /, '')}${late}` : 'never recovered',
-          broken: `${label}: the workload was not back to full strength before the load ended`,
-          explanation: ok ? undefined : 'replacements did not become ready on the surviving zones in time',
-        }),
-      ];
-    }
-    case 'recover-zone': {
-      if (o.status === 'no-effect') return [check({ id, group: 'events', title: label, status: 'invalid', expected: `zone ${step.zone} brought back up`, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
-      const ok = o.status === 'took-effect';
-      return [check({ id, group: 'events', title: label, status: ok ? 'pass' : 'fail', expected: `zone ${step.zone} brought back up`, actual: o.detail, broken: `${label} failed: ${o.detail}` })];
-    }
-    default:
-      // exec and http steps: judged by their action module (harness/src/timeline/actions/).
-      return (actionOf(step).checks?.(step, id, o.ran!, { events: run.events, sendEnd, replicas }) ?? []).map((c: Check) => check(c));
-  }
+  if (def.judge) return def.judge(o, id, ctx);
+  return (def.checks?.(step, id, o.ran!, ctx) ?? []).map((c: Check) => check(c));
 }
 
 /**
