@@ -26,7 +26,16 @@ export { DATA_DIR_ENV, HostVolumes, defaultVolumeRoot, numericUser, reapOrphaned
 
 // Data planes.
 export * from './src/proxy/index.js';
-export { DATA_PLANE_CHOICES, DATA_PLANE_ENGINES, DEFAULT_DATA_PLANE_CHOICE, chooseDataPlane, isDataPlaneChoice, isDataPlaneEngine, type DataPlaneChoice, type DataPlaneEngine } from './src/proxy/engines.js';
+export {
+  DATA_PLANE_CHOICES,
+  DATA_PLANE_ENGINES,
+  DEFAULT_DATA_PLANE_CHOICE,
+  chooseDataPlane,
+  isDataPlaneChoice,
+  isDataPlaneEngine,
+  type DataPlaneChoice,
+  type DataPlaneEngine,
+} from './src/proxy/engines.js';
 export { preflightDataPlane, startDataPlane, type DataPlaneOptions } from './src/proxy/select.js';
 export { HAPROXY_BIN, haproxyAvailability } from './src/proxy/haproxy/binary.js';
 export { defaultsSection, globalSection } from './src/proxy/haproxy/config.js';

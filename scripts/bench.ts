@@ -59,19 +59,28 @@ import { Reaper, type Replica, startPlainHttp, startReplica } from './bench/proc
 import { measureDirect, measureDriverPair, measureHaproxy, measureProxy, type Ctx } from './bench/rows.js';
 import { benchEntries, fmt, fmtInt, pairedCpuRatio, pairedRatio, printTable, type Ratio, type Row, type RowKey, type Sample } from './bench/render.js';
 
-
 function uptimeLine(): string {
   try {
     return execFileSync('uptime', { encoding: 'utf8', timeout: 2000 }).trim();
   } catch {
-    return `load average: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+    return `load average: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`;
   }
 }
 
 function gitSha(): string | null {
   try {
     // "-dirty": the measured code has uncommitted changes (the sha alone would not say what ran).
-    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: projectRoot(), encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    return (
+      execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], {
+        cwd: projectRoot(),
+        encoding: 'utf8',
+        timeout: 2000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || null
+    );
   } catch {
     return null;
   }
@@ -133,11 +142,23 @@ async function main(): Promise<number> {
   const n = opts.replicas;
   const per = Math.ceil(opts.connections / n);
   const direct = mkRow('direct', '(a) direct to replicas', `${n} × wrk -t1 -c${per}, one per replica, in parallel (${per * n} connections)`, 'wrk', null);
-  const plain = mkRow('plain', '(f) plain node:http', `as (a), against ${n} minimal node:http servers answering GET / with sample-app's body and headers (scripts/bench/plain-http.ts)`, 'wrk', null);
+  const plain = mkRow(
+    'plain',
+    '(f) plain node:http',
+    `as (a), against ${n} minimal node:http servers answering GET / with sample-app's body and headers (scripts/bench/plain-http.ts)`,
+    'wrk',
+    null,
+  );
   const proxy = mkRow('proxy', '(b) zerodrop proxy', `wrk -t1 -c${opts.connections} → proxy worker thread → ${n} replicas`, 'wrk', 'harness process');
   const hap = mkRow('haproxy', '(c) HAProxy', `wrk -t1 -c${opts.connections} → haproxy nbthread 1 → ${n} replicas`, 'wrk', 'haproxy');
   const wrkRow = mkRow('wrk', '(d) wrk', `wrk -t1 -c${opts.connections} → replica 1`, 'wrk', null);
-  const drv = mkRow('driver', '(d) zerodrop driver', `open engine, closed loop (rate 0), ${opts.connections} conns, ledger checked → replica 1`, 'harness process', null);
+  const drv = mkRow(
+    'driver',
+    '(d) zerodrop driver',
+    `open engine, closed loop (rate 0), ${opts.connections} conns, ledger checked → replica 1`,
+    'harness process',
+    null,
+  );
   const ceil = mkRow('ceiling', '(e) zero-drop ceiling', '', null, 'harness process (proxy + driver + orchestrator)');
   const ceilDocker = mkRow('ceiling-docker', '(e) zero-drop ceiling, docker', '', null, 'harness process (proxy + driver + orchestrator)');
   const ceilings: { row: Row; result: CeilingResult }[] = [];
@@ -183,7 +204,11 @@ async function main(): Promise<number> {
     const ceilingPlan = resolvePlan(ceilingScenario, { prometheus: 'off', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
     ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) shortened to ${opts.probeDuration} s (timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
     // The data plane may differ by runtime (proxy.engine auto): each row names its own.
-    const ceilingDockerPlan = resolvePlan(ceilingScenario, { prometheus: 'off', runtime: 'docker', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
+    const ceilingDockerPlan = resolvePlan(ceilingScenario, {
+      prometheus: 'off',
+      runtime: 'docker',
+      ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}),
+    });
     ceilDocker.what = `${ceil.what.replace(`proxy ${ceilingPlan.dataPlane.engine}`, `proxy ${ceilingDockerPlan.dataPlane.engine}`)}, --runtime docker`;
     ceil.what = `${ceil.what}, --runtime process`;
     const onRuntimes = await ceilingRuntimes(opts.ceilingRuntime);
@@ -215,7 +240,9 @@ async function main(): Promise<number> {
         const s = await fn();
         if (s) {
           row.samples.push(s);
-          log(`run ${run} ${row.label.padEnd(22)} ${fmtInt(s.rps).padStart(7)} req/s · gen ${fmt(s.genUs)} · mid ${fmt(s.midUs)} · replicas ${fmt(s.repUs)} µs/req · errors ${s.errors} · load ${fmt(s.load1, 2)}${s.note ? ` · ${s.note}` : ''}`);
+          log(
+            `run ${run} ${row.label.padEnd(22)} ${fmtInt(s.rps).padStart(7)} req/s · gen ${fmt(s.genUs)} · mid ${fmt(s.midUs)} · replicas ${fmt(s.repUs)} µs/req · errors ${s.errors} · load ${fmt(s.load1, 2)}${s.note ? ` · ${s.note}` : ''}`,
+          );
         }
       } catch (err) {
         if (interrupted) return;
@@ -246,7 +273,8 @@ async function main(): Promise<number> {
     if (opts.boots > 0 && !interrupted) {
       try {
         boot = await measureBoot(reaper, opts.boots, () => interrupted);
-        for (const [i, b] of boot.samples.entries()) log(`boot ${i + 1}: sample-app ${fmt(b.listeningMs, 0)} ms CPU to listening, ${fmt(b.readyMs, 0)} ms to Ready · bare node -e ${fmt(b.bareMs, 0)} ms`);
+        for (const [i, b] of boot.samples.entries())
+          log(`boot ${i + 1}: sample-app ${fmt(b.listeningMs, 0)} ms CPU to listening, ${fmt(b.readyMs, 0)} ms to Ready · bare node -e ${fmt(b.bareMs, 0)} ms`);
       } catch (err) {
         if (!interrupted) {
           bootError = errorMessage(err);
@@ -263,7 +291,15 @@ async function main(): Promise<number> {
         const bootPlan = resolvePlan(demo, { prometheus: 'off', runtime: 'docker' });
         const runId = `bench-boot-${stamp(startedAt)}`;
         boots = await measureDockerBoots(
-          (i) => ({ runId, replicaId: `boot-${i + 1}`, deployment: 'bench', zone: 'a', revision: 1, template: bootPlan.deployment.template, resources: bootPlan.deployment.resources }),
+          (i) => ({
+            runId,
+            replicaId: `boot-${i + 1}`,
+            deployment: 'bench',
+            zone: 'a',
+            revision: 1,
+            template: bootPlan.deployment.template,
+            resources: bootPlan.deployment.resources,
+          }),
           opts.bootContainers,
           log,
         );
@@ -275,7 +311,10 @@ async function main(): Promise<number> {
     }
 
     // (e), on each runtime, one after the other (each probe has the machine to itself).
-    for (const [row, runtime] of [[ceil, 'process'], [ceilDocker, 'docker']] as const) {
+    for (const [row, runtime] of [
+      [ceil, 'process'],
+      [ceilDocker, 'docker'],
+    ] as const) {
       if (row.skipped !== null || interrupted) continue;
       log(`${row.label}: ${row.what}`);
       const result = await ceilingIntoRow(row, {
@@ -325,7 +364,10 @@ async function main(): Promise<number> {
       goal: GOALS.bootCpuMs,
       atMost: true,
       unit: 'ms',
-      why: boot === null ? (bootError ?? '') : `median of ${boot.samples.length}; ${fmt(boot.listeningMs, 0)} ms to listening; a bare node -e process: ${fmt(boot.bareMs, 0)} ms`,
+      why:
+        boot === null
+          ? (bootError ?? '')
+          : `median of ${boot.samples.length}; ${fmt(boot.listeningMs, 0)} ms to listening; a bare node -e process: ${fmt(boot.bareMs, 0)} ms`,
     },
     { name: 'proxy ÷ HAProxy', value: pairedRatio(proxy, hap), goal: GOALS.proxyVsHaproxy, why: hap.samples.length === 0 ? `HAProxy: ${why(hap)}` : '' },
     { name: 'driver ÷ wrk', value: pairedRatio(drv, wrkRow), goal: GOALS.driverVsWrk, why: drv.samples.length === 0 ? why(drv) : '' },
@@ -333,7 +375,12 @@ async function main(): Promise<number> {
       name: `ceiling ÷ ${fmtInt(HEADLINE_RATE)}`,
       value: ceil.samples.length > 0 ? ceil.samples[0]!.rps / HEADLINE_RATE : null,
       goal: GOALS.ceilingVsHeadline,
-      why: ceil.samples.length === 0 ? why(ceil) : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least' ? 'the high bound passed: the ceiling may be higher' : '',
+      why:
+        ceil.samples.length === 0
+          ? why(ceil)
+          : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
+            ? 'the high bound passed: the ceiling may be higher'
+            : '',
     },
     {
       name: 'ceiling docker ÷ process',
@@ -351,12 +398,28 @@ async function main(): Promise<number> {
   ];
   const uptimeEnd = uptimeLine();
   out('');
-  printTable(rows, ratios, ceilings, [`zerodrop bench (${opts.quick ? 'quick' : 'full'}) · ${sha ?? ''} · ${((Date.now() - started) / 1000).toFixed(0)} s`, `start: ${uptimeStart}`, `end:   ${uptimeEnd}`], out);
+  printTable(
+    rows,
+    ratios,
+    ceilings,
+    [
+      `zerodrop bench (${opts.quick ? 'quick' : 'full'}) · ${sha ?? ''} · ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `start: ${uptimeStart}`,
+      `end:   ${uptimeEnd}`,
+    ],
+    out,
+  );
 
   out('');
   for (const line of bootLines(boots, bootsSkipped, opts.bootContainers)) out(line);
 
-  const common = [`${opts.quick ? 'quick' : 'full'} mode`, `${opts.seconds} s × ${opts.runs} run(s)`, `${cpus.length} CPUs`, ...(sha ? [`sha ${sha}`] : []), `at start: ${uptimeStart.replace(/^.*load average/, 'load average')}`].join(' · ');
+  const common = [
+    `${opts.quick ? 'quick' : 'full'} mode`,
+    `${opts.seconds} s × ${opts.runs} run(s)`,
+    `${cpus.length} CPUs`,
+    ...(sha ? [`sha ${sha}`] : []),
+    `at start: ${uptimeStart.replace(/^.*load average/, 'load average')}`,
+  ].join(' · ');
   const entries = benchEntries(rows, ratios, common);
   if (entries.bigger.length > 0) {
     mkdirSync(opts.out, { recursive: true });
@@ -388,7 +451,9 @@ function entry(argv: readonly string[]): Promise<number> {
 async function readmeMain(args: readonly string[]): Promise<number> {
   const file = args[0] ?? newestBenchFile(join(projectRoot(), 'reports', 'bench'));
   if (file === null || file === undefined) {
-    process.stderr.write('bench readme: no bench output under reports/bench/\n  fix: run `npm run bench` first, or name a file: npm run bench -- readme reports/bench/<stamp>.json\n');
+    process.stderr.write(
+      'bench readme: no bench output under reports/bench/\n  fix: run `npm run bench` first, or name a file: npm run bench -- readme reports/bench/<stamp>.json\n',
+    );
     return 2;
   }
   let entries;

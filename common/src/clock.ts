@@ -67,5 +67,3 @@ export interface ClockAnchor {
 export function captureAnchor(): ClockAnchor {
   return { monotonicMs: monotonicMs(), epochMs: Date.now() };
 }
-
-

@@ -92,7 +92,7 @@ export function errorMessage(err: unknown): string {
 /** The errno-style code of a Node or undici error, if any (ECONNREFUSED, UND_ERR_SOCKET...). */
 export function errorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err).code;
+    const code = err.code;
     if (typeof code === 'string') return code;
   }
   return undefined;

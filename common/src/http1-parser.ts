@@ -391,8 +391,14 @@ export class Http1ResponseParser {
     if (pos >= end) return HEAD_INCOMPLETE;
     if (
       pos - hs < 12 ||
-      b[hs] !== 72 || b[hs + 1] !== 84 || b[hs + 2] !== 84 || b[hs + 3] !== 80 ||
-      b[hs + 4] !== 47 || b[hs + 5] !== 49 || b[hs + 6] !== 46 || b[hs + 8] !== SP
+      b[hs] !== 72 ||
+      b[hs + 1] !== 84 ||
+      b[hs + 2] !== 84 ||
+      b[hs + 3] !== 80 ||
+      b[hs + 4] !== 47 ||
+      b[hs + 5] !== 49 ||
+      b[hs + 6] !== 46 ||
+      b[hs + 8] !== SP
     ) {
       this.error = 'not an HTTP/1.x status line';
       return HEAD_BAD;

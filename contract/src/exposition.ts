@@ -84,7 +84,10 @@ function parseComment(line: string, lineNo: number, out: Exposition): void {
     if (out.types.has(name)) throw new ExpositionParseError(lineNo, `second # TYPE for ${name}`, line);
     out.types.set(name, t as MetricType);
   } else {
-    out.help.set(name, rest.replace(/\\(\\|n)/g, (_s, c: string) => (c === 'n' ? '\n' : '\\')));
+    out.help.set(
+      name,
+      rest.replace(/\\(\\|n)/g, (_s, c: string) => (c === 'n' ? '\n' : '\\')),
+    );
   }
 }
 
@@ -148,7 +151,10 @@ function parseSampleLine(line: string, lineNo: number): Sample {
     }
   }
   if (line[pos] !== ' ' && line[pos] !== '\t') throw new ExpositionParseError(lineNo, 'expected a space before the value', line);
-  const fields = line.slice(pos).trim().split(/[ \t]+/);
+  const fields = line
+    .slice(pos)
+    .trim()
+    .split(/[ \t]+/);
   if (fields.length < 1 || fields.length > 2 || fields[0] === '') {
     throw new ExpositionParseError(lineNo, 'expected a value and an optional timestamp', line);
   }

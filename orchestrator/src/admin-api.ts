@@ -32,10 +32,13 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  */
 export function refusal(req: Pick<IncomingMessage, 'headers'>, port: number): { error: string; fix: string } | null {
   const host = req.headers.host ?? '';
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
   const hostPort = host.slice(name.length + 1);
   if (!LOOPBACK_HOSTS.has(name.toLowerCase()) || (hostPort !== '' && hostPort !== String(port))) {
-    return { error: `Host ${JSON.stringify(host)} is not this loopback admin API`, fix: `send requests to http://127.0.0.1:${port} (zerodrop ctl --admin http://127.0.0.1:${port})` };
+    return {
+      error: `Host ${JSON.stringify(host)} is not this loopback admin API`,
+      fix: `send requests to http://127.0.0.1:${port} (zerodrop ctl --admin http://127.0.0.1:${port})`,
+    };
   }
   if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
     return { error: 'requests from web browsers are refused', fix: 'drive the cluster with zerodrop ctl, curl or another non-browser client' };
@@ -48,12 +51,7 @@ export interface AdminApi {
   close(): Promise<void>;
 }
 
-export async function startAdminApi(
-  controller: DeploymentController,
-  proxy: ProxyControl,
-  metrics: OrchestratorMetrics,
-  port = 0,
-): Promise<AdminApi> {
+export async function startAdminApi(controller: DeploymentController, proxy: ProxyControl, metrics: OrchestratorMetrics, port = 0): Promise<AdminApi> {
   const streams = new Set<ServerResponse>();
   let boundPort = port;
   const server: Server = createServer((req, res) => {
@@ -90,16 +88,21 @@ export async function startAdminApi(
       }
       const image = body['image'];
       if (image !== undefined) {
-        if (typeof image !== 'string' || image.length === 0) throw new ZerodropError('ZD_BAD_USAGE', 'body.image must be an image reference', { fix: 'POST {"version":"v2","image":"myapp:v2"}' });
+        if (typeof image !== 'string' || image.length === 0)
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.image must be an image reference', { fix: 'POST {"version":"v2","image":"myapp:v2"}' });
         if (controller.deploymentSpec.template.image === null) {
-          throw new ZerodropError('ZD_BAD_USAGE', 'body.image needs a deployment of images (runtime docker, target.image)', { fix: 'roll out a command target with body.command, or run the scenario with target.image' });
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.image needs a deployment of images (runtime docker, target.image)', {
+            fix: 'roll out a command target with body.command, or run the scenario with target.image',
+          });
         }
         patch.image = image;
       }
       const command = body['command'];
       if (command !== undefined) {
         if (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string')) {
-          throw new ZerodropError('ZD_BAD_USAGE', 'body.command must be a non-empty array of strings', { fix: 'POST {"version":"v2","command":["node","server.js"]}' });
+          throw new ZerodropError('ZD_BAD_USAGE', 'body.command must be a non-empty array of strings', {
+            fix: 'POST {"version":"v2","command":["node","server.js"]}',
+          });
         }
         patch.command = command as string[];
       }

@@ -26,14 +26,11 @@ export function httpProbe(target: HostPort, path: string, timeoutMs: number): Pr
       clearTimeout(timer);
       resolve({ ...r, durationMs: monotonicMs() - started });
     };
-    const req = request(
-      { host: target.host, port: target.port, path, method: 'GET', agent: false, headers: { connection: 'close' } },
-      (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        done({ ok: status >= 200 && status < 400, status, error: status >= 400 ? `HTTP ${status}` : null });
-      },
-    );
+    const req = request({ host: target.host, port: target.port, path, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      done({ ok: status >= 200 && status < 400, status, error: status >= 400 ? `HTTP ${status}` : null });
+    });
     const timer = setTimeout(() => {
       req.destroy();
       done({ ok: false, status: null, error: `timeout after ${timeoutMs} ms` });

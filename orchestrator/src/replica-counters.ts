@@ -17,26 +17,23 @@ export function readTrafficResponses(target: HostPort, path: string, final = fal
   return new Promise((resolve) => {
     const headers: Record<string, string> = { accept: 'text/plain' };
     if (final) headers[FINAL_READ_HEADER] = '1';
-    const req = request(
-      { host: target.host, port: target.port, path, method: 'GET', agent: false, headers },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
+    const req = request({ host: target.host, port: target.port, path, method: 'GET', agent: false, headers }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve(null);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(sumTrafficResponses(parseExposition(Buffer.concat(chunks).toString('utf8'))));
+        } catch {
           resolve(null);
-          return;
         }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve(sumTrafficResponses(parseExposition(Buffer.concat(chunks).toString('utf8'))));
-          } catch {
-            resolve(null);
-          }
-        });
-        res.on('error', () => resolve(null));
-      },
-    );
+      });
+      res.on('error', () => resolve(null));
+    });
     req.setTimeout(SCRAPE_TIMEOUT_MS, () => req.destroy());
     req.on('error', () => resolve(null));
     req.end();

@@ -139,10 +139,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     return { ok: true, reason: 'ready' };
   };
 
-  const metrics = createAppMetrics(
-    { version, replica, zone },
-    { inFlight: () => inFlight, ready: () => readiness().ok, draining: () => draining },
-  );
+  const metrics = createAppMetrics({ version, replica, zone }, { inFlight: () => inFlight, ready: () => readiness().ok, draining: () => draining });
 
   const recompute = (): void => {
     gated = !warm || errorGate !== null || performance.now() < slowUntil;
@@ -165,59 +162,56 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
   // ---- express: every route (loaded on first use) -------------------------------------------
   const rootObject = { version, replica, zone };
   const buildExpressApp = (express: typeof import('express')): Express => {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.get('/', (_req: Request, res: Response) => {
-    res.json(rootObject);
-  });
-  app.get('/work', (req: Request, res: Response) => {
-    const parsed = parseWorkMs(req.query.ms);
-    if ('error' in parsed) {
-      res.status(400).json({ error: parsed.error });
-      return;
-    }
-    setTimeout(() => {
-      if (res.destroyed) return; // the client went away; counted as aborted
-      res.json({ ...rootObject, workedMs: parsed.ms });
-    }, parsed.ms);
-  });
-  app.post('/echo', express.raw({ type: () => true, limit: ECHO_LIMIT_BYTES }), (req: Request, res: Response) => {
-    const body: unknown = req.body;
-    const buf = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-    res.status(201);
-    res.setHeader('content-type', req.get('content-type') ?? 'application/octet-stream');
-    res.send(buf);
-  });
-  app.get('/healthz', (_req: Request, res: Response) => healthz(res));
-  app.get('/readyz', (_req: Request, res: Response) => readyz(res));
-  app.get('/metrics', (_req: Request, res: Response) => metricsRoute(res));
-  app.use((req: Request, res: Response) => {
-    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
-  });
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) {
-      next(err);
-      return;
-    }
-    const status = statusOf(err);
-    const message =
-      status === 413
-        ? `request body larger than ${ECHO_LIMIT_BYTES} bytes`
-        : status < 500 && err instanceof Error
-          ? err.message
-          : 'internal error';
-    res.status(status).json({ error: message });
-  });
-  return app;
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('etag', false);
+    app.get('/', (_req: Request, res: Response) => {
+      res.json(rootObject);
+    });
+    app.get('/work', (req: Request, res: Response) => {
+      const parsed = parseWorkMs(req.query.ms);
+      if ('error' in parsed) {
+        res.status(400).json({ error: parsed.error });
+        return;
+      }
+      setTimeout(() => {
+        if (res.destroyed) return; // the client went away; counted as aborted
+        res.json({ ...rootObject, workedMs: parsed.ms });
+      }, parsed.ms);
+    });
+    app.post('/echo', express.raw({ type: () => true, limit: ECHO_LIMIT_BYTES }), (req: Request, res: Response) => {
+      const body: unknown = req.body;
+      const buf = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+      res.status(201);
+      res.setHeader('content-type', req.get('content-type') ?? 'application/octet-stream');
+      res.send(buf);
+    });
+    app.get('/healthz', (_req: Request, res: Response) => healthz(res));
+    app.get('/readyz', (_req: Request, res: Response) => readyz(res));
+    app.get('/metrics', (_req: Request, res: Response) => metricsRoute(res));
+    app.use((req: Request, res: Response) => {
+      res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+    });
+    app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+      if (res.headersSent) {
+        next(err);
+        return;
+      }
+      const status = statusOf(err);
+      const message =
+        status === 413 ? `request body larger than ${ECHO_LIMIT_BYTES} bytes` : status < 500 && err instanceof Error ? err.message : 'internal error';
+      res.status(status).json({ error: message });
+    });
+    return app;
   };
   let expressApp: Express | null = null;
   let expressLoading: Promise<Express> | null = null;
-  const loadExpress = (): Promise<Express> =>
-    (expressLoading ??= import('express').then((m) => (expressApp = buildExpressApp(m.default))));
+  const loadExpress = (): Promise<Express> => (expressLoading ??= import('express').then((m) => (expressApp = buildExpressApp(m.default))));
   /** The Deployment's secret: a bearer token on traffic routes (auth.ts), when the replica has one. */
   const bearer: BearerGate | null =
-    config.secretsDir === null ? null : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? (line: string) => hooks.log(line) : null });
+    config.secretsDir === null
+      ? null
+      : loadBearerGate(config.secretsDir, { withoutOverlap: faults.rotateWithoutOverlap, log: faults.logSecret ? (line: string) => hooks.log(line) : null });
   /**
    * The Deployment's volume: PUT/GET /kv/<key> (kv.ts), when the replica has one. Created in
    * start(), before listening: kv.ts (and prom-client, for its counters) stay off the boot path of
@@ -244,12 +238,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
 
   // ---- the main listener --------------------------------------------------------------------
   const rootBody = Buffer.from(JSON.stringify(rootObject));
-  const fastHeaders: string[] = [
-    'content-type', JSON_TYPE,
-    'content-length', String(rootBody.length),
-    SERVED_BY_HEADER, replica,
-    VERSION_HEADER, version,
-  ];
+  const fastHeaders: string[] = ['content-type', JSON_TYPE, 'content-length', String(rootBody.length), SERVED_BY_HEADER, replica, VERSION_HEADER, version];
   const fastHeadersClose = [...fastHeaders, 'connection', 'close'];
   const rootSeries = metrics.series('/', 'GET');
 
@@ -335,7 +324,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     });
     if (denied) {
       res.setHeader('www-authenticate', 'Bearer');
-      sendJson(res, 401, { error: 'a bearer token is required (Authorization: Bearer <the Deployment\'s secret>)', replica });
+      sendJson(res, 401, { error: "a bearer token is required (Authorization: Bearer <the Deployment's secret>)", replica });
     } else if (probe !== undefined) probe(res);
     else if (gated && !isProbeRoute(route)) gate(req, res);
     else app(req, res);
@@ -421,9 +410,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       return;
     }
     const n = sockets.size;
-    hooks.log(
-      `drain timeout ${config.drainTimeoutMs} ms reached: destroying ${n} connection(s) still open (${inFlight} request(s) in flight); exiting 0`,
-    );
+    hooks.log(`drain timeout ${config.drainTimeoutMs} ms reached: destroying ${n} connection(s) still open (${inFlight} request(s) in flight); exiting 0`);
     for (const s of sockets) s.destroy();
     exit(0);
   };
@@ -433,7 +420,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     const left = Math.max(0, config.drainTimeoutMs - (performance.now() - signalAt));
     // Nothing to linger for once the orchestrator has read the final counters.
     const linger = finalReadSeen ? 0 : Math.min(config.exitLingerMs, left);
-    hooks.log(`drained: no connection left; exiting 0${linger > 0 ? ` after the final counters are read on the admin port, or in ${Math.round(linger)} ms` : ''}`);
+    hooks.log(
+      `drained: no connection left; exiting 0${linger > 0 ? ` after the final counters are read on the admin port, or in ${Math.round(linger)} ms` : ''}`,
+    );
     if (linger > 0) setTimeout(() => exit(0), linger);
     else exit(0);
   };
@@ -531,9 +520,7 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     closeConnections = true;
     phase = 'draining';
     markCloseOnActive();
-    hooks.log(
-      `${signal}: draining: /readyz 503, serving with Connection: close for ${config.drainDelayMs} ms; deadline ${config.drainTimeoutMs} ms`,
-    );
+    hooks.log(`${signal}: draining: /readyz 503, serving with Connection: close for ${config.drainDelayMs} ms; deadline ${config.drainTimeoutMs} ms`);
     setTimeout(forceExit, config.drainTimeoutMs);
     setTimeout(quiesceThenClose, config.drainDelayMs);
   };
@@ -546,7 +533,13 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       if (!config.fastPath) await loadExpress();
       if (config.dataDir !== null) {
         const { createKvStore } = await import('./kv.js');
-        kv = createKvStore({ dir: config.dataDir, replica, ackBeforeFsync: faults.ackBeforeFsync, perReplica: faults.volumePerReplica, registry: metrics.registry });
+        kv = createKvStore({
+          dir: config.dataDir,
+          replica,
+          ackBeforeFsync: faults.ackBeforeFsync,
+          perReplica: faults.volumePerReplica,
+          registry: metrics.registry,
+        });
       }
       const port = await listen(server, config.port);
       phase = 'warming';

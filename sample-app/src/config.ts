@@ -380,24 +380,26 @@ export function parseConfig(
     faults.noDrain && 'no-drain',
     faults.ignoreSigterm && 'ignore-sigterm',
     faults.closeIdle && 'close-idle',
-  ].filter(
-    (x): x is string => typeof x === 'string',
-  );
+  ].filter((x): x is string => typeof x === 'string');
   if (sigtermFaults.length > 1) {
     throw new ConfigError('--fault', `switches ${sigtermFaults.join(' and ')} both change what SIGTERM does`, 'pick one of them');
   }
   const dataPick = pick('--data-dir', 'ZERODROP_DATA_DIR');
   const dataDir = dataPick === undefined ? null : dataPick.raw;
   if (dataDir !== null && !dataDir.startsWith('/')) {
-    throw new ConfigError(dataPick!.source, `data directory "${dataDir}" is not an absolute path`, 'pass the volume\'s mount point, e.g. --data-dir /data');
+    throw new ConfigError(dataPick!.source, `data directory "${dataDir}" is not an absolute path`, "pass the volume's mount point, e.g. --data-dir /data");
   }
-  const storageFaults = [faults.ackBeforeFsync && 'ack-before-fsync', faults.volumePerReplica && 'volume-per-replica'].filter((x): x is string => typeof x === 'string');
+  const storageFaults = [faults.ackBeforeFsync && 'ack-before-fsync', faults.volumePerReplica && 'volume-per-replica'].filter(
+    (x): x is string => typeof x === 'string',
+  );
   if (storageFaults.length > 0 && dataDir === null) {
     throw new ConfigError('--fault', `${storageFaults.join(' and ')} need a volume to break`, 'add --data-dir <dir> (env ZERODROP_DATA_DIR)');
   }
   const secretsPick = pick('--secrets-dir', 'ZERODROP_SECRETS_DIR');
   const secretsDir = secretsPick === undefined ? null : secretsPick.raw;
-  const secretFaults = [faults.rotateWithoutOverlap && 'rotate-without-overlap', faults.logSecret && 'log-secret'].filter((x): x is string => typeof x === 'string');
+  const secretFaults = [faults.rotateWithoutOverlap && 'rotate-without-overlap', faults.logSecret && 'log-secret'].filter(
+    (x): x is string => typeof x === 'string',
+  );
   if (secretFaults.length > 0 && secretsDir === null) {
     throw new ConfigError('--fault', `${secretFaults.join(' and ')} need a secret to break`, 'add --secrets-dir <dir> (env ZERODROP_SECRETS_DIR)');
   }

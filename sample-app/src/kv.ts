@@ -128,9 +128,10 @@ export function createKvStore(options: KvOptions): KvStore {
   const storeDurably = (key: string, body: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
       queue.push({ key, body, done: (err) => (err ? reject(err) : resolve()) });
-      if (!committing) void commit().catch((err: unknown) => {
-        for (const w of queue.splice(0)) w.done(err instanceof Error ? err : new Error(String(err)));
-      });
+      if (!committing)
+        void commit().catch((err: unknown) => {
+          for (const w of queue.splice(0)) w.done(err instanceof Error ? err : new Error(String(err)));
+        });
     });
 
   /** A key this replica does not know yet may have been written by another: read the logs' new bytes first. */

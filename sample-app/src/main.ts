@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   try {
     ports = await app.start();
   } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err).code) : '';
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     const fix = code === 'EADDRINUSE' ? ' (the port is taken: pass another --port/--admin-port, or 0 for an ephemeral one)' : '';
     log(config.replica, `cannot listen: ${err instanceof Error ? err.message : String(err)}${fix}`);
     process.exit(1);

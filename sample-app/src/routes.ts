@@ -10,7 +10,6 @@
 export const ROUTES = ['/', '/work', '/echo', '/kv', '/healthz', '/readyz', '/metrics', 'unmatched'] as const;
 export type RouteLabel = (typeof ROUTES)[number];
 
-
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'OTHER'] as const;
 export type MethodLabel = (typeof METHODS)[number];
 

@@ -16,7 +16,9 @@ export async function ceilingRuntimes(wanted: CeilingRuntimes | null): Promise<{
   if (wanted === 'docker') return { runtimes: ['docker'], dockerSkipped: null };
   if (wanted === 'both') return { runtimes: ['process', 'docker'], dockerSkipped: null };
   const engine = await dockerAnswers();
-  return engine === null ? { runtimes: ['process', 'docker'], dockerSkipped: null } : { runtimes: ['process'], dockerSkipped: `no Docker engine (${engine}): --ceiling-runtime docker to insist` };
+  return engine === null
+    ? { runtimes: ['process', 'docker'], dockerSkipped: null }
+    : { runtimes: ['process'], dockerSkipped: `no Docker engine (${engine}): --ceiling-runtime docker to insist` };
 }
 
 /** null when the engine answers a ping within 3 s, else why not. */

@@ -236,7 +236,11 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
     // A bad scenario or option is not a measurement: stop the bisection.
     if (isZerodropError(err) && err.exitCode === 2) throw err;
     const tail = logs.slice(-8).map((l) => `    ${l}`);
-    return { ...base, detail: `${isZerodropError(err) ? `${err.code}: ` : ''}${errorMessage(err)}${tail.length ? `\n${tail.join('\n')}` : ''}`, wallSeconds: (Date.now() - started) / 1000 };
+    return {
+      ...base,
+      detail: `${isZerodropError(err) ? `${err.code}: ` : ''}${errorMessage(err)}${tail.length ? `\n${tail.join('\n')}` : ''}`,
+      wallSeconds: (Date.now() - started) / 1000,
+    };
   } finally {
     clearTimeout(watchdog);
     o.signal.removeEventListener('abort', onOuterAbort);
@@ -273,7 +277,11 @@ export function bindingCause(c: CeilingResult): string[] {
   const p = c.firstFailing === null ? null : c.probes.find((x) => x.rate === c.firstFailing && x.verdict !== 'PASS');
   if (!p) return [];
   const kv = (rec: Record<string, number> | null): string =>
-    rec === null ? 'not recorded' : Object.entries(rec).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ') || 'none';
+    rec === null
+      ? 'not recorded'
+      : Object.entries(rec)
+          .map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+          .join(', ') || 'none';
   return [
     `Why ${p.rate.toLocaleString('en-US')} req/s did not pass: ${p.verdict} · ${p.detail.split('\n')[0]}`,
     ...(p.failedChecks.length > 0 ? [`  checks not passed: ${p.failedChecks.join('; ')}`] : []),
@@ -299,7 +307,9 @@ export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
     const p = await probe(o, rate, n);
     probes.push(p);
     const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 3).join('; ')}` : '';
-    o.log(`  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s: ${p.verdict} in ${p.wallSeconds.toFixed(0)} s · ${p.detail.split('\n')[0]}${why}`);
+    o.log(
+      `  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s: ${p.verdict} in ${p.wallSeconds.toFixed(0)} s · ${p.detail.split('\n')[0]}${why}`,
+    );
     if (p.verdict === 'ERROR' && p.detail.includes('\n')) o.log(p.detail.split('\n').slice(1).join('\n'));
     if (o.signal.aborted) throw new Error('interrupted');
     return p.verdict === 'PASS';

@@ -16,7 +16,14 @@ export interface DriveResult {
 }
 
 /** A driver config for one GET / template (bench runs). */
-export function benchDriverConfig(url: string, engine: EngineName, rate: number, connections: number, seconds: number, runId = `bench${Date.now()}`): DriverConfig {
+export function benchDriverConfig(
+  url: string,
+  engine: EngineName,
+  rate: number,
+  connections: number,
+  seconds: number,
+  runId = `bench${Date.now()}`,
+): DriverConfig {
   return {
     engine,
     url,

@@ -54,7 +54,9 @@ function parseArgs(argv: string[]): Args {
     } else if (k === '--autocannon') a.autocannon = true;
     else if (k === '--json') a.json = true;
     else {
-      process.stderr.write(`unknown argument ${k}\nusage: npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--open-connections C] [--autocannon] [--json]\n`);
+      process.stderr.write(
+        `unknown argument ${k}\nusage: npm run bench -- driver [--runs N] [--seconds S] [--rates R1,R2] [--connections C] [--open-connections C] [--autocannon] [--json]\n`,
+      );
       process.exit(2);
     }
   }
@@ -174,7 +176,9 @@ export async function driverEnginesMain(argv: readonly string[]): Promise<number
     for (let r = 1; r <= args.runs; r++) {
       const w = await runWrk(url, args.seconds, args.connections, server);
       wrk.push(w);
-      log(`run ${r} wrk -t1 -c${args.connections}: ${f(w.rps)} req/s, ${f(w.cpuUsPerReq, 1)} µs CPU/req (target ${f(w.serverCpuUsPerReq, 1)}), load ${f(w.load1, 1)}`);
+      log(
+        `run ${r} wrk -t1 -c${args.connections}: ${f(w.rps)} req/s, ${f(w.cpuUsPerReq, 1)} µs CPU/req (target ${f(w.serverCpuUsPerReq, 1)}), load ${f(w.load1, 1)}`,
+      );
       const d = await runDriverClosed(url, 'open', args.seconds, args.connections, server);
       drv.push(d);
       log(
@@ -226,8 +230,11 @@ export async function driverEnginesMain(argv: readonly string[]): Promise<number
     else {
       log('medians:');
       log(`  wrk                 ${f(summary.wrk.rps)} req/s, ${f(summary.wrk.cpuUsPerReq, 1)} µs CPU/req`);
-      log(`  open closed loop    ${f(summary.openClosedLoop.rps)} req/s, ${f(summary.openClosedLoop.cpuUsPerReq, 1)} µs CPU/req; ratio to wrk ${f(summary.ratioToWrk, 3)} (goal ≥ 0.95)`);
-      if (summary.autocannonClosedLoop) log(`  autocannon          ${f(summary.autocannonClosedLoop.rps)} req/s, ${f(summary.autocannonClosedLoop.cpuUsPerReq, 1)} µs CPU/req`);
+      log(
+        `  open closed loop    ${f(summary.openClosedLoop.rps)} req/s, ${f(summary.openClosedLoop.cpuUsPerReq, 1)} µs CPU/req; ratio to wrk ${f(summary.ratioToWrk, 3)} (goal ≥ 0.95)`,
+      );
+      if (summary.autocannonClosedLoop)
+        log(`  autocannon          ${f(summary.autocannonClosedLoop.rps)} req/s, ${f(summary.autocannonClosedLoop.cpuUsPerReq, 1)} µs CPU/req`);
       for (const om of summary.openModel) {
         log(
           `  open model @${om.target}: achieved ${f(om.achieved)} req/s, send lag p50 ${f(om.sendLagP50Ms, 2)} p99 ${f(om.sendLagP99Ms, 2)} max ${f(om.maxScheduleLagMs, 1)} ms, ` +
@@ -240,4 +247,3 @@ export async function driverEnginesMain(argv: readonly string[]): Promise<number
   }
   return 0;
 }
-

@@ -138,7 +138,15 @@ export const WRK_BIN = 'wrk';
 
 /** One bounded wrk run (`wrk -tT -cC -dSs [--latency] -H 'x-zerodrop-id: ID' URL`). */
 export function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const wrkArgs = [`-t${o.threads ?? 1}`, `-c${o.connections ?? 100}`, `-d${o.seconds}s`, ...(o.latency === false ? [] : ['--latency']), '-H', `x-zerodrop-id: ${o.id ?? 'bench'}`, o.url];
+  const wrkArgs = [
+    `-t${o.threads ?? 1}`,
+    `-c${o.connections ?? 100}`,
+    `-d${o.seconds}s`,
+    ...(o.latency === false ? [] : ['--latency']),
+    '-H',
+    `x-zerodrop-id: ${o.id ?? 'bench'}`,
+    o.url,
+  ];
   const timed = o.timeCpu === true && existsSync(TIME_BIN);
   const [cmd, args] = timed ? [TIME_BIN, ['-f', 'CPU %U %S', WRK_BIN, ...wrkArgs]] : [WRK_BIN, wrkArgs];
   return new Promise((resolve, reject) => {

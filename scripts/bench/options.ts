@@ -152,4 +152,3 @@ export function parseOptions(argv: string[]): Options | null {
   if (o.ceilingLow > o.ceilingHigh) throw new UsageError(`--ceiling-low ${o.ceilingLow} is above --ceiling-high ${o.ceilingHigh}`);
   return o;
 }
-

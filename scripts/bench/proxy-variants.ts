@@ -46,7 +46,12 @@ const VARIANTS: Variant[] = [
   { name: 'naive', what: 'naive node:http + undici pool.request proxy, 64 conns (research baseline)', kind: 'naive' },
   { name: 'raw-worker', what: 'raw client, proxy in a worker thread (process CPU: both threads)', kind: 'zerodrop-worker', overrides: raw() },
   { name: 'undici-worker', what: 'undici client, proxy in a worker thread', kind: 'zerodrop-worker', overrides: undici() },
-  { name: 'raw-stream', what: 'raw client, stream every response (responseBufferBytes 0)', kind: 'zerodrop', overrides: raw({ upstream: { responseBufferBytes: 0 } }) },
+  {
+    name: 'raw-stream',
+    what: 'raw client, stream every response (responseBufferBytes 0)',
+    kind: 'zerodrop',
+    overrides: raw({ upstream: { responseBufferBytes: 0 } }),
+  },
   { name: 'undici-stream', what: 'undici client, stream every response', kind: 'zerodrop', overrides: undici({ upstream: { responseBufferBytes: 0 } }) },
   { name: 'undici-controller', what: 'undici client, v7 controller handler API', kind: 'zerodrop', overrides: undici(), handlerApi: 'controller' },
   { name: 'undici-pipe8', what: 'undici client, pipelining 8', kind: 'zerodrop', overrides: undici({ upstream: { pipelining: 8 } }) },
@@ -111,7 +116,13 @@ async function startHaproxy(upPorts: number[], children: ChildProcess[]): Promis
   const port = await freeLoopbackPort();
   const dir = mkdtempSync(path.join(tmpdir(), 'zd-proxy-bench-haproxy-'));
   const cfg = path.join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig(port, upPorts.map((p, i) => ({ id: `u${i + 1}`, port: p }))));
+  writeFileSync(
+    cfg,
+    haproxyConfig(
+      port,
+      upPorts.map((p, i) => ({ id: `u${i + 1}`, port: p })),
+    ),
+  );
   const [file, ...args] = withPdeathsig([HAPROXY_BIN, '-db', '-f', cfg]);
   const child = spawn(file as string, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
@@ -140,7 +151,7 @@ async function serve(variant: Variant, upstreams: number[]): Promise<void> {
     const server = http.createServer((req, res) => {
       const pool = pools[i++ % pools.length] as Pool;
       pool
-        .request({ path: req.url ?? '/', method: (req.method ?? 'GET'), headers: req.headers as Record<string, string> })
+        .request({ path: req.url ?? '/', method: req.method ?? 'GET', headers: req.headers as Record<string, string> })
         .then(async (r) => {
           const body = Buffer.from(await r.body.arrayBuffer());
           res.writeHead(r.statusCode, r.headers as http.OutgoingHttpHeaders);
@@ -229,8 +240,20 @@ export async function proxyVariantsMain(argv: readonly string[], script: string)
     const upPorts = ups.map((u) => u.info.port as number);
     const upPids = ups.map((u) => u.child.pid as number);
     const loadBefore = loadavg();
-    console.error(`upstreams on ${upPorts.join(', ')}; ${runs} run(s) × ${duration} s per variant, wrk -t1 -c${wrkConnections}; CLK_TCK ${CLK_TCK}; load average ${loadBefore}`);
-    const rows: Row[] = variants.map((variant) => ({ variant, rps: [], usPerReq: [], userUsPerReq: [], cpuPct: [], upstreamUsPerReq: [], p50: [], p99: [], errors: 0 }));
+    console.error(
+      `upstreams on ${upPorts.join(', ')}; ${runs} run(s) × ${duration} s per variant, wrk -t1 -c${wrkConnections}; CLK_TCK ${CLK_TCK}; load average ${loadBefore}`,
+    );
+    const rows: Row[] = variants.map((variant) => ({
+      variant,
+      rps: [],
+      usPerReq: [],
+      userUsPerReq: [],
+      cpuPct: [],
+      upstreamUsPerReq: [],
+      p50: [],
+      p99: [],
+      errors: 0,
+    }));
     // Interleave runs (A B C, A B C, ...) so a noisy neighbour hits every variant alike.
     for (let r = 0; r < runs; r++) {
       for (const row of rows) {

@@ -19,7 +19,10 @@ export function renderBenchTable(entries: readonly BenchEntry[], source: string)
   const common = entries[0]?.extra?.split(' · ').filter((part) => entries.every((e) => e.extra?.split(' · ').includes(part))) ?? [];
   const lines = ['| measurement | value | range over runs | detail |', '|---|--:|--:|---|'];
   for (const e of entries) {
-    const detail = (e.extra ?? '').split(' · ').filter((part) => !common.includes(part)).join(' · ');
+    const detail = (e.extra ?? '')
+      .split(' · ')
+      .filter((part) => !common.includes(part))
+      .join(' · ');
     const value = e.unit === 'ratio' ? e.value.toFixed(3) : `${Math.round(e.value).toLocaleString('en-US')} ${e.unit}`;
     lines.push(`| ${cell(e.name)} | ${value} | ${e.range ?? '—'} | ${cell(detail)} |`);
   }
@@ -52,7 +55,8 @@ export function readBenchEntries(file: string): BenchEntry[] {
   const data: unknown = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(data) || data.length === 0) throw new Error(`${file}: not a bench output (an array of entries)`);
   for (const e of data as Array<Partial<BenchEntry>>) {
-    if (typeof e.name !== 'string' || typeof e.unit !== 'string' || typeof e.value !== 'number') throw new Error(`${file}: an entry without name, unit and value`);
+    if (typeof e.name !== 'string' || typeof e.unit !== 'string' || typeof e.value !== 'number')
+      throw new Error(`${file}: an entry without name, unit and value`);
   }
   return data as BenchEntry[];
 }

@@ -37,7 +37,8 @@ export interface Row {
   error: string | null;
 }
 
-export const fmtInt = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+export const fmtInt = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US');
 export const fmt = (x: number | null | undefined, d = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 export const medianOf = (xs: (number | null)[]): number | null => {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
@@ -124,7 +125,9 @@ export function printTable(rows: Row[], ratios: Ratio[], ceilings: { row: Row; r
         p.harnessCores === null
           ? ''
           : ` · CPU: harness ${fmt(p.harnessCores, 2)} cores (${fmt(p.harnessCpuUsPerReq)} µs/req), replicas ${fmt(p.replicaCores, 2)} cores (${fmt(p.replicaCpuUsPerReq)} µs/req)`;
-      out(`  ${fmtInt(p.rate).padStart(7)} req/s  ${p.verdict.padEnd(7)} achieved ${fmtInt(p.achievedRate)} req/s${cpu} · ${p.detail.split('\n')[0]}${why}${p.dir ? ` · ${p.dir}` : ''}`);
+      out(
+        `  ${fmtInt(p.rate).padStart(7)} req/s  ${p.verdict.padEnd(7)} achieved ${fmtInt(p.achievedRate)} req/s${cpu} · ${p.detail.split('\n')[0]}${why}${p.dir ? ` · ${p.dir}` : ''}`,
+      );
     }
     const cause = bindingCause(ceiling);
     if (cause.length > 0) {
@@ -135,13 +138,17 @@ export function printTable(rows: Row[], ratios: Ratio[], ceilings: { row: Row; r
   out('');
   out('Goals (the ratios of two rows: median of the per-run ratios, the runs being interleaved):');
   for (const r of ratios) {
-    const verdict = r.value === null ? 'NOT MEASURED' : ratioMet(r) ? 'met' : `MISSED (${fmt((r.atMost === true ? r.goal / r.value : r.value / r.goal) * 100, 0)} % of the goal)`;
+    const verdict =
+      r.value === null
+        ? 'NOT MEASURED'
+        : ratioMet(r)
+          ? 'met'
+          : `MISSED (${fmt((r.atMost === true ? r.goal / r.value : r.value / r.goal) * 100, 0)} % of the goal)`;
     const shown = r.unit === undefined ? fmt(r.value, 3) : `${fmt(r.value, 0)} ${r.unit}`;
     const goal = r.unit === undefined ? r.goal.toFixed(2) : `${r.goal} ${r.unit}`;
     out(`  ${r.name.padEnd(30)} ${shown.padStart(6)}   goal ${r.atMost === true ? '≤' : '≥'} ${goal}   ${verdict}${r.why ? ` · ${r.why}` : ''}`);
   }
 }
-
 
 /** benchmark-action entries: `bigger` (customBiggerIsBetter: req/s, throughput ratios) and `smaller` (costs). */
 export function benchEntries(rows: Row[], ratios: Ratio[], common: string): BenchFiles {
@@ -168,13 +175,19 @@ export function benchEntries(rows: Row[], ratios: Ratio[], common: string): Benc
       unit: 'req/s',
       value: round(v, 0),
       ...(s.length > 1 ? { range: `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}` } : {}),
-      extra: [row.what, ...cpu, `errors ${s.reduce((a, x) => a + x.errors, 0)}`, ...notes, `load1 ${fmt(medianOf(s.map((x) => x.load1)), 2)}`, common].join(' · '),
+      extra: [row.what, ...cpu, `errors ${s.reduce((a, x) => a + x.errors, 0)}`, ...notes, `load1 ${fmt(medianOf(s.map((x) => x.load1)), 2)}`, common].join(
+        ' · ',
+      ),
     });
   }
   for (const r of ratios) {
     if (r.value === null) continue;
-    (r.atMost === true ? smaller : entries).push({ name: r.unit === undefined ? `ratio: ${r.name}` : r.name, unit: r.unit ?? 'ratio', value: round(r.value), extra: [`goal ${r.atMost === true ? '≤' : '≥'} ${r.goal}`, ratioMet(r) ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · ') });
+    (r.atMost === true ? smaller : entries).push({
+      name: r.unit === undefined ? `ratio: ${r.name}` : r.name,
+      unit: r.unit ?? 'ratio',
+      value: round(r.value),
+      extra: [`goal ${r.atMost === true ? '≤' : '≥'} ${r.goal}`, ratioMet(r) ? 'met' : 'missed', r.why, common].filter((x) => x !== '').join(' · '),
+    });
   }
   return { bigger: entries, smaller };
 }
-

@@ -35,7 +35,8 @@ function replicasCpu(replicas: readonly Replica[]): number {
 
 function assertAlive(ctx: Ctx, procs: readonly Replica[] = ctx.replicas): void {
   for (const r of procs) {
-    if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`replica ${r.id} exited (${String(r.child.exitCode ?? r.child.signalCode)}):\n${r.stderr()}`);
+    if (r.child.exitCode !== null || r.child.signalCode !== null)
+      throw new Error(`replica ${r.id} exited (${String(r.child.exitCode ?? r.child.signalCode)}):\n${r.stderr()}`);
   }
   if (ctx.isInterrupted()) throw new Error('interrupted');
 }
@@ -175,4 +176,3 @@ export async function measureDriverPair(ctx: Ctx): Promise<{ wrk: Sample; driver
 }
 
 // ------------------------------------------------------------------ output
-

@@ -23,12 +23,21 @@ describe('zerodrop on --runtime docker', () => {
   it('runs the demo (rollout v1→v2, zone b crash and recovery) at a reduced rate: PASS (or INVALID only for a starved machine), containers gone afterwards', async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
     const out = tempReportsDir();
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/zerodrop.js'), 'demo', '--runtime', 'docker', '--rate', '500', '--duration', '18s', '--out', out, '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 200_000,
-    });
-    const result = JSON.parse(r.stdout) as { verdict: string; run: { id: string; runtime: string }; load: { failed: number; lost: number }; checks: { id: string; status: string; actual: string }[] };
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/zerodrop.js'), 'demo', '--runtime', 'docker', '--rate', '500', '--duration', '18s', '--out', out, '--json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 200_000,
+      },
+    );
+    const result = JSON.parse(r.stdout) as {
+      verdict: string;
+      run: { id: string; runtime: string };
+      load: { failed: number; lost: number };
+      checks: { id: string; status: string; actual: string }[];
+    };
     const verdict = expectPassOrStarved(result, r.stderr.slice(-3000));
     expect(r.status).toBe(verdict === 'PASS' ? 0 : 3);
     expect(result.run.runtime).toBe('docker');

@@ -44,7 +44,10 @@ timeline:
   it('a harness SIGKILLed mid-run leaves its containers; the next run removes them before it starts its own', async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
     const out = tempReportsDir();
-    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '200', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '200', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     const runId = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "deployment ready" within 60 s:\n${text}`)), 60_000);
@@ -61,11 +64,15 @@ timeline:
     await new Promise((r) => child.once('exit', r));
     expect((await ofRun(runId)).length, 'containers outlive a SIGKILLed harness (no pdeathsig for them)').toBeGreaterThan(0);
     // The next start of any docker run reaps containers whose owner process is dead.
-    const next = spawnSync(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '100', '--duration', '4s', '--out', out, '-q'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const next = spawnSync(
+      process.execPath,
+      [BIN, 'run', 'scenarios/rollout.yaml', '--runtime', 'docker', '--rate', '100', '--duration', '4s', '--out', out, '-q'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(next.status, next.stderr.slice(-2000)).not.toBeNull();
     expect(await ofRun(runId)).toEqual([]);
   });

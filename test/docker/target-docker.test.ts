@@ -36,7 +36,13 @@ beforeAll(async () => {
   const r = spawnSync('docker', runArgs('v1'), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`docker run failed: ${r.stderr}`);
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/readyz`).then((x) => x.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (x) => x.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('the container never became ready');
@@ -47,7 +53,7 @@ afterAll(() => {
 });
 
 describe('target mode: a container replaced by docker stop + docker run', () => {
-  it('drops requests while nothing serves: FAIL, exit 1, in the exec step\'s window', async (ctx) => {
+  it("drops requests while nothing serves: FAIL, exit 1, in the exec step's window", async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
     const replace = `docker stop -t 5 ${NAME} >/dev/null && docker run ${runArgs('v2').slice(1).join(' ')} >/dev/null`;
     const { result } = await runYaml(`

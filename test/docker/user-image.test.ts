@@ -18,10 +18,26 @@ const IMAGE = 'zerodrop-test/myapp';
 let engine: EngineProbe = { ok: false, reason: 'not probed' };
 
 function build(base: string, version: string): void {
-  const r = spawnSync('docker', ['build', '-q', '--build-arg', `BASE=${base}`, '--build-arg', `VERSION=${version}`, '-t', `${IMAGE}:${version}`, '-f', join(ROOT, 'examples/byo-image/Dockerfile'), join(ROOT, 'examples')], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    'docker',
+    [
+      'build',
+      '-q',
+      '--build-arg',
+      `BASE=${base}`,
+      '--build-arg',
+      `VERSION=${version}`,
+      '-t',
+      `${IMAGE}:${version}`,
+      '-f',
+      join(ROOT, 'examples/byo-image/Dockerfile'),
+      join(ROOT, 'examples'),
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`docker build ${IMAGE}:${version} failed: ${r.stderr}`);
 }
 

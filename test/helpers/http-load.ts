@@ -246,18 +246,16 @@ export function startLoad(options: LoadOptions): LoadRun {
       open();
     });
 
-  const done = Promise.all(Array.from({ length: options.connections }, (_, i) => runConnection(i))).then(
-    (): LoadResult => ({
-      ...counts,
-      byStatus,
-      failureReasons,
-      failures,
-      connectErrors,
-      servedBy,
-      maxLatencyMs,
-      elapsedMs: performance.now() - t0,
-    }),
-  );
+  const done = Promise.all(Array.from({ length: options.connections }, (_, i) => runConnection(i))).then((): LoadResult => ({
+    ...counts,
+    byStatus,
+    failureReasons,
+    failures,
+    connectErrors,
+    servedBy,
+    maxLatencyMs,
+    elapsedMs: performance.now() - t0,
+  }));
   return {
     done,
     counts: () => ({ ...counts }),

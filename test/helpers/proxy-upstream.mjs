@@ -54,9 +54,12 @@ const server = http.createServer(
     ? (req, res) => {
         requests++;
         const zid = req.headers['x-zerodrop-id'];
-        res.writeHead(200, zid === undefined
-          ? { 'content-type': 'text/plain', 'content-length': plainBody.length, 'x-served-by': id }
-          : { 'content-type': 'text/plain', 'content-length': plainBody.length, 'x-served-by': id, 'x-zerodrop-id': zid });
+        res.writeHead(
+          200,
+          zid === undefined
+            ? { 'content-type': 'text/plain', 'content-length': plainBody.length, 'x-served-by': id }
+            : { 'content-type': 'text/plain', 'content-length': plainBody.length, 'x-served-by': id, 'x-zerodrop-id': zid },
+        );
         res.end(plainBody);
         req.resume();
       }

@@ -15,7 +15,17 @@ interface CheckLike {
 }
 
 /** What a starved machine may leave INVALID (the machine check itself included). */
-const SPOILED_BY_STARVATION = new Set(['load.rate-reached', 'load.schedule-kept', 'load.machine-not-starved', 'thresholds.rollout-retries', 'thresholds.steady-retries', 'thresholds.p99', 'thresholds.p999', 'thresholds.max-gap', 'orchestrator.control-plane-on-time']);
+const SPOILED_BY_STARVATION = new Set([
+  'load.rate-reached',
+  'load.schedule-kept',
+  'load.machine-not-starved',
+  'thresholds.rollout-retries',
+  'thresholds.steady-retries',
+  'thresholds.p99',
+  'thresholds.p999',
+  'thresholds.max-gap',
+  'orchestrator.control-plane-on-time',
+]);
 
 export function expectPassOrStarved(result: { verdict: string; checks: CheckLike[] }, context = ''): 'PASS' | 'INVALID' {
   const bad = result.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip');
@@ -27,6 +37,8 @@ export function expectPassOrStarved(result: { verdict: string; checks: CheckLike
     expect(c.status, why).toBe('invalid');
     expect(SPOILED_BY_STARVATION.has(c.id), `${c.id} is not something a starved machine explains\n${why}`).toBe(true);
   }
-  console.warn(`[zerodrop tests] INVALID, the machine was starved (not the service): ${result.checks.find((c) => c.id === 'load.machine-not-starved')?.actual ?? ''}`);
+  console.warn(
+    `[zerodrop tests] INVALID, the machine was starved (not the service): ${result.checks.find((c) => c.id === 'load.machine-not-starved')?.actual ?? ''}`,
+  );
   return 'INVALID';
 }

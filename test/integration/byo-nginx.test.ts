@@ -71,6 +71,9 @@ describe('nginx lifecycle: stopSignal decides whether a rollout drops requests (
     // flight when the rollout started (none failed in steady state).
     const rollout = result.bands.find((b) => b.kind === 'rollout');
     expect(rollout, explain(result)).toBeDefined();
-    expect(result.failures.sample.every((f) => f.tMs + f.latencyMs >= rollout!.startMs), explain(result)).toBe(true);
+    expect(
+      result.failures.sample.every((f) => f.tMs + f.latencyMs >= rollout!.startMs),
+      explain(result),
+    ).toBe(true);
   });
 });

@@ -77,7 +77,10 @@ function slowStartScenario(dir: string, termination: { drainDelay: string; grace
 }
 
 /** Starts `zerodrop run file` and returns once replicas of the run exist but none is ready. */
-async function startAndWaitForReplicas(file: string, out: string): Promise<{ child: ReturnType<typeof spawn>; runId: string; stderr: ReturnType<typeof collect>; exited: Promise<number | null> }> {
+async function startAndWaitForReplicas(
+  file: string,
+  out: string,
+): Promise<{ child: ReturnType<typeof spawn>; runId: string; stderr: ReturnType<typeof collect>; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, 'run', file, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   const stderr = collect(child.stderr);
@@ -135,7 +138,10 @@ describe('zerodrop CLI', () => {
 
   it('SIGINT mid-run tears everything down, writes a report marked incomplete, exit 3', async () => {
     const out = tempReportsDir();
-    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '500', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '500', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stderr = child.stderr;
     const [, runId] = await waitFor(/run (\S+) →/, stderr, 30_000);
     await waitFor(/t=\s*\d+s/, stderr, 30_000);
@@ -191,7 +197,10 @@ describe('zerodrop CLI', () => {
 
   it('SIGKILL of the harness leaves no replica behind (pdeathsig, process groups)', async () => {
     const out = tempReportsDir();
-    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '300', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', 'scenarios/rollout.yaml', '--rate', '300', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [, runId] = await waitFor(/run (\S+) →/, child.stderr, 30_000);
     await waitFor(/deployment ready/, child.stderr, 30_000);
     expect(processesOfRun(runId!).length).toBe(6);

@@ -24,7 +24,7 @@ describe('livenessProbe: the kubelet restarts a replica whose liveness fails', (
   const dir = mkdtempSync(join(tmpdir(), 'zd-liveness-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('zone a\'s replica fails /livez 3× → terminated with its grace period, started again with restarts 1; zone b untouched', async () => {
+  it("zone a's replica fails /livez 3× → terminated with its grace period, started again with restarts 1; zone b untouched", async () => {
     const sick = join(dir, 'sick');
     const { result } = await runYaml(`
 name: liveness-restart
@@ -43,7 +43,10 @@ timeline:
     expect(checkOf(result, 'events.1-exec').status, explain(result)).toBe('pass');
     const rows = result.replicas.map((r) => ({ zone: r.zone, restarts: r.restarts, exit: r.exit, draining: r.drainingMs !== null }));
     // The first zone-a replica was restarted once (a graceful exit on its stop signal), the next one is the restart.
-    expect(rows.filter((r) => r.zone === 'a'), JSON.stringify(result.replicas)).toEqual([
+    expect(
+      rows.filter((r) => r.zone === 'a'),
+      JSON.stringify(result.replicas),
+    ).toEqual([
       { zone: 'a', restarts: 0, exit: 'graceful', draining: true },
       { zone: 'a', restarts: 1, exit: 'running', draining: false },
     ]);

@@ -98,7 +98,10 @@ timeline:
     expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
     // The failures are attributed to the rollout and to the replicas that died.
     const steps = Object.keys(result.failures.byStep);
-    expect(steps.some((s) => s.includes('rollout')), JSON.stringify(result.failures.byStep)).toBe(true);
+    expect(
+      steps.some((s) => s.includes('rollout')),
+      JSON.stringify(result.failures.byStep),
+    ).toBe(true);
     expect(result.failures.sample.length).toBeGreaterThan(0);
   });
 });

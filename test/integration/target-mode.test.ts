@@ -28,7 +28,10 @@ async function freePort(): Promise<number> {
 
 async function waitUp(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -46,7 +49,11 @@ class OwnNginx {
     // which races a client writing on one (measured: 5 resets in 900 requests at 200 req/s with
     // 65 s). With a connection per request there is nothing to race: the reload itself is lossless.
     // Its own process group, so stop() takes its workers with it.
-    this.child = spawn('sh', ['examples/nginx/nginx-replica.sh'], { env: { ...process.env, PORT: String(this.port), NGINX_DIR: this.dir, NGINX_KEEPALIVE: '0' }, stdio: 'ignore', detached: true });
+    this.child = spawn('sh', ['examples/nginx/nginx-replica.sh'], {
+      env: { ...process.env, PORT: String(this.port), NGINX_DIR: this.dir, NGINX_KEEPALIVE: '0' },
+      stdio: 'ignore',
+      detached: true,
+    });
     await waitUp(this.port);
   }
   /**
@@ -82,7 +89,7 @@ describe('target mode: a deployment zerodrop did not start', () => {
   beforeAll(() => nginx.start());
   afterAll(() => nginx.stop());
 
-  it('nginx -s reload with a changed config under load: PASS; the checks that need zerodrop\'s replicas are not applicable', async () => {
+  it("nginx -s reload with a changed config under load: PASS; the checks that need zerodrop's replicas are not applicable", async () => {
     const d = nginx.dir;
     const reload = `sed -i 's/hello from nginx/hello again from nginx/' ${d}/nginx.conf && ${NGINX} -e stderr -p ${d}/ -c ${d}/nginx.conf -s reload`;
     const { result } = await runYaml(scenario(nginx.port, reload));
@@ -91,7 +98,10 @@ describe('target mode: a deployment zerodrop did not start', () => {
     expect(checkOf(result, 'events.1-exec').status).toBe('pass');
     // The exec step is the disruption: the headline names it, not "load only".
     expect(result.headline).toMatch(/ through exec sh -c /);
-    expect(checkOf(result, 'counters.sent-equals-received')).toMatchObject({ status: 'skip', actual: expect.stringContaining('not applicable in target mode') });
+    expect(checkOf(result, 'counters.sent-equals-received')).toMatchObject({
+      status: 'skip',
+      actual: expect.stringContaining('not applicable in target mode'),
+    });
     expect(checkOf(result, 'orchestrator.invariants').status).toBe('skip');
     expect(checkOf(result, 'ledger.ids-echoed').actual).toContain('target mode');
     // No serverCounters given: the server-side reconciliation is listed as skipped, never passed.

@@ -53,7 +53,14 @@ describe.skipIf(!binary)('target mode: server-side counters read from a real Pro
       join(dir, 'prometheus.yml'),
       `global: { scrape_interval: 1s, scrape_timeout: 1s }\nscrape_configs:\n  - job_name: app\n    static_configs: [{ targets: ["127.0.0.1:${appPort}"] }]\n`,
     );
-    prometheus = await PrometheusServer.start({ binary: binary!, configFile: join(dir, 'prometheus.yml'), dataDir: join(dir, 'data'), logFile: join(dir, 'prometheus.log'), runId: 'zd-server-counters', stateDir: join(dir, 'state') });
+    prometheus = await PrometheusServer.start({
+      binary: binary!,
+      configFile: join(dir, 'prometheus.yml'),
+      dataDir: join(dir, 'data'),
+      logFile: join(dir, 'prometheus.log'),
+      runId: 'zd-server-counters',
+      stateDir: join(dir, 'state'),
+    });
     // The server's counters exist in Prometheus before the run reads their start values.
     for (let i = 0; i < 100; i++) {
       const r = await prometheus.api.query('up{job="app"}');
@@ -100,7 +107,9 @@ describe.skipIf(!binary)('target mode: server-side counters read from a real Pro
     expect((many as ZerodropError).exitCode).toBe(2);
     expect((many as ZerodropError).message).toMatch(/target\.serverCounters\.queries\[0\]\.promql: .*series, not one number/);
     expect((many as ZerodropError).fix).toContain('sum(');
-    const gone = await runYaml(scenario(appPort, `http://127.0.0.1:${await freePort()}`, `      - { name: requests, promql: 'sum(http_requests_total)' }`)).catch((e: unknown) => e);
+    const gone = await runYaml(
+      scenario(appPort, `http://127.0.0.1:${await freePort()}`, `      - { name: requests, promql: 'sum(http_requests_total)' }`),
+    ).catch((e: unknown) => e);
     expect((gone as ZerodropError).code).toBe('ZD_PROMETHEUS_UNAVAILABLE');
     expect((gone as ZerodropError).exitCode).toBe(3);
   });
@@ -116,10 +125,18 @@ describe.skipIf(!binary)('target mode: server-side counters read from a real Pro
       return 'accepted';
     };
     const counters = 'serverCounters: { queries: [{ name: r, promql: "sum(x)" }] }';
-    expect(refused(`target: { url: "http://127.0.0.1:1/", ${counters} }\n`)).toMatch(/target\.serverCounters: serverCounters are read from your Prometheus, and prometheus is off[\s\S]*fix: .*prometheus: http/);
+    expect(refused(`target: { url: "http://127.0.0.1:1/", ${counters} }\n`)).toMatch(
+      /target\.serverCounters: serverCounters are read from your Prometheus, and prometheus is off[\s\S]*fix: .*prometheus: http/,
+    );
     expect(refused(`target: { ${counters} }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/target\.serverCounters: serverCounters are for target mode/);
     const twice = 'serverCounters: { queries: [{ name: r, promql: "sum(x)" }, { name: r, promql: "sum(y)", counts: 2xx }] }';
-    expect(refused(`target: { url: "http://127.0.0.1:1/", ${twice} }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/target\.serverCounters\.queries\[1\]\.name: r is used twice[\s\S]*fix: give each query its own name/);
-    expect(refused(`target: { url: "http://127.0.0.1:1/", serverCounters: { queries: [{ name: r, promql: "sum(x)", counts: 5xx }] } }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(/counts[\s\S]*fix: what the counter counts: sent/);
+    expect(refused(`target: { url: "http://127.0.0.1:1/", ${twice} }\nprometheus: http://127.0.0.1:9090\n`)).toMatch(
+      /target\.serverCounters\.queries\[1\]\.name: r is used twice[\s\S]*fix: give each query its own name/,
+    );
+    expect(
+      refused(
+        `target: { url: "http://127.0.0.1:1/", serverCounters: { queries: [{ name: r, promql: "sum(x)", counts: 5xx }] } }\nprometheus: http://127.0.0.1:9090\n`,
+      ),
+    ).toMatch(/counts[\s\S]*fix: what the counter counts: sent/);
   });
 });

@@ -69,7 +69,7 @@ describe('target mode: zerodrop up rolled out by an exec step running zerodrop c
     }
   });
 
-  it('replicas that exit abruptly, the up\'s proxy not retrying: the client sees the drops, FAIL (exit 1)', async () => {
+  it("replicas that exit abruptly, the up's proxy not retrying: the client sees the drops, FAIL (exit 1)", async () => {
     const u = await up(['--app-fault', 'abrupt-exit', '--no-retries']);
     try {
       const { result } = await runYaml(scenario(u));

@@ -27,7 +27,11 @@ function get(url: string): Promise<{ status: number; servedBy: string | undefine
     const req = request(url, { agent: false }, (res) => {
       res.resume();
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, servedBy: res.headers['x-served-by'] as string | undefined, version: res.headers['x-version'] as string | undefined }),
+        resolve({
+          status: res.statusCode ?? 0,
+          servedBy: res.headers['x-served-by'] as string | undefined,
+          version: res.headers['x-version'] as string | undefined,
+        }),
       );
     });
     req.on('error', reject);
@@ -70,7 +74,12 @@ describe('zerodrop up + zerodrop ctl', () => {
     let text = '';
     child.stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
     try {
-      const found = await until('the printed URLs', () => text, (t) => /admin\s+http:\/\/127\.0\.0\.1:\d+/.test(t) && /service\s+http:\/\/127\.0\.0\.1:\d+/.test(t), 30_000);
+      const found = await until(
+        'the printed URLs',
+        () => text,
+        (t) => /admin\s+http:\/\/127\.0\.0\.1:\d+/.test(t) && /service\s+http:\/\/127\.0\.0\.1:\d+/.test(t),
+        30_000,
+      );
       const service = /service\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(found)![1]!;
       const admin = /admin\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(found)![1]!;
 
@@ -80,7 +89,9 @@ describe('zerodrop up + zerodrop ctl', () => {
 
       // A web page the operator has open cannot drive it: cross-site POSTs and rebound hosts get 403.
       const port = Number(new URL(admin).port);
-      expect(await rawStatus(port, 'POST', '/zones/a/fail', { host: `127.0.0.1:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' })).toBe(403);
+      expect(await rawStatus(port, 'POST', '/zones/a/fail', { host: `127.0.0.1:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' })).toBe(
+        403,
+      );
       expect(await rawStatus(port, 'GET', '/status', { host: `rebound.example:${port}` })).toBe(403);
       expect(await rawStatus(port, 'GET', '/status', { host: `127.0.0.1:${port}` })).toBe(200);
 
@@ -89,25 +100,48 @@ describe('zerodrop up + zerodrop ctl', () => {
       expect((s0.json as Status).status.availableReplicas).toBe(6);
 
       expect(ctl(admin, 'rollout', 'v2').status).toBe(0);
-      await until('rollout v2', () => ctl(admin, 'status').json as Status, (s) => s.version === 'v2' && !s.rolloutInProgress && s.status.updatedReplicas === 6);
+      await until(
+        'rollout v2',
+        () => ctl(admin, 'status').json as Status,
+        (s) => s.version === 'v2' && !s.rolloutInProgress && s.status.updatedReplicas === 6,
+      );
       expect((await get(`${service}/`)).version).toBe('v2');
 
       expect(ctl(admin, 'fail-zone', 'b').status).toBe(0);
       // Until the control plane notices (zoneFailureDetection), the dead replicas still look
       // Ready, as pods on a dead node do in Kubernetes: wait for the rescheduled state itself.
       const zoneB = (s: Status) => s.zones.find((z) => z.name === 'b');
-      const down = await until('zone b rescheduled', () => ctl(admin, 'status').json as Status, (s) => !zoneB(s)?.up && zoneB(s)?.ready === 0 && s.status.availableReplicas === 6);
-      expect(down.zones.filter((z) => z.name !== 'b').reduce((n, z) => n + z.ready, 0), 'all 6 on the surviving zones').toBe(6);
+      const down = await until(
+        'zone b rescheduled',
+        () => ctl(admin, 'status').json as Status,
+        (s) => !zoneB(s)?.up && zoneB(s)?.ready === 0 && s.status.availableReplicas === 6,
+      );
+      expect(
+        down.zones.filter((z) => z.name !== 'b').reduce((n, z) => n + z.ready, 0),
+        'all 6 on the surviving zones',
+      ).toBe(6);
       expect(ctl(admin, 'recover-zone', 'b').status).toBe(0);
-      await until('zone b up', () => ctl(admin, 'status').json as Status, (s) => s.zones.every((z) => z.up));
+      await until(
+        'zone b up',
+        () => ctl(admin, 'status').json as Status,
+        (s) => s.zones.every((z) => z.up),
+      );
 
       // The event stream: history first (one JSON event per line), then live.
       const events = spawn(process.execPath, [BIN, 'ctl', 'events', '--admin', admin], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let streamed = '';
       events.stdout.on('data', (c: Buffer) => (streamed += c.toString('utf8')));
       try {
-        await until('the event history', () => streamed, (t) => /"type":"zone\.up"/.test(t), 10_000);
-        const types = streamed.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+        await until(
+          'the event history',
+          () => streamed,
+          (t) => /"type":"zone\.up"/.test(t),
+          10_000,
+        );
+        const types = streamed
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { type: string }).type);
         expect(types).toEqual(expect.arrayContaining(['rollout.started', 'rollout.completed', 'zone.down', 'zone.up']));
       } finally {
         events.kill('SIGTERM');

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ExpositionParseError,
-  parseExposition,
-  parseExpositionFull,
-  sampleValue,
-  sumTrafficResponses,
-  trafficResponsesByCode,
-} from '../../index.js';
+import { ExpositionParseError, parseExposition, parseExpositionFull, sampleValue, sumTrafficResponses, trafficResponsesByCode } from '../../index.js';
 
 const TEXT = `# HELP http_requests_total HTTP responses sent, counted when the response ends.
 # TYPE http_requests_total counter

@@ -85,27 +85,35 @@ export function parseCli(argv: string[]): ParsedCli {
   if (values.duration !== undefined) {
     const ms = parseDuration(values.duration);
     if (ms === null || ms < 1000) {
-      throw new ZerodropError('ZD_BAD_USAGE', `--duration ${values.duration}: not a duration of at least 1s`, { fix: 'e.g. --duration 30s, --duration 2m or --duration 1m30s' });
+      throw new ZerodropError('ZD_BAD_USAGE', `--duration ${values.duration}: not a duration of at least 1s`, {
+        fix: 'e.g. --duration 30s, --duration 2m or --duration 1m30s',
+      });
     }
     overrides.durationMs = ms;
   }
   if (values.connections !== undefined) overrides.connections = positiveInt('--connections', values.connections, 'e.g. --connections 128', false);
   if (values.engine !== undefined) {
     if (values.engine !== 'open' && values.engine !== 'autocannon') {
-      throw new ZerodropError('ZD_BAD_USAGE', `--engine ${values.engine}: unknown engine`, { fix: 'use --engine open (constant arrival rate) or --engine autocannon' });
+      throw new ZerodropError('ZD_BAD_USAGE', `--engine ${values.engine}: unknown engine`, {
+        fix: 'use --engine open (constant arrival rate) or --engine autocannon',
+      });
     }
     overrides.engine = values.engine;
   }
   if (values.runtime !== undefined) {
     if (!isRuntimeName(values.runtime)) {
-      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, { fix: `use --runtime ${RUNTIME_NAMES.join(' or --runtime ')} (default ${DEFAULT_RUNTIME})` });
+      throw new ZerodropError('ZD_BAD_USAGE', `--runtime ${values.runtime}: unknown runtime`, {
+        fix: `use --runtime ${RUNTIME_NAMES.join(' or --runtime ')} (default ${DEFAULT_RUNTIME})`,
+      });
     }
     overrides.runtime = values.runtime;
   }
   if (values.prometheus !== undefined) {
     const p = values.prometheus;
     if (p !== 'auto' && p !== 'off' && !/^https?:\/\/[^\s]+$/.test(p)) {
-      throw new ZerodropError('ZD_BAD_USAGE', `--prometheus ${p}: not auto, off or a URL`, { fix: 'e.g. --prometheus auto, or --prometheus http://127.0.0.1:9090' });
+      throw new ZerodropError('ZD_BAD_USAGE', `--prometheus ${p}: not auto, off or a URL`, {
+        fix: 'e.g. --prometheus auto, or --prometheus http://127.0.0.1:9090',
+      });
     }
     overrides.prometheus = p;
   }
@@ -141,7 +149,20 @@ export function parseCli(argv: string[]): ParsedCli {
 }
 
 function base(command: Command, positionals: string[]): ParsedCli {
-  return { command, positionals, overrides: {}, json: false, quiet: false, adminPort: null, admin: null, mode: null, image: null, ledgerOut: null, serviceCommand: null, url: null };
+  return {
+    command,
+    positionals,
+    overrides: {},
+    json: false,
+    quiet: false,
+    adminPort: null,
+    admin: null,
+    mode: null,
+    image: null,
+    ledgerOut: null,
+    serviceCommand: null,
+    url: null,
+  };
 }
 
 function positiveInt(flag: string, text: string, fix: string, allowZero: boolean): number {

@@ -20,7 +20,19 @@ export interface OptionDoc {
   short?: string;
 }
 
-const OVERRIDES: CliOptionName[] = ['rate', 'duration', 'connections', 'engine', 'runtime', 'prometheus', 'app-fault', 'no-retries', 'keep-data', 'proxy', 'out'];
+const OVERRIDES: CliOptionName[] = [
+  'rate',
+  'duration',
+  'connections',
+  'engine',
+  'runtime',
+  'prometheus',
+  'app-fault',
+  'no-retries',
+  'keep-data',
+  'proxy',
+  'out',
+];
 
 export const COMMAND_DOCS: Record<Command, CommandDoc> = {
   demo: {
@@ -103,7 +115,10 @@ export const OPTION_DOCS: Record<CliOptionName, OptionDoc> = {
   },
   'no-retries': { arg: '', text: 'the proxy never retries: see what the service alone would have cost' },
   'keep-data': { arg: '', text: "keep the run's volume (deployment.volume) instead of removing it with the run" },
-  proxy: { arg: '<p>', text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API) | auto (HAProxy when installed, on the process runtime)" },
+  proxy: {
+    arg: '<p>',
+    text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API) | auto (HAProxy when installed, on the process runtime)",
+  },
   out: { arg: '<dir>', text: 'where reports go (default: reports)' },
   'ledger-out': {
     arg: '<file>',
@@ -126,9 +141,15 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   { name: 'ZERODROP_ADMIN', text: 'zerodrop ctl: the admin URL of a running `zerodrop up` (instead of --admin)' },
   { name: 'ZERODROP_PROMETHEUS_BIN', text: 'the prometheus binary for --prometheus auto (default: prometheus on PATH)' },
   { name: 'ZERODROP_HAPROXY_BIN', text: 'the haproxy binary for --proxy haproxy (default: /usr/sbin/haproxy)' },
-  { name: 'ZERODROP_DOCKER_ENDPOINT', text: 'docker runtime: published (default: ports on 127.0.0.1, docker-proxy) | auto (the bridge address when a TCP connect reaches it, else published ports) | container (the bridge address)' },
+  {
+    name: 'ZERODROP_DOCKER_ENDPOINT',
+    text: 'docker runtime: published (default: ports on 127.0.0.1, docker-proxy) | auto (the bridge address when a TCP connect reaches it, else published ports) | container (the bridge address)',
+  },
   { name: 'ZERODROP_DOCKER_CPU_SHARES', text: 'docker runtime: <booting>:<serving> cpu.shares (default 512:1024)' },
-  { name: 'ZERODROP_CPU_PRIORITIES', text: 'off (default) | on (harness and HAProxy at nice -5, a booting replica at nice 10 until Ready) | harness=N,booting=N,serving=N' },
+  {
+    name: 'ZERODROP_CPU_PRIORITIES',
+    text: 'off (default) | on (harness and HAProxy at nice -5, a booting replica at nice 10 until Ready) | harness=N,booting=N,serving=N',
+  },
   { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: "docker runtime: auto (default) | engine (the engine's own default) | a cgroup path" },
   { name: 'ZERODROP_FAULTS', text: 'sample-app: fault switches, comma-separated (what --app-fault sets)' },
   { name: 'ZERODROP_RUN_ID', text: 'set for every replica: the run it belongs to (with PORT, REPLICA_ID, ZONE, APP_VERSION)' },

@@ -85,10 +85,13 @@ function validate(cli: ParsedCli): number {
 async function report(cli: ParsedCli): Promise<number> {
   const dir = cli.positionals[0];
   if (!dir) throw new ZerodropError('ZD_BAD_USAGE', 'zerodrop report needs a run directory', { fix: 'e.g. zerodrop report reports/demo-20261126-101500-ab12' });
-  if (!existsSync(dir)) throw new ZerodropError('ZD_BAD_USAGE', `no such directory: ${dir}`, { fix: 'pass a reports/<run-id>/ directory that holds a result.json' });
+  if (!existsSync(dir))
+    throw new ZerodropError('ZD_BAD_USAGE', `no such directory: ${dir}`, { fix: 'pass a reports/<run-id>/ directory that holds a result.json' });
   const { result, artifacts } = await rerender(dir);
   process.stderr.write(`re-rendered ${Object.keys(artifacts).length} files in ${dir}\n`);
-  process.stdout.write(renderTerminalSummary(result, { reportPath: artifacts['report.html'] ?? join(dir, 'report.html'), color: colorEnabled(process.stdout) }) + '\n');
+  process.stdout.write(
+    renderTerminalSummary(result, { reportPath: artifacts['report.html'] ?? join(dir, 'report.html'), color: colorEnabled(process.stdout) }) + '\n',
+  );
   return result.exitCode;
 }
 

@@ -116,7 +116,9 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
   const target = parseTargetUrl(config.url);
   assertRunId(config.runId);
   if (config.requests.some((r) => r.keyedWrite === true)) {
-    throw new ZerodropError('ZD_BAD_USAGE', 'load.writes needs the open engine (a write is keyed from its request id)', { fix: 'use load.engine: open, or load.writes: 0' });
+    throw new ZerodropError('ZD_BAD_USAGE', 'load.writes needs the open engine (a write is keyed from its request id)', {
+      fix: 'use load.engine: open, or load.writes: 0',
+    });
   }
   const mix = buildMix(config.requests.map((r) => r.weight));
   const templates = config.requests.map((t) => ({
@@ -191,7 +193,7 @@ export function startAutocannonEngine(config: DriverConfig, options: EngineOptio
     const now = nowMs();
     // Closed model: the intended time is the write itself (send lag 0). The row was added a few
     // µs earlier in setupRequest, where its seq was needed for the id header.
-    (ledger.columns.intended)[seq] = now;
+    ledger.columns.intended[seq] = now;
     stats.noteSend(ledger.markSent(seq, now), maxLateUs);
     inFlight++;
     const conn = st.client.conn;

@@ -49,7 +49,8 @@ export function validateConfig(config: DriverConfig): void {
   if (!(Number.isFinite(ramp) && ramp >= 0 && ramp <= config.warmupMs)) {
     bad(`rampUpMs ${ramp} must be in [0, warmupMs ${config.warmupMs}]`, 'the ramp is part of the warm-up, which is not measured');
   }
-  if (ramp > 0 && (config.engine !== 'open' || config.rate === 0)) bad('rampUpMs needs the open engine with a rate', 'autocannon and the closed loop have no schedule to ramp');
+  if (ramp > 0 && (config.engine !== 'open' || config.rate === 0))
+    bad('rampUpMs needs the open engine with a rate', 'autocannon and the closed loop have no schedule to ramp');
   const rows = (config.rate * config.durationMs) / 1000;
   if (rows > 100_000_000) bad(`rate × duration = ${Math.round(rows)} requests is more than the ledger holds (1e8)`);
 }

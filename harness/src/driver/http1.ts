@@ -63,7 +63,7 @@ export function parseTargetUrl(url: string): TargetUrl {
   if (host === 'localhost') host = '127.0.0.1'; // resolve once, not per connect
   if (!isAllowedTarget(host)) {
     throw new ZerodropError('ZD_BAD_USAGE', `driver url "${url}": load may only target loopback or a private address the run created`, {
-      fix: 'use 127.0.0.1 / ::1 (load and faults go only to loopback or the run\'s own containers)',
+      fix: "use 127.0.0.1 / ::1 (load and faults go only to loopback or the run's own containers)",
     });
   }
   const port = u.port === '' ? 80 : Number(u.port);
@@ -92,7 +92,7 @@ export function assertRunId(runId: string): void {
 export function encodeTemplates(templates: readonly RequestTemplate[], target: TargetUrl, runId: string): EncodedTemplate[] {
   assertRunId(runId);
   if (templates.length === 0) {
-    throw new ZerodropError('ZD_BAD_USAGE', 'the driver needs at least one request template', { fix: 'add a request to the scenario\'s load.requests' });
+    throw new ZerodropError('ZD_BAD_USAGE', 'the driver needs at least one request template', { fix: "add a request to the scenario's load.requests" });
   }
   return templates.map((t, i) => {
     const where = `load.requests[${i}]`;

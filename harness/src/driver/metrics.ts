@@ -54,8 +54,16 @@ export function createDriverMetrics(options: DriverMetricsOptions): DriverMetric
   const sent = new Counter({ name: 'zerodrop_driver_requests_sent_total', help: 'Requests the driver wrote to a socket (ledger rows).', registers });
   // load.writes (issue 16): the writes among them, and what the read-back found after the load.
   const writesSent = new Counter({ name: 'zerodrop_driver_writes_sent_total', help: 'Writes (PUT /kv/<request id>) the driver sent.', registers });
-  const writesAcked = new Counter({ name: 'zerodrop_driver_writes_acknowledged_total', help: 'Writes answered 2xx with their own id (acknowledged).', registers });
-  const writesFailed = new Counter({ name: 'zerodrop_driver_writes_failed_total', help: 'Writes that ended without an acknowledgement (a failure of the ledger).', registers });
+  const writesAcked = new Counter({
+    name: 'zerodrop_driver_writes_acknowledged_total',
+    help: 'Writes answered 2xx with their own id (acknowledged).',
+    registers,
+  });
+  const writesFailed = new Counter({
+    name: 'zerodrop_driver_writes_failed_total',
+    help: 'Writes that ended without an acknowledgement (a failure of the ledger).',
+    registers,
+  });
   const writesReadBack = new Gauge({
     name: 'zerodrop_driver_writes_read_back',
     help: 'After the load: acknowledged writes read back intact (durable) or not (lost), keys nobody wrote (phantom), failed writes that landed anyway.',
@@ -94,7 +102,7 @@ export function createDriverMetrics(options: DriverMetricsOptions): DriverMetric
   });
   const maxLag = new Gauge({
     name: 'zerodrop_driver_max_schedule_lag_seconds',
-    help: 'Largest lag between a request\'s intended and actual send so far.',
+    help: "Largest lag between a request's intended and actual send so far.",
     registers,
   });
   const target = new Gauge({ name: 'zerodrop_driver_target_rate', help: 'Target arrival rate, requests per second (0 = closed loop).', registers });
@@ -138,7 +146,11 @@ export function createDriverMetrics(options: DriverMetricsOptions): DriverMetric
     },
     update(p: DriverProgress): void {
       if (p.writes) {
-        for (const [k, counter] of [['sent', writesSent], ['acknowledged', writesAcked], ['failed', writesFailed]] as const) {
+        for (const [k, counter] of [
+          ['sent', writesSent],
+          ['acknowledged', writesAcked],
+          ['failed', writesFailed],
+        ] as const) {
           const v = p.writes[k];
           const dw = delta(v, lastWrites[k]);
           if (dw > 0) counter.inc(dw);

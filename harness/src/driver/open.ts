@@ -35,7 +35,21 @@ import net from 'node:net';
 import { errorCode } from '../../../common/src/errors.js';
 import { nowMs } from './clock.js';
 import { emptySummary, type EngineOptions, type EngineResult, type EngineRun, validateConfig } from './engine.js';
-import { buildMix, digitCount, type EncodedTemplate, encodeTemplates, FAILED, ID_MATCH, ID_MISSING, NEED_MORE, parseTargetUrl, ReplicaInterner, ResponseParser, type TargetUrl, writeDigits } from './http1.js';
+import {
+  buildMix,
+  digitCount,
+  type EncodedTemplate,
+  encodeTemplates,
+  FAILED,
+  ID_MATCH,
+  ID_MISSING,
+  NEED_MORE,
+  parseTargetUrl,
+  ReplicaInterner,
+  ResponseParser,
+  type TargetUrl,
+  writeDigits,
+} from './http1.js';
 import { Ledger } from './ledger.js';
 import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
@@ -527,9 +541,10 @@ class OpenEngine {
       summary.anomalies++;
     }
     if (this.options.onProgress) {
-      this.options.onProgress(
-        { ...final.progress(now, { inFlight: 0, openConnections: 0, scheduleLagMs: 0, targetRate: this.cfg.rate, final: true }), writes: { ...this.writes } },
-      );
+      this.options.onProgress({
+        ...final.progress(now, { inFlight: 0, openConnections: 0, scheduleLagMs: 0, targetRate: this.cfg.rate, final: true }),
+        writes: { ...this.writes },
+      });
     }
     this.resolveDone({ ledger: this.ledger, summary });
   }
@@ -548,12 +563,10 @@ class OpenEngine {
       const due = this.schedule.dueBy(now - this.start);
       if (this.nextSeq < due) lag = now - (this.start + this.schedule.at(this.nextSeq));
     }
-    cb(
-      {
-        ...this.stats.progress(now, { inFlight: this.busyCount, openConnections: this.openCount, scheduleLagMs: lag, targetRate: this.cfg.rate, final }),
-        writes: { ...this.writes },
-      },
-    );
+    cb({
+      ...this.stats.progress(now, { inFlight: this.busyCount, openConnections: this.openCount, scheduleLagMs: lag, targetRate: this.cfg.rate, final }),
+      writes: { ...this.writes },
+    });
   }
 
   private clearTimers(): void {

@@ -139,7 +139,11 @@ function snapshot(counts: Float64Array, sums: Float64Array): LatencyHistogramSna
  * The cumulative counters of a finished ledger (what the final progress message carries).
  * `sent` is the number of rows; lateSends counts rows whose send lag exceeded maxLateMs.
  */
-export function statsFromLedger(data: Pick<LedgerData, 'length' | 'outcome' | 'status' | 'latencyUs' | 'attempts' | 'sendLagUs'>, maxLateMs: number, now: number): RunStats {
+export function statsFromLedger(
+  data: Pick<LedgerData, 'length' | 'outcome' | 'status' | 'latencyUs' | 'attempts' | 'sendLagUs'>,
+  maxLateMs: number,
+  now: number,
+): RunStats {
   const st = new RunStats(now);
   const n = data.length;
   const lateUs = maxLateMs * 1000;

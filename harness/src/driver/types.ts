@@ -133,9 +133,7 @@ export interface DriverProgress {
 }
 
 /** Prometheus-style buckets (seconds, `le` inclusive) of zerodrop_driver_request_duration_seconds. */
-export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
-  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface LatencyHistogramSnapshot {
   /** Upper bounds (seconds); counts have one more slot for +Inf. */

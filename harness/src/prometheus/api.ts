@@ -125,7 +125,7 @@ export class PrometheusApi {
         labels,
         discoveredLabels: (t['discoveredLabels'] ?? {}) as Labels,
         scrapeUrl: text(t['scrapeUrl']),
-        health: (t['health'] === 'up' || t['health'] === 'down' ? t['health'] : 'unknown'),
+        health: t['health'] === 'up' || t['health'] === 'down' ? t['health'] : 'unknown',
         // Go's zero time ("0001-01-01T00:00:00Z") before the first scrape.
         lastScrapeMs: Number.isFinite(last) && last > 0 ? last : null,
         lastError: text(t['lastError']),
@@ -156,7 +156,11 @@ export class PrometheusApi {
         ...(form ? { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
       });
     } catch (err) {
-      throw new PrometheusApiError(`${method} ${this.baseUrl}${path}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`, null, 'unreachable');
+      throw new PrometheusApiError(
+        `${method} ${this.baseUrl}${path}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`,
+        null,
+        'unreachable',
+      );
     }
     const text = await res.text();
     let body: Envelope;
@@ -166,7 +170,11 @@ export class PrometheusApi {
       throw new PrometheusApiError(`${method} ${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, res.status, 'bad_response');
     }
     if (body.status !== 'success') {
-      throw new PrometheusApiError(`${method} ${path}: ${body.errorType ?? 'error'}: ${body.error ?? `HTTP ${res.status}`}`, res.status, body.errorType ?? null);
+      throw new PrometheusApiError(
+        `${method} ${path}: ${body.errorType ?? 'error'}: ${body.error ?? `HTTP ${res.status}`}`,
+        res.status,
+        body.errorType ?? null,
+      );
     }
     return body.data;
   }

@@ -257,8 +257,13 @@ export function buildCrossQueries(runId: string, rangeS: number, n: InProcessNum
   if (r && (r.exact.size > 0 || r.lowerBound.size > 0)) {
     const exact = r.exact.size > 0 ? exactReplicaCounts(last, r) : null;
     const killedIds = [...r.lowerBound.keys()];
-    const killed = killedIds.length ? `sum by (replica) (${last('http_requests_total', `,replica=~${promString(exactAlternation(killedIds))}${TRAFFIC}`)})` : null;
-    const all = [exact, killed].filter((x): x is string => x !== null).map((x) => `(${x})`).join(' or ');
+    const killed = killedIds.length
+      ? `sum by (replica) (${last('http_requests_total', `,replica=~${promString(exactAlternation(killedIds))}${TRAFFIC}`)})`
+      : null;
+    const all = [exact, killed]
+      .filter((x): x is string => x !== null)
+      .map((x) => `(${x})`)
+      .join(' or ');
     const proxy = `sum by (replica) (${last('zerodrop_proxy_upstream_responses_total')})`;
     const failedAttempts = `sum by (replica) (${last('zerodrop_proxy_upstream_attempts_total', ',outcome!="response"')})`;
     // A replica with no upstream response exported yet has a 0, not a missing term.
@@ -267,7 +272,11 @@ export function buildCrossQueries(runId: string, rangeS: number, n: InProcessNum
     const above = `((${all}) > (${ceiling}))`;
     const violators = below ? `${below} or ${above}` : above;
     out.push({
-      ...cross('replicas-cover-proxy', `count(${violators}) or (count(${all}) * 0)`, 'replicas out of bounds: proxy responses ≤ replica count ≤ proxy responses + failed attempts'),
+      ...cross(
+        'replicas-cover-proxy',
+        `count(${violators}) or (count(${all}) * 0)`,
+        'replicas out of bounds: proxy responses ≤ replica count ≤ proxy responses + failed attempts',
+      ),
       // The violators by name, for the note (their values are the replicas' own counts).
       byReplica: violators,
     });
@@ -314,7 +323,13 @@ export async function evaluateQueries(api: PrometheusApi, specs: readonly QueryS
         }
       }
       if (value === null) {
-        return { spec, value: null, agree: null, problem: 'no data: Prometheus has no sample of this series for the run (a missed scrape)', ...(perReplica ? { perReplica } : {}) };
+        return {
+          spec,
+          value: null,
+          agree: null,
+          problem: 'no data: Prometheus has no sample of this series for the run (a missed scrape)',
+          ...(perReplica ? { perReplica } : {}),
+        };
       }
       const missing = spec.expectReplicas && perReplica ? spec.expectReplicas.filter((id) => !perReplica.has(id)) : [];
       if (missing.length > 0) {
@@ -333,7 +348,8 @@ export async function evaluateQueries(api: PrometheusApi, specs: readonly QueryS
         if (!agree) problem = `PromQL mismatch ${value}, must be ${spec.expected ?? 0} (${spec.what ?? spec.promql})`;
       } else if (spec.relation === '≤') {
         agree = value <= (spec.ceiling ?? Number.POSITIVE_INFINITY);
-        if (!agree) problem = `${value} > ${spec.ceiling} (the proxy's responses + failed attempts to these replicas): a replica counted more than it can have served`;
+        if (!agree)
+          problem = `${value} > ${spec.ceiling} (the proxy's responses + failed attempts to these replicas): a replica counted more than it can have served`;
       } else {
         agree = spec.inProcess !== null && value === spec.inProcess;
         if (!agree) problem = `PromQL ${value} ≠ in-process ${spec.inProcess}`;

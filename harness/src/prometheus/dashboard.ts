@@ -112,7 +112,8 @@ export function dashboardQueries(d: Dashboard): DashboardQuery[] {
   const out: DashboardQuery[] = [];
   for (const { panel: p, row } of panelsWithRows(d)) {
     for (const t of p.targets ?? []) {
-      if (t.expr) out.push({ kind: 'panel', where: `${p.title ?? p.id} / ${t.refId ?? '?'}`, expr: t.expr, instant: t.instant === true && t.range !== true, row });
+      if (t.expr)
+        out.push({ kind: 'panel', where: `${p.title ?? p.id} / ${t.refId ?? '?'}`, expr: t.expr, instant: t.instant === true && t.range !== true, row });
     }
   }
   for (const a of d.annotations?.list ?? []) {
@@ -129,10 +130,13 @@ export function dashboardQueries(d: Dashboard): DashboardQuery[] {
 
 /** Grafana's variables in an expression, e.g. { run_id: 'x', __rate_interval: '4s', __interval: '1s', __range: '5m' }. */
 export function substitute(expr: string, vars: Record<string, string>): string {
-  return expr.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]/g, (m, a?: string, b?: string, c?: string) => {
-    const name = a ?? b ?? c ?? '';
-    return Object.prototype.hasOwnProperty.call(vars, name) ? (vars[name] as string) : m;
-  });
+  return expr.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]/g,
+    (m, a?: string, b?: string, c?: string) => {
+      const name = a ?? b ?? c ?? '';
+      return Object.prototype.hasOwnProperty.call(vars, name) ? (vars[name] as string) : m;
+    },
+  );
 }
 
 /** `label_values(metric, label)` → its parts, or null (variables are not PromQL). */
@@ -152,7 +156,8 @@ export function parseQueryResult(q: string): string | null {
 export function dashboardProblems(d: Dashboard): string[] {
   const problems: string[] = [];
   if (!d.title) problems.push('no title');
-  if (!d.uid || d.uid.length < 8 || d.uid.length > 40 || !/^[A-Za-z0-9_-]+$/.test(d.uid)) problems.push(`uid "${d.uid ?? ''}" must be 8–40 characters [A-Za-z0-9_-]`);
+  if (!d.uid || d.uid.length < 8 || d.uid.length > 40 || !/^[A-Za-z0-9_-]+$/.test(d.uid))
+    problems.push(`uid "${d.uid ?? ''}" must be 8–40 characters [A-Za-z0-9_-]`);
   if (typeof d.schemaVersion !== 'number') problems.push('no schemaVersion');
   // Import fills ${DS_PROMETHEUS} from __inputs; provisioning ignores it and uses the variable of the same name.
   const inputs = Array.isArray(d.__inputs) ? (d.__inputs as { name?: string; type?: string; pluginId?: string }[]) : [];
@@ -164,9 +169,10 @@ export function dashboardProblems(d: Dashboard): string[] {
   const ds = vars.find((v) => v.name === 'DS_PROMETHEUS');
   if (!ds || ds.type !== 'datasource' || ds.query !== 'prometheus') problems.push('variable DS_PROMETHEUS (type datasource, query prometheus) missing');
   const run = vars.find((v) => v.name === 'run_id');
-  const runQuery = run ? dashboardQueries({ templating: { list: [run] } })[0]?.expr ?? '' : '';
+  const runQuery = run ? (dashboardQueries({ templating: { list: [run] } })[0]?.expr ?? '') : '';
   const picker = parseQueryResult(runQuery);
-  if (!run || run.type !== 'query' || (parseLabelValues(runQuery)?.label !== 'run_id' && !picker)) problems.push('variable run_id (label_values(..., run_id) or query_result(...) by run_id) missing');
+  if (!run || run.type !== 'query' || (parseLabelValues(runQuery)?.label !== 'run_id' && !picker))
+    problems.push('variable run_id (label_values(..., run_id) or query_result(...) by run_id) missing');
   // Newest first: run ids start with the scenario name, so only the query's own order (sort_desc by time) can do it.
   if (run && (!picker || !/^\s*sort_desc\(/.test(picker) || run.sort !== 0 || !/run_id=/.test(run.regex ?? ''))) {
     problems.push('variable run_id: runs must be listed newest first (query_result(sort_desc(... by (run_id) ...)), sort 0, a regex taking run_id)');

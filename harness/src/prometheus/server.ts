@@ -12,7 +12,8 @@ import { ZerodropError } from '../../../common/src/errors.js';
 import { SupervisedChild, freeLoopbackPort } from '../../../orchestrator/index.js';
 import { PrometheusApi } from './api.js';
 
-export const INSTALL_FIX = 'install it (Debian/Ubuntu: apt-get install -y --no-install-recommends prometheus; or .ci/install-prometheus.sh), set ZERODROP_PROMETHEUS_BIN to its path, or run with --prometheus off (in-process proof only)';
+export const INSTALL_FIX =
+  'install it (Debian/Ubuntu: apt-get install -y --no-install-recommends prometheus; or .ci/install-prometheus.sh), set ZERODROP_PROMETHEUS_BIN to its path, or run with --prometheus off (in-process proof only)';
 
 /** The prometheus binary: $ZERODROP_PROMETHEUS_BIN, else `prometheus` on PATH, else null. */
 export function findPrometheusBinary(env: NodeJS.ProcessEnv = process.env): string | null {

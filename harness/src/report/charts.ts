@@ -123,8 +123,10 @@ export function throughputChart(r: RunResult, ctx: ChartContext): string {
   const mid = tl.t.map((t) => t + tl.bucketMs / 2);
   const totalFailed = tl.failed.reduce((a, b) => a + b, 0);
   const totalRetried = tl.retried.reduce((a, b) => a + b, 0);
-  const tip = (what: string, counts: number[]) => (i: number): string =>
-    `${fmtOffset(tl.t[i])}: ${fmtInt(counts[i])} ${what} in ${fmtMs(tl.bucketMs)} (${fmtRate((counts[i] ?? 0) * perS)})`;
+  const tip =
+    (what: string, counts: number[]) =>
+    (i: number): string =>
+      `${fmtOffset(tl.t[i])}: ${fmtInt(counts[i])} ${what} in ${fmtMs(tl.bucketMs)} (${fmtRate((counts[i] ?? 0) * perS)})`;
   const series: Series[] = [
     { name: 'ok req/s', color: OK, axis: 'left', kind: 'area', t: mid, values: tl.ok.map((v) => v * perS) },
     {
@@ -160,7 +162,12 @@ export function throughputChart(r: RunResult, ctx: ChartContext): string {
     title: 'Throughput',
     desc: `Successful, failed and retried requests per second, ${fmtMs(tl.bucketMs)} buckets. Target ${fmtRate(target)}; ${fmtInt(totalFailed)} failed, ${fmtInt(totalRetried)} retried. Shaded: rollouts, zone-down windows, warm-up.`,
     height: 300,
-    left: { label: 'ok req/s', scale: 'linear', color: OK, ...(target > 0 ? { max: niceAbove(Math.max(target, ...series[0]!.values.map((v) => v ?? 0)) * 1.08) } : {}) },
+    left: {
+      label: 'ok req/s',
+      scale: 'linear',
+      color: OK,
+      ...(target > 0 ? { max: niceAbove(Math.max(target, ...series[0]!.values.map((v) => v ?? 0)) * 1.08) } : {}),
+    },
     right: { label: 'failed / retried req/s (log)', scale: 'log1p', color: FAILED },
     series,
     annotate: true,
@@ -232,7 +239,10 @@ export function renderChartsHtml(r: RunResult): string {
   const ctx = chartContext(r);
   const legendBands = r.bands.length
     ? `<p class="bands-legend">${[...new Set(r.bands.map((b) => b.kind))]
-        .map((k) => `<span class="swatch" style="background:${BAND_FILL[k] ?? BAND_FILL.warmup}"></span>${escapeHtml(k === 'zone-down' ? 'zone down' : k === 'warmup' ? 'warm-up' : k)}`)
+        .map(
+          (k) =>
+            `<span class="swatch" style="background:${BAND_FILL[k] ?? BAND_FILL.warmup}"></span>${escapeHtml(k === 'zone-down' ? 'zone down' : k === 'warmup' ? 'warm-up' : k)}`,
+        )
         .join(' ')}</p>`
     : '';
   const list = ctx.markerEvents.length

@@ -10,7 +10,22 @@ import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtOffset, fmtPct, fmtRate, f
 
 import { VERDICT_MARK, VERDICT_TONE, at, code, ms, num, sorted, strong, toned, zeroCount } from './doc-model.js';
 import type { Block, Cell, DocOptions, Inline, ReportDoc, Rich, Section, TableBlock, Tone } from './doc-model.js';
-import { breakdown, checkCountsLine, checkExplanations, checksTable, disruptionSummaryTable, entriesByCount, incompleteCallout, invalidCallout, keyFigures, latencyLine, reconciliationBlocks, runLine, sumValues, windowRow } from './doc-blocks.js';
+import {
+  breakdown,
+  checkCountsLine,
+  checkExplanations,
+  checksTable,
+  disruptionSummaryTable,
+  entriesByCount,
+  incompleteCallout,
+  invalidCallout,
+  keyFigures,
+  latencyLine,
+  reconciliationBlocks,
+  runLine,
+  sumValues,
+  windowRow,
+} from './doc-blocks.js';
 
 export * from './doc-model.js';
 export * from './doc-blocks.js';
@@ -172,7 +187,10 @@ function disruptionSection(r: RunResult): Section {
       id: `event-${i + 1}`,
       text: [
         `${i + 1}. ${e.label} `,
-        toned(`(${e.kind}, ${fmtOffset(e.startMs)} → ${e.endMs === null ? 'never ended' : `${fmtOffset(e.endMs)}, ${fmtDuration(e.endMs - e.startMs)}`})`, 'muted'),
+        toned(
+          `(${e.kind}, ${fmtOffset(e.startMs)} → ${e.endMs === null ? 'never ended' : `${fmtOffset(e.endMs)}, ${fmtDuration(e.endMs - e.startMs)}`})`,
+          'muted',
+        ),
       ],
     });
     blocks.push({
@@ -277,8 +295,7 @@ function bootCell(b: ReplicaBoot | null): Cell {
 
 function replicasSection(r: RunResult): Section {
   if (r.replicas.length === 0) return { id: 'replicas', title: 'Replicas', blocks: [{ kind: 'para', content: ['No replicas recorded.'] }] };
-  const exitTone = (e: string): Tone | undefined =>
-    e === 'graceful' || e === 'running' ? undefined : e === 'killed' ? 'warn' : 'bad';
+  const exitTone = (e: string): Tone | undefined => (e === 'graceful' || e === 'running' ? undefined : e === 'killed' ? 'warn' : 'bad');
   const withBoot = r.replicas.some((x) => x.boot);
   const rows = r.replicas.map((x): Cell[] => {
     const delta = x.replicaResponses === null ? null : x.replicaResponses - x.proxy2xx;
@@ -303,22 +320,43 @@ function replicasSection(r: RunResult): Section {
       ...(withBoot ? [bootCell(x.boot ?? null)] : []),
     ];
   });
-  const total = (pick: (x: (typeof r.replicas)[number]) => number | null): number =>
-    r.replicas.reduce((a, x) => a + (pick(x) ?? 0), 0);
+  const total = (pick: (x: (typeof r.replicas)[number]) => number | null): number => r.replicas.reduce((a, x) => a + (pick(x) ?? 0), 0);
   return {
     id: 'replicas',
     title: 'Replicas',
     blocks: [
       {
         kind: 'table',
-        head: ['Replica', 'Zone', 'Version', 'Rev', 'Started', 'Ready', 'Draining', 'Exited', 'Exit', 'Proxy 2xx', 'Replica count', 'Count source', 'Δ', 'Driver served', 'Retries from', 'Restarts', ...(withBoot ? ['Boot'] : [])],
+        head: [
+          'Replica',
+          'Zone',
+          'Version',
+          'Rev',
+          'Started',
+          'Ready',
+          'Draining',
+          'Exited',
+          'Exit',
+          'Proxy 2xx',
+          'Replica count',
+          'Count source',
+          'Δ',
+          'Driver served',
+          'Retries from',
+          'Restarts',
+          ...(withBoot ? ['Boot'] : []),
+        ],
         align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', ...(withBoot ? ['l' as const] : [])],
         rows,
         sortable: true,
         note: [
           `Σ proxy 2xx ${fmtInt(total((x) => x.proxy2xx))} · Σ replica counts ${fmtInt(total((x) => x.replicaResponses))} · Σ driver served ${fmtInt(total((x) => x.driverServed))}. `,
           'Δ = replica count − proxy 2xx; "final" counts are read after the drain, "last-scrape" ones (killed replicas) may miss their last second.',
-          ...(withBoot ? [' Boot: ms from the runtime\'s start call to create → running → listening → Ready; CPU = the container\'s cgroup at Ready (+ its containerd-shim).'] : []),
+          ...(withBoot
+            ? [
+                " Boot: ms from the runtime's start call to create → running → listening → Ready; CPU = the container's cgroup at Ready (+ its containerd-shim).",
+              ]
+            : []),
         ],
       },
     ],

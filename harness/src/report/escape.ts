@@ -20,7 +20,7 @@ const HTML_ENTITIES: Record<string, string> = {
 };
 
 /** Characters XML 1.0 forbids anywhere (most C0 controls, lone surrogates, U+FFFE/FFFF). */
- 
+
 const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** XML text content. Forbidden characters become U+FFFD so the file stays well-formed. */
@@ -50,13 +50,15 @@ export function jsonForScript(value: unknown): string {
  * emphasis, code, links, tables or HTML. Newlines become spaces (a table cell is one line).
  */
 export function escapeMd(s: string): string {
-  return s
-    .replace(/\r?\n|\r/g, ' ')
-    .replace(/[\\`*[\]|~]/g, (c) => `\\${c}`)
-    // `_` only emphasises at a word boundary (GFM): keep snake_case readable in the raw file.
-    .replace(/_/g, (c, i: number, all: string) => (/[\p{L}\p{N}]/u.test(all[i - 1] ?? '') && /[\p{L}\p{N}]/u.test(all[i + 1] ?? '') ? c : '\\_'))
-    .replace(/<(?=[A-Za-z/!?])/g, '\\<')
-    .replace(/&(?=#?\w+;)/g, '&amp;');
+  return (
+    s
+      .replace(/\r?\n|\r/g, ' ')
+      .replace(/[\\`*[\]|~]/g, (c) => `\\${c}`)
+      // `_` only emphasises at a word boundary (GFM): keep snake_case readable in the raw file.
+      .replace(/_/g, (c, i: number, all: string) => (/[\p{L}\p{N}]/u.test(all[i - 1] ?? '') && /[\p{L}\p{N}]/u.test(all[i + 1] ?? '') ? c : '\\_'))
+      .replace(/<(?=[A-Za-z/!?])/g, '\\<')
+      .replace(/&(?=#?\w+;)/g, '&amp;')
+  );
 }
 
 /**

@@ -155,4 +155,3 @@ export function fmtMsTick(ms: number): string {
 export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
   return `${fmtInt(n)} ${n === 1 ? singular : pluralForm}`;
 }
-

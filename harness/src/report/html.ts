@@ -5,7 +5,18 @@
  */
 import type { RunResult } from '../result/types.js';
 import { renderChartsHtml } from './charts.js';
-import { type Block, buildReportDoc, type Cell, type DocOptions, type Inline, type ReportDoc, type Rich, type Section, type Tone, VERDICT_TONE } from './doc.js';
+import {
+  type Block,
+  buildReportDoc,
+  type Cell,
+  type DocOptions,
+  type Inline,
+  type ReportDoc,
+  type Rich,
+  type Section,
+  type Tone,
+  VERDICT_TONE,
+} from './doc.js';
 import { escapeHtml, jsonForScript } from './escape.js';
 import { grafanaRunUrl } from './grafana-link.js';
 

@@ -38,7 +38,11 @@ function caseFor(c: Check, r: RunResult): Case {
   const lines = [`expected: ${c.expected}`, `actual:   ${c.actual}`];
   if (c.explanation) lines.push(`why:      ${c.explanation}`);
   if (c.numbers && Object.keys(c.numbers).length) {
-    lines.push(`numbers:  ${Object.entries(c.numbers).map(([k, n]) => `${k}=${n}`).join(', ')}`);
+    lines.push(
+      `numbers:  ${Object.entries(c.numbers)
+        .map(([k, n]) => `${k}=${n}`)
+        .join(', ')}`,
+    );
   }
   if ((c.group === 'ledger' || c.group === 'counters') && c.status === 'fail' && r.reconciliation.length) {
     lines.push('', 'reconciliation:', reconciliationText(r));
@@ -111,7 +115,12 @@ export function renderJunit(r: RunResult): string {
   if (r.load.bookkeeping) props.push(['bookkeeping_anomalies', String(total(r.load.bookkeeping))]);
   if (r.run.gitSha) props.push(['git_sha', r.run.gitSha]);
   if (r.data) {
-    props.push(['writes_acknowledged', String(r.data.acknowledged)], ['writes_durable', String(r.data.durable)], ['writes_lost', String(r.data.missing + r.data.corrupt)], ['writes_phantom', String(r.data.phantom)]);
+    props.push(
+      ['writes_acknowledged', String(r.data.acknowledged)],
+      ['writes_durable', String(r.data.durable)],
+      ['writes_lost', String(r.data.missing + r.data.corrupt)],
+      ['writes_phantom', String(r.data.phantom)],
+    );
   }
   const a = escapeXmlAttr;
   const out: string[] = [
@@ -134,11 +143,6 @@ export function renderJunit(r: RunResult): string {
     else out.push(`      <skipped message="${a(c.message)}"/>`);
     out.push('    </testcase>');
   }
-  out.push(
-    `    <system-out>${escapeXml(`${r.headline}\n\n${reconciliationText(r)}`)}</system-out>`,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  );
+  out.push(`    <system-out>${escapeXml(`${r.headline}\n\n${reconciliationText(r)}`)}</system-out>`, '  </testsuite>', '</testsuites>', '');
   return out.join('\n');
 }

@@ -3,7 +3,26 @@
  * model (doc.ts). Everything user-supplied is escaped (escape.ts).
  */
 import type { RunResult } from '../result/types.js';
-import { type Block, buildReportDoc, type Cell, checkCountsLine, checksTable, disruptionSummaryTable, type DocOptions, incompleteCallout, type Inline, invalidCallout, keyFigures, latencyFacts, reconciliationBlocks, type ReportDoc, type Rich, runLine, type Section, VERDICT_MARK } from './doc.js';
+import {
+  type Block,
+  buildReportDoc,
+  type Cell,
+  checkCountsLine,
+  checksTable,
+  disruptionSummaryTable,
+  type DocOptions,
+  incompleteCallout,
+  type Inline,
+  invalidCallout,
+  keyFigures,
+  latencyFacts,
+  reconciliationBlocks,
+  type ReportDoc,
+  type Rich,
+  runLine,
+  type Section,
+  VERDICT_MARK,
+} from './doc.js';
 import { escapeHtml, escapeMd, mdCode, mdFence } from './escape.js';
 
 interface MdOptions {
@@ -72,13 +91,19 @@ function blockToMd(b: Block, o: MdOptions): string {
     case 'list':
       return b.items.map((it) => `- ${richToMd(it, false, o)}`).join('\n');
     case 'details': {
-      const inner = b.blocks.map((x) => blockToMd(x, o)).filter(Boolean).join('\n\n');
+      const inner = b.blocks
+        .map((x) => blockToMd(x, o))
+        .filter(Boolean)
+        .join('\n\n');
       return `<details><summary>${escapeHtml(b.summary)}</summary>\n\n${inner}\n\n</details>`;
     }
     case 'code':
       return mdFence(b.text, b.lang);
     case 'columns':
-      return b.blocks.map((x) => blockToMd(x, o)).filter(Boolean).join('\n\n');
+      return b.blocks
+        .map((x) => blockToMd(x, o))
+        .filter(Boolean)
+        .join('\n\n');
     case 'charts':
       return '';
   }
@@ -111,10 +136,7 @@ export function docToMarkdown(doc: ReportDoc, footer: string): string {
 /** report.md */
 export function renderMarkdown(result: RunResult, options: DocOptions = {}): string {
   const doc = buildReportDoc(result, options);
-  return docToMarkdown(
-    doc,
-    `_Rendered from \`result.json\` by zerodrop ${escapeMd(result.tool.version)}; \`zerodrop report <dir>\` renders it again._`,
-  );
+  return docToMarkdown(doc, `_Rendered from \`result.json\` by zerodrop ${escapeMd(result.tool.version)}; \`zerodrop report <dir>\` renders it again._`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +200,8 @@ export function renderStepSummary(result: RunResult, options: StepSummaryOptions
       skipped += 1;
     }
   }
-  if (skipped) out += `${joiner}_${skipped} section(s) left out to keep this summary under ${Math.round(max / 1024)} KB; they are in report.md and report.html._`;
+  if (skipped)
+    out += `${joiner}_${skipped} section(s) left out to keep this summary under ${Math.round(max / 1024)} KB; they are in report.md and report.html._`;
   out += tail;
   // Last resort (absurdly long headline or names): hard cut on a line boundary.
   while (bytes(out) > max) out = `${out.slice(0, Math.floor(out.length * 0.9)).replace(/\n[^\n]*$/, '')}\n\n_(truncated)_\n`;

@@ -246,18 +246,12 @@ export function renderChart(spec: ChartSpec): string {
   const fmtL = spec.left.format ?? fmtCompact;
   out.push(`<g class="axis" fill="${spec.left.color ?? AXIS}" text-anchor="end">`);
   for (const v of YL.ticks) out.push(`<text x="${c(x0 - 6)}" y="${c(YL(v) + 3.5)}">${escapeHtml(fmtL(v))}</text>`);
-  out.push(
-    `<text transform="translate(${c(14)} ${c((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">${escapeHtml(spec.left.label)}</text>`,
-    '</g>',
-  );
+  out.push(`<text transform="translate(${c(14)} ${c((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">${escapeHtml(spec.left.label)}</text>`, '</g>');
   if (YR && spec.right) {
     const fmtR = spec.right.format ?? fmtCompact;
     out.push(`<g class="axis" fill="${spec.right.color ?? AXIS}" text-anchor="start">`);
     for (const v of YR.ticks) out.push(`<text x="${c(x1 + 6)}" y="${c(YR(v) + 3.5)}">${escapeHtml(fmtR(v))}</text>`);
-    out.push(
-      `<text transform="translate(${c(W - 10)} ${c((y0 + y1) / 2)}) rotate(90)" text-anchor="middle">${escapeHtml(spec.right.label)}</text>`,
-      '</g>',
-    );
+    out.push(`<text transform="translate(${c(W - 10)} ${c((y0 + y1) / 2)}) rotate(90)" text-anchor="middle">${escapeHtml(spec.right.label)}</text>`, '</g>');
   }
   out.push(`<g class="axis" fill="${AXIS}" text-anchor="middle">`);
   for (const t of timeTicks(d0, d1)) {

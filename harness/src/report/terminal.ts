@@ -38,7 +38,9 @@ export function renderTerminalSummary(r: RunResult, opts: TerminalOptions | stri
   }
   lines.push(`  ${clean(r.headline)}`);
   const rate =
-    l.targetRate > 0 ? `${fmtRate(l.achievedRate)} of ${fmtRate(l.targetRate)} (${fmtPct(l.achievedRate / l.targetRate)})` : `${fmtRate(l.achievedRate)} (closed loop)`;
+    l.targetRate > 0
+      ? `${fmtRate(l.achievedRate)} of ${fmtRate(l.targetRate)} (${fmtPct(l.achievedRate / l.targetRate)})`
+      : `${fmtRate(l.achievedRate)} (closed loop)`;
   const bad = (n: number, s: string): string => (n > 0 ? paint('red', s) : s);
   lines.push(
     `  ${label('load')} ${rate} · sent ${fmtInt(l.sent)} · ${bad(l.lost, `lost ${fmtInt(l.lost)}`)} · ${bad(r.failures.total, `failed ${fmtInt(r.failures.total)}`)} · saved by retry ${fmtInt(

@@ -184,10 +184,7 @@ export function validateRunResult(value: unknown, file: string): RunResult {
         ? `${file} has no schemaVersion: it is not a zerodrop result.json`
         : `${file} has schemaVersion ${JSON.stringify(sv)}; this zerodrop reads schemaVersion ${RESULT_SCHEMA_VERSION}`,
       {
-        fix:
-          typeof tool === 'string'
-            ? `render it with zerodrop ${tool}, the version that wrote it (npx zerodrop@${tool} report <dir>)`
-            : fix,
+        fix: typeof tool === 'string' ? `render it with zerodrop ${tool}, the version that wrote it (npx zerodrop@${tool} report <dir>)` : fix,
       },
     );
   }
@@ -208,14 +205,61 @@ export function validateRunResult(value: unknown, file: string): RunResult {
               : typeof v === type;
     if (!ok) problems.push(`${path}: expected ${type}, got ${v === undefined ? 'nothing' : Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`);
   };
-  for (const p of ['tool.version', 'run.id', 'run.scenario.name', 'run.startedAt', 'run.endedAt', 'run.runtime', 'run.command', 'headline'] as const) need(p, 'string');
-  for (const p of ['run.durationMs', 'run.originEpochMs', 'exitCode', 'load.targetRate', 'load.achievedRate', 'load.sent', 'load.completed', 'load.ok', 'load.failed', 'load.lost'] as const)
+  for (const p of ['tool.version', 'run.id', 'run.scenario.name', 'run.startedAt', 'run.endedAt', 'run.runtime', 'run.command', 'headline'] as const)
+    need(p, 'string');
+  for (const p of [
+    'run.durationMs',
+    'run.originEpochMs',
+    'exitCode',
+    'load.targetRate',
+    'load.achievedRate',
+    'load.sent',
+    'load.completed',
+    'load.ok',
+    'load.failed',
+    'load.lost',
+  ] as const)
     need(p, 'number');
   need('run.complete', 'boolean');
   need('run.incompleteReason', 'string|null');
-  for (const p of ['run.machine', 'load', 'load.latency', 'disruption', 'failures', 'failures.byOutcome', 'failures.byStatus', 'failures.byReplica', 'failures.byZone', 'failures.byStep', 'timeline', 'timeline.readyByZone', 'timeline.readyByVersion', 'proxy', 'proxy.responded', 'proxy.retries', 'prometheus', 'artifacts'] as const)
+  for (const p of [
+    'run.machine',
+    'load',
+    'load.latency',
+    'disruption',
+    'failures',
+    'failures.byOutcome',
+    'failures.byStatus',
+    'failures.byReplica',
+    'failures.byZone',
+    'failures.byStep',
+    'timeline',
+    'timeline.readyByZone',
+    'timeline.readyByVersion',
+    'proxy',
+    'proxy.responded',
+    'proxy.retries',
+    'prometheus',
+    'artifacts',
+  ] as const)
     need(p, 'object');
-  for (const p of ['checks', 'reconciliation', 'disruption.events', 'failures.sample', 'replicas', 'timeline.t', 'timeline.ok', 'timeline.failed', 'timeline.retried', 'timeline.p50Ms', 'timeline.p99Ms', 'timeline.maxMs', 'bands', 'events', 'prometheus.queries'] as const)
+  for (const p of [
+    'checks',
+    'reconciliation',
+    'disruption.events',
+    'failures.sample',
+    'replicas',
+    'timeline.t',
+    'timeline.ok',
+    'timeline.failed',
+    'timeline.retried',
+    'timeline.p50Ms',
+    'timeline.p99Ms',
+    'timeline.maxMs',
+    'bands',
+    'events',
+    'prometheus.queries',
+  ] as const)
     need(p, 'array');
   need('failures.total', 'number');
   need('failures.listFile', 'string|null');

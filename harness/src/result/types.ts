@@ -14,18 +14,7 @@ export type Verdict = 'PASS' | 'FAIL' | 'INVALID';
 export type CheckStatus = 'pass' | 'fail' | 'invalid' | 'skip';
 
 export type CheckGroup =
-  | 'ledger'
-  | 'counters'
-  | 'load'
-  | 'events'
-  | 'disruption'
-  | 'orchestrator'
-  | 'replicas'
-  | 'prometheus'
-  | 'thresholds'
-  | 'data'
-  | 'secrets'
-  | 'server';
+  'ledger' | 'counters' | 'load' | 'events' | 'disruption' | 'orchestrator' | 'replicas' | 'prometheus' | 'thresholds' | 'data' | 'secrets' | 'server';
 
 export interface Check {
   /** Stable id, e.g. "ledger.no-lost-requests". One JUnit testcase each. */

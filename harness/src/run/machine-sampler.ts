@@ -154,7 +154,7 @@ export class MachineSampler {
         .catch(() => undefined)
         .finally(() => (this.proxyAsking = false));
     }
-    const proxyDelay = ask === null ? null : this.proxyDelay ?? 0;
+    const proxyDelay = ask === null ? null : (this.proxyDelay ?? 0);
     this.proxyDelay = null;
     const driver = this.sources.takeDriverLoad();
     if (driver.cpu !== null) this.threadCpu.driver.read(driver.cpu.ticks, driver.cpu.t);

@@ -20,7 +20,16 @@ import { type DeploymentController, type ProxyControl, type ProxyStats, ReplicaF
 import type { LedgerData } from '../driver/ledger.js';
 import { PrometheusApi, type ActiveTarget } from '../prometheus/api.js';
 import { buildQueries, evaluateWhenScraped, explainRows, inProcessNumbers, toResultQueries } from '../prometheus/checks.js';
-import { COMPONENTS, DEFAULT_SCRAPE_INTERVAL_S, JOB_NAMES, prometheusConfigYaml, sdFile, sharedSdDir, urlTargetGroup, type Component } from '../prometheus/config.js';
+import {
+  COMPONENTS,
+  DEFAULT_SCRAPE_INTERVAL_S,
+  JOB_NAMES,
+  prometheusConfigYaml,
+  sdFile,
+  sharedSdDir,
+  urlTargetGroup,
+  type Component,
+} from '../prometheus/config.js';
 import { INSTALL_FIX, PrometheusServer, findPrometheusBinary, prometheusVersion } from '../prometheus/server.js';
 import type { PrometheusResult } from '../result/types.js';
 import type { MetricsServer } from './metrics-server.js';
@@ -132,7 +141,10 @@ export class PrometheusSession {
         const configFile = join(promDir, 'prometheus.yml');
         writeFileSync(configFile, prometheusConfigYaml({ sdDir, runId: ctx.runId, scrapeIntervalS: interval }));
         // For replays of the snapshot (README): a config that scrapes nothing.
-        writeFileSync(join(promDir, 'replay.yml'), '# Replay a snapshot: prometheus --config.file=replay.yml --storage.tsdb.path=<snapshot dir>\nglobal:\n  scrape_interval: 1m\n');
+        writeFileSync(
+          join(promDir, 'replay.yml'),
+          '# Replay a snapshot: prometheus --config.file=replay.yml --storage.tsdb.path=<snapshot dir>\nglobal:\n  scrape_interval: 1m\n',
+        );
         server = await PrometheusServer.start({
           binary,
           configFile,
@@ -142,7 +154,10 @@ export class PrometheusSession {
           ...(ctx.stateDir ? { stateDir: ctx.stateDir } : {}),
         });
         api = server.api;
-        version = prometheusVersion(binary)?.replace(/^prometheus, version /, '').split(' ')[0] ?? 'unknown';
+        version =
+          prometheusVersion(binary)
+            ?.replace(/^prometheus, version /, '')
+            .split(' ')[0] ?? 'unknown';
         ctx.log(`prometheus ${version}: ${server.url} (data ${shortPath(promDir)})`);
       } else {
         version = await api.version().catch(() => 'unknown');
@@ -180,13 +195,17 @@ export class PrometheusSession {
       await new Promise((r) => setTimeout(r, 200));
     }
     const seen = last.map((t) => `${t.job} ${t.scrapeUrl} ${t.health}${t.lastError ? ` (${t.lastError})` : ''}`);
-    throw new ZerodropError('ZD_PROMETHEUS_UNAVAILABLE', `Prometheus at ${this.url} did not scrape the run's targets within ${Math.round(timeoutMs / 1000)} s`, {
-      details: seen.length ? ['targets of this run:', ...seen] : [`no target of this run is known to it (file_sd directory ${this.sdDir})`],
-      fix:
-        this.mode === 'auto'
-          ? `see ${join(this.promDir, 'prometheus.log')}; or run with --prometheus off`
-          : `add the scrape config printed by \`zerodrop prometheus-config\` to your prometheus.yml and reload it; or use --prometheus auto / off`,
-    });
+    throw new ZerodropError(
+      'ZD_PROMETHEUS_UNAVAILABLE',
+      `Prometheus at ${this.url} did not scrape the run's targets within ${Math.round(timeoutMs / 1000)} s`,
+      {
+        details: seen.length ? ['targets of this run:', ...seen] : [`no target of this run is known to it (file_sd directory ${this.sdDir})`],
+        fix:
+          this.mode === 'auto'
+            ? `see ${join(this.promDir, 'prometheus.log')}; or run with --prometheus off`
+            : `add the scrape config printed by \`zerodrop prometheus-config\` to your prometheus.yml and reload it; or use --prometheus auto / off`,
+      },
+    );
   }
 
   /** The scrape interval the server really uses for our jobs (url mode: read from its config). */
@@ -195,7 +214,10 @@ export class PrometheusSession {
     try {
       const res = await fetch(`${this.url}/api/v1/status/config`, { signal: AbortSignal.timeout(3000) });
       const body = (await res.json()) as { data?: { yaml?: string } };
-      const cfg = parseYaml(body.data?.yaml ?? '') as { global?: { scrape_interval?: string }; scrape_configs?: { job_name?: string; scrape_interval?: string }[] };
+      const cfg = parseYaml(body.data?.yaml ?? '') as {
+        global?: { scrape_interval?: string };
+        scrape_configs?: { job_name?: string; scrape_interval?: string }[];
+      };
       const job = cfg.scrape_configs?.find((j) => j.job_name === JOB_NAMES.proxy);
       return parseDurationMs(job?.scrape_interval ?? cfg.global?.scrape_interval) ?? 1000;
     } catch {
@@ -259,7 +281,9 @@ export class PrometheusSession {
         const seen = killedRow?.perReplica ? [...r.lowerBound.keys()].filter((id) => killedRow.perReplica?.has(id)).length : null;
         parts.push(
           `${r.lowerBound.size} replica(s) killed or frozen before a final read (${[...r.lowerBound.keys()].slice(0, 4).join(', ')}${r.lowerBound.size > 4 ? '…' : ''}): their counts are lower bounds, checked as ≤ the proxy's responses + failed attempts to them (${r.lowerBoundProxyCeiling}), not as equalities` +
-            (seen === null ? '.' : `; Prometheus scraped ${seen} of them (file_sd discovery takes up to 5 s, so a replica that lives less than ~6 s may never be scraped).`),
+            (seen === null
+              ? '.'
+              : `; Prometheus scraped ${seen} of them (file_sd discovery takes up to 5 s, so a replica that lives less than ~6 s may never be scraped).`),
         );
       }
       if (r.unread.length) parts.push(`Left out (the orchestrator could not read them at the end): ${r.unread.join(', ')}.`);

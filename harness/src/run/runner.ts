@@ -10,7 +10,14 @@ import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { captureAnchor, monotonicMs, type ClockAnchor } from '../../../common/src/clock.js';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
-import { type DeploymentController, emptyProxyStats, preflightDataPlane, type ProxyControl, type ProxyStats, type Runtime } from '../../../orchestrator/index.js';
+import {
+  type DeploymentController,
+  emptyProxyStats,
+  preflightDataPlane,
+  type ProxyControl,
+  type ProxyStats,
+  type Runtime,
+} from '../../../orchestrator/index.js';
 import { emptySummary } from '../driver/engine.js';
 import { createDriverMetrics, startDriver, type DriverHandle } from '../driver/index.js';
 import { Ledger, type LedgerData } from '../driver/ledger.js';
@@ -100,12 +107,7 @@ class RunResources implements StackParts {
   }
 
   async destroy(): Promise<void> {
-    await Promise.allSettled([
-      this.driver?.terminate(),
-      destroyStack(this),
-      this.prometheus?.stop(),
-      this.metricsServer?.close(),
-    ]);
+    await Promise.allSettled([this.driver?.terminate(), destroyStack(this), this.prometheus?.stop(), this.metricsServer?.close()]);
     this.secrets?.remove();
   }
 }
@@ -123,7 +125,11 @@ export async function runScenario(options: RunOptions): Promise<RunOutcome> {
     onKill = (): void => {
       killed = true;
       io.log('killing everything the run started (SIGKILL)');
-      void res.destroy().finally(() => reject(new ZerodropError('ZD_INTERRUPTED', 'killed by a second interrupt: everything the run started was killed, no report was written')));
+      void res
+        .destroy()
+        .finally(() =>
+          reject(new ZerodropError('ZD_INTERRUPTED', 'killed by a second interrupt: everything the run started was killed, no report was written')),
+        );
     };
   });
   if (options.kill?.aborted) onKill();
@@ -170,7 +176,9 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const { controller, proxy, orchestratorMetrics, cpuPriorities } = await startStack(plan, { runId, log: io.log, into: res, state });
     checkpoint();
     stage = 'starting the replicas';
-    io.log(`starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`);
+    io.log(
+      `starting ${plan.deployment.replicas} replicas of ${plan.deployment.template.version} over zones ${plan.deployment.zones.join(', ')} (${plan.runtime})…`,
+    );
     // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
     await abortable(controller.start(), signal, stage);
     io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${proxy.url}`);
@@ -191,7 +199,12 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     stage = 'running the load';
     loadStarted = true;
     const authHeaders = secrets?.headers() ?? {};
-    const driver = startDriver({ ...plan.driver, requests: plan.driver.requests.map((r) => ({ ...r, headers: { ...r.headers, ...authHeaders } })), url: proxy.url, runId });
+    const driver = startDriver({
+      ...plan.driver,
+      requests: plan.driver.requests.map((r) => ({ ...r, headers: { ...r.headers, ...authHeaders } })),
+      url: proxy.url,
+      runId,
+    });
     res.driver = driver;
     const driverMetrics = createDriverMetrics({ runId });
     res.metricsServer.add('driver', () => driverMetrics.registry.metrics());
@@ -208,7 +221,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     let driverCpu: { ticks: number; t: number } | null = null;
     const plane = proxy as ProxyControl & { pid?: number | null; loopDelay?: () => Promise<{ loopDelayMaxMs: number; cpuTicks: number | null }> };
     const sampler = new MachineSampler({
-      replicaPids: () => controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
+      replicaPids: () =>
+        controller.allReplicas.flatMap((r) => (r.started?.pid != null && r.exit === null ? [{ pid: r.started.pid, booting: r.firstReadyMs === null }] : [])),
       dataPlanePid: () => (typeof plane.pid === 'number' ? plane.pid : null),
       proxyLoad: typeof plane.loopDelay === 'function' ? () => plane.loopDelay!() : null,
       takeDriverLoad: () => {
@@ -252,14 +266,21 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     if (plan.driver.requests.some((r) => r.keyedWrite === true) && !isKilled()) {
       stage = 'reading the writes back';
       data = await readBackPhase(plan, ledger, proxy.url, origin, steps, io, secrets?.headers() ?? {});
-      driverMetrics.readBack({ durable: data.durable, lost: data.missing + data.corrupt, phantom: data.phantom, landedUnacknowledged: data.landedUnacknowledged });
+      driverMetrics.readBack({
+        durable: data.durable,
+        lost: data.missing + data.corrupt,
+        phantom: data.phantom,
+        landedUnacknowledged: data.landedUnacknowledged,
+      });
     }
 
     // 5. Verdict and reports.
     stage = 'writing the reports';
     if (isKilled()) throw new ZerodropError('ZD_INTERRUPTED', 'killed: no report'); // what is left of a killed run writes nothing
     const driverMetricsText = await driverMetrics.registry.metrics();
-    const secretsEvidence = secrets ? await secretsPhase(secrets, dir, ledger, controller, res.runtime!, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline]) : null;
+    const secretsEvidence = secrets
+      ? await secretsPhase(secrets, dir, ledger, controller, res.runtime!, [plan.scenario, prometheusResult, driverMetricsText, controller.timeline])
+      : null;
     const result = verifyRun({
       ...runIdentity(plan, runId, options.command, anchor, startedAt),
       ledger,
@@ -294,7 +315,15 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
         io.log(`interrupted: the proxy's counts could not be read (${errorMessage(e)}); reporting 0`);
         return emptyProxyStats();
       });
-      const { result, ledger, origin } = interruptedBeforeLoad({ plan, runId, command: options.command, startedAt, controller: res.controller, proxyStats, stage });
+      const { result, ledger, origin } = interruptedBeforeLoad({
+        plan,
+        runId,
+        command: options.command,
+        startedAt,
+        controller: res.controller,
+        proxyStats,
+        stage,
+      });
       return await writeOutcome(dir, result, ledger, origin, io);
     }
     if (err instanceof ZerodropError) throw err;
@@ -387,7 +416,13 @@ function startSecrets(plan: RunPlan, runId: string, res: RunResources): SecretsS
   return new SecretsSession(res.secrets, plan.runtime, plan.deployment.template.env);
 }
 
-function executeStep(controller: DeploymentController, step: PlannedStep, origin: number, io: RunIo, ctx: { secrets: SecretsSession | null; driver: DriverHandle }): StepRecord {
+function executeStep(
+  controller: DeploymentController,
+  step: PlannedStep,
+  origin: number,
+  io: RunIo,
+  ctx: { secrets: SecretsSession | null; driver: DriverHandle },
+): StepRecord {
   const record: StepRecord = { step, startedMs: monotonicMs() - origin, endedMs: null, outcome: 'running', detail: null };
   io.log(`▶ ${step.label}`);
   const finish = (outcome: StepRecord['outcome'], detail: string | null): void => {
@@ -413,7 +448,10 @@ function countsSnapshot(controller: DeploymentController): VerifyController {
 function phaseLabel(controller: DeploymentController, steps: StepRecord[], origin: number): string {
   const now = monotonicMs() - origin;
   const running = steps.filter((s) => s.outcome === 'running').map((s) => s.step.label.replace(/ at .*$/, ''));
-  const down = controller.view().zones.filter((z) => !z.up).map((z) => `zone ${z.name} down`);
+  const down = controller
+    .view()
+    .zones.filter((z) => !z.up)
+    .map((z) => `zone ${z.name} down`);
   const parts = [...running, ...down];
   void now;
   return parts.length > 0 ? parts.join(' · ') : 'steady';
@@ -422,7 +460,10 @@ function phaseLabel(controller: DeploymentController, steps: StepRecord[], origi
 function progressLine(p: DriverProgress, controller: DeploymentController, origin: number, phase: string): string {
   const v = controller.view();
   const zones = v.zones.map((z) => `${z.name}:${z.up ? z.ready : 'down'}`).join(' ');
-  const versions = v.replicaSets.filter((rs) => rs.active > 0).map((rs) => `${rs.version}:${rs.ready}`).join(' ');
+  const versions = v.replicaSets
+    .filter((rs) => rs.active > 0)
+    .map((rs) => `${rs.version}:${rs.ready}`)
+    .join(' ');
   const t = ((p.t - origin) / 1000).toFixed(0).padStart(3);
   const rate = Math.round(p.rateLastInterval).toLocaleString('en-US').padStart(7);
   return `t=${t}s ${rate} req/s  p99 ${p.p99LastIntervalMs.toFixed(1)}ms  failed ${p.failed}  in flight ${p.inFlight}  ready ${zones} | ${versions} | ${phase}`;
@@ -437,4 +478,4 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal, what: string): P
   });
 }
 
-export type { LedgerData,  ProxyStats };
+export type { LedgerData, ProxyStats };

@@ -143,7 +143,11 @@ export class SecretsSession {
    * replicas out of rotation: a draining one is still routed while routing converges), the
    * clients switch to the new value (`switchClients`).
    */
-  async rotate(name: string, controller: RotationTargets, switchClients: (headers: Record<string, string>) => void): Promise<{ outcome: string; durationMs: number; reason: string | null }> {
+  async rotate(
+    name: string,
+    controller: RotationTargets,
+    switchClients: (headers: Record<string, string>) => void,
+  ): Promise<{ outcome: string; durationMs: number; reason: string | null }> {
     this.secrets.rotate(name);
     this.rotations++;
     this.env = { ...this.env, [SECRETS_DIR_ENV]: this.secrets.dirFor(this.runtime) };

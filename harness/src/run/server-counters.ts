@@ -58,7 +58,13 @@ export class ServerCounters {
     }
     // A reading that failed last keeps no stale end value: INVALID, with the reason.
     for (const r of this.readings) if (r.problem !== null) r.end = null;
-    return { prometheusUrl: this.api.baseUrl, probeStatus, settleMs: this.spec.settle, waitedMs: Math.round(monotonicMs() - from), readings: this.readings.map((r) => ({ ...r })) };
+    return {
+      prometheusUrl: this.api.baseUrl,
+      probeStatus,
+      settleMs: this.spec.settle,
+      waitedMs: Math.round(monotonicMs() - from),
+      readings: this.readings.map((r) => ({ ...r })),
+    };
   }
 }
 
@@ -84,7 +90,7 @@ function startError(url: string, i: number, promql: string, err: unknown): Zerod
     });
   }
   return new ZerodropError('ZD_PROMETHEUS_UNAVAILABLE', `Prometheus at ${url} could not be read before the load (${errorMessage(err)}); no load was sent`, {
-    fix: 'start it, or check the scenario\'s prometheus URL (target mode reads the server\'s counters from it)',
+    fix: "start it, or check the scenario's prometheus URL (target mode reads the server's counters from it)",
     details: [`${field}: ${promql}`],
   });
 }

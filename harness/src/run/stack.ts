@@ -7,7 +7,18 @@
  * whose start fails) can tear down exactly what exists. The replicas are not started here:
  * `stack.controller.start()` is the caller's, because the runner makes it abortable.
  */
-import { applyHarnessPriority, createRuntime, CPU_PRIORITIES_ENV, DeploymentController, parseCpuPriorities, OrchestratorMetrics, readTrafficResponses, startDataPlane, type ProxyControl, type Runtime } from '../../../orchestrator/index.js';
+import {
+  applyHarnessPriority,
+  createRuntime,
+  CPU_PRIORITIES_ENV,
+  DeploymentController,
+  parseCpuPriorities,
+  OrchestratorMetrics,
+  readTrafficResponses,
+  startDataPlane,
+  type ProxyControl,
+  type Runtime,
+} from '../../../orchestrator/index.js';
 import type { RunVolume } from '../../../orchestrator/index.js';
 import { toolVersion } from '../paths.js';
 import type { SecretsSession } from './secrets.js';
@@ -76,7 +87,9 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
   parts.proxy = proxy;
   const controller = new DeploymentController({
     runId,
-    spec: options.state?.secrets ? { ...plan.deployment, template: { ...plan.deployment.template, env: options.state.secrets.templateEnv() } } : plan.deployment,
+    spec: options.state?.secrets
+      ? { ...plan.deployment, template: { ...plan.deployment.template, env: options.state.secrets.templateEnv() } }
+      : plan.deployment,
     runtime,
     proxy,
     zoneFailureDetectionMs: plan.zoneFailureDetectionMs,

@@ -15,7 +15,15 @@ import type { RunIo } from './runner.js';
 import { filesUnder, saveReplicaLogs, type SecretsSession } from './secrets.js';
 
 /** The read-back (run/read-back.ts) and its figures per step window (verify/checks/data.ts). */
-export async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: string, origin: number, steps: StepRecord[], io: RunIo, headers: Record<string, string>): Promise<DataResult> {
+export async function readBackPhase(
+  plan: RunPlan,
+  ledger: LedgerData,
+  url: string,
+  origin: number,
+  steps: StepRecord[],
+  io: RunIo,
+  headers: Record<string, string>,
+): Promise<DataResult> {
   const isWrite = writeSeqPredicate(plan.driver.requests);
   io.log('▶ read-back: every write of the run, through the data plane');
   const ev = await readBack({ url, ledger, isWrite, headers, listTimes: plan.volume?.perZone ? plan.deployment.replicas * 2 : 1 });
@@ -34,7 +42,9 @@ export async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: stri
     ],
     perZone: plan.volume?.perZone ?? false,
   });
-  io.log(`✔ read-back in ${((ev.endedAtMs - ev.startedAtMs) / 1000).toFixed(1)}s: ${data.durable}/${data.acknowledged} acknowledged writes intact, ${data.missing + data.corrupt} lost, ${data.phantom} phantom`);
+  io.log(
+    `✔ read-back in ${((ev.endedAtMs - ev.startedAtMs) / 1000).toFixed(1)}s: ${data.durable}/${data.acknowledged} acknowledged writes intact, ${data.missing + data.corrupt} lost, ${data.phantom} phantom`,
+  );
   return data;
 }
 
@@ -42,7 +52,14 @@ export async function readBackPhase(plan: RunPlan, ledger: LedgerData, url: stri
  * The secrets' evidence: 401/403 answers in the ledger, and the leak scan over every artifact that
  * exists before the reports (the replicas' logs, saved under logs/) and every input of result.json.
  */
-export async function secretsPhase(secrets: SecretsSession, dir: string, ledger: LedgerData, controller: DeploymentController, runtime: Runtime, inputs: unknown[]): Promise<SecretsEvidence> {
+export async function secretsPhase(
+  secrets: SecretsSession,
+  dir: string,
+  ledger: LedgerData,
+  controller: DeploymentController,
+  runtime: Runtime,
+  inputs: unknown[],
+): Promise<SecretsEvidence> {
   let status401 = 0;
   let status403 = 0;
   for (let i = 0; i < ledger.length; i++) {
@@ -50,7 +67,11 @@ export async function secretsPhase(secrets: SecretsSession, dir: string, ledger:
     if (st === 401) status401++;
     else if (st === 403) status403++;
   }
-  await saveReplicaLogs(dir, controller.allReplicas.map((r) => r.id), (id) => runtime.logs(id, 10_000));
+  await saveReplicaLogs(
+    dir,
+    controller.allReplicas.map((r) => r.id),
+    (id) => runtime.logs(id, 10_000),
+  );
   const artifacts = [...filesUnder(dir), { name: 'result.json (its inputs)', bytes: Buffer.from(JSON.stringify(inputs)) }];
   return {
     names: secrets.secrets.names,

@@ -88,7 +88,7 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
     const machine = sampler.stop();
     for (const t of timers) clearTimeout(t);
     // Steps still running (a long until) are judged as they stand: the load is over.
-    if (counters) io.log('target mode: waiting for Prometheus to scrape the server\'s counters…');
+    if (counters) io.log("target mode: waiting for Prometheus to scrape the server's counters…");
     const serverCounters = counters ? await counters.finish(ledger, probe.status, signal) : null;
     const controller: Pick<DeploymentController, 'timeline' | 'allReplicas' | 'view'> = { timeline: [], allReplicas: [], view: () => noDeploymentView(plan) };
     const prometheus: PrometheusResult = {
@@ -96,7 +96,9 @@ export async function runTargetScenario(options: RunOptions): Promise<RunOutcome
       url: counters ? prometheusUrl : null,
       dataDir: null,
       queries: [],
-      note: counters ? 'target mode: the server\'s own counters are reconciled by the server.* checks' : 'target mode: no Prometheus reconciliation (no target.serverCounters)',
+      note: counters
+        ? "target mode: the server's own counters are reconciled by the server.* checks"
+        : 'target mode: no Prometheus reconciliation (no target.serverCounters)',
     };
     const result = verifyRun({
       ...runIdentity(plan, runId, options.command, anchor, startedAt),
@@ -145,7 +147,9 @@ function noDeploymentView(plan: RunPlan): ReturnType<DeploymentController['view'
     desiredReplicas: 0,
     revision: 0,
     version: '',
-    status: { replicas: 0, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0, unavailableReplicas: 0 } as ReturnType<DeploymentController['view']>['status'],
+    status: { replicas: 0, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0, unavailableReplicas: 0 } as ReturnType<
+      DeploymentController['view']
+    >['status'],
     conditions: [],
     replicaSets: [],
     zones: [],

@@ -44,13 +44,21 @@ export function lifecycleProblems(s: Scenario, usable: (...fields: string[]) => 
   for (const name of ['livenessProbe', 'startupProbe'] as const) {
     const probe = t[name];
     if (usable(`target.${name}`) && probe?.successThreshold !== undefined && probe.successThreshold !== 1) {
-      out.push({ path: ['target', name, 'successThreshold'], message: `must be 1 for ${name} (as in Kubernetes)`, fix: 'successThreshold: 1, or leave it out' });
+      out.push({
+        path: ['target', name, 'successThreshold'],
+        message: `must be 1 for ${name} (as in Kubernetes)`,
+        fix: 'successThreshold: 1, or leave it out',
+      });
     }
   }
   for (const name of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
     const probe = t[name];
     if (usable(`target.${name}`) && probe?.timeoutSeconds !== undefined && probe.periodSeconds !== undefined && probe.timeoutSeconds > probe.periodSeconds) {
-      out.push({ path: ['target', name, 'timeoutSeconds'], message: `timeoutSeconds (${probe.timeoutSeconds}) must not exceed periodSeconds (${probe.periodSeconds})`, fix: `e.g. timeoutSeconds: ${probe.periodSeconds}` });
+      out.push({
+        path: ['target', name, 'timeoutSeconds'],
+        message: `timeoutSeconds (${probe.timeoutSeconds}) must not exceed periodSeconds (${probe.periodSeconds})`,
+        fix: `e.g. timeoutSeconds: ${probe.periodSeconds}`,
+      });
     }
   }
   if (usable('target.terminationGracePeriodSeconds', 'target.preStop', 'deployment.termination.preStop')) {

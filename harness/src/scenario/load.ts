@@ -58,7 +58,9 @@ export function parseScenarioText(text: string, file: string | null = null): Loa
 
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw scenarioError(file, [{ field: '(root)', message: 'the scenario must be a YAML mapping (key: value lines)', fix: 'start from scenarios/rollout.yaml' }]);
+    throw scenarioError(file, [
+      { field: '(root)', message: 'the scenario must be a YAML mapping (key: value lines)', fix: 'start from scenarios/rollout.yaml' },
+    ]);
   }
   const scenario = validateScenario(raw, (path) => locate(doc, lineCounter, path), file);
   return { scenario, file, sha256: createHash('sha256').update(text).digest('hex') };
@@ -77,7 +79,9 @@ export function validateScenario(
 ): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
   const problems: ScenarioProblem[] = parsed.success ? [] : schemaProblems(parsed.error.issues, raw, locateFn);
-  const view: ScenarioView | null = parsed.success ? { scenario: parsed.data, bad: [], timelineIndex: parsed.data.timeline.map((_, i) => i) } : bestEffortView(raw);
+  const view: ScenarioView | null = parsed.success
+    ? { scenario: parsed.data, bad: [], timelineIndex: parsed.data.timeline.map((_, i) => i) }
+    : bestEffortView(raw);
   if (view) {
     const usable = usableFields(view.bad);
     for (const p of crossFieldProblems(view.scenario, usable)) {
@@ -94,7 +98,11 @@ const GENERIC_FIX = 'see the Scenarios section of README.md for what this field 
 
 type Issue = z.core.$ZodIssue;
 
-function schemaProblems(issues: readonly Issue[], raw: unknown, locateFn: (path: readonly PropertyKey[]) => { line: number; column: number } | null): ScenarioProblem[] {
+function schemaProblems(
+  issues: readonly Issue[],
+  raw: unknown,
+  locateFn: (path: readonly PropertyKey[]) => { line: number; column: number } | null,
+): ScenarioProblem[] {
   const problems: ScenarioProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -237,7 +245,11 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
     out.push({ path: ['target'], message: 'give only one of target.app, target.command, target.image', fix: 'keep the one that describes your service' });
   }
   if (sourcesOk && usable('runtime') && s.runtime === 'process' && target.image !== undefined && target.command === undefined) {
-    out.push({ path: ['target', 'image'], message: 'an image needs the docker runtime', fix: 'set runtime: docker (or pass --runtime docker), or give target.command instead' });
+    out.push({
+      path: ['target', 'image'],
+      message: 'an image needs the docker runtime',
+      fix: 'set runtime: docker (or pass --runtime docker), or give target.command instead',
+    });
   }
   if (sourcesOk && usable('runtime') && s.runtime === 'docker' && target.command !== undefined && target.image === undefined) {
     out.push({ path: ['target', 'command'], message: 'the docker runtime runs images, not host commands', fix: 'give target.image, or use runtime: process' });
@@ -245,7 +257,11 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
   const isSampleApp = target.command === undefined && target.image === undefined;
   const faultsOk = usable('target.appFaults');
   if (sourcesOk && faultsOk && !isSampleApp && target.appFaults.length > 0) {
-    out.push({ path: ['target', 'appFaults'], message: 'appFaults are switches of the built-in sample-app only', fix: 'remove appFaults, or drop target.command/target.image to test the sample-app' });
+    out.push({
+      path: ['target', 'appFaults'],
+      message: 'appFaults are switches of the built-in sample-app only',
+      fix: 'remove appFaults, or drop target.command/target.image to test the sample-app',
+    });
   }
   if (faultsOk) {
     target.appFaults.forEach((f, i) => {
@@ -264,17 +280,32 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
   if (usable('deployment.strategy.maxSurge', 'deployment.strategy.maxUnavailable')) {
     if (isZero(maxSurge) && isZero(maxUnavailable)) {
       // Kubernetes validation: "may not be 0 when maxSurge is 0".
-      out.push({ path: ['deployment', 'strategy', 'maxUnavailable'], message: 'maxSurge and maxUnavailable cannot both be 0 (no step could ever be taken)', fix: 'set maxSurge: 1 (a replacement starts before an old replica stops)' });
+      out.push({
+        path: ['deployment', 'strategy', 'maxUnavailable'],
+        message: 'maxSurge and maxUnavailable cannot both be 0 (no step could ever be taken)',
+        fix: 'set maxSurge: 1 (a replacement starts before an old replica stops)',
+      });
     } else if (usable('deployment.replicas')) {
       try {
         resolveFenceposts(maxSurge as IntOrPercent, maxUnavailable as IntOrPercent, deployment.replicas);
       } catch (err) {
-        out.push({ path: ['deployment', 'strategy'], message: (err as Error).message, fix: 'give maxSurge and maxUnavailable as counts or percentages of replicas, e.g. { maxSurge: 25%, maxUnavailable: 25% }' });
+        out.push({
+          path: ['deployment', 'strategy'],
+          message: (err as Error).message,
+          fix: 'give maxSurge and maxUnavailable as counts or percentages of replicas, e.g. { maxSurge: 25%, maxUnavailable: 25% }',
+        });
       }
     }
   }
-  if (usable('deployment.strategy.progressDeadlineSeconds', 'deployment.strategy.minReadySeconds') && deployment.strategy.progressDeadlineSeconds <= deployment.strategy.minReadySeconds) {
-    out.push({ path: ['deployment', 'strategy', 'progressDeadlineSeconds'], message: 'must be greater than minReadySeconds', fix: 'e.g. progressDeadlineSeconds: 60' });
+  if (
+    usable('deployment.strategy.progressDeadlineSeconds', 'deployment.strategy.minReadySeconds') &&
+    deployment.strategy.progressDeadlineSeconds <= deployment.strategy.minReadySeconds
+  ) {
+    out.push({
+      path: ['deployment', 'strategy', 'progressDeadlineSeconds'],
+      message: 'must be greater than minReadySeconds',
+      fix: 'e.g. progressDeadlineSeconds: 60',
+    });
   }
   const terminationOk = usable('deployment.termination.gracePeriod', 'deployment.termination.preStop');
   if (isSampleApp && sourcesOk && terminationOk && usable('target.drainDelay')) {
@@ -290,24 +321,48 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
     }
   }
   if (terminationOk && deployment.termination.gracePeriod <= deployment.termination.preStop) {
-    out.push({ path: ['deployment', 'termination', 'gracePeriod'], message: `must be longer than preStop (${deployment.termination.preStop} ms): the grace countdown includes preStop`, fix: fixFor(['deployment', 'termination', 'gracePeriod'], '') });
+    out.push({
+      path: ['deployment', 'termination', 'gracePeriod'],
+      message: `must be longer than preStop (${deployment.termination.preStop} ms): the grace countdown includes preStop`,
+      fix: fixFor(['deployment', 'termination', 'gracePeriod'], ''),
+    });
   }
   const durationOk = usable('load.duration');
   if (durationOk && usable('load.warmup') && load.warmup >= load.duration) {
-    out.push({ path: ['load', 'warmup'], message: `warm-up (${load.warmup} ms) must be shorter than the duration (${load.duration} ms)`, fix: fixFor(['load', 'warmup'], '') });
+    out.push({
+      path: ['load', 'warmup'],
+      message: `warm-up (${load.warmup} ms) must be shorter than the duration (${load.duration} ms)`,
+      fix: fixFor(['load', 'warmup'], ''),
+    });
   }
   if (load.rampUp !== undefined && usable('load.rampUp', 'load.warmup') && load.rampUp > load.warmup) {
-    out.push({ path: ['load', 'rampUp'], message: `ramp-up (${load.rampUp} ms) must fit in the warm-up (${load.warmup} ms): the measured window is at full rate`, fix: fixFor(['load', 'rampUp'], '') });
+    out.push({
+      path: ['load', 'rampUp'],
+      message: `ramp-up (${load.rampUp} ms) must fit in the warm-up (${load.warmup} ms): the measured window is at full rate`,
+      fix: fixFor(['load', 'rampUp'], ''),
+    });
   }
   if (load.rampUp !== undefined && load.rampUp > 0 && usable('load.rampUp', 'load.engine', 'load.rate') && (load.engine !== 'open' || load.rate === 0)) {
-    out.push({ path: ['load', 'rampUp'], message: 'only the open engine with a rate has a schedule to ramp', fix: 'remove rampUp, or use engine: open with a rate' });
+    out.push({
+      path: ['load', 'rampUp'],
+      message: 'only the open engine with a rate has a schedule to ramp',
+      fix: 'remove rampUp, or use engine: open with a rate',
+    });
   }
   if (durationOk && load.duration < 1000) out.push({ path: ['load', 'duration'], message: 'must be at least 1s', fix: fixFor(['load', 'duration'], '') });
   if (usable('load.rate', 'load.engine') && load.rate === 0 && load.engine === 'open') {
-    out.push({ path: ['load', 'rate'], message: 'the open model needs a rate (requests per second)', fix: 'set load.rate, or use engine: autocannon for a closed loop' });
+    out.push({
+      path: ['load', 'rate'],
+      message: 'the open model needs a rate (requests per second)',
+      fix: 'set load.rate, or use engine: autocannon for a closed loop',
+    });
   }
   if (usable('proxy.perTryTimeout', 'load.timeout') && proxy.perTryTimeout >= load.timeout) {
-    out.push({ path: ['proxy', 'perTryTimeout'], message: `must be well below load.timeout (${load.timeout} ms) so a retry can still succeed`, fix: 'e.g. perTryTimeout: 1s with load.timeout: 10s' });
+    out.push({
+      path: ['proxy', 'perTryTimeout'],
+      message: `must be well below load.timeout (${load.timeout} ms) so a retry can still succeed`,
+      fix: 'e.g. perTryTimeout: 1s with load.timeout: 10s',
+    });
   }
 
   // Following zones down and up needs every entry: with one left out, "not down" would be a guess.
@@ -316,7 +371,11 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
   const down = new Set<string>();
   timeline.forEach((step, i) => {
     if (durationOk && step.at >= load.duration) {
-      out.push({ path: ['timeline', i, 'at'], message: `at ${step.at} ms is not inside the load (duration ${load.duration} ms)`, fix: 'move it earlier or make load.duration longer' });
+      out.push({
+        path: ['timeline', i, 'at'],
+        message: `at ${step.at} ms is not inside the load (duration ${load.duration} ms)`,
+        fix: 'move it earlier or make load.duration longer',
+      });
     }
     if ('zone' in step && zonesOk) {
       if (!deployment.zones.includes(step.zone)) {
@@ -324,7 +383,12 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
       } else if (!sequenceOk) {
         // see above
       } else if (step.action === 'recover-zone') {
-        if (!down.has(step.zone)) out.push({ path: ['timeline', i, 'zone'], message: `zone "${step.zone}" is not down at this point`, fix: 'recover a zone after a crash-zone or hang-zone step' });
+        if (!down.has(step.zone))
+          out.push({
+            path: ['timeline', i, 'zone'],
+            message: `zone "${step.zone}" is not down at this point`,
+            fix: 'recover a zone after a crash-zone or hang-zone step',
+          });
         down.delete(step.zone);
       } else {
         if (down.has(step.zone)) out.push({ path: ['timeline', i, 'zone'], message: `zone "${step.zone}" is already down`, fix: 'recover it first' });
@@ -341,7 +405,11 @@ export function crossFieldProblems(s: Scenario, usable: (...fields: string[]) =>
       });
       // The new version runs with the scenario's switches and its own (resolve.ts planStep).
       if (step.appFaults && faultsOk) {
-        const combos = faultComboProblems([...target.appFaults, ...step.appFaults], ['timeline', i, 'appFaults'], usable('target.warmup') ? target.warmup : null);
+        const combos = faultComboProblems(
+          [...target.appFaults, ...step.appFaults],
+          ['timeline', i, 'appFaults'],
+          usable('target.warmup') ? target.warmup : null,
+        );
         out.push(...combos.filter((p) => !targetCombos.has(p.message))); // said once, at target.appFaults
       }
     }
@@ -361,27 +429,51 @@ function stateProblems(s: Scenario, usable: (...fields: string[]) => boolean, is
   const out: CrossProblem[] = [];
   const { load, deployment, target } = s;
   if (usable('load.writes', 'load.engine') && load.writes > 0 && load.engine !== 'open') {
-    out.push({ path: ['load', 'writes'], message: 'writes need the open engine (each is keyed from its request id)', fix: 'set load.engine: open, or load.writes: 0' });
+    out.push({
+      path: ['load', 'writes'],
+      message: 'writes need the open engine (each is keyed from its request id)',
+      fix: 'set load.engine: open, or load.writes: 0',
+    });
   }
   const volumeOk = usable('deployment.volume');
   if (volumeOk && usable('load.writes', 'target.command', 'target.image') && isSampleApp && load.writes > 0 && deployment.volume === null) {
-    out.push({ path: ['load', 'writes'], message: 'the sample-app stores writes on the Deployment\'s volume, and there is none', fix: 'add deployment.volume: { mountPath: /data }' });
+    out.push({
+      path: ['load', 'writes'],
+      message: "the sample-app stores writes on the Deployment's volume, and there is none",
+      fix: 'add deployment.volume: { mountPath: /data }',
+    });
   }
   const secretNames = Object.keys(deployment.secrets);
   if (usable('deployment.secrets')) {
     s.timeline.forEach((t, i) => {
       if (t.action === 'rotate-secret' && !secretNames.includes(t.name)) {
-        out.push({ path: ['timeline', i, 'name'], message: `no secret "${t.name}" in deployment.secrets`, fix: secretNames.length > 0 ? `one of: ${secretNames.join(', ')}` : 'add deployment.secrets: { token: { valueFrom: generated } }' });
+        out.push({
+          path: ['timeline', i, 'name'],
+          message: `no secret "${t.name}" in deployment.secrets`,
+          fix: secretNames.length > 0 ? `one of: ${secretNames.join(', ')}` : 'add deployment.secrets: { token: { valueFrom: generated } }',
+        });
       }
     });
-    const secretFaults = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) => SECRET_FAULTS.includes(f));
+    const secretFaults = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) =>
+      SECRET_FAULTS.includes(f),
+    );
     if (usable('target.appFaults') && secretFaults.length > 0 && !secretNames.includes('token')) {
-      out.push({ path: ['target', 'appFaults'], message: `${secretFaults.join(' and ')} break the bearer token's rules, and there is none`, fix: 'add deployment.secrets: { token: { valueFrom: generated } }' });
+      out.push({
+        path: ['target', 'appFaults'],
+        message: `${secretFaults.join(' and ')} break the bearer token's rules, and there is none`,
+        fix: 'add deployment.secrets: { token: { valueFrom: generated } }',
+      });
     }
   }
-  const storage = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) => STORAGE_FAULTS.includes(f));
+  const storage = [...target.appFaults, ...s.timeline.flatMap((t) => (t.action === 'rollout' ? (t.appFaults ?? []) : []))].filter((f) =>
+    STORAGE_FAULTS.includes(f),
+  );
   if (volumeOk && usable('target.appFaults') && storage.length > 0 && deployment.volume === null) {
-    out.push({ path: ['target', 'appFaults'], message: `${storage.join(' and ')} break the volume's rules, and there is no volume`, fix: 'add deployment.volume: { mountPath: /data }' });
+    out.push({
+      path: ['target', 'appFaults'],
+      message: `${storage.join(' and ')} break the volume's rules, and there is no volume`,
+      fix: 'add deployment.volume: { mountPath: /data }',
+    });
   }
   return out;
 }
@@ -413,7 +505,11 @@ function faultComboProblems(faults: readonly string[], path: PropertyKey[], warm
   const sigterm = [...new Set(names.filter((n) => SIGTERM_FAULTS.includes(n)))];
   if (sigterm.length > 1) {
     const list = `${sigterm.slice(0, -1).join(', ')} and ${sigterm[sigterm.length - 1]}`;
-    out.push({ path, message: `switches ${list} ${sigterm.length === 2 ? 'both' : 'all'} change what SIGTERM does`, fix: 'keep one of them (one negative control per run)' });
+    out.push({
+      path,
+      message: `switches ${list} ${sigterm.length === 2 ? 'both' : 'all'} change what SIGTERM does`,
+      fix: 'keep one of them (one negative control per run)',
+    });
   }
   if (names.includes('ready-early') && warmup === 0) {
     out.push({ path, message: 'ready-early needs a warm-up to lie about', fix: 'set target.warmup, e.g. warmup: 1500ms' });

@@ -4,7 +4,22 @@
  * Nothing here touches a process or a socket; `describePlan` prints it before anything starts.
  */
 import { ZerodropError } from '../../../common/src/errors.js';
-import { chooseDataPlane, type DataPlaneChoice, type DataPlaneOptions, type RuntimeName, DEFAULT_PROXY_CONFIG, type DeploymentSpec, HAPROXY_HEALTH_CHECK_DEFAULTS, HAPROXY_MAX_ATTEMPTS_DEFAULT, type IntOrPercent, type PodTemplate, type ProxyConfig, SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE } from '../../../orchestrator/index.js';
+import {
+  chooseDataPlane,
+  type DataPlaneChoice,
+  type DataPlaneOptions,
+  type RuntimeName,
+  DEFAULT_PROXY_CONFIG,
+  type DeploymentSpec,
+  HAPROXY_HEALTH_CHECK_DEFAULTS,
+  HAPROXY_MAX_ATTEMPTS_DEFAULT,
+  type IntOrPercent,
+  type PodTemplate,
+  type ProxyConfig,
+  SAMPLE_APP_ADMIN_CONTAINER_PORT,
+  SAMPLE_APP_CONTAINER_PORT,
+  SAMPLE_APP_IMAGE,
+} from '../../../orchestrator/index.js';
 import { idModeFor } from '../../../orchestrator/index.js';
 import type { DriverConfig } from '../driver/types.js';
 import { withWrites } from '../driver/writes.js';
@@ -60,7 +75,6 @@ export interface RunPlan {
   /** Target mode: the URL of a deployment zerodrop does not start (null: zerodrop runs it). */
   targetUrl: string | null;
 }
-
 
 export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenario {
   const s: Scenario = structuredClone(loaded.scenario);
@@ -166,7 +180,10 @@ export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}
     warmupMs: l.warmup,
     rampUpMs: l.rampUp ?? (l.engine === 'open' && l.rate > 0 ? l.warmup : 0),
     timeoutMs: l.timeout,
-    requests: withWrites(l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })), l.writes),
+    requests: withWrites(
+      l.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, body: r.body, weight: r.weight })),
+      l.writes,
+    ),
     maxLateMs: l.maxLate,
     ...(s.target.url !== undefined ? { idsOptional: true } : {}),
   };
@@ -230,7 +247,12 @@ function baseTemplate(s: Scenario): PodTemplate {
   if (t.image !== undefined) {
     return { ...common, command: t.command ?? null, image: t.image, containerPort: t.containerPort, port: { mode: 'env', envVar: 'PORT' } };
   }
-  const port = t.port === undefined ? { mode: 'env' as const, envVar: 'PORT' } : t.port === 'announce' ? { mode: 'announce' as const } : { mode: 'env' as const, envVar: t.port.env };
+  const port =
+    t.port === undefined
+      ? { mode: 'env' as const, envVar: 'PORT' }
+      : t.port === 'announce'
+        ? { mode: 'announce' as const }
+        : { mode: 'env' as const, envVar: t.port.env };
   return { ...common, command: t.command ?? null, image: null, containerPort: 0, port };
 }
 
@@ -253,15 +275,7 @@ export function sampleAppArgs(s: Scenario, faults: string[]): { process: string[
   ];
   return {
     process: [process.execPath, sampleAppEntry(), '--port', '0', '--admin-port', '0', ...flags],
-    container: [
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(SAMPLE_APP_CONTAINER_PORT),
-      '--admin-port',
-      String(SAMPLE_APP_ADMIN_CONTAINER_PORT),
-      ...flags,
-    ],
+    container: ['--host', '0.0.0.0', '--port', String(SAMPLE_APP_CONTAINER_PORT), '--admin-port', String(SAMPLE_APP_ADMIN_CONTAINER_PORT), ...flags],
   };
 }
 
@@ -304,11 +318,16 @@ export function describePlan(plan: RunPlan): string[] {
     `proxy     ${plan.dataPlane.engine === 'haproxy' ? `HAProxy (${plan.dataPlane.threads ?? 1} thread${(plan.dataPlane.threads ?? 1) > 1 ? 's' : ''}) · ` : ''}${plan.dataPlane.why?.startsWith('auto') ? `${plan.dataPlane.why} · ` : ''}retries ${plan.proxy.retries.enabled ? `on (${plan.proxy.retries.maxAttempts} tries, per-try ${formatDuration(plan.proxy.retries.perTryTimeoutMs)})` : 'OFF'}${plan.proxy.slowStartMs ? ` · slow start ${formatDuration(plan.proxy.slowStartMs)}` : ''}${plan.proxy.retries.idempotentWrites ? ' · writes replayable (idempotentWrites)' : ''}`,
   ];
   if (plan.appFaults.length > 0) lines.push(`faults    sample-app ${plan.appFaults.join(', ')} (negative control)`);
-  if (plan.secrets.length > 0) lines.push(`secrets   ${plan.secrets.join(', ')} (generated for this run, mounted read-only${plan.secrets.includes('token') ? '; token is the bearer token the driver sends' : ''})`);
+  if (plan.secrets.length > 0)
+    lines.push(
+      `secrets   ${plan.secrets.join(', ')} (generated for this run, mounted read-only${plan.secrets.includes('token') ? '; token is the bearer token the driver sends' : ''})`,
+    );
   const writes = plan.scenario.load.writes;
   if (writes > 0 || plan.volume !== null) {
     const v = plan.volume;
-    lines.push(`state     ${writes > 0 ? `writes ${Math.round(writes * 100)} % (PUT /kv/<id>), read back after the load` : 'no writes'} · ${v === null ? 'no volume' : `volume at ${v.mountPath}${v.perZone ? ' (one per zone)' : ''}${v.keep ? ', kept' : ''}`}`);
+    lines.push(
+      `state     ${writes > 0 ? `writes ${Math.round(writes * 100)} % (PUT /kv/<id>), read back after the load` : 'no writes'} · ${v === null ? 'no volume' : `volume at ${v.mountPath}${v.perZone ? ' (one per zone)' : ''}${v.keep ? ', kept' : ''}`}`,
+    );
   }
   for (const step of plan.steps) lines.push(`timeline  ${step.label}`);
   return lines;

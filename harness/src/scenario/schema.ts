@@ -4,7 +4,20 @@
  * Orchestrator and proxy defaults are imported from their own modules so no default is written twice.
  */
 import { z } from 'zod';
-import { DATA_PLANE_CHOICES, DEFAULT_DATA_PLANE_CHOICE, DEFAULT_PROXY_CONFIG, DEFAULT_RUNTIME, RUNTIME_NAMES, DEFAULT_READINESS, DEFAULT_RESOURCES, DEFAULT_STRATEGY, DEFAULT_TERMINATION, DEFAULT_UPSTREAM_CLIENT, DEFAULT_ZONES, STOP_SIGNALS } from '../../../orchestrator/index.js';
+import {
+  DATA_PLANE_CHOICES,
+  DEFAULT_DATA_PLANE_CHOICE,
+  DEFAULT_PROXY_CONFIG,
+  DEFAULT_RUNTIME,
+  RUNTIME_NAMES,
+  DEFAULT_READINESS,
+  DEFAULT_RESOURCES,
+  DEFAULT_STRATEGY,
+  DEFAULT_TERMINATION,
+  DEFAULT_UPSTREAM_CLIENT,
+  DEFAULT_ZONES,
+  STOP_SIGNALS,
+} from '../../../orchestrator/index.js';
 import { formatDuration } from './duration.js';
 
 import { ACTION_FIXES, ACTION_NAMES, timelineActionSchema, type TimelineAction } from '../timeline/registry.js';
@@ -16,7 +29,19 @@ export { duration };
  * sample-app's negative-control switches, spelled as its --fault flag takes them
  * (sample-app/src/config.ts FAULT_SWITCHES); error-rate and slow-start take a value.
  */
-export const SAMPLE_APP_FAULTS = ['abrupt-exit', 'ready-early', 'no-drain', 'ignore-sigterm', 'close-idle', 'error-rate', 'slow-start', 'ack-before-fsync', 'volume-per-replica', 'rotate-without-overlap', 'log-secret'] as const;
+export const SAMPLE_APP_FAULTS = [
+  'abrupt-exit',
+  'ready-early',
+  'no-drain',
+  'ignore-sigterm',
+  'close-idle',
+  'error-rate',
+  'slow-start',
+  'ack-before-fsync',
+  'volume-per-replica',
+  'rotate-without-overlap',
+  'log-secret',
+] as const;
 /** Switches that break the volume's rules: they need deployment.volume. */
 export const STORAGE_FAULTS: readonly string[] = ['ack-before-fsync', 'volume-per-replica'];
 /** Switches that break the secret's rules: they need deployment.secrets. */
@@ -164,7 +189,10 @@ const deploymentSchema = z
     volume: z
       .strictObject({
         /** Where a container sees it (docker); replicas find it in $ZERODROP_DATA_DIR either way. */
-        mountPath: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, { message: 'must be an absolute path of letters, digits, . _ - /' }).default('/data'),
+        mountPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]*$/, { message: 'must be an absolute path of letters, digits, . _ - /' })
+          .default('/data'),
         /** One volume per zone (a zonal persistent disk) instead of one for the Deployment. */
         perZone: z.boolean().default(false),
       })
@@ -262,7 +290,10 @@ const loadSchema = z
     rampUp: duration.optional(),
     timeout: duration.default(10_000),
     maxLate: duration.default(250),
-    requests: z.array(requestSchema).min(1).default([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }]),
+    requests: z
+      .array(requestSchema)
+      .min(1)
+      .default([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }]),
     /** Fraction of requests that are writes: PUT /kv/<request id> (issue 16; open engine). */
     writes: z.number().min(0).max(1).default(0),
   })
@@ -318,35 +349,42 @@ export const FIELD_FIXES: Record<string, string> = {
   'target.image': 'give an image reference, e.g. image: myapp:v1 (docker runtime)',
   'target.url': 'the URL of a deployment zerodrop does not start, e.g. url: http://127.0.0.1:8080/ (target mode: timeline steps are exec and http)',
   'target.allowRemote': 'allowRemote: true lets target.url be a host other than loopback (your own host, able to take the load)',
-  'target.serverCounters': 'target mode, with prometheus: <url>: { settle: 30s, queries: [{ name: requests, promql: \'sum(http_requests_total{route="/"})\', counts: answered, tolerance: 0 }] }',
+  'target.serverCounters':
+    'target mode, with prometheus: <url>: { settle: 30s, queries: [{ name: requests, promql: \'sum(http_requests_total{route="/"})\', counts: answered, tolerance: 0 }] }',
   'target.serverCounters.settle': 'how long to wait after the load for Prometheus to scrape the last requests: a few scrape intervals, e.g. settle: 30s',
   'target.serverCounters.queries': 'a list of at least one { name, promql, counts, tolerance }',
   'target.serverCounters.queries.*.name': 'a slug naming the check server.<name>, e.g. name: ingress-requests',
-  'target.serverCounters.queries.*.promql': 'PromQL that gives one number, a counter not reset during the run, e.g. promql: \'sum(nginx_ingress_controller_requests{ingress="web"})\'',
+  'target.serverCounters.queries.*.promql':
+    'PromQL that gives one number, a counter not reset during the run, e.g. promql: \'sum(nginx_ingress_controller_requests{ingress="web"})\'',
   'target.serverCounters.queries.*.counts': 'what the counter counts: sent (every request received), answered (any status) or 2xx',
   'target.serverCounters.queries.*.tolerance': 'requests the counter may differ by (other traffic on it, e.g. health checks), e.g. tolerance: 0',
   'target.port': 'use port: announce (the service prints {"event":"listening","port":N}) or port: { env: PORT }',
   'target.env': 'a mapping of environment variables, e.g. env: { LOG_LEVEL: info } (names: letters, digits, _; not starting with a digit)',
   'target.appFaults': `sample-app switches: ${SAMPLE_APP_FAULTS.join(', ')} (error-rate=<0..1>, slow-start=<ms>; at most one of ${SIGTERM_FAULTS.join(', ')})`,
   'target.metricsPath': 'a path like /metrics, or null if the service has no Prometheus endpoint',
-  'target.echoesId': 'echoesId: false if the service does not send x-zerodrop-id back (the data plane then attests each id), true if it does; leave it out to detect it from the first 2xx',
+  'target.echoesId':
+    'echoesId: false if the service does not send x-zerodrop-id back (the data plane then attests each id), true if it does; leave it out to detect it from the first 2xx',
   'target.stopSignal': `the signal that asks your service to drain: one of ${STOP_SIGNALS.join(', ')}, e.g. stopSignal: SIGQUIT (nginx)`,
   'target.preStop': 'exactly one of exec, httpGet, sleep, e.g. preStop: { sleep: { seconds: 2 } } or preStop: { exec: { command: ["nginx", "-s", "quit"] } }',
   'target.preStop.exec.command': 'argv as a list, run in the replica\'s environment, e.g. command: ["sh", "-c", "sleep 2"]',
   'target.preStop.httpGet.path': 'a path on the replica, e.g. path: /shutdown',
   'target.preStop.sleep.seconds': 'seconds to wait before the stop signal, e.g. seconds: 2',
-  'target.readinessProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1, initialDelaySeconds: 0 }',
-  'target.livenessProbe': 'Kubernetes fields: { httpGet: { path: /live }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3 } (successThreshold must be 1)',
+  'target.readinessProbe':
+    'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1, initialDelaySeconds: 0 }',
+  'target.livenessProbe':
+    'Kubernetes fields: { httpGet: { path: /live }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3 } (successThreshold must be 1)',
   'target.startupProbe': 'Kubernetes fields: { httpGet: { path: /ready }, periodSeconds: 1, failureThreshold: 30 } (successThreshold must be 1)',
   'target.terminationGracePeriodSeconds': 'seconds from the start of termination (preStop included) to SIGKILL, e.g. terminationGracePeriodSeconds: 30',
   'deployment.replicas': 'a whole number from 1 to 64, e.g. replicas: 6',
   'deployment.zones': 'a list of zone names, e.g. zones: [a, b, c]',
   'deployment.strategy.maxSurge': 'a count or a percentage of replicas, e.g. maxSurge: 25% (Kubernetes default)',
   'deployment.strategy.maxUnavailable': 'a count or a percentage of replicas, e.g. maxUnavailable: 25% (Kubernetes default)',
-  'deployment.strategy.progressDeadlineSeconds': 'seconds a rollout may take before it is marked failed, more than minReadySeconds, e.g. progressDeadlineSeconds: 60',
+  'deployment.strategy.progressDeadlineSeconds':
+    'seconds a rollout may take before it is marked failed, more than minReadySeconds, e.g. progressDeadlineSeconds: 60',
   'deployment.termination.gracePeriod': 'a duration longer than preStop, e.g. gracePeriod: 10s',
   'proxy.retries': 'retries: true (retry on another replica when it is safe, counted) or retries: false (see what the service alone costs)',
-  'proxy.idempotentWrites': 'idempotentWrites: true lets the data plane replay PUT and DELETE after their first byte (your writes are idempotent, e.g. keyed); false (default) never replays a write',
+  'proxy.idempotentWrites':
+    'idempotentWrites: true lets the data plane replay PUT and DELETE after their first byte (your writes are idempotent, e.g. keyed); false (default) never replays a write',
   'proxy.maxAttempts': 'tries per request, the first one included: a whole number from 1 to 10, e.g. maxAttempts: 3 (1 = never retry)',
   'proxy.perTryTimeout': 'a duration well below load.timeout, e.g. perTryTimeout: 1s',
   'proxy.retryBudget.ratio': 'the most retries in flight as a fraction of requests in flight, from 0 to 1, e.g. ratio: 0.2',
@@ -359,7 +397,8 @@ export const FIELD_FIXES: Record<string, string> = {
   'load.timeout': 'per-request timeout, e.g. timeout: 10s',
   'load.requests': 'a list like [{ method: GET, path: / }]',
   'load.writes': 'the fraction of requests that write (PUT /kv/<request id>), from 0 to 1, e.g. writes: 0.2',
-  'deployment.secrets': 'a mapping of secret names, e.g. secrets: { token: { valueFrom: generated } } (the value is generated per run; "token" is the bearer token)',
+  'deployment.secrets':
+    'a mapping of secret names, e.g. secrets: { token: { valueFrom: generated } } (the value is generated per run; "token" is the bearer token)',
   'deployment.volume': 'a volume that outlives the replicas, e.g. volume: { mountPath: /data } (perZone: true for one per zone), or null',
   'timeline.*': `each entry needs at: <duration> and action: ${ACTION_NAMES.join(' | ')}`,
   'timeline.*.at': 'a duration from the start of the load, e.g. at: 10s',
@@ -370,8 +409,10 @@ export const FIELD_FIXES: Record<string, string> = {
   'timeline.*.appFaults': `sample-app switches for the new version: ${SAMPLE_APP_FAULTS.join(', ')}`,
   ...ACTION_FIXES,
   'thresholds.maxFailed': 'client-visible failures allowed: a whole number ≥ 0; the zero-downtime contract is maxFailed: 0',
-  'thresholds.maxRolloutRetries': 'failed tries the proxy may retry because of a rollout, rollback or scale step (a retiring replica, or any replica during the change): a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
-  'thresholds.maxSteadyRetries': 'failed tries of Ready replicas the proxy may retry in steady state: a whole number ≥ 0; a healthy service needs none, maxSteadyRetries: 0',
+  'thresholds.maxRolloutRetries':
+    'failed tries the proxy may retry because of a rollout, rollback or scale step (a retiring replica, or any replica during the change): a whole number ≥ 0; done right needs none, maxRolloutRetries: 0',
+  'thresholds.maxSteadyRetries':
+    'failed tries of Ready replicas the proxy may retry in steady state: a whole number ≥ 0; a healthy service needs none, maxSteadyRetries: 0',
   'thresholds.minAchievedRatio': 'a fraction from 0 to 1, e.g. minAchievedRatio: 0.99',
   prometheus: 'use auto (start the installed prometheus), off, or the URL of your server, e.g. http://127.0.0.1:9090',
 };
@@ -479,7 +520,9 @@ function acceptedBy(schema: z.ZodType): string | undefined {
     case 'boolean':
       return 'true or false';
     case 'enum':
-      return `one of: ${Object.values(def.entries ?? {}).map(String).join(', ')}`;
+      return `one of: ${Object.values(def.entries ?? {})
+        .map(String)
+        .join(', ')}`;
     case 'literal':
       return `the only accepted value is ${(def.values ?? []).map(String).join(', ')}`;
     case 'string': {

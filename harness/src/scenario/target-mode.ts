@@ -31,15 +31,30 @@ export function targetModeProblems(s: Scenario, usable: (...fields: string[]) =>
   if (t.url === undefined) {
     return t.serverCounters === undefined || !usable('target.serverCounters')
       ? []
-      : [{ path: ['target', 'serverCounters'], message: 'serverCounters are for target mode (a deployment zerodrop does not start)', fix: 'give target.url, or drop serverCounters: zerodrop reconciles its own replicas\' counters (counters.*)' }];
+      : [
+          {
+            path: ['target', 'serverCounters'],
+            message: 'serverCounters are for target mode (a deployment zerodrop does not start)',
+            fix: "give target.url, or drop serverCounters: zerodrop reconciles its own replicas' counters (counters.*)",
+          },
+        ];
   }
   const out: TargetModeProblem[] = [...serverCounterProblems(s, usable)];
   const owned = (['app', 'command', 'image'] as const).filter((k) => t[k] !== undefined);
   if (owned.length > 0) {
-    out.push({ path: ['target', 'url'], message: `target.url is a deployment zerodrop does not start: give it without target.${owned.join(', target.')}`, fix: 'keep target.url (target mode), or drop it to let zerodrop run your command/image' });
+    out.push({
+      path: ['target', 'url'],
+      message: `target.url is a deployment zerodrop does not start: give it without target.${owned.join(', target.')}`,
+      fix: 'keep target.url (target mode), or drop it to let zerodrop run your command/image',
+    });
   }
   const url = new URL(t.url);
-  if (url.protocol !== 'http:') out.push({ path: ['target', 'url'], message: `${url.protocol} is not supported: the driver speaks plain HTTP/1.1`, fix: 'use an http:// URL (put TLS in front of the driver\'s view, e.g. the Service\'s cluster address)' });
+  if (url.protocol !== 'http:')
+    out.push({
+      path: ['target', 'url'],
+      message: `${url.protocol} is not supported: the driver speaks plain HTTP/1.1`,
+      fix: "use an http:// URL (put TLS in front of the driver's view, e.g. the Service's cluster address)",
+    });
   if (!isLoopbackHost(url.hostname) && t.allowRemote !== true) {
     out.push({
       path: ['target', 'url'],
@@ -48,7 +63,11 @@ export function targetModeProblems(s: Scenario, usable: (...fields: string[]) =>
     });
   }
   if (usable('load.engine') && s.load.engine !== 'open') {
-    out.push({ path: ['load', 'engine'], message: 'target mode needs the open engine (it accepts answers that do not echo x-zerodrop-id)', fix: 'engine: open' });
+    out.push({
+      path: ['load', 'engine'],
+      message: 'target mode needs the open engine (it accepts answers that do not echo x-zerodrop-id)',
+      fix: 'engine: open',
+    });
   }
   if (usable('timeline')) {
     s.timeline.forEach((step, i) => {
@@ -73,12 +92,17 @@ function serverCounterProblems(s: Scenario, usable: (...fields: string[]) => boo
     out.push({
       path: ['target', 'serverCounters'],
       message: `serverCounters are read from your Prometheus, and prometheus is ${s.prometheus}`,
-      fix: 'give the Prometheus that scrapes the service: prometheus: http://127.0.0.1:9090 (auto starts one that scrapes only zerodrop\'s own parts)',
+      fix: "give the Prometheus that scrapes the service: prometheus: http://127.0.0.1:9090 (auto starts one that scrapes only zerodrop's own parts)",
     });
   }
   const seen = new Set<string>();
   counters.queries.forEach((q, i) => {
-    if (seen.has(q.name)) out.push({ path: ['target', 'serverCounters', 'queries', i, 'name'], message: `${q.name} is used twice: each query is one check, server.<name>`, fix: 'give each query its own name' });
+    if (seen.has(q.name))
+      out.push({
+        path: ['target', 'serverCounters', 'queries', i, 'name'],
+        message: `${q.name} is used twice: each query is one check, server.<name>`,
+        fix: 'give each query its own name',
+      });
     seen.add(q.name);
   });
   return out;

@@ -10,7 +10,8 @@ import { check, skipped } from '../verify/check.js';
 import type { StepOutcome } from './outcome.js';
 import type { CheckContext, StepBase } from './types.js';
 
-const NOTHING_EXERCISED = 'a step that changes nothing proves nothing: fix the scenario (a zone with replicas, a scale to another count, a new version, a zone that is down)';
+const NOTHING_EXERCISED =
+  'a step that changes nothing proves nothing: fix the scenario (a zone with replicas, a scale to another count, a new version, a zone that is down)';
 
 /** Whether its effect ended while the load was still being sent, and words for when it did not. */
 function timing(o: StepOutcome, ctx: CheckContext): { inLoad: boolean; late: string } {
@@ -26,7 +27,19 @@ export function rolloutJudge(o: StepOutcome, id: string, ctx: CheckContext): Che
   const what = step.kind === 'rollback' ? 'rollback' : 'rollout';
   const title = `${label}: its own revision completed under load`;
   const expected = `the ${what}'s revision complete (all replicas updated and available) before the load ended, not failed or superseded first`;
-  if (o.status === 'no-effect') return [check({ id, group: 'events', title, status: 'invalid', expected, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
+  if (o.status === 'no-effect')
+    return [
+      check({
+        id,
+        group: 'events',
+        title,
+        status: 'invalid',
+        expected,
+        actual: o.detail,
+        broken: `${label} exercised nothing: ${o.detail}`,
+        explanation: NOTHING_EXERCISED,
+      }),
+    ];
   const ok = o.status === 'took-effect' && inLoad;
   return [
     check({
@@ -37,7 +50,9 @@ export function rolloutJudge(o: StepOutcome, id: string, ctx: CheckContext): Che
       expected,
       actual: `${o.detail}${late}`,
       broken: `${label} did not complete: ${o.detail}${late}`,
-      explanation: ok ? undefined : `a ${what} that never finishes (readiness never true, progress deadline, superseded) is a failed deploy, whatever a later step does; if it was just slow, start it earlier or lengthen the load`,
+      explanation: ok
+        ? undefined
+        : `a ${what} that never finishes (readiness never true, progress deadline, superseded) is a failed deploy, whatever a later step does; if it was just slow, start it earlier or lengthen the load`,
     }),
   ];
 }
@@ -48,9 +63,31 @@ export function scaleJudge(o: StepOutcome<StepBase & { replicas: number }>, id: 
   const { inLoad, late } = timing(o, ctx);
   const title = `${label}: the workload reached ${step.replicas} replicas under load`;
   const expected = `${step.replicas} replicas Ready and every retired one gone before the load ended`;
-  if (o.status === 'no-effect') return [check({ id, group: 'events', title, status: 'invalid', expected, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
+  if (o.status === 'no-effect')
+    return [
+      check({
+        id,
+        group: 'events',
+        title,
+        status: 'invalid',
+        expected,
+        actual: o.detail,
+        broken: `${label} exercised nothing: ${o.detail}`,
+        explanation: NOTHING_EXERCISED,
+      }),
+    ];
   const ok = o.status === 'took-effect' && inLoad;
-  return [check({ id, group: 'events', title, status: ok ? 'pass' : 'fail', expected, actual: `${o.detail}${late}`, broken: `${label} did not take effect: ${o.detail}${late}` })];
+  return [
+    check({
+      id,
+      group: 'events',
+      title,
+      status: ok ? 'pass' : 'fail',
+      expected,
+      actual: `${o.detail}${late}`,
+      broken: `${label} did not take effect: ${o.detail}${late}`,
+    }),
+  ];
 }
 
 /** crash-zone, hang-zone: two checks, <id>-injected and <id>-recovered. */
@@ -64,19 +101,51 @@ export function zoneFailureJudge(o: StepOutcome<StepBase & { zone: string }>, id
   const expectedRecovered = `${replicas} replicas available again (on the surviving zones) before the load ended`;
   if (o.eventMs === undefined) {
     return [
-      check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'fail', expected: `zone ${step.zone} failed (${step.kind})`, actual: o.detail, broken: `${label} was not injected` }),
-      check({ id: `${id}-recovered`, group: 'events', title: recoveredTitle, status: 'fail', expected: expectedRecovered, actual: 'never recovered', broken: `${label}: never recovered` }),
+      check({
+        id: `${id}-injected`,
+        group: 'events',
+        title: injectedTitle,
+        status: 'fail',
+        expected: `zone ${step.zone} failed (${step.kind})`,
+        actual: o.detail,
+        broken: `${label} was not injected`,
+      }),
+      check({
+        id: `${id}-recovered`,
+        group: 'events',
+        title: recoveredTitle,
+        status: 'fail',
+        expected: expectedRecovered,
+        actual: 'never recovered',
+        broken: `${label}: never recovered`,
+      }),
     ];
   }
   if (o.status === 'no-effect') {
     return [
-      check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'invalid', expected: `zone ${step.zone} failed (${step.kind}) with replicas in it`, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED }),
+      check({
+        id: `${id}-injected`,
+        group: 'events',
+        title: injectedTitle,
+        status: 'invalid',
+        expected: `zone ${step.zone} failed (${step.kind}) with replicas in it`,
+        actual: o.detail,
+        broken: `${label} exercised nothing: ${o.detail}`,
+        explanation: NOTHING_EXERCISED,
+      }),
       skipped(`${id}-recovered`, 'events', recoveredTitle, expectedRecovered, 'nothing failed, so nothing had to recover'),
     ];
   }
   const ok = o.status === 'took-effect' && inLoad;
   return [
-    check({ id: `${id}-injected`, group: 'events', title: injectedTitle, status: 'pass', expected: `zone ${step.zone} failed (${step.kind})`, actual: `${o.hit} replicas ${step.kind === 'crash-zone' ? 'killed' : 'frozen'}` }),
+    check({
+      id: `${id}-injected`,
+      group: 'events',
+      title: injectedTitle,
+      status: 'pass',
+      expected: `zone ${step.zone} failed (${step.kind})`,
+      actual: `${o.hit} replicas ${step.kind === 'crash-zone' ? 'killed' : 'frozen'}`,
+    }),
     check({
       id: `${id}-recovered`,
       group: 'events',
@@ -93,7 +162,29 @@ export function zoneFailureJudge(o: StepOutcome<StepBase & { zone: string }>, id
 export function recoverZoneJudge(o: StepOutcome<StepBase & { zone: string }>, id: string, _ctx: CheckContext): Check[] {
   const { step } = o;
   const label = step.label;
-  if (o.status === 'no-effect') return [check({ id, group: 'events', title: label, status: 'invalid', expected: `zone ${step.zone} brought back up`, actual: o.detail, broken: `${label} exercised nothing: ${o.detail}`, explanation: NOTHING_EXERCISED })];
+  if (o.status === 'no-effect')
+    return [
+      check({
+        id,
+        group: 'events',
+        title: label,
+        status: 'invalid',
+        expected: `zone ${step.zone} brought back up`,
+        actual: o.detail,
+        broken: `${label} exercised nothing: ${o.detail}`,
+        explanation: NOTHING_EXERCISED,
+      }),
+    ];
   const ok = o.status === 'took-effect';
-  return [check({ id, group: 'events', title: label, status: ok ? 'pass' : 'fail', expected: `zone ${step.zone} brought back up`, actual: o.detail, broken: `${label} failed: ${o.detail}` })];
+  return [
+    check({
+      id,
+      group: 'events',
+      title: label,
+      status: ok ? 'pass' : 'fail',
+      expected: `zone ${step.zone} brought back up`,
+      actual: o.detail,
+      broken: `${label} failed: ${o.detail}`,
+    }),
+  ];
 }

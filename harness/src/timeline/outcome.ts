@@ -37,7 +37,12 @@ export interface StepOutcome<S extends StepBase = StepBase> {
   hit?: number;
 }
 
-function firstAfter<T extends TimelineEvent['type']>(events: readonly TimelineEvent[], type: T, fromMs: number, pred: (e: Ev<T>) => boolean = () => true): Ev<T> | undefined {
+function firstAfter<T extends TimelineEvent['type']>(
+  events: readonly TimelineEvent[],
+  type: T,
+  fromMs: number,
+  pred: (e: Ev<T>) => boolean = () => true,
+): Ev<T> | undefined {
   return events.find((e): e is Ev<T> => e.type === type && e.t >= fromMs && pred(e as Ev<T>));
 }
 
@@ -58,16 +63,28 @@ export function rolloutOutcome<S extends StepBase>(n: number, step: S, ran: Step
   const previous = [...events].reverse().find((e): e is Ev<'rollout.started'> => e.type === 'rollout.started' && e.t < started.t);
   const previousDone = previous && firstAfter(events, 'rollout.completed', previous.t, (e) => e.revision === previous.revision && e.t <= started.t);
   if (previous && previousDone && previous.revision === started.revision) {
-    return { ...base, status: 'no-effect', endMs: completed?.t ?? null, detail: `revision ${started.revision} (${started.version}) was already running: nothing was rolled out` };
+    return {
+      ...base,
+      status: 'no-effect',
+      endMs: completed?.t ?? null,
+      detail: `revision ${started.revision} (${started.version}) was already running: nothing was rolled out`,
+    };
   }
   if (failed && (!completed || failed.t < completed.t)) {
     return { ...base, status: 'failed', endMs: null, detail: `revision ${started.revision} (${started.version}) failed: ${failed.reason}` };
   }
   if (!completed) {
-    const why = next ? `superseded ${((next.t - started.t) / 1000).toFixed(1)} s later by revision ${next.revision} (${next.version})` : `not completed (${ran.detail ?? ran.outcome})`;
+    const why = next
+      ? `superseded ${((next.t - started.t) / 1000).toFixed(1)} s later by revision ${next.revision} (${next.version})`
+      : `not completed (${ran.detail ?? ran.outcome})`;
     return { ...base, status: 'failed', endMs: null, detail: `revision ${started.revision} (${started.version}) ${why}` };
   }
-  return { ...base, status: 'took-effect', endMs: completed.t, detail: `revision ${started.revision} (${started.version}) completed in ${((completed.t - ran.startedMs) / 1000).toFixed(1)} s` };
+  return {
+    ...base,
+    status: 'took-effect',
+    endMs: completed.t,
+    detail: `revision ${started.revision} (${started.version}) completed in ${((completed.t - ran.startedMs) / 1000).toFixed(1)} s`,
+  };
 }
 
 /**
@@ -77,7 +94,8 @@ export function rolloutOutcome<S extends StepBase>(n: number, step: S, ran: Step
 export function scaleOutcome<S extends StepBase>(n: number, step: S, ran: StepRecord<S>, events: readonly TimelineEvent[]): StepOutcome<S> {
   const scaled = firstAfter(events, 'deployment.scaled', ran.startedMs - SLACK_MS);
   if (!scaled) return { n, step, ran, status: 'failed', endMs: null, detail: `never applied (${ran.detail ?? ran.outcome})` };
-  if (scaled.from === scaled.to) return { n, step, ran, eventMs: scaled.t, status: 'no-effect', endMs: scaled.t, detail: `already at ${scaled.to} replicas: nothing was scaled` };
+  if (scaled.from === scaled.to)
+    return { n, step, ran, eventMs: scaled.t, status: 'no-effect', endMs: scaled.t, detail: `already at ${scaled.to} replicas: nothing was scaled` };
   const ready = new Set<string>();
   const retiring = new Set<string>();
   for (const e of events) {
@@ -89,10 +107,26 @@ export function scaleOutcome<S extends StepBase>(n: number, step: S, ran: StepRe
     }
     if (e.type === 'replica.terminated') retiring.delete(e.replica);
     if (e.t >= scaled.t && ready.size === scaled.to && retiring.size === 0) {
-      return { n, step, ran, eventMs: scaled.t, status: 'took-effect', endMs: e.t, detail: `${scaled.from} → ${scaled.to} replicas in ${((e.t - ran.startedMs) / 1000).toFixed(1)} s` };
+      return {
+        n,
+        step,
+        ran,
+        eventMs: scaled.t,
+        status: 'took-effect',
+        endMs: e.t,
+        detail: `${scaled.from} → ${scaled.to} replicas in ${((e.t - ran.startedMs) / 1000).toFixed(1)} s`,
+      };
     }
   }
-  return { n, step, ran, eventMs: scaled.t, status: 'failed', endMs: null, detail: `${scaled.from} → ${scaled.to} asked, ${ready.size} Ready and ${retiring.size} still retiring at the end` };
+  return {
+    n,
+    step,
+    ran,
+    eventMs: scaled.t,
+    status: 'failed',
+    endMs: null,
+    detail: `${scaled.from} → ${scaled.to} asked, ${ready.size} Ready and ${retiring.size} still retiring at the end`,
+  };
 }
 
 export function zoneDownOutcome<S extends ZoneStep>(n: number, step: S, ran: StepRecord<S>, events: readonly TimelineEvent[]): StepOutcome<S> {

@@ -39,10 +39,17 @@ export const ACTION_NAMES = TIMELINE_ACTIONS.map((a) => a.action as string);
 
 export const timelineActionSchema = z.discriminatedUnion(
   'action',
-  [rollout.schema, rollback.schema, scale.schema, crashZone.schema, hangZone.schema, recoverZone.schema, rotateSecret.schema, exec.schema, http.schema] as unknown as [
-    z.ZodObject,
-    ...z.ZodObject[],
-  ],
+  [
+    rollout.schema,
+    rollback.schema,
+    scale.schema,
+    crashZone.schema,
+    hangZone.schema,
+    recoverZone.schema,
+    rotateSecret.schema,
+    exec.schema,
+    http.schema,
+  ] as unknown as [z.ZodObject, ...z.ZodObject[]],
   { error: () => `action must be one of: ${ACTION_NAMES.join(', ')}` },
 ) as unknown as z.ZodType<TimelineAction>;
 

@@ -49,7 +49,7 @@ export interface ExecuteContext {
 
 /** The deployment an action acts on; target mode's schema rules keep these actions out of it. */
 export function managed(ctx: ExecuteContext): DeploymentController {
-  if (ctx.controller === null) throw new Error('this action needs zerodrop\'s own replicas (not target mode)');
+  if (ctx.controller === null) throw new Error("this action needs zerodrop's own replicas (not target mode)");
   return ctx.controller;
 }
 

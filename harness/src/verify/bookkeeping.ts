@@ -38,5 +38,7 @@ export function bookkeepingCounts(ledger: Pick<LedgerData, 'length' | 'outcome'>
 
 /** The counters that are not 0, in a fixed order, as "engine anomalies 2". */
 export function nonZeroBookkeeping(c: BookkeepingCounts): string[] {
-  return (Object.keys(BOOKKEEPING_LABELS) as (keyof BookkeepingCounts)[]).filter((k) => c[k] !== 0).map((k) => `${BOOKKEEPING_LABELS[k]} ${c[k].toLocaleString('en-US')}`);
+  return (Object.keys(BOOKKEEPING_LABELS) as (keyof BookkeepingCounts)[])
+    .filter((k) => c[k] !== 0)
+    .map((k) => `${BOOKKEEPING_LABELS[k]} ${c[k].toLocaleString('en-US')}`);
 }

@@ -10,7 +10,6 @@ import { actionOf } from '../timeline/registry.js';
 
 export const LOAD_ONLY = 'load only: no disruption exercised';
 
-
 export function headline(verdict: Verdict, run: RunSnapshot, checks: readonly Check[]): string {
   const { tally } = run;
   const base = `${fmt(tally.sent)} requests at ${fmt(Math.round(run.achievedRate))} req/s, ${fmt(tally.sent - tally.completed)} lost, ${fmt(tally.failed)} failed`;

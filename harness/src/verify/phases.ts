@@ -170,7 +170,5 @@ export function spansMinus(spans: readonly Span[], minus: readonly Span[]): Span
  * the workload was back to full strength (or the zone came back, or the end).
  */
 export function zoneDisruptionSpans(phases: readonly Phase[], endMs: number): Span[] {
-  return phases
-    .filter((p) => p.kind === 'zone')
-    .map((p): Span => [p.startMs, p.marks.find((m) => m.label === 'recovered')?.atMs ?? p.endMs ?? endMs]);
+  return phases.filter((p) => p.kind === 'zone').map((p): Span => [p.startMs, p.marks.find((m) => m.label === 'recovered')?.atMs ?? p.endMs ?? endMs]);
 }

@@ -44,7 +44,9 @@ export function withPrometheus(rows: readonly ReconciliationRow[], prometheus: P
     const notes: string[] = row.note ? [row.note] : [];
     const killed = shown[1];
     if (value !== null && killed?.value !== null && killed?.value !== undefined && killed.value > 0) {
-      notes.push(`Prometheus: ${fmt(first?.value ?? 0)} exact + ${fmt(killed.value)} from the last scrape of replicas killed before a final read (a lower bound)`);
+      notes.push(
+        `Prometheus: ${fmt(first?.value ?? 0)} exact + ${fmt(killed.value)} from the last scrape of replicas killed before a final read (a lower bound)`,
+      );
     }
     if (first !== undefined && value === null) notes.push(`Prometheus had no data for ${first.name}`);
     if (disagree.length > 0) notes.push(`PromQL disagrees: ${disagree.map((q) => `${q.name} ${q.value === null ? '—' : fmt(q.value)}`).join(', ')}`);

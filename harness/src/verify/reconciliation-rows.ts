@@ -38,7 +38,16 @@ export function reconciliationRows(run: RunSnapshot): ReconciliationRow[] {
       holds: q.reached === proxyStats.received,
       ...(q.refused > 0 ? { note: `${fmt(q.refused)} refused connects excluded (they never reached the proxy)` } : {}),
     },
-    { id: '2xx', quantity: '2xx responses', driver: tally.driver2xx, proxy: q.proxy2xx, replicas: null, prometheus: null, relation: 'driver = proxy', holds: tally.driver2xx === q.proxy2xx },
+    {
+      id: '2xx',
+      quantity: '2xx responses',
+      driver: tally.driver2xx,
+      proxy: q.proxy2xx,
+      replicas: null,
+      prometheus: null,
+      relation: 'driver = proxy',
+      holds: tally.driver2xx === q.proxy2xx,
+    },
     {
       id: 'upstream',
       quantity: 'upstream responses (all codes)',

@@ -54,7 +54,11 @@ export function declaredCheckIds(modules: readonly CheckModule[] = CHECK_MODULES
 /** Runs every module on the snapshot, then applies the cross-module verdict rules. */
 export function runChecks(run: RunSnapshot, modules: readonly CheckModule[] = CHECK_MODULES): Check[] {
   const checks = modules.flatMap((m) => m.checks(run));
-  if (run.plan.targetUrl !== null) judgeForTargetMode(checks, modules.flatMap((m) => m.needsOwnDeployment ?? []));
+  if (run.plan.targetUrl !== null)
+    judgeForTargetMode(
+      checks,
+      modules.flatMap((m) => m.needsOwnDeployment ?? []),
+    );
   unjudgedUnderShortLoad(checks, modules);
   return checks;
 }

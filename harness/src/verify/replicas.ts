@@ -7,7 +7,14 @@ import type { ReplicaBoot, ReplicaRow } from '../result/types.js';
 import { sumWhere } from './check.js';
 import type { ReplicaSnapshot } from './snapshot.js';
 
-export function replicaRows(records: readonly ReplicaSnapshot[], proxy: ProxyStats, servedBy: ReadonlyMap<string, number>, origin: number, hasMetrics: boolean, loadEndedAt: number): ReplicaRow[] {
+export function replicaRows(
+  records: readonly ReplicaSnapshot[],
+  proxy: ProxyStats,
+  servedBy: ReadonlyMap<string, number>,
+  origin: number,
+  hasMetrics: boolean,
+  loadEndedAt: number,
+): ReplicaRow[] {
   const endpoints = new Map(proxy.endpoints.map((e) => [e.id, e]));
   const rel = (t: number | null): number | null => (t === null ? null : t - origin);
   return records.map((r) => {
@@ -30,7 +37,7 @@ export function replicaRows(records: readonly ReplicaSnapshot[], proxy: ProxySta
       exitedMs: rel(r.exitedMs),
       exit,
       proxy2xx,
-      replicaResponses: hasMetrics ? count?.responses ?? null : null,
+      replicaResponses: hasMetrics ? (count?.responses ?? null) : null,
       replicaCountSource: !hasMetrics || count === null ? 'none' : exact ? 'final' : 'last-scrape',
       driverServed: servedBy.get(r.id) ?? 0,
       retriesFrom: failedAttempts,
@@ -90,6 +97,9 @@ export function replicaReconciliation(rows: readonly ReplicaRow[], proxy: ProxyS
       if (row.replicaResponses > answered + failedAttempts) bad.push(`${row.id} (last scrape ${row.replicaResponses} > proxy ${answered} + ${failedAttempts})`);
     }
   }
-  const note = lowerBounds > 0 ? `${lowerBounds} replica(s) were killed before a final read: their counts are lower bounds (last scrape)` : 'every replica read after it drained';
+  const note =
+    lowerBounds > 0
+      ? `${lowerBounds} replica(s) were killed before a final read: their counts are lower bounds (last scrape)`
+      : 'every replica read after it drained';
   return { applicable, holds: bad.length === 0, proxyResponses, replicaResponses, note, bad };
 }

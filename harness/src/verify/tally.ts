@@ -69,7 +69,7 @@ export function tallyLedger(view: RelativeLedger, zoneOf: ReadonlyMap<string, st
     tally.byOutcome[name] = (tally.byOutcome[name] ?? 0) + 1;
     if (status) tally.byStatus[String(status)] = (tally.byStatus[String(status)] ?? 0) + 1;
     const replica = d.replicas[d.replica[i] ?? 0] || null;
-    const zone = replica ? zoneOf.get(replica) ?? null : null;
+    const zone = replica ? (zoneOf.get(replica) ?? null) : null;
     const tMs = view.at(i);
     const step = phaseAt(phases, tMs);
     if (replica) tally.byReplica[replica] = (tally.byReplica[replica] ?? 0) + 1;

@@ -72,7 +72,13 @@ export interface VerifyInput {
  * on it (registry.ts), then the result assembled around the checks (tables, charts, headline).
  */
 /** The fields that say which run is verified, stamped with its end now: shared by every way a run ends. */
-export function runIdentity(plan: VerifyInput['plan'], runId: string, command: string, anchor: VerifyInput['anchor'], startedAt: Date): Pick<VerifyInput, 'plan' | 'runId' | 'command' | 'anchor' | 'startedAt' | 'endedAt'> {
+export function runIdentity(
+  plan: VerifyInput['plan'],
+  runId: string,
+  command: string,
+  anchor: VerifyInput['anchor'],
+  startedAt: Date,
+): Pick<VerifyInput, 'plan' | 'runId' | 'command' | 'anchor' | 'startedAt' | 'endedAt'> {
   return { plan, runId, command, anchor, startedAt, endedAt: new Date() };
 }
 
@@ -97,7 +103,14 @@ export function verifyRun(input: VerifyInput): RunResult {
       durationMs: run.endedAt.getTime() - run.startedAt.getTime(),
       complete: !run.interrupted,
       incompleteReason: run.interrupted ? 'interrupted (SIGINT) before the load finished' : null,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), platform: process.platform, release: release(), hostname: hostname() },
+      machine: {
+        cpus: cpu.length,
+        cpuModel: cpu[0]?.model ?? 'unknown',
+        memGiB: Math.round(totalmem() / 2 ** 30),
+        platform: process.platform,
+        release: release(),
+        hostname: hostname(),
+      },
       command: run.command,
       ...(input.runtimeChoices && input.runtimeChoices.length > 0 ? { runtimeChoices: input.runtimeChoices } : {}),
       ...(input.cpuPriorities ? { cpuPriorities: input.cpuPriorities } : {}),
@@ -189,7 +202,7 @@ export function* failedRequestRows(ledger: LedgerData, origin: number, runId: st
       outcome: OUTCOME_NAMES[outcome] ?? 'unknown',
       status: ledger.status[i] ?? 0,
       replica,
-      zone: replica ? zoneOf.get(replica) ?? null : null,
+      zone: replica ? (zoneOf.get(replica) ?? null) : null,
       step: phaseAt(phases, tMs),
       latencyMs: (ledger.latencyUs[i] ?? 0) / 1000,
     };

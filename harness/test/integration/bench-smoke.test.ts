@@ -57,7 +57,10 @@ it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each w
   expect(existsSync(BENCH), `${BENCH} is missing: run "npm run build"`).toBe(true);
   const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
   dirs.push(out);
-  const run = await runBounded([BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--boots', '1', '--out', out], 60_000);
+  const run = await runBounded(
+    [BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--boots', '1', '--out', out],
+    60_000,
+  );
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 
   const files = readdirSync(out).filter((f) => f.endsWith('.json') && !f.endsWith('-smaller.json'));
@@ -82,7 +85,14 @@ it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each w
   }
   const names = entries.map((e) => e.name as string);
   expect(new Set(names).size).toBe(names.length);
-  const expected = ['(a) direct to replicas: throughput', '(f) plain node:http: throughput', '(b) zerodrop proxy: throughput', '(d) wrk: throughput', '(d) zerodrop driver: throughput', 'ratio: driver ÷ wrk'];
+  const expected = [
+    '(a) direct to replicas: throughput',
+    '(f) plain node:http: throughput',
+    '(b) zerodrop proxy: throughput',
+    '(d) wrk: throughput',
+    '(d) zerodrop driver: throughput',
+    'ratio: driver ÷ wrk',
+  ];
   if (existsSync(HAPROXY)) expected.push('(c) HAProxy: throughput', 'ratio: proxy ÷ HAProxy');
   expect(names).toEqual(expect.arrayContaining(expected));
   expect(names.some((n) => n.startsWith('(e)'))).toBe(false);

@@ -61,7 +61,7 @@ describe('autocannon engine', () => {
     expect(r.summary.autocannonReported!.completed).toBe(c.ok);
   });
 
-  it('records the requests a Connection: close server loses, which autocannon\'s own counters miss', async () => {
+  it("records the requests a Connection: close server loses, which autocannon's own counters miss", async () => {
     const srv = await target('close');
     const progress: DriverProgress[] = [];
     const r = await run(config(srv.url), progress);
@@ -80,7 +80,7 @@ describe('autocannon engine', () => {
     expect((await srv.stats()).received).toBe(c.ok);
   });
 
-  it('shows autocannon\'s per-second bursts in rate mode (what the open engine avoids)', async () => {
+  it("shows autocannon's per-second bursts in rate mode (what the open engine avoids)", async () => {
     const srv = await target('plain', { record: true });
     const r = await run(config(srv.url, { rate: 400, connections: 20, durationMs: 2000 }));
     const c = countByOutcome(r.ledger.detachData());

@@ -63,7 +63,9 @@ async function runTimed(cfg: DriverConfig, progress: DriverProgress[] = []): Pro
 }
 
 function timingNotJudged(stallMs: number): void {
-  console.warn(`[driver-open] timing not judged: this thread's event loop stalled ${stallMs.toFixed(0)} ms (> ${QUIET_STALL_MS} ms: the machine, not the engine)`);
+  console.warn(
+    `[driver-open] timing not judged: this thread's event loop stalled ${stallMs.toFixed(0)} ms (> ${QUIET_STALL_MS} ms: the machine, not the engine)`,
+  );
 }
 
 /** Every row ended, and the engine's own counters agree with the ledger. */
@@ -208,7 +210,7 @@ describe('open-model engine', () => {
     expectConsistent(r, progress);
   });
 
-  it('flags a 2xx that carries another request\'s id as IdMismatch', async () => {
+  it("flags a 2xx that carries another request's id as IdMismatch", async () => {
     const srv = await target('swap');
     const progress: DriverProgress[] = [];
     const r = await run(config(srv.url, { rate: 500, durationMs: 1000 }), progress);

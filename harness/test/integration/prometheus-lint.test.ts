@@ -19,7 +19,10 @@ const hasPromtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).st
 /** promtool's findings, one "metric_name problem" per line (exit 0 = clean, 3 = lint problems). */
 function promtoolLint(text: string): { status: number | null; problems: string[]; error: string } {
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 10_000 });
-  const lines = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return { status: r.status, problems: lines.filter((l) => !/^error while linting/i.test(l)), error: lines.filter((l) => /^error/i.test(l)).join(' ') };
 }
 
@@ -40,10 +43,7 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
   const texts: Record<string, string> = {};
 
   beforeAll(async () => {
-    stack = await startStack(
-      ['name: lint', 'deployment: { replicas: 2, zones: [a, b] }', 'load: { rate: 100, duration: 5s }'].join('\n'),
-      'lint-run',
-    );
+    stack = await startStack(['name: lint', 'deployment: { replicas: 2, zones: [a, b] }', 'load: { rate: 100, duration: 5s }'].join('\n'), 'lint-run');
     // Some traffic so every labelled series exists (per replica, per code).
     const port = Number(new URL(stack.proxy.url).port);
     const load = await startLoad({ port, connections: 4, durationMs: 500, idPrefix: 'lint' }).done;
@@ -104,7 +104,12 @@ describe.skipIf(!hasPromtool)('promtool check metrics on every component', () =>
     }
     // The labels docs/architecture.md names, where they belong.
     const proxy = parseExpositionFull(texts['proxy']!).samples;
-    expect(proxy.find((s) => s.name === 'zerodrop_proxy_upstream_responses_total')?.labels).toMatchObject({ replica: expect.any(String), zone: expect.any(String), version: 'v1', code: '200' });
+    expect(proxy.find((s) => s.name === 'zerodrop_proxy_upstream_responses_total')?.labels).toMatchObject({
+      replica: expect.any(String),
+      zone: expect.any(String),
+      version: 'v1',
+      code: '200',
+    });
     const app = parseExpositionFull(texts['sample-app']!).samples;
     expect(app.find((s) => s.name === 'http_requests_total' && s.labels['route'] === '/')?.labels).toMatchObject({ code: '200', method: 'GET' });
   });

@@ -19,7 +19,9 @@ import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
 
 const binary = findPrometheusBinary();
-const built = ['../../../dist/harness/src/driver/worker-entry.js', '../../../dist/sample-app/src/main.js'].every((p) => existsSync(fileURLToPath(new URL(p, import.meta.url))));
+const built = ['../../../dist/harness/src/driver/worker-entry.js', '../../../dist/sample-app/src/main.js'].every((p) =>
+  existsSync(fileURLToPath(new URL(p, import.meta.url))),
+);
 const dashboard = loadDashboard(fileURLToPath(new URL('../../../grafana/dashboards/zerodrop.json', import.meta.url)));
 
 describe.skipIf(!binary || !built)('runScenario with prometheus: auto', () => {
@@ -57,7 +59,18 @@ describe.skipIf(!binary || !built)('runScenario with prometheus: auto', () => {
   it('the Prometheus checks pass, with both numbers side by side', () => {
     const p = result.prometheus;
     expect(p.mode).toBe('auto');
-    expect(p.queries.map((q) => q.name)).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed', 'sent-equals-received', '2xx-agree', 'replicas-cover-proxy']);
+    expect(p.queries.map((q) => q.name)).toEqual([
+      'driver-sent',
+      'proxy-received',
+      'proxy-2xx',
+      'driver-2xx',
+      'proxy-upstream-responses',
+      'replica-responses',
+      'replica-responses-killed',
+      'sent-equals-received',
+      '2xx-agree',
+      'replicas-cover-proxy',
+    ]);
     for (const q of p.queries) {
       expect(q.value, `${q.name}: ${p.note}`).not.toBeNull();
       expect(q.agree, `${q.name}: ${p.note}`).toBe(true);
@@ -67,7 +80,7 @@ describe.skipIf(!binary || !built)('runScenario with prometheus: auto', () => {
     expect(checks.map((c) => [c.id, c.status])).toEqual(p.queries.map((q) => [`prometheus.${q.name}`, 'pass']));
   });
 
-  it('agrees with the verifier\'s own reconciliation', () => {
+  it("agrees with the verifier's own reconciliation", () => {
     const rec = new Map(result.reconciliation.map((r) => [r.quantity, r]));
     const q = new Map(result.prometheus.queries.map((x) => [x.name, x.value]));
     expect(q.get('driver-sent')).toBe(rec.get('requests sent / received')?.driver);

@@ -87,7 +87,14 @@ describe.skipIf(!binary)('a real Prometheus over static loopback targets', () =>
     writeTargetGroups(sdFile(sdDir, RUN, 'replicas'), [{ targets: [replicaAddr], labels: { replica: 'r1', zone: 'a', version: 'v1', run_id: RUN } }]);
     const configFile = join(dir, 'prometheus.yml');
     writeFileSync(configFile, prometheusConfigYaml({ sdDir, runId: RUN }));
-    server = await PrometheusServer.start({ binary: binary!, configFile, dataDir: join(dir, 'data'), logFile: join(dir, 'prometheus.log'), runId: RUN, stateDir });
+    server = await PrometheusServer.start({
+      binary: binary!,
+      configFile,
+      dataDir: join(dir, 'data'),
+      logFile: join(dir, 'prometheus.log'),
+      runId: RUN,
+      stateDir,
+    });
     // file_sd → discovery → first scrape: discovery batches updates every 5 s.
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -158,7 +165,7 @@ describe.skipIf(!binary)('a real Prometheus over static loopback targets', () =>
     expect(bad.rows[0]).toMatchObject({ value: 1234, agree: false });
   }, 40_000);
 
-  it('last_over_time keeps a vanished target\'s last value; a plain instant query loses it (why the checks use raw last samples)', async () => {
+  it("last_over_time keeps a vanished target's last value; a plain instant query loses it (why the checks use raw last samples)", async () => {
     replica.text = replicaText(88);
     await new Promise((r) => setTimeout(r, 2500));
     writeTargetGroups(sdFile(sdDir, RUN, 'replicas'), []); // the replica is gone from file_sd
@@ -189,7 +196,14 @@ describe.skipIf(!binary)('no orphan Prometheus', () => {
     try {
       const configFile = join(dir, 'p.yml');
       writeFileSync(configFile, 'global:\n  scrape_interval: 1m\n');
-      const s = await PrometheusServer.start({ binary: binary!, configFile, dataDir: join(dir, 'data'), logFile: join(dir, 'log'), runId: 'stop-test', stateDir: join(dir, 'state') });
+      const s = await PrometheusServer.start({
+        binary: binary!,
+        configFile,
+        dataDir: join(dir, 'data'),
+        logFile: join(dir, 'log'),
+        runId: 'stop-test',
+        stateDir: join(dir, 'state'),
+      });
       const pid = s.pid!;
       expect(alive(pid)).toBe(true);
       await s.stop();
@@ -201,37 +215,41 @@ describe.skipIf(!binary)('no orphan Prometheus', () => {
     }
   }, 40_000);
 
-  it.skipIf(!existsSync(dist))('dies with a harness that is SIGKILLed (pdeathsig)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zd-prom-orphan-'));
-    try {
-      const configFile = join(dir, 'p.yml');
-      writeFileSync(configFile, 'global:\n  scrape_interval: 1m\n');
-      const script = `
+  it.skipIf(!existsSync(dist))(
+    'dies with a harness that is SIGKILLed (pdeathsig)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'zd-prom-orphan-'));
+      try {
+        const configFile = join(dir, 'p.yml');
+        writeFileSync(configFile, 'global:\n  scrape_interval: 1m\n');
+        const script = `
         const { PrometheusServer } = await import(${JSON.stringify(dist)});
         const s = await PrometheusServer.start({ binary: ${JSON.stringify(binary)}, configFile: ${JSON.stringify(configFile)}, dataDir: ${JSON.stringify(join(dir, 'data'))}, logFile: ${JSON.stringify(join(dir, 'log'))}, runId: 'orphan-test', stateDir: ${JSON.stringify(join(dir, 'state'))} });
         process.stdout.write(JSON.stringify({ pid: s.pid }) + '\\n');
         setInterval(() => {}, 1000);
       `;
-      const harness = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const pid = await new Promise<number>((resolve, reject) => {
-        let buf = '';
-        harness.stdout.on('data', (c: Buffer) => {
-          buf += c.toString();
-          const line = buf.split('\n')[0];
-          if (buf.includes('\n') && line) resolve((JSON.parse(line) as { pid: number }).pid);
+        const harness = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const pid = await new Promise<number>((resolve, reject) => {
+          let buf = '';
+          harness.stdout.on('data', (c: Buffer) => {
+            buf += c.toString();
+            const line = buf.split('\n')[0];
+            if (buf.includes('\n') && line) resolve((JSON.parse(line) as { pid: number }).pid);
+          });
+          harness.once('exit', (code) => reject(new Error(`harness exited early (${code})`)));
+          setTimeout(() => reject(new Error('harness did not start prometheus in 30 s')), 30_000).unref();
         });
-        harness.once('exit', (code) => reject(new Error(`harness exited early (${code})`)));
-        setTimeout(() => reject(new Error('harness did not start prometheus in 30 s')), 30_000).unref();
-      });
-      expect(alive(pid)).toBe(true);
-      harness.kill('SIGKILL');
-      const deadline = Date.now() + 5000;
-      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const survived = alive(pid);
-      if (survived) process.kill(-pid, 'SIGKILL'); // never leave it behind, even when the assertion fails
-      expect(survived).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 40_000);
+        expect(alive(pid)).toBe(true);
+        harness.kill('SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        const survived = alive(pid);
+        if (survived) process.kill(-pid, 'SIGKILL'); // never leave it behind, even when the assertion fails
+        expect(survived).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    40_000,
+  );
 });

@@ -17,7 +17,15 @@ import type { LedgerData } from '../../src/driver/ledger.js';
 import { createDriverMetrics } from '../../src/driver/metrics.js';
 import { PrometheusApiError, resultSize, type PrometheusApi } from '../../src/prometheus/api.js';
 import { userScrapeConfigYaml } from '../../src/prometheus/config.js';
-import { dashboardQueries, loadDashboard, parseLabelValues, parseQueryResult, STATE_ROW_PREFIX, substitute, type DashboardQuery } from '../../src/prometheus/dashboard.js';
+import {
+  dashboardQueries,
+  loadDashboard,
+  parseLabelValues,
+  parseQueryResult,
+  STATE_ROW_PREFIX,
+  substitute,
+  type DashboardQuery,
+} from '../../src/prometheus/dashboard.js';
 import { PrometheusServer, findPrometheusBinary } from '../../src/prometheus/server.js';
 import type { PrometheusResult } from '../../src/result/types.js';
 import { PrometheusSession } from '../../src/run/prometheus.js';
@@ -147,7 +155,11 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('Prometheus in the l
     expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // Fidelity rows: PromQL = the in-process count it was exported from. Cross rows: the
     // equality between components evaluated in PromQL alone, a mismatch that must be 0.
-    const rows = result.queries.map((q) => [q.name, q.kind === 'cross' ? q.value === 0 : q.value === q.inProcess || (q as { relation?: string }).relation === '≤', q.agree]);
+    const rows = result.queries.map((q) => [
+      q.name,
+      q.kind === 'cross' ? q.value === 0 : q.value === q.inProcess || (q as { relation?: string }).relation === '≤',
+      q.agree,
+    ]);
     expect(rows, result.note ?? '').toEqual([
       ['driver-sent', true, true],
       ['proxy-received', true, true],
@@ -200,9 +212,19 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('Prometheus in the l
   it('the dashboard query check fails for a broken query and for one with no data (it can fail)', async () => {
     const vars = { run_id: runId, __rate_interval: '4s', __interval: '1s' };
     const start = out.loadStartMs;
-    const broken: DashboardQuery = { kind: 'panel', where: 'broken', expr: 'sum(rate(zerodrop_driver_requests_sent_total{run_id="$run_id"}[$__rate_interval])', instant: false };
+    const broken: DashboardQuery = {
+      kind: 'panel',
+      where: 'broken',
+      expr: 'sum(rate(zerodrop_driver_requests_sent_total{run_id="$run_id"}[$__rate_interval])',
+      instant: false,
+    };
     await expect(runDashboardQuery(session.api, broken, vars, start, Date.now())).rejects.toBeInstanceOf(PrometheusApiError);
-    const renamed: DashboardQuery = { kind: 'panel', where: 'renamed', expr: 'sum(rate(zerodrop_driver_requests_sent{run_id="$run_id"}[$__rate_interval]))', instant: false };
+    const renamed: DashboardQuery = {
+      kind: 'panel',
+      where: 'renamed',
+      expr: 'sum(rate(zerodrop_driver_requests_sent{run_id="$run_id"}[$__rate_interval]))',
+      instant: false,
+    };
     expect(await runDashboardQuery(session.api, renamed, vars, start, Date.now())).toBe(0);
     const otherRun = dashboardQueries(dashboard).find((q) => q.kind === 'panel')!;
     expect(await runDashboardQuery(session.api, otherRun, { ...vars, run_id: 'no-such-run' }, start, Date.now())).toBe(0);
@@ -230,8 +252,20 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('your own Prometheus
     // The user's server, configured with what `zerodrop prometheus-config --out <reports>` prints.
     const configFile = join(reports, 'user-prometheus.yml');
     writeFileSync(configFile, `global:\n  scrape_interval: 15s\nscrape_configs:\n${userScrapeConfigYaml(reports)}`);
-    userServer = await PrometheusServer.start({ binary: binary!, configFile, dataDir: join(reports, 'user-data'), logFile: join(reports, 'user.log'), runId: 'user-server', stateDir: join(reports, 'state') });
-    stack = await startStack(['name: promurl', 'deployment: { replicas: 2, zones: [a, b] }', 'load: { engine: open, rate: 200, connections: 16, duration: 4s, warmup: 1s }'].join('\n'), runId);
+    userServer = await PrometheusServer.start({
+      binary: binary!,
+      configFile,
+      dataDir: join(reports, 'user-data'),
+      logFile: join(reports, 'user.log'),
+      runId: 'user-server',
+      stateDir: join(reports, 'state'),
+    });
+    stack = await startStack(
+      ['name: promurl', 'deployment: { replicas: 2, zones: [a, b] }', 'load: { engine: open, rate: 200, connections: 16, duration: 4s, warmup: 1s }'].join(
+        '\n',
+      ),
+      runId,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -242,20 +276,26 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('your own Prometheus
   });
 
   it('finds its targets through <reports>/prometheus-sd, agrees, and removes its files at the end', async () => {
-    session = await PrometheusSession.start({ url: userServer.url }, {
-      runId,
-      dir: join(reports, runId),
-      controller: stack.controller,
-      proxy: stack.proxy,
-      metricsServer: stack.metricsServer,
-      log: () => undefined,
-    });
+    session = await PrometheusSession.start(
+      { url: userServer.url },
+      {
+        runId,
+        dir: join(reports, runId),
+        controller: stack.controller,
+        proxy: stack.proxy,
+        metricsServer: stack.metricsServer,
+        log: () => undefined,
+      },
+    );
     const sdFiles = ['driver', 'proxy', 'orchestrator', 'replicas'].map((c) => join(reports, 'prometheus-sd', `${runId}.${c}.json`));
     for (const f of sdFiles) expect(existsSync(f), f).toBe(true);
     const out = await runLoad(stack, session, {});
     expect(out.result.mode).toBe('url');
     expect(out.result.dataDir).toBeNull();
-    expect(out.result.queries.map((q) => [q.name, q.agree]), out.result.note ?? '').toEqual([
+    expect(
+      out.result.queries.map((q) => [q.name, q.agree]),
+      out.result.note ?? '',
+    ).toEqual([
       ['driver-sent', true],
       ['proxy-received', true],
       ['proxy-2xx', true],
@@ -273,18 +313,28 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('your own Prometheus
   it('a server that does not scrape zerodrop is ZD_PROMETHEUS_UNAVAILABLE with the fix', async () => {
     const bare = join(reports, 'bare.yml');
     writeFileSync(bare, 'global:\n  scrape_interval: 15s\n');
-    const other = await PrometheusServer.start({ binary: binary!, configFile: bare, dataDir: join(reports, 'bare-data'), logFile: join(reports, 'bare.log'), runId: 'bare-server', stateDir: join(reports, 'state') });
+    const other = await PrometheusServer.start({
+      binary: binary!,
+      configFile: bare,
+      dataDir: join(reports, 'bare-data'),
+      logFile: join(reports, 'bare.log'),
+      runId: 'bare-server',
+      stateDir: join(reports, 'state'),
+    });
     try {
       await expect(
-        PrometheusSession.start({ url: other.url }, {
-          runId: 'promtest-url-2',
-          dir: join(reports, 'promtest-url-2'),
-          controller: stack.controller,
-          proxy: stack.proxy,
-          metricsServer: stack.metricsServer,
-          log: () => undefined,
-          targetsTimeoutMs: 3000,
-        }),
+        PrometheusSession.start(
+          { url: other.url },
+          {
+            runId: 'promtest-url-2',
+            dir: join(reports, 'promtest-url-2'),
+            controller: stack.controller,
+            proxy: stack.proxy,
+            metricsServer: stack.metricsServer,
+            log: () => undefined,
+            targetsTimeoutMs: 3000,
+          },
+        ),
       ).rejects.toMatchObject({ code: 'ZD_PROMETHEUS_UNAVAILABLE', fix: expect.stringMatching(/zerodrop prometheus-config/) });
       expect(existsSync(join(reports, 'prometheus-sd', 'promtest-url-2.replicas.json'))).toBe(false);
     } finally {
@@ -294,14 +344,17 @@ describe.skipIf(!binary || !driverBuilt || !sampleAppBuilt)('your own Prometheus
 
   it('an unreachable URL is ZD_PROMETHEUS_UNAVAILABLE', async () => {
     await expect(
-      PrometheusSession.start({ url: 'http://127.0.0.1:1' }, {
-        runId: 'promtest-url-3',
-        dir: join(reports, 'promtest-url-3'),
-        controller: stack.controller,
-        proxy: stack.proxy,
-        metricsServer: stack.metricsServer,
-        log: () => undefined,
-      }),
+      PrometheusSession.start(
+        { url: 'http://127.0.0.1:1' },
+        {
+          runId: 'promtest-url-3',
+          dir: join(reports, 'promtest-url-3'),
+          controller: stack.controller,
+          proxy: stack.proxy,
+          metricsServer: stack.metricsServer,
+          log: () => undefined,
+        },
+      ),
     ).rejects.toMatchObject({ code: 'ZD_PROMETHEUS_UNAVAILABLE' });
   });
 });

@@ -43,4 +43,3 @@ export async function startStack(scenarioYaml: string, runId: string): Promise<S
     throw err;
   }
 }
-

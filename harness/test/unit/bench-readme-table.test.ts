@@ -3,7 +3,13 @@ import { renderBenchTable, replaceBenchTable, TABLE_BEGIN, TABLE_END } from '../
 
 const common = 'full mode · 10 s × 3 run(s) · 2 CPUs · sha abc1234 · at start: load average: 0.10';
 const entries = [
-  { name: 'proxy: throughput', unit: 'req/s', value: 12345.4, range: '11000–13000', extra: `through zerodrop's proxy · proxy 62 µs/req · errors 0 · ${common}` },
+  {
+    name: 'proxy: throughput',
+    unit: 'req/s',
+    value: 12345.4,
+    range: '11000–13000',
+    extra: `through zerodrop's proxy · proxy 62 µs/req · errors 0 · ${common}`,
+  },
   { name: 'ratio: proxy ÷ HAProxy', unit: 'ratio', value: 0.5812, extra: `goal ≥ 0.8 · missed · ${common}` },
 ];
 

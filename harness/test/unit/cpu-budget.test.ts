@@ -38,7 +38,11 @@ describe('cpuBudget: µs of CPU per request by part, from the machine samples', 
   });
 
   it("HAProxy's own process is the data plane when there is one", () => {
-    const b = cpuBudget({ sampleMs: 200, cpus: 2, samples: [200, 400].map((t) => sample(t, { proxyCores: null, dataPlaneCores: 0.25, harnessCores: 0.1 })) }, sends, 2000)!;
+    const b = cpuBudget(
+      { sampleMs: 200, cpus: 2, samples: [200, 400].map((t) => sample(t, { proxyCores: null, dataPlaneCores: 0.25, harnessCores: 0.1 })) },
+      sends,
+      2000,
+    )!;
     expect(b.dataPlaneUs).toBeCloseTo(250);
     expect(b.harnessRestUs).toBeCloseTo(0);
   });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { achievedRate, bucketSeries, countByOutcome, failures, latencyPercentiles, type LedgerView, longestGap, scheduleLag, servedByReplica, windowStats } from '../../src/driver/analysis.js';
+import {
+  achievedRate,
+  bucketSeries,
+  countByOutcome,
+  failures,
+  latencyPercentiles,
+  type LedgerView,
+  longestGap,
+  scheduleLag,
+  servedByReplica,
+  windowStats,
+} from '../../src/driver/analysis.js';
 import { Ledger } from '../../src/driver/ledger.js';
 import { Outcome } from '../../src/driver/types.js';
 

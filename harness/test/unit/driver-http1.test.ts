@@ -93,9 +93,8 @@ describe('ResponseParser', () => {
     expect(feed(p, raw, [])).toBe(NEED_MORE);
   });
 
-  it('tells the own id from another request\'s id and from none', () => {
-    const mk = (id: string | null): Buffer =>
-      Buffer.from(`HTTP/1.1 200 OK\r\n${id === null ? '' : `x-zerodrop-id: ${id}\r\n`}content-length: 0\r\n\r\n`);
+  it("tells the own id from another request's id and from none", () => {
+    const mk = (id: string | null): Buffer => Buffer.from(`HTTP/1.1 200 OK\r\n${id === null ? '' : `x-zerodrop-id: ${id}\r\n`}content-length: 0\r\n\r\n`);
     const cases: [string | null, number][] = [
       ['run1-5', ID_MATCH],
       ['run1-6', ID_OTHER],
@@ -208,8 +207,10 @@ describe('request encoding', () => {
 
   it('refuses what would break the wire format or the proof', () => {
     const target = parseTargetUrl('http://127.0.0.1:1');
-    const bad = (over: Partial<{ method: string; path: string; headers: Record<string, string> }>, runId = 'r'): (() => unknown) => () =>
-      encodeTemplates([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1, ...over }], target, runId);
+    const bad =
+      (over: Partial<{ method: string; path: string; headers: Record<string, string> }>, runId = 'r'): (() => unknown) =>
+      () =>
+        encodeTemplates([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1, ...over }], target, runId);
     expect(bad({ path: 'no-slash' })).toThrow(/path/);
     expect(bad({ path: '/a b' })).toThrow(/path/);
     expect(bad({ headers: { 'x-zerodrop-id': '1' } })).toThrow(/set by the driver/);

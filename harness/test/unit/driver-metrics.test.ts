@@ -63,7 +63,11 @@ describe('driver metrics', () => {
     expect(value(json, 'zerodrop_driver_requests_in_flight')).toBe(0);
 
     // the duration histogram: cumulative bucket counts and the sum, per outcome, from the ledger
-    for (const [outcome, name] of [[Outcome.Ok, 'ok'], [Outcome.Timeout, 'timeout'], [Outcome.Abandoned, 'abandoned']] as const) {
+    for (const [outcome, name] of [
+      [Outcome.Ok, 'ok'],
+      [Outcome.Timeout, 'timeout'],
+      [Outcome.Abandoned, 'abandoned'],
+    ] as const) {
       const lats: number[] = [];
       for (let i = 0; i < data.length; i++) if (data.outcome[i] === outcome) lats.push(data.latencyUs[i]!);
       for (const le of [...LATENCY_BUCKETS_SECONDS, Number.POSITIVE_INFINITY]) {

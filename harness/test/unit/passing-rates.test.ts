@@ -14,7 +14,13 @@ function write(root: string, rel: string, r: { verdict: string; rate: number; na
   const id = rel.split('/').at(-1)!;
   const result = {
     verdict: r.verdict,
-    run: { id, endedAt: '2026-12-04T12:00:00.000Z', runtime: r.runtime ?? 'process', scenario: { name: r.name ?? 'demo' }, machine: { hostname: r.host ?? 'box' } },
+    run: {
+      id,
+      endedAt: '2026-12-04T12:00:00.000Z',
+      runtime: r.runtime ?? 'process',
+      scenario: { name: r.name ?? 'demo' },
+      machine: { hostname: r.host ?? 'box' },
+    },
     load: { targetRate: r.rate },
   };
   writeFileSync(join(root, rel, 'result.json'), JSON.stringify(result));

@@ -16,7 +16,16 @@ import {
 } from '../../src/prometheus/checks.js';
 
 function ep(id: string, responses: Record<string, number>, failed = 0): EndpointStats {
-  return { id, zone: 'a', version: 'v1', state: 'active', attempts: { response: 0, connect_error: failed, reset: 0, timeout: 0, other_error: 0 }, responses, inFlight: 0, ejections: 0 };
+  return {
+    id,
+    zone: 'a',
+    version: 'v1',
+    state: 'active',
+    attempts: { response: 0, connect_error: failed, reset: 0, timeout: 0, other_error: 0 },
+    responses,
+    inFlight: 0,
+    ejections: 0,
+  };
 }
 
 function rec(id: string, o: { final?: number; last?: number; exit?: boolean; frozen?: boolean; started?: boolean }): ReplicaRecord {
@@ -24,7 +33,8 @@ function rec(id: string, o: { final?: number; last?: number; exit?: boolean; fro
     id,
     zone: 'a',
     version: 'v1',
-    started: o.started === false ? null : { replicaId: id, endpoint: { host: '127.0.0.1', port: 1 }, adminEndpoint: null, pid: 1, containerId: null, startedAtMs: 0 },
+    started:
+      o.started === false ? null : { replicaId: id, endpoint: { host: '127.0.0.1', port: 1 }, adminEndpoint: null, pid: 1, containerId: null, startedAtMs: 0 },
     final: o.final === undefined ? null : { responses: o.final, atMs: 1 },
     lastScrape: o.last === undefined ? null : { responses: o.last, atMs: 1 },
     exit: o.exit ? { replicaId: id, kind: 'killed', code: null, signal: 'SIGKILL', atMs: 1 } : null,
@@ -47,7 +57,13 @@ describe('inProcessNumbers', () => {
     ledger: { length: 100, status },
     proxyStats,
     metricsPath: '/metrics',
-    replicas: [rec('old', { final: 40, last: 35, exit: true }), rec('live', { last: 50 }), rec('dead', { last: 6, exit: true }), rec('frozen', { last: 3, frozen: true }), rec('never', { started: false })],
+    replicas: [
+      rec('old', { final: 40, last: 35, exit: true }),
+      rec('live', { last: 50 }),
+      rec('dead', { last: 6, exit: true }),
+      rec('frozen', { last: 3, frozen: true }),
+      rec('never', { started: false }),
+    ],
   });
   it('takes the driver numbers from the ledger and the proxy numbers from its stats', () => {
     expect(n).toMatchObject({ driverSent: 100, driver2xx: 97, proxyReceived: 100, proxy2xx: 97, proxyUpstreamResponses: 100 });
@@ -98,7 +114,15 @@ describe('buildQueries', () => {
     }
   });
   it('has the proof equalities with their in-process numbers, then the cross-component rows', () => {
-    expect(fidelity.map((q) => q.name)).toEqual(['driver-sent', 'proxy-received', 'proxy-2xx', 'driver-2xx', 'proxy-upstream-responses', 'replica-responses', 'replica-responses-killed']);
+    expect(fidelity.map((q) => q.name)).toEqual([
+      'driver-sent',
+      'proxy-received',
+      'proxy-2xx',
+      'driver-2xx',
+      'proxy-upstream-responses',
+      'replica-responses',
+      'replica-responses-killed',
+    ]);
     expect([...by.keys()]).toEqual([...fidelity.map((q) => q.name), 'sent-equals-received', '2xx-agree', 'replicas-cover-proxy']);
     expect(by.get('driver-sent')?.promql).toBe('sum(last_over_time(zerodrop_driver_requests_sent_total{run_id="run\\"1"}[120s]))');
     expect(by.get('proxy-2xx')?.promql).toContain('zerodrop_proxy_responses_total{run_id="run\\"1",code=~"2.."}');
@@ -133,7 +157,10 @@ function fakeApi(answer: (expr: string, call: number) => QueryResult | Error): {
   } as unknown as PrometheusApi;
   return { api, calls };
 }
-const vec = (...values: [Record<string, string>, number][]): QueryResult => ({ resultType: 'vector', vector: values.map(([metric, value]) => ({ metric, t: 0, value })) });
+const vec = (...values: [Record<string, string>, number][]): QueryResult => ({
+  resultType: 'vector',
+  vector: values.map(([metric, value]) => ({ metric, t: 0, value })),
+});
 
 describe('evaluateQueries', () => {
   // The fidelity rows (the cross rows have their own tests: prometheus-cross.test.ts).
@@ -166,7 +193,13 @@ describe('evaluateQueries', () => {
   });
   it('no data is value=null (INVALID), and so is a replica Prometheus never saw', async () => {
     const rows = await evaluateQueries(
-      fakeApi((e) => (e.includes('driver_requests_sent') ? vec() : e.startsWith('sum by (replica) (last_over_time(zerodrop_orchestrator') ? vec([{ replica: 'old' }, 40]) : truth(e))).api,
+      fakeApi((e) =>
+        e.includes('driver_requests_sent')
+          ? vec()
+          : e.startsWith('sum by (replica) (last_over_time(zerodrop_orchestrator')
+            ? vec([{ replica: 'old' }, 40])
+            : truth(e),
+      ).api,
       specs,
       0,
     );

@@ -23,7 +23,10 @@ const hasPromtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).st
 
 describe('generated prometheus.yml', () => {
   const yaml = prometheusConfigYaml({ sdDir: join(dir, 'sd'), runId: 'r-1' });
-  const doc = parse(yaml) as { global: Record<string, string>; scrape_configs: { job_name: string; scrape_interval: string; scrape_timeout: string; file_sd_configs: { files: string[] }[] }[] };
+  const doc = parse(yaml) as {
+    global: Record<string, string>;
+    scrape_configs: { job_name: string; scrape_interval: string; scrape_timeout: string; file_sd_configs: { files: string[] }[] }[];
+  };
 
   it('scrapes every 1 s with a 1 s timeout', () => {
     expect(doc.global).toMatchObject({ scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' });
@@ -94,7 +97,9 @@ describe('binary lookup and preflight', () => {
     const saved = process.env['PATH'];
     process.env['PATH'] = join(dir, 'nowhere');
     try {
-      expect(() => preflightPrometheus('auto')).toThrow(expect.objectContaining({ code: 'ZD_PROMETHEUS_UNAVAILABLE', fix: expect.stringMatching(/apt-get install .*prometheus.*--prometheus off/) }));
+      expect(() => preflightPrometheus('auto')).toThrow(
+        expect.objectContaining({ code: 'ZD_PROMETHEUS_UNAVAILABLE', fix: expect.stringMatching(/apt-get install .*prometheus.*--prometheus off/) }),
+      );
       expect(() => preflightPrometheus('off')).not.toThrow();
       expect(() => preflightPrometheus({ url: 'http://127.0.0.1:9090' })).not.toThrow();
     } finally {

@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PrometheusApi, QueryResult } from '../../src/prometheus/api.js';
-import { buildCrossQueries, buildQueries, evaluateQueries, explainRows, toResultQueries, type InProcessNumbers, type QuerySpec } from '../../src/prometheus/checks.js';
+import {
+  buildCrossQueries,
+  buildQueries,
+  evaluateQueries,
+  explainRows,
+  toResultQueries,
+  type InProcessNumbers,
+  type QuerySpec,
+} from '../../src/prometheus/checks.js';
 
 const RUN = 'run-1';
 const RANGE_S = 600;
@@ -38,9 +46,24 @@ describe('buildCrossQueries', () => {
   const cross = byName(buildCrossQueries(RUN, RANGE_S, numbers));
 
   it.each([
-    ['sent-equals-received', ['zerodrop_driver_requests_sent_total', 'zerodrop_driver_requests_completed_total{run_id="run-1",outcome="refused"}', 'zerodrop_proxy_requests_received_total']],
+    [
+      'sent-equals-received',
+      [
+        'zerodrop_driver_requests_sent_total',
+        'zerodrop_driver_requests_completed_total{run_id="run-1",outcome="refused"}',
+        'zerodrop_proxy_requests_received_total',
+      ],
+    ],
     ['2xx-agree', ['zerodrop_proxy_responses_total{run_id="run-1",code=~"2.."}', 'zerodrop_driver_responses_total{run_id="run-1",code=~"2.."}']],
-    ['replicas-cover-proxy', ['zerodrop_orchestrator_replica_final_responses', 'http_requests_total', 'zerodrop_proxy_upstream_responses_total', 'zerodrop_proxy_upstream_attempts_total{run_id="run-1",outcome!="response"}']],
+    [
+      'replicas-cover-proxy',
+      [
+        'zerodrop_orchestrator_replica_final_responses',
+        'http_requests_total',
+        'zerodrop_proxy_upstream_responses_total',
+        'zerodrop_proxy_upstream_attempts_total{run_id="run-1",outcome!="response"}',
+      ],
+    ],
   ])('%s: reads %j from the latest raw samples, must be 0, no in-process number', (name, metrics) => {
     const q = cross.get(name)!;
     expect(q).toMatchObject({ kind: 'cross', expected: 0, inProcess: null, relation: '=' });
@@ -60,7 +83,7 @@ describe('buildCrossQueries', () => {
     expect(cross.get('replicas-cover-proxy')!.promql).toMatch(/^count\(.*\) or \(count\(.*\) \* 0\)$/);
   });
 
-  it('keeps probe routes out of the replicas\' counts and names the killed replicas exactly', () => {
+  it("keeps probe routes out of the replicas' counts and names the killed replicas exactly", () => {
     const q = cross.get('replicas-cover-proxy')!;
     expect(q.promql).toContain('replica=~"live",route!~"/healthz|/readyz|/metrics"');
     expect(q.promql).toContain('replica=~"dead",route!~"/healthz|/readyz|/metrics"');
@@ -70,14 +93,25 @@ describe('buildCrossQueries', () => {
   it.each<[string, InProcessNumbers['replicas'], string[]]>([
     ['no metrics (metricsPath: null)', null, ['sent-equals-received', '2xx-agree']],
     ['no replica ever read', { exact: new Map(), lowerBound: new Map(), lowerBoundProxyCeiling: 0, unread: ['x'] }, ['sent-equals-received', '2xx-agree']],
-    ['only killed replicas', { exact: new Map(), lowerBound: new Map([['dead', 1]]), lowerBoundProxyCeiling: 3, unread: [] }, ['sent-equals-received', '2xx-agree', 'replicas-cover-proxy']],
-    ['only exact replicas', { exact: new Map([['old', { count: 1, source: 'final' as const }]]), lowerBound: new Map(), lowerBoundProxyCeiling: 0, unread: [] }, ['sent-equals-received', '2xx-agree', 'replicas-cover-proxy']],
+    [
+      'only killed replicas',
+      { exact: new Map(), lowerBound: new Map([['dead', 1]]), lowerBoundProxyCeiling: 3, unread: [] },
+      ['sent-equals-received', '2xx-agree', 'replicas-cover-proxy'],
+    ],
+    [
+      'only exact replicas',
+      { exact: new Map([['old', { count: 1, source: 'final' as const }]]), lowerBound: new Map(), lowerBoundProxyCeiling: 0, unread: [] },
+      ['sent-equals-received', '2xx-agree', 'replicas-cover-proxy'],
+    ],
   ])('%s → rows %j', (_, replicas, names) => {
     expect(buildCrossQueries(RUN, RANGE_S, { ...numbers, replicas }).map((q) => q.name)).toEqual(names);
   });
 
   it('an only-killed run checks the upper bound alone (nothing was read exactly)', () => {
-    const q = buildCrossQueries(RUN, RANGE_S, { ...numbers, replicas: { exact: new Map(), lowerBound: new Map([['dead', 1]]), lowerBoundProxyCeiling: 3, unread: [] } })[2]!;
+    const q = buildCrossQueries(RUN, RANGE_S, {
+      ...numbers,
+      replicas: { exact: new Map(), lowerBound: new Map([['dead', 1]]), lowerBoundProxyCeiling: 3, unread: [] },
+    })[2]!;
     expect(q.promql).not.toContain('replica_final_responses');
     expect(q.promql).not.toContain(' < ');
   });
@@ -98,7 +132,10 @@ function fakeApi(answer: (expr: string) => QueryResult | Error): PrometheusApi {
     },
   } as unknown as PrometheusApi;
 }
-const vec = (...values: [Record<string, string>, number][]): QueryResult => ({ resultType: 'vector', vector: values.map(([metric, value]) => ({ metric, t: 0, value })) });
+const vec = (...values: [Record<string, string>, number][]): QueryResult => ({
+  resultType: 'vector',
+  vector: values.map(([metric, value]) => ({ metric, t: 0, value })),
+});
 
 describe('evaluateQueries on cross rows', () => {
   const specs = buildCrossQueries(RUN, RANGE_S, numbers);
@@ -109,7 +146,11 @@ describe('evaluateQueries on cross rows', () => {
     ['no data (a component never scraped)', vec(), null, null, /no data/],
     ['a query error', new Error('bad_data: parse error'), null, null, /query failed: .*parse error/],
   ])('%s', async (_, answer, value, agree, problem) => {
-    const rows = await evaluateQueries(fakeApi(() => answer), specs, 0);
+    const rows = await evaluateQueries(
+      fakeApi(() => answer),
+      specs,
+      0,
+    );
     for (const r of rows) {
       expect(r).toMatchObject({ value, agree });
       if (problem) expect(r.problem).toMatch(problem);
@@ -131,7 +172,9 @@ describe('evaluateQueries on cross rows', () => {
       ['replicas-cover-proxy', 'cross', 0, 1, false],
     ]);
     expect(q[0]!.what).toBe('driver sent − refused connects − proxy received');
-    expect(explainRows(rows, numbers)).toEqual([expect.stringMatching(/^replicas-cover-proxy: PromQL mismatch 1, must be 0 .*\[out of bounds: old \(replica count 39\)\]$/)]);
+    expect(explainRows(rows, numbers)).toEqual([
+      expect.stringMatching(/^replicas-cover-proxy: PromQL mismatch 1, must be 0 .*\[out of bounds: old \(replica count 39\)\]$/),
+    ]);
   });
 });
 
@@ -175,31 +218,73 @@ function attempts(replica: string, zone: string, version: string, response: numb
   };
 }
 
-const key = (metric: string, replica: string, extra = ''): string => Object.keys(BASE).find((k) => k.startsWith(`${metric}{`) && k.includes(`replica="${replica}"`) && k.includes(extra))!;
+const key = (metric: string, replica: string, extra = ''): string =>
+  Object.keys(BASE).find((k) => k.startsWith(`${metric}{`) && k.includes(`replica="${replica}"`) && k.includes(extra))!;
 
 /** [case, series changes, expected value per row (null = no sample: INVALID)] */
 const CASES: [string, Series, Record<string, number | null>][] = [
-  ['every count agrees (refused connects excluded, probes excluded, a killed target stale)', { [key('http_requests_total', 'dead')]: 'stale' }, { 'sent-equals-received': 0, '2xx-agree': 0, 'replicas-cover-proxy': 0 }],
-  ['the proxy counted one request fewer than the driver sent', { [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 96 }, { 'sent-equals-received': 1 }],
-  ['no refused connects: the whole ledger must reach the proxy', { [`zerodrop_driver_requests_completed_total{run_id="${RUN}",outcome="refused"}`]: 'gone', [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 100 }, { 'sent-equals-received': 0 }],
-  ['the proxy was never scraped: no value, not a pass', { [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 'gone' }, { 'sent-equals-received': null }],
+  [
+    'every count agrees (refused connects excluded, probes excluded, a killed target stale)',
+    { [key('http_requests_total', 'dead')]: 'stale' },
+    { 'sent-equals-received': 0, '2xx-agree': 0, 'replicas-cover-proxy': 0 },
+  ],
+  [
+    'the proxy counted one request fewer than the driver sent',
+    { [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 96 },
+    { 'sent-equals-received': 1 },
+  ],
+  [
+    'no refused connects: the whole ledger must reach the proxy',
+    {
+      [`zerodrop_driver_requests_completed_total{run_id="${RUN}",outcome="refused"}`]: 'gone',
+      [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 100,
+    },
+    { 'sent-equals-received': 0 },
+  ],
+  [
+    'the proxy was never scraped: no value, not a pass',
+    { [`zerodrop_proxy_requests_received_total{run_id="${RUN}"}`]: 'gone' },
+    { 'sent-equals-received': null },
+  ],
   ['the proxy sent a 2xx the driver never got', { [`zerodrop_driver_responses_total{run_id="${RUN}",code="200"}`]: 96 }, { '2xx-agree': 1 }],
-  ['a 503 on both sides is not a 2xx', { [`zerodrop_driver_responses_total{run_id="${RUN}",code="503"}`]: 3, [`zerodrop_proxy_responses_total{run_id="${RUN}",code="503"}`]: 3 }, { '2xx-agree': 0 }],
-  ['a retired replica counted fewer than the proxy got from it', { [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 39 }, { 'replicas-cover-proxy': 1 }],
+  [
+    'a 503 on both sides is not a 2xx',
+    { [`zerodrop_driver_responses_total{run_id="${RUN}",code="503"}`]: 3, [`zerodrop_proxy_responses_total{run_id="${RUN}",code="503"}`]: 3 },
+    { '2xx-agree': 0 },
+  ],
+  [
+    'a retired replica counted fewer than the proxy got from it',
+    { [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 39 },
+    { 'replicas-cover-proxy': 1 },
+  ],
   ['a live replica counted more than it can have served', { [key('http_requests_total', 'live', 'route="/"')]: 51 }, { 'replicas-cover-proxy': 1 }],
-  ['…unless failed attempts explain the excess', { [key('http_requests_total', 'live', 'route="/"')]: 52, ...attempts('live', 'b', 'v2', 50, 2) }, { 'replicas-cover-proxy': 0 }],
-  ['a killed replica above the proxy\'s responses + failed attempts', { [key('http_requests_total', 'dead')]: 13 }, { 'replicas-cover-proxy': 1 }],
+  [
+    '…unless failed attempts explain the excess',
+    { [key('http_requests_total', 'live', 'route="/"')]: 52, ...attempts('live', 'b', 'v2', 50, 2) },
+    { 'replicas-cover-proxy': 0 },
+  ],
+  ["a killed replica above the proxy's responses + failed attempts", { [key('http_requests_total', 'dead')]: 13 }, { 'replicas-cover-proxy': 1 }],
   ['a killed replica may fall short (its last scrape is a lower bound)', { [key('http_requests_total', 'dead')]: 0 }, { 'replicas-cover-proxy': 0 }],
-  ['two replicas out of bounds are two', { [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 1, [key('http_requests_total', 'dead')]: 99 }, { 'replicas-cover-proxy': 2 }],
+  [
+    'two replicas out of bounds are two',
+    { [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 1, [key('http_requests_total', 'dead')]: 99 },
+    { 'replicas-cover-proxy': 2 },
+  ],
   [
     'no replica series at all: no value',
-    { [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 'gone', [key('http_requests_total', 'old')]: 'gone', [key('http_requests_total', 'live', 'route="/"')]: 'gone', [key('http_requests_total', 'live', 'healthz')]: 'gone', [key('http_requests_total', 'dead')]: 'gone' },
+    {
+      [key('zerodrop_orchestrator_replica_final_responses', 'old')]: 'gone',
+      [key('http_requests_total', 'old')]: 'gone',
+      [key('http_requests_total', 'live', 'route="/"')]: 'gone',
+      [key('http_requests_total', 'live', 'healthz')]: 'gone',
+      [key('http_requests_total', 'dead')]: 'gone',
+    },
     { 'replicas-cover-proxy': null },
   ],
 ];
 
 describe.skipIf(!hasPromtool)('the cross rows in real PromQL (promtool test rules)', () => {
-  it('evaluate docs/architecture.md\'s equalities on synthetic series', () => {
+  it("evaluate docs/architecture.md's equalities on synthetic series", () => {
     const specs = byName(buildCrossQueries(RUN, RANGE_S, numbers));
     const tests = CASES.map(([name, changes, expected]) => {
       const series = { ...BASE, ...changes };

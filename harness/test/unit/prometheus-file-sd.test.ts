@@ -29,7 +29,14 @@ class FakeController extends EventEmitter implements ReplicaSource {
       zone,
       version,
       revision: 1,
-      started: { replicaId: id, endpoint: { host, port }, adminEndpoint: admin === null ? null : { host, port: admin }, pid: 1, containerId: null, startedAtMs: 0 },
+      started: {
+        replicaId: id,
+        endpoint: { host, port },
+        adminEndpoint: admin === null ? null : { host, port: admin },
+        pid: 1,
+        containerId: null,
+        startedAtMs: 0,
+      },
       exit: null,
       final: null,
       lastScrape: null,
@@ -184,7 +191,7 @@ describe('ReplicaFileSd', () => {
     expect(lines.join('\n')).toContain('neither loopback nor a container of this run');
   });
 
-  it("hands over a container's own bridge address (docker endpoint mode \"container\"), which this run created", () => {
+  it('hands over a container\'s own bridge address (docker endpoint mode "container"), which this run created', () => {
     const c = new FakeController();
     const r = c.add('r1', 'a', 'v1', 9091, null, '172.17.0.5');
     (r.started as { containerId: string | null }).containerId = 'abc123';

@@ -70,7 +70,11 @@ describe('replica boot', () => {
     const [first, ...rest] = plain.replicas;
     const withBoot = {
       ...plain,
-      run: { ...plain.run, runtime: 'docker' as const, runtimeChoices: [{ what: 'endpoint', value: 'container (bridge address)', why: 'auto: the first container answered' }] },
+      run: {
+        ...plain.run,
+        runtime: 'docker' as const,
+        runtimeChoices: [{ what: 'endpoint', value: 'container (bridge address)', why: 'auto: the first container answered' }],
+      },
       replicas: [{ ...first!, boot: { createMs: 40, runningMs: 600, listeningMs: 1000, readyMs: 1100, cpuMs: 270, helperCpuMs: 30, priority: null } }, ...rest],
     };
     const md = renderMarkdown(withBoot);

@@ -33,7 +33,10 @@ afterEach(async () => {
 
 describe('interrupted before the load', () => {
   it('is INVALID (exit 3), incomplete, 0 sent, says where it stopped, and every report renders', async () => {
-    const plan = resolvePlan(parseScenarioText('name: sigint\nload: { rate: 500, duration: 10s, warmup: 1s }\ntimeline:\n  - { at: 3s, action: rollout, version: v2 }'), { outDir: dir });
+    const plan = resolvePlan(
+      parseScenarioText('name: sigint\nload: { rate: 500, duration: 10s, warmup: 1s }\ntimeline:\n  - { at: 3s, action: rollout, version: v2 }'),
+      { outDir: dir },
+    );
     const { result } = interruptedBeforeLoad({
       plan,
       runId: 'sigint-1',

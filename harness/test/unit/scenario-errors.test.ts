@@ -107,13 +107,23 @@ describe('every scenario error at once', () => {
 
   it('a timeline entry that failed is left out of the zone sequence instead of guessed', () => {
     // The crash at [0] has a bad "at": the recover at [1] must not be called "not down".
-    const details = problems(['deployment: { zones: [a, b] }', 'timeline:', '  - { at: later, action: crash-zone, zone: a }', '  - { at: 3s, action: recover-zone, zone: a }'].join('\n')).join('\n');
+    const details = problems(
+      ['deployment: { zones: [a, b] }', 'timeline:', '  - { at: later, action: crash-zone, zone: a }', '  - { at: 3s, action: recover-zone, zone: a }'].join(
+        '\n',
+      ),
+    ).join('\n');
     expect(details).toContain('timeline[0].at');
     expect(details).not.toContain('is not down');
   });
 
   it('bestEffortView: the fields that parsed, the defaults elsewhere, and which is which', () => {
-    const view = bestEffortView({ load: { rate: 'fast', duration: '20s' }, timeline: [{ at: 1, action: 'nope' }, { at: 2000, action: 'scale', replicas: 2 }] });
+    const view = bestEffortView({
+      load: { rate: 'fast', duration: '20s' },
+      timeline: [
+        { at: 1, action: 'nope' },
+        { at: 2000, action: 'scale', replicas: 2 },
+      ],
+    });
     expect(view).not.toBeNull();
     expect(view!.scenario.load.duration).toBe(20_000);
     expect(view!.scenario.load.rate).toBe(2000); // the default, standing in
@@ -167,7 +177,11 @@ describe('sample-app faults', () => {
 
   it('refuses what sample-app would refuse at start-up: two SIGTERM switches, a value on a plain switch, ready-early with no warm-up', () => {
     const details = problems(
-      ['target: { appFaults: [close-idle, no-drain, abrupt-exit=1] }', 'timeline:', '  - { at: 2s, action: rollout, version: v2, appFaults: [ready-early] }'].join('\n'),
+      [
+        'target: { appFaults: [close-idle, no-drain, abrupt-exit=1] }',
+        'timeline:',
+        '  - { at: 2s, action: rollout, version: v2, appFaults: [ready-early] }',
+      ].join('\n'),
     ).join('\n');
     expect(details).toContain('switches close-idle, no-drain and abrupt-exit all change what SIGTERM does');
     expect(details).toContain('fault "abrupt-exit" takes no value');

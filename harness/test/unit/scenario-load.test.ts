@@ -169,7 +169,9 @@ describe('writes and the volume (issue 16)', () => {
   it('load.writes without a volume, with autocannon, and a storage fault without a volume: each refused with its field and fix (exit 2)', () => {
     const d = problems('load: { writes: 0.2, engine: autocannon }\ntarget: { appFaults: [ack-before-fsync] }\n');
     expect(d.some((l) => l.includes('load.writes: writes need the open engine') && l.includes('fix: set load.engine: open'))).toBe(true);
-    expect(d.some((l) => l.includes("load.writes: the sample-app stores writes on the Deployment's volume") && l.includes('fix: add deployment.volume'))).toBe(true);
+    expect(d.some((l) => l.includes("load.writes: the sample-app stores writes on the Deployment's volume") && l.includes('fix: add deployment.volume'))).toBe(
+      true,
+    );
     expect(d.some((l) => l.includes('target.appFaults: ack-before-fsync break') && l.includes('fix: add deployment.volume'))).toBe(true);
     expect(problems('load: { writes: 1.5 }\ndeployment: { volume: {} }\n').some((l) => l.includes('load.writes'))).toBe(true);
   });

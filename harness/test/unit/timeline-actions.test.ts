@@ -35,7 +35,9 @@ describe('the registry', () => {
   });
 
   it('each action judges itself: an outcome reader and a judge, or checks of its own (exec, http); never both, never neither', () => {
-    const how = Object.fromEntries(TIMELINE_ACTIONS.map((a) => [a.action, [a.outcome ? 'outcome' : '', a.judge ? 'judge' : '', a.checks ? 'checks' : ''].filter(Boolean).join('+')]));
+    const how = Object.fromEntries(
+      TIMELINE_ACTIONS.map((a) => [a.action, [a.outcome ? 'outcome' : '', a.judge ? 'judge' : '', a.checks ? 'checks' : ''].filter(Boolean).join('+')]),
+    );
     expect(how).toEqual({
       rollout: 'outcome+judge',
       rollback: 'outcome+judge',
@@ -56,7 +58,11 @@ describe('the registry', () => {
       until: ['kubectl', 'rollout', 'status', 'deploy/web'],
       timeoutMs: 60_000,
     });
-    expect(planOf('{ at: 5s, action: http, url: "http://127.0.0.1:9/deploy" }')).toMatchObject({ kind: 'http', method: 'POST', label: 'http POST http://127.0.0.1:9/deploy at 5s' });
+    expect(planOf('{ at: 5s, action: http, url: "http://127.0.0.1:9/deploy" }')).toMatchObject({
+      kind: 'http',
+      method: 'POST',
+      label: 'http POST http://127.0.0.1:9/deploy at 5s',
+    });
   });
 
   it('refuses an unknown action, naming every registered one', () => {
@@ -100,7 +106,11 @@ describe('exec steps', () => {
   it('until is polled until it exits 0', async () => {
     const flag = `/tmp/zd-until-${process.pid}-${Date.now()}`;
     // The command returns at once and the flag appears 0.5 s later: until must poll more than once.
-    const { check } = await judge(planOf(`{ at: 1s, action: exec, command: [sh, -c, "(sleep 0.5; touch ${flag}) >/dev/null 2>&1 &"], until: [test, -e, ${flag}], interval: 100ms, timeout: 5s }`));
+    const { check } = await judge(
+      planOf(
+        `{ at: 1s, action: exec, command: [sh, -c, "(sleep 0.5; touch ${flag}) >/dev/null 2>&1 &"], until: [test, -e, ${flag}], interval: 100ms, timeout: 5s }`,
+      ),
+    );
     expect(check.status).toBe('pass');
     expect(check.actual).toMatch(/until test -e .* exited 0 after ([2-9]|\d\d+) polls/);
   });

@@ -29,7 +29,9 @@ describe('headlines state the broken condition (item 11)', () => {
     expect(r.headline).toMatch(/^INVALID: target rate not reached: 1,000 of 1,020 req\/s — 10,000 requests at 1,000 req\/s, 0 lost, 0 failed/);
     expect(r.headline).not.toContain('The target rate was reached');
     // …and the terminal lists the check by its broken condition, not by a title that reads as if it held.
-    expect(renderTerminalSummary(r, { reportPath: '/tmp/zd-report', color: false })).toContain('load.rate-reached  target rate not reached: 1,000 of 1,020 req/s');
+    expect(renderTerminalSummary(r, { reportPath: '/tmp/zd-report', color: false })).toContain(
+      'load.rate-reached  target rate not reached: 1,000 of 1,020 req/s',
+    );
   });
 
   it('a FAIL names the broken rule first, and how many more broke', () => {
@@ -79,7 +81,8 @@ describe('nothing exercised, nothing claimed (item 5)', () => {
     expect(skipped).toEqual({
       'counters.replicas-cover-proxy': 'skipped: the service exposes no metrics (metricsPath: null)',
       'counters.driver-metrics-equal-ledger': "skipped: the driver's metrics were not read (no exposition for this run)",
-      'orchestrator.idle-keepalive-kept': "skipped: this data plane (zerodrop's proxy with the undici upstream client) cannot observe who closed an idle connection",
+      'orchestrator.idle-keepalive-kept':
+        "skipped: this data plane (zerodrop's proxy with the undici upstream client) cannot observe who closed an idle connection",
       'orchestrator.final-counts': 'skipped: the service exposes no metrics (metricsPath: null)',
     });
     const md = renderMarkdown(r);
@@ -93,7 +96,9 @@ describe('nothing exercised, nothing claimed (item 5)', () => {
     const f = passingInput();
     for (const e of f.input.proxyStats.endpoints) delete e.idleClosedByReplica;
     f.input.plan.scenario.proxy.engine = 'haproxy';
-    expect(checkOf(verifyRun(f.input), 'orchestrator.idle-keepalive-kept').actual).toBe('skipped: this data plane (HAProxy) cannot observe who closed an idle connection');
+    expect(checkOf(verifyRun(f.input), 'orchestrator.idle-keepalive-kept').actual).toBe(
+      'skipped: this data plane (HAProxy) cannot observe who closed an idle connection',
+    );
   });
 });
 
@@ -165,7 +170,7 @@ describe('bookkeeping that can fail (item 9)', () => {
     expect(renderMarkdown(r)).toContain('reported, not judged (no check compares them)');
   });
 
-  it('the engine\'s running count of writes disagreeing with the ledger makes the run INVALID (ledger.bookkeeping)', () => {
+  it("the engine's running count of writes disagreeing with the ledger makes the run INVALID (ledger.bookkeeping)", () => {
     const f = passingInput();
     f.input.summary.sent -= 2;
     const r = verifyRun(f.input);

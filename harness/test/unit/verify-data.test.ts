@@ -40,8 +40,8 @@ describe('data checks', () => {
   });
 
   it('INVALID, not FAIL, when the read-back could not read a write, or nothing was acknowledged', () => {
-    expect(byId(summarizeData(input([R.Durable, R.Unread], []))) ['data.acknowledged-writes-durable']).toBe('invalid');
-    expect(byId(summarizeData(input([R.NotLanded], []))) ['data.acknowledged-writes-durable']).toBe('invalid');
+    expect(byId(summarizeData(input([R.Durable, R.Unread], [])))['data.acknowledged-writes-durable']).toBe('invalid');
+    expect(byId(summarizeData(input([R.NotLanded], [])))['data.acknowledged-writes-durable']).toBe('invalid');
   });
 
   it('FAIL data.no-phantom-writes: a key no write of the run sent; a failed write that landed is counted apart, not a phantom', () => {
@@ -67,10 +67,15 @@ describe('writes in the mix (driver/writes.ts)', () => {
   });
 
   it('a keyed write carries its id in the path, the id header and the body', () => {
-    const requests = withWrites([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }], 0.5).map((r) => ({ ...r, headers: { authorization: 'Bearer t' } }));
+    const requests = withWrites([{ method: 'GET', path: '/', headers: {}, body: null, weight: 1 }], 0.5).map((r) => ({
+      ...r,
+      headers: { authorization: 'Bearer t' },
+    }));
     const [, tpl] = encodeTemplates(requests, parseTargetUrl('http://127.0.0.1:9'), 'run1');
     const text = tpl!.render!(42).toString('latin1');
     const body = writeValue('run1-42');
-    expect(text).toBe(`PUT /kv/run1-42 HTTP/1.1\r\nhost: 127.0.0.1:9\r\nauthorization: Bearer t\r\nx-zerodrop-id: run1-42\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    expect(text).toBe(
+      `PUT /kv/run1-42 HTTP/1.1\r\nhost: 127.0.0.1:9\r\nauthorization: Bearer t\r\nx-zerodrop-id: run1-42\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
   });
 });

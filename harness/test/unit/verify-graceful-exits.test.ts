@@ -35,7 +35,11 @@ const CASES: Array<[string, (r: ReplicaRecord) => void, RegExp]> = [
     },
     /beyond the grace period/,
   ],
-  ['still running when the run ended (waited for, up to its grace)', (r) => void ((r.exit = null), (r.exitedMs = null)), /web-v1-b still running 10000 ms after/],
+  [
+    'still running when the run ended (waited for, up to its grace)',
+    (r) => void ((r.exit = null), (r.exitedMs = null)),
+    /web-v1-b still running 10000 ms after/,
+  ],
 ];
 
 describe('orchestrator.graceful-exits: one negative control per way to exit badly', () => {
@@ -53,6 +57,8 @@ describe('orchestrator.graceful-exits: one negative control per way to exit badl
   it('the passing run: drained, unrouted, SIGTERM, exit 0 after its unroute → graceful', () => {
     const f = passingInput();
     expect(notPassing(verifyRun(f.input))).toEqual({});
-    expect(ungracefulReason({ id: 'x', drainingMs: 0, unroutedMs: 500, sigtermMs: 0, exit: { kind: 'graceful', code: 0, signal: null, atMs: 900 } }, GRACE)).toBeNull();
+    expect(
+      ungracefulReason({ id: 'x', drainingMs: 0, unroutedMs: 500, sigtermMs: 0, exit: { kind: 'graceful', code: 0, signal: null, atMs: 900 } }, GRACE),
+    ).toBeNull();
   });
 });

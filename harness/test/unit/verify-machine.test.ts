@@ -36,7 +36,7 @@ describe('load.machine-not-starved', () => {
     expect(c.actual).toMatch(/^0 of 50 samples starved \(every 200 ms, 2 CPUs\): steal max 0%/);
   });
 
-  it('control: a per-try timeout on a quiet machine is the service\'s → FAIL thresholds.steady-retries', () => {
+  it("control: a per-try timeout on a quiet machine is the service's → FAIL thresholds.steady-retries", () => {
     const f = passingInput();
     timedOutTry(f);
     const r = verifyRun(f.input);
@@ -46,8 +46,8 @@ describe('load.machine-not-starved', () => {
 
   it.each([
     ['30% CPU steal', { steal: 0.3 }],
-    ['the driver\'s event loop 400 ms late', { driverLoopDelayMs: 400 }],
-    ['the proxy\'s event loop 250 ms late', { proxyLoopDelayMs: 250 }],
+    ["the driver's event loop 400 ms late", { driverLoopDelayMs: 400 }],
+    ["the proxy's event loop 250 ms late", { proxyLoopDelayMs: 250 }],
   ])('the same timeout while the machine was starved (%s) → INVALID: the machine, not the service', (_, what) => {
     const f = passingInput();
     timedOutTry(f);
@@ -79,7 +79,7 @@ describe('load.machine-not-starved', () => {
     expect(r.verdict).toBe('INVALID');
   });
 
-  it("a reset charged to the rollout stays FAIL however starved the machine was", () => {
+  it('a reset charged to the rollout stays FAIL however starved the machine was', () => {
     const f = passingInput();
     timedOutTry(f);
     starve(f, 0, 10_000, { steal: 0.6 });
@@ -91,7 +91,19 @@ describe('load.machine-not-starved', () => {
   });
 
   it('isStarved / no samples → skip', () => {
-    const base = { t: 0, busy: 1, steal: 0, harnessCores: 1, driverCores: null, proxyCores: null, dataPlaneCores: null, replicaCores: null, bootingCores: null, driverLoopDelayMs: 99, proxyLoopDelayMs: null };
+    const base = {
+      t: 0,
+      busy: 1,
+      steal: 0,
+      harnessCores: 1,
+      driverCores: null,
+      proxyCores: null,
+      dataPlaneCores: null,
+      replicaCores: null,
+      bootingCores: null,
+      driverLoopDelayMs: 99,
+      proxyLoopDelayMs: null,
+    };
     expect(isStarved(base)).toBe(false);
     expect(isStarved({ ...base, steal: 0.1 })).toBe(true);
     expect(machineCheck({ sampleMs: 200, cpus: 2, samples: [], tryTimeouts: [1], lateSends: [], perTryTimeoutMs: 1000 }).check.status).toBe('skip');

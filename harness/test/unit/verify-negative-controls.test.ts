@@ -66,7 +66,9 @@ describe('verifyRun: the passing run', () => {
     expect(notPassing(r)).toEqual({});
     expect(r.verdict).toBe('PASS');
     expect(r.exitCode).toBe(0);
-    expect(r.headline).toMatch(/^PASS: 10,000 requests at 1,000 req\/s, 0 lost, 0 failed \(\d+ saved by a retry\) through rollout v2, zone c crash, zone c recovers$/);
+    expect(r.headline).toMatch(
+      /^PASS: 10,000 requests at 1,000 req\/s, 0 lost, 0 failed \(\d+ saved by a retry\) through rollout v2, zone c crash, zone c recovers$/,
+    );
   });
 
   it('has one check per rule of the proof, ids stable', () => {
@@ -104,7 +106,14 @@ describe('verifyRun: the passing run', () => {
     expect(r.load.bookkeeping).toEqual({ engineAnomalies: 0, pendingRows: 0, unknownOutcomes: 0, summaryLedgerMismatch: 0 });
     expect(r.disruption.savedByRetry).toBeGreaterThan(0);
     expect(r.replicas.find((x) => x.id === 'web-v2-c')).toMatchObject({ exit: 'killed', replicaCountSource: 'last-scrape' });
-    expect(r.replicas.filter((x) => x.replicaCountSource === 'final').map((x) => x.id)).toEqual(['web-v1-a', 'web-v1-b', 'web-v1-c', 'web-v2-a', 'web-v2-b', 'web-v2-a2']);
+    expect(r.replicas.filter((x) => x.replicaCountSource === 'final').map((x) => x.id)).toEqual([
+      'web-v1-a',
+      'web-v1-b',
+      'web-v1-c',
+      'web-v2-a',
+      'web-v2-b',
+      'web-v2-a2',
+    ]);
     expect(r.reconciliation.map((x) => [x.id, x.holds, x.prometheus])).toEqual([
       ['sent-received', true, null],
       ['2xx', true, null],
@@ -161,12 +170,32 @@ const MUTATIONS: Mutation[] = [
     { 'ledger.no-failed-requests': 'fail' },
     'FAIL',
   ],
-  ['a wrong echoed id', (f) => void (f.ledger.outcome[2005] = Outcome.IdMismatch), { 'ledger.ids-echoed': 'fail', 'ledger.no-failed-requests': 'fail' }, 'FAIL'],
+  [
+    'a wrong echoed id',
+    (f) => void (f.ledger.outcome[2005] = Outcome.IdMismatch),
+    { 'ledger.ids-echoed': 'fail', 'ledger.no-failed-requests': 'fail' },
+    'FAIL',
+  ],
   ['driver sent ≠ proxy received', (f) => void f.input.proxyStats.received--, { 'counters.sent-equals-received': 'fail' }, 'FAIL'],
   ['proxy 2xx ≠ driver 2xx', (f) => void f.input.proxyStats.responded['200']!++, { 'counters.2xx-agree': 'fail' }, 'FAIL'],
-  ['a retired replica counted fewer than the proxy got from it', (f) => void f.record('web-v1-b').final!.responses--, { 'counters.replicas-cover-proxy': 'fail' }, 'FAIL'],
-  ['a live replica counted more than the proxy sent it', (f) => void f.record('web-v2-a').lastScrape!.responses++, { 'counters.replicas-cover-proxy': 'fail' }, 'FAIL'],
-  ['driver metrics ≠ ledger', (f) => void (f.input.driverMetricsText = driverMetricsText(TOTAL - 1)), { 'counters.driver-metrics-equal-ledger': 'fail' }, 'FAIL'],
+  [
+    'a retired replica counted fewer than the proxy got from it',
+    (f) => void f.record('web-v1-b').final!.responses--,
+    { 'counters.replicas-cover-proxy': 'fail' },
+    'FAIL',
+  ],
+  [
+    'a live replica counted more than the proxy sent it',
+    (f) => void f.record('web-v2-a').lastScrape!.responses++,
+    { 'counters.replicas-cover-proxy': 'fail' },
+    'FAIL',
+  ],
+  [
+    'driver metrics ≠ ledger',
+    (f) => void (f.input.driverMetricsText = driverMetricsText(TOTAL - 1)),
+    { 'counters.driver-metrics-equal-ledger': 'fail' },
+    'FAIL',
+  ],
   [
     'achieved rate below 99% of the target',
     (f) => {
@@ -245,12 +274,25 @@ const MUTATIONS: Mutation[] = [
   ],
   [
     'a zone failure that was not injected',
-    (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'zone.down'), 1),
+    (f) =>
+      f.timeline.splice(
+        f.timeline.findIndex((e) => e.type === 'zone.down'),
+        1,
+      ),
     // With no zone failure to put them down to, web-v2-c's failed tries are a Ready replica's.
     { 'events.2-crash-zone-injected': 'fail', 'events.2-crash-zone-recovered': 'fail', 'thresholds.steady-retries': 'fail' },
     'FAIL',
   ],
-  ['a zone failure the workload never recovered from', (f) => f.timeline.splice(f.timeline.findIndex((e) => e.type === 'workload.recovered'), 1), { 'events.2-crash-zone-recovered': 'fail' }, 'FAIL'],
+  [
+    'a zone failure the workload never recovered from',
+    (f) =>
+      f.timeline.splice(
+        f.timeline.findIndex((e) => e.type === 'workload.recovered'),
+        1,
+      ),
+    { 'events.2-crash-zone-recovered': 'fail' },
+    'FAIL',
+  ],
   [
     'a recovery only after the load had ended',
     (f) => {
@@ -271,7 +313,8 @@ const MUTATIONS: Mutation[] = [
   ],
   [
     'an invariant breach',
-    (f) => void f.timeline.push({ t: ORIGIN + 3400, type: 'invariant.breach', invariant: 'min-available', detail: 'available 2 < 3 − 0', available: 2, total: 3 }),
+    (f) =>
+      void f.timeline.push({ t: ORIGIN + 3400, type: 'invariant.breach', invariant: 'min-available', detail: 'available 2 < 3 − 0', available: 2, total: 3 }),
     { 'orchestrator.invariants': 'fail' },
     'FAIL',
   ],
@@ -286,7 +329,12 @@ const MUTATIONS: Mutation[] = [
     'INVALID',
   ],
   // It drained and exited by itself: the contract held, the replica side is unproven.
-  ['a retired replica whose final counts were never read (it exited gracefully)', (f) => void (f.record('web-v1-c').final = null), { 'orchestrator.final-counts': 'invalid' }, 'INVALID'],
+  [
+    'a retired replica whose final counts were never read (it exited gracefully)',
+    (f) => void (f.record('web-v1-c').final = null),
+    { 'orchestrator.final-counts': 'invalid' },
+    'INVALID',
+  ],
   [
     'a retired replica whose final counts were never read (it needed SIGKILL)',
     (f) => {
@@ -306,7 +354,12 @@ const MUTATIONS: Mutation[] = [
     'FAIL',
   ],
   ['driver bookkeeping: engine anomalies', (f) => void (f.input.summary.anomalies = 2), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
-  ['driver bookkeeping: the engine counted more writes than the ledger has rows', (f) => void (f.input.summary.sent = TOTAL + 1), { 'ledger.bookkeeping': 'invalid' }, 'INVALID'],
+  [
+    'driver bookkeeping: the engine counted more writes than the ledger has rows',
+    (f) => void (f.input.summary.sent = TOTAL + 1),
+    { 'ledger.bookkeeping': 'invalid' },
+    'INVALID',
+  ],
   [
     'driver bookkeeping: a row left pending (also unanswered, so FAIL wins)',
     (f) => {
@@ -318,7 +371,12 @@ const MUTATIONS: Mutation[] = [
     { 'ledger.bookkeeping': 'invalid', 'ledger.every-request-answered': 'fail' },
     'FAIL',
   ],
-  ['driver bookkeeping: an outcome byte that is no outcome', (f) => void (f.ledger.outcome[7001] = 42), { 'ledger.bookkeeping': 'invalid', 'ledger.no-failed-requests': 'fail' }, 'FAIL'],
+  [
+    'driver bookkeeping: an outcome byte that is no outcome',
+    (f) => void (f.ledger.outcome[7001] = 42),
+    { 'ledger.bookkeeping': 'invalid', 'ledger.no-failed-requests': 'fail' },
+    'FAIL',
+  ],
 ];
 
 describe('verifyRun: one negative control per rule', () => {
@@ -377,7 +435,11 @@ describe('verifyRun with a real Prometheus in the loop', () => {
       'prometheus.2xx-agree',
       'prometheus.replicas-cover-proxy',
     ]);
-    expect(checkOf(r, 'prometheus.sent-equals-received')).toMatchObject({ title: 'PromQL across components: sent-equals-received', expected: 'driver sent − refused connects − proxy received = 0 in PromQL (latest raw samples)', actual: 'PromQL 0' });
+    expect(checkOf(r, 'prometheus.sent-equals-received')).toMatchObject({
+      title: 'PromQL across components: sent-equals-received',
+      expected: 'driver sent − refused connects − proxy received = 0 in PromQL (latest raw samples)',
+      actual: 'PromQL 0',
+    });
     const rows = new Map(r.reconciliation.map((x) => [x.id, x]));
     expect(rows.get('sent-received')).toMatchObject({ driver: TOTAL, proxy: TOTAL, prometheus: TOTAL, holds: true });
     expect(rows.get('2xx')).toMatchObject({ driver: TOTAL, proxy: TOTAL, prometheus: TOTAL, holds: true });

@@ -79,10 +79,13 @@ describe('the checks table', () => {
     ['the passing run', () => undefined],
     ['with Prometheus in the loop', (f) => void (f.input.prometheus = agreeingPrometheus(f.input))],
     ['with every optional gate', (f) => Object.assign(f.input.plan.thresholds, { p99: 100, p999: 100, maxGap: 1000 })],
-    ['with no metrics and no driver exposition', (f) => {
-      f.input.plan.deployment.template.metricsPath = null;
-      f.input.driverMetricsText = null;
-    }],
+    [
+      'with no metrics and no driver exposition',
+      (f) => {
+        f.input.plan.deployment.template.metricsPath = null;
+        f.input.driverMetricsText = null;
+      },
+    ],
     ['a closed loop on autocannon', (f) => Object.assign(f.input.plan.driver, { engine: 'autocannon', rate: 0 })],
     ['a step that never ran', (f) => void f.input.steps.splice(2, 1)],
   ];
@@ -94,7 +97,10 @@ describe('the checks table', () => {
     for (const c of r.checks) {
       const owners = CHECK_MODULES.filter((m) => m.name === c.group);
       expect(owners.length, `group ${c.group} of ${c.id}`).toBeGreaterThan(0);
-      expect(owners.some((m) => m.ids.some((p) => matchesDeclared(c.id, p))), `${c.id} is not declared by a ${c.group} module`).toBe(true);
+      expect(
+        owners.some((m) => m.ids.some((p) => matchesDeclared(c.id, p))),
+        `${c.id} is not declared by a ${c.group} module`,
+      ).toBe(true);
     }
   });
 });

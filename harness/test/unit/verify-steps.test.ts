@@ -60,10 +60,15 @@ const CASES: Case[] = [
         { t: ROLLOUT_DONE + 300, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 300 },
       ]);
       Object.assign(f.input.steps[0]!, { outcome: 'failed', detail: 'ProgressDeadlineExceeded' });
-      addStep(f, rollout(5000, 'v3'), [
-        { t: 5000, type: 'rollout.started', revision: 3, version: 'v3', fromVersion: 'v1' },
-        { t: 5600, type: 'rollout.completed', revision: 3, version: 'v3', durationMs: 600 },
-      ], 5600);
+      addStep(
+        f,
+        rollout(5000, 'v3'),
+        [
+          { t: 5000, type: 'rollout.started', revision: 3, version: 'v3', fromVersion: 'v1' },
+          { t: 5600, type: 'rollout.completed', revision: 3, version: 'v3', durationMs: 600 },
+        ],
+        5600,
+      );
       endedOn(f, 'v3');
     },
     { 'events.1-rollout': 'fail' },
@@ -74,10 +79,15 @@ const CASES: Case[] = [
     (f) => {
       replaceEvent(f, 'rollout.completed', []);
       Object.assign(f.input.steps[0]!, { outcome: 'failed', detail: 'superseded by revision 3' });
-      addStep(f, rollout(4000, 'v3'), [
-        { t: 4000, type: 'rollout.started', revision: 3, version: 'v3', fromVersion: 'v2' },
-        { t: 4800, type: 'rollout.completed', revision: 3, version: 'v3', durationMs: 800 },
-      ], 4800);
+      addStep(
+        f,
+        rollout(4000, 'v3'),
+        [
+          { t: 4000, type: 'rollout.started', revision: 3, version: 'v3', fromVersion: 'v2' },
+          { t: 4800, type: 'rollout.completed', revision: 3, version: 'v3', durationMs: 800 },
+        ],
+        4800,
+      );
       endedOn(f, 'v3');
     },
     { 'events.1-rollout': 'fail' },
@@ -92,10 +102,15 @@ const CASES: Case[] = [
         { t: ROLLOUT_DONE, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
         { t: ROLLOUT_DONE + 300, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 300 },
       ]);
-      addStep(f, rollout(5000, 'v2'), [
-        { t: 5000, type: 'rollout.started', revision: 2, version: 'v2', fromVersion: 'v1' },
-        { t: 5600, type: 'rollout.completed', revision: 2, version: 'v2', durationMs: 600 },
-      ], 5600);
+      addStep(
+        f,
+        rollout(5000, 'v2'),
+        [
+          { t: 5000, type: 'rollout.started', revision: 2, version: 'v2', fromVersion: 'v1' },
+          { t: 5600, type: 'rollout.completed', revision: 2, version: 'v2', durationMs: 600 },
+        ],
+        5600,
+      );
     },
     { 'events.1-rollout': 'fail' },
     'FAIL',
@@ -103,11 +118,16 @@ const CASES: Case[] = [
   [
     'a rollback step that completes passes, and final-version expects the version rolled back to',
     (f) => {
-      addStep(f, { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined }, [
-        { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
-        { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
-        { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
-      ], 5700);
+      addStep(
+        f,
+        { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined },
+        [
+          { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
+          { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
+          { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
+        ],
+        5700,
+      );
       endedOn(f, 'v1');
     },
     {},
@@ -116,11 +136,16 @@ const CASES: Case[] = [
   [
     'a rollback step whose replicas end on the rolled-out version: final-version FAILs (it follows the later rollback)',
     (f) => {
-      addStep(f, { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined }, [
-        { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
-        { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
-        { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
-      ], 5700);
+      addStep(
+        f,
+        { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined },
+        [
+          { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
+          { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
+          { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
+        ],
+        5700,
+      );
     },
     { 'events.final-version': 'fail' },
     'FAIL',
@@ -129,10 +154,16 @@ const CASES: Case[] = [
     'a rollback that never completes FAILs its own check',
     (f) => {
       // After the zone crash: the retries it caused are not the rollback's.
-      addStep(f, { atMs: 8500, kind: 'rollback', label: 'rollback at 8.5s', toRevision: undefined }, [
-        { t: 8500, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
-        { t: 8500, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
-      ], null, 'failed');
+      addStep(
+        f,
+        { atMs: 8500, kind: 'rollback', label: 'rollback at 8.5s', toRevision: undefined },
+        [
+          { t: 8500, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
+          { t: 8500, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
+        ],
+        null,
+        'failed',
+      );
       endedOn(f, 'v1');
     },
     { 'events.4-rollback': 'fail' },
@@ -141,10 +172,15 @@ const CASES: Case[] = [
   [
     'a rollout of the revision already running exercised nothing: INVALID',
     (f) => {
-      addStep(f, rollout(5000, 'v2'), [
-        { t: 5000, type: 'rollout.started', revision: 2, version: 'v2', fromVersion: 'v2' },
-        { t: 5001, type: 'rollout.completed', revision: 2, version: 'v2', durationMs: 1 },
-      ], 5001);
+      addStep(
+        f,
+        rollout(5000, 'v2'),
+        [
+          { t: 5000, type: 'rollout.started', revision: 2, version: 'v2', fromVersion: 'v2' },
+          { t: 5001, type: 'rollout.completed', revision: 2, version: 'v2', durationMs: 1 },
+        ],
+        5001,
+      );
     },
     { 'events.2-rollout': 'invalid' },
     'INVALID',
@@ -186,7 +222,11 @@ const CASES: Case[] = [
   ],
   [
     'recovering a zone that was not down exercised nothing: INVALID',
-    (f) => void f.timeline.splice(f.timeline.findIndex((e) => e.type === 'zone.up'), 1),
+    (f) =>
+      void f.timeline.splice(
+        f.timeline.findIndex((e) => e.type === 'zone.up'),
+        1,
+      ),
     { 'events.3-recover-zone': 'invalid' },
     'INVALID',
   ],

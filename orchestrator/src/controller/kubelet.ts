@@ -217,7 +217,13 @@ export class Kubelet {
         const asked = (record.unroutedMs = this.ctx.now());
         const drained = await this.ctx.proxy.drainEndpoint(record.id, gracePeriodMs).catch(() => null);
         const applyLagMs = drained?.unroutedAt === undefined ? null : Math.max(0, drained.unroutedAt - asked);
-        this.ctx.record({ t: this.ctx.now(), type: 'replica.unrouted', ...this.ctx.ref(record), inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0, applyLagMs });
+        this.ctx.record({
+          t: this.ctx.now(),
+          type: 'replica.unrouted',
+          ...this.ctx.ref(record),
+          inFlightAtRemoval: drained?.inFlightAtRemoval ?? 0,
+          applyLagMs,
+        });
       }
       await this.counters.readFinalCounts(record);
     })();

@@ -19,7 +19,10 @@ export function execWithDeadline(command: string[], options: { env: NodeJS.Proce
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const lines = stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+      const lines = stderr
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.length > 0);
       resolve({ exitCode, timedOut, stderrTail: lines.slice(-STDERR_LINES), error, durationMs: monotonicMs() - started });
     };
     const child = spawn(file as string, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'ignore', 'pipe'], detached: true });

@@ -24,7 +24,10 @@ export async function runPreStop(hook: PreStopHook, ctx: PreStopContext): Promis
   if (hook.kind === 'httpGet') {
     const target = { host: ctx.endpoint.host, port: hook.port ?? ctx.endpoint.port };
     const r = await httpProbe(target, hook.path, Math.max(1, ctx.timeoutMs));
-    return { ok: r.ok, detail: `httpGet ${hook.path} on port ${target.port}: ${r.ok ? `HTTP ${r.status}` : (r.error ?? 'failed')} in ${Math.round(r.durationMs)} ms` };
+    return {
+      ok: r.ok,
+      detail: `httpGet ${hook.path} on port ${target.port}: ${r.ok ? `HTTP ${r.status}` : (r.error ?? 'failed')} in ${Math.round(r.durationMs)} ms`,
+    };
   }
   const shown = hook.command.join(' ');
   if (ctx.exec === null) return { ok: false, detail: `exec ${shown}: this runtime cannot run commands in a replica` };

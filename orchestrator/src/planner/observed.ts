@@ -21,7 +21,6 @@ export function isZoneDown(zones: readonly ZoneState[], zone: string): boolean {
   return zones.some((z) => z.name === zone && !z.up);
 }
 
-
 /** Σ spec.replicas (GetReplicaCountForReplicaSets): what the surge cap counts, not running pods. */
 export function specTotal(replicaSets: readonly ReplicaSetState[]): number {
   return replicaSets.reduce((sum, rs) => sum + rs.replicas, 0);

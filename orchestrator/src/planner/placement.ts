@@ -59,11 +59,7 @@ export interface DeletionContext {
  *      first (an old pod has proven itself); zerodrop retires the longest-running processes, and
  *      the tests pin it so a change is a decision, not an accident.
  */
-export function pickReplicasToDelete(
-  candidates: readonly ObservedReplica[],
-  count: number,
-  context: DeletionContext,
-): ObservedReplica[] {
+export function pickReplicasToDelete(candidates: readonly ObservedReplica[], count: number, context: DeletionContext): ObservedReplica[] {
   const remaining = candidates.filter(isActive);
   const picked: ObservedReplica[] = [];
   while (picked.length < count && remaining.length > 0) {
@@ -87,9 +83,5 @@ function deletionTier(r: ObservedReplica, context: DeletionContext): number {
 
 /** Negative when `a` should be deleted before `b`. */
 function compareForDeletion(a: ObservedReplica, b: ObservedReplica, perZone: ReadonlyMap<string, number>, context: DeletionContext): number {
-  return (
-    deletionTier(a, context) - deletionTier(b, context) ||
-    (perZone.get(b.zone) ?? 0) - (perZone.get(a.zone) ?? 0) ||
-    a.seq - b.seq
-  );
+  return deletionTier(a, context) - deletionTier(b, context) || (perZone.get(b.zone) ?? 0) - (perZone.get(a.zone) ?? 0) || a.seq - b.seq;
 }

@@ -30,11 +30,7 @@ export interface ReplicaSetPlan {
   notes: string[];
 }
 
-export function planReplicaSets(
-  observed: ObservedState,
-  zones: readonly ZoneState[] = observed.zones,
-  options: ReplicaSetOptions = {},
-): ReplicaSetPlan {
+export function planReplicaSets(observed: ObservedState, zones: readonly ZoneState[] = observed.zones, options: ReplicaSetOptions = {}): ReplicaSetPlan {
   const minReadySeconds = options.minReadySeconds ?? 0;
   const deletes: PlannedAction[] = [];
   const deleted = new Set<string>();
@@ -48,8 +44,7 @@ export function planReplicaSets(
     else if (isActive(r) && !r.ready && isZoneDown(zones, r.zone)) remove(r, 'lost');
   }
 
-  const survivors = (revision: number): ObservedReplica[] =>
-    observed.replicas.filter((r) => r.revision === revision && isActive(r) && !deleted.has(r.id));
+  const survivors = (revision: number): ObservedReplica[] => observed.replicas.filter((r) => r.revision === revision && isActive(r) && !deleted.has(r.id));
   const context = { zones, minReadySeconds, nowMs: observed.nowMs };
   const reasonFor = (r: ObservedReplica): DeleteReason => {
     if (options.newRevision === undefined || r.revision === options.newRevision) return 'scale-down';
@@ -72,9 +67,7 @@ export function planReplicaSets(
   }
 
   // Creations see the picture after every deletion of this pass, so replacements spread well.
-  const placed: PlacedReplica[] = observed.replicas
-    .filter((r) => isActive(r) && !deleted.has(r.id))
-    .map((r) => ({ revision: r.revision, zone: r.zone }));
+  const placed: PlacedReplica[] = observed.replicas.filter((r) => isActive(r) && !deleted.has(r.id)).map((r) => ({ revision: r.revision, zone: r.zone }));
   const creates: PlannedAction[] = [];
   const notes: string[] = [];
   for (const rs of replicaSets) {

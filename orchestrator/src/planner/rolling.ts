@@ -52,12 +52,7 @@ export function newRSNewReplicas(replicas: number, maxSurge: number, allSpecRepl
  * (sync.go scale: the only active ReplicaSet follows spec.replicas), which NewRSNewReplicas gives
  * in one step since the surge room is then at least replicas − newRS.
  */
-function reconcileNewReplicaSet(
-  desired: DesiredState,
-  fence: Fenceposts,
-  newRS: ReplicaSetState,
-  oldRSs: readonly ReplicaSetState[],
-): PlannedAction | null {
+function reconcileNewReplicaSet(desired: DesiredState, fence: Fenceposts, newRS: ReplicaSetState, oldRSs: readonly ReplicaSetState[]): PlannedAction | null {
   const replicas = desired.spec.replicas;
   if (newRS.replicas === replicas) return null;
   const scale = (to: number, reason: 'rollout-scale-up' | 'deployment-scaled'): PlannedAction => ({

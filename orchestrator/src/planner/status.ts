@@ -7,15 +7,7 @@
  */
 import { resolveFenceposts } from './fenceposts.js';
 import { applyPlannedActions, isActive, specTotal } from './observed.js';
-import type {
-  DeploymentStatus,
-  DesiredState,
-  Fenceposts,
-  InvariantBreach,
-  ObservedReplica,
-  ObservedState,
-  PlannedAction,
-} from './types.js';
+import type { DeploymentStatus, DesiredState, Fenceposts, InvariantBreach, ObservedReplica, ObservedState, PlannedAction } from './types.js';
 
 /**
  * IsPodAvailable: Ready for at least minReadySeconds (with 0, Ready is enough), and neither
@@ -99,13 +91,7 @@ function statusComplete(desired: DesiredState, observed: ObservedState, status: 
   const want = desired.spec.replicas;
   const newRS = observed.replicaSets.find((rs) => rs.revision === desired.revision);
   const oldWanted = observed.replicaSets.some((rs) => rs.revision !== desired.revision && rs.replicas > 0);
-  return (
-    status.updatedReplicas === want &&
-    status.replicas === want &&
-    status.availableReplicas === want &&
-    (newRS?.replicas ?? 0) === want &&
-    !oldWanted
-  );
+  return status.updatedReplicas === want && status.replicas === want && status.availableReplicas === want && (newRS?.replicas ?? 0) === want && !oldWanted;
 }
 
 /**

@@ -69,7 +69,8 @@ export function validateProxyConfig(config: ProxyConfig): ProxyConfig {
   num('retries.budgetRatio', r.budgetRatio, 0);
   int('retries.budgetMinConcurrency', r.budgetMinConcurrency, 0);
   const h = config.healthCheck;
-  if (typeof h.path !== 'string' || !h.path.startsWith('/')) bad('healthCheck.path', `must start with "/", got ${JSON.stringify(h.path)}`, 'use a path like "/healthz"');
+  if (typeof h.path !== 'string' || !h.path.startsWith('/'))
+    bad('healthCheck.path', `must start with "/", got ${JSON.stringify(h.path)}`, 'use a path like "/healthz"');
   int('healthCheck.intervalMs', h.intervalMs, 1);
   int('healthCheck.timeoutMs', h.timeoutMs, 1);
   int('healthCheck.unhealthyThreshold', h.unhealthyThreshold, 1);

@@ -8,14 +8,7 @@
  * ejected; never over ejected ones (no panic mode, unlike Envoy's 50% default: research C2).
  */
 import type { Clock } from '../../../common/src/clock.js';
-import type {
-  EndpointState,
-  EndpointStats,
-  ProxyEjectionConfig,
-  ProxyEndpoint,
-  ProxyEvent,
-  ProxyHealthCheckConfig,
-} from './types.js';
+import type { EndpointState, EndpointStats, ProxyEjectionConfig, ProxyEndpoint, ProxyEvent, ProxyHealthCheckConfig } from './types.js';
 import { OUTCOMES } from './http-semantics.js';
 
 /** A replica's connection pool as the control plane sees it (an undici Pool or a RawPool). */
@@ -220,7 +213,7 @@ export class EndpointTable {
       if (retry) this.rrRetry = i + 1;
       else this.rr = i + 1;
       const ep = list[i] as Endpoint;
-      if (retry && (tried).includes(ep)) continue;
+      if (retry && tried.includes(ep)) continue;
       if (gate && !this.takesTurn(ep, now)) {
         if (passedOver === null) {
           passedOver = ep;
@@ -242,7 +235,7 @@ export class EndpointTable {
       if (i >= n) i = 0;
       this.rrFallback = i + 1;
       const ep = list[i] as Endpoint;
-      if (!retry || !(tried).includes(ep)) return ep;
+      if (!retry || !tried.includes(ep)) return ep;
     }
     return null;
   }

@@ -29,7 +29,8 @@ export function isDataPlaneChoice(name: string): name is DataPlaneChoice {
 /** The engine a choice comes to on this machine, and why (said in the plan and the report). */
 export function chooseDataPlane(choice: DataPlaneChoice, runtime: RuntimeName, env: NodeJS.ProcessEnv = process.env): { engine: DataPlaneEngine; why: string } {
   if (choice !== 'auto') return { engine: choice, why: `engine: ${choice}` };
-  if (runtime !== 'process') return { engine: 'node', why: `auto: zerodrop's Node proxy on the ${runtime} runtime (zone ejection; HAProxy is chosen on the process runtime only)` };
+  if (runtime !== 'process')
+    return { engine: 'node', why: `auto: zerodrop's Node proxy on the ${runtime} runtime (zone ejection; HAProxy is chosen on the process runtime only)` };
   const a = haproxyAvailability(resolveHaproxyBinary(env));
   if (!a.ok) return { engine: 'node', why: `auto: HAProxy not usable (${a.reason}), zerodrop's Node proxy` };
   const minor = haproxyMinor(a.version);

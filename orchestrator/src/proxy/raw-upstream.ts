@@ -399,7 +399,7 @@ export class RawPool<R extends RawRequest<R>> {
   dispatch(r: R, now: number): void {
     if (this.destroyed || this.closing) {
       // Never written: the caller may retry it anywhere.
-      this.sink.onRawError(r, rawError(RAW_ERR.destroyed, 'the replica\'s connection pool is closed'));
+      this.sink.onRawError(r, rawError(RAW_ERR.destroyed, "the replica's connection pool is closed"));
       return;
     }
     const idle = this.idle;

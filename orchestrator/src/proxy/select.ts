@@ -10,7 +10,7 @@ import type { ProxyConfig, ProxyControl } from './types.js';
 import { startProxyWorker } from './worker.js';
 import type { DataPlaneEngine } from './engines.js';
 
-export {    type DataPlaneEngine } from './engines.js';
+export { type DataPlaneEngine } from './engines.js';
 
 export interface DataPlaneOptions {
   engine: DataPlaneEngine;

@@ -9,7 +9,17 @@ import { DEFAULT_BODY_TIMEOUT_MS } from './config.js';
 import type { Endpoint, UpstreamPool } from './endpoints.js';
 import { Attempt, SETTLED } from './exchange.js';
 import type { Exchange } from './exchange.js';
-import { HDR_CONNECTION, HDR_CONTENT_LENGTH, HDR_EXPECT, HDR_FORWARD, HDR_HOST, HDR_TRANSFER_ENCODING, connectionTokens, dropNamed, headerKind } from './http-semantics.js';
+import {
+  HDR_CONNECTION,
+  HDR_CONTENT_LENGTH,
+  HDR_EXPECT,
+  HDR_FORWARD,
+  HDR_HOST,
+  HDR_TRANSFER_ENCODING,
+  connectionTokens,
+  dropNamed,
+  headerKind,
+} from './http-semantics.js';
 import type { ProxyConfig } from './types.js';
 
 /** An attempt through undici; it is the dispatch handler (legacy API: raw header buffers, no wrapper objects). */

@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { validateProxyConfig } from './config.js';
-import { type ControlCall, type ControlRequest, type ControlResults, deserializeError, type ThreadLoad, type WorkerData, type WorkerMessage } from './protocol.js';
+import {
+  type ControlCall,
+  type ControlRequest,
+  type ControlResults,
+  deserializeError,
+  type ThreadLoad,
+  type WorkerData,
+  type WorkerMessage,
+} from './protocol.js';
 import type { ServiceProxyOptions } from './proxy.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyStats } from './types.js';
 

@@ -73,9 +73,14 @@ export class EndpointChooser {
   private async decide(address: string | null, port: number): Promise<EndpointChoice> {
     if (this.mode === 'published') return { use: 'published', why: 'ZERODROP_DOCKER_ENDPOINT=published' };
     if (this.mode === 'container') return { use: 'container', why: 'ZERODROP_DOCKER_ENDPOINT=container' };
-    if (this.platform !== 'linux') return { use: 'published', why: `auto: ${this.platform} cannot route to the engine's bridge (a VM), published 127.0.0.1 ports` };
+    if (this.platform !== 'linux')
+      return { use: 'published', why: `auto: ${this.platform} cannot route to the engine's bridge (a VM), published 127.0.0.1 ports` };
     if (address === null) return { use: 'published', why: 'auto: the first container has no bridge address, published 127.0.0.1 ports' };
-    if (await this.reachable(address, port)) return { use: 'container', why: `auto: the first container answered a TCP connect on its bridge address ${address}:${port}` };
-    return { use: 'published', why: `auto: no TCP connect to the first container's bridge address ${address}:${port} within ${PROBE_TIMEOUT_MS} ms, published 127.0.0.1 ports` };
+    if (await this.reachable(address, port))
+      return { use: 'container', why: `auto: the first container answered a TCP connect on its bridge address ${address}:${port}` };
+    return {
+      use: 'published',
+      why: `auto: no TCP connect to the first container's bridge address ${address}:${port} within ${PROBE_TIMEOUT_MS} ms, published 127.0.0.1 ports`,
+    };
   }
 }

@@ -36,7 +36,7 @@ function describeEndpoint(docker: Docker): string {
 /** HTTP status of a dockerode error (304, 404, 409, 500...), if it has one. */
 export function engineStatus(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'statusCode' in err) {
-    const code = (err).statusCode;
+    const code = err.statusCode;
     if (typeof code === 'number') return code;
   }
   return undefined;
@@ -45,13 +45,15 @@ export function engineStatus(err: unknown): number | undefined {
 /** The engine's own error text (its JSON `message`), else the error message. */
 export function engineMessage(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'json' in err) {
-    const json = (err).json;
+    const json = err.json;
     if (typeof json === 'object' && json !== null && 'message' in json) {
-      const message = (json).message;
+      const message = json.message;
       if (typeof message === 'string') return message;
     }
   }
-  return errorMessage(err).replace(/^\(HTTP code \d+\)\s*[\w ]*-\s*/, '').trim();
+  return errorMessage(err)
+    .replace(/^\(HTTP code \d+\)\s*[\w ]*-\s*/, '')
+    .trim();
 }
 
 /** True when the engine cannot be reached at all (no socket, refused, permission). */

@@ -16,7 +16,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -404,9 +417,7 @@ export async function ensureSampleAppImage(docker: Docker, options: ImageBuildOp
     }
     writeFileSync(join(stage, 'Dockerfile'), recipe.dockerfile);
     const tar = tarStream(stage);
-    const stream = await engineCall(docker, () =>
-      docker.buildImage(tar.stream, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, labels: recipe.labels }),
-    );
+    const stream = await engineCall(docker, () => docker.buildImage(tar.stream, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, labels: recipe.labels }));
     await followBuild(docker, stream, SAMPLE_APP_IMAGE);
     await tar.done;
   } catch (err) {

@@ -48,4 +48,3 @@ export function containerAddress(info: Docker.ContainerInspectInfo): string | nu
   for (const net of Object.values(info.NetworkSettings?.Networks ?? {})) if (net.IPAddress) return net.IPAddress;
   return null;
 }
-

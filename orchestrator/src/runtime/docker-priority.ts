@@ -27,7 +27,12 @@ export interface CpuShares {
 export const DEFAULT_CPU_SHARES: CpuShares = { booting: 512, serving: 1024 };
 
 /** Raises a Ready container to the serving weight; reports how and what it took. */
-export async function raiseToServing(docker: Docker, container: Docker.Container, cgroup: ContainerCgroup | null, shares: CpuShares): Promise<ReadyCost['priority']> {
+export async function raiseToServing(
+  docker: Docker,
+  container: Docker.Container,
+  cgroup: ContainerCgroup | null,
+  shares: CpuShares,
+): Promise<ReadyCost['priority']> {
   if (shares.booting === shares.serving) return { ...shares, how: 'none', ms: 0 };
   const t0 = monotonicMs();
   if (cgroup !== null && setCgroupShares(cgroup, shares.serving)) return { ...shares, how: 'cgroup-file', ms: monotonicMs() - t0 };

@@ -101,7 +101,7 @@ function nameOf(c: ListedContainer): string {
 export async function listZerodropContainers(docker: Docker, runId?: string): Promise<ListedContainer[]> {
   const label = [`${LABELS.managed}=1`];
   if (runId !== undefined) label.push(`${LABELS.runId}=${runId}`);
-  return (await docker.listContainers({ all: true, filters: { label } }));
+  return await docker.listContainers({ all: true, filters: { label } });
 }
 
 /** Force-removes one container (and its anonymous volumes); a missing one counts as removed. */

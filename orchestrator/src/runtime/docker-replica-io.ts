@@ -66,9 +66,13 @@ export function waitForAnnouncement(replica: DockerReplica, timeoutMs: number): 
     const timer = setTimeout(() => {
       cleanup();
       reject(
-        new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${launch.replicaId} (container ${replica.name}) did not announce its port within ${timeoutMs} ms`, {
-          fix: 'the replica must print {"event":"listening","port":N} on stdout once bound (or use port mode "env")',
-        }),
+        new ZerodropError(
+          'ZD_REPLICA_START_FAILED',
+          `replica ${launch.replicaId} (container ${replica.name}) did not announce its port within ${timeoutMs} ms`,
+          {
+            fix: 'the replica must print {"event":"listening","port":N} on stdout once bound (or use port mode "env")',
+          },
+        ),
       );
     }, timeoutMs);
     const cleanup = (): void => {

@@ -34,13 +34,7 @@ import { monotonicMs } from '../../../common/src/clock.js';
 import { connectEngine, createDockerClient, engineCall, engineMessage, engineStatus, type EngineInfo } from './docker-engine.js';
 import { containerAddress, delay, isNotRunning, publishedPorts, signalOf } from './docker-inspect.js';
 import { containerSpec } from './docker-container-spec.js';
-import {
-  SAMPLE_APP_IMAGE,
-  ensureSampleAppImage,
-  requireImage,
-  type ImageBuildOptions,
-  type ImageFacts,
-} from './docker-image.js';
+import { SAMPLE_APP_IMAGE, ensureSampleAppImage, requireImage, type ImageBuildOptions, type ImageFacts } from './docker-image.js';
 import { currentOwner, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
 import { ReplicaBook, freshBookkeeping } from './replica-book.js';
 import { execInContainer } from './docker-exec.js';
@@ -150,11 +144,21 @@ export class DockerRuntime implements Runtime {
   choices(): RuntimeChoice[] {
     const out: RuntimeChoice[] = [];
     const endpoint = this.endpoints.current();
-    if (endpoint) out.push({ what: 'endpoint', value: endpoint.use === 'container' ? 'container (bridge address)' : 'published (127.0.0.1, docker-proxy)', why: endpoint.why });
+    if (endpoint)
+      out.push({
+        what: 'endpoint',
+        value: endpoint.use === 'container' ? 'container (bridge address)' : 'published (127.0.0.1, docker-proxy)',
+        why: endpoint.why,
+      });
     const { booting, serving } = this.shares;
     const raise = this.lastRaise ? `, raised by ${this.lastRaise.how}` : '';
-    out.push({ what: 'cpu shares', value: `booting ${booting} → serving ${serving}${raise}`, why: 'a booting container ranks below serving ones and the harness (a session weighs 1024)' });
-    if (this.cgroupParent !== null) out.push({ what: 'cgroup parent', value: this.cgroupParent, why: 'each container weighs like one process session, not all of them like one' });
+    out.push({
+      what: 'cpu shares',
+      value: `booting ${booting} → serving ${serving}${raise}`,
+      why: 'a booting container ranks below serving ones and the harness (a session weighs 1024)',
+    });
+    if (this.cgroupParent !== null)
+      out.push({ what: 'cgroup parent', value: this.cgroupParent, why: 'each container weighs like one process session, not all of them like one' });
     return out;
   }
 
@@ -191,9 +195,12 @@ export class DockerRuntime implements Runtime {
     if (replica.exit) return replica.exit;
     replica.stopRequested = true;
     // The grace period runs from the moment we ask, as the kubelet counts it.
-    const timer = setTimeout(() => {
-      this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
-    }, Math.max(0, graceMs));
+    const timer = setTimeout(
+      () => {
+        this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
+      },
+      Math.max(0, graceMs),
+    );
     try {
       await this.signal(replica, stopSignal ?? 'SIGTERM');
       return await replica.exited;
@@ -314,7 +321,13 @@ export class DockerRuntime implements Runtime {
     // Publishing costs the engine iptables rules and two docker-proxy processes per container (bench
     // row (f)); once the run reaches containers on their bridge address, later ones go unpublished.
     const publish = this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
-    const { create: spec, adminPort } = containerSpec(launch, facts, { baseEnv: this.options.baseEnv, owner: this.owner, cgroupParent: this.cgroupParent, cpuShares: this.shares.booting, publish });
+    const { create: spec, adminPort } = containerSpec(launch, facts, {
+      baseEnv: this.options.baseEnv,
+      owner: this.owner,
+      cgroupParent: this.cgroupParent,
+      cpuShares: this.shares.booting,
+      publish,
+    });
     const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
       const user = typeof spec.User === 'string' ? spec.User : '';
@@ -341,9 +354,7 @@ export class DockerRuntime implements Runtime {
     const replica = this.track(launch, container, name);
     let watching = false;
     try {
-      const stream = (await engineCall(this.docker, () =>
-        container.attach({ stream: true, stdout: true, stderr: true, logs: true }),
-      )) as unknown as Readable;
+      const stream = (await engineCall(this.docker, () => container.attach({ stream: true, stdout: true, stderr: true, logs: true }))) as unknown as Readable;
       pipeLogs(this.docker, replica, stream);
       // The announcement can only be missed if we listen late: listen before the start.
       const announced = template.port.mode === 'announce' ? waitForAnnouncement(replica, template.startTimeoutMs) : null;
@@ -381,7 +392,11 @@ export class DockerRuntime implements Runtime {
       const ports: PortMap = { endpoint: 0, admin: null };
       ports.endpoint = this.hostPort(replica, bound, main, announced ? 'its announced port' : 'template.containerPort');
       ports.admin = admin === null ? null : announced ? this.hostPort(replica, bound, admin, 'its announced admin port') : (bound.get(admin) ?? null);
-      return { ...started, endpoint: { host: LOOPBACK, port: ports.endpoint }, adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin } };
+      return {
+        ...started,
+        endpoint: { host: LOOPBACK, port: ports.endpoint },
+        adminEndpoint: ports.admin === null ? null : { host: LOOPBACK, port: ports.admin },
+      };
     } catch (err) {
       if (watching) {
         await this.sendKill(replica).catch(() => undefined);
@@ -544,5 +559,4 @@ export class DockerRuntime implements Runtime {
     }
     this.disposed = true;
   }
-
 }

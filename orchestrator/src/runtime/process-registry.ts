@@ -69,7 +69,10 @@ export class ProcessGroupRegistry {
   private readonly file: string;
   private readonly state: RunStateFile;
 
-  constructor(runId: string, private readonly dir: string = defaultStateDir()) {
+  constructor(
+    runId: string,
+    private readonly dir: string = defaultStateDir(),
+  ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, `${sanitize(runId)}.json`);
     this.state = {

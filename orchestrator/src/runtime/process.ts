@@ -19,14 +19,7 @@ import { reniceProcess } from './priorities.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
-import type {
-  ReplicaExit,
-  ReplicaInspect,
-  ReplicaLaunch,
-  Runtime,
-  StartedReplica,
-  StopOptions,
-} from './types.js';
+import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -178,7 +171,9 @@ export class ProcessRuntime implements Runtime {
     const err = reniceProcess(replica.pid, p[phase]);
     if (err === null) return;
     this.reniceRefused = true;
-    this.options.log?.(`process runtime: nice ${p[phase]} for ${phase} replica ${replica.launch.replicaId} was refused (${err}); CPU priorities left as they are`);
+    this.options.log?.(
+      `process runtime: nice ${p[phase]} for ${phase} replica ${replica.launch.replicaId} was refused (${err}); CPU priorities left as they are`,
+    );
   }
 
   async logs(replicaId: string, tail: number): Promise<string[]> {

@@ -13,17 +13,7 @@ import { cgroupOf } from '../../src/runtime/docker-cgroup.js';
 import { DEFAULT_CPU_SHARES } from '../../src/runtime/docker-priority.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import type { ReplicaExit, StartedReplica } from '../../src/runtime/types.js';
-import {
-  connectsButHangs,
-  containersOfRun,
-  httpGet,
-  launchOf,
-  probeEngine,
-  removeRuns,
-  sampleAppTemplate,
-  testRunId,
-  waitFor200,
-} from './support.js';
+import { connectsButHangs, containersOfRun, httpGet, launchOf, probeEngine, removeRuns, sampleAppTemplate, testRunId, waitFor200 } from './support.js';
 
 const engine = await probeEngine();
 const docker = new Docker();
@@ -47,7 +37,10 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
   afterAll(async () => {
     await runtime?.destroy().catch(() => undefined);
     await removeRuns(docker, [runId, directRunId]);
-    await docker.getImage(USER_IMAGE).remove().catch(() => undefined);
+    await docker
+      .getImage(USER_IMAGE)
+      .remove()
+      .catch(() => undefined);
   });
 
   it('createRuntime("docker") is the docker runtime', () => {
@@ -230,7 +223,10 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     try {
       await direct.prepare(directRunId);
       const started = await direct.start(launchOf(directRunId, 'web-1-b-3', sampleAppTemplate('v1'), 'b'));
-      expect(direct.choices().find((c) => c.what === 'endpoint')).toMatchObject({ value: 'container (bridge address)', why: expect.stringMatching(/^auto: the first container answered a TCP connect/) as unknown });
+      expect(direct.choices().find((c) => c.what === 'endpoint')).toMatchObject({
+        value: 'container (bridge address)',
+        why: expect.stringMatching(/^auto: the first container answered a TCP connect/) as unknown,
+      });
       const boot = started.boot!;
       expect(boot.createdAtMs).toBeGreaterThanOrEqual(boot.calledAtMs);
       expect(boot.runningAtMs).toBeGreaterThanOrEqual(boot.createdAtMs!);

@@ -60,7 +60,12 @@ describe('host volumes (no engine needed)', () => {
     const zonal = new HostVolumes('run-b', { mountPath: '/data', perZone: true }, root);
     zonal.prepare();
     expect(zonal.hostDir('a')).not.toBe(zonal.hostDir('b'));
-    expect(zonal.dirs().map((d) => d.slice(zonal.runDir.length + 1)).sort()).toEqual(['zone-a', 'zone-b']);
+    expect(
+      zonal
+        .dirs()
+        .map((d) => d.slice(zonal.runDir.length + 1))
+        .sort(),
+    ).toEqual(['zone-a', 'zone-b']);
     zonal.remove();
     expect(existsSync(zonal.runDir)).toBe(false);
     expect(existsSync(shared.runDir)).toBe(true);
@@ -98,16 +103,28 @@ describe.skipIf(!engine.ok)(`docker volumes (${engine.reason})`, () => {
   it("a dead run's volume (owner gone) is removed by the next run's reaper", async () => {
     const dead = testRunId('volume-dead');
     const name = dockerVolumeName(dead, 'data');
-    await docker.createVolume({ Name: name, Labels: { [LABELS.managed]: '1', [LABELS.runId]: dead, ...ownerLabels(currentOwner()), [LABELS.ownerStart]: '1' } });
+    await docker.createVolume({
+      Name: name,
+      Labels: { [LABELS.managed]: '1', [LABELS.runId]: dead, ...ownerLabels(currentOwner()), [LABELS.ownerStart]: '1' },
+    });
     const live = testRunId('volume-live');
-    await docker.createVolume({ Name: dockerVolumeName(live, 'data'), Labels: { [LABELS.managed]: '1', [LABELS.runId]: live, ...ownerLabels(currentOwner()) } });
+    await docker.createVolume({
+      Name: dockerVolumeName(live, 'data'),
+      Labels: { [LABELS.managed]: '1', [LABELS.runId]: live, ...ownerLabels(currentOwner()) },
+    });
     try {
       await DockerVolumes.reapDead(docker);
       expect(await volumesOf(dead)).toEqual([]);
       expect(await volumesOf(live)).toEqual([dockerVolumeName(live, 'data')]);
     } finally {
-      await docker.getVolume(dockerVolumeName(live, 'data')).remove().catch(() => undefined);
-      await docker.getVolume(name).remove().catch(() => undefined);
+      await docker
+        .getVolume(dockerVolumeName(live, 'data'))
+        .remove()
+        .catch(() => undefined);
+      await docker
+        .getVolume(name)
+        .remove()
+        .catch(() => undefined);
     }
   });
 });

@@ -35,11 +35,16 @@ export function testRunId(what: string): string {
 
 export function sampleAppArgs(extra: string[] = []): string[] {
   return [
-    '--host', '0.0.0.0',
-    '--port', String(SAMPLE_APP_CONTAINER_PORT),
-    '--admin-port', String(SAMPLE_APP_ADMIN_CONTAINER_PORT),
-    '--drain-delay-ms', '200',
-    '--drain-timeout-ms', '3000',
+    '--host',
+    '0.0.0.0',
+    '--port',
+    String(SAMPLE_APP_CONTAINER_PORT),
+    '--admin-port',
+    String(SAMPLE_APP_ADMIN_CONTAINER_PORT),
+    '--drain-delay-ms',
+    '200',
+    '--drain-timeout-ms',
+    '3000',
     ...extra,
   ];
 }

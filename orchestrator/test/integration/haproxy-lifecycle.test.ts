@@ -101,12 +101,25 @@ describe.skipIf(!avail.ok)(suite, () => {
     it.each<[string, ProxyConfigOverrides, number]>([
       ['the defaults', {}, 1],
       ['retries off', { retries: { enabled: false } }, 1],
-      ['2 threads, no metrics, odd timeouts', { retries: { perTryTimeoutMs: 1500, maxAttempts: 2 }, healthCheck: { path: '/ready', intervalMs: 100, timeoutMs: 80 } }, 2],
+      [
+        '2 threads, no metrics, odd timeouts',
+        { retries: { perTryTimeoutMs: 1500, maxAttempts: 2 }, healthCheck: { path: '/ready', intervalMs: 100, timeoutMs: 80 } },
+        2,
+      ],
     ])('HAProxy accepts the rendered config (%s) without a warning', (_name, overrides, threads) => {
       const dir = mkdtempSync(join(tmpdir(), 'zd-haproxy-map-'));
       const errorsMapPath = join(dir, 'errors.map');
       writeFileSync(errorsMapPath, ERRORS_MAP);
-      const text = renderDataPlaneConfig({ config: proxyConfig('cfg', overrides), port: 18999, socketPath: '/tmp/zd-never.sock', threads, maxconn: 4096, nativeMetricsPort: 18998, hardStopAfterMs: 10_000, errorsMapPath });
+      const text = renderDataPlaneConfig({
+        config: proxyConfig('cfg', overrides),
+        port: 18999,
+        socketPath: '/tmp/zd-never.sock',
+        threads,
+        maxconn: 4096,
+        nativeMetricsPort: 18998,
+        hardStopAfterMs: 10_000,
+        errorsMapPath,
+      });
       const r = check(text);
       rmSync(dir, { recursive: true, force: true });
       expect(r.out).not.toMatch(/WARNING|ALERT/);
@@ -114,14 +127,36 @@ describe.skipIf(!avail.ok)(suite, () => {
     });
 
     it('maps the zerodrop semantics (retries, redispatch, what may be retried, timeouts, checks)', () => {
-      const c = proxyConfig('cfg', { retries: { maxAttempts: 3, perTryTimeoutMs: 1000 }, healthCheck: HAPROXY_HEALTH_CHECK_DEFAULTS, upstream: { connectTimeoutMs: 500, connectionsPerReplica: 32, keepAliveTimeoutMs: 2000 } });
-      const text = renderDataPlaneConfig({ config: c, port: 1, socketPath: '/s', threads: 1, maxconn: 4096, nativeMetricsPort: null, hardStopAfterMs: 10_000, errorsMapPath: '/m' });
+      const c = proxyConfig('cfg', {
+        retries: { maxAttempts: 3, perTryTimeoutMs: 1000 },
+        healthCheck: HAPROXY_HEALTH_CHECK_DEFAULTS,
+        upstream: { connectTimeoutMs: 500, connectionsPerReplica: 32, keepAliveTimeoutMs: 2000 },
+      });
+      const text = renderDataPlaneConfig({
+        config: c,
+        port: 1,
+        socketPath: '/s',
+        threads: 1,
+        maxconn: 4096,
+        nativeMetricsPort: null,
+        hardStopAfterMs: 10_000,
+        errorsMapPath: '/m',
+      });
       expect(text).toContain('  retries 2\n');
       expect(text).toContain('  option redispatch 1\n');
       expect(text).toContain('  retry-on conn-failure empty-response response-timeout\n');
       expect(text).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE\n');
       // Writes are replayed only when the scenario declares them idempotent (proxy.idempotentWrites).
-      const writes = renderDataPlaneConfig({ config: { ...c, retries: { ...c.retries, idempotentWrites: true } }, port: 1, socketPath: '/s', threads: 1, maxconn: 4096, nativeMetricsPort: null, hardStopAfterMs: 10_000, errorsMapPath: '/m' });
+      const writes = renderDataPlaneConfig({
+        config: { ...c, retries: { ...c.retries, idempotentWrites: true } },
+        port: 1,
+        socketPath: '/s',
+        threads: 1,
+        maxconn: 4096,
+        nativeMetricsPort: null,
+        hardStopAfterMs: 10_000,
+        errorsMapPath: '/m',
+      });
       expect(writes).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE or METH_PUT or METH_DELETE\n');
       expect(text).toContain('  timeout server 1s\n');
       expect(text).toContain('  timeout connect 500ms\n');
@@ -132,7 +167,16 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(addServerCommand('r1', { host: '127.0.0.1', port: 8080 }, c)).toBe(
         'add server replicas/r1 127.0.0.1:8080 check inter 250 fastinter 250 downinter 250 fall 2 rise 2 observe layer7 error-limit 3 on-error mark-down maxconn 32 pool-max-conn 32 pool-purge-delay 500',
       );
-      const off = renderDataPlaneConfig({ config: proxyConfig('cfg', { retries: { enabled: false } }), port: 1, socketPath: '/s', threads: 1, maxconn: 1, nativeMetricsPort: null, hardStopAfterMs: 1, errorsMapPath: '/m' });
+      const off = renderDataPlaneConfig({
+        config: proxyConfig('cfg', { retries: { enabled: false } }),
+        port: 1,
+        socketPath: '/s',
+        threads: 1,
+        maxconn: 1,
+        nativeMetricsPort: null,
+        hardStopAfterMs: 1,
+        errorsMapPath: '/m',
+      });
       expect(off).toContain('  retries 0\n');
       expect(off).toContain('  retry-on none\n');
       expect(off).not.toContain('redispatch');
@@ -150,7 +194,9 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(alive(pid)).toBe(true);
       const port = Number(new URL(p.url).port);
       // the process listens on loopback only
-      const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => l.includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `) && / 0A /.test(l));
+      const listening = readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `) && / 0A /.test(l));
       expect(listening.length).toBeGreaterThan(0);
       for (const l of listening) expect(l.trim().split(/\s+/)[1]?.startsWith('0100007F')).toBe(true);
 

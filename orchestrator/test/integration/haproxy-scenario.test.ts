@@ -77,10 +77,20 @@ timeline:
     expect(logs.some((l) => /proxy http:\/\/127\.0\.0\.1:\d+/.test(l))).toBe(true);
     expect(result.load.failed).toBe(0);
     expect(result.load.lost).toBe(0);
-    expect(Object.values(result.proxy.retries).reduce((a, b) => a + b, 0), 'a rolling update done right needs no retries').toBe(0);
+    expect(
+      Object.values(result.proxy.retries).reduce((a, b) => a + b, 0),
+      'a rolling update done right needs no retries',
+    ).toBe(0);
     expect(result.proxy.received).toBe(result.load.sent);
     expect(result.proxy.responded).toEqual({ '2xx': result.load.sent });
-    for (const id of ['counters.sent-equals-received', 'counters.2xx-agree', 'counters.replicas-cover-proxy', 'events.1-rollout', 'events.final-version', 'thresholds.rollout-retries']) {
+    for (const id of [
+      'counters.sent-equals-received',
+      'counters.2xx-agree',
+      'counters.replicas-cover-proxy',
+      'events.1-rollout',
+      'events.final-version',
+      'thresholds.rollout-retries',
+    ]) {
       expect(checkOf(result, id).status, id).toBe('pass');
     }
     for (const r of result.replicas.filter((x) => x.version === 'v1')) {

@@ -72,7 +72,10 @@ function expectReconciled(s: ProxyStats, r: LoadResult): void {
   }
 }
 
-async function get(url: string, init: { method?: string; body?: string; reset?: boolean } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+async function get(
+  url: string,
+  init: { method?: string; body?: string; reset?: boolean } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   // reset: on a connection of its own (the first request of a client connection)
   const dispatcher = init.reset ? new Agent({ connections: 1 }) : agent;
   try {
@@ -86,7 +89,11 @@ async function get(url: string, init: { method?: string; body?: string; reset?: 
 describe.skipIf(!avail.ok)(suite, () => {
   describe('add, drain, remove under load', () => {
     it('costs no client a failure and needs no retry; a drained replica gets nothing more; counters reconcile', async () => {
-      const p = await setup([['r1', { zone: 'a' }], ['r2', { zone: 'b' }], ['r3', { zone: 'c' }]]);
+      const p = await setup([
+        ['r1', { zone: 'a' }],
+        ['r2', { zone: 'b' }],
+        ['r3', { zone: 'c' }],
+      ]);
       const [, , u3] = ups as [Upstream, Upstream, Upstream];
       const late = (await startUpstreams([['r4', { zone: 'a' }]]))[0] as Upstream;
       ups.push(late);
@@ -199,7 +206,10 @@ describe.skipIf(!avail.ok)(suite, () => {
       // refused, the kill shows only as closed connections (here: 2 runs in 8).
       const evidence = JSON.stringify({ byStatus: r.byStatus, failureReasons: r.failureReasons });
       expect(errors + r.failed, evidence).toBeGreaterThan(0);
-      expect(Object.keys(r.failureReasons).every((why) => why === 'closed-before-response' || why === 'ECONNRESET'), evidence).toBe(true);
+      expect(
+        Object.keys(r.failureReasons).every((why) => why === 'closed-before-response' || why === 'ECONNRESET'),
+        evidence,
+      ).toBe(true);
       expect(totalRetries(s)).toBe(0);
       expect(s.received).toBe(r.written);
       expect(s.responded['5xx'] ?? 0).toBe(errors);
@@ -208,10 +218,17 @@ describe.skipIf(!avail.ok)(suite, () => {
 
   describe('a SIGSTOPped replica under load', () => {
     it('is found by per-try timeouts and health checks: no client failure, ejected, back after SIGCONT', async () => {
-      const p = await setup([['r1', { zone: 'a' }], ['r2', { zone: 'b' }], ['r3', { zone: 'c' }]], {
-        retries: { perTryTimeoutMs: 300 },
-        healthCheck: { intervalMs: 100, timeoutMs: 250, unhealthyThreshold: 2, healthyThreshold: 2 },
-      });
+      const p = await setup(
+        [
+          ['r1', { zone: 'a' }],
+          ['r2', { zone: 'b' }],
+          ['r3', { zone: 'c' }],
+        ],
+        {
+          retries: { perTryTimeoutMs: 300 },
+          healthCheck: { intervalMs: 100, timeoutMs: 250, unhealthyThreshold: 2, healthyThreshold: 2 },
+        },
+      );
       const run = startLoad({ port: portOf(p), connections: 16, durationMs: 60_000, requestTimeoutMs: 5000 });
       await waitForCounts(run, (c) => c.answered >= 500, 20_000);
       const stoppedAt = performance.now();
@@ -247,65 +264,68 @@ describe.skipIf(!avail.ok)(suite, () => {
   });
 
   describe('what is retried', () => {
-    it.each(['POST', 'PUT'])('GET after an empty response: retried on another replica, x-zerodrop-attempts: 2, saved; %s: not replayed (502)', async (method) => {
-      // passive ejection out of the way: r1 must keep getting its turn
-      const p = await setup([['r1', { flaky: true }], ['r2']], { ejection: { consecutiveFailures: 100 } });
-      const gets = [];
-      for (let i = 0; i < 4; i++) gets.push(await get(`${p.url}/flaky`));
-      for (const g of gets) {
-        expect(g.status).toBe(200);
-        expect(g.headers['x-served-by']).toBe('r2');
-      }
-      const retried = gets.filter((g) => g.headers['x-zerodrop-attempts'] === '2').length;
-      expect(retried).toBeGreaterThan(0);
-      expect(gets.filter((g) => g.headers['x-zerodrop-attempts'] !== undefined && g.headers['x-zerodrop-attempts'] !== '2')).toEqual([]);
-      let s = await p.stats();
-      expect(s.savedByRetry).toBe(retried);
-      expect(s.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 });
+    it.each(['POST', 'PUT'])(
+      'GET after an empty response: retried on another replica, x-zerodrop-attempts: 2, saved; %s: not replayed (502)',
+      async (method) => {
+        // passive ejection out of the way: r1 must keep getting its turn
+        const p = await setup([['r1', { flaky: true }], ['r2']], { ejection: { consecutiveFailures: 100 } });
+        const gets = [];
+        for (let i = 0; i < 4; i++) gets.push(await get(`${p.url}/flaky`));
+        for (const g of gets) {
+          expect(g.status).toBe(200);
+          expect(g.headers['x-served-by']).toBe('r2');
+        }
+        const retried = gets.filter((g) => g.headers['x-zerodrop-attempts'] === '2').length;
+        expect(retried).toBeGreaterThan(0);
+        expect(gets.filter((g) => g.headers['x-zerodrop-attempts'] !== undefined && g.headers['x-zerodrop-attempts'] !== '2')).toEqual([]);
+        let s = await p.stats();
+        expect(s.savedByRetry).toBe(retried);
+        expect(s.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 });
 
-      // POST, each the first request of its connection: not replayed, HAProxy answers 502
-      const posts = [];
-      for (let i = 0; i < 4; i++) posts.push(await get(`${p.url}/flaky`, { method, body: 'payload', reset: true }));
-      const failed = posts.filter((x) => x.status === 502);
-      expect(failed.length).toBeGreaterThan(0);
-      for (const f of failed) {
-        expect(f.headers['x-zerodrop-attempts']).toBeUndefined();
-        expect(f.headers['x-zerodrop-error']).toBe('reset');
-        expect(f.headers['x-zerodrop-upstream']).toBe('r1');
-      }
-      for (const x of posts.filter((y) => y.status !== 502)) expect(x.headers['x-served-by']).toBe('r2');
-      s = await p.stats();
-      expect(s.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 }); // no new retry
-      expect(s.savedByRetry).toBe(retried);
-      expect(s.responded).toEqual({ '2xx': 8 - failed.length, '5xx': failed.length });
-      expect(epOf(s, 'r1')?.attempts).toEqual({ response: 0, connect_error: 0, reset: retried + failed.length, timeout: 0, other_error: 0 });
+        // POST, each the first request of its connection: not replayed, HAProxy answers 502
+        const posts = [];
+        for (let i = 0; i < 4; i++) posts.push(await get(`${p.url}/flaky`, { method, body: 'payload', reset: true }));
+        const failed = posts.filter((x) => x.status === 502);
+        expect(failed.length).toBeGreaterThan(0);
+        for (const f of failed) {
+          expect(f.headers['x-zerodrop-attempts']).toBeUndefined();
+          expect(f.headers['x-zerodrop-error']).toBe('reset');
+          expect(f.headers['x-zerodrop-upstream']).toBe('r1');
+        }
+        for (const x of posts.filter((y) => y.status !== 502)) expect(x.headers['x-served-by']).toBe('r2');
+        s = await p.stats();
+        expect(s.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 }); // no new retry
+        expect(s.savedByRetry).toBe(retried);
+        expect(s.responded).toEqual({ '2xx': 8 - failed.length, '5xx': failed.length });
+        expect(epOf(s, 'r1')?.attempts).toEqual({ response: 0, connect_error: 0, reset: retried + failed.length, timeout: 0, other_error: 0 });
 
-      // POST on a reused client connection: HAProxy 2.6 closes the connection without an answer
-      // (http_ana.c abort_keep_alive: "the client is required to retry"), a reset for the client
-      const port = portOf(p);
-      const outcomes: string[] = [];
-      const sock = net.connect({ host: '127.0.0.1', port });
-      await new Promise((r) => sock.once('connect', r));
-      let buf = '';
-      let closed = false;
-      sock.setEncoding('utf8').on('data', (d: string) => (buf += d));
-      sock.once('close', () => (closed = true));
-      for (let i = 0; i < 4 && !closed; i++) {
-        buf = '';
-        sock.write('POST /flaky HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\npayload');
-        const end = performance.now() + 3000;
-        while (!closed && !buf.includes('\r\n\r\n') && performance.now() < end) await new Promise((r) => setTimeout(r, 5));
-        outcomes.push(closed && buf === '' ? 'closed' : (buf.split('\r\n')[0] ?? ''));
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      sock.destroy();
-      expect(outcomes.at(-1)).toMatch(/^(closed|HTTP\/1\.1 502)/);
-      expect(outcomes.filter((o) => o === 'closed').length + outcomes.filter((o) => o.includes('502')).length).toBeGreaterThan(0);
-      const after = await p.stats();
-      expect(after.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 });
-      // a request closed without an answer is received but not responded
-      expect(after.received - sum(after.responded)).toBe(outcomes.filter((o) => o === 'closed').length);
-    });
+        // POST on a reused client connection: HAProxy 2.6 closes the connection without an answer
+        // (http_ana.c abort_keep_alive: "the client is required to retry"), a reset for the client
+        const port = portOf(p);
+        const outcomes: string[] = [];
+        const sock = net.connect({ host: '127.0.0.1', port });
+        await new Promise((r) => sock.once('connect', r));
+        let buf = '';
+        let closed = false;
+        sock.setEncoding('utf8').on('data', (d: string) => (buf += d));
+        sock.once('close', () => (closed = true));
+        for (let i = 0; i < 4 && !closed; i++) {
+          buf = '';
+          sock.write('POST /flaky HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\npayload');
+          const end = performance.now() + 3000;
+          while (!closed && !buf.includes('\r\n\r\n') && performance.now() < end) await new Promise((r) => setTimeout(r, 5));
+          outcomes.push(closed && buf === '' ? 'closed' : (buf.split('\r\n')[0] ?? ''));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        sock.destroy();
+        expect(outcomes.at(-1)).toMatch(/^(closed|HTTP\/1\.1 502)/);
+        expect(outcomes.filter((o) => o === 'closed').length + outcomes.filter((o) => o.includes('502')).length).toBeGreaterThan(0);
+        const after = await p.stats();
+        expect(after.retries).toEqual({ connect_error: 0, reset: retried, timeout: 0 });
+        // a request closed without an answer is received but not responded
+        expect(after.received - sum(after.responded)).toBe(outcomes.filter((o) => o === 'closed').length);
+      },
+    );
 
     it('POST whose connection is refused is retried (the request was never sent)', async () => {
       const p = await setup([['r1'], ['r2']], { healthCheck: { intervalMs: 60_000 } });

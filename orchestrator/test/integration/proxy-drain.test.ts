@@ -32,7 +32,12 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       proxy = await startServiceProxy(proxyConfig('drain-test', withClient(client)));
       for (const u of ups) await proxy.addEndpoint(u.endpoint());
       const p = proxy;
-      const run = startLoad({ port: Number(new URL(p.url).port), connections: 24, durationMs: 30_000, request: () => ({ method: 'GET', path: '/slow?ms=20' }) });
+      const run = startLoad({
+        port: Number(new URL(p.url).port),
+        connections: 24,
+        durationMs: 30_000,
+        request: () => ({ method: 'GET', path: '/slow?ms=20' }),
+      });
       await waitForCounts(run, (c) => c.answered >= 300, 20_000);
       const result = await p.drainEndpoint('r1', 5000);
       const atDrain = await p.stats();

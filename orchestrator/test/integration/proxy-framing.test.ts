@@ -30,7 +30,11 @@ afterEach(async () => {
   up = null;
 });
 
-async function setup(client: UpstreamClient, routes: Record<string, Script>, overrides: ProxyConfigOverrides = {}): Promise<{ p: ServiceProxy; port: number; u: ScriptedUpstream }> {
+async function setup(
+  client: UpstreamClient,
+  routes: Record<string, Script>,
+  overrides: ProxyConfigOverrides = {},
+): Promise<{ p: ServiceProxy; port: number; u: ScriptedUpstream }> {
   up = await startScriptedUpstream({ '/healthz': HEALTH, ...routes });
   const merged: ProxyConfigOverrides = { ...QUIET, ...overrides, upstream: { ...overrides.upstream } };
   proxy = await startServiceProxy(proxyConfig('framing-test', withClient(client, merged)));
@@ -99,7 +103,7 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
 
   // Item 8 of issue 11: re-framing with a Content-Length computed from what arrived before the
   // FIN would pass a body cut short by a dying replica off as a whole one.
-  it('a body delimited by the connection\'s close is forwarded close-delimited: no Content-Length, no chunking, Connection: close', async () => {
+  it("a body delimited by the connection's close is forwarded close-delimited: no Content-Length, no chunking, Connection: close", async () => {
     const { port } = await setup(client, {
       '/eof': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n', 'until ', 'close'], then: 'end' }),
     });
@@ -158,7 +162,11 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
   });
 
   it('a body that stalls longer than bodyTimeoutMs ends in 504 timeout', async () => {
-    const { p } = await setup(client, { '/stall': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'] }) }, { upstream: { bodyTimeoutMs: 300 } });
+    const { p } = await setup(
+      client,
+      { '/stall': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'] }) },
+      { upstream: { bodyTimeoutMs: 300 } },
+    );
     const t0 = performance.now();
     const res = await get(`${p.url}/stall`);
     expect(res.status).toBe(504);
@@ -212,7 +220,10 @@ describe('raw client: its own connections', () => {
   it('skips interim responses it did not ask for (100 Continue without Expect, RFC 9110 §15.2; undici fails those as "bad response")', async () => {
     const { p } = await setup('raw', {
       '/interim': () => ({
-        pieces: ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-final: yes\r\n\r\nok'],
+        pieces: [
+          'HTTP/1.1 100 Continue\r\n\r\n',
+          'HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-final: yes\r\n\r\nok',
+        ],
       }),
     });
     const res = await get(`${p.url}/interim`);
@@ -233,11 +244,15 @@ describe('raw client: its own connections', () => {
   });
 
   it('counts idle connections the replica closes early (contract rule 2), not those it closes after Connection: close, nor its own', async () => {
-    const { p, u } = await setup('raw', {
-      '/fin': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nf'], then: 'end' }), // keep-alive answer, then FIN: a closed idle connection
-      '/close': () => ({ pieces: ['HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\nc'], then: 'end' }),
-      '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nk'] }),
-    }, { upstream: { keepAliveTimeoutMs: 150 } });
+    const { p, u } = await setup(
+      'raw',
+      {
+        '/fin': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nf'], then: 'end' }), // keep-alive answer, then FIN: a closed idle connection
+        '/close': () => ({ pieces: ['HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\nc'], then: 'end' }),
+        '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nk'] }),
+      },
+      { upstream: { keepAliveTimeoutMs: 150 } },
+    );
     const idleClosed = async (): Promise<number | undefined> => (await p.stats()).endpoints[0]?.idleClosedByReplica;
     expect((await get(`${p.url}/close`)).status).toBe(200);
     expect((await get(`${p.url}/keep`)).status).toBe(200);
@@ -251,7 +266,11 @@ describe('raw client: its own connections', () => {
   });
 
   it('an idle connection is closed from this side after keepAliveTimeoutMs, before the replica would', async () => {
-    const { p, u } = await setup('raw', { '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx'] }) }, { upstream: { keepAliveTimeoutMs: 150 } });
+    const { p, u } = await setup(
+      'raw',
+      { '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx'] }) },
+      { upstream: { keepAliveTimeoutMs: 150 } },
+    );
     expect((await get(`${p.url}/one`)).status).toBe(200);
     const first = dataConns(u)[0] as number;
     for (let i = 0; i < 100 && u.connections[first]?.endedBy === null; i++) await new Promise((r) => setTimeout(r, 20));
@@ -286,9 +305,12 @@ describe('raw client: its own connections', () => {
     expect((await get(`${p.url}/two`)).body).toBe('/two');
   });
 
-  it('writes the request head by hand: request line as received, the replica\'s Host first, end-to-end headers in order, framing for the buffered body', async () => {
+  it("writes the request head by hand: request line as received, the replica's Host first, end-to-end headers in order, framing for the buffered body", async () => {
     const { p, port, u } = await setup('raw', { '/': () => ({ pieces: ['HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'] }) });
-    await rawRequest(port, 'GET /ser?q=a%20b HTTP/1.1\r\nHost: client.example\r\nX-Case-Kept: v1\r\nConnection: close, x-hop\r\nx-hop: no\r\nAccept: */*\r\nTE: trailers\r\n\r\n');
+    await rawRequest(
+      port,
+      'GET /ser?q=a%20b HTTP/1.1\r\nHost: client.example\r\nX-Case-Kept: v1\r\nConnection: close, x-hop\r\nx-hop: no\r\nAccept: */*\r\nTE: trailers\r\n\r\n',
+    );
     await rawRequest(port, 'POST /empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     await rawRequest(port, 'POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
     const seen = u.requests.filter((r) => r.path !== '/healthz');

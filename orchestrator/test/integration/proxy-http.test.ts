@@ -135,10 +135,18 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
       { name: 'a header line without a colon', payload: 'GET / HTTP/1.1\r\nHost: x\r\nBadHeaderLine\r\n\r\n', status: 400 },
       { name: 'a space in the header name', payload: 'GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n', status: 400 },
       { name: 'a control character in a value', payload: 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0001b\r\n\r\n', status: 400 },
-      { name: 'both Content-Length and chunked', payload: 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400 },
+      {
+        name: 'both Content-Length and chunked',
+        payload: 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        status: 400,
+      },
       { name: 'a bad chunk size', payload: 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', status: 400 },
       { name: 'a bad HTTP version', payload: 'GET / HTTP/9.9\r\nHost: x\r\n\r\n', status: 400 },
-      { name: 'headers over 16 KiB (431 Request Header Fields Too Large)', payload: `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431 },
+      {
+        name: 'headers over 16 KiB (431 Request Header Fields Too Large)',
+        payload: `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        status: 431,
+      },
     ])('$name → $status, and the proxy keeps serving', async ({ payload, status }) => {
       const before = (await proxy.stats()).malformedRequests ?? 0;
       const res = await rawRequest(port, Buffer.from(payload, 'latin1'));
@@ -245,10 +253,9 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
 
 describe("undici's controller handler API (handlerApi: 'controller')", () => {
   it('behaves like the default legacy handler: bodies, streaming, retries', async () => {
-    const other = await startServiceProxy(
-      proxyConfig('controller-test', withClient('undici', { ejection: { consecutiveFailures: 1000 } })),
-      { handlerApi: 'controller' },
-    );
+    const other = await startServiceProxy(proxyConfig('controller-test', withClient('undici', { ejection: { consecutiveFailures: 1000 } })), {
+      handlerApi: 'controller',
+    });
     try {
       for (const u of ups) await other.addEndpoint(u.endpoint());
       const post = await request(`${other.url}/post`, { method: 'POST', body: 'hello' });

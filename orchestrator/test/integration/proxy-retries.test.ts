@@ -43,7 +43,10 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
     run.stop();
   }
 
-  async function get(url: string, init: { method?: string; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  async function get(
+    url: string,
+    init: { method?: string; body?: string } = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
     const res = await request(url, { method: (init.method ?? 'GET') as 'GET', body: init.body, dispatcher: agent });
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
   }

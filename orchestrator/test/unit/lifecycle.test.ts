@@ -43,8 +43,11 @@ async function scaledDownOnce(lifecycle: PodLifecycle, hookExit: number): Promis
 }
 
 describe('Pod lifecycle in the controller', () => {
-  it('preStop exec runs before the stop signal, and the signal is the template\'s', async () => {
-    const { c, order, signals } = await scaledDownOnce({ stopSignal: 'SIGQUIT', preStop: { kind: 'exec', command: ['nginx', '-s', 'quit'] }, startupProbe: null }, 0);
+  it("preStop exec runs before the stop signal, and the signal is the template's", async () => {
+    const { c, order, signals } = await scaledDownOnce(
+      { stopSignal: 'SIGQUIT', preStop: { kind: 'exec', command: ['nginx', '-s', 'quit'] }, startupProbe: null },
+      0,
+    );
     expect(order).toHaveLength(2);
     expect(order[0]).toMatch(/^exec \S+ nginx -s quit$/);
     expect(order[1]).toMatch(/^stop /);
@@ -83,7 +86,12 @@ describe('startup probe', () => {
     const s = await serving(2);
     let started = false;
     const failed: string[] = [];
-    const gate = new StartupGate({ host: '127.0.0.1', port: s.port }, probe, () => ({ start: () => void (started = true), stop: () => undefined, lastFailure: null }), (r) => failed.push(r));
+    const gate = new StartupGate(
+      { host: '127.0.0.1', port: s.port },
+      probe,
+      () => ({ start: () => void (started = true), stop: () => undefined, lastFailure: null }),
+      (r) => failed.push(r),
+    );
     gate.start();
     await new Promise((r) => setTimeout(r, 400));
     gate.stop();
@@ -97,7 +105,12 @@ describe('startup probe', () => {
     const s = await serving(1_000);
     let started = false;
     const failed: string[] = [];
-    const gate = new StartupGate({ host: '127.0.0.1', port: s.port }, probe, () => ({ start: () => void (started = true), stop: () => undefined, lastFailure: null }), (r) => failed.push(r));
+    const gate = new StartupGate(
+      { host: '127.0.0.1', port: s.port },
+      probe,
+      () => ({ start: () => void (started = true), stop: () => undefined, lastFailure: null }),
+      (r) => failed.push(r),
+    );
     gate.start();
     await new Promise((r) => setTimeout(r, 400));
     gate.stop();

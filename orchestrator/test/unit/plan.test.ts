@@ -46,11 +46,15 @@ describe('planStep', () => {
   describe('never returns an action list that breaches by itself, over a grid of states', () => {
     const rows: Array<{ replicas: number; surge: IntOrPercent; unavail: IntOrPercent; old: number; fresh: number; oldReady: number; newReady: number }> = [];
     for (const replicas of [1, 2, 3, 5])
-      for (const [surge, unavail] of [['25%', '25%'], ['0%', '1%'], [1, 0], [0, 2]] as Array<[IntOrPercent, IntOrPercent]>)
+      for (const [surge, unavail] of [
+        ['25%', '25%'],
+        ['0%', '1%'],
+        [1, 0],
+        [0, 2],
+      ] as Array<[IntOrPercent, IntOrPercent]>)
         for (const old of [0, 1, replicas])
           for (const fresh of [0, 1, replicas + 1])
-            for (const oldReady of [0, old])
-              for (const newReady of [0, fresh]) rows.push({ replicas, surge, unavail, old, fresh, oldReady, newReady });
+            for (const oldReady of [0, old]) for (const newReady of [0, fresh]) rows.push({ replicas, surge, unavail, old, fresh, oldReady, newReady });
 
     it.each(rows)('$replicas replicas, $surge/$unavail, old $oldReady/$old ready, new $newReady/$fresh ready', (row) => {
       const desired = desiredOf(2, { replicas: row.replicas, maxSurge: row.surge, maxUnavailable: row.unavail });

@@ -19,7 +19,10 @@ const CONFIG: EndpointTableConfig = {
   healthCheck: { unhealthyThreshold: 2, healthyThreshold: 2 },
 };
 
-function table(ids: Array<[string, string]>, config: EndpointTableConfig = CONFIG): { t: EndpointTable; clock: FakeClock; events: ProxyEvent[]; ep: (id: string) => Endpoint } {
+function table(
+  ids: Array<[string, string]>,
+  config: EndpointTableConfig = CONFIG,
+): { t: EndpointTable; clock: FakeClock; events: ProxyEvent[]; ep: (id: string) => Endpoint } {
   const clock = new FakeClock();
   const events: ProxyEvent[] = [];
   const t = new EndpointTable(config, clock, (e) => events.push(e));
@@ -31,19 +34,31 @@ const picks = (t: EndpointTable, n: number): string[] => Array.from({ length: n 
 
 describe('routing', () => {
   it('round-robin over active endpoints', () => {
-    const { t } = table([['r1', 'a'], ['r2', 'a'], ['r3', 'b']]);
+    const { t } = table([
+      ['r1', 'a'],
+      ['r2', 'a'],
+      ['r3', 'b'],
+    ]);
     expect(picks(t, 6)).toEqual(['r1', 'r2', 'r3', 'r1', 'r2', 'r3']);
   });
   it('a retry never goes to a replica already tried', () => {
-    const { t, ep } = table([['r1', 'a'], ['r2', 'a'], ['r3', 'b']]);
+    const { t, ep } = table([
+      ['r1', 'a'],
+      ['r2', 'a'],
+      ['r3', 'b'],
+    ]);
     for (let i = 0; i < 10; i++) {
       const p = t.pick([ep('r1'), ep('r2')]);
       expect(p?.id).toBe('r3');
     }
     expect(t.pick([ep('r1'), ep('r2'), ep('r3')])).toBeNull();
   });
-  it('retries turn their own cursor: a dead replica does not become everyone\'s first pick', () => {
-    const { t, ep } = table([['dead', 'a'], ['r2', 'a'], ['r3', 'a']]);
+  it("retries turn their own cursor: a dead replica does not become everyone's first pick", () => {
+    const { t, ep } = table([
+      ['dead', 'a'],
+      ['r2', 'a'],
+      ['r3', 'a'],
+    ]);
     const first: string[] = [];
     const retried: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -55,7 +70,10 @@ describe('routing', () => {
     expect(retried).toEqual(['r2', 'r3']); // spread, not all on one neighbour
   });
   it('draining endpoints leave the rotation but serve when nothing else is left (ProxyTerminatingEndpoints)', () => {
-    const { t, ep } = table([['r1', 'a'], ['r2', 'a']]);
+    const { t, ep } = table([
+      ['r1', 'a'],
+      ['r2', 'a'],
+    ]);
     t.setAdmin(ep('r1'), 'draining');
     expect(picks(t, 4)).toEqual(['r2', 'r2', 'r2', 'r2']);
     t.setAdmin(ep('r2'), 'removed');
@@ -64,7 +82,10 @@ describe('routing', () => {
     expect(t.pick(null)).toBeNull();
   });
   it('no panic mode: ejected endpoints are never picked; the last routable one is never ejected', () => {
-    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, events } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     expect(picks(t, 3)).toEqual(['r2', 'r2', 'r2']);
     // r2 fails as much, but ejecting it would leave nothing: a starved machine makes every
@@ -80,7 +101,10 @@ describe('routing', () => {
 
 describe('passive ejection and the way back', () => {
   it('ejects after consecutiveFailures local-origin failures in a row; a response resets the count', () => {
-    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, events } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     t.recordFailure(ep('r1'));
     t.recordFailure(ep('r1'));
     t.recordResponse(ep('r1'));
@@ -90,10 +114,15 @@ describe('passive ejection and the way back', () => {
     t.recordFailure(ep('r1'));
     expect(ep('r1').state).toBe('ejected');
     expect(ep('r1').ejections).toBe(1);
-    expect(events.filter((e) => e.type === 'endpoint.ejected')).toEqual([{ t: 1000, type: 'endpoint.ejected', replica: 'r1', zone: 'a', reason: 'consecutive_failures' }]);
+    expect(events.filter((e) => e.type === 'endpoint.ejected')).toEqual([
+      { t: 1000, type: 'endpoint.ejected', replica: 'r1', zone: 'a', reason: 'consecutive_failures' },
+    ]);
   });
   it('returns only after healthyThreshold passing checks AND minEjectionMs', () => {
-    const { t, ep, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, clock } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     t.recordHealthCheck(ep('r1'), true);
     t.recordHealthCheck(ep('r1'), true);
@@ -104,7 +133,10 @@ describe('passive ejection and the way back', () => {
     expect(ep('r1').state).toBe('active');
   });
   it('a failed check in between restarts the count of passes', () => {
-    const { t, ep, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, clock } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     clock.t += 5000;
     t.recordHealthCheck(ep('r1'), true);
@@ -115,7 +147,10 @@ describe('passive ejection and the way back', () => {
     expect(ep('r1').state).toBe('active');
   });
   it('active checks eject after unhealthyThreshold failures', () => {
-    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, events } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     t.recordHealthCheck(ep('r1'), false);
     expect(ep('r1').state).toBe('active');
     t.recordHealthCheck(ep('r1'), false);
@@ -123,7 +158,10 @@ describe('passive ejection and the way back', () => {
     expect(events.at(-1)?.reason).toBe('health_check');
   });
   it('adding an endpoint that is already serving changes nothing (it stays ejected if it was)', () => {
-    const { t, ep, events } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep, events } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     const n = events.length;
     t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 1, version: 'v1' });
@@ -131,7 +169,10 @@ describe('passive ejection and the way back', () => {
     expect(events).toHaveLength(n);
   });
   it('a draining endpoint added again serves again, keeping its ejection', () => {
-    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     t.setAdmin(ep('r1'), 'draining');
     t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 1, version: 'v1' });
     expect(ep('r1').state).toBe('active');
@@ -141,7 +182,10 @@ describe('passive ejection and the way back', () => {
     expect(ep('r1').state).toBe('ejected');
   });
   it('a drained endpoint put back (addEndpoint again) is active with fresh counters', () => {
-    const { t, ep } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, ep } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     for (let i = 0; i < 3; i++) t.recordFailure(ep('r1'));
     t.setAdmin(ep('r1'), 'removed');
     t.add({ id: 'r1', zone: 'a', host: '127.0.0.1', port: 2, version: 'v2' });
@@ -223,7 +267,13 @@ describe('slow start (Envoy slow_start_config, HAProxy slowstart)', () => {
   const share = (ids: string[], id: string): number => ids.filter((x) => x === id).length / ids.length;
 
   it('a replica that joins gets a share growing from 10 % to its full share over the window; the others take the rest', () => {
-    const { t, clock } = table([['r1', 'a'], ['r2', 'b']], SLOW);
+    const { t, clock } = table(
+      [
+        ['r1', 'a'],
+        ['r2', 'b'],
+      ],
+      SLOW,
+    );
     clock.t += 5000; // r1 and r2 are warm
     t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
     const at = (ms: number): number => {
@@ -237,7 +287,13 @@ describe('slow start (Envoy slow_start_config, HAProxy slowstart)', () => {
   });
 
   it('retries are not held back, nor a deployment whose replicas all start together', () => {
-    const { t, clock, ep } = table([['r1', 'a'], ['r2', 'b']], SLOW);
+    const { t, clock, ep } = table(
+      [
+        ['r1', 'a'],
+        ['r2', 'b'],
+      ],
+      SLOW,
+    );
     expect(picks(t, 4)).toEqual(['r1', 'r2', 'r1', 'r2']); // all warming: plain round-robin
     clock.t += 5000;
     t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
@@ -246,7 +302,10 @@ describe('slow start (Envoy slow_start_config, HAProxy slowstart)', () => {
   });
 
   it('off by default: a new replica takes its full turn at once', () => {
-    const { t, clock } = table([['r1', 'a'], ['r2', 'b']]);
+    const { t, clock } = table([
+      ['r1', 'a'],
+      ['r2', 'b'],
+    ]);
     clock.t += 5000;
     t.add({ id: 'r3', zone: 'c', host: '127.0.0.1', port: 1, version: 'v2' });
     expect(share(picks(t, 300), 'r3')).toBeCloseTo(1 / 3, 2);

@@ -28,7 +28,9 @@ describe('proxy.upstream.client in a scenario', () => {
     try {
       plan('proxy:\n  upstream: { pipelining: 4 }');
     } catch (e) {
-      expect(String((e as { details?: string[] }).details)).toMatch(/x\.yaml:3:\d+ +proxy\.upstream\.pipelining: the raw upstream client sends one request at a time/);
+      expect(String((e as { details?: string[] }).details)).toMatch(
+        /x\.yaml:3:\d+ +proxy\.upstream\.pipelining: the raw upstream client sends one request at a time/,
+      );
     }
     expect(() => plan('proxy: { upstream: { client: h2 } }')).toThrow(/1 problem/);
   });

@@ -98,7 +98,12 @@ describe('planReplicaSets (manageReplicas, pod GC, zone eviction)', () => {
   it('reports old replicas removed by a rollout as rollout, or unhealthy when they were not available', () => {
     const observed = observedOf({
       replicaSets: [rs(1, 1), rs(2, 3)],
-      replicas: [replica(1, { id: 'ok', zone: 'a' }), replica(1, { id: 'bad', zone: 'b', ready: false }), replica(1, { id: 'ok2', zone: 'c' }), ...spread(2, 3)],
+      replicas: [
+        replica(1, { id: 'ok', zone: 'a' }),
+        replica(1, { id: 'bad', zone: 'b', ready: false }),
+        replica(1, { id: 'ok2', zone: 'c' }),
+        ...spread(2, 3),
+      ],
     });
     expect(kinds(planReplicaSets(observed, observed.zones, { newRevision: 2 }).actions)).toEqual(['-bad:unhealthy', '-ok:rollout']);
   });

@@ -12,10 +12,7 @@ import { desiredOf, observedOf, replica, rs } from './support/fixtures.js';
 
 /** `available` Ready replicas of `revision`, and `unavailable` more that run but are not Ready. */
 function pods(revision: number, available: number, unavailable = 0): ObservedReplica[] {
-  return [
-    ...Array.from({ length: available }, () => replica(revision)),
-    ...Array.from({ length: unavailable }, () => replica(revision, { ready: false })),
-  ];
+  return [...Array.from({ length: available }, () => replica(revision)), ...Array.from({ length: unavailable }, () => replica(revision, { ready: false }))];
 }
 
 function scalesOf(actions: PlannedAction[], revision: number): Array<{ from: number; to: number; reason: string }> {
@@ -45,14 +42,25 @@ describe('reconcileNewReplicaSet (rolling_test.go table, maxUnavailable 0)', () 
 });
 
 describe('reconcileOldReplicaSets (rolling_test.go table, maxSurge 0)', () => {
-  it.each<{ name: string; replicas: number; maxUnavailable: number; old: number; new: number; oldReady: number; newReady: number; expectedOld: number | null }>([
-    { name: 'maxUnavailable 0 ⇒ 1: one at a time', replicas: 10, maxUnavailable: 0, old: 10, new: 0, oldReady: 10, newReady: 0, expectedOld: 9 },
-    { name: 'two at a time', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 10, newReady: 0, expectedOld: 8 },
-    { name: 'unhealthy old replicas cleaned up first', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 8, newReady: 0, expectedOld: 8 },
-    { name: '1 unhealthy cleaned, 1 ready scaled down', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 9, newReady: 0, expectedOld: 8 },
-    { name: 'unavailable new replicas hold the old ones', replicas: 10, maxUnavailable: 2, old: 8, new: 2, oldReady: 8, newReady: 0, expectedOld: null },
-    { name: 'only 1 available: 2 unhealthy cleaned up, no Ready one goes', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 1, newReady: 0, expectedOld: 8 },
-  ])('$name', (row) => {
+  it.each<{ name: string; replicas: number; maxUnavailable: number; old: number; new: number; oldReady: number; newReady: number; expectedOld: number | null }>(
+    [
+      { name: 'maxUnavailable 0 ⇒ 1: one at a time', replicas: 10, maxUnavailable: 0, old: 10, new: 0, oldReady: 10, newReady: 0, expectedOld: 9 },
+      { name: 'two at a time', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 10, newReady: 0, expectedOld: 8 },
+      { name: 'unhealthy old replicas cleaned up first', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 8, newReady: 0, expectedOld: 8 },
+      { name: '1 unhealthy cleaned, 1 ready scaled down', replicas: 10, maxUnavailable: 2, old: 10, new: 0, oldReady: 9, newReady: 0, expectedOld: 8 },
+      { name: 'unavailable new replicas hold the old ones', replicas: 10, maxUnavailable: 2, old: 8, new: 2, oldReady: 8, newReady: 0, expectedOld: null },
+      {
+        name: 'only 1 available: 2 unhealthy cleaned up, no Ready one goes',
+        replicas: 10,
+        maxUnavailable: 2,
+        old: 10,
+        new: 0,
+        oldReady: 1,
+        newReady: 0,
+        expectedOld: 8,
+      },
+    ],
+  )('$name', (row) => {
     const desired = desiredOf(2, { replicas: row.replicas, maxSurge: 0, maxUnavailable: row.maxUnavailable });
     const observed = observedOf({
       replicaSets: [rs(1, row.old), rs(2, row.new)],

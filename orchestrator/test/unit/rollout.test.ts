@@ -184,9 +184,7 @@ describe('rollback and scale', () => {
     const sim = await SimCluster.start({ replicas: 6, maxSurge: '25%', maxUnavailable: '25%' });
     sim.scale(to);
     await sim.runUntilComplete();
-    expect(sim.scales.map(({ from, to: t, reason }) => ({ from, to: t, reason }))).toEqual(
-      to === 6 ? [] : [{ from: 6, to, reason: 'deployment-scaled' }],
-    );
+    expect(sim.scales.map(({ from, to: t, reason }) => ({ from, to: t, reason }))).toEqual(to === 6 ? [] : [{ from: 6, to, reason: 'deployment-scaled' }]);
     expect(sim.spreadOf(1)).toEqual(spread);
     expect(sim.runtime.actionsOf('stop')).toHaveLength(deleted);
     expectPlannerClean(sim);

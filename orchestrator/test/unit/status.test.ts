@@ -60,10 +60,20 @@ describe('isRolloutComplete (DeploymentComplete)', () => {
   it.each([
     { name: 'all new, all available, old RS at 0', sets: [rs(1, 0), rs(2, 3)], replicas: spread(2, 3), expected: true },
     { name: 'an old replica still active', sets: [rs(1, 1), rs(2, 3)], replicas: [...spread(2, 3), replica(1)], expected: false },
-    { name: 'old RS still wants 1 though its replica crashed', sets: [rs(1, 1), rs(2, 3)], replicas: [...spread(2, 3), replica(1, { phase: 'failed' })], expected: false },
+    {
+      name: 'old RS still wants 1 though its replica crashed',
+      sets: [rs(1, 1), rs(2, 3)],
+      replicas: [...spread(2, 3), replica(1, { phase: 'failed' })],
+      expected: false,
+    },
     { name: 'a new replica not available', sets: [rs(1, 0), rs(2, 3)], replicas: [...spread(2, 2), replica(2, { phase: 'starting' })], expected: false },
     { name: 'one too many new (scale-down pending)', sets: [rs(2, 3)], replicas: spread(2, 4), expected: false },
-    { name: 'terminating old replicas do not block completion', sets: [rs(1, 0), rs(2, 3)], replicas: [...spread(2, 3), replica(1, { phase: 'terminating' })], expected: true },
+    {
+      name: 'terminating old replicas do not block completion',
+      sets: [rs(1, 0), rs(2, 3)],
+      replicas: [...spread(2, 3), replica(1, { phase: 'terminating' })],
+      expected: true,
+    },
     { name: 'new RS missing', sets: [rs(1, 3)], replicas: spread(1, 3), expected: false },
   ])('$name → $expected', ({ sets, replicas, expected }) => {
     expect(isRolloutComplete(desired, observedOf({ replicaSets: sets, replicas }))).toBe(expected);

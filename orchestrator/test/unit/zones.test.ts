@@ -62,7 +62,12 @@ describe('zones and rollouts', () => {
     sim.rollout('v2');
     await sim.runUntilComplete();
     expect(sim.spreadOf(2)).toEqual({ a: 3, b: 0, c: 3 });
-    expect(sim.runtime.actionsOf('start').map((c) => c.zone).sort()).toEqual(['a', 'a', 'a', 'c', 'c', 'c']);
+    expect(
+      sim.runtime
+        .actionsOf('start')
+        .map((c) => c.zone)
+        .sort(),
+    ).toEqual(['a', 'a', 'a', 'c', 'c', 'c']);
     for (const pass of sim.passes) expect(pass.after, `pass ${pass.pass}`).toEqual([]);
     expectPlannerClean(sim);
   });
@@ -77,7 +82,12 @@ describe('zones and rollouts', () => {
     await sim.runUntilComplete();
     expectPlannerClean(sim);
     expect(sim.spreadOf(2)).toEqual({ a: 3, b: 0, c: 3 });
-    expect(sim.runtime.actionsOf('start').slice(base).every((c) => c.zone !== 'b')).toBe(true);
+    expect(
+      sim.runtime
+        .actionsOf('start')
+        .slice(base)
+        .every((c) => c.zone !== 'b'),
+    ).toBe(true);
     expect(sim.replicaSet(1)?.replicas).toBe(0);
   });
 

@@ -78,10 +78,7 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     final = {
       traffic: sumTrafficResponses(samples),
       traffic2xx: sumTrafficResponses(samples, { code: (c) => c.startsWith('2') }),
-      received: ['/', '/work', '/echo', 'unmatched'].reduce(
-        (sum, route) => sum + (sampleValue(samples, 'http_requests_received_total', { route }) ?? 0),
-        0,
-      ),
+      received: ['/', '/work', '/echo', 'unmatched'].reduce((sum, route) => sum + (sampleValue(samples, 'http_requests_received_total', { route }) ?? 0), 0),
       inFlight: sampleValue(samples, 'http_requests_in_flight') ?? Number.NaN,
     };
   } catch (err) {

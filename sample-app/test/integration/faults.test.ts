@@ -6,13 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExposition, sampleValue, sumTrafficResponses } from '../../../contract/index.js';
 import { startLoad, waitForCounts, type LoadResult } from '../../../test/helpers/http-load.js';
-import {
-  killAllSampleApps,
-  request,
-  startSampleApp,
-  waitForStatus,
-  type SampleAppProcess,
-} from '../../../test/helpers/sample-app-process.js';
+import { killAllSampleApps, request, startSampleApp, waitForStatus, type SampleAppProcess } from '../../../test/helpers/sample-app-process.js';
 import { mixedRequest } from './drain-scenario.js';
 
 afterEach(async () => {
@@ -25,8 +19,7 @@ async function loadOnceReady(app: SampleAppProcess, durationMs: number, requestT
   return startLoad({ port: app.port, connections: 10, durationMs, requestTimeoutMs, idPrefix: 'ready' }).done;
 }
 
-const non2xx = (r: LoadResult): number =>
-  Object.entries(r.byStatus).reduce((s, [code, n]) => (code.startsWith('2') ? s : s + n), 0);
+const non2xx = (r: LoadResult): number => Object.entries(r.byStatus).reduce((s, [code, n]) => (code.startsWith('2') ? s : s + n), 0);
 
 describe('readiness (contract rule 1)', () => {
   it('control: during warm-up /readyz is 503 and traffic gets 503; a client that waits for readiness meets no failure', async () => {

@@ -82,7 +82,18 @@ describe('sample-app /kv (durable writes on the volume)', () => {
     await a.kill();
     expect(onDisk(join(dir, 'kv-a.kvlog')).has('lost')).toBe(false);
 
-    const b = await startSampleApp(['--replica', 'kv-b', '--data-dir', dir, '--fault', 'ack-before-fsync', '--drain-delay-ms', '0', '--drain-timeout-ms', '3000']);
+    const b = await startSampleApp([
+      '--replica',
+      'kv-b',
+      '--data-dir',
+      dir,
+      '--fault',
+      'ack-before-fsync',
+      '--drain-delay-ms',
+      '0',
+      '--drain-timeout-ms',
+      '3000',
+    ]);
     expect((await put(b.url('/kv/kept'), 'w')).status).toBe(204);
     b.signal('SIGTERM');
     expect((await b.waitExit(5000))?.code).toBe(0);

@@ -17,7 +17,6 @@ const PROMTOOL = (() => {
   return r.error === undefined && r.status === 0;
 })();
 
-
 async function scrape(app: SampleAppProcess): Promise<{ text: string; samples: Sample[]; types: Map<string, string> }> {
   const res = await request(app.adminUrl('/metrics'));
   expect(res.status).toBe(200);
@@ -44,7 +43,10 @@ describe('exposition', () => {
     expect(types.get('sampleapp_build_info')).toBe('gauge');
     // Default process metrics are on the same registry.
     for (const name of ['process_cpu_user_seconds_total', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
-      expect(samples.some((s) => s.name === name), name).toBe(true);
+      expect(
+        samples.some((s) => s.name === name),
+        name,
+      ).toBe(true);
     }
 
     // Zero-initialised before traffic.
@@ -72,9 +74,7 @@ describe('exposition', () => {
     const routes = new Set(after.filter((s) => s.name.startsWith('http_')).map((s) => s.labels.route));
     for (const r of routes) expect(['/', '/work', '/echo', '/kv', '/healthz', '/readyz', '/metrics', 'unmatched', undefined]).toContain(r);
 
-    const les = after
-      .filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/')
-      .map((s) => s.labels.le);
+    const les = after.filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/').map((s) => s.labels.le);
     expect(les).toEqual([...DURATION_BUCKETS.map(String), '+Inf']);
   });
 

@@ -21,8 +21,7 @@ describe.each([
     await killAllSampleApps();
   });
 
-  const metrics = async (): Promise<ReturnType<typeof parseExposition>> =>
-    parseExposition((await request(app.adminUrl('/metrics'))).body);
+  const metrics = async (): Promise<ReturnType<typeof parseExposition>> => parseExposition((await request(app.adminUrl('/metrics'))).body);
 
   it('GET / answers {version, replica, zone} with the identity headers and echoes x-zerodrop-id', async () => {
     const res = await request(app.url('/'), { headers: { 'x-zerodrop-id': 'run1-42' } });

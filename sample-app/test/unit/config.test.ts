@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, HelpRequested, NO_FAULTS, parseConfig, usage, type Config } from '../../src/config.js';
 
-const parse = (argv: string[], env: Record<string, string> = {}): Config =>
-  parseConfig(argv, env, { pid: 1234, hostname: 'host-a' });
+const parse = (argv: string[], env: Record<string, string> = {}): Config => parseConfig(argv, env, { pid: 1234, hostname: 'host-a' });
 
 function configError(argv: string[], env: Record<string, string> = {}): ConfigError {
   try {
@@ -38,17 +37,25 @@ describe('parseConfig', () => {
 
   it('reads every flag, in both --name value and --name=value forms', () => {
     const c = parse([
-      '--port', '8080',
+      '--port',
+      '8080',
       '--host=0.0.0.0',
-      '--admin-port', '0',
+      '--admin-port',
+      '0',
       '--version=v2',
-      '--zone', 'us-east-1a',
-      '--replica', 'web-2-a-1',
-      '--warmup-ms', '250',
+      '--zone',
+      'us-east-1a',
+      '--replica',
+      'web-2-a-1',
+      '--warmup-ms',
+      '250',
       '--drain-delay-ms=100',
-      '--drain-timeout-ms', '900',
-      '--exit-linger-ms', '50',
-      '--keep-alive-timeout-ms', '700',
+      '--drain-timeout-ms',
+      '900',
+      '--exit-linger-ms',
+      '50',
+      '--keep-alive-timeout-ms',
+      '700',
       '--no-fast-path',
     ]);
     expect(c).toMatchObject({

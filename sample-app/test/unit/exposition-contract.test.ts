@@ -5,10 +5,7 @@ import { createAppMetrics } from '../../src/metrics.js';
 
 describe('round trip with the app registry', () => {
   it('parses what prom-client writes, including histograms and zero-initialised series', async () => {
-    const m = createAppMetrics(
-      { version: 'v1', replica: 'r', zone: 'z' },
-      { inFlight: () => 3, ready: () => true, draining: () => false },
-    );
+    const m = createAppMetrics({ version: 'v1', replica: 'r', zone: 'z' }, { inFlight: () => 3, ready: () => true, draining: () => false });
     const root = m.series('/', 'GET');
     for (let i = 0; i < 5; i++) {
       root.received();

@@ -36,7 +36,7 @@ export interface ExecStep extends StepBase {
   env: Record<string, string>;
 }
 
-const NOT_FOUND_FIX = 'fix: install it, or give its full path in the step (the command runs with the harness\'s PATH)';
+const NOT_FOUND_FIX = "fix: install it, or give its full path in the step (the command runs with the harness's PATH)";
 
 export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
   action: 'exec',
@@ -67,7 +67,11 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
     }
     for (let polls = 1; ; polls++) {
       const left = deadline - monotonicMs();
-      if (left <= 0) return { outcome: 'failed', detail: `until ${step.until.join(' ')} did not exit 0 within the step's timeout (${formatDuration(step.timeoutMs)}, ${polls - 1} polls)` };
+      if (left <= 0)
+        return {
+          outcome: 'failed',
+          detail: `until ${step.until.join(' ')} did not exit 0 within the step's timeout (${formatDuration(step.timeoutMs)}, ${polls - 1} polls)`,
+        };
       const r = await execWithDeadline(step.until, { env, timeoutMs: left });
       if (r.error !== null) return judge(step.until, r, left);
       if (r.exitCode === 0) {
@@ -80,8 +84,14 @@ export const exec: ActionDef<z.output<typeof schema>, ExecStep> = {
   checks(step, id, ran) {
     const status = ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass';
     return [
-      stepCheck(id, step.label, status, step.until ? 'the command exits 0, then until exits 0, within the timeout' : 'the command exits 0 within the timeout', ran.detail ?? ran.outcome,
-        status === 'fail' ? 'the step itself failed (see its exit code and stderr): the deployment did not do what the timeline asked' : undefined),
+      stepCheck(
+        id,
+        step.label,
+        status,
+        step.until ? 'the command exits 0, then until exits 0, within the timeout' : 'the command exits 0 within the timeout',
+        ran.detail ?? ran.outcome,
+        status === 'fail' ? 'the step itself failed (see its exit code and stderr): the deployment did not do what the timeline asked' : undefined,
+      ),
     ];
   },
   disruptionKind: 'exec',

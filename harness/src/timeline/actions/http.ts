@@ -50,7 +50,12 @@ export const http: ActionDef<z.output<typeof schema>, HttpStep> = {
   async execute(step, { log }) {
     const shown = `${step.method} ${step.url}`;
     try {
-      const res = await fetch(step.url, { method: step.method, headers: step.headers, body: step.body ?? undefined, signal: AbortSignal.timeout(step.timeoutMs) });
+      const res = await fetch(step.url, {
+        method: step.method,
+        headers: step.headers,
+        body: step.body ?? undefined,
+        signal: AbortSignal.timeout(step.timeoutMs),
+      });
       const text = (await res.text()).slice(0, 200).replace(/\s+/g, ' ').trim();
       const ok = step.expectStatus === null ? res.status >= 200 && res.status < 300 : res.status === step.expectStatus;
       const detail = `${shown}: HTTP ${res.status}${text ? ` (${text})` : ''}`;
@@ -63,8 +68,13 @@ export const http: ActionDef<z.output<typeof schema>, HttpStep> = {
     }
   },
   checks: (step, id, ran) => [
-    stepCheck(id, step.label, ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass',
-      step.expectStatus === null ? 'a 2xx answer' : `HTTP ${step.expectStatus}`, ran.detail ?? ran.outcome),
+    stepCheck(
+      id,
+      step.label,
+      ran.outcome === 'failed' ? 'fail' : ran.outcome === 'invalid' ? 'invalid' : 'pass',
+      step.expectStatus === null ? 'a 2xx answer' : `HTTP ${step.expectStatus}`,
+      ran.detail ?? ran.outcome,
+    ),
   ],
   disruptionKind: 'http',
 };

@@ -41,7 +41,9 @@ export const rollout: ActionDef<z.output<typeof schema>, RolloutStep> = {
     const log = ctx.log;
     const env = ctx.secrets?.rolloutEnv(step.patch.env);
     const done = await controller.rolloutTo(env ? { ...step.patch, env } : step.patch).done;
-    log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`);
+    log(
+      `${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: ${done.outcome} in ${(done.durationMs / 1000).toFixed(1)}s${done.reason ? ` (${done.reason})` : ''}`,
+    );
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
   outcome: rolloutOutcome,

@@ -26,7 +26,9 @@ export const rotateSecret: ActionDef<z.output<typeof schema>, RotateSecretStep> 
     const controller = managed(ctx);
     if (!ctx.secrets) return { outcome: 'invalid', detail: `rotate-secret ${step.name}: the deployment has no secrets` };
     const done = await ctx.secrets.rotate(step.name, controller, (h) => ctx.setHeaders?.(h));
-    ctx.log(`${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: rolled out in ${(done.durationMs / 1000).toFixed(1)}s, clients switched to the new value`);
+    ctx.log(
+      `${done.outcome === 'complete' ? '✔' : '✘'} ${step.label}: rolled out in ${(done.durationMs / 1000).toFixed(1)}s, clients switched to the new value`,
+    );
     return { outcome: done.outcome === 'complete' ? 'done' : 'failed', detail: done.reason };
   },
   outcome: rolloutOutcome,

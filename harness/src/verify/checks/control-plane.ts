@@ -27,9 +27,12 @@ export function controlPlaneOnTime(run: RunSnapshot): Check {
     if (e.type === 'replica.routed') routed.push({ replica: e.replica, ms: e.applyLagMs });
     else if (e.type === 'replica.unrouted' && e.applyLagMs !== null) unrouted.push({ replica: e.replica, ms: e.applyLagMs });
   }
-  if (routed.length + unrouted.length === 0) return skipped(ID, 'orchestrator', title, expected, 'no replica was put into or taken out of rotation with a measured lag');
+  if (routed.length + unrouted.length === 0)
+    return skipped(ID, 'orchestrator', title, expected, 'no replica was put into or taken out of rotation with a measured lag');
   const max = (list: typeof routed): number => list.reduce((m, x) => Math.max(m, x.ms), 0);
-  const late = [...routed.map((x) => ({ ...x, what: 'add' })), ...unrouted.map((x) => ({ ...x, what: 'removal' }))].filter((x) => x.ms > boundMs).sort((a, b) => b.ms - a.ms);
+  const late = [...routed.map((x) => ({ ...x, what: 'add' })), ...unrouted.map((x) => ({ ...x, what: 'removal' }))]
+    .filter((x) => x.ms > boundMs)
+    .sort((a, b) => b.ms - a.ms);
   const actual = `${routed.length} adds (max ${max(routed).toFixed(1)} ms), ${unrouted.length} removals (max ${max(unrouted).toFixed(1)} ms)`;
   return check({
     id: ID,

@@ -49,7 +49,13 @@ export const counterChecks: CheckModule = {
             broken: `replica counters do not account for the proxied responses: ${rec.bad.join(', ')}`,
             explanation: rec.holds ? undefined : `mismatch on ${rec.bad.join(', ')}`,
           })
-        : skipped('counters.replicas-cover-proxy', 'counters', 'Replica counters account for every proxied response', 'for each replica: proxy responses ≤ replica responses ≤ proxy responses + failed attempts', 'the service exposes no metrics (metricsPath: null)'),
+        : skipped(
+            'counters.replicas-cover-proxy',
+            'counters',
+            'Replica counters account for every proxied response',
+            'for each replica: proxy responses ≤ replica responses ≤ proxy responses + failed attempts',
+            'the service exposes no metrics (metricsPath: null)',
+          ),
       driverMetricsCheck(run),
     ];
   },

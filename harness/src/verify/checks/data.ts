@@ -167,6 +167,7 @@ export function dataChecks(d: DataResult): Check[] {
         : `${d.phantom} phantom key(s) among ${d.listed} stored; ${d.landedUnacknowledged} of ${d.unacknowledged} unacknowledged write(s) landed anyway (their answer was lost)`,
     numbers: { listed: d.listed ?? 0, phantom: d.phantom, unacknowledged: d.unacknowledged, landedUnacknowledged: d.landedUnacknowledged },
   };
-  if (d.phantom > 0) phantom.explanation = `the store holds keys no write of this run sent (e.g. ${d.samples.phantom.slice(0, 3).join(', ')}): the volume was not the run's own, or the service invents data`;
+  if (d.phantom > 0)
+    phantom.explanation = `the store holds keys no write of this run sent (e.g. ${d.samples.phantom.slice(0, 3).join(', ')}): the volume was not the run's own, or the service invents data`;
   return [check({ ...durable, broken: `${lost} acknowledged write(s) lost` }), check({ ...phantom, broken: `${d.phantom} phantom key(s)` })];
 }

@@ -30,7 +30,9 @@ export const eventChecks: CheckModule = {
     const out = run.stepOutcomes.flatMap((o) => stepChecks(o, sendEnd, run));
     const last = finalVersion(run);
     if (last) out.push(last);
-    return run.interrupted ? out.map((c) => (c.status === 'fail' ? { ...c, status: 'invalid' as const, broken: `${c.broken} (the run was interrupted)` } : c)) : out;
+    return run.interrupted
+      ? out.map((c) => (c.status === 'fail' ? { ...c, status: 'invalid' as const, broken: `${c.broken} (the run was interrupted)` } : c))
+      : out;
   },
 };
 
@@ -41,7 +43,13 @@ function stepChecks(o: StepOutcome, sendEnd: number, run: RunSnapshot): Check[] 
   const def = actionOf(step);
   const ctx = { events: run.events, sendEnd, replicas: run.plan.deployment.replicas };
   if (o.status === 'not-run') {
-    const c = { status: 'fail' as const, expected: 'executed', actual: o.detail, broken: `${step.label} never ran (the load ended first)`, explanation: 'the step was scheduled after the run ended' };
+    const c = {
+      status: 'fail' as const,
+      expected: 'executed',
+      actual: o.detail,
+      broken: `${step.label} never ran (the load ended first)`,
+      explanation: 'the step was scheduled after the run ended',
+    };
     return (def.checkSuffixes ?? ['']).map((suffix) => check({ id: `${id}${suffix}`, group: 'events', title: step.label, ...c }));
   }
   if (def.judge) return def.judge(o, id, ctx);
@@ -59,7 +67,15 @@ function finalVersion(run: RunSnapshot): Check | null {
   const started = [...run.events].reverse().find((e) => e.type === 'rollout.started');
   const id = 'events.final-version';
   if (!started || started.type !== 'rollout.started') {
-    return check({ id, group: 'events', title: 'All replicas run the last rolled-out version at the end', status: 'fail', expected: 'a rollout started', actual: 'no rollout ever started', broken: 'no rollout ever started' });
+    return check({
+      id,
+      group: 'events',
+      title: 'All replicas run the last rolled-out version at the end',
+      status: 'fail',
+      expected: 'a rollout started',
+      actual: 'no rollout ever started',
+      broken: 'no rollout ever started',
+    });
   }
   const expectedVersion = started.version;
   const source = lastStep.revision === started.revision ? lastStep.step.label : `revision ${started.revision}, started after ${lastStep.step.label}`;

@@ -27,7 +27,8 @@ export function ungracefulReason(r: RetiredReplicaExit, gracePeriodMs: number): 
   if (e.signal !== null) return `ended by signal ${e.signal}`;
   if (e.code !== 0) return `exit code ${String(e.code)}`;
   if (e.atMs - r.drainingMs > gracePeriodMs) return `exited ${Math.round(e.atMs - r.drainingMs)} ms after its draining began, beyond the grace period`;
-  if (r.unroutedMs !== null && e.atMs < r.unroutedMs) return `exited ${Math.round(r.unroutedMs - e.atMs)} ms before the proxy took it out of rotation (an abrupt exit on SIGTERM)`;
+  if (r.unroutedMs !== null && e.atMs < r.unroutedMs)
+    return `exited ${Math.round(r.unroutedMs - e.atMs)} ms before the proxy took it out of rotation (an abrupt exit on SIGTERM)`;
   return null;
 }
 
@@ -39,7 +40,14 @@ export function gracefulExitsCheck(retired: readonly RetiredReplicaExit[], grace
     title: 'Replicas retired by a rollout or a scale-down exited by themselves, code 0, inside the grace period, after their unroute',
     status: bad.length === 0 ? 'pass' : 'fail',
     expected: `0 of ${retired.length} killed, crashed, non-zero, signalled, late or gone before their unroute`,
-    actual: `${bad.length} of ${retired.length}${bad.length ? `: ${bad.slice(0, 5).map((b) => `${b.id} ${b.why}`).join('; ')}${bad.length > 5 ? `; … ${bad.length - 5} more` : ''}` : ''}`,
+    actual: `${bad.length} of ${retired.length}${
+      bad.length
+        ? `: ${bad
+            .slice(0, 5)
+            .map((b) => `${b.id} ${b.why}`)
+            .join('; ')}${bad.length > 5 ? `; … ${bad.length - 5} more` : ''}`
+        : ''
+    }`,
     numbers: { retired: retired.length, ungraceful: bad.length },
   };
   if (bad.length) {
@@ -51,9 +59,22 @@ export function gracefulExitsCheck(retired: readonly RetiredReplicaExit[], grace
 
 /** The retired replicas of the orchestrator's records that started (a failed start never ran). */
 export function retiredExitsOf(
-  records: ReadonlyArray<{ id: string; started: unknown; drainingMs: number | null; unroutedMs: number | null; sigtermMs: number | null; exit: RetiredReplicaExit['exit'] }>,
+  records: ReadonlyArray<{
+    id: string;
+    started: unknown;
+    drainingMs: number | null;
+    unroutedMs: number | null;
+    sigtermMs: number | null;
+    exit: RetiredReplicaExit['exit'];
+  }>,
 ): RetiredReplicaExit[] {
   return records
     .filter((r) => r.started !== null && r.drainingMs !== null)
-    .map((r) => ({ id: r.id, drainingMs: r.drainingMs ?? 0, unroutedMs: r.unroutedMs, sigtermMs: r.sigtermMs, exit: r.exit === null ? null : { kind: r.exit.kind, code: r.exit.code, signal: r.exit.signal, atMs: r.exit.atMs } }));
+    .map((r) => ({
+      id: r.id,
+      drainingMs: r.drainingMs ?? 0,
+      unroutedMs: r.unroutedMs,
+      sigtermMs: r.sigtermMs,
+      exit: r.exit === null ? null : { kind: r.exit.kind, code: r.exit.code, signal: r.exit.signal, atMs: r.exit.atMs },
+    }));
 }

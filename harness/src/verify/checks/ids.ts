@@ -27,7 +27,7 @@ export function idsCheck(idMismatches: number, ids: IdAttestationStats | undefin
       explanation:
         idMismatches === 0
           ? undefined
-          : 'an answer came back with another request\'s id, or without one: the data plane attested the id of the request it forwarded, so the answers were mixed up between the data plane and the driver (or the service sent a wrong x-zerodrop-id of its own)',
+          : "an answer came back with another request's id, or without one: the data plane attested the id of the request it forwarded, so the answers were mixed up between the data plane and the driver (or the service sent a wrong x-zerodrop-id of its own)",
     });
   }
   const detected = ids?.mode === 'echo' && ids.source === 'detected' ? ' (the service echoes x-zerodrop-id: detected from its first 2xx)' : '';

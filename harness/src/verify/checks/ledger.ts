@@ -26,7 +26,10 @@ export const ledgerChecks: CheckModule = {
         expected: 'lost = sent − completed = 0',
         actual: `lost = ${fmt(lost)} (sent ${fmt(tally.sent)}, completed ${fmt(tally.completed)}, still in flight at the end ${fmt(tally.abandoned)})`,
         broken: `${fmt(lost)} of ${fmt(tally.sent)} requests lost (sent, never answered)`,
-        explanation: lost === 0 ? undefined : 'requests were written and never answered (abandoned after the final wait): see failed-requests and the replica/zone they went to',
+        explanation:
+          lost === 0
+            ? undefined
+            : 'requests were written and never answered (abandoned after the final wait): see failed-requests and the replica/zone they went to',
         numbers: { sent: tally.sent, completed: tally.completed, lost },
       }),
       check({
@@ -37,7 +40,10 @@ export const ledgerChecks: CheckModule = {
         expected: `failed ≤ ${maxFailed}`,
         actual: `failed = ${fmt(failed)}${failed > 0 ? ` (${breakdown(tally.byOutcome)})` : ''}`,
         broken: `${fmt(failed)} requests failed (${breakdown(tally.byOutcome)})${maxFailed > 0 ? `, more than the ${fmt(maxFailed)} allowed` : ''}`,
-        explanation: failed > 0 ? `first failure at ${tally.firstFailureMs?.toFixed(0)} ms during "${tally.samples[0]?.step ?? 'steady state'}"; by step: ${breakdown(tally.byStep)}` : undefined,
+        explanation:
+          failed > 0
+            ? `first failure at ${tally.firstFailureMs?.toFixed(0)} ms during "${tally.samples[0]?.step ?? 'steady state'}"; by step: ${breakdown(tally.byStep)}`
+            : undefined,
         numbers: { failed },
       }),
       idsCheck(mismatched, run.proxyStats.ids),
@@ -46,7 +52,8 @@ export const ledgerChecks: CheckModule = {
         group: 'ledger',
         title: "The driver's bookkeeping can be trusted (one completion per request id)",
         status: anomalies.length === 0 ? 'pass' : 'invalid',
-        expected: "engine anomalies = 0 (incl. unsolicited or extra response bytes), rows still pending = 0, unknown outcomes = 0, the engine's running count of writes = ledger rows",
+        expected:
+          "engine anomalies = 0 (incl. unsolicited or extra response bytes), rows still pending = 0, unknown outcomes = 0, the engine's running count of writes = ledger rows",
         actual: anomalies.length === 0 ? `0 anomalies over ${fmt(run.ledger.length)} rows` : anomalies.join(', '),
         broken: `the driver's bookkeeping cannot be trusted: ${anomalies.join(', ')}`,
         explanation:

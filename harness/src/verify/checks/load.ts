@@ -62,7 +62,9 @@ function allSent(run: RunSnapshot): Check {
     expected: 'unsent = 0 (requests due before the sending phase ended but never written)',
     actual: `unsent = ${fmt(unsent)} of ${fmt(run.tally.sent + unsent)} due`,
     broken: `${fmt(unsent)} requests due were never sent`,
-    explanation: ok ? undefined : 'the driver could not write what its schedule asked (every connection busy, or the CPU starved): those requests were never exercised; fix: more load.connections, a lower --rate, or a quieter machine',
+    explanation: ok
+      ? undefined
+      : 'the driver could not write what its schedule asked (every connection busy, or the CPU starved): those requests were never exercised; fix: more load.connections, a lower --rate, or a quieter machine',
     numbers: { unsent },
   });
 }
@@ -72,7 +74,13 @@ function scheduleKept(run: RunSnapshot): Check {
   const title = 'The driver kept its schedule (open model)';
   const bound = run.plan.thresholds.maxScheduleLag;
   if (run.plan.driver.engine !== 'open' || !(run.plan.driver.rate > 0)) {
-    return skipped(id, 'load', title, `max schedule lag ≤ ${bound} ms`, `the ${run.plan.driver.engine} engine${run.plan.driver.rate > 0 ? '' : ' in a closed loop'} has no schedule to keep`);
+    return skipped(
+      id,
+      'load',
+      title,
+      `max schedule lag ≤ ${bound} ms`,
+      `the ${run.plan.driver.engine} engine${run.plan.driver.rate > 0 ? '' : ' in a closed loop'} has no schedule to keep`,
+    );
   }
   const maxLag = run.lag.maxMs ?? 0;
   const ok = maxLag <= bound;
@@ -84,7 +92,9 @@ function scheduleKept(run: RunSnapshot): Check {
     expected: `max schedule lag ≤ ${bound} ms over the measured window`,
     actual: `max lag ${maxLag.toFixed(1)} ms, p99 ${(run.lag.p99Ms ?? 0).toFixed(1)} ms, ${fmt(run.lag.late)} late sends (> ${run.plan.driver.maxLateMs} ms)`,
     broken: `the driver fell ${maxLag.toFixed(0)} ms behind its schedule (at most ${bound} ms allowed)`,
-    explanation: ok ? undefined : 'the driver fell behind (all connections busy or CPU starved): latency is still measured from the intended send time, but the load was not what was asked',
+    explanation: ok
+      ? undefined
+      : 'the driver fell behind (all connections busy or CPU starved): latency is still measured from the intended send time, but the load was not what was asked',
   });
 }
 

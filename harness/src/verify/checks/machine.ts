@@ -97,11 +97,15 @@ export function machineCheck(input: MachineInput): { check: Check; spans: Array<
  * A retry threshold that FAILed only on per-try timeouts that each coincide with a starved
  * machine measured the machine: INVALID, with why. Other FAILs stand.
  */
-export function excuseStarvedRetries(check: Check, charged: ReadonlyArray<{ t: number; reason: string }>, spans: ReadonlyArray<readonly [number, number]>, perTryTimeoutMs: number): void {
+export function excuseStarvedRetries(
+  check: Check,
+  charged: ReadonlyArray<{ t: number; reason: string }>,
+  spans: ReadonlyArray<readonly [number, number]>,
+  perTryTimeoutMs: number,
+): void {
   if (check.status !== 'fail' || charged.length === 0) return;
   if (!charged.every((f) => f.reason === 'timeout' && timeoutStarved(spans, f.t, perTryTimeoutMs))) return;
   check.status = 'invalid';
   check.broken = `${check.id} not judged: its failed tries were per-try timeouts on a starved machine`;
   check.explanation = `not judged: every charged try was a per-try timeout while the machine was starved (load.machine-not-starved), the machine, not the service${check.explanation ? `; ${check.explanation}` : ''}`;
 }
-

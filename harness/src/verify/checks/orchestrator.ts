@@ -8,7 +8,13 @@ import { gracefulExitsCheck, retiredExitsOf } from './graceful-exits.js';
 export const orchestratorChecks: CheckModule = {
   name: 'orchestrator',
   ids: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', CONTROL_PLANE_CHECK_ID, 'orchestrator.final-counts'],
-  needsOwnDeployment: ['orchestrator.invariants', 'orchestrator.graceful-exits', 'orchestrator.idle-keepalive-kept', CONTROL_PLANE_CHECK_ID, 'orchestrator.final-counts'],
+  needsOwnDeployment: [
+    'orchestrator.invariants',
+    'orchestrator.graceful-exits',
+    'orchestrator.idle-keepalive-kept',
+    CONTROL_PLANE_CHECK_ID,
+    'orchestrator.final-counts',
+  ],
   checks(run: RunSnapshot): Check[] {
     return [invariants(run), gracefulExits(run), idleKeepAliveKept(run), controlPlaneOnTime(run), finalCounts(run)];
   },
@@ -28,7 +34,9 @@ function invariants(run: RunSnapshot): Check {
     expected: '0 breaches',
     actual: `${breaches.length} breaches`,
     broken: `${breaches.length} rollout invariant breaches (${breaches.map((b) => (b.type === 'invariant.breach' ? b.invariant : '')).join(', ')})`,
-    explanation: breaches.length ? breaches.map((b) => (b.type === 'invariant.breach' ? `${b.invariant} at ${b.t.toFixed(0)} ms: ${b.detail}` : '')).join('; ') : undefined,
+    explanation: breaches.length
+      ? breaches.map((b) => (b.type === 'invariant.breach' ? `${b.invariant} at ${b.t.toFixed(0)} ms: ${b.detail}` : '')).join('; ')
+      : undefined,
   });
 }
 
@@ -48,7 +56,13 @@ function idleKeepAliveKept(run: RunSnapshot): Check {
   const known = run.proxyStats.endpoints.filter((e) => e.idleClosedByReplica !== undefined);
   if (known.length === 0) {
     const engine = run.plan.scenario.proxy.engine;
-    return skipped(id, 'orchestrator', title, expected, `this data plane (${engine === 'haproxy' ? 'HAProxy' : "zerodrop's proxy with the undici upstream client"}) cannot observe who closed an idle connection`);
+    return skipped(
+      id,
+      'orchestrator',
+      title,
+      expected,
+      `this data plane (${engine === 'haproxy' ? 'HAProxy' : "zerodrop's proxy with the undici upstream client"}) cannot observe who closed an idle connection`,
+    );
   }
   const died = new Set(run.replicas.filter((r) => r.exit !== null && r.exit.kind !== 'graceful').map((r) => r.id));
   const closers = known
@@ -62,7 +76,13 @@ function idleKeepAliveKept(run: RunSnapshot): Check {
     title,
     status: total === 0 ? 'pass' : 'fail',
     expected,
-    actual: total === 0 ? '0' : `${fmt(total)}: ${closers.slice(0, 5).map((r) => `${r.id} ${fmt(r.count)}`).join(', ')}`,
+    actual:
+      total === 0
+        ? '0'
+        : `${fmt(total)}: ${closers
+            .slice(0, 5)
+            .map((r) => `${r.id} ${fmt(r.count)}`)
+            .join(', ')}`,
     broken: `replicas closed ${fmt(total)} idle keep-alive connections early`,
     explanation:
       total === 0
@@ -76,7 +96,8 @@ function finalCounts(run: RunSnapshot): Check {
   const title = 'Final counters read from every retired replica after it drained';
   const voluntary = retired(run);
   const metricsPath = run.plan.deployment.template.metricsPath;
-  if (metricsPath === null) return skipped(id, 'orchestrator', title, `${voluntary.length} of ${voluntary.length}`, 'the service exposes no metrics (metricsPath: null)');
+  if (metricsPath === null)
+    return skipped(id, 'orchestrator', title, `${voluntary.length} of ${voluntary.length}`, 'the service exposes no metrics (metricsPath: null)');
   const missing = voluntary.filter((r) => r.final === null && r.started !== null);
   // A replica that drained and exited by itself kept the contract; that its counters could not
   // be read afterwards (its /metrics went with the listener) leaves the replica side of the
@@ -93,7 +114,9 @@ function finalCounts(run: RunSnapshot): Check {
     broken: `final counters of ${missing.length} retired replicas never read (${missing.map((r) => r.id).join(', ')})`,
     explanation: missing.length
       ? `no final snapshot from ${missing.map((r) => r.id).join(', ')}: its metrics endpoint was gone before the proxy had drained it` +
-        (allGraceful ? `; fix: serve ${metricsPath} on a side port that outlives the listener, or set deployment.termination.preStop ≥ routingLag (${routingLagMs} ms) so the counters are read before SIGTERM` : '')
+        (allGraceful
+          ? `; fix: serve ${metricsPath} on a side port that outlives the listener, or set deployment.termination.preStop ≥ routingLag (${routingLagMs} ms) so the counters are read before SIGTERM`
+          : '')
       : undefined,
   });
 }

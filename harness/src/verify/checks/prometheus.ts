@@ -24,8 +24,16 @@ function prometheusCheck(q: PrometheusResult['queries'][number]): Check {
       status,
       expected: `${q.what ?? q.promql} = ${fmt(expected)} in PromQL (latest raw samples)`,
       actual: `PromQL ${fmtN(q.value)}`,
-      broken: status === 'invalid' ? `Prometheus had no data for ${q.name} (a missed scrape)` : `Prometheus sees the components disagree: ${q.what ?? q.promql} = ${fmtN(q.value)}`,
-      explanation: status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for one of the components (a missed scrape)' : `Prometheus sees the components disagree: ${q.promql} = ${fmtN(q.value)}`,
+      broken:
+        status === 'invalid'
+          ? `Prometheus had no data for ${q.name} (a missed scrape)`
+          : `Prometheus sees the components disagree: ${q.what ?? q.promql} = ${fmtN(q.value)}`,
+      explanation:
+        status === 'pass'
+          ? undefined
+          : status === 'invalid'
+            ? 'Prometheus had no data for one of the components (a missed scrape)'
+            : `Prometheus sees the components disagree: ${q.promql} = ${fmtN(q.value)}`,
     });
   }
   const rel = q.relation ?? '=';
@@ -36,7 +44,15 @@ function prometheusCheck(q: PrometheusResult['queries'][number]): Check {
     status,
     expected: `PromQL ${rel} in-process (${fmtN(q.inProcess)})`,
     actual: `PromQL ${fmtN(q.value)}`,
-    broken: status === 'invalid' ? `Prometheus had no data for ${q.name} (a missed scrape)` : `Prometheus's ${q.name} (${fmtN(q.value)}) disagrees with the in-process count (${fmtN(q.inProcess)})`,
-    explanation: status === 'pass' ? undefined : status === 'invalid' ? 'Prometheus had no data for this (a missed scrape)' : `${q.promql} disagrees with the in-process count`,
+    broken:
+      status === 'invalid'
+        ? `Prometheus had no data for ${q.name} (a missed scrape)`
+        : `Prometheus's ${q.name} (${fmtN(q.value)}) disagrees with the in-process count (${fmtN(q.inProcess)})`,
+    explanation:
+      status === 'pass'
+        ? undefined
+        : status === 'invalid'
+          ? 'Prometheus had no data for this (a missed scrape)'
+          : `${q.promql} disagrees with the in-process count`,
   });
 }

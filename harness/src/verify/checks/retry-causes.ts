@@ -63,7 +63,6 @@ export interface RetryCauseTally {
   total: number;
 }
 
-
 const RETIRING_REASONS = new Set(['rollout', 'scale-down']);
 
 export function causeOf(t: number, replica: TryReplica | undefined, zoneFailures: readonly ZoneFailureSpan[]): RetryCause {
@@ -75,7 +74,16 @@ export function causeOf(t: number, replica: TryReplica | undefined, zoneFailures
 
 export function tallyRetryCauses(input: RetryCauseInput): RetryCauseTally {
   const replicas = new Map(input.replicas.map((r) => [r.id, r]));
-  const out: RetryCauseTally = { byCause: { retired: 0, 'zone-failure': 0, 'not-ready': 0, serving: 0 }, rollout: 0, steady: 0, rolloutReplicas: {}, steadyReplicas: {}, rolloutTries: [], steadyTries: [], total: 0 };
+  const out: RetryCauseTally = {
+    byCause: { retired: 0, 'zone-failure': 0, 'not-ready': 0, serving: 0 },
+    rollout: 0,
+    steady: 0,
+    rolloutReplicas: {},
+    steadyReplicas: {},
+    rolloutTries: [],
+    steadyTries: [],
+    total: 0,
+  };
   const inChange = (t: number): boolean => input.changeSpans.some(([from, to]) => t >= from && t < to);
   for (const f of input.tries) {
     // HAProxy's tries are stamped at the counter read that showed them (≤ resolutionMs late): a

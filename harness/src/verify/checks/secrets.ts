@@ -38,7 +38,9 @@ export function secretsChecks(e: SecretsEvidence): Check[] {
     actual: `${denied} (401: ${e.status401}, 403: ${e.status403}) over ${e.rotations} rotation(s)`,
     numbers: { status401: e.status401, status403: e.status403, rotations: e.rotations },
   };
-  if (denied > 0) auth.explanation = 'replicas refused the token the clients held: a rotation must accept the old and the new value until every client has the new one (an overlap window)';
+  if (denied > 0)
+    auth.explanation =
+      'replicas refused the token the clients held: a rotation must accept the old and the new value until every client has the new one (an overlap window)';
   const leak: Check = {
     id: 'secrets.not-leaked',
     group: 'secrets',
@@ -48,8 +50,12 @@ export function secretsChecks(e: SecretsEvidence): Check[] {
     actual: e.leaks.length === 0 ? `0 of ${e.scanned.length} scanned` : `${e.leaks.length} of ${e.scanned.length} scanned: ${e.leaks.join(', ')}`,
     numbers: { scanned: e.scanned.length, leaks: e.leaks.length },
   };
-  if (e.leaks.length > 0) leak.explanation = 'a secret value was written where it does not belong (a log line, a report): whoever reads the artifacts has the credential';
-  return [check({ ...auth, broken: `${denied} request(s) refused for their credentials` }), check({ ...leak, broken: `a secret value in ${e.leaks.join(', ')}` })];
+  if (e.leaks.length > 0)
+    leak.explanation = 'a secret value was written where it does not belong (a log line, a report): whoever reads the artifacts has the credential';
+  return [
+    check({ ...auth, broken: `${denied} request(s) refused for their credentials` }),
+    check({ ...leak, broken: `a secret value in ${e.leaks.join(', ')}` }),
+  ];
 }
 
 /** Which of the named artifacts contain any of the values (plain byte search). */

@@ -64,7 +64,15 @@ export const serverCounterChecks: CheckModule = {
     // A run of zerodrop's own replicas reconciles their counters in counters.* (and prometheus.*).
     if (run.plan.targetUrl === null) return [];
     if (evidence === null) {
-      return [skipped('server.counters', 'server', 'Server-side counters (PromQL) reconcile with the ledger', 'server counter increase = client figure', 'no target.serverCounters given (PromQL for the server\'s own request counter)')];
+      return [
+        skipped(
+          'server.counters',
+          'server',
+          'Server-side counters (PromQL) reconcile with the ledger',
+          'server counter increase = client figure',
+          "no target.serverCounters given (PromQL for the server's own request counter)",
+        ),
+      ];
     }
     return evidence.readings.map((r) => readingCheck(r, clientCount(r.counts, run.ledger.data, evidence.probeStatus), evidence));
   },
@@ -75,7 +83,15 @@ function readingCheck(r: ServerCounterReading, expected: number, e: ServerCounte
   const title = `Server-side counter ${r.name} (PromQL) reconciles with the ledger`;
   const rule = `increase of ${r.promql} = ${fmt(expected)} (${WORDS[r.counts]} by the client, the reachability probe included)${r.tolerance > 0 ? ` ± ${fmt(r.tolerance)}` : ''}`;
   if (r.end === null) {
-    return check({ id, group: 'server', title, status: 'invalid', expected: rule, actual: `not read: ${r.problem ?? 'no value'}`, broken: `${id}: Prometheus at ${e.prometheusUrl} could not be read after the load (${r.problem ?? 'no value'})` });
+    return check({
+      id,
+      group: 'server',
+      title,
+      status: 'invalid',
+      expected: rule,
+      actual: `not read: ${r.problem ?? 'no value'}`,
+      broken: `${id}: Prometheus at ${e.prometheusUrl} could not be read after the load (${r.problem ?? 'no value'})`,
+    });
   }
   const increase = r.end - r.start;
   const ok = agrees(r, expected);

@@ -59,9 +59,13 @@ export function preflightHaproxy(binary: string = resolveHaproxyBinary()): { bin
   }
   const minor = haproxyMinor(a.version);
   if (minor === null || minor < 2.06) {
-    throw new ZerodropError('ZD_PROXY_FAILED', `the HAProxy data plane needs HAProxy 2.6 or newer (runtime-API dynamic servers, set-var-fmt); ${binary} is ${a.version}`, {
-      fix: HAPROXY_INSTALL_FIX,
-    });
+    throw new ZerodropError(
+      'ZD_PROXY_FAILED',
+      `the HAProxy data plane needs HAProxy 2.6 or newer (runtime-API dynamic servers, set-var-fmt); ${binary} is ${a.version}`,
+      {
+        fix: HAPROXY_INSTALL_FIX,
+      },
+    );
   }
   return { binary: a.binary, version: a.version };
 }

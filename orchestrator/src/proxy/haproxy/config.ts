@@ -130,7 +130,16 @@ export interface DataPlaneRender {
  * when http-after-response runs, so the status says it). 503 = no replica in rotation, or every
  * try's connection failed; 502 = empty, reset or invalid answer (not retried, or out of tries).
  */
-export const ERRORS_MAP = ['400 bad_request', '408 request_timeout', '413 body_too_large', '500 internal', '502 reset', '503 unavailable', '504 timeout', ''].join('\n');
+export const ERRORS_MAP = [
+  '400 bad_request',
+  '408 request_timeout',
+  '413 body_too_large',
+  '500 internal',
+  '502 reset',
+  '503 unavailable',
+  '504 timeout',
+  '',
+].join('\n');
 
 /** Client-side limits: far above the driver's 2 s idle limit, so HAProxy never closes a connection the client may be writing on. */
 const CLIENT_TIMEOUT_MS = 60_000;
@@ -179,7 +188,9 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     `  bind ${bind}`,
     `  maxconn ${r.maxconn}`,
     `  http-request deny deny_status 413 if { req.hdr(content-length) -m int gt ${c.maxBodyBytes} }`,
-    ...(retries > 0 ? [`  http-request disable-l7-retry unless ${[...IDEMPOTENT_ACLS, ...(c.retries.idempotentWrites ? ['METH_PUT', 'METH_DELETE'] : [])].join(' or ')}`] : []),
+    ...(retries > 0
+      ? [`  http-request disable-l7-retry unless ${[...IDEMPOTENT_ACLS, ...(c.retries.idempotentWrites ? ['METH_PUT', 'METH_DELETE'] : [])].join(' or ')}`]
+      : []),
     // Upstream answers: remember the retry count, count the ones a retry saved (< 500, as the Node proxy).
     '  http-response set-var-fmt(txn.zd_rc) "%rc"',
     `  http-response track-sc0 int(1) table ${COUNTERS_TABLE} if ${hasRc} { status lt 500 }`,
@@ -203,7 +214,13 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     '  stick-table type integer size 1 store gpc0',
   ];
   if (r.nativeMetricsPort !== null) {
-    lines.push('', 'frontend zd_metrics', `  bind 127.0.0.1:${r.nativeMetricsPort}`, '  http-request use-service prometheus-exporter if { path /metrics }', '  http-request return status 404');
+    lines.push(
+      '',
+      'frontend zd_metrics',
+      `  bind 127.0.0.1:${r.nativeMetricsPort}`,
+      '  http-request use-service prometheus-exporter if { path /metrics }',
+      '  http-request return status 404',
+    );
   }
   lines.push('');
   return lines.join('\n');
@@ -276,6 +293,7 @@ function sanitizeComment(s: string): string {
 /** Problems with a config HAProxy could not take (beyond validateProxyConfig's). */
 export function haproxyConfigProblems(c: ProxyConfig): string[] {
   const out: string[] = [];
-  if (/\s|#/.test(c.healthCheck.path)) out.push(`healthCheck.path ${JSON.stringify(c.healthCheck.path)} contains whitespace or '#': HAProxy's "option httpchk" cannot send it`);
+  if (/\s|#/.test(c.healthCheck.path))
+    out.push(`healthCheck.path ${JSON.stringify(c.healthCheck.path)} contains whitespace or '#': HAProxy's "option httpchk" cannot send it`);
   return out;
 }

@@ -25,10 +25,31 @@ import { validateProxyConfig } from '../config.js';
 import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
 import { FAILED_TRY_POLL_MS, FailedTryTracker } from './failed-tries.js';
 import { preflightHaproxy } from './binary.js';
-import { BACKEND, COUNTERS_TABLE, ERRORS_MAP, FRONTEND, IDS_MODE_VAR, IDS_TABLE, addServerCommand, haproxyConfigProblems, renderDataPlaneConfig, serverNameFor } from './config.js';
+import {
+  BACKEND,
+  COUNTERS_TABLE,
+  ERRORS_MAP,
+  FRONTEND,
+  IDS_MODE_VAR,
+  IDS_TABLE,
+  addServerCommand,
+  haproxyConfigProblems,
+  renderDataPlaneConfig,
+  serverNameFor,
+} from './config.js';
 import { HaproxyProcess } from './process.js';
 import { RuntimeApi, RuntimeApiError, parseGpc0, type StatRow } from './runtime-api.js';
-import { addCounters, buildProxyStats, emptyCounters, endpointStats, idStatsOf, renderMetrics, serverCounters, type AdminState, type ServerCounters } from './stats.js';
+import {
+  addCounters,
+  buildProxyStats,
+  emptyCounters,
+  endpointStats,
+  idStatsOf,
+  renderMetrics,
+  serverCounters,
+  type AdminState,
+  type ServerCounters,
+} from './stats.js';
 
 export interface HaproxyDataPlaneOptions {
   /** nbthread. Default 1 (one core for HAProxy, the other for the replicas and the harness). */
@@ -114,12 +135,17 @@ export class HaproxyDataPlane implements ProxyControl {
     validateProxyConfig(config);
     const problems = haproxyConfigProblems(config);
     if (problems.length > 0) {
-      throw new ZerodropError('ZD_BAD_SPEC', `proxy config cannot be served by HAProxy: ${problems[0]}`, { details: problems, fix: 'fix the field, or use --proxy node' });
+      throw new ZerodropError('ZD_BAD_SPEC', `proxy config cannot be served by HAProxy: ${problems[0]}`, {
+        details: problems,
+        fix: 'fix the field, or use --proxy node',
+      });
     }
     const { binary, version } = preflightHaproxy(options.binary);
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-      throw new ZerodropError('ZD_BAD_SPEC', `proxy config: haproxy threads must be an integer in [1, 64], got ${String(threads)}`, { fix: 'set proxy.haproxy.threads to 1 (default) or 2' });
+      throw new ZerodropError('ZD_BAD_SPEC', `proxy config: haproxy threads must be an integer in [1, 64], got ${String(threads)}`, {
+        fix: 'set proxy.haproxy.threads to 1 (default) or 2',
+      });
     }
     const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     let lastError: unknown = null;
@@ -133,9 +159,27 @@ export class HaproxyDataPlane implements ProxyControl {
       const configFile = join(dir, 'haproxy.cfg');
       const errorsMapPath = join(dir, 'errors.map');
       writeFileSync(errorsMapPath, ERRORS_MAP);
-      writeFileSync(configFile, renderDataPlaneConfig({ config, port, socketPath, threads, maxconn: options.maxconn ?? 4096, nativeMetricsPort: nativePort, hardStopAfterMs: closeTimeoutMs, errorsMapPath }));
+      writeFileSync(
+        configFile,
+        renderDataPlaneConfig({
+          config,
+          port,
+          socketPath,
+          threads,
+          maxconn: options.maxconn ?? 4096,
+          nativeMetricsPort: nativePort,
+          hardStopAfterMs: closeTimeoutMs,
+          errorsMapPath,
+        }),
+      );
       let plane: HaproxyDataPlane | null = null;
-      const proc = HaproxyProcess.spawn({ binary, configFile, runId: config.runId, ...(options.stateDir ? { stateDir: options.stateDir } : {}), onLine: (l) => plane?.onLogLine(l) });
+      const proc = HaproxyProcess.spawn({
+        binary,
+        configFile,
+        runId: config.runId,
+        ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+        onLine: (l) => plane?.onLogLine(l),
+      });
       const api = new RuntimeApi(socketPath);
       try {
         await waitReady(proc, api, START_TIMEOUT_MS);
@@ -161,7 +205,9 @@ export class HaproxyDataPlane implements ProxyControl {
     if (this.closing) throw new ZerodropError('ZD_PROXY_FAILED', `proxy is closing: cannot add endpoint ${spec.id}`);
     let book = this.books.get(spec.id);
     if (book !== undefined && book.zone !== spec.zone) {
-      throw new ZerodropError('ZD_BAD_SPEC', `endpoint ${spec.id} is already known in zone ${book.zone}, not ${spec.zone}`, { fix: 'give every replica a unique id' });
+      throw new ZerodropError('ZD_BAD_SPEC', `endpoint ${spec.id} is already known in zone ${book.zone}, not ${spec.zone}`, {
+        fix: 'give every replica a unique id',
+      });
     }
     if (book !== undefined && book.name !== null && book.host === spec.host && book.port === spec.port) {
       // Still a server (draining, or in maintenance waiting for its deletion): back in rotation.
@@ -174,7 +220,18 @@ export class HaproxyDataPlane implements ProxyControl {
     }
     if (book !== undefined && book.name !== null) await this.deleteServer(book, true);
     if (book === undefined) {
-      book = { id: spec.id, zone: spec.zone, version: spec.version, host: spec.host, port: spec.port, name: null, admin: 'ready', carried: emptyCounters(), last: emptyCounters(), deleting: null };
+      book = {
+        id: spec.id,
+        zone: spec.zone,
+        version: spec.version,
+        host: spec.host,
+        port: spec.port,
+        name: null,
+        admin: 'ready',
+        carried: emptyCounters(),
+        last: emptyCounters(),
+        deleting: null,
+      };
       this.books.set(spec.id, book);
     } else {
       book.carried = addCounters(book.carried, book.last);
@@ -190,7 +247,10 @@ export class HaproxyDataPlane implements ProxyControl {
       await this.api.expect(`set server ${BACKEND}/${name} state ready`, '');
     } catch (err) {
       if (book.name === null) this.names.delete(name);
-      throw new ZerodropError('ZD_PROXY_FAILED', `HAProxy could not add replica ${spec.id}: ${errorMessage(err)}`, { cause: err, details: this.proc.stderrTail(5) });
+      throw new ZerodropError('ZD_PROXY_FAILED', `HAProxy could not add replica ${spec.id}: ${errorMessage(err)}`, {
+        cause: err,
+        details: this.proc.stderrTail(5),
+      });
     }
     this.pushEvent('endpoint.added', book, null);
   }

@@ -55,7 +55,19 @@ export interface ServerCounters {
 }
 
 export function emptyCounters(): ServerCounters {
-  return { stot: 0, scur: 0, qcur: 0, econ: 0, eresp: 0, srvAbrt: 0, wretr: 0, wredis: 0, chkdown: 0, hrsp: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 }, status: 'MAINT' };
+  return {
+    stot: 0,
+    scur: 0,
+    qcur: 0,
+    econ: 0,
+    eresp: 0,
+    srvAbrt: 0,
+    wretr: 0,
+    wredis: 0,
+    chkdown: 0,
+    hrsp: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+    status: 'MAINT',
+  };
 }
 
 export function hrspOf(row: StatRow | undefined): Record<StatusClass, number> {
@@ -154,7 +166,13 @@ export function idStatsOf(mode: IdMode, attested: number, varText: string): IdAt
   return { mode: m ? (m[1] as 'echo' | 'attest') : 'undecided', source: 'detected', attested };
 }
 
-export function buildProxyStats(input: { frontend: StatRow | undefined; backend: StatRow | undefined; savedByRetry: number; endpoints: EndpointStats[]; events: ProxyEvent[] }): ProxyStats {
+export function buildProxyStats(input: {
+  frontend: StatRow | undefined;
+  backend: StatRow | undefined;
+  savedByRetry: number;
+  endpoints: EndpointStats[];
+  events: ProxyEvent[];
+}): ProxyStats {
   const fe = input.frontend;
   const be = input.backend;
   const ereq = num(fe, 'ereq');
@@ -196,7 +214,9 @@ export function renderMetrics(runId: string, s: ProxyStats, info: { engine: stri
     for (const [labels, value] of samples) out.push(`${name}{${labels ? `${labels},` : ''}${run}} ${value}`);
   };
   const ep = (e: EndpointStats): string => `replica="${esc(e.id)}",zone="${esc(e.zone)}",version="${esc(e.version)}"`;
-  family('zerodrop_proxy_info', 'gauge', 'The data plane serving the run (engine, version).', [[`engine="${esc(info.engine)}",version="${esc(info.version)}"`, 1]]);
+  family('zerodrop_proxy_info', 'gauge', 'The data plane serving the run (engine, version).', [
+    [`engine="${esc(info.engine)}",version="${esc(info.version)}"`, 1],
+  ]);
   family('zerodrop_proxy_requests_received_total', 'counter', 'Downstream requests received by the proxy (complete request heads).', [['', s.received]]);
   family(
     'zerodrop_proxy_responses_total',
@@ -212,7 +232,12 @@ export function renderMetrics(runId: string, s: ProxyStats, info: { engine: stri
     for (const [code, n] of Object.entries(e.responses)) upstream.push([`${ep(e)},code="${esc(code)}"`, n]);
     for (const st of ['active', 'draining', 'ejected', 'removed'] as const) states.push([`${ep(e)},state="${st}"`, e.state === st ? 1 : 0]);
   }
-  family('zerodrop_proxy_upstream_attempts_total', 'counter', 'Upstream attempts by replica and how they ended (HAProxy: resets and timeouts are both "reset").', attempts);
+  family(
+    'zerodrop_proxy_upstream_attempts_total',
+    'counter',
+    'Upstream attempts by replica and how they ended (HAProxy: resets and timeouts are both "reset").',
+    attempts,
+  );
   family('zerodrop_proxy_upstream_responses_total', 'counter', 'Upstream responses (headers received) by replica and status class.', upstream);
   family(
     'zerodrop_proxy_retries_total',
@@ -222,7 +247,9 @@ export function renderMetrics(runId: string, s: ProxyStats, info: { engine: stri
   );
   family('zerodrop_proxy_saved_by_retry_total', 'counter', 'Requests that got an upstream answer only thanks to a retry.', [['', s.savedByRetry]]);
   family('zerodrop_proxy_client_aborts_total', 'counter', 'Downstream requests whose client went away before the response ended.', [['', s.clientAborts]]);
-  family('zerodrop_proxy_malformed_requests_total', 'counter', 'Requests HAProxy refused as not valid HTTP (never counted as received).', [['', s.malformedRequests ?? 0]]);
+  family('zerodrop_proxy_malformed_requests_total', 'counter', 'Requests HAProxy refused as not valid HTTP (never counted as received).', [
+    ['', s.malformedRequests ?? 0],
+  ]);
   family('zerodrop_proxy_requests_in_flight', 'gauge', 'Downstream requests in flight.', [['', s.inFlight]]);
   family('zerodrop_proxy_endpoint_state', 'gauge', '1 for the state each endpoint is in, 0 for the others.', states);
   out.push('');

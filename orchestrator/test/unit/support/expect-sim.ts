@@ -8,7 +8,10 @@ import type { SimCluster } from './sim-cluster.js';
 export function expectPlannerClean(sim: SimCluster): void {
   for (const pass of sim.passes) {
     expect(pass.causedByPlanner, `pass ${pass.pass}`).toEqual([]);
-    expect(pass.notes.filter((n) => n.includes('held back')), `pass ${pass.pass}`).toEqual([]);
+    expect(
+      pass.notes.filter((n) => n.includes('held back')),
+      `pass ${pass.pass}`,
+    ).toEqual([]);
   }
 }
 

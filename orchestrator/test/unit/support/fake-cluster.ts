@@ -10,9 +10,7 @@ import type { ReplicaExit, StopOptions } from '../../../src/runtime/types.js';
 import type { DeploymentSpec } from '../../../src/spec.js';
 import type { TimelineEvent } from '../../../src/timeline.js';
 
-export type LoggedCall =
-  | { on: 'proxy'; verb: 'add' | 'drain' | 'remove'; replica: string }
-  | { on: 'runtime'; verb: 'stop' | 'kill'; replica: string };
+export type LoggedCall = { on: 'proxy'; verb: 'add' | 'drain' | 'remove'; replica: string } | { on: 'runtime'; verb: 'stop' | 'kill'; replica: string };
 
 class LoggingRuntime extends FakeRuntime {
   constructor(
@@ -78,7 +76,10 @@ export interface FakeCluster {
   waitForEvent(type: TimelineEvent['type'], timeoutMs?: number, match?: (e: TimelineEvent) => boolean): Promise<TimelineEvent>;
 }
 
-export function fakeCluster(spec: DeploymentSpec, options: FakeRuntimeOptions & { zoneFailureDetectionMs?: number; crashLoopBackoffMs?: number[] } = {}): FakeCluster {
+export function fakeCluster(
+  spec: DeploymentSpec,
+  options: FakeRuntimeOptions & { zoneFailureDetectionMs?: number; crashLoopBackoffMs?: number[] } = {},
+): FakeCluster {
   const calls: LoggedCall[] = [];
   const runtime = new LoggingRuntime(calls, { clock: { now: () => performance.now() }, ...options });
   const proxy = new RecordingProxy(calls);
@@ -122,7 +123,13 @@ export function fakeCluster(spec: DeploymentSpec, options: FakeRuntimeOptions & 
       if (seen) return resolve(seen);
       const timer = setTimeout(() => {
         controller.off('event', on);
-        reject(new Error(`no ${type} within ${timeoutMs} ms; timeline: ${events().map((e) => e.type).join(', ')}`));
+        reject(
+          new Error(
+            `no ${type} within ${timeoutMs} ms; timeline: ${events()
+              .map((e) => e.type)
+              .join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       const on = (e: TimelineEvent): void => {
         if (e.type !== type || !match(e)) return;

@@ -11,14 +11,7 @@ import {
   type IntOrPercent,
   type PodTemplate,
 } from '../../../src/spec.js';
-import type {
-  DesiredState,
-  ObservedReplica,
-  ObservedState,
-  ReplicaPhase,
-  ReplicaSetState,
-  ZoneState,
-} from '../../../src/planner/types.js';
+import type { DesiredState, ObservedReplica, ObservedState, ReplicaPhase, ReplicaSetState, ZoneState } from '../../../src/planner/types.js';
 
 export function template(version: string): PodTemplate {
   return {

@@ -274,9 +274,7 @@ export class SimCluster {
 
   /** Time passes: replicas become Ready, terminating ones finish. */
   private progress(): void {
-    this.state.replicas = this.state.replicas.filter(
-      (r) => r.phase !== 'terminating' || this.passNo - r.sincePass < this.terminatingPasses,
-    );
+    this.state.replicas = this.state.replicas.filter((r) => r.phase !== 'terminating' || this.passNo - r.sincePass < this.terminatingPasses);
     for (const r of this.state.replicas) {
       if (r.phase !== 'starting' || this.passNo - r.sincePass < this.readyAfterPasses) continue;
       if (!this.zone(r.zone).up) continue;
