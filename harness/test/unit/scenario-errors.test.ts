@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { bestEffortView, parseScenarioText, usableFields } from '../../src/scenario/load.js';
-import { describeField, fixFor, knownKeys, SAMPLE_APP_FAULTS } from '../../src/scenario/schema.js';
+import { describeField, fixFor, knownKeys } from '../../src/scenario/field-help.js';
+import { SAMPLE_APP_FAULTS } from '../../src/scenario/schema.js';
 
 function problems(yaml: string): string[] {
   try {

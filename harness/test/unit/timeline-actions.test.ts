@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentController } from '../../../orchestrator/src/controller.js';
 import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
-import { knownKeys } from '../../src/scenario/schema.js';
+import { knownKeys } from '../../src/scenario/field-help.js';
 import { ACTION_NAMES, TIMELINE_ACTIONS, actionOf, type PlannedStep } from '../../src/timeline/registry.js';
 import type { Check } from '../../src/result/types.js';
 import type { StepRecord } from '../../src/timeline/types.js';
