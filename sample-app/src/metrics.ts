@@ -59,12 +59,13 @@ export const ZERO_INITIALISED: readonly { route: RouteLabel; method: MethodLabel
   { route: '/metrics', method: 'GET', codes: ['200'] },
 ];
 
-const requireCjs = createRequire(import.meta.url);
+// Named require so the image builder's import scan (orchestrator/src/runtime/docker-image.ts) sees prom-client.
+const require = createRequire(import.meta.url);
 let promClient: typeof import('prom-client') | null = null;
 
 /** prom-client, loaded on first use (see the header). */
 export function loadPromClient(): typeof import('prom-client') {
-  return (promClient ??= requireCjs('prom-client') as typeof import('prom-client'));
+  return (promClient ??= require('prom-client') as typeof import('prom-client'));
 }
 
 /** Prometheus text format 0.0.4 (prom-client's Registry.PROMETHEUS_CONTENT_TYPE). */

@@ -40,10 +40,19 @@ describe('selecting the data plane', () => {
     expect(parseCli(['demo']).overrides.proxyEngine).toBeUndefined();
     expect(() => parseCli(['demo', '--proxy', 'envoy'])).toThrow(/--proxy envoy/);
     const yaml = 'name: x\nload: { rate: 100, duration: 5s }\n';
-    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml')).dataPlane).toEqual({ engine: 'node' });
-    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'haproxy' }).dataPlane).toEqual({ engine: 'haproxy', threads: 1 });
+    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml')).dataPlane).toEqual({ engine: 'node', why: 'engine: node' });
+    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'haproxy' }).dataPlane).toEqual({
+      engine: 'haproxy',
+      threads: 1,
+      why: 'engine: haproxy',
+    });
+    // auto: HAProxy on the process runtime when it is installed (CI=true requires it), the Node proxy on Docker.
+    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto' }).dataPlane).toMatchObject(
+      avail.ok ? { engine: 'haproxy', why: expect.stringMatching(/^auto: HAProxy/) as unknown } : { engine: 'node' },
+    );
+    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto', runtime: 'docker' }).dataPlane.engine).toBe('node');
     const two = resolvePlan(parseScenarioText(`${yaml}proxy: { engine: haproxy, haproxy: { threads: 2 } }\n`, 'x.yaml'));
-    expect(two.dataPlane).toEqual({ engine: 'haproxy', threads: 2 });
+    expect(two.dataPlane).toEqual({ engine: 'haproxy', threads: 2, why: 'engine: haproxy' });
     expect(describePlan(two).join('\n')).toMatch(/proxy +HAProxy \(2 threads\)/);
     expect(() => parseScenarioText(`${yaml}proxy: { engine: nginx }\n`, 'x.yaml')).toThrow();
   });
