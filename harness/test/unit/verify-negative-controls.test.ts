@@ -392,6 +392,15 @@ describe('verifyRun: one negative control per rule', () => {
     for (const id of Object.keys(caught)) expect(checkOf(r, id).actual, id).not.toBe('');
   });
 
+  it('control: an add applied after the routing lag costs capacity, not correctness: reported, not judged (PASS)', () => {
+    const f = passingInput();
+    const e = f.timeline.find((x) => x.type === 'replica.ready')!;
+    f.timeline.push({ ...e, t: e.t + 900, type: 'replica.routed', applyLagMs: f.input.plan.deployment.termination.routingLagMs + 400 } as never);
+    const r = verifyRun(f.input);
+    expect(r.verdict).toBe('PASS');
+    expect(checkOf(r, 'orchestrator.control-plane-on-time').actual).toMatch(/1 adds \(max 9\d\d\.0 ms\)/);
+  });
+
   it('the bookkeeping check names each counter that is not 0, and exposes them all as numbers', () => {
     const f = passingInput();
     f.input.summary.anomalies = 2;
