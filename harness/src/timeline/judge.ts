@@ -19,75 +19,61 @@ function timing(o: StepOutcome, ctx: CheckContext): { inLoad: boolean; late: str
   return { inLoad, late: o.endMs !== null && !inLoad ? ' — after the load had ended' : '' };
 }
 
-/** rollout, rollback, rotate-secret (a rollout of the secret's new value). */
-export function rolloutJudge(o: StepOutcome, id: string, ctx: CheckContext): Check[] {
-  const { step } = o;
-  const label = step.label;
+/** The INVALID row of a step that changed nothing (a zone with no replicas, a scale to the same count…). */
+function nothingExercised(o: StepOutcome, id: string, title: string, expected: string): Check {
+  return check({
+    id,
+    group: 'events',
+    title,
+    status: 'invalid',
+    expected,
+    actual: o.detail,
+    broken: `${o.step.label} exercised nothing: ${o.detail}`,
+    explanation: NOTHING_EXERCISED,
+  });
+}
+
+/** A step judged by whether its effect was complete while the load was still being sent. */
+function completedUnderLoad(
+  o: StepOutcome,
+  id: string,
+  ctx: CheckContext,
+  words: { title: string; expected: string; notDone: string; explanation?: string },
+): Check[] {
+  if (o.status === 'no-effect') return [nothingExercised(o, id, words.title, words.expected)];
   const { inLoad, late } = timing(o, ctx);
-  const what = step.kind === 'rollback' ? 'rollback' : 'rollout';
-  const title = `${label}: its own revision completed under load`;
-  const expected = `the ${what}'s revision complete (all replicas updated and available) before the load ended, not failed or superseded first`;
-  if (o.status === 'no-effect')
-    return [
-      check({
-        id,
-        group: 'events',
-        title,
-        status: 'invalid',
-        expected,
-        actual: o.detail,
-        broken: `${label} exercised nothing: ${o.detail}`,
-        explanation: NOTHING_EXERCISED,
-      }),
-    ];
   const ok = o.status === 'took-effect' && inLoad;
   return [
     check({
       id,
       group: 'events',
-      title,
+      title: words.title,
       status: ok ? 'pass' : 'fail',
-      expected,
+      expected: words.expected,
       actual: `${o.detail}${late}`,
-      broken: `${label} did not complete: ${o.detail}${late}`,
-      explanation: ok
-        ? undefined
-        : `a ${what} that never finishes (readiness never true, progress deadline, superseded) is a failed deploy, whatever a later step does; if it was just slow, start it earlier or lengthen the load`,
+      broken: `${o.step.label} ${words.notDone}: ${o.detail}${late}`,
+      explanation: ok ? undefined : words.explanation,
     }),
   ];
 }
 
+/** rollout, rollback, rotate-secret (a rollout of the secret's new value). */
+export function rolloutJudge(o: StepOutcome, id: string, ctx: CheckContext): Check[] {
+  const what = o.step.kind === 'rollback' ? 'rollback' : 'rollout';
+  return completedUnderLoad(o, id, ctx, {
+    title: `${o.step.label}: its own revision completed under load`,
+    expected: `the ${what}'s revision complete (all replicas updated and available) before the load ended, not failed or superseded first`,
+    notDone: 'did not complete',
+    explanation: `a ${what} that never finishes (readiness never true, progress deadline, superseded) is a failed deploy, whatever a later step does; if it was just slow, start it earlier or lengthen the load`,
+  });
+}
+
 export function scaleJudge(o: StepOutcome<StepBase & { replicas: number }>, id: string, ctx: CheckContext): Check[] {
-  const { step } = o;
-  const label = step.label;
-  const { inLoad, late } = timing(o, ctx);
-  const title = `${label}: the workload reached ${step.replicas} replicas under load`;
-  const expected = `${step.replicas} replicas Ready and every retired one gone before the load ended`;
-  if (o.status === 'no-effect')
-    return [
-      check({
-        id,
-        group: 'events',
-        title,
-        status: 'invalid',
-        expected,
-        actual: o.detail,
-        broken: `${label} exercised nothing: ${o.detail}`,
-        explanation: NOTHING_EXERCISED,
-      }),
-    ];
-  const ok = o.status === 'took-effect' && inLoad;
-  return [
-    check({
-      id,
-      group: 'events',
-      title,
-      status: ok ? 'pass' : 'fail',
-      expected,
-      actual: `${o.detail}${late}`,
-      broken: `${label} did not take effect: ${o.detail}${late}`,
-    }),
-  ];
+  return completedUnderLoad(o, id, ctx, {
+    title: `${o.step.label}: the workload reached ${o.step.replicas} replicas under load`,
+    expected: `${o.step.replicas} replicas Ready and every retired one gone before the load ended`,
+    notDone: 'did not take effect',
+  });
 }
 
 /** crash-zone, hang-zone: two checks, <id>-injected and <id>-recovered. */
@@ -123,16 +109,7 @@ export function zoneFailureJudge(o: StepOutcome<StepBase & { zone: string }>, id
   }
   if (o.status === 'no-effect') {
     return [
-      check({
-        id: `${id}-injected`,
-        group: 'events',
-        title: injectedTitle,
-        status: 'invalid',
-        expected: `zone ${step.zone} failed (${step.kind}) with replicas in it`,
-        actual: o.detail,
-        broken: `${label} exercised nothing: ${o.detail}`,
-        explanation: NOTHING_EXERCISED,
-      }),
+      nothingExercised(o, `${id}-injected`, injectedTitle, `zone ${step.zone} failed (${step.kind}) with replicas in it`),
       skipped(`${id}-recovered`, 'events', recoveredTitle, expectedRecovered, 'nothing failed, so nothing had to recover'),
     ];
   }
@@ -162,19 +139,7 @@ export function zoneFailureJudge(o: StepOutcome<StepBase & { zone: string }>, id
 export function recoverZoneJudge(o: StepOutcome<StepBase & { zone: string }>, id: string, _ctx: CheckContext): Check[] {
   const { step } = o;
   const label = step.label;
-  if (o.status === 'no-effect')
-    return [
-      check({
-        id,
-        group: 'events',
-        title: label,
-        status: 'invalid',
-        expected: `zone ${step.zone} brought back up`,
-        actual: o.detail,
-        broken: `${label} exercised nothing: ${o.detail}`,
-        explanation: NOTHING_EXERCISED,
-      }),
-    ];
+  if (o.status === 'no-effect') return [nothingExercised(o, id, label, `zone ${step.zone} brought back up`)];
   const ok = o.status === 'took-effect';
   return [
     check({
