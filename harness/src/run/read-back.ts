@@ -62,7 +62,7 @@ export interface ReadBackOptions {
   listTimes?: number;
 }
 
-const READ_TRIES = 3;
+export const READ_TRIES = 3;
 
 interface Answer {
   status: number;

@@ -11,7 +11,7 @@
  *                                      apart (an answer may be lost after the write), never as durable
  */
 import type { Check } from '../../result/types.js';
-import { ReadBack } from '../../run/read-back.js';
+import { READ_TRIES, ReadBack } from '../../run/read-back.js';
 import { check, type CheckModule } from '../check.js';
 
 /** The module (registry.ts): the checks run when the run wrote (load.writes). */
@@ -139,35 +139,42 @@ export function summarizeData(input: DataInput): DataResult {
 
 export function dataChecks(d: DataResult): Check[] {
   const lost = d.missing + d.corrupt;
-  const durable: Check = {
-    id: 'data.acknowledged-writes-durable',
-    group: 'data',
-    title: 'Every acknowledged write is readable, byte for byte, after the rollout and the zone failure',
-    status: lost > 0 ? 'fail' : d.unread > 0 || d.acknowledged === 0 ? 'invalid' : 'pass',
-    expected: 'acknowledged writes missing or changed on read-back = 0',
-    actual: `${d.durable} of ${d.acknowledged} acknowledged writes read back intact; ${d.missing} missing, ${d.corrupt} changed${d.unread > 0 ? `, ${d.unread} could not be read` : ''}`,
-    numbers: { writes: d.writes, acknowledged: d.acknowledged, durable: d.durable, missing: d.missing, corrupt: d.corrupt, unread: d.unread },
-  };
-  if (lost > 0) {
-    durable.explanation = `a 2xx was sent for writes that are gone (e.g. ${d.samples.lost.slice(0, 3).join(', ')}): acknowledged before they were on the shared volume (fsync before the answer), or stored where the next replica cannot see them`;
-  } else if (d.unread > 0) {
-    durable.explanation = `the read-back got no answer for ${d.unread} write(s) after ${3} tries: the evidence is missing (not a lost write)`;
-  } else if (d.acknowledged === 0) {
-    durable.explanation = 'no write was acknowledged: there is nothing to prove durable (see the ledger checks)';
-  }
-  const phantom: Check = {
-    id: 'data.no-phantom-writes',
-    group: 'data',
-    title: 'Nothing is readable that no write of the run put there',
-    status: d.listed === null ? 'skip' : d.phantom > 0 ? 'fail' : 'pass',
-    expected: 'keys stored that no write of the run sent = 0 (writes that failed for their client but landed are counted apart)',
-    actual:
-      d.listed === null
-        ? (d.listNote ?? 'no key listing')
-        : `${d.phantom} phantom key(s) among ${d.listed} stored; ${d.landedUnacknowledged} of ${d.unacknowledged} unacknowledged write(s) landed anyway (their answer was lost)`,
-    numbers: { listed: d.listed ?? 0, phantom: d.phantom, unacknowledged: d.unacknowledged, landedUnacknowledged: d.landedUnacknowledged },
-  };
-  if (d.phantom > 0)
-    phantom.explanation = `the store holds keys no write of this run sent (e.g. ${d.samples.phantom.slice(0, 3).join(', ')}): the volume was not the run's own, or the service invents data`;
-  return [check({ ...durable, broken: `${lost} acknowledged write(s) lost` }), check({ ...phantom, broken: `${d.phantom} phantom key(s)` })];
+  const durableWhy =
+    lost > 0
+      ? `a 2xx was sent for writes that are gone (e.g. ${d.samples.lost.slice(0, 3).join(', ')}): acknowledged before they were on the shared volume (fsync before the answer), or stored where the next replica cannot see them`
+      : d.unread > 0
+        ? `the read-back got no answer for ${d.unread} write(s) after ${READ_TRIES} tries: the evidence is missing (not a lost write)`
+        : d.acknowledged === 0
+          ? 'no write was acknowledged: there is nothing to prove durable (see the ledger checks)'
+          : undefined;
+  return [
+    check({
+      id: 'data.acknowledged-writes-durable',
+      group: 'data',
+      title: 'Every acknowledged write is readable, byte for byte, after the rollout and the zone failure',
+      status: lost > 0 ? 'fail' : d.unread > 0 || d.acknowledged === 0 ? 'invalid' : 'pass',
+      expected: 'acknowledged writes missing or changed on read-back = 0',
+      actual: `${d.durable} of ${d.acknowledged} acknowledged writes read back intact; ${d.missing} missing, ${d.corrupt} changed${d.unread > 0 ? `, ${d.unread} could not be read` : ''}`,
+      numbers: { writes: d.writes, acknowledged: d.acknowledged, durable: d.durable, missing: d.missing, corrupt: d.corrupt, unread: d.unread },
+      broken: `${lost} acknowledged write(s) lost`,
+      explanation: durableWhy,
+    }),
+    check({
+      id: 'data.no-phantom-writes',
+      group: 'data',
+      title: 'Nothing is readable that no write of the run put there',
+      status: d.listed === null ? 'skip' : d.phantom > 0 ? 'fail' : 'pass',
+      expected: 'keys stored that no write of the run sent = 0 (writes that failed for their client but landed are counted apart)',
+      actual:
+        d.listed === null
+          ? (d.listNote ?? 'no key listing')
+          : `${d.phantom} phantom key(s) among ${d.listed} stored; ${d.landedUnacknowledged} of ${d.unacknowledged} unacknowledged write(s) landed anyway (their answer was lost)`,
+      numbers: { listed: d.listed ?? 0, phantom: d.phantom, unacknowledged: d.unacknowledged, landedUnacknowledged: d.landedUnacknowledged },
+      broken: `${d.phantom} phantom key(s)`,
+      explanation:
+        d.phantom > 0
+          ? `the store holds keys no write of this run sent (e.g. ${d.samples.phantom.slice(0, 3).join(', ')}): the volume was not the run's own, or the service invents data`
+          : undefined,
+    }),
+  ];
 }

@@ -29,32 +29,35 @@ export interface SecretsEvidence {
 
 export function secretsChecks(e: SecretsEvidence): Check[] {
   const denied = e.status401 + e.status403;
-  const auth: Check = {
-    id: 'secrets.no-auth-failures',
-    group: 'secrets',
-    title: 'No request was refused for its credentials (through every rotation)',
-    status: denied === 0 ? 'pass' : 'fail',
-    expected: '401 + 403 answers = 0',
-    actual: `${denied} (401: ${e.status401}, 403: ${e.status403}) over ${e.rotations} rotation(s)`,
-    numbers: { status401: e.status401, status403: e.status403, rotations: e.rotations },
-  };
-  if (denied > 0)
-    auth.explanation =
-      'replicas refused the token the clients held: a rotation must accept the old and the new value until every client has the new one (an overlap window)';
-  const leak: Check = {
-    id: 'secrets.not-leaked',
-    group: 'secrets',
-    title: 'No artifact of the run holds a secret value',
-    status: e.leaks.length === 0 ? 'pass' : 'fail',
-    expected: 'artifacts holding a generated secret value = 0',
-    actual: e.leaks.length === 0 ? `0 of ${e.scanned.length} scanned` : `${e.leaks.length} of ${e.scanned.length} scanned: ${e.leaks.join(', ')}`,
-    numbers: { scanned: e.scanned.length, leaks: e.leaks.length },
-  };
-  if (e.leaks.length > 0)
-    leak.explanation = 'a secret value was written where it does not belong (a log line, a report): whoever reads the artifacts has the credential';
+  const leaked = e.leaks.length > 0;
   return [
-    check({ ...auth, broken: `${denied} request(s) refused for their credentials` }),
-    check({ ...leak, broken: `a secret value in ${e.leaks.join(', ')}` }),
+    check({
+      id: 'secrets.no-auth-failures',
+      group: 'secrets',
+      title: 'No request was refused for its credentials (through every rotation)',
+      status: denied === 0 ? 'pass' : 'fail',
+      expected: '401 + 403 answers = 0',
+      actual: `${denied} (401: ${e.status401}, 403: ${e.status403}) over ${e.rotations} rotation(s)`,
+      numbers: { status401: e.status401, status403: e.status403, rotations: e.rotations },
+      broken: `${denied} request(s) refused for their credentials`,
+      explanation:
+        denied > 0
+          ? 'replicas refused the token the clients held: a rotation must accept the old and the new value until every client has the new one (an overlap window)'
+          : undefined,
+    }),
+    check({
+      id: 'secrets.not-leaked',
+      group: 'secrets',
+      title: 'No artifact of the run holds a secret value',
+      status: leaked ? 'fail' : 'pass',
+      expected: 'artifacts holding a generated secret value = 0',
+      actual: leaked ? `${e.leaks.length} of ${e.scanned.length} scanned: ${e.leaks.join(', ')}` : `0 of ${e.scanned.length} scanned`,
+      numbers: { scanned: e.scanned.length, leaks: e.leaks.length },
+      broken: `a secret value in ${e.leaks.join(', ')}`,
+      explanation: leaked
+        ? 'a secret value was written where it does not belong (a log line, a report): whoever reads the artifacts has the credential'
+        : undefined,
+    }),
   ];
 }
 
