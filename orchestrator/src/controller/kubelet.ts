@@ -140,8 +140,6 @@ export class Kubelet {
       record.readySinceMs = now;
       if (record.firstReadyMs === null) {
         record.firstReadyMs = now;
-        // Before it is routed: from now on it serves, at the serving CPU priority (runtime/priorities.ts).
-        this.ctx.runtime.markReady?.(record.id);
         this.onFirstReady(record);
       }
       this.ctx.record({ t: now, type: 'replica.ready', ...this.ctx.ref(record) });

@@ -28,7 +28,7 @@ interface ProcessReplica extends BookedReplica {
   env: Record<string, string>;
   child: ChildProcess;
   pid: number;
-  /** Given the serving CPU priority (markReady). */
+  /** Given the serving CPU priority (becameReady). */
   serving: boolean;
 }
 
@@ -155,11 +155,13 @@ export class ProcessRuntime implements Runtime {
     return this.book.inspect(replicaId, { pid: this.book.get(replicaId).pid, containerId: null });
   }
 
-  markReady(replicaId: string): void {
+  becameReady(replicaId: string): Promise<null> {
     const replica = this.book.get(replicaId);
-    if (replica.serving || replica.exit) return;
-    replica.serving = true;
-    this.renice(replica, 'serving');
+    if (!replica.serving && !replica.exit) {
+      replica.serving = true;
+      this.renice(replica, 'serving');
+    }
+    return Promise.resolve(null);
   }
 
   /** Said once: a refused renice (EPERM) leaves priorities as they are for the rest of the run. */

@@ -114,7 +114,8 @@ export interface Runtime {
   start(launch: ReplicaLaunch): Promise<StartedReplica>;
   /**
    * The replica passed its readiness probe for the first time: a runtime that ranks booting
-   * replicas below serving ones raises it now, and reports the boot's CPU. Optional.
+   * replicas below serving ones raises it now (process: nice value, priorities.ts; docker:
+   * cpu.shares), and reports the boot's CPU when it can. Optional; idempotent.
    */
   becameReady?(replicaId: string): Promise<ReadyCost | null>;
   /** The choices this runtime made by itself, for the report. Optional. */
@@ -129,11 +130,6 @@ export interface Runtime {
   pause(replicaId: string): Promise<void>;
   resume(replicaId: string): Promise<void>;
   inspect(replicaId: string): ReplicaInspect;
-  /**
-   * Its readiness probe passed for the first time: a runtime that starts replicas at a lower CPU
-   * priority (process runtime, priorities.ts) gives it the serving one. Optional; idempotent.
-   */
-  markReady?(replicaId: string): void;
   /** The last `tail` lines of stdout+stderr. */
   logs(replicaId: string, tail: number): Promise<string[]>;
   /** Exits nobody asked for (crash) and asked-for exits alike; returns an unsubscribe. */

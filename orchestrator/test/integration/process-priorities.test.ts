@@ -45,7 +45,7 @@ it.skipIf(!permitted)('a booting replica runs at the booting nice value, a Ready
   runtimes.push(runtime);
   const a = await runtime.start(launch('prio-a'));
   const b = await runtime.start(launch('prio-b'));
-  runtime.markReady('prio-a');
+  await runtime.becameReady('prio-a');
   const servingNice = niceOf(a.pid!);
   const bootingNice = niceOf(b.pid!);
   expect(bootingNice).toBe(10);
@@ -54,7 +54,7 @@ it.skipIf(!permitted)('a booting replica runs at the booting nice value, a Ready
   // Node's threads (libuv pool, V8 platform) follow: setpriority is per thread on Linux.
   expect(new Set(threadNices(a.pid!))).toEqual(new Set([base]));
   expect(new Set(threadNices(b.pid!))).toEqual(new Set([10]));
-  runtime.markReady('prio-b');
+  await runtime.becameReady('prio-b');
   expect(new Set(threadNices(b.pid!))).toEqual(new Set([base]));
 });
 
@@ -62,6 +62,6 @@ it('without priorities a replica keeps the nice value it inherited', async () =>
   const runtime = new ProcessRuntime();
   runtimes.push(runtime);
   const a = await runtime.start(launch('prio-none'));
-  runtime.markReady('prio-none');
+  await runtime.becameReady('prio-none');
   expect(niceOf(a.pid!)).toBe(os.getPriority());
 });
