@@ -10,6 +10,7 @@ import { DASH, fmtDuration, fmtInt, fmtMs, fmtNum, fmtOffset, fmtPct, fmtRate, f
 
 import { VERDICT_MARK, VERDICT_TONE, at, code, ms, num, sorted, strong, toned, zeroCount } from './doc-model.js';
 import type { Block, Cell, DocOptions, Inline, ReportDoc, Rich, Section, TableBlock, Tone } from './doc-model.js';
+import { cpuBudgetParts } from '../verify/cpu-budget.js';
 import {
   breakdown,
   checkCountsLine,
@@ -110,14 +111,12 @@ function loadSection(r: RunResult): Section {
 /** Where the machine's CPU went per request (older results and runs without samples have none). */
 function cpuBudgetFact(b: LoadResult['cpuBudget']): { label: string; value: Rich }[] {
   if (!b) return [];
-  const us = (v: number | null): string => (v === null ? 'not measured' : `${v.toFixed(0)} µs`);
   return [
     {
       label: 'CPU per request',
       value: [
         strong(`${b.totalUs.toFixed(0)} µs`, b.totalUs > b.goalUs ? 'warn' : undefined),
-        ` all-in (goal ≤ ${b.goalUs} µs) · driver ${us(b.driverUs)} · data plane ${us(b.dataPlaneUs)} · replicas ${us(b.replicasUs)} · booting ${us(b.bootingUs)} · ` +
-          `harness rest ${us(b.harnessRestUs)} · kernel & rest ${us(b.kernelAndRestUs)} (${fmtInt(b.requests)} requests over ${fmtDuration(b.spanMs)}, ${b.cpus} CPUs)`,
+        ` all-in (goal ≤ ${b.goalUs} µs) · ${cpuBudgetParts(b, ' µs')} (${fmtInt(b.requests)} requests over ${fmtDuration(b.spanMs)}, ${b.cpus} CPUs)`,
       ],
     },
   ];

@@ -94,9 +94,18 @@ function dataPlaneCores(x: MachineSample): number | null {
 
 /** "62 µs all-in: driver 18 · data plane 20 · …", parts not measured said so. */
 export function describeCpuBudget(b: CpuBudget): string {
-  const f = (v: number | null): string => (v === null ? 'not measured' : `${v.toFixed(0)}`);
-  return (
-    `${b.totalUs.toFixed(0)} µs of CPU per request all-in (goal ≤ ${b.goalUs}): driver ${f(b.driverUs)} · data plane ${f(b.dataPlaneUs)} · ` +
-    `replicas ${f(b.replicasUs)} · booting replicas ${f(b.bootingUs)} · harness rest ${f(b.harnessRestUs)} · kernel & rest ${b.kernelAndRestUs.toFixed(0)}`
-  );
+  return `${b.totalUs.toFixed(0)} µs of CPU per request all-in (goal ≤ ${b.goalUs}): ${cpuBudgetParts(b)}`;
+}
+
+/** "driver 18 · data plane 20 · … · kernel & rest 7", each figure followed by `unit`; a part not measured says so. */
+export function cpuBudgetParts(b: CpuBudget, unit = ''): string {
+  const parts: Array<[string, number | null]> = [
+    ['driver', b.driverUs],
+    ['data plane', b.dataPlaneUs],
+    ['replicas', b.replicasUs],
+    ['booting replicas', b.bootingUs],
+    ['harness rest', b.harnessRestUs],
+    ['kernel & rest', b.kernelAndRestUs],
+  ];
+  return parts.map(([name, v]) => `${name} ${v === null ? 'not measured' : `${v.toFixed(0)}${unit}`}`).join(' · ');
 }
