@@ -135,10 +135,11 @@ describe.each(UPSTREAM_CLIENTS)('upstream client: %s', (client) => {
     });
 
     it('after a connect failure (request never sent), POST is retried too', async () => {
+      // r2 listens first: started after the kill, it could be given the dead one's freed port (seen once in CI-like runs).
+      ups = [await startUpstream('r2')];
       const dead = await startUpstream('dead');
       const deadEndpoint = dead.endpoint();
       await dead.kill(); // its port now refuses connections
-      ups = [await startUpstream('r2')];
       proxy = await startServiceProxy(proxyConfig('retry-test', withClient(client, noEjection)));
       await proxy.addEndpoint(deadEndpoint);
       await proxy.addEndpoint(ups[0]!.endpoint());
