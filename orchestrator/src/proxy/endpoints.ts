@@ -190,6 +190,9 @@ export class EndpointTable {
   /**
    * The next endpoint in round-robin order that is not in `tried` (retries always go to a
    * different replica: Envoy previous_hosts, HAProxy redispatch). null = nowhere to go.
+   * A retry prefers a zone none of its failed tries was in (Envoy's previous_priorities, per
+   * zone): when a zone dies with three replicas in it, three tries that only avoid the replicas
+   * already tried can all land there (measured: 3 requests lost in 12 crashes under load).
    * Retries turn their own cursor, so they neither shift the rotation of first attempts (a dead
    * replica would otherwise be picked first by every request) nor all land on one neighbour.
    */
@@ -207,13 +210,25 @@ export class EndpointTable {
     }
     let passedOver: Endpoint | null = null;
     let passedOverNext = 0;
+    let sameZone: Endpoint | null = null;
+    let sameZoneNext = 0;
     for (let k = 0; k < n; k++) {
       let i = retry ? this.rrRetry : this.rr;
       if (i >= n) i = 0;
       if (retry) this.rrRetry = i + 1;
       else this.rr = i + 1;
       const ep = list[i] as Endpoint;
-      if (retry && tried.includes(ep)) continue;
+      if (retry) {
+        if (tried.includes(ep)) continue;
+        if (triedZone(tried, ep.zone)) {
+          if (sameZone === null) {
+            sameZone = ep;
+            sameZoneNext = i + 1;
+          }
+          continue;
+        }
+        return ep;
+      }
       if (gate && !this.takesTurn(ep, now)) {
         if (passedOver === null) {
           passedOver = ep;
@@ -222,6 +237,11 @@ export class EndpointTable {
         continue;
       }
       return ep;
+    }
+    // Every replica not tried yet is in a zone that already failed this request: take one anyway.
+    if (sameZone !== null) {
+      this.rrRetry = sameZoneNext;
+      return sameZone;
     }
     // Everyone is warming (a deployment that just started): no one is held back, in turn.
     if (passedOver !== null) {
@@ -373,4 +393,9 @@ export class EndpointTable {
     this.fallback = fallback;
     this.warmUntil = warmUntil > this.clock.now() ? warmUntil : 0;
   }
+}
+
+function triedZone(tried: readonly Endpoint[], zone: string): boolean {
+  for (const t of tried) if (t.zone === zone) return true;
+  return false;
 }

@@ -69,6 +69,29 @@ describe('routing', () => {
     expect(first).toEqual(['dead', 'r2', 'r3', 'dead', 'r2', 'r3']);
     expect(retried).toEqual(['r2', 'r3']); // spread, not all on one neighbour
   });
+  it('a retry goes to a zone none of its failed tries was in, while there is one; then to the failed zone', () => {
+    // Zone b holds three replicas: a retry that only avoided the replicas tried could spend all
+    // three tries in a dead zone b (b1 → b2 → b3).
+    const { t, ep } = table([
+      ['a1', 'a'],
+      ['b1', 'b'],
+      ['b2', 'b'],
+      ['b3', 'b'],
+      ['c1', 'c'],
+    ]);
+    const second: string[] = [];
+    for (let i = 0; i < 6; i++) second.push(t.pick([ep('b1')])?.id ?? '-');
+    expect(second).toEqual(['a1', 'c1', 'a1', 'c1', 'a1', 'c1']);
+    expect(t.pick([ep('b1'), ep('a1')])?.id).toBe('c1');
+    // Every zone has failed this request: any replica not tried yet.
+    expect(t.pick([ep('b1'), ep('a1'), ep('c1')])?.id).toMatch(/^b[23]$/);
+    // One zone only: the old rule, a replica not tried yet.
+    const one = table([
+      ['r1', 'a'],
+      ['r2', 'a'],
+    ]);
+    expect(one.t.pick([one.ep('r1')])?.id).toBe('r2');
+  });
   it('draining endpoints leave the rotation but serve when nothing else is left (ProxyTerminatingEndpoints)', () => {
     const { t, ep } = table([
       ['r1', 'a'],
