@@ -105,8 +105,8 @@ export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'raw';
 
 /**
  * Health-check defaults of the HAProxy data plane, where they differ from the Node proxy's.
- * HAProxy's passive observation (`observe layer7`) never sees a try that was L7-retried (the
- * retry path returns before health_adjust), and `option redispatch` only avoids the *previous*
+ * HAProxy's passive observation (`observe layer4`) sees failed connects only, never a try
+ * that timed out (a hung replica accepts connections), and `option redispatch` only avoids the *previous*
  * server, so with two hung replicas a request can spend all its tries on them: the active check
  * is the only detector, and it must mark a frozen replica down within about two per-try
  * timeouts. Measured (zone hang, 6 replicas, perTryTimeout 400 ms): 500 ms × 3 → 3-7 failed
@@ -125,8 +125,10 @@ export const HAPROXY_HEALTH_CHECK_DEFAULTS: Pick<ProxyHealthCheckConfig, 'timeou
  * checks mark it down (HAProxy logs "503 0 SC-- +2" and, on a keep-alive connection that is not
  * the client's first request, closes it without the 503: a reset for the client). Measured (6
  * replicas over 3 zones, 2 SIGKILLed at once, 64 connections, 20 crashes each): 3 tries → 7
- * requests lost in 6 of 20 crashes; 4 tries → 0 of 20. The Node proxy avoids every replica
- * already tried, so 3 is enough there.
+ * requests lost in 6 of 20 crashes; 4 tries → 0 of 20. A zone of three dead replicas still
+ * lost requests with 4 tries (b1 → b2 → b3 → b1) until a first failed connect marked a replica
+ * down (config.ts, passive ejection). The Node proxy avoids every replica already tried and
+ * prefers a zone that has not failed the request, so 3 is enough there.
  */
 export const HAPROXY_MAX_ATTEMPTS_DEFAULT = 4;
 

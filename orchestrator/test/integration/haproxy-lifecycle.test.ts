@@ -165,7 +165,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(text).toContain('  bind 127.0.0.1:1\n');
       expect(text).not.toContain('prometheus-exporter');
       expect(addServerCommand('r1', { host: '127.0.0.1', port: 8080 }, c)).toBe(
-        'add server replicas/r1 127.0.0.1:8080 check inter 250 fastinter 250 downinter 250 fall 2 rise 2 observe layer7 error-limit 3 on-error mark-down maxconn 32 pool-max-conn 32 pool-purge-delay 500',
+        'add server replicas/r1 127.0.0.1:8080 check inter 250 fastinter 250 downinter 250 fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down maxconn 32 pool-max-conn 32 pool-purge-delay 500',
       );
       const off = renderDataPlaneConfig({
         config: proxyConfig('cfg', { retries: { enabled: false } }),

