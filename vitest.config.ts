@@ -12,6 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          isolate: false,
           sequence: { groupOrder: 0 },
           include: ['{contract,sample-app,orchestrator,harness}/test/unit/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 20_000,
@@ -20,6 +21,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          isolate: false,
           sequence: { groupOrder: 1 },
           include: ['{sample-app,orchestrator,harness}/test/integration/**/*.test.ts', 'test/integration/**/*.test.ts'],
           fileParallelism: false,

@@ -24,7 +24,7 @@ function expectFailedRequestsListed(result: RunResult, dir: string): void {
 const ROLLOUT = `
 name: neg
 deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 600, duration: 8s, warmup: 1500ms, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
+load: { rate: 600, duration: 6s, warmup: 1500ms, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `;
@@ -95,7 +95,7 @@ timeline:
 name: neg-sigterm
 target: { drainDelay: 500ms }
 deployment: { replicas: 2, zones: [a, b], termination: { gracePeriod: 2s } }
-load: { rate: 300, duration: 8s, warmup: 1s }
+load: { rate: 300, duration: 6s, warmup: 1s }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `,
@@ -113,7 +113,7 @@ timeline:
 name: neg-ready-early
 target: { warmup: 1500ms }
 deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 600, duration: 8s, warmup: 1s }
+load: { rate: 600, duration: 6s, warmup: 1s }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `,
@@ -146,7 +146,7 @@ load: { rate: 500, duration: 6s, warmup: 1s }
 name: neg-slow
 deployment: { replicas: 4, zones: [a, b] }
 proxy: { perTryTimeout: 500ms }
-load: { rate: 400, duration: 10s, warmup: 1s }
+load: { rate: 400, duration: 8s, warmup: 1s }
 timeline:
   - { at: 2s, action: rollout, version: v2 }
 `,

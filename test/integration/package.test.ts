@@ -214,7 +214,11 @@ describe('the npm package, installed into an empty project', () => {
     const verdict = expectPassOrStarved({ verdict: result.verdict ?? 'none', checks: result.checks ?? [] }, explain(r));
     expect(r.status, explain(r)).toBe(verdict === 'PASS' ? 0 : 3);
     const dir = join(project, 'reports', result.run!.id);
-    for (const f of ['result.json', 'report.html', 'junit.xml']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of ['result.json', 'report.md', 'report.html', 'junit.xml', 'bench-bigger.json', 'bench-smaller.json']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(project, 'reports', 'latest', 'result.json'), 'utf8')).toContain(result.run!.id);
+    expect(r.stderr).toMatch(verdict === 'PASS' ? /PASS/ : /INVALID/);
     // Every request, warm-up included: at least the measured window's, each with its own id.
     const ledger = readFileSync(join(project, 'ledger.csv'), 'utf8').trimEnd().split('\n');
     expect(ledger[0]).toBe('id,seq,t_ms,send_lag_ms,latency_ms,outcome,status,replica,attempts');

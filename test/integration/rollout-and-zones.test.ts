@@ -15,7 +15,7 @@ describe('rolling update, zone crash, zone hang (real processes, real traffic)',
     const { result } = await runYaml(`
 name: it-rollout
 ${SIX_OVER_THREE}
-load: { rate: 800, duration: 12s, warmup: 2s }
+load: { rate: 800, duration: 10s, warmup: 2s }
 timeline:
   - { at: 3s, action: rollout, version: v2 }
 `);
@@ -43,10 +43,10 @@ timeline:
     const { result } = await runYaml(`
 name: it-crash
 deployment: { replicas: 6, zones: [a, b, c], zoneFailureDetection: 2s }
-load: { rate: 800, duration: 12s, warmup: 2s }
+load: { rate: 800, duration: 10s, warmup: 2s }
 timeline:
   - { at: 3s, action: crash-zone, zone: b }
-  - { at: 9s, action: recover-zone, zone: b }
+  - { at: 7s, action: recover-zone, zone: b }
 `);
     expectPassOrStarved(result, explain(result));
     expect(result.load.failed).toBe(0);
@@ -67,10 +67,10 @@ timeline:
 name: it-hang
 deployment: { replicas: 6, zones: [a, b, c] }
 proxy: { perTryTimeout: 400ms }
-load: { rate: 600, duration: 12s, warmup: 2s, timeout: 10s }
+load: { rate: 600, duration: 10s, warmup: 2s, timeout: 10s }
 timeline:
   - { at: 3s, action: hang-zone, zone: c }
-  - { at: 9s, action: recover-zone, zone: c }
+  - { at: 7s, action: recover-zone, zone: c }
 `);
     const verdict = expectPassOrStarved(result, explain(result));
     expect(result.load.failed).toBe(0);
@@ -79,29 +79,5 @@ timeline:
     // when the machine kept the instrument fed).
     const during = result.disruption.events.find((e) => e.kind === 'zone-hang');
     if (verdict === 'PASS') expect(during?.during.latency.maxMs ?? 0).toBeLessThan(2500);
-  });
-
-  it('negative control: a replica that exits at once on SIGTERM, with proxy retries off, fails requests during the rollout', async () => {
-    const { result } = await runYaml(
-      `
-name: it-abrupt
-deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 800, duration: 10s, warmup: 2s, requests: [{ path: "/work?ms=20" }] }
-timeline:
-  - { at: 3s, action: rollout, version: v2 }
-`,
-      { appFaults: ['abrupt-exit'], noRetries: true },
-    );
-    expect(result.verdict).toBe('FAIL');
-    expect(result.exitCode).toBe(1);
-    expect(result.load.failed).toBeGreaterThan(0);
-    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
-    // The failures are attributed to the rollout and to the replicas that died.
-    const steps = Object.keys(result.failures.byStep);
-    expect(
-      steps.some((s) => s.includes('rollout')),
-      JSON.stringify(result.failures.byStep),
-    ).toBe(true);
-    expect(result.failures.sample.length).toBeGreaterThan(0);
   });
 });

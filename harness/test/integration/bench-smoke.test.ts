@@ -58,7 +58,7 @@ it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each w
   const out = mkdtempSync(join(tmpdir(), 'zd-bench-smoke-'));
   dirs.push(out);
   const run = await runBounded(
-    [BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '2', '--warmup', '1', '--runs', '1', '--boots', '1', '--out', out],
+    [BENCH, '--quick', '--no-ceiling', '--boot-containers', '0', '--seconds', '1', '--warmup', '0', '--runs', '1', '--boots', '1', '--out', out],
     60_000,
   );
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);

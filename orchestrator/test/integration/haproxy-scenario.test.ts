@@ -78,7 +78,7 @@ describe.skipIf(!avail.ok)(suite, () => {
 name: it-haproxy-rollout
 deployment: { replicas: 6, zones: [a, b, c], strategy: { maxSurge: 25%, maxUnavailable: 25% } }
 proxy: { engine: haproxy }
-load: { rate: 400, duration: 12s, warmup: 2s }
+load: { rate: 400, duration: 10s, warmup: 2s }
 timeline:
   - { at: 3s, action: rollout, version: v2 }
 `);
@@ -120,10 +120,10 @@ timeline:
 name: it-haproxy-hang
 deployment: { replicas: 6, zones: [a, b, c] }
 proxy: { engine: haproxy, perTryTimeout: 700ms }
-load: { rate: 300, duration: 12s, warmup: 2s, timeout: 10s }
+load: { rate: 300, duration: 10s, warmup: 2s, timeout: 10s }
 timeline:
   - { at: 3s, action: hang-zone, zone: c }
-  - { at: 9s, action: recover-zone, zone: c }
+  - { at: 7s, action: recover-zone, zone: c }
 `);
     expect(result.verdict, explain(result)).toBe('PASS');
     expect(result.load.failed).toBe(0);
@@ -141,10 +141,10 @@ timeline:
 name: it-haproxy-crash
 deployment: { replicas: 6, zones: [a, b, c], zoneFailureDetection: 2s }
 proxy: { engine: haproxy }
-load: { rate: 400, duration: 12s, warmup: 2s }
+load: { rate: 400, duration: 10s, warmup: 2s }
 timeline:
   - { at: 3s, action: crash-zone, zone: b }
-  - { at: 9s, action: recover-zone, zone: b }
+  - { at: 7s, action: recover-zone, zone: b }
 `,
       { prometheus: 'auto' },
     );
