@@ -11,12 +11,16 @@ import { connect } from 'node:net';
 export type DockerEndpointMode = 'auto' | 'published' | 'container';
 export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container'];
 /**
- * Published ports by default, for now: on the bridge a crashed container's address stops answering
- * (no reset), so a zone crash costs per-try timeouts where a published port refuses at once, and
- * the Docker demo's failures under a crash were not explained yet (README, Runtimes). `auto`
- * (ZERODROP_DOCKER_ENDPOINT=auto) takes the bridge when it answers.
+ * The bridge when it answers (`auto`). A crashed container's bridge address no longer answers;
+ * measured on the demo (2-core VM, 1,500-2,000 req/s), its in-flight and new requests failed as
+ * resets and connect errors, retried within 120-360 ms, never a connect timeout. Docker crash
+ * runs that lost requests kept `published` the default while unexplained; one cause found since,
+ * three tries landing in one dead zone, is gone (the Node proxy's retries prefer another zone,
+ * proxy/endpoints.ts). Published ports cost a
+ * docker-proxy hop: the demo FAILed at 2,000 req/s there (3,057 per-try timeouts), PASSed at 1,500
+ * (2 of 2) on the bridge.
  */
-export const DEFAULT_DOCKER_ENDPOINT: DockerEndpointMode = 'published';
+export const DEFAULT_DOCKER_ENDPOINT: DockerEndpointMode = 'auto';
 
 export function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
   return typeof x === 'string' && (DOCKER_ENDPOINT_MODES as readonly string[]).includes(x);
