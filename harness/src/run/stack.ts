@@ -9,6 +9,7 @@
  */
 import {
   applyHarnessPriority,
+  restoreHarnessPriority,
   createRuntime,
   CPU_PRIORITIES_ENV,
   DeploymentController,
@@ -107,6 +108,7 @@ export async function closeStack(parts: StackParts): Promise<void> {
     else if (parts.runtime) await parts.runtime.destroy();
   } finally {
     if (parts.proxy) await parts.proxy.close();
+    restoreHarnessPriority();
   }
 }
 

@@ -13,6 +13,7 @@
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { inheritAutogroupNice } from './priorities.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -33,11 +34,14 @@ export function withPdeathsig(argv: readonly string[]): string[] {
 /** Spawns argv under pdeathsig, in its own process group (detached). */
 export function spawnInGroup(argv: readonly string[], options: { env: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
   const [file, ...args] = withPdeathsig(argv);
-  return spawn(file as string, args, {
+  const child = spawn(file as string, args, {
     env: options.env,
-    detached: true, // own process group: a Ctrl-C in the terminal goes to the harness only
+    detached: true, // own process group and session: a Ctrl-C in the terminal goes to the harness only
     stdio: options.stdio,
   });
+  // A session of its own is an autogroup of its own: keep the harness's rank (priorities.ts).
+  if (child.pid !== undefined) inheritAutogroupNice(child.pid);
+  return child;
 }
 
 /** `signal` to the process group of `pid`, else to the process alone; never throws (it may be gone). */

@@ -1,13 +1,15 @@
 /**
  * CPU priorities in the process runtime (runtime/priorities.ts): a booting replica runs at the
  * booting nice value until it is marked Ready, then at the serving one, on every thread; read
- * back from /proc/PID/stat field 19 of real sample-app processes. No timing involved.
+ * back from /proc/PID/stat field 19 of real sample-app processes. No timing involved. With
+ * sched_autogroup on, each replica is a session of its own, so the rank that counts is its
+ * autogroup's nice (/proc/PID/autogroup): set the same way, and the harness's own put back after.
  */
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { sampleAppEntry } from '../../../harness/src/paths.js';
-import { niceOf } from '../../src/runtime/priorities.js';
+import { applyHarnessPriority, autogroupNiceOf, autogroupOf, niceOf, restoreHarnessPriority } from '../../src/runtime/priorities.js';
 import { ProcessRuntime } from '../../src/runtime/process.js';
 import type { ReplicaLaunch } from '../../src/runtime/types.js';
 import { DEFAULT_RESOURCES } from '../../src/spec.js';
@@ -65,3 +67,26 @@ it('without priorities a replica keeps the nice value it inherited', async () =>
   await runtime.becameReady('prio-none');
   expect(niceOf(a.pid!)).toBe(os.getPriority());
 });
+
+const autogroups = autogroupOf(process.pid) !== null;
+
+it.skipIf(!permitted || !autogroups)(
+  "each replica leads an autogroup whose nice follows its phase; the harness's autogroup outranks them and is given back",
+  async () => {
+    const before = autogroupNiceOf(process.pid);
+    applyHarnessPriority({ harness: -5, booting: 10, serving: 0 });
+    try {
+      expect(autogroupNiceOf(process.pid)).toBe(-5);
+      const runtime = new ProcessRuntime({ priorities: { booting: 10, serving: 0 } });
+      runtimes.push(runtime);
+      const a = await runtime.start(launch('prio-ag'));
+      expect(autogroupOf(a.pid!)).not.toBe(autogroupOf(process.pid)); // detached: a session of its own
+      expect(autogroupNiceOf(a.pid!)).toBe(10);
+      await runtime.becameReady('prio-ag');
+      expect(autogroupNiceOf(a.pid!)).toBe(0);
+    } finally {
+      restoreHarnessPriority();
+    }
+    expect(autogroupNiceOf(process.pid)).toBe(before);
+  },
+);
