@@ -148,7 +148,7 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   { name: 'ZERODROP_DOCKER_CPU_SHARES', text: 'docker runtime: <booting>:<serving> cpu.shares (default 512:1024)' },
   {
     name: 'ZERODROP_CPU_PRIORITIES',
-    text: 'off (default) | on (harness and HAProxy at nice -5, a booting replica at nice 10 until Ready) | harness=N,booting=N,serving=N',
+    text: 'on (default: harness and HAProxy at nice -5, a booting replica at nice 10 until Ready; thread and autogroup nice) | off | harness=N,booting=N,serving=N',
   },
   { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: "docker runtime: auto (default) | engine (the engine's own default) | a cgroup path" },
   { name: 'ZERODROP_FAULTS', text: 'sample-app: fault switches, comma-separated (what --app-fault sets)' },

@@ -4,8 +4,9 @@ import { isZerodropError } from '../../../common/src/errors.js';
 import { DEFAULT_CPU_PRIORITIES, niceOf, parseCpuPriorities } from '../../src/runtime/priorities.js';
 
 describe('parseCpuPriorities', () => {
-  it('off when unset or off, the defaults when on, a subset overrides the defaults', () => {
-    expect(parseCpuPriorities(undefined)).toBeNull();
+  it('the defaults when unset or on, off only when asked, a subset overrides the defaults', () => {
+    expect(parseCpuPriorities(undefined)).toEqual(DEFAULT_CPU_PRIORITIES);
+    expect(parseCpuPriorities('')).toEqual(DEFAULT_CPU_PRIORITIES);
     expect(parseCpuPriorities('off')).toBeNull();
     expect(parseCpuPriorities('on')).toEqual(DEFAULT_CPU_PRIORITIES);
     expect(parseCpuPriorities('booting=15, harness=0')).toEqual({ ...DEFAULT_CPU_PRIORITIES, booting: 15, harness: 0 });
