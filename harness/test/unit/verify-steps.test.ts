@@ -45,6 +45,20 @@ function endedOn(f: Fixture, version: string): void {
   f.input.controller = { ...f.input.controller, view: () => ({ ...v, version, replicas: v.replicas.map((x) => ({ ...x, version })) }) };
 }
 
+/** A manual rollback at 5 s (to revision 1, v1) that completed in 700 ms. */
+function completedRollback(f: Fixture): void {
+  addStep(
+    f,
+    { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined },
+    [
+      { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
+      { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
+      { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
+    ],
+    5700,
+  );
+}
+
 const rollout = (atMs: number, version: string): PlannedStep => ({ atMs, kind: 'rollout', label: `rollout ${version} at ${atMs / 1000}s`, patch: { version } });
 
 type Case = [what: string, mutate: (f: Fixture) => void, caught: Record<string, CheckStatus>, verdict: Verdict];
@@ -118,16 +132,7 @@ const CASES: Case[] = [
   [
     'a rollback step that completes passes, and final-version expects the version rolled back to',
     (f) => {
-      addStep(
-        f,
-        { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined },
-        [
-          { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
-          { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
-          { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
-        ],
-        5700,
-      );
+      completedRollback(f);
       endedOn(f, 'v1');
     },
     {},
@@ -136,16 +141,7 @@ const CASES: Case[] = [
   [
     'a rollback step whose replicas end on the rolled-out version: final-version FAILs (it follows the later rollback)',
     (f) => {
-      addStep(
-        f,
-        { atMs: 5000, kind: 'rollback', label: 'rollback at 5s', toRevision: undefined },
-        [
-          { t: 5000, type: 'rollback.started', toRevision: 1, version: 'v1', automatic: false },
-          { t: 5000, type: 'rollout.started', revision: 1, version: 'v1', fromVersion: 'v2' },
-          { t: 5700, type: 'rollout.completed', revision: 1, version: 'v1', durationMs: 700 },
-        ],
-        5700,
-      );
+      completedRollback(f);
     },
     { 'events.final-version': 'fail' },
     'FAIL',

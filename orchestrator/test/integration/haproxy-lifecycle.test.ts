@@ -132,31 +132,16 @@ describe.skipIf(!avail.ok)(suite, () => {
         healthCheck: HAPROXY_HEALTH_CHECK_DEFAULTS,
         upstream: { connectTimeoutMs: 500, connectionsPerReplica: 32, keepAliveTimeoutMs: 2000 },
       });
-      const text = renderDataPlaneConfig({
-        config: c,
-        port: 1,
-        socketPath: '/s',
-        threads: 1,
-        maxconn: 4096,
-        nativeMetricsPort: null,
-        hardStopAfterMs: 10_000,
-        errorsMapPath: '/m',
-      });
+      // A config rendered outside a running data plane (no socket, map or metrics port needed).
+      const render = (config: typeof c, maxconn = 4096, hardStopAfterMs = 10_000): string =>
+        renderDataPlaneConfig({ config, port: 1, socketPath: '/s', threads: 1, maxconn, nativeMetricsPort: null, hardStopAfterMs, errorsMapPath: '/m' });
+      const text = render(c);
       expect(text).toContain('  retries 2\n');
       expect(text).toContain('  option redispatch 1\n');
       expect(text).toContain('  retry-on conn-failure empty-response response-timeout\n');
       expect(text).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE\n');
       // Writes are replayed only when the scenario declares them idempotent (proxy.idempotentWrites).
-      const writes = renderDataPlaneConfig({
-        config: { ...c, retries: { ...c.retries, idempotentWrites: true } },
-        port: 1,
-        socketPath: '/s',
-        threads: 1,
-        maxconn: 4096,
-        nativeMetricsPort: null,
-        hardStopAfterMs: 10_000,
-        errorsMapPath: '/m',
-      });
+      const writes = render({ ...c, retries: { ...c.retries, idempotentWrites: true } });
       expect(writes).toContain('  http-request disable-l7-retry unless METH_GET or METH_OPTIONS or METH_TRACE or METH_PUT or METH_DELETE\n');
       expect(text).toContain('  timeout server 1s\n');
       expect(text).toContain('  timeout connect 500ms\n');
@@ -167,16 +152,7 @@ describe.skipIf(!avail.ok)(suite, () => {
       expect(addServerCommand('r1', { host: '127.0.0.1', port: 8080 }, c)).toBe(
         'add server replicas/r1 127.0.0.1:8080 check inter 250 fastinter 250 downinter 250 fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down maxconn 32 pool-max-conn 32 pool-purge-delay 500',
       );
-      const off = renderDataPlaneConfig({
-        config: proxyConfig('cfg', { retries: { enabled: false } }),
-        port: 1,
-        socketPath: '/s',
-        threads: 1,
-        maxconn: 1,
-        nativeMetricsPort: null,
-        hardStopAfterMs: 1,
-        errorsMapPath: '/m',
-      });
+      const off = render(proxyConfig('cfg', { retries: { enabled: false } }), 1, 1);
       expect(off).toContain('  retries 0\n');
       expect(off).toContain('  retry-on none\n');
       expect(off).not.toContain('redispatch');
