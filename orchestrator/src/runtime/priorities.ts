@@ -85,7 +85,7 @@ export function reniceProcess(pid: number, nice: number): string | null {
   } catch (err) {
     return gone(pid) ? null : errText(err);
   }
-  if (pid === process.pid || autogroupOf(pid) !== autogroupOf(process.pid)) {
+  if (pid === process.pid || leadsOwnAutogroup(pid)) {
     const err = setAutogroupNice(pid, nice);
     if (err !== null) return err;
   }
@@ -144,7 +144,12 @@ export function setAutogroupNice(pid: number, nice: number): string | null {
  */
 export function inheritAutogroupNice(childPid: number): void {
   const nice = autogroupNiceOf(process.pid);
-  if (nice !== 0 && autogroupOf(childPid) !== autogroupOf(process.pid)) setAutogroupNice(childPid, nice);
+  if (nice !== 0 && leadsOwnAutogroup(childPid)) setAutogroupNice(childPid, nice);
+}
+
+/** `pid` is in another autogroup than this process (a session of its own, e.g. spawned detached). */
+function leadsOwnAutogroup(pid: number): boolean {
+  return autogroupOf(pid) !== autogroupOf(process.pid);
 }
 
 /** This process (the harness: driver, proxy threads) and what it spawns from now on (HAProxy) at plan.harness. */
