@@ -64,14 +64,15 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
   const { runId, log } = options;
   const parts: StackParts = options.into ?? { runtime: null, proxy: null, controller: null };
   const mount = options.state?.secrets?.mount();
-  // Before the data plane starts, so HAProxy inherits the harness's nice value. Off unless asked (priorities.ts).
+  // Before the data plane starts, so HAProxy inherits the harness's nice value. On unless opted out (priorities.ts).
   const prio = applyHarnessPriority(parseCpuPriorities(process.env[CPU_PRIORITIES_ENV]));
-  const replicaPrio = prio.applied !== null && plan.runtime === 'process' ? { booting: prio.applied.booting, serving: prio.applied.serving } : null;
+  const allPrio = prio.applied !== null ? { booting: prio.applied.booting, serving: prio.applied.serving, harness: prio.applied.harness } : null;
+  const replicaPrio = plan.runtime === 'process' ? allPrio : null;
   const cpuPriorities: RunCpuPriorities = {
     harness: prio.applied?.harness ?? null,
     booting: replicaPrio?.booting ?? null,
     serving: replicaPrio?.serving ?? null,
-    note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: replica priorities are the process runtime's` : null),
+    note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: containers rank by cpu.shares, below the harness (runtime choices)` : null),
   };
   // Not permitted (no CAP_SYS_NICE) is recorded in result.json and the report, not logged: nothing else changes.
   const runtime = createRuntime(plan.runtime, {
@@ -80,7 +81,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     images: imagesOf(plan),
     ...(options.state?.volume ? { volume: options.state.volume } : {}),
     ...(mount ? { secrets: mount } : {}),
-    ...(replicaPrio ? { priorities: replicaPrio } : {}),
+    ...(allPrio ? { priorities: allPrio } : {}),
   });
   parts.runtime = runtime;
   // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.

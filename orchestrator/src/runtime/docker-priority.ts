@@ -17,6 +17,7 @@ import type Docker from 'dockerode';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { setCgroupShares, type ContainerCgroup } from './docker-cgroup.js';
 import { engineCall } from './docker-engine.js';
+import { niceWeight } from './priorities.js';
 import type { ReadyCost } from './types.js';
 
 export interface CpuShares {
@@ -25,6 +26,16 @@ export interface CpuShares {
 }
 
 export const DEFAULT_CPU_SHARES: CpuShares = { booting: 512, serving: 1024 };
+
+/**
+ * The shares that keep a harness at nice `harnessNice` as far above the containers as
+ * DEFAULT_CPU_SHARES are above a harness at 0: the harness's session is never reniced
+ * (priorities.ts), so the containers come down instead. Nice -5 (3121): 512:1024 → 168:336.
+ */
+export function sharesBelowHarness(harnessNice: number, shares: CpuShares = DEFAULT_CPU_SHARES): CpuShares {
+  const scale = (n: number): number => Math.max(2, Math.round((n * niceWeight(0)) / niceWeight(harnessNice)));
+  return { booting: scale(shares.booting), serving: scale(shares.serving) };
+}
 
 /** Raises a Ready container to the serving weight; reports how and what it took. */
 export async function raiseToServing(

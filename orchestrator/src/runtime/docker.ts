@@ -75,7 +75,7 @@ export interface DockerRuntimeOptions {
    * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
    */
   endpoint?: DockerEndpointMode;
-  /** CPU weights of a booting and a serving container (docker-priority.ts; default 128 → 1024). */
+  /** CPU weights of a booting and a serving container (docker-priority.ts; default 512 → 1024). */
   cpuShares?: CpuShares;
   /**
    * The cgroup the containers are created under. 'auto' (default): '/' when the engine uses the
@@ -155,7 +155,7 @@ export class DockerRuntime implements Runtime {
     out.push({
       what: 'cpu shares',
       value: `booting ${booting} → serving ${serving}${raise}`,
-      why: 'a booting container ranks below serving ones and the harness (a session weighs 1024)',
+      why: 'a booting container ranks below serving ones, and both below the harness (a session at nice 0 weighs 1024)',
     });
     if (this.cgroupParent !== null)
       out.push({ what: 'cgroup parent', value: this.cgroupParent, why: 'each container weighs like one process session, not all of them like one' });

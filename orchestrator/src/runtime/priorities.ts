@@ -17,7 +17,11 @@
  * own), so each competed with the whole harness as an equal whatever its nice: during a rollout
  * the driver had 1 share in 10 and its event loop ran up to 400 ms late (demo at 3,000 req/s).
  * The rank that counts there is the autogroup's nice (/proc/PID/autogroup, sched(7)): it is set
- * too, for this process's session and for each child leading one of its own.
+ * for each replica (a session of its own) at its phase's nice minus the harness's, so the harness
+ * keeps its rank without touching its own session's autogroup. That one is shared: with the shell
+ * or the CI job that started the run, and with every other run started from it (test workers, two
+ * runs in one CI step), so a run that changed it and gave it back raced the others, and a run
+ * killed with SIGKILL could not give it back at all.
  *
  * On by default (DEFAULT_CPU_PRIORITIES); ZERODROP_CPU_PRIORITIES=off leaves every nice value
  * alone, or e.g. `harness=-5,booting=10,serving=0` picks them. Measured on the quiet 2-core VM,
@@ -74,19 +78,50 @@ export function niceOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
+/** The kernel's CPU weight of each nice value -20..19 (sched_prio_to_weight; nice 0 weighs 1024). */
+const NICE_WEIGHTS = [
+  88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423,
+  335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/** The scheduler weight of a nice value (what an autogroup at that nice, or a cgroup of that many cpu.shares, weighs). */
+export function niceWeight(nice: number): number {
+  return NICE_WEIGHTS[Math.min(19, Math.max(-20, Math.round(nice))) + 20]!;
+}
+
+/** Nice values of a process-runtime replica in each phase, and the harness's they rank against. */
+export interface ReplicaPriorities {
+  booting: number;
+  serving: number;
+  /** The harness's nice (default 0): a replica's autogroup is set `phase - harness` from the harness's session's. */
+  harness?: number;
+}
+
+/**
+ * The autogroup nice of a replica in `phase`: as far below the harness's session as the phase's
+ * thread nice is below the harness's (the same weights as if the harness's session were set to
+ * `harness`, which is left alone), clamped to -20..19.
+ */
+export function replicaAutogroupNice(p: ReplicaPriorities, phase: 'booting' | 'serving'): number {
+  const nice = p[phase] - (p.harness ?? 0) + autogroupNiceOf(process.pid);
+  return Math.min(19, Math.max(-20, nice));
+}
+
 /**
  * Sets the nice value of every thread of `pid`: the main thread first (threads it creates from
- * now on inherit it), then every thread listed in /proc/PID/task. Returns null when done, or the
- * error (EPERM...) of the first thread that refused. A process that is gone is not an error.
+ * now on inherit it), then every thread listed in /proc/PID/task; and, when `pid` leads an
+ * autogroup of its own (never this process's session), that autogroup's nice to `autogroupNice`.
+ * Returns null when done, or the error (EPERM...) of the first that refused. A process that is
+ * gone is not an error.
  */
-export function reniceProcess(pid: number, nice: number): string | null {
+export function reniceProcess(pid: number, nice: number, autogroupNice: number = nice): string | null {
   try {
     os.setPriority(pid, nice);
   } catch (err) {
     return gone(pid) ? null : errText(err);
   }
-  if (pid === process.pid || leadsOwnAutogroup(pid)) {
-    const err = setAutogroupNice(pid, nice);
+  if (pid !== process.pid && leadsOwnAutogroup(pid)) {
+    const err = setAutogroupNice(pid, autogroupNice);
     if (err !== null) return err;
   }
   let tids: string[];
@@ -152,23 +187,26 @@ function leadsOwnAutogroup(pid: number): boolean {
   return autogroupOf(pid) !== autogroupOf(process.pid);
 }
 
-/** This process (the harness: driver, proxy threads) and what it spawns from now on (HAProxy) at plan.harness. */
+/**
+ * Every thread of this process (the harness: driver, proxy threads) and what it spawns from now
+ * on (HAProxy) at plan.harness. Its session's autogroup is left alone (see the header).
+ */
 export function applyHarnessPriority(plan: CpuPriorityPlan | null): CpuPriorities {
   if (plan === null) return { applied: null, notApplied: `off: ${CPU_PRIORITIES_ENV}=off` };
-  savedAutogroupNice ??= autogroupNiceOf(process.pid);
+  savedNice ??= os.getPriority(process.pid);
   const err = reniceProcess(process.pid, plan.harness);
   if (err !== null) return { applied: null, notApplied: `nice ${plan.harness} for the harness was refused (${err}): run as root or with CAP_SYS_NICE` };
   return { applied: plan, notApplied: null };
 }
 
-/** The harness's autogroup nice before the run: the session (a terminal's, CI's) outlives the run. */
-let savedAutogroupNice: number | null = null;
+/** The harness's nice before its first run: a process that runs the harness as a library outlives the run. */
+let savedNice: number | null = null;
 
-/** Gives this process's session its autogroup nice back (the thread nice values die with the process). */
+/** Gives this process's threads their nice value back (raising it needs no privilege). */
 export function restoreHarnessPriority(): void {
-  if (savedAutogroupNice === null) return;
-  setAutogroupNice(process.pid, savedAutogroupNice);
-  savedAutogroupNice = null;
+  if (savedNice === null) return;
+  reniceProcess(process.pid, savedNice);
+  savedNice = null;
 }
 
 function gone(pid: number): boolean {

@@ -15,7 +15,7 @@ import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { execWithDeadline } from '../lifecycle/exec.js';
 import type { ExecResult } from '../lifecycle/types.js';
-import { reniceProcess } from './priorities.js';
+import { replicaAutogroupNice, reniceProcess, type ReplicaPriorities } from './priorities.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
@@ -41,7 +41,7 @@ export interface ProcessRuntimeOptions {
   /** deployment.volume: the run's host directory (per zone), handed to every replica (volumes.ts). */
   volume?: RunVolume;
   /** Nice values of a booting and of a serving replica (priorities.ts); absent: left as inherited. */
-  priorities?: { booting: number; serving: number };
+  priorities?: ReplicaPriorities;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -170,7 +170,7 @@ export class ProcessRuntime implements Runtime {
   private renice(replica: ProcessReplica, phase: 'booting' | 'serving'): void {
     const p = this.options.priorities;
     if (!p || this.reniceRefused) return;
-    const err = reniceProcess(replica.pid, p[phase]);
+    const err = reniceProcess(replica.pid, p[phase], replicaAutogroupNice(p, phase));
     if (err === null) return;
     this.reniceRefused = true;
     this.options.log?.(

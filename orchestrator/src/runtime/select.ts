@@ -1,11 +1,12 @@
 /** Picks the runtime named by the scenario or --runtime. */
 import { DockerRuntime } from './docker.js';
 import { ProcessRuntime } from './process.js';
+import type { ReplicaPriorities } from './priorities.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
 import { DEFAULT_DOCKER_ENDPOINT, DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
-import { DEFAULT_CPU_SHARES, type CpuShares } from './docker-priority.js';
+import { DEFAULT_CPU_SHARES, sharesBelowHarness, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
   runId: string;
@@ -26,8 +27,12 @@ export interface RuntimeSelection {
   volume?: RunVolume;
   /** Docker: the run's secret tree (host path) and where containers see it, read-only. */
   secrets?: { source: string; target: string };
-  /** Process: nice values of booting and serving replicas (priorities.ts). */
-  priorities?: { booting: number; serving: number };
+  /**
+   * Nice values of booting and serving replicas, and the harness's (priorities.ts). Docker: only
+   * the harness's counts: the containers' cpu.shares come down by its weight (docker-priority.ts),
+   * unless ZERODROP_DOCKER_CPU_SHARES sets them.
+   */
+  priorities?: ReplicaPriorities;
 }
 
 export function createRuntime(name: RuntimeName, selection: RuntimeSelection): Runtime {
@@ -46,7 +51,7 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
     return new DockerRuntime({
       endpoint,
       cgroupParent,
-      cpuShares: sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES),
+      cpuShares: sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES) ?? sharesBelowHarness(selection.priorities?.harness ?? 0),
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),
@@ -66,9 +71,9 @@ function endpointFromEnv(raw: string | undefined): DockerEndpointMode {
   });
 }
 
-/** ZERODROP_DOCKER_CPU_SHARES=<booting>:<serving> (cpu.shares, 2..262144); unset: the defaults. */
-function sharesFromEnv(raw: string | undefined): CpuShares {
-  if (raw === undefined || raw === '') return DEFAULT_CPU_SHARES;
+/** ZERODROP_DOCKER_CPU_SHARES=<booting>:<serving> (cpu.shares, 2..262144); unset: null (the defaults, below the harness). */
+function sharesFromEnv(raw: string | undefined): CpuShares | null {
+  if (raw === undefined || raw === '') return null;
   const m = /^(\d+):(\d+)$/.exec(raw.trim());
   const ok = (n: number): boolean => Number.isInteger(n) && n >= 2 && n <= 262_144;
   if (m && ok(Number(m[1])) && ok(Number(m[2]))) return { booting: Number(m[1]), serving: Number(m[2]) };

@@ -3,13 +3,13 @@
  * booting nice value until it is marked Ready, then at the serving one, on every thread; read
  * back from /proc/PID/stat field 19 of real sample-app processes. No timing involved. With
  * sched_autogroup on, each replica is a session of its own, so the rank that counts is its
- * autogroup's nice (/proc/PID/autogroup): set the same way, and the harness's own put back after.
+ * autogroup's nice (/proc/PID/autogroup): set relative to the harness's, whose session is left alone.
  */
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { sampleAppEntry } from '../../../harness/src/paths.js';
-import { applyHarnessPriority, autogroupNiceOf, autogroupOf, niceOf, restoreHarnessPriority } from '../../src/runtime/priorities.js';
+import { applyHarnessPriority, autogroupNiceOf, autogroupOf, niceOf, replicaAutogroupNice, restoreHarnessPriority } from '../../src/runtime/priorities.js';
 import { ProcessRuntime } from '../../src/runtime/process.js';
 import type { ReplicaLaunch } from '../../src/runtime/types.js';
 import { DEFAULT_RESOURCES } from '../../src/spec.js';
@@ -71,22 +71,33 @@ it('without priorities a replica keeps the nice value it inherited', async () =>
 const autogroups = autogroupOf(process.pid) !== null;
 
 it.skipIf(!permitted || !autogroups)(
-  "each replica leads an autogroup whose nice follows its phase; the harness's autogroup outranks them and is given back",
+  "each replica leads an autogroup ranked below the harness's session by its phase; that session's autogroup is never written",
   async () => {
-    const before = autogroupNiceOf(process.pid);
+    // Shared with every test worker and the shell that started them: a run must not change it.
+    const session = autogroupNiceOf(process.pid);
+    const before = os.getPriority();
     applyHarnessPriority({ harness: -5, booting: 10, serving: 0 });
     try {
-      expect(autogroupNiceOf(process.pid)).toBe(-5);
-      const runtime = new ProcessRuntime({ priorities: { booting: 10, serving: 0 } });
+      expect(niceOf(process.pid)).toBe(-5);
+      const runtime = new ProcessRuntime({ priorities: { booting: 10, serving: 0, harness: -5 } });
       runtimes.push(runtime);
       const a = await runtime.start(launch('prio-ag'));
       expect(autogroupOf(a.pid!)).not.toBe(autogroupOf(process.pid)); // detached: a session of its own
-      expect(autogroupNiceOf(a.pid!)).toBe(10);
+      expect(autogroupNiceOf(a.pid!)).toBe(Math.min(19, session + 15)); // booting 10 - harness -5
       await runtime.becameReady('prio-ag');
-      expect(autogroupNiceOf(a.pid!)).toBe(0);
+      expect(autogroupNiceOf(a.pid!)).toBe(session + 5); // serving 0 - harness -5
+      expect(autogroupNiceOf(process.pid)).toBe(session);
     } finally {
       restoreHarnessPriority();
     }
-    expect(autogroupNiceOf(process.pid)).toBe(before);
+    expect(niceOf(process.pid)).toBe(before);
+    expect(new Set(threadNices(process.pid))).toEqual(new Set([before]));
   },
 );
+
+it("a replica's autogroup nice is its phase's minus the harness's, clamped to the kernel's range", () => {
+  const session = autogroupNiceOf(process.pid);
+  expect(replicaAutogroupNice({ booting: 10, serving: 0, harness: -5 }, 'serving')).toBe(Math.min(19, Math.max(-20, session + 5)));
+  expect(replicaAutogroupNice({ booting: 10, serving: 0 }, 'booting')).toBe(Math.min(19, Math.max(-20, session + 10)));
+  expect(replicaAutogroupNice({ booting: 19, serving: 0, harness: -20 }, 'booting')).toBe(19);
+});

@@ -1,7 +1,9 @@
-/** ZERODROP_CPU_PRIORITIES parsing (runtime/priorities.ts): pure. */
+/** ZERODROP_CPU_PRIORITIES parsing and the weights that rank containers below the harness (runtime/priorities.ts): pure. */
 import { describe, expect, it } from 'vitest';
 import { isZerodropError } from '../../../common/src/errors.js';
-import { DEFAULT_CPU_PRIORITIES, niceOf, parseCpuPriorities } from '../../src/runtime/priorities.js';
+import { DEFAULT_CPU_SHARES, sharesBelowHarness } from '../../src/runtime/docker-priority.js';
+import { DEFAULT_CPU_PRIORITIES, niceOf, niceWeight, parseCpuPriorities } from '../../src/runtime/priorities.js';
+import { createRuntime } from '../../src/runtime/select.js';
 
 describe('parseCpuPriorities', () => {
   it('the defaults when unset or on, off only when asked, a subset overrides the defaults', () => {
@@ -25,5 +27,38 @@ describe('parseCpuPriorities', () => {
 
   it('niceOf reads field 19 of /proc/PID/stat', () => {
     expect(Number.isInteger(niceOf(process.pid))).toBe(true);
+  });
+});
+
+describe('containers below the harness', () => {
+  it("niceWeight is the kernel's table: 1024 at 0, 3121 at -5, the ends clamped", () => {
+    expect(niceWeight(0)).toBe(1024);
+    expect(niceWeight(-5)).toBe(3121);
+    expect(niceWeight(5)).toBe(335);
+    expect(niceWeight(-30)).toBe(88761);
+    expect(niceWeight(30)).toBe(15);
+  });
+
+  it('the default shares come down by the weight of the harness: 512:1024 → 168:336 at -5, unchanged at 0', () => {
+    expect(sharesBelowHarness(0)).toEqual(DEFAULT_CPU_SHARES);
+    expect(sharesBelowHarness(-5)).toEqual({ booting: 168, serving: 336 });
+    expect(sharesBelowHarness(-20, { booting: 2, serving: 2 })).toEqual({ booting: 2, serving: 2 });
+  });
+
+  it('the docker runtime uses them unless ZERODROP_DOCKER_CPU_SHARES says otherwise', () => {
+    const shares = (): string | undefined =>
+      createRuntime('docker', { runId: 'r', priorities: { booting: 10, serving: 0, harness: -5 } })
+        .choices?.()
+        .find((c) => c.what === 'cpu shares')?.value;
+    const saved = process.env.ZERODROP_DOCKER_CPU_SHARES;
+    try {
+      delete process.env.ZERODROP_DOCKER_CPU_SHARES;
+      expect(shares()).toBe('booting 168 → serving 336');
+      process.env.ZERODROP_DOCKER_CPU_SHARES = '1024:1024';
+      expect(shares()).toBe('booting 1024 → serving 1024');
+    } finally {
+      if (saved === undefined) delete process.env.ZERODROP_DOCKER_CPU_SHARES;
+      else process.env.ZERODROP_DOCKER_CPU_SHARES = saved;
+    }
   });
 });
