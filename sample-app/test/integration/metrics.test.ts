@@ -29,6 +29,15 @@ function labelSets(samples: Sample[], name: string): Set<string> {
 }
 
 describe('exposition', () => {
+  it('loads its registry (prom-client) 250 ms after it first answers Ready, not at the first scrape', async () => {
+    const app = await startSampleApp(['--replica', 'm-prime']);
+    expect(app.stderr).not.toContain('metrics registry ready');
+    expect((await request(app.url('/readyz'))).status).toBe(200);
+    const deadline = Date.now() + 5000;
+    while (!app.stderr.includes('metrics registry ready after Ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(app.stderr).toContain('metrics registry ready after Ready');
+  });
+
   it('has the documented names, types and bounded label sets, with known series at zero before any traffic', async () => {
     const app = await startSampleApp(['--admin-port', '0', '--replica', 'm-1', '--zone', 'z1', '--version', 'v3']);
     const { samples, types } = await scrape(app);
