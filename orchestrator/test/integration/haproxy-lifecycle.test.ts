@@ -18,6 +18,7 @@ import { HAPROXY_HEALTH_CHECK_DEFAULTS } from '../../src/proxy/types.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
 import { ERRORS_MAP, addServerCommand, renderDataPlaneConfig } from '../../src/proxy/haproxy/config.js';
 import { type HaproxyDataPlane, startHaproxyDataPlane } from '../../src/proxy/haproxy/data-plane.js';
+import { RuntimeApiError } from '../../src/proxy/haproxy/runtime-api.js';
 import { preflightDataPlane, startDataPlane } from '../../src/proxy/select.js';
 import { reapOrphanedGroups } from '../../src/runtime/process-registry.js';
 import { startUpstreams, stopUpstreams, type Upstream } from '../../../test/helpers/proxy-upstreams.js';
@@ -263,6 +264,26 @@ describe.skipIf(!avail.ok)(suite, () => {
         if (saved === undefined) delete process.env['ZERODROP_HAPROXY_BIN'];
         else process.env['ZERODROP_HAPROXY_BIN'] = saved;
       }
+    });
+
+    it('a replica is added in one runtime-API connection; a script answered otherwise than expected is a RuntimeApiError with the answer', async () => {
+      ups = await startUpstreams([['r1']]);
+      const p = await start();
+      const api = p.api;
+      const sent: string[] = [];
+      const send = (api as unknown as { send: (cmd: string, t: number) => Promise<string> }).send.bind(api);
+      (api as unknown as { send: (cmd: string, t: number) => Promise<string> }).send = (cmd, t) => (sent.push(cmd), send(cmd, t));
+      await p.addEndpoint(ups[0]!.endpoint());
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/^add server replicas\/\S+ 127\.0\.0\.1:\d+ .*;enable health replicas\/\S+;set server replicas\/\S+ state ready$/);
+      const res = await request(`${p.url}/`);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+      const err = await api
+        .script(['add server replicas/r9 127.0.0.1:1', 'set server replicas/nosuch state ready'], ['New server registered.'])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RuntimeApiError);
+      expect((err as RuntimeApiError).answer).toBe('New server registered. | No such server.');
     });
 
     it('a non-loopback listen address and a health path HAProxy cannot send are refused', async () => {

@@ -213,8 +213,7 @@ export class HaproxyDataPlane implements ProxyControl {
       // Still a server (draining, or in maintenance waiting for its deletion): back in rotation.
       book.admin = 'ready';
       book.version = spec.version;
-      await this.api.expect(`enable health ${BACKEND}/${book.name}`, '').catch(() => undefined);
-      await this.api.expect(`set server ${BACKEND}/${book.name} state ready`, '');
+      await this.api.script([`enable health ${BACKEND}/${book.name}`, `set server ${BACKEND}/${book.name} state ready`], []);
       this.pushEvent('endpoint.added', book, null);
       return;
     }
@@ -241,11 +240,15 @@ export class HaproxyDataPlane implements ProxyControl {
     const name = this.uniqueName(spec.id);
     this.names.add(name);
     try {
-      await this.api.expect(addServerCommand(name, spec, this.config), 'New server registered');
+      // One round trip: the name is new (uniqueName), so the two after it act on this server only.
+      await this.api.script(
+        [addServerCommand(name, spec, this.config), `enable health ${BACKEND}/${name}`, `set server ${BACKEND}/${name} state ready`],
+        ['New server registered.'],
+      );
       book.name = name;
-      await this.api.expect(`enable health ${BACKEND}/${name}`, '');
-      await this.api.expect(`set server ${BACKEND}/${name} state ready`, '');
     } catch (err) {
+      // Registered, then a later command refused: the server exists, so it is ours to delete.
+      if (err instanceof RuntimeApiError && err.answer.startsWith('New server registered.')) book.name = name;
       if (book.name === null) this.names.delete(name);
       throw new ZerodropError('ZD_PROXY_FAILED', `HAProxy could not add replica ${spec.id}: ${errorMessage(err)}`, {
         cause: err,

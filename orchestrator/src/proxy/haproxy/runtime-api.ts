@@ -77,6 +77,33 @@ export class RuntimeApi {
     if (!ok) throw new RuntimeApiError(cmd, out);
   }
 
+  /**
+   * Several commands on one connection (`;`-joined: management.txt §9.3): one round trip where
+   * each would take its own, so a replica is routed sooner when HAProxy is saturated. HAProxy runs
+   * every command whatever the one before answered, so a script is for commands that only act on
+   * what its first command creates. Succeeds when the answers, blank lines dropped, are exactly
+   * `expectLines`; else the whole answer is the error.
+   */
+  async script(cmds: readonly string[], expectLines: readonly string[]): Promise<void> {
+    for (const cmd of cmds) {
+      if (/[\r\n;]/.test(cmd)) throw new ZerodropError('ZD_INTERNAL', `runtime API command must be one line without ';': ${JSON.stringify(cmd)}`);
+    }
+    const joined = cmds.join(';');
+    await this.slot(true);
+    let out: string;
+    try {
+      out = await this.send(joined, COMMAND_TIMEOUT_MS);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+    const lines = out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
+    if (lines.length !== expectLines.length || lines.some((l, i) => l !== expectLines[i])) throw new RuntimeApiError(joined, lines.join(' | '));
+  }
+
   /** `show stat` as rows of name → value (header from the "# pxname,..." line). */
   async showStat(filter = '', urgent = false): Promise<StatRow[]> {
     return parseShowStat(await this.command(filter ? `show stat ${filter}` : 'show stat', urgent));
