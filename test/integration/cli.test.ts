@@ -7,6 +7,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processesOfRun, tempReportsDir } from '../helpers/scenario-run.js';
+import { wantsOwnSession } from '../../harness/src/cli/own-session.js';
+import { autogroupNiceOf } from '../../orchestrator/src/runtime/priorities.js';
+import { autogroupsEnabled } from '../../common/src/session.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/zerodrop.js');
@@ -37,6 +40,30 @@ async function gone(runId: string, withinMs: number): Promise<number[]> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const sessionNice = autogroupNiceOf(process.pid);
+const permittedNice = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Processes whose command line runs the bin with `--out out` (the CLI, and its harness child). */
+function harnessesOf(out: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(BIN) && argv.includes(out)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+async function harnessesGone(out: string, withinMs: number): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  while (harnessesOf(out).length > 0 && Date.now() < deadline) await sleep(100);
+  return harnessesOf(out);
+}
 
 /** All of a stream's text so far (waitFor only sees what arrives after it is called). */
 function collect(stream: NodeJS.ReadableStream): { text: () => string; until: (re: RegExp, timeoutMs: number) => Promise<RegExpExecArray> } {
@@ -128,10 +155,17 @@ describe('zerodrop CLI', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(3);
     expect(await gone(runId!, 5000)).toEqual([]);
-    const result = JSON.parse(readFileSync(join(out, runId!, 'result.json'), 'utf8')) as { run: { complete: boolean }; verdict: string };
+    const result = JSON.parse(readFileSync(join(out, runId!, 'result.json'), 'utf8')) as {
+      run: { complete: boolean; cpuPriorities?: { session?: string } };
+      verdict: string;
+    };
     expect(result.run.complete).toBe(false);
     expect(result.verdict).toBe('INVALID');
     expect(readFileSync(join(out, runId!, 'report.md'), 'utf8')).toMatch(/incomplete/i);
+    // The SIGINT reached the harness through the CLI, which ran it as a session of its own
+    // (own-session.ts) whenever that changes its CPU rank; this test's session was left alone.
+    expect(result.run.cpuPriorities?.session).toBe(wantsOwnSession(['run'], process.env) ? 'own' : autogroupsEnabled() && permittedNice ? 'shared' : undefined);
+    expect(autogroupNiceOf(process.pid)).toBe(sessionNice);
   });
 
   it('SIGINT while the replicas are starting: exit 3, a report marked incomplete (0 sent), nothing left running', async () => {
@@ -184,5 +218,7 @@ describe('zerodrop CLI', () => {
     expect(processesOfRun(runId!).length).toBe(6);
     child.kill('SIGKILL');
     expect(await gone(runId!, 5000)).toEqual([]);
+    // The harness itself too, when the CLI ran it as a child in a session of its own (pdeathsig).
+    expect(await harnessesGone(out, 5000)).toEqual([]);
   });
 });

@@ -150,8 +150,12 @@ export const ENV_DOCS: { name: string; text: string }[] = [
     text: 'docker runtime: <booting>:<serving> cpu.shares (default 512:1024 below a harness at nice 0; 168:336 below the default -5)',
   },
   {
+    name: 'ZERODROP_OWN_SESSION',
+    text: 'off: run the harness in this session (default: as root with autogroups, a child leading its own session, for its CPU rank)',
+  },
+  {
     name: 'ZERODROP_CPU_PRIORITIES',
-    text: 'on (default: harness and HAProxy at nice -5, a booting replica at nice 10 until Ready; thread nice, and each replica autogroup as far below the session of the harness) | off | harness=N,booting=N,serving=N',
+    text: 'on (default: harness and HAProxy at nice -5, a booting replica at nice 10 until Ready; thread and autogroup nice) | off | harness=N,booting=N,serving=N',
   },
   { name: 'ZERODROP_DOCKER_CGROUP_PARENT', text: "docker runtime: auto (default) | engine (the engine's own default) | a cgroup path" },
   { name: 'ZERODROP_FAULTS', text: 'sample-app: fault switches, comma-separated (what --app-fault sets)' },

@@ -535,5 +535,6 @@ export function buildReportDoc(r: RunResult, opts: DocOptions = {}): ReportDoc {
 function cpuPrioritiesLine(p: NonNullable<RunResult['run']['cpuPriorities']>): string {
   const nice = (n: number | null): string => (n === null ? 'unchanged' : `nice ${n}`);
   const parts = [`harness and data plane ${nice(p.harness)}`, `booting replicas ${nice(p.booting)}`, `serving replicas ${nice(p.serving)}`];
+  if (p.session) parts.push(p.session === 'own' ? 'the harness in a session of its own' : 'the harness in the caller’s session (left alone)');
   return `${parts.join(', ')}${p.note ? ` (${p.note})` : ''}`;
 }

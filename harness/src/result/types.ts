@@ -323,7 +323,7 @@ export interface RunResult {
     /** Commit of the code under test, when known (reports, JUnit properties, benchmark `extra`). */
     gitSha?: string | null;
     /** Nice values used (issue 12): harness (driver, proxy, HAProxy), booting and serving replicas; null = unchanged. */
-    cpuPriorities?: { harness: number | null; booting: number | null; serving: number | null; note: string | null };
+    cpuPriorities?: { harness: number | null; booting: number | null; serving: number | null; note: string | null; session?: 'own' | 'shared' };
   };
   verdict: Verdict;
   exitCode: 0 | 1 | 2 | 3;

@@ -9,6 +9,8 @@
  */
 import {
   applyHarnessPriority,
+  autogroupsEnabled,
+  leadsOwnSession,
   restoreHarnessPriority,
   createRuntime,
   CPU_PRIORITIES_ENV,
@@ -34,6 +36,12 @@ export interface RunCpuPriorities {
   serving: number | null;
   /** Why some were not applied, or null. */
   note: string | null;
+  /**
+   * Whose autogroup the harness ranked in: 'own' (it led its session, the CLI's way, and set the
+   * autogroup to `harness`) or 'shared' (the caller's session, left alone: replicas and containers
+   * were ranked below it instead). Absent without autogroups or priorities.
+   */
+  session?: 'own' | 'shared';
 }
 
 export interface Stack {
@@ -73,6 +81,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     booting: replicaPrio?.booting ?? null,
     serving: replicaPrio?.serving ?? null,
     note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: containers rank by cpu.shares, below the harness (runtime choices)` : null),
+    ...(prio.applied !== null && autogroupsEnabled() ? { session: leadsOwnSession() ? ('own' as const) : ('shared' as const) } : {}),
   };
   // Not permitted (no CAP_SYS_NICE) is recorded in result.json and the report, not logged: nothing else changes.
   const runtime = createRuntime(plan.runtime, {

@@ -17,11 +17,13 @@
  * own), so each competed with the whole harness as an equal whatever its nice: during a rollout
  * the driver had 1 share in 10 and its event loop ran up to 400 ms late (demo at 3,000 req/s).
  * The rank that counts there is the autogroup's nice (/proc/PID/autogroup, sched(7)): it is set
- * for each replica (a session of its own) at its phase's nice minus the harness's, so the harness
- * keeps its rank without touching its own session's autogroup. That one is shared: with the shell
- * or the CI job that started the run, and with every other run started from it (test workers, two
- * runs in one CI step), so a run that changed it and gave it back raced the others, and a run
- * killed with SIGKILL could not give it back at all.
+ * for each replica (a session of its own) at its phase's nice minus the harness's, relative to the
+ * harness's own autogroup. That one is written only when the harness leads its session: the CLI
+ * runs the harness as a session of its own (harness/src/cli/own-session.ts). A session it does not
+ * lead (a library call, a test worker) is shared with the shell or CI job that started it and with
+ * every other run started from it: a run that changed it and gave it back raced the others, and a
+ * run killed with SIGKILL could not give it back at all. There the harness keeps its rank by the
+ * replicas' autogroups alone (and the containers' cpu.shares, docker-priority.ts).
  *
  * On by default (DEFAULT_CPU_PRIORITIES); ZERODROP_CPU_PRIORITIES=off leaves every nice value
  * alone, or e.g. `harness=-5,booting=10,serving=0` picks them. Measured on the quiet 2-core VM,
@@ -31,6 +33,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ZerodropError } from '../../../common/src/errors.js';
+import { autogroupsEnabled, leadsOwnSession } from '../../../common/src/session.js';
+
+export { autogroupsEnabled, leadsOwnSession };
 
 export interface CpuPriorityPlan {
   harness: number;
@@ -196,17 +201,24 @@ export function applyHarnessPriority(plan: CpuPriorityPlan | null): CpuPrioritie
   savedNice ??= os.getPriority(process.pid);
   const err = reniceProcess(process.pid, plan.harness);
   if (err !== null) return { applied: null, notApplied: `nice ${plan.harness} for the harness was refused (${err}): run as root or with CAP_SYS_NICE` };
+  if (leadsOwnSession()) {
+    savedAutogroupNice ??= autogroupNiceOf(process.pid);
+    setAutogroupNice(process.pid, plan.harness);
+  }
   return { applied: plan, notApplied: null };
 }
 
 /** The harness's nice before its first run: a process that runs the harness as a library outlives the run. */
 let savedNice: number | null = null;
+/** Its own session's autogroup nice before the run (only ever written when it leads that session). */
+let savedAutogroupNice: number | null = null;
 
-/** Gives this process's threads their nice value back (raising it needs no privilege). */
+/** Gives this process's threads (and the session it leads) their nice values back (raising needs no privilege). */
 export function restoreHarnessPriority(): void {
-  if (savedNice === null) return;
-  reniceProcess(process.pid, savedNice);
+  if (savedNice !== null) reniceProcess(process.pid, savedNice);
+  if (savedAutogroupNice !== null) setAutogroupNice(process.pid, savedAutogroupNice);
   savedNice = null;
+  savedAutogroupNice = null;
 }
 
 function gone(pid: number): boolean {

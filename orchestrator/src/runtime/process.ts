@@ -18,7 +18,8 @@ import type { ExecResult } from '../lifecycle/types.js';
 import { replicaAutogroupNice, reniceProcess, type ReplicaPriorities } from './priorities.js';
 import { ReplicaBook, freshBookkeeping, keepLogLine, type BookedReplica } from './replica-book.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
-import { freeLoopbackPort, hasSetprivPdeathsig, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
+import { hasSetprivPdeathsig } from '../../../common/src/session.js';
+import { freeLoopbackPort, parseAnnouncement, signalGroup, spawnInGroup, type Announcement } from './supervised-child.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 
 const LOOPBACK = '127.0.0.1';

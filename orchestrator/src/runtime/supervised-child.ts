@@ -10,21 +10,13 @@
  * 'exit' if never stopped, and a bounded stop (a signal, SIGKILL after a timeout).
  * Also here: a free loopback port, and the `{"event":"listening","port":N}` announcement.
  */
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createServer } from 'node:net';
+import { hasSetprivPdeathsig } from '../../../common/src/session.js';
 import { inheritAutogroupNice } from './priorities.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 
 const LOOPBACK = '127.0.0.1';
-
-let setprivOk: boolean | null = null;
-/** `setpriv --pdeathsig` works here (probed once per process). */
-export function hasSetprivPdeathsig(): boolean {
-  if (setprivOk !== null) return setprivOk;
-  if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivOk = false);
-  return (setprivOk = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0);
-}
 
 /** argv prefixed with `setpriv --pdeathsig SIGKILL --` when that works here. */
 export function withPdeathsig(argv: readonly string[]): string[] {

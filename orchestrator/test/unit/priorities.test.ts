@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isZerodropError } from '../../../common/src/errors.js';
 import { DEFAULT_CPU_SHARES, sharesBelowHarness } from '../../src/runtime/docker-priority.js';
-import { DEFAULT_CPU_PRIORITIES, niceOf, niceWeight, parseCpuPriorities } from '../../src/runtime/priorities.js';
+import { DEFAULT_CPU_PRIORITIES, autogroupNiceOf, niceOf, niceWeight, parseCpuPriorities } from '../../src/runtime/priorities.js';
 import { createRuntime } from '../../src/runtime/select.js';
 
 describe('parseCpuPriorities', () => {
@@ -45,7 +45,10 @@ describe('containers below the harness', () => {
     expect(sharesBelowHarness(-20, { booting: 2, serving: 2 })).toEqual({ booting: 2, serving: 2 });
   });
 
-  it('the docker runtime uses them unless ZERODROP_DOCKER_CPU_SHARES says otherwise', () => {
+  it('the docker runtime lowers them by what the autogroup of the harness lacks, unless ZERODROP_DOCKER_CPU_SHARES says otherwise', () => {
+    // A test worker does not lead its session: its autogroup stays at the session's nice.
+    const lacks = -5 - autogroupNiceOf(process.pid);
+    const expected = sharesBelowHarness(lacks);
     const shares = (): string | undefined =>
       createRuntime('docker', { runId: 'r', priorities: { booting: 10, serving: 0, harness: -5 } })
         .choices?.()
@@ -53,7 +56,7 @@ describe('containers below the harness', () => {
     const saved = process.env.ZERODROP_DOCKER_CPU_SHARES;
     try {
       delete process.env.ZERODROP_DOCKER_CPU_SHARES;
-      expect(shares()).toBe('booting 168 → serving 336');
+      expect(shares()).toBe(`booting ${expected.booting} → serving ${expected.serving}`);
       process.env.ZERODROP_DOCKER_CPU_SHARES = '1024:1024';
       expect(shares()).toBe('booting 1024 → serving 1024');
     } finally {
