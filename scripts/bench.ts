@@ -56,6 +56,7 @@ import { proxyVariantsMain } from './bench/proxy-variants.js';
 import { haproxyAvailability } from './bench/haproxy.js';
 import { GOALS, HEADLINE_RATE, parseOptions, USAGE, type Options } from './bench/options.js';
 import { Reaper, type Replica, startPlainHttp, startReplica } from './bench/procs.js';
+import { ownSessionChangesRank, runInOwnSession } from '../harness/src/cli/own-session.js';
 import { measureDirect, measureDriverPair, measureHaproxy, measureProxy, type Ctx } from './bench/rows.js';
 import { benchEntries, fmt, fmtInt, pairedCpuRatio, pairedRatio, printTable, type Ratio, type Row, type RowKey, type Sample } from './bench/render.js';
 
@@ -444,6 +445,8 @@ function entry(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'proxy') return proxyVariantsMain(argv.slice(1), script);
   if (argv[0] === 'driver') return driverEnginesMain(argv.slice(1));
   if (argv[0] === 'readme') return readmeMain(argv.slice(1));
+  // Its ceiling probes are whole runs in this process: ranked as the CLI ranks its harness.
+  if (ownSessionChangesRank()) return runInOwnSession(script, argv);
   return main();
 }
 

@@ -31,6 +31,11 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** Whether this CLI invocation should run its harness as a session of its own (see the header). */
 export function wantsOwnSession(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   if (!HARNESS_COMMANDS.has(argv[0] ?? '') || argv.includes('--help') || argv.includes('-h')) return false;
+  return ownSessionChangesRank(env);
+}
+
+/** A session of its own would change the harness's CPU rank here, and nobody said otherwise (the bench asks too). */
+export function ownSessionChangesRank(env: NodeJS.ProcessEnv = process.env): boolean {
   const mode = env[OWN_SESSION_ENV];
   if (mode === CHILD_MARK || mode === 'off') return false;
   if (process.platform !== 'linux' || typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
