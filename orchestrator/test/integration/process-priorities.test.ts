@@ -5,7 +5,7 @@
  * sched_autogroup on, each replica is a session of its own, so the rank that counts is its
  * autogroup's nice (/proc/PID/autogroup): set relative to the harness's, whose session is left alone.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, expect, it } from 'vitest';
@@ -103,14 +103,19 @@ it("a replica's autogroup nice is its phase's minus the harness's, clamped to th
   expect(replicaAutogroupNice({ booting: 19, serving: 0, harness: -20 }, 'booting')).toBe(19);
 });
 
-it.skipIf(!permitted || !autogroups)("a harness that leads its own session (the CLI's child) sets that autogroup; its caller's stays as it was", () => {
+it.skipIf(!permitted || !autogroups)("a harness that leads its own session (the CLI's child) sets that autogroup; its caller's stays as it was", async () => {
   const session = autogroupNiceOf(process.pid);
   const module = new URL('../../../dist/orchestrator/src/runtime/priorities.js', import.meta.url).href;
   const script = `const p = await import(${JSON.stringify(module)}); const r = p.applyHarnessPriority({ harness: -5, booting: 10, serving: 0 });
     console.log(JSON.stringify({ leader: p.leadsOwnSession(), applied: r.applied !== null, nice: p.autogroupNiceOf(process.pid) }));`;
-  // setsid(1): the child leads a new session, as own-session.ts's spawn (detached) makes it.
-  const out = spawnSync('setsid', ['--wait', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
-  expect(out.status, out.stderr).toBe(0);
-  expect(JSON.parse(out.stdout)).toEqual({ leader: true, applied: true, nice: -5 });
+  // Detached: the child leads a new session, as own-session.ts spawns the CLI's harness.
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  expect(code, stderr).toBe(0);
+  expect(JSON.parse(stdout)).toEqual({ leader: true, applied: true, nice: -5 });
   expect(autogroupNiceOf(process.pid)).toBe(session);
 });
