@@ -54,6 +54,20 @@ describe('orchestrator.graceful-exits: one negative control per way to exit badl
     expect(r.checks.find((c) => c.id === 'orchestrator.graceful-exits')!.actual).toMatch(words);
   });
 
+  it('a replica a zone crash had killed before the rollout retired it is not judged (its zone.down lists it); unlisted, the same record FAILs', () => {
+    const f = passingInput();
+    const r = f.record('web-v1-b');
+    r.exit = null;
+    r.exitedMs = null;
+    expect(notPassing(verifyRun(f.input))).toEqual({ 'orchestrator.graceful-exits': 'fail' });
+    f.timeline.push({ t: r.drainingMs! - 1, type: 'zone.down', zone: 'b', mode: 'crash', replicas: ['web-v1-b'] });
+    const res = verifyRun(f.input);
+    expect(res.checks.find((c) => c.id === 'orchestrator.graceful-exits')).toMatchObject({
+      status: 'pass',
+      actual: expect.stringMatching(/^0 of /) as unknown,
+    });
+  });
+
   it('the passing run: drained, unrouted, SIGTERM, exit 0 after its unroute → graceful', () => {
     const f = passingInput();
     expect(notPassing(verifyRun(f.input))).toEqual({});

@@ -20,8 +20,16 @@ export const orchestratorChecks: CheckModule = {
   },
 };
 
+/**
+ * Replicas a rollout or a scale-down retired, except those a zone failure had already taken down
+ * (killed or frozen: listed by its zone.down). The control plane learns of a zone failure only
+ * after the node-monitor grace period, so a rollout may pick such a replica to retire, as
+ * Kubernetes terminates a pod on an unreachable node; it cannot drain or exit, and what the crash
+ * cost the traffic is judged on the ledger, not here.
+ */
 function retired(run: RunSnapshot): readonly ReplicaSnapshot[] {
-  return run.replicas.filter((r) => r.deleteReason === 'rollout' || r.deleteReason === 'scale-down');
+  const zoneVictims = new Set(run.events.flatMap((e) => (e.type === 'zone.down' ? e.replicas : [])));
+  return run.replicas.filter((r) => (r.deleteReason === 'rollout' || r.deleteReason === 'scale-down') && !zoneVictims.has(r.id));
 }
 
 function invariants(run: RunSnapshot): Check {
