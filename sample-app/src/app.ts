@@ -148,24 +148,9 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
 
   // ---- probes (main port through express, and the admin port) -------------------------------
   const healthz = (res: ServerResponse): void => sendJson(res, 200, { status: 'ok', replica, version });
-  // prom-client is loaded off the boot path (metrics.ts), but not at the first scrape either:
-  // that ~80 ms synchronous require hit every replica of a deployment within one scrape interval,
-  // under load, and on 2 busy cores stalled them all past the data plane's health-check timeout
-  // (HAProxy marked all six down: a 503 storm at 6,300 req/s). Once the replica is Ready instead,
-  // 250 ms after the first 200: replicas become Ready one by one, and the CPU a replica spends to
-  // get Ready (read when /readyz first answers: the bench's boot row) stays without it.
-  let metricsPrimed = false;
   const readyz = (res: ServerResponse): void => {
     const r = readiness();
     sendJson(res, r.ok ? 200 : 503, { ready: r.ok, reason: r.reason, replica, version });
-    if (r.ok && !metricsPrimed) {
-      metricsPrimed = true;
-      setTimeout(() => {
-        const t0 = performance.now();
-        void metrics.registry;
-        hooks.log(`metrics registry ready after Ready (prom-client, ${Math.round(performance.now() - t0)} ms)`);
-      }, 250).unref();
-    }
   };
   const metricsRoute = async (res: ServerResponse): Promise<void> => {
     const text = await metrics.exposition();
@@ -546,6 +531,14 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
     async start() {
       // Without the fast path every request goes through express: load it up front.
       if (!config.fastPath) await loadExpress();
+      // The metrics registry (prom-client: ~80 ms of synchronous require) before Ready, not at the
+      // first scrape or soon after Ready: a serving replica must never stall on it. Loaded later,
+      // it hit all six replicas together (a scrape reaches them within one interval; Ready comes
+      // within half a second) just as the load began, and on 2 busy cores HAProxy's health checks
+      // (250 ms × 2) took every one of them out: 503 storms in 4 of 17 demo runs at 5,500–6,300 req/s.
+      const t0 = performance.now();
+      void metrics.registry;
+      hooks.log(`metrics registry loaded before Ready (prom-client, ${Math.round(performance.now() - t0)} ms)`);
       if (config.dataDir !== null) {
         const { createKvStore } = await import('./kv.js');
         kv = createKvStore({

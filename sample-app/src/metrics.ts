@@ -12,10 +12,9 @@
  * the kv store's counters).
  *
  * Boot cost: prom-client (with @opentelemetry/api, which it requires) is ~0.1 s of CPU to load,
- * as much again as a bare node process, and nothing on the way to Ready needs it. So it is loaded
- * (synchronously: it is CommonJS) the first time something needs the registry: 250 ms after the
- * replica first answers Ready (app.ts says why not at the first scrape), the first scrape if that
- * comes sooner, or the kv store at start-up when the replica has a volume. The process and runtime metrics
+ * as much again as a bare node process. It is loaded (synchronously: it is CommonJS) on first use
+ * of the registry, which app.ts makes at start, before Ready: loaded at the first scrape instead,
+ * it stalled serving replicas (app.ts says how that went). The process and runtime metrics
  * (collectDefaultMetrics) start then; the ones that are totals since the process started
  * (process_cpu_seconds_total, process_start_time_seconds...) are unaffected.
  */
