@@ -20,10 +20,14 @@ export class RuntimeApi {
 
   /** Sends one command, resolves with HAProxy's whole answer (trailing blank lines removed). `urgent`: ahead of every waiting command. */
   async command(cmd: string, urgent = false, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
-    if (/[\r\n;]/.test(cmd)) throw new ZerodropError('ZD_INTERNAL', `runtime API command must be one line without ';': ${JSON.stringify(cmd)}`);
+    return this.sendInSlot(oneCommand(cmd), urgent, timeoutMs);
+  }
+
+  /** One connection's worth of input (a command, or commands joined by ';'), within MAX_IN_FLIGHT. */
+  private async sendInSlot(line: string, urgent: boolean, timeoutMs: number): Promise<string> {
     await this.slot(urgent);
     try {
-      return await this.send(cmd, timeoutMs);
+      return await this.send(line, timeoutMs);
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
@@ -85,18 +89,8 @@ export class RuntimeApi {
    * `expectLines`; else the whole answer is the error.
    */
   async script(cmds: readonly string[], expectLines: readonly string[]): Promise<void> {
-    for (const cmd of cmds) {
-      if (/[\r\n;]/.test(cmd)) throw new ZerodropError('ZD_INTERNAL', `runtime API command must be one line without ';': ${JSON.stringify(cmd)}`);
-    }
-    const joined = cmds.join(';');
-    await this.slot(true);
-    let out: string;
-    try {
-      out = await this.send(joined, COMMAND_TIMEOUT_MS);
-    } finally {
-      this.inFlight--;
-      this.waiting.shift()?.();
-    }
+    const joined = cmds.map(oneCommand).join(';');
+    const out = await this.sendInSlot(joined, true, COMMAND_TIMEOUT_MS);
     const lines = out
       .split('\n')
       .map((l) => l.trim())
@@ -108,6 +102,12 @@ export class RuntimeApi {
   async showStat(filter = '', urgent = false): Promise<StatRow[]> {
     return parseShowStat(await this.command(filter ? `show stat ${filter}` : 'show stat', urgent));
   }
+}
+
+/** `cmd`, checked to be one command: a newline or ';' would smuggle in another. */
+function oneCommand(cmd: string): string {
+  if (/[\r\n;]/.test(cmd)) throw new ZerodropError('ZD_INTERNAL', `runtime API command must be one line without ';': ${JSON.stringify(cmd)}`);
+  return cmd;
 }
 
 export class RuntimeApiError extends ZerodropError {
