@@ -535,7 +535,8 @@ export function createSampleApp(config: Config, hooks: AppHooks): SampleApp {
       // first scrape or soon after Ready: a serving replica must never stall on it. Loaded later,
       // it hit all six replicas together (a scrape reaches them within one interval; Ready comes
       // within half a second) just as the load began, and on 2 busy cores HAProxy's health checks
-      // (250 ms × 2) took every one of them out: 503 storms in 4 of 17 demo runs at 5,500–6,300 req/s.
+      // (250 ms × 2) took every one of them out: 503 storms in 2 of 7 demos at 6,300 req/s at the
+      // first scrape, and in 2 of 6 bench probes at 5,500–6,000 req/s when loaded 250 ms after Ready.
       const t0 = performance.now();
       void metrics.registry;
       hooks.log(`metrics registry loaded before Ready (prom-client, ${Math.round(performance.now() - t0)} ms)`);
