@@ -7,6 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
+/** Where a run's CPU priorities are chosen (orchestrator/src/runtime/priorities.ts parses it). */
+export const CPU_PRIORITIES_ENV = 'ZERODROP_CPU_PRIORITIES';
+
 /** The kernel ranks sessions as autogroups (kernel.sched_autogroup_enabled = 1). */
 export function autogroupsEnabled(): boolean {
   try {

@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 // common/, not orchestrator/index.ts: this process only waits, so it loads next to nothing.
-import { autogroupsEnabled, hasSetprivPdeathsig, leadsOwnSession } from '../../../common/src/session.js';
+import { autogroupsEnabled, CPU_PRIORITIES_ENV, hasSetprivPdeathsig, leadsOwnSession } from '../../../common/src/session.js';
 
 export const OWN_SESSION_ENV = 'ZERODROP_OWN_SESSION';
 /** Set in the child, so it does not start itself again. */
@@ -40,7 +40,7 @@ export function ownSessionChangesRank(env: NodeJS.ProcessEnv = process.env): boo
   if (mode === CHILD_MARK || mode === 'off') return false;
   if (process.platform !== 'linux' || typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
   // Off leaves every nice alone, so there is nothing to rank; a bad value is the harness's usage error.
-  if (env['ZERODROP_CPU_PRIORITIES']?.trim() === 'off') return false;
+  if (env[CPU_PRIORITIES_ENV]?.trim() === 'off') return false;
   return autogroupsEnabled() && !leadsOwnSession() && hasSetprivPdeathsig();
 }
 

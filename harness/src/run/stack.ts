@@ -9,8 +9,6 @@
  */
 import {
   applyHarnessPriority,
-  autogroupsEnabled,
-  leadsOwnSession,
   restoreHarnessPriority,
   createRuntime,
   CPU_PRIORITIES_ENV,
@@ -23,6 +21,7 @@ import {
   type Runtime,
 } from '../../../orchestrator/index.js';
 import type { RunVolume } from '../../../orchestrator/index.js';
+import { autogroupsEnabled, leadsOwnSession } from '../../../common/src/session.js';
 import { toolVersion } from '../paths.js';
 import type { SecretsSession } from './secrets.js';
 import { imagesOf, type RunPlan } from '../scenario/resolve.js';
@@ -74,8 +73,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
   const mount = options.state?.secrets?.mount();
   // Before the data plane starts, so HAProxy inherits the harness's nice value. On unless opted out (priorities.ts).
   const prio = applyHarnessPriority(parseCpuPriorities(process.env[CPU_PRIORITIES_ENV]));
-  const allPrio = prio.applied !== null ? { booting: prio.applied.booting, serving: prio.applied.serving, harness: prio.applied.harness } : null;
-  const replicaPrio = plan.runtime === 'process' ? allPrio : null;
+  const replicaPrio = plan.runtime === 'process' ? prio.applied : null;
   const cpuPriorities: RunCpuPriorities = {
     harness: prio.applied?.harness ?? null,
     booting: replicaPrio?.booting ?? null,
@@ -90,7 +88,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     images: imagesOf(plan),
     ...(options.state?.volume ? { volume: options.state.volume } : {}),
     ...(mount ? { secrets: mount } : {}),
-    ...(allPrio ? { priorities: allPrio } : {}),
+    ...(prio.applied ? { priorities: prio.applied } : {}),
   });
   parts.runtime = runtime;
   // Not abortable: a data plane abandoned half-started could not be closed. It takes milliseconds.

@@ -29,12 +29,12 @@ export const DEFAULT_CPU_SHARES: CpuShares = { booting: 512, serving: 1024 };
 
 /**
  * The shares that keep the harness as far above the containers as its priority asks when its
- * autogroup cannot say so (a session it does not lead is never reniced, priorities.ts): `lift` is
- * the nice it is short of (-5 in a shared session at 0; 0 when the CLI's own session is at -5),
- * and the containers come down by that weight instead. -5 (3121): 512:1024 → 168:336.
+ * autogroup cannot say so: `shortfall` is what that autogroup lacks (priorities.ts
+ * harnessShortfall: -5 in a shared session at 0; 0 when the CLI's own session is at -5), and the
+ * containers come down by that weight instead. -5 (3121): 512:1024 → 168:336.
  */
-export function sharesBelowHarness(lift: number, shares: CpuShares = DEFAULT_CPU_SHARES): CpuShares {
-  const scale = (n: number): number => Math.max(2, Math.round((n * niceWeight(0)) / niceWeight(lift)));
+export function sharesBelowHarness(shortfall: number, shares: CpuShares = DEFAULT_CPU_SHARES): CpuShares {
+  const scale = (n: number): number => Math.max(2, Math.round((n * niceWeight(0)) / niceWeight(shortfall)));
   return { booting: scale(shares.booting), serving: scale(shares.serving) };
 }
 

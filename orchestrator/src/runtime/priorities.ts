@@ -33,9 +33,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ZerodropError } from '../../../common/src/errors.js';
-import { autogroupsEnabled, leadsOwnSession } from '../../../common/src/session.js';
+import { CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
 
-export { autogroupsEnabled, leadsOwnSession };
+export { CPU_PRIORITIES_ENV };
 
 export interface CpuPriorityPlan {
   harness: number;
@@ -52,7 +52,6 @@ export interface CpuPriorities {
 }
 
 export const DEFAULT_CPU_PRIORITIES: CpuPriorityPlan = { harness: -5, booting: 10, serving: 0 };
-export const CPU_PRIORITIES_ENV = 'ZERODROP_CPU_PRIORITIES';
 
 /** `off` → null; unset or `on` → the defaults; `harness=-5,booting=10,serving=0` (any subset, the rest default) → the plan. */
 export function parseCpuPriorities(raw: string | undefined): CpuPriorityPlan | null {
@@ -103,13 +102,20 @@ export interface ReplicaPriorities {
 }
 
 /**
- * The autogroup nice of a replica in `phase`: as far below the harness's session as the phase's
- * thread nice is below the harness's (the same weights as if the harness's session were set to
- * `harness`, which is left alone), clamped to -20..19.
+ * How much nicer the harness asks to be than its autogroup is: 0 when it leads its session and set
+ * it (the CLI), the whole `harness` in a shared session at 0, which is never written. Replicas'
+ * autogroups and containers' cpu.shares (docker-priority.ts) come down by this instead.
+ */
+export function harnessShortfall(harness: number | undefined): number {
+  return (harness ?? 0) - autogroupNiceOf(process.pid);
+}
+
+/**
+ * The autogroup nice of a replica in `phase`: its phase's nice, lowered by what the harness's
+ * autogroup lacks (the same weights as if that autogroup were at `harness`), clamped to -20..19.
  */
 export function replicaAutogroupNice(p: ReplicaPriorities, phase: 'booting' | 'serving'): number {
-  const nice = p[phase] - (p.harness ?? 0) + autogroupNiceOf(process.pid);
-  return Math.min(19, Math.max(-20, nice));
+  return Math.min(19, Math.max(-20, p[phase] - harnessShortfall(p.harness)));
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Picks the runtime named by the scenario or --runtime. */
 import { DockerRuntime } from './docker.js';
 import { ProcessRuntime } from './process.js';
-import { autogroupNiceOf, type ReplicaPriorities } from './priorities.js';
+import { harnessShortfall, type ReplicaPriorities } from './priorities.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
@@ -51,7 +51,8 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
     return new DockerRuntime({
       endpoint,
       cgroupParent,
-      cpuShares: sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES) ?? sharesBelowHarness(harnessLift(selection.priorities)),
+      cpuShares:
+        sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES) ?? sharesBelowHarness(selection.priorities ? harnessShortfall(selection.priorities.harness) : 0),
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),
@@ -61,14 +62,6 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
   throw new ZerodropError('ZD_RUNTIME_UNAVAILABLE', `runtime "${String(name)}" is not available in this build`, {
     fix: 'use --runtime process or --runtime docker',
   });
-}
-
-/**
- * How far the harness must outrank a nice-0 session beyond what its own autogroup already does:
- * none when it leads its session at `harness` (the CLI), all of it in a shared one (priorities.ts).
- */
-function harnessLift(p: ReplicaPriorities | undefined): number {
-  return p === undefined ? 0 : (p.harness ?? 0) - autogroupNiceOf(process.pid);
 }
 
 function endpointFromEnv(raw: string | undefined): DockerEndpointMode {

@@ -106,8 +106,10 @@ it("a replica's autogroup nice is its phase's minus the harness's, clamped to th
 it.skipIf(!permitted || !autogroups)("a harness that leads its own session (the CLI's child) sets that autogroup; its caller's stays as it was", async () => {
   const session = autogroupNiceOf(process.pid);
   const module = new URL('../../../dist/orchestrator/src/runtime/priorities.js', import.meta.url).href;
-  const script = `const p = await import(${JSON.stringify(module)}); const r = p.applyHarnessPriority({ harness: -5, booting: 10, serving: 0 });
-    console.log(JSON.stringify({ leader: p.leadsOwnSession(), applied: r.applied !== null, nice: p.autogroupNiceOf(process.pid) }));`;
+  const sessionModule = new URL('../../../dist/common/src/session.js', import.meta.url).href;
+  const script = `const p = await import(${JSON.stringify(module)}); const s = await import(${JSON.stringify(sessionModule)});
+    const r = p.applyHarnessPriority({ harness: -5, booting: 10, serving: 0 });
+    console.log(JSON.stringify({ leader: s.leadsOwnSession(), applied: r.applied !== null, nice: p.autogroupNiceOf(process.pid) }));`;
   // Detached: the child leads a new session, as own-session.ts spawns the CLI's harness.
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
