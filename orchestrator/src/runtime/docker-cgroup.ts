@@ -68,6 +68,31 @@ export function procCpu(pid: number): { cpuMs: number; ppid: number; comm: strin
   }
 }
 
+/**
+ * SIGKILL a container's init (PID 1 of its pid namespace: the kernel then kills every task in it)
+ * from the host, in one syscall, with no engine round trip. A zone crash kills its containers at
+ * one instant, as the process runtime does: through the engine, under load, the kills landed
+ * 100s of ms apart, and a request retried from one dying container to the next lost every try
+ * (docs/architecture.md, "Zone failures"). The pid is killed only while the container's cgroup
+ * still lists it (no pid reuse can be hit); false when it cannot be done here (not root, cgroup
+ * not readable, gone): the caller then asks the engine.
+ */
+export function killInitFromHost(cg: ContainerCgroup, initPid: number): boolean {
+  let procs: string;
+  try {
+    procs = readFileSync(`${cg.cpuDir}/cgroup.procs`, 'utf8');
+  } catch {
+    return false;
+  }
+  if (!procs.split('\n').includes(String(initPid))) return false;
+  try {
+    process.kill(initPid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The containerd-shim that parents a container's init pid, or null (another engine layout). */
 export function shimPidOf(initPid: number): number | null {
   const init = procCpu(initPid);

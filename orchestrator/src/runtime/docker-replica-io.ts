@@ -22,6 +22,8 @@ export interface DockerReplica extends BookedReplica {
   /** Its cgroup and containerd-shim, read once it runs (null where not readable). */
   cgroup: ContainerCgroup | null;
   shimPid: number | null;
+  /** The container's init pid on the host (docker-init), for a SIGKILL without the engine. */
+  initPid: number | null;
 }
 
 export function pipeLogs(docker: Docker, replica: DockerReplica, stream: Readable): void {

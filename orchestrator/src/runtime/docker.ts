@@ -44,7 +44,7 @@ import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplic
 import { DockerVolumes } from './docker-volumes.js';
 import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
 import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, type DockerEndpointMode } from './docker-endpoint.js';
-import { cgroupCpuMs, cgroupOf, procCpu, shimPidOf } from './docker-cgroup.js';
+import { cgroupCpuMs, cgroupOf, killInitFromHost, procCpu, shimPidOf } from './docker-cgroup.js';
 import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
 import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
 
@@ -368,6 +368,7 @@ export class DockerRuntime implements Runtime {
       if (info.State.Pid > 0) {
         replica.cgroup = cgroupOf(info.State.Pid);
         replica.shimPid = shimPidOf(info.State.Pid);
+        replica.initPid = info.State.Pid;
       }
       let main = template.containerPort;
       let admin = adminPort;
@@ -427,6 +428,7 @@ export class DockerRuntime implements Runtime {
       removed: null,
       cgroup: null,
       shimPid: null,
+      initPid: null,
     });
   }
 
@@ -484,6 +486,8 @@ export class DockerRuntime implements Runtime {
 
   private async signal(replica: DockerReplica, signal: StopSignal | 'SIGKILL'): Promise<boolean> {
     if (replica.exit) return false;
+    // SIGKILL lands now, from the host (a frozen container is left to the engine, which thaws it).
+    if (signal === 'SIGKILL' && !replica.paused && replica.cgroup && replica.initPid !== null && killInitFromHost(replica.cgroup, replica.initPid)) return true;
     try {
       await engineCall(this.docker, () => replica.container.kill({ signal }));
     } catch (err) {
