@@ -117,7 +117,7 @@ export const OPTION_DOCS: Record<CliOptionName, OptionDoc> = {
   'keep-data': { arg: '', text: "keep the run's volume (deployment.volume) instead of removing it with the run" },
   proxy: {
     arg: '<p>',
-    text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API) | auto (HAProxy when installed, on the process runtime)",
+    text: "node (zerodrop's own proxy, default) | haproxy (the installed HAProxy, driven through its runtime API) | auto (HAProxy when installed; the Node proxy behind docker-proxy)",
   },
   out: { arg: '<dir>', text: 'where reports go (default: reports)' },
   'ledger-out': {

@@ -2,11 +2,14 @@
  * The data planes a run can put between the load and the replicas. Its own module, free of the
  * engines' code, so argument parsers (the CLI, the bench) can check a name without loading them.
  *
- * `auto` is a choice, not an engine: on the process runtime HAProxy when a usable one (2.6+) is
- * installed, zerodrop's own Node proxy otherwise (docs/architecture.md, "Data planes": HAProxy
- * carries a request for about half the Node proxy's CPU). On the Docker runtime `auto` stays on the
- * Node proxy: HAProxy has no zone ejection, and a crashed zone's containers (reset, not refused,
- * behind docker-proxy) cost client-visible resets there.
+ * `auto` is a choice, not an engine: HAProxy when a usable one (2.6+) is installed, zerodrop's own
+ * Node proxy otherwise (docs/architecture.md, "Data planes": HAProxy carries a request for about
+ * half the Node proxy's CPU). On the Docker runtime too, where the Node proxy bound the ceiling (the
+ * demo at 3,000 req/s FAILed on it and PASSed on HAProxy), now that a zone crash kills its
+ * containers at one instant (docs/architecture.md, "Zone failures"). Except with
+ * ZERODROP_DOCKER_ENDPOINT=published: behind docker-proxy a crashed zone's containers reset
+ * connections instead of refusing them, HAProxy has no zone ejection, and that cost client-visible
+ * resets (2 at 500 req/s) where the Node proxy lost none.
  */
 import type { RuntimeName } from '../runtime/names.js';
 import { haproxyAvailability, haproxyMinor, resolveHaproxyBinary } from './haproxy/binary.js';
@@ -29,8 +32,11 @@ export function isDataPlaneChoice(name: string): name is DataPlaneChoice {
 /** The engine a choice comes to on this machine, and why (said in the plan and the report). */
 export function chooseDataPlane(choice: DataPlaneChoice, runtime: RuntimeName, env: NodeJS.ProcessEnv = process.env): { engine: DataPlaneEngine; why: string } {
   if (choice !== 'auto') return { engine: choice, why: `engine: ${choice}` };
-  if (runtime !== 'process')
-    return { engine: 'node', why: `auto: zerodrop's Node proxy on the ${runtime} runtime (zone ejection; HAProxy is chosen on the process runtime only)` };
+  if (runtime === 'docker' && env['ZERODROP_DOCKER_ENDPOINT'] === 'published')
+    return {
+      engine: 'node',
+      why: "auto: zerodrop's Node proxy (ZERODROP_DOCKER_ENDPOINT=published: behind docker-proxy a crashed zone resets, and the Node proxy ejects the zone)",
+    };
   const a = haproxyAvailability(resolveHaproxyBinary(env));
   if (!a.ok) return { engine: 'node', why: `auto: HAProxy not usable (${a.reason}), zerodrop's Node proxy` };
   const minor = haproxyMinor(a.version);

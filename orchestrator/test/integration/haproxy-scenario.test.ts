@@ -46,11 +46,11 @@ describe('selecting the data plane', () => {
       threads: 1,
       why: 'engine: haproxy',
     });
-    // auto: HAProxy on the process runtime when it is installed (CI=true requires it), the Node proxy on Docker.
+    // auto: HAProxy when it is installed (CI=true requires it), on Docker too (bridge addresses).
     expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto' }).dataPlane).toMatchObject(
       avail.ok ? { engine: 'haproxy', why: expect.stringMatching(/^auto: HAProxy/) as unknown } : { engine: 'node' },
     );
-    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto', runtime: 'docker' }).dataPlane.engine).toBe('node');
+    expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto', runtime: 'docker' }).dataPlane.engine).toBe(avail.ok ? 'haproxy' : 'node');
     const two = resolvePlan(parseScenarioText(`${yaml}proxy: { engine: haproxy, haproxy: { threads: 2 } }\n`, 'x.yaml'));
     expect(two.dataPlane).toEqual({ engine: 'haproxy', threads: 2, why: 'engine: haproxy' });
     expect(describePlan(two).join('\n')).toMatch(/proxy +HAProxy \(2 threads\)/);

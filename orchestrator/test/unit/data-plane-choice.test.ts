@@ -22,9 +22,14 @@ describe('proxy.engine: auto comes to an engine, and says why', () => {
     expect(c.why).toMatch(new RegExp(`^auto: HAProxy 2\\.\\d+\\S* at ${HAPROXY_BIN}$`));
   });
 
-  it('on the Docker runtime: the Node proxy (zone ejection), saying so', () => {
-    const c = chooseDataPlane('auto', 'docker', {});
+  it.skipIf(!existsSync(HAPROXY_BIN))("on the Docker runtime: HAProxy too, on the containers' bridge address", () => {
+    expect(chooseDataPlane('auto', 'docker', {}).engine).toBe('haproxy');
+    expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'container' }).engine).toBe('haproxy');
+  });
+
+  it('on the Docker runtime behind docker-proxy (published ports): the Node proxy (zone ejection), saying so', () => {
+    const c = chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'published' });
     expect(c.engine).toBe('node');
-    expect(c.why).toContain('on the docker runtime');
+    expect(c.why).toContain('ZERODROP_DOCKER_ENDPOINT=published');
   });
 });
