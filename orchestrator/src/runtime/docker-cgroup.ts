@@ -73,11 +73,14 @@ export function procCpu(pid: number): { cpuMs: number; ppid: number; comm: strin
  * from the host, in one syscall, with no engine round trip. A zone crash kills its containers at
  * one instant, as the process runtime does: through the engine, under load, the kills landed
  * 100s of ms apart, and a request retried from one dying container to the next lost every try
- * (docs/architecture.md, "Zone failures"). The pid is killed only while the container's cgroup
- * still lists it (no pid reuse can be hit); false when it cannot be done here (not root, cgroup
- * not readable, gone): the caller then asks the engine.
+ * (docs/architecture.md, "Zone failures"). The pid is killed only while the container's own
+ * cgroup (its path names the container id) still lists it: no reused pid, and no process of
+ * another pid namespace (zerodrop itself in a container, the engine's pids not ours) can be hit.
+ * False when it cannot be done here (not root, cgroup not readable, gone): the caller then asks
+ * the engine.
  */
-export function killInitFromHost(cg: ContainerCgroup, initPid: number): boolean {
+export function killInitFromHost(cg: ContainerCgroup, initPid: number, containerId: string): boolean {
+  if (containerId.length < 12 || !cg.cpuDir.includes(containerId)) return false;
   let procs: string;
   try {
     procs = readFileSync(`${cg.cpuDir}/cgroup.procs`, 'utf8');

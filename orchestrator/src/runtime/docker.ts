@@ -487,7 +487,14 @@ export class DockerRuntime implements Runtime {
   private async signal(replica: DockerReplica, signal: StopSignal | 'SIGKILL'): Promise<boolean> {
     if (replica.exit) return false;
     // SIGKILL lands now, from the host (a frozen container is left to the engine, which thaws it).
-    if (signal === 'SIGKILL' && !replica.paused && replica.cgroup && replica.initPid !== null && killInitFromHost(replica.cgroup, replica.initPid)) return true;
+    if (
+      signal === 'SIGKILL' &&
+      !replica.paused &&
+      replica.cgroup &&
+      replica.initPid !== null &&
+      killInitFromHost(replica.cgroup, replica.initPid, replica.containerId)
+    )
+      return true;
     try {
       await engineCall(this.docker, () => replica.container.kill({ signal }));
     } catch (err) {

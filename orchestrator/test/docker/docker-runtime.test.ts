@@ -9,7 +9,7 @@ import { ZerodropError } from '../../../common/src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker.js';
 import { IMAGE_NODE_PATH, SAMPLE_APP_IMAGE, ensureSampleAppImage, nodeBaseImage } from '../../src/runtime/docker-image.js';
 import { LABELS } from '../../src/runtime/docker-reaper.js';
-import { cgroupOf } from '../../src/runtime/docker-cgroup.js';
+import { cgroupOf, killInitFromHost, type ContainerCgroup } from '../../src/runtime/docker-cgroup.js';
 import { DEFAULT_CPU_SHARES } from '../../src/runtime/docker-priority.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import type { ReplicaExit, StartedReplica } from '../../src/runtime/types.js';
@@ -145,6 +145,11 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
     const ids = ['web-1-b-7', 'web-1-b-8', 'web-1-b-9'];
     const started = await Promise.all(ids.map((id) => runtime.start(launchOf(runId, id, sampleAppTemplate('v1'), 'b'))));
     const pids = await Promise.all(started.map(async (s) => (await docker.getContainer(s.containerId as string).inspect()).State.Pid));
+    // Never a pid the container's own cgroup does not vouch for: another container's id is refused.
+    const cg = cgroupOf(pids[0] as number);
+    expect(cg).not.toBeNull();
+    expect(killInitFromHost(cg as ContainerCgroup, pids[0] as number, started[1]?.containerId as string)).toBe(false);
+    expect((await docker.getContainer(started[0]?.containerId as string).inspect()).State.Running).toBe(true);
     const since = Math.floor(Date.now() / 1000) - 1;
     const kills = ids.map((id) => runtime.kill(id));
     // Before any kill() yielded, every init has SIGKILL pending (bit 9 of ShdPnd) or is already dead.
