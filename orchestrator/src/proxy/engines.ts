@@ -6,11 +6,12 @@
  * Node proxy otherwise (docs/architecture.md, "Data planes": HAProxy carries a request for about
  * half the Node proxy's CPU). On the Docker runtime too, where the Node proxy bound the ceiling (the
  * demo at 3,000 req/s FAILed on it and PASSed on HAProxy), now that a zone crash kills its
- * containers at one instant (docs/architecture.md, "Zone failures"). Except with
- * ZERODROP_DOCKER_ENDPOINT=published: behind docker-proxy a crashed zone's containers reset
+ * containers at one instant (docs/architecture.md, "Zone failures"). Except behind docker-proxy
+ * (ZERODROP_DOCKER_ENDPOINT=published, or `auto` where the bridge cannot be reached): there a crashed zone's containers reset
  * connections instead of refusing them, HAProxy has no zone ejection, and that cost client-visible
  * resets (2 at 500 req/s) where the Node proxy lost none.
  */
+import { existsSync } from 'node:fs';
 import type { RuntimeName } from '../runtime/names.js';
 import { haproxyAvailability, haproxyMinor, resolveHaproxyBinary } from './haproxy/binary.js';
 
@@ -29,14 +30,44 @@ export function isDataPlaneChoice(name: string): name is DataPlaneChoice {
   return (DATA_PLANE_CHOICES as readonly string[]).includes(name);
 }
 
+/** What the choice may look at on this host (tests pass their own). */
+export interface DataPlaneHost {
+  platform: NodeJS.Platform;
+  /** The engine's default bridge is an interface of this network namespace. */
+  hasDockerBridge: () => boolean;
+}
+
+const THIS_HOST: DataPlaneHost = { platform: process.platform, hasDockerBridge: () => existsSync('/sys/class/net/docker0') };
+
+/**
+ * Why containers will be reached through published ports (docker-proxy), or null when their
+ * bridge addresses should answer. The runtime decides for sure only on its first container
+ * (docker-endpoint.ts); the plan is made before, so `auto` is judged here by what makes that probe
+ * fail: a platform that is not Linux (Docker Desktop's VM) or no docker0 bridge in this network
+ * namespace (a rootless engine, zerodrop in a container of its own).
+ */
+function behindDockerProxy(env: NodeJS.ProcessEnv, host: DataPlaneHost): string | null {
+  const mode = env['ZERODROP_DOCKER_ENDPOINT'];
+  if (mode === 'published') return 'ZERODROP_DOCKER_ENDPOINT=published';
+  if (mode === 'container') return null;
+  if (host.platform !== 'linux') return `containers on ${host.platform} are reached through published ports`;
+  if (!host.hasDockerBridge()) return 'no docker0 bridge on this host, so containers are likely reached through published ports';
+  return null;
+}
+
 /** The engine a choice comes to on this machine, and why (said in the plan and the report). */
-export function chooseDataPlane(choice: DataPlaneChoice, runtime: RuntimeName, env: NodeJS.ProcessEnv = process.env): { engine: DataPlaneEngine; why: string } {
+export function chooseDataPlane(
+  choice: DataPlaneChoice,
+  runtime: RuntimeName,
+  env: NodeJS.ProcessEnv = process.env,
+  host: DataPlaneHost = THIS_HOST,
+): { engine: DataPlaneEngine; why: string } {
   if (choice !== 'auto') return { engine: choice, why: `engine: ${choice}` };
-  if (runtime === 'docker' && env['ZERODROP_DOCKER_ENDPOINT'] === 'published')
-    return {
-      engine: 'node',
-      why: "auto: zerodrop's Node proxy (ZERODROP_DOCKER_ENDPOINT=published: behind docker-proxy a crashed zone resets, and the Node proxy ejects the zone)",
-    };
+  if (runtime === 'docker') {
+    const behind = behindDockerProxy(env, host);
+    if (behind !== null)
+      return { engine: 'node', why: `auto: zerodrop's Node proxy (${behind}: behind docker-proxy a crashed zone resets, and the Node proxy ejects the zone)` };
+  }
   const a = haproxyAvailability(resolveHaproxyBinary(env));
   if (!a.ok) return { engine: 'node', why: `auto: HAProxy not usable (${a.reason}), zerodrop's Node proxy` };
   const minor = haproxyMinor(a.version);

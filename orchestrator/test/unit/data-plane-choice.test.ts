@@ -23,13 +23,24 @@ describe('proxy.engine: auto comes to an engine, and says why', () => {
   });
 
   it.skipIf(!existsSync(HAPROXY_BIN))("on the Docker runtime: HAProxy too, on the containers' bridge address", () => {
-    expect(chooseDataPlane('auto', 'docker', {}).engine).toBe('haproxy');
-    expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'container' }).engine).toBe('haproxy');
+    const linux = { platform: 'linux' as const, hasDockerBridge: () => true };
+    expect(chooseDataPlane('auto', 'docker', {}, linux).engine).toBe('haproxy');
+    expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'container' }, linux).engine).toBe('haproxy');
   });
 
   it('on the Docker runtime behind docker-proxy (published ports): the Node proxy (zone ejection), saying so', () => {
-    const c = chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'published' });
+    const linux = { platform: 'linux' as const, hasDockerBridge: () => true };
+    const c = chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'published' }, linux);
     expect(c.engine).toBe('node');
     expect(c.why).toContain('ZERODROP_DOCKER_ENDPOINT=published');
+    // auto where the bridge cannot be reached: Docker Desktop's VM, a rootless engine (no docker0 here)
+    const mac = chooseDataPlane('auto', 'docker', {}, { platform: 'darwin', hasDockerBridge: () => false });
+    expect(mac).toMatchObject({ engine: 'node', why: expect.stringContaining('containers on darwin are reached through published ports') as unknown });
+    const rootless = chooseDataPlane('auto', 'docker', {}, { platform: 'linux', hasDockerBridge: () => false });
+    expect(rootless).toMatchObject({ engine: 'node', why: expect.stringContaining('no docker0 bridge') as unknown });
+    // the bridge forced: HAProxy whatever the host looks like
+    expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'container' }, { platform: 'linux', hasDockerBridge: () => false }).engine).toBe(
+      existsSync(HAPROXY_BIN) ? 'haproxy' : 'node',
+    );
   });
 });
