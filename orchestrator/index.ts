@@ -17,7 +17,7 @@ export { startAdminApi } from './src/admin-api.js';
 // Runtimes.
 export type { Runtime } from './src/runtime/types.js';
 export { createRuntime } from './src/runtime/select.js';
-export { applyHarnessPriority, restoreHarnessPriority, parseCpuPriorities, CPU_PRIORITIES_ENV } from './src/runtime/priorities.js';
+export { applyHarnessPriority, restoreHarnessPriority, parseCpuPriorities } from './src/runtime/priorities.js';
 export { DEFAULT_RUNTIME, RUNTIME_NAMES, isRuntimeName, type RuntimeName } from './src/runtime/names.js';
 export { SupervisedChild, freeLoopbackPort, parseAnnouncement, signalGroup, withPdeathsig, type ChildExit } from './src/runtime/supervised-child.js';
 export { ProcessGroupRegistry, reapOrphanedGroups } from './src/runtime/process-registry.js';

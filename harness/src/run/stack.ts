@@ -11,7 +11,6 @@ import {
   applyHarnessPriority,
   restoreHarnessPriority,
   createRuntime,
-  CPU_PRIORITIES_ENV,
   DeploymentController,
   parseCpuPriorities,
   OrchestratorMetrics,
@@ -21,7 +20,7 @@ import {
   type Runtime,
 } from '../../../orchestrator/index.js';
 import type { RunVolume } from '../../../orchestrator/index.js';
-import { autogroupsEnabled, leadsOwnSession } from '../../../common/src/session.js';
+import { autogroupsEnabled, CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
 import { toolVersion } from '../paths.js';
 import type { SecretsSession } from './secrets.js';
 import { imagesOf, type RunPlan } from '../scenario/resolve.js';

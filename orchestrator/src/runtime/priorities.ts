@@ -35,8 +35,6 @@ import os from 'node:os';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
 
-export { CPU_PRIORITIES_ENV };
-
 export interface CpuPriorityPlan {
   harness: number;
   booting: number;
