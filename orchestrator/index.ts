@@ -19,7 +19,7 @@ export type { Runtime } from './src/runtime/types.js';
 export { createRuntime } from './src/runtime/select.js';
 export { applyHarnessPriority, restoreHarnessPriority, parseCpuPriorities } from './src/runtime/priorities.js';
 export { DEFAULT_RUNTIME, RUNTIME_NAMES, isRuntimeName, type RuntimeName } from './src/runtime/names.js';
-export { SupervisedChild, freeLoopbackPort, parseAnnouncement, signalGroup, withPdeathsig, type ChildExit } from './src/runtime/supervised-child.js';
+export { SupervisedChild, freeLoopbackPort, parseAnnouncement, signalGroup, type ChildExit } from './src/runtime/supervised-child.js';
 export { ProcessGroupRegistry, reapOrphanedGroups } from './src/runtime/process-registry.js';
 export { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE, UNPRIVILEGED_USER } from './src/runtime/docker-image.js';
 export { DATA_DIR_ENV, HostVolumes, defaultVolumeRoot, numericUser, reapOrphanedVolumes, type RunVolume, type VolumeSpec } from './src/runtime/volumes.js';

@@ -36,3 +36,8 @@ export function hasSetprivPdeathsig(): boolean {
   if (process.platform !== 'linux' || !existsSync('/usr/bin/setpriv')) return (setprivOk = false);
   return (setprivOk = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0);
 }
+
+/** argv prefixed with `setpriv --pdeathsig SIGKILL --` when that works here: the child dies with its parent. */
+export function withPdeathsig(argv: readonly string[]): string[] {
+  return hasSetprivPdeathsig() ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : [...argv];
+}

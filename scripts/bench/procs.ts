@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sampleAppEntry } from '../../harness/src/paths.js';
-import { parseAnnouncement, withPdeathsig } from '../../orchestrator/index.js';
+import { parseAnnouncement } from '../../orchestrator/index.js';
+import { withPdeathsig } from '../../common/src/session.js';
 import { killChild, killChildGroup } from './measure.js';
 
 /** The one pdeathsig prefix (orchestrator/src/runtime/supervised-child.ts), for the bench's own spawns. */

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { withPdeathsig } from '../../orchestrator/index.js';
+import { withPdeathsig } from '../../common/src/session.js';
 
 export type TargetMode = 'plain' | 'close' | 'swap' | 'stall' | 'chunked' | 'slow' | 'mixed';
 

@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 // common/, not orchestrator/index.ts: this process only waits, so it loads next to nothing.
-import { autogroupsEnabled, CPU_PRIORITIES_ENV, hasSetprivPdeathsig, leadsOwnSession } from '../../../common/src/session.js';
+import { autogroupsEnabled, CPU_PRIORITIES_ENV, hasSetprivPdeathsig, leadsOwnSession, withPdeathsig } from '../../../common/src/session.js';
 
 export const OWN_SESSION_ENV = 'ZERODROP_OWN_SESSION';
 /** Set in the child, so it does not start itself again. */
@@ -49,7 +49,8 @@ export function ownSessionChangesRank(env: NodeJS.ProcessEnv = process.env): boo
  * exit code. A child killed by a signal is re-raised here, so the caller sees the same death.
  */
 export function runInOwnSession(script: string, argv: readonly string[]): Promise<number> {
-  const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...process.execArgv, script, ...argv], {
+  const [file, ...args] = withPdeathsig([process.execPath, ...process.execArgv, script, ...argv]);
+  const child = spawn(file as string, args, {
     detached: true,
     stdio: 'inherit',
     env: { ...process.env, [OWN_SESSION_ENV]: CHILD_MARK },
@@ -58,24 +59,21 @@ export function runInOwnSession(script: string, argv: readonly string[]): Promis
     if (child.pid !== undefined) child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);
+  const stopForwarding = (): void => {
+    for (const s of FORWARDED) process.off(s, forward);
+  };
   return new Promise((resolve) => {
-    const done = (code: number): void => {
-      for (const s of FORWARDED) process.off(s, forward);
-      resolve(code);
-    };
     child.once('error', (err) => {
+      stopForwarding();
       process.stderr.write(
         `zerodrop: could not start the harness in a session of its own (${err.message}); set ${OWN_SESSION_ENV}=off to run it in this one\n`,
       );
-      done(3);
+      resolve(3);
     });
     child.once('exit', (code, signal) => {
-      if (signal !== null) {
-        for (const s of FORWARDED) process.off(s, forward);
-        process.kill(process.pid, signal);
-        return;
-      }
-      done(code ?? 3);
+      stopForwarding();
+      if (signal !== null) process.kill(process.pid, signal);
+      else resolve(code ?? 3);
     });
   });
 }

@@ -12,16 +12,11 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createServer } from 'node:net';
-import { hasSetprivPdeathsig } from '../../../common/src/session.js';
+import { withPdeathsig } from '../../../common/src/session.js';
 import { inheritAutogroupNice } from './priorities.js';
 import { ProcessGroupRegistry, reapOrphanedGroups } from './process-registry.js';
 
 const LOOPBACK = '127.0.0.1';
-
-/** argv prefixed with `setpriv --pdeathsig SIGKILL --` when that works here. */
-export function withPdeathsig(argv: readonly string[]): string[] {
-  return hasSetprivPdeathsig() ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...argv] : [...argv];
-}
 
 /** Spawns argv under pdeathsig, in its own process group (detached). */
 export function spawnInGroup(argv: readonly string[], options: { env: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
