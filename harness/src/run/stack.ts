@@ -20,7 +20,7 @@ import {
   type Runtime,
 } from '../../../orchestrator/index.js';
 import type { RunVolume } from '../../../orchestrator/index.js';
-import { autogroupsEnabled, CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
+import { CPU_PRIORITIES_ENV } from '../../../common/src/session.js';
 import { toolVersion } from '../paths.js';
 import type { SecretsSession } from './secrets.js';
 import { imagesOf, type RunPlan } from '../scenario/resolve.js';
@@ -78,7 +78,7 @@ export async function startStack(plan: RunPlan, options: StackOptions): Promise<
     booting: replicaPrio?.booting ?? null,
     serving: replicaPrio?.serving ?? null,
     note: prio.notApplied ?? (replicaPrio === null ? `${plan.runtime} runtime: containers rank by cpu.shares, below the harness (runtime choices)` : null),
-    ...(prio.applied !== null && autogroupsEnabled() ? { session: leadsOwnSession() ? ('own' as const) : ('shared' as const) } : {}),
+    ...(prio.session ? { session: prio.session } : {}),
   };
   // Not permitted (no CAP_SYS_NICE) is recorded in result.json and the report, not logged: nothing else changes.
   const runtime = createRuntime(plan.runtime, {

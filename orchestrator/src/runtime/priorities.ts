@@ -33,7 +33,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ZerodropError } from '../../../common/src/errors.js';
-import { CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
+import { autogroupsEnabled, CPU_PRIORITIES_ENV, leadsOwnSession } from '../../../common/src/session.js';
 
 export interface CpuPriorityPlan {
   harness: number;
@@ -47,6 +47,12 @@ export interface CpuPriorities {
   applied: CpuPriorityPlan | null;
   /** Why they were not applied (null when they were). */
   notApplied: string | null;
+  /**
+   * Whose autogroup the harness ranks in, when priorities were applied on a kernel with autogroups:
+   * 'own' (it leads its session and set that autogroup) or 'shared' (the caller's, left alone:
+   * replicas and containers are ranked below it instead).
+   */
+  session?: 'own' | 'shared';
 }
 
 export const DEFAULT_CPU_PRIORITIES: CpuPriorityPlan = { harness: -5, booting: 10, serving: 0 };
@@ -198,18 +204,19 @@ function leadsOwnAutogroup(pid: number): boolean {
 
 /**
  * Every thread of this process (the harness: driver, proxy threads) and what it spawns from now
- * on (HAProxy) at plan.harness. Its session's autogroup is left alone (see the header).
+ * on (HAProxy) at plan.harness; its session's autogroup too, only when it leads that session (see
+ * the header).
  */
 export function applyHarnessPriority(plan: CpuPriorityPlan | null): CpuPriorities {
   if (plan === null) return { applied: null, notApplied: `off: ${CPU_PRIORITIES_ENV}=off` };
   savedNice ??= os.getPriority(process.pid);
   const err = reniceProcess(process.pid, plan.harness);
   if (err !== null) return { applied: null, notApplied: `nice ${plan.harness} for the harness was refused (${err}): run as root or with CAP_SYS_NICE` };
-  if (leadsOwnSession()) {
-    savedAutogroupNice ??= autogroupNiceOf(process.pid);
-    setAutogroupNice(process.pid, plan.harness);
-  }
-  return { applied: plan, notApplied: null };
+  if (!autogroupsEnabled()) return { applied: plan, notApplied: null };
+  if (!leadsOwnSession()) return { applied: plan, notApplied: null, session: 'shared' };
+  savedAutogroupNice ??= autogroupNiceOf(process.pid);
+  setAutogroupNice(process.pid, plan.harness);
+  return { applied: plan, notApplied: null, session: 'own' };
 }
 
 /** The harness's nice before its first run: a process that runs the harness as a library outlives the run. */
