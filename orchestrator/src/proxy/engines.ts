@@ -7,11 +7,11 @@
  * half the Node proxy's CPU). On the Docker runtime too, where the Node proxy bound the ceiling (the
  * demo at 3,000 req/s FAILed on it and PASSed on HAProxy), now that a zone crash kills its
  * containers at one instant (docs/architecture.md, "Zone failures"). Except behind docker-proxy
- * (ZERODROP_DOCKER_ENDPOINT=published, or `auto` where the bridge cannot be reached): there a crashed zone's containers reset
- * connections instead of refusing them, HAProxy has no zone ejection, and that cost client-visible
- * resets (2 at 500 req/s) where the Node proxy lost none.
+ * (ZERODROP_DOCKER_ENDPOINT=published, or `auto` where the bridge cannot be reached): there a
+ * crashed zone's containers reset connections instead of refusing them, HAProxy has no zone
+ * ejection, and that cost client-visible resets (2 at 500 req/s) where the Node proxy lost none.
  */
-import { existsSync } from 'node:fs';
+import { hasDockerBridge } from '../runtime/docker-endpoint.js';
 import type { RuntimeName } from '../runtime/names.js';
 import { haproxyAvailability, haproxyMinor, resolveHaproxyBinary } from './haproxy/binary.js';
 
@@ -37,7 +37,7 @@ export interface DataPlaneHost {
   hasDockerBridge: () => boolean;
 }
 
-const THIS_HOST: DataPlaneHost = { platform: process.platform, hasDockerBridge: () => existsSync('/sys/class/net/docker0') };
+const THIS_HOST: DataPlaneHost = { platform: process.platform, hasDockerBridge };
 
 /**
  * Why containers will be reached through published ports (docker-proxy), or null when their

@@ -6,6 +6,7 @@
  * <bridge ip>:<port> from here. It works on Linux with the default bridge; Docker Desktop (a VM)
  * and rootless engines cannot route to it, and fall back to the published port.
  */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 
 export type DockerEndpointMode = 'auto' | 'published' | 'container';
@@ -24,6 +25,11 @@ export const DEFAULT_DOCKER_ENDPOINT: DockerEndpointMode = 'auto';
 
 export function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
   return typeof x === 'string' && (DOCKER_ENDPOINT_MODES as readonly string[]).includes(x);
+}
+
+/** The engine's default bridge is an interface of this network namespace: without it `auto` cannot reach a container's address. */
+export function hasDockerBridge(): boolean {
+  return existsSync('/sys/class/net/docker0');
 }
 
 /** What the run uses, and why (it goes in the report). */

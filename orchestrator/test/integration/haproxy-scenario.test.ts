@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 /**
  * The HAProxy data plane end to end through the runner (real replicas, real driver, real
  * verifier): `proxy: { engine: haproxy }` in a scenario. A rolling update PASSes with 0 retries;
@@ -14,6 +13,7 @@ import { parseScenarioText } from '../../../harness/src/scenario/load.js';
 import { describePlan, resolvePlan } from '../../../harness/src/scenario/resolve.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
+import { hasDockerBridge } from '../../src/runtime/docker-endpoint.js';
 import { checkOf, explain, processesOfRun, runYaml } from '../../../test/helpers/scenario-run.js';
 
 const avail = haproxyAvailability();
@@ -52,7 +52,7 @@ describe('selecting the data plane', () => {
       avail.ok ? { engine: 'haproxy', why: expect.stringMatching(/^auto: HAProxy/) as unknown } : { engine: 'node' },
     );
     expect(resolvePlan(parseScenarioText(yaml, 'x.yaml'), { proxyEngine: 'auto', runtime: 'docker' }).dataPlane.engine).toBe(
-      avail.ok && existsSync('/sys/class/net/docker0') ? 'haproxy' : 'node',
+      avail.ok && hasDockerBridge() ? 'haproxy' : 'node',
     );
     const two = resolvePlan(parseScenarioText(`${yaml}proxy: { engine: haproxy, haproxy: { threads: 2 } }\n`, 'x.yaml'));
     expect(two.dataPlane).toEqual({ engine: 'haproxy', threads: 2, why: 'engine: haproxy' });
