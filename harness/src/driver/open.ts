@@ -51,7 +51,7 @@ import {
   writeDigits,
 } from './http1.js';
 import { Ledger } from './ledger.js';
-import { arrivalSchedule, type ArrivalSchedule } from './schedule.js';
+import { arrivalSchedule, sendsOnResponse, type ArrivalSchedule } from './schedule.js';
 import { RunStats, statsFromLedger } from './stats.js';
 import { type DriverConfig, type DriverSummary, Outcome } from './types.js';
 
@@ -384,7 +384,8 @@ class OpenEngine {
         if (ka >= 0) c.idleLimitMs = idleLimitMs(ka);
         this.idle.push(c);
       }
-      this.pump(now);
+      // A freed connection sends at once only when a batch is due (or nothing else would send): see sendsOnResponse.
+      if (this.closedLoop || sendsOnResponse(this.timer !== null, this.schedule.dueBy(now - this.start) - this.nextSeq)) this.pump(now);
       return true;
     } catch (err) {
       this.abort(err);

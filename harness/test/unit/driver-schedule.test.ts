@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arrivalSchedule } from '../../src/driver/schedule.js';
+import { arrivalSchedule, SEND_BATCH, sendsOnResponse } from '../../src/driver/schedule.js';
 
 describe('open-model arrival schedule', () => {
   it('no ramp: request i at i/rate, rate × duration in all, one due at t = 0', () => {
@@ -51,5 +51,20 @@ describe('open-model arrival schedule', () => {
 
   it('a ramp longer than the run is cut at the run', () => {
     expect(arrivalSchedule(1000, 1000, 5000).total).toBe(500);
+  });
+});
+
+describe('pacing: what a freed connection sends', () => {
+  it.each([
+    // timer armed, due and unsent → sends now
+    [false, 0, true], // behind with every connection busy: nothing else would send
+    [false, 1, true],
+    [true, 0, false], // on schedule: the timer sends the next one when it is due
+    [true, 1, false], // one due: the timer's next tick sends it with the others due by then
+    [true, SEND_BATCH - 1, false],
+    [true, SEND_BATCH, true], // a batch is due: one wake-up downstream serves several
+    [true, 50, true],
+  ])('timer armed %s, %i due → sends now: %s', (armed, due, sends) => {
+    expect(sendsOnResponse(armed, due)).toBe(sends);
   });
 });
