@@ -15,7 +15,7 @@
  *   (g) boot CPU: a sample-app replica's CPU from spawn to its /readyz first answering 200, next
  *       to a bare `node -e` process's to its first line (bench/boot.ts), --boots times each;
  *   (e) ceiling: the highest fixed rate at which scenarios/demo.yaml (rollout + zone crash),
- *       shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
+ *       at its own length or shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
  *       --ceiling-high with at most --probes runs; on the process runtime and, beside it, on
  *       Docker (--ceiling-runtime), with the ratio docker ÷ process;
  *   (h) container boot: --boot-containers sample-app containers started one by one, create →
@@ -196,6 +196,7 @@ async function main(): Promise<number> {
   const ceilingFile = opts.ceilingScenario;
   const ceilingName = relative(projectRoot(), ceilingFile) || ceilingFile;
   let exitCode = 0;
+  let probeMs = 0;
   try {
     const demo = loadScenarioFile(demoFile);
     const demoPlan = resolvePlan(demo, { prometheus: 'off' });
@@ -203,7 +204,9 @@ async function main(): Promise<number> {
     proxy.what = `${proxy.what} (demo config: upstream client ${up.client ?? 'default'}, ${up.connectionsPerReplica} conns/replica, pipelining ${up.pipelining})`;
     const ceilingScenario = ceilingFile === demoFile ? demo : loadScenarioFile(ceilingFile);
     const ceilingPlan = resolvePlan(ceilingScenario, { prometheus: 'off', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
-    ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) shortened to ${opts.probeDuration} s (timeline scaled), bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
+    probeMs = opts.probeDuration === null ? ceilingScenario.scenario.load.duration : opts.probeDuration * 1000;
+    const length = opts.probeDuration === null ? `at its own length (${fmtInt(probeMs / 1000)} s)` : `shortened to ${opts.probeDuration} s (timeline scaled)`;
+    ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) ${length}, bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
     // The data plane may differ by runtime (proxy.engine auto): each row names its own.
     const ceilingDockerPlan = resolvePlan(ceilingScenario, {
       prometheus: 'off',
@@ -325,7 +328,7 @@ async function main(): Promise<number> {
         low: opts.ceilingLow,
         high: opts.ceilingHigh,
         maxProbes: opts.probes,
-        durationMs: opts.probeDuration * 1000,
+        durationMs: probeMs,
         outDir: resolve(opts.out, `${stamp(startedAt)}-probes${runtime === 'docker' ? '-docker' : ''}`),
         signal: ceilingAbort.signal,
         log,

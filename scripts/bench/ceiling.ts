@@ -1,6 +1,7 @@
 /**
  * The zero-drop ceiling: the highest fixed rate at which the demo scenario (rolling update +
- * zone crash, shortened with --duration semantics: the timeline scales with it) still PASSES,
+ * zone crash, at its own length, or shortened with --duration semantics: the timeline scales with
+ * it) still PASSES,
  * found by bisection between a low and a high bound, with a bounded number of probes. Each probe
  * is a whole in-process run (runScenario: replicas, proxy worker, driver worker, verifier,
  * reports under <out>/<stamp>-probes/).
@@ -147,12 +148,13 @@ class RunCpuSampler {
 }
 
 /**
- * The scenario with its warm-up cut to 10 % of the shortened duration (at most its own), so the
+ * A shortened scenario gets its warm-up cut to 10 % of the new duration (at most its own), so the
  * first timeline step (the rollout, at 1/6 of the duration in demo.yaml) falls in the measured
  * window. The timeline itself is scaled by resolvePlan's durationMs, as `--duration` does.
  */
 export function shortened(loaded: LoadedScenario, durationMs: number): LoadedScenario {
   const load = loaded.scenario.load;
+  if (durationMs >= load.duration) return loaded; // at its own length: the scenario as users run it
   const warmup = Math.min(load.warmup, Math.max(1000, Math.round(durationMs / 10)));
   return { ...loaded, scenario: { ...loaded.scenario, load: { ...load, warmup } } };
 }

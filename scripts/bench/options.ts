@@ -36,7 +36,8 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --ceiling-low R         lowest rate probed (default 2000)
   --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
   --probes N              most ceiling probes (default 5)
-  --probe-duration S      load duration of each probe; the demo timeline scales with it (default 30)
+  --probe-duration S      load duration of each probe, shorter than the scenario's own: its timeline scales
+                          with it (default: the scenario's own length, 60 s for the demo; --quick: 15)
   --ceiling-scenario F    the scenario (e) bisects over (default scenarios/demo.yaml)
   --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
   --ceiling-runtime R     runtime of the ceiling probes: process | docker | both (default both when a Docker
@@ -69,7 +70,8 @@ export interface Options {
   ceilingLow: number;
   ceilingHigh: number;
   probes: number;
-  probeDuration: number;
+  /** Seconds of load per ceiling probe; null: the scenario's own duration (the probe is the scenario as users run it). */
+  probeDuration: number | null;
   out: string;
   verbose: boolean;
 }
@@ -141,7 +143,7 @@ export function parseOptions(argv: string[]): Options | null {
     ceilingLow: num('ceiling-low', values['ceiling-low'], 2000, 100, 200_000),
     ceilingHigh: num('ceiling-high', values['ceiling-high'], HEADLINE_RATE, 100, 200_000),
     probes: num('probes', values.probes, quick ? 3 : 5, 1, 12),
-    probeDuration: num('probe-duration', values['probe-duration'], quick ? 15 : 30, 8, 120),
+    probeDuration: values['probe-duration'] === undefined && !quick ? null : num('probe-duration', values['probe-duration'], 15, 8, 120),
     out: values.out ?? join(projectRoot(), 'reports', 'bench'),
     verbose: values.verbose === true,
     ceilingScenario: values['ceiling-scenario'] ?? join(projectRoot(), 'scenarios', 'demo.yaml'),
