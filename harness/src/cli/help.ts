@@ -143,7 +143,7 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   { name: 'ZERODROP_HAPROXY_BIN', text: 'the haproxy binary for --proxy haproxy (default: /usr/sbin/haproxy)' },
   {
     name: 'ZERODROP_DOCKER_ENDPOINT',
-    text: 'docker runtime: auto (default: the bridge address when a TCP connect reaches it, else published ports) | published (ports on 127.0.0.1, docker-proxy) | container (the bridge address)',
+    text: "docker runtime: auto (default: the bridge address when a TCP connect reaches it, else published ports) | published (ports on 127.0.0.1, docker-proxy) | container (the bridge address) | host (no network namespace per container: the host's network, 127.0.0.1 and an announced port; the sample-app only, opt-in)",
   },
   {
     name: 'ZERODROP_DOCKER_CPU_SHARES',

@@ -16,7 +16,6 @@ import {
   type IntOrPercent,
   type PodTemplate,
   type ProxyConfig,
-  SAMPLE_APP_ADMIN_CONTAINER_PORT,
   SAMPLE_APP_CONTAINER_PORT,
   SAMPLE_APP_IMAGE,
 } from '../../../orchestrator/index.js';
@@ -275,7 +274,8 @@ export function sampleAppArgs(s: Scenario, faults: string[]): { process: string[
   ];
   return {
     process: [process.execPath, sampleAppEntry(), '--port', '0', '--admin-port', '0', ...flags],
-    container: ['--host', '0.0.0.0', '--port', String(SAMPLE_APP_CONTAINER_PORT), '--admin-port', String(SAMPLE_APP_ADMIN_CONTAINER_PORT), ...flags],
+    // Filled in by the Docker runtime per network (docker-container-spec.ts): 0.0.0.0:8080 and 9091 on the bridge.
+    container: ['--host', '{host}', '--port', '{port}', '--admin-port', '{admin-port}', ...flags],
   };
 }
 

@@ -49,7 +49,7 @@ const THIS_HOST: DataPlaneHost = { platform: process.platform, hasDockerBridge }
 function behindDockerProxy(env: NodeJS.ProcessEnv, host: DataPlaneHost): string | null {
   const mode = env['ZERODROP_DOCKER_ENDPOINT'];
   if (mode === 'published') return 'ZERODROP_DOCKER_ENDPOINT=published';
-  if (mode === 'container') return null;
+  if (mode === 'container' || mode === 'host') return null;
   if (host.platform !== 'linux') return `containers on ${host.platform} are reached through published ports`;
   if (!host.hasDockerBridge()) return 'no docker0 bridge on this host, so containers are likely reached through published ports';
   return null;

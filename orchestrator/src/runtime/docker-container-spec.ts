@@ -1,11 +1,13 @@
 /**
  * A replica's container, as created: an unprivileged user, all capabilities dropped,
  * no-new-privileges, a read-only root filesystem with a small writable /tmp, memory, CPU and pids
- * limits, its ports published on 127.0.0.1 only, and the labels the reaper finds runs by.
+ * limits, its ports published on 127.0.0.1 only, and the labels the reaper finds runs by. Its
+ * command may say {host}, {port} and {admin-port}: where it listens, filled in per network.
  */
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { SAMPLE_APP_ADMIN_CONTAINER_PORT, UNPRIVILEGED_USER, type ImageFacts } from './docker-image.js';
+import { HOST_NETWORK_LISTEN } from './docker-endpoint.js';
 import { LABELS, ownerLabels, type RunOwner } from './docker-reaper.js';
 import type { ReplicaLaunch } from './types.js';
 
@@ -23,6 +25,20 @@ export interface ContainerContext {
   cpuShares: number;
   /** Publish its ports on 127.0.0.1 (false: reached on its bridge address only). */
   publish: boolean;
+  /** 'host': no network namespace of its own (docker-endpoint.ts, ZERODROP_DOCKER_ENDPOINT=host). */
+  network: 'bridge' | 'host';
+}
+
+/**
+ * What the placeholders of a container's command become: where it listens and on which ports. On
+ * the bridge it has the namespace to itself (all addresses, the template's port); on the host's
+ * network it shares the host's ports with every other replica, so it binds loopback on ports the
+ * kernel picks, and announces them.
+ */
+function placeholders(network: 'bridge' | 'host', containerPort: number): Record<string, string> {
+  return network === 'host'
+    ? { '{host}': HOST_NETWORK_LISTEN, '{port}': '0', '{admin-port}': '0' }
+    : { '{host}': '0.0.0.0', '{port}': String(containerPort), '{admin-port}': String(SAMPLE_APP_ADMIN_CONTAINER_PORT) };
 }
 
 /** The create options of one replica's container, and the admin port it publishes (or null). */
@@ -42,8 +58,16 @@ export function containerSpec(
       },
     );
   }
-  const args = template.command?.map((a) => a.replaceAll('{port}', String(containerPort)));
-  const adminPort = adminPortOf(args ?? null, facts);
+  if (context.network === 'host' && (template.port.mode !== 'announce' || !template.command)) {
+    throw new ZerodropError(
+      'ZD_BAD_USAGE',
+      `replica ${launch.replicaId}: ZERODROP_DOCKER_ENDPOINT=host needs a container that binds the port it is told and announces it (the sample-app); this one listens on a fixed port`,
+      { fix: 'unset ZERODROP_DOCKER_ENDPOINT (auto: the bridge address) for an image that listens on a fixed port' },
+    );
+  }
+  const subst = placeholders(context.network, containerPort);
+  const args = template.command?.map((a) => a.replace(/\{(?:host|port|admin-port)\}/g, (m) => subst[m] ?? m));
+  const adminPort = context.network === 'host' ? null : adminPortOf(args ?? null, facts);
   const env: Record<string, string> = {
     ...context.baseEnv,
     ...template.env,
@@ -53,7 +77,7 @@ export function containerSpec(
     APP_VERSION: template.version,
   };
   if (template.port.mode === 'env') env[template.port.envVar] = String(containerPort);
-  const ports = [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
+  const ports = context.network === 'host' ? [] : [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of ports) {
@@ -99,7 +123,7 @@ export function containerSpec(
       PidsLimit: PIDS_LIMIT,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
-      NetworkMode: 'bridge',
+      NetworkMode: context.network,
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
     },
   };

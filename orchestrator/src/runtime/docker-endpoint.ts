@@ -9,8 +9,17 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 
-export type DockerEndpointMode = 'auto' | 'published' | 'container';
-export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container'];
+export type DockerEndpointMode = 'auto' | 'published' | 'container' | 'host';
+export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container', 'host'];
+/**
+ * 'host': the containers share the host's network namespace (`--network host`) and each listens on
+ * 127.0.0.1 on a port the kernel gives it, which it announces (the sample-app does). No namespace,
+ * veth, bridge port or iptables rule is made per container: `docker run -d` of a container that only
+ * sleeps cost 560 ms of machine CPU against 900 on the bridge (2-core VM, 5 containers each, two
+ * rounds), the largest part of the engine's share of a boot (docs/architecture.md, "Container networks").
+ * The price is isolation: a replica can reach the host's loopback services. Opt-in.
+ */
+export const HOST_NETWORK_LISTEN = '127.0.0.1';
 /**
  * The bridge when it answers (`auto`). A crashed container's bridge address no longer answers;
  * measured on the demo (2-core VM, 1,500-2,000 req/s), its in-flight and new requests failed as
@@ -34,7 +43,7 @@ export function hasDockerBridge(): boolean {
 
 /** What the run uses, and why (it goes in the report). */
 export interface EndpointChoice {
-  use: 'container' | 'published';
+  use: 'container' | 'published' | 'host';
   why: string;
 }
 
@@ -83,6 +92,7 @@ export class EndpointChooser {
   private async decide(address: string | null, port: number): Promise<EndpointChoice> {
     if (this.mode === 'published') return { use: 'published', why: 'ZERODROP_DOCKER_ENDPOINT=published' };
     if (this.mode === 'container') return { use: 'container', why: 'ZERODROP_DOCKER_ENDPOINT=container' };
+    if (this.mode === 'host') return { use: 'host', why: `ZERODROP_DOCKER_ENDPOINT=host: the host's network, ${HOST_NETWORK_LISTEN} and an announced port` };
     if (this.platform !== 'linux')
       return { use: 'published', why: `auto: ${this.platform} cannot route to the engine's bridge (a VM), published 127.0.0.1 ports` };
     if (address === null) return { use: 'published', why: 'auto: the first container has no bridge address, published 127.0.0.1 ports' };

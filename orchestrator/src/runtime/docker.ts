@@ -43,7 +43,7 @@ import type { ExecResult, StopSignal } from '../lifecycle/types.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 import { DockerVolumes } from './docker-volumes.js';
 import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
-import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, type DockerEndpointMode } from './docker-endpoint.js';
+import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, HOST_NETWORK_LISTEN, type DockerEndpointMode, type EndpointChoice } from './docker-endpoint.js';
 import { cgroupCpuMs, cgroupOf, killInitFromHost, procCpu, shimPidOf } from './docker-cgroup.js';
 import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
 import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
@@ -71,6 +71,8 @@ export interface DockerRuntimeOptions {
    *   at a few thousand req/s on these machines.
    * - 'container': the container's own address on the bridge network (an address the run created),
    *   kernel-forwarded, no docker-proxy hop.
+   * - 'host': no network namespace per container (--network host); each binds 127.0.0.1 on a
+   *   port it announces. Only for containers that announce their port (the sample-app).
    * Ports are published on 127.0.0.1 until the run reaches containers on their bridge address:
    * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
    */
@@ -97,6 +99,12 @@ interface PortMap {
   endpoint: number;
   admin: number | null;
 }
+
+const ENDPOINT_LABELS: Record<EndpointChoice['use'], string> = {
+  container: 'container (bridge address)',
+  published: 'published (127.0.0.1, docker-proxy)',
+  host: "host (the host's network, 127.0.0.1)",
+};
 
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
@@ -147,7 +155,7 @@ export class DockerRuntime implements Runtime {
     if (endpoint)
       out.push({
         what: 'endpoint',
-        value: endpoint.use === 'container' ? 'container (bridge address)' : 'published (127.0.0.1, docker-proxy)',
+        value: ENDPOINT_LABELS[endpoint.use],
         why: endpoint.why,
       });
     const { booting, serving } = this.shares;
@@ -320,13 +328,15 @@ export class DockerRuntime implements Runtime {
     const calledAtMs = monotonicMs();
     // Publishing costs the engine iptables rules and two docker-proxy processes per container (bench
     // row (f)); once the run reaches containers on their bridge address, later ones go unpublished.
-    const publish = this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
+    const network = this.options.endpoint === 'host' ? 'host' : 'bridge';
+    const publish = network === 'bridge' && this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
     const { create: spec, adminPort } = containerSpec(launch, facts, {
       baseEnv: this.options.baseEnv,
       owner: this.owner,
       cgroupParent: this.cgroupParent,
       cpuShares: this.shares.booting,
       publish,
+      network,
     });
     const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
@@ -381,7 +391,12 @@ export class DockerRuntime implements Runtime {
       const boot: BootMarks = { calledAtMs, createdAtMs, runningAtMs, listeningAtMs };
       const started = { replicaId, pid: null, containerId: replica.containerId, startedAtMs, boot };
       const address = containerAddress(info);
-      if ((await this.endpoints.choose(address, main)).use === 'container') {
+      const use = (await this.endpoints.choose(address, main)).use;
+      if (use === 'host') {
+        const at = (port: number): { host: string; port: number } => ({ host: HOST_NETWORK_LISTEN, port });
+        return { ...started, endpoint: at(main), adminEndpoint: admin === null ? null : at(admin) };
+      }
+      if (use === 'container') {
         if (address === null) {
           throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: container ${name} has no bridge address for endpoint mode "container"`, {
             fix: 'use endpoint mode auto (the default) or published: ZERODROP_DOCKER_ENDPOINT=auto',

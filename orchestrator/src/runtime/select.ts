@@ -19,8 +19,8 @@ export interface RuntimeSelection {
   images?: string[];
   /**
    * Docker: how replicas are reached — 'auto' (the bridge address when reachable, else the
-   * published port), 'published' (127.0.0.1 ports, docker-proxy) or 'container' (the bridge
-   * address). Default: env ZERODROP_DOCKER_ENDPOINT, else DEFAULT_DOCKER_ENDPOINT.
+   * published port), 'published' (127.0.0.1 ports, docker-proxy), 'container' (the bridge
+   * address) or 'host' (the host's network, 127.0.0.1: containers that announce their port). Default: env ZERODROP_DOCKER_ENDPOINT, else DEFAULT_DOCKER_ENDPOINT.
    */
   dockerEndpoint?: DockerEndpointMode;
   /** deployment.volume (volumes.ts): the runtime creates, mounts and removes it. */

@@ -2,7 +2,7 @@
  * The docker runtime on a real engine, with real containers of the sample-app image (built offline
  * from the host's node binary). Everything created is removed in afterAll, even on failure.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
@@ -19,6 +19,7 @@ const engine = await probeEngine();
 const docker = new Docker();
 const runId = testRunId('runtime');
 const directRunId = testRunId('direct');
+const hostRunId = testRunId('host');
 const USER_IMAGE = 'zerodrop-test/user-app:v1';
 
 describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
@@ -36,7 +37,7 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
 
   afterAll(async () => {
     await runtime?.destroy().catch(() => undefined);
-    await removeRuns(docker, [runId, directRunId]);
+    await removeRuns(docker, [runId, directRunId, hostRunId]);
     await docker
       .getImage(USER_IMAGE)
       .remove()
@@ -304,6 +305,36 @@ describe.skipIf(!engine.ok)(`docker runtime (${engine.reason})`, () => {
       await Promise.all(['web-1-b-3', 'web-1-b-4'].map(async (id) => expect((await direct.stop(id, { graceMs: 5000 })).kind).toBe('graceful')));
     } finally {
       await direct.destroy();
+    }
+  });
+
+  it('endpoint mode host: no network namespace of its own; replicas on 127.0.0.1, each on the port it announced', async () => {
+    const onHost = new DockerRuntime({ reap: false, endpoint: 'host' });
+    const t = {
+      ...sampleAppTemplate('v1'),
+      command: ['--host', '{host}', '--port', '{port}', '--admin-port', '{admin-port}', '--drain-delay-ms', '200', '--drain-timeout-ms', '3000'],
+    };
+    try {
+      await onHost.prepare(hostRunId);
+      const [a, b] = await Promise.all([onHost.start(launchOf(hostRunId, 'web-1-a-1', t, 'a')), onHost.start(launchOf(hostRunId, 'web-1-b-2', t, 'b'))]);
+      expect(onHost.choices().find((c) => c.what === 'endpoint')).toMatchObject({ value: "host (the host's network, 127.0.0.1)" });
+      for (const s of [a, b]) {
+        expect(s.endpoint.host).toBe('127.0.0.1');
+        expect(s.adminEndpoint?.host).toBe('127.0.0.1');
+        expect(s.adminEndpoint?.port).not.toBe(s.endpoint.port);
+      }
+      expect(a.endpoint.port).not.toBe(b.endpoint.port);
+      const info = await docker.getContainer(a.containerId as string).inspect();
+      expect(info.HostConfig.NetworkMode).toBe('host');
+      expect(readlinkSync(`/proc/${info.State.Pid}/ns/net`), 'the container is in this network namespace').toBe(readlinkSync('/proc/self/ns/net'));
+      await Promise.all([waitFor200(a.endpoint, '/readyz'), waitFor200(b.endpoint, '/readyz')]);
+      expect((await httpGet(a.endpoint, '/', { 'x-zerodrop-id': 'on-host' })).headers['x-zerodrop-id']).toBe('on-host');
+      // Killed, its port refuses at once, as a crashed process's does; the other keeps serving.
+      expect((await onHost.kill('web-1-b-2')).kind).toBe('killed');
+      await expect(httpGet(b.endpoint, '/readyz')).rejects.toThrow(/ECONNREFUSED/);
+      expect((await onHost.stop('web-1-a-1', { graceMs: 5000 })).kind).toBe('graceful');
+    } finally {
+      await onHost.destroy();
     }
   });
 

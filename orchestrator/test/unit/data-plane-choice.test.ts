@@ -26,6 +26,7 @@ describe('proxy.engine: auto comes to an engine, and says why', () => {
     const linux = { platform: 'linux' as const, hasDockerBridge: () => true };
     expect(chooseDataPlane('auto', 'docker', {}, linux).engine).toBe('haproxy');
     expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'container' }, linux).engine).toBe('haproxy');
+    expect(chooseDataPlane('auto', 'docker', { ZERODROP_DOCKER_ENDPOINT: 'host' }, linux).engine).toBe('haproxy');
   });
 
   it('on the Docker runtime behind docker-proxy (published ports): the Node proxy (zone ejection), saying so', () => {

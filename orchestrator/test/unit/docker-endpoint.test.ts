@@ -32,6 +32,10 @@ describe('EndpointChooser', () => {
     const never = (): Promise<boolean> => Promise.reject(new Error('no probe expected'));
     expect((await new EndpointChooser('published', never, 'linux').choose('172.17.0.2', 8080)).use).toBe('published');
     expect((await new EndpointChooser('container', never, 'linux').choose('172.17.0.2', 8080)).use).toBe('container');
+    expect(await new EndpointChooser('host', never, 'linux').choose(null, 41234)).toEqual({
+      use: 'host',
+      why: expect.stringContaining('ZERODROP_DOCKER_ENDPOINT=host') as unknown,
+    });
   });
 });
 
