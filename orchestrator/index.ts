@@ -22,6 +22,7 @@ export { DEFAULT_RUNTIME, RUNTIME_NAMES, isRuntimeName, type RuntimeName } from 
 export { SupervisedChild, freeLoopbackPort, parseAnnouncement, signalGroup, type ChildExit } from './src/runtime/supervised-child.js';
 export { ProcessGroupRegistry, reapOrphanedGroups } from './src/runtime/process-registry.js';
 export { SAMPLE_APP_ADMIN_CONTAINER_PORT, SAMPLE_APP_CONTAINER_PORT, SAMPLE_APP_IMAGE, UNPRIVILEGED_USER } from './src/runtime/docker-image.js';
+export { hostNetworkRefusal } from './src/runtime/docker-endpoint.js';
 export { DATA_DIR_ENV, HostVolumes, defaultVolumeRoot, numericUser, reapOrphanedVolumes, type RunVolume, type VolumeSpec } from './src/runtime/volumes.js';
 
 // Data planes.

@@ -19,7 +19,7 @@ import {
   SAMPLE_APP_CONTAINER_PORT,
   SAMPLE_APP_IMAGE,
 } from '../../../orchestrator/index.js';
-import { idModeFor } from '../../../orchestrator/index.js';
+import { hostNetworkRefusal, idModeFor } from '../../../orchestrator/index.js';
 import type { DriverConfig } from '../driver/types.js';
 import { withWrites } from '../driver/writes.js';
 import { actionOf, type PlannedStep } from '../timeline/registry.js';
@@ -108,6 +108,8 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
 export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}): RunPlan {
   const s = applyOverrides(loaded, overrides);
   const d = s.deployment;
+  const refusal = hostNetworkRefusal({ runtime: s.runtime, announcesItsPort: isSampleApp(s) });
+  if (refusal !== null) throw new ZerodropError('ZD_BAD_USAGE', refusal, { fix: 'unset ZERODROP_DOCKER_ENDPOINT (auto: the bridge address)' });
   const template = baseTemplate(s);
   const deployment: DeploymentSpec = {
     name: d.name,

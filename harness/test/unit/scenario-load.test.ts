@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZerodropError } from '../../../common/src/errors.js';
@@ -185,5 +185,31 @@ describe('writes and the volume (issue 16)', () => {
     expect(plan.volume).toEqual({ mountPath: '/data', perZone: true, keep: true });
     expect(describePlan(plan).join('\n')).toContain('state     writes 25 % (PUT /kv/<id>), read back after the load · volume at /data (one per zone), kept');
     expect(parseCli(['run', 'x.yaml', '--keep-data']).overrides?.keepData).toBe(true);
+  });
+});
+
+describe('ZERODROP_DOCKER_ENDPOINT=host at plan time', () => {
+  const saved = process.env.ZERODROP_DOCKER_ENDPOINT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.ZERODROP_DOCKER_ENDPOINT;
+    else process.env.ZERODROP_DOCKER_ENDPOINT = saved;
+  });
+
+  it('a user image on a fixed port is refused before anything starts: ZD_BAD_USAGE, exit 2, with the fix; the sample-app plans', () => {
+    process.env.ZERODROP_DOCKER_ENDPOINT = 'host';
+    const image = parseScenarioText('name: x\nruntime: docker\ntarget: { image: myapp:v1, containerPort: 8080 }\nload: { rate: 10, duration: 5s, warmup: 1s }\n');
+    let caught: unknown;
+    try {
+      resolvePlan(image);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ZerodropError);
+    expect((caught as ZerodropError).code).toBe('ZD_BAD_USAGE');
+    expect((caught as ZerodropError).exitCode).toBe(2);
+    expect((caught as ZerodropError).message).toMatch(/ZERODROP_DOCKER_ENDPOINT=host: .*fixed port/);
+    expect((caught as ZerodropError).fix).toContain('unset ZERODROP_DOCKER_ENDPOINT');
+    const sample = resolvePlan(parseScenarioText('name: y\nruntime: docker\nload: { rate: 10, duration: 5s, warmup: 1s }\n'));
+    expect(sample.deployment.template.command?.slice(0, 6)).toEqual(['--host', '{host}', '--port', '{port}', '--admin-port', '{admin-port}']);
   });
 });

@@ -58,10 +58,12 @@ export function containerSpec(
       },
     );
   }
-  if (context.network === 'host' && (template.port.mode !== 'announce' || !template.command)) {
+  // On the host's network a literal port would be every replica's, on every interface.
+  const told = template.command?.some((a) => a.includes('{port}')) === true && template.command.some((a) => a.includes('{host}'));
+  if (context.network === 'host' && (template.port.mode !== 'announce' || !told)) {
     throw new ZerodropError(
       'ZD_BAD_USAGE',
-      `replica ${launch.replicaId}: ZERODROP_DOCKER_ENDPOINT=host needs a container that binds the port it is told and announces it (the sample-app); this one listens on a fixed port`,
+      `replica ${launch.replicaId}: ZERODROP_DOCKER_ENDPOINT=host needs a container that binds the {host} and {port} of its command and announces the port (the sample-app); this one listens on a fixed port`,
       { fix: 'unset ZERODROP_DOCKER_ENDPOINT (auto: the bridge address) for an image that listens on a fixed port' },
     );
   }

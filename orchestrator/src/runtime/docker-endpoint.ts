@@ -20,6 +20,24 @@ export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'pu
  * The price is isolation: a replica can reach the host's loopback services. Opt-in.
  */
 export const HOST_NETWORK_LISTEN = '127.0.0.1';
+
+/**
+ * Why ZERODROP_DOCKER_ENDPOINT=host cannot serve this run, or null: checked at plan time, so a run
+ * that cannot work is refused (exit 2) before anything starts. It needs the engine in this network
+ * namespace (Linux; not Docker Desktop's VM) and replicas that bind the port they are told and
+ * announce it (the sample-app), not an image on a fixed port.
+ */
+export function hostNetworkRefusal(
+  o: { runtime: string; announcesItsPort: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
+  if (o.runtime !== 'docker' || env['ZERODROP_DOCKER_ENDPOINT'] !== 'host') return null;
+  if (platform !== 'linux') return `ZERODROP_DOCKER_ENDPOINT=host: on ${platform} the engine runs in a VM, whose network this host cannot reach on 127.0.0.1`;
+  if (!o.announcesItsPort)
+    return "ZERODROP_DOCKER_ENDPOINT=host: the target's image listens on a fixed port; on the host's network every replica would take the same one";
+  return null;
+}
 /**
  * The bridge when it answers (`auto`). A crashed container's bridge address no longer answers;
  * measured on the demo (2-core VM, 1,500-2,000 req/s), its in-flight and new requests failed as

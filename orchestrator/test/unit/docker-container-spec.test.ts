@@ -60,10 +60,11 @@ describe('container spec per network', () => {
     expect(create.HostConfig?.PortBindings).toEqual({});
   });
 
-  it('host: a container on a fixed port (port from env, or the image CMD) is ZD_BAD_USAGE with the fix (negative control)', () => {
+  it('host: a container on a fixed port (port from env, the image CMD, a literal port) is ZD_BAD_USAGE with the fix (negative control)', () => {
     for (const t of [
       { ...sampleApp(), port: { mode: 'env' as const, envVar: 'PORT' } },
       { ...sampleApp(), command: null },
+      { ...sampleApp(), command: ['--host', '0.0.0.0', '--port', '8080'] }, // literal: every replica's port, on every interface
     ]) {
       let caught: unknown;
       try {

@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EndpointChooser, tcpReachable } from '../../src/runtime/docker-endpoint.js';
+import { EndpointChooser, hostNetworkRefusal, tcpReachable } from '../../src/runtime/docker-endpoint.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import { sharesToWeight } from '../../src/runtime/docker-cgroup.js';
 import { ZerodropError } from '../../../common/src/errors.js';
@@ -79,5 +79,21 @@ describe('sharesToWeight', () => {
     expect(sharesToWeight(1024)).toBe(40);
     expect(sharesToWeight(128)).toBe(6);
     expect(sharesToWeight(262_144)).toBe(10_000);
+  });
+});
+
+describe('ZERODROP_DOCKER_ENDPOINT=host is refused at plan time where it cannot work', () => {
+  const host = { ZERODROP_DOCKER_ENDPOINT: 'host' };
+  it.each([
+    // runtime, announces its port, env, platform → refused because
+    ['docker', true, host, 'linux', null],
+    ['docker', false, host, 'linux', /listens on a fixed port/],
+    ['docker', true, host, 'darwin', /on darwin the engine runs in a VM/],
+    ['docker', false, {}, 'linux', null], // not asked for
+    ['process', false, host, 'linux', null], // not a container run
+  ] as const)('%s, announces %s, %o on %s', (runtime, announcesItsPort, env, platform, why) => {
+    const refusal = hostNetworkRefusal({ runtime, announcesItsPort }, env, platform);
+    if (why === null) expect(refusal).toBeNull();
+    else expect(refusal).toMatch(why);
   });
 });
