@@ -204,8 +204,10 @@ async function main(): Promise<number> {
     proxy.what = `${proxy.what} (demo config: upstream client ${up.client ?? 'default'}, ${up.connectionsPerReplica} conns/replica, pipelining ${up.pipelining})`;
     const ceilingScenario = ceilingFile === demoFile ? demo : loadScenarioFile(ceilingFile);
     const ceilingPlan = resolvePlan(ceilingScenario, { prometheus: 'off', ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}) });
-    probeMs = opts.probeDuration === null ? ceilingScenario.scenario.load.duration : opts.probeDuration * 1000;
-    const length = opts.probeDuration === null ? `at its own length (${fmtInt(probeMs / 1000)} s)` : `shortened to ${opts.probeDuration} s (timeline scaled)`;
+    // A probe is never longer than the scenario: --probe-duration at or above its length is its own length.
+    const ownMs = ceilingScenario.scenario.load.duration;
+    probeMs = opts.probeDuration === null ? ownMs : Math.min(ownMs, opts.probeDuration * 1000);
+    const length = probeMs >= ownMs ? `at its own length (${fmtInt(probeMs / 1000)} s)` : `shortened to ${probeMs / 1000} s (timeline scaled)`;
     ceil.what = `${ceilingName} (${ceilingPlan.deployment.replicas} replicas, proxy ${ceilingPlan.dataPlane.engine}) ${length}, bisection ${fmtInt(opts.ceilingLow)}–${fmtInt(opts.ceilingHigh)} req/s, ≤ ${opts.probes} probes`;
     // The data plane may differ by runtime (proxy.engine auto): each row names its own.
     const ceilingDockerPlan = resolvePlan(ceilingScenario, {

@@ -36,8 +36,8 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --ceiling-low R         lowest rate probed (default 2000)
   --ceiling-high R        highest rate probed (default ${HEADLINE_RATE})
   --probes N              most ceiling probes (default 5)
-  --probe-duration S      load duration of each probe, shorter than the scenario's own: its timeline scales
-                          with it (default: the scenario's own length, 60 s for the demo; --quick: 15)
+  --probe-duration S      load duration of each probe, at most the scenario's own: a shorter one scales its
+                          timeline (default: the scenario's own length, 60 s for the demo; --quick: 15)
   --ceiling-scenario F    the scenario (e) bisects over (default scenarios/demo.yaml)
   --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
   --ceiling-runtime R     runtime of the ceiling probes: process | docker | both (default both when a Docker

@@ -5,8 +5,9 @@
  * right before it is written to a socket, and its latency runs from that intended time, not from
  * the actual write (coordinated-omission correct, like wrk2): a driver or a service that falls
  * behind shows up as latency and as send lag, never as a quieter schedule. Due requests go out
- * from a timer (ms resolution) and, in between, every time a response frees a connection, so the
- * send lag stays around the gap between responses under load and ≤ ~1 ms otherwise. When every
+ * from a timer (ms resolution) and, in between, when a response frees a connection while a batch
+ * is due (SEND_BATCH, schedule.ts) or the driver is behind, so the send lag stays ≤ ~1 ms on
+ * schedule and each wake-up downstream serves several requests (docs/architecture.md, "Pacing"). When every
  * connection is busy (or the driver got no CPU) a due request waits and goes out late, counted
  * (sendLagUs, lateSends, maxScheduleLagMs). The sending phase ends when all requests of
  * [start, start + durationMs) went out, or max(maxLateMs, timeoutMs) after that window if the
