@@ -197,7 +197,9 @@ describe('ZERODROP_DOCKER_ENDPOINT=host at plan time', () => {
 
   it('a user image on a fixed port is refused before anything starts: ZD_BAD_USAGE, exit 2, with the fix; the sample-app plans', () => {
     process.env.ZERODROP_DOCKER_ENDPOINT = 'host';
-    const image = parseScenarioText('name: x\nruntime: docker\ntarget: { image: myapp:v1, containerPort: 8080 }\nload: { rate: 10, duration: 5s, warmup: 1s }\n');
+    const image = parseScenarioText(
+      'name: x\nruntime: docker\ntarget: { image: myapp:v1, containerPort: 8080 }\nload: { rate: 10, duration: 5s, warmup: 1s }\n',
+    );
     let caught: unknown;
     try {
       resolvePlan(image);
