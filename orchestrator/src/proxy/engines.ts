@@ -11,7 +11,7 @@
  * crashed zone's containers reset connections instead of refusing them, HAProxy has no zone
  * ejection, and that cost client-visible resets (2 at 500 req/s) where the Node proxy lost none.
  */
-import { hasDockerBridge } from '../runtime/docker-endpoint.js';
+import { dockerEndpointFromEnv, hasDockerBridge } from '../runtime/docker-endpoint.js';
 import type { RuntimeName } from '../runtime/names.js';
 import { haproxyAvailability, haproxyMinor, resolveHaproxyBinary } from './haproxy/binary.js';
 
@@ -47,7 +47,7 @@ const THIS_HOST: DataPlaneHost = { platform: process.platform, hasDockerBridge }
  * namespace (a rootless engine, zerodrop in a container of its own).
  */
 function behindDockerProxy(env: NodeJS.ProcessEnv, host: DataPlaneHost): string | null {
-  const mode = env['ZERODROP_DOCKER_ENDPOINT'];
+  const mode = dockerEndpointFromEnv(env);
   if (mode === 'published') return 'ZERODROP_DOCKER_ENDPOINT=published';
   if (mode === 'container' || mode === 'host') return null;
   if (host.platform !== 'linux') return `containers on ${host.platform} are reached through published ports`;

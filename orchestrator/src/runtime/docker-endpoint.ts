@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { ZerodropError } from '../../../common/src/errors.js';
 
 export type DockerEndpointMode = 'auto' | 'published' | 'container' | 'host';
 export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container', 'host'];
@@ -32,7 +33,7 @@ export function hostNetworkRefusal(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): string | null {
-  if (o.runtime !== 'docker' || env['ZERODROP_DOCKER_ENDPOINT'] !== 'host') return null;
+  if (o.runtime !== 'docker' || dockerEndpointFromEnv(env) !== 'host') return null;
   if (platform !== 'linux') return `ZERODROP_DOCKER_ENDPOINT=host: on ${platform} the engine runs in a VM, whose network this host cannot reach on 127.0.0.1`;
   if (!o.announcesItsPort)
     return "ZERODROP_DOCKER_ENDPOINT=host: the target's image listens on a fixed port; on the host's network every replica would take the same one";
@@ -50,8 +51,21 @@ export function hostNetworkRefusal(
  */
 export const DEFAULT_DOCKER_ENDPOINT: DockerEndpointMode = 'auto';
 
-export function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
+function isDockerEndpointMode(x: unknown): x is DockerEndpointMode {
   return typeof x === 'string' && (DOCKER_ENDPOINT_MODES as readonly string[]).includes(x);
+}
+
+/**
+ * ZERODROP_DOCKER_ENDPOINT, validated; unset, DEFAULT_DOCKER_ENDPOINT. The one place it is read:
+ * the runtime, the data plane's choice and the plan's checks all ask here.
+ */
+export function dockerEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): DockerEndpointMode {
+  const raw = env['ZERODROP_DOCKER_ENDPOINT'];
+  if (raw === undefined || raw === '') return DEFAULT_DOCKER_ENDPOINT;
+  if (isDockerEndpointMode(raw)) return raw;
+  throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_ENDPOINT=${raw} is not an endpoint mode`, {
+    fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: ${DEFAULT_DOCKER_ENDPOINT})`,
+  });
 }
 
 /** The engine's default bridge is an interface of this network namespace: without it `auto` cannot reach a container's address. */

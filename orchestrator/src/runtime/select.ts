@@ -5,7 +5,7 @@ import { harnessShortfall, type ReplicaPriorities } from './priorities.js';
 import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
-import { DEFAULT_DOCKER_ENDPOINT, DOCKER_ENDPOINT_MODES, isDockerEndpointMode, type DockerEndpointMode } from './docker-endpoint.js';
+import { dockerEndpointFromEnv, type DockerEndpointMode } from './docker-endpoint.js';
 import { DEFAULT_CPU_SHARES, sharesBelowHarness, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
@@ -44,7 +44,7 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
     });
   }
   if (name === 'docker') {
-    const endpoint = selection.dockerEndpoint ?? endpointFromEnv(process.env.ZERODROP_DOCKER_ENDPOINT);
+    const endpoint = selection.dockerEndpoint ?? dockerEndpointFromEnv();
     // ZERODROP_DOCKER_CGROUP_PARENT: auto (default) | engine (the engine's default, /docker) | a cgroup path.
     const cg = process.env.ZERODROP_DOCKER_CGROUP_PARENT;
     const cgroupParent = cg === undefined || cg === '' || cg === 'auto' ? 'auto' : cg === 'engine' ? null : cg;
@@ -61,14 +61,6 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
   }
   throw new ZerodropError('ZD_RUNTIME_UNAVAILABLE', `runtime "${String(name)}" is not available in this build`, {
     fix: 'use --runtime process or --runtime docker',
-  });
-}
-
-function endpointFromEnv(raw: string | undefined): DockerEndpointMode {
-  if (raw === undefined || raw === '') return DEFAULT_DOCKER_ENDPOINT;
-  if (isDockerEndpointMode(raw)) return raw;
-  throw new ZerodropError('ZD_BAD_USAGE', `ZERODROP_DOCKER_ENDPOINT=${raw} is not an endpoint mode`, {
-    fix: `set it to one of ${DOCKER_ENDPOINT_MODES.join(', ')} (or unset it: ${DEFAULT_DOCKER_ENDPOINT})`,
   });
 }
 
