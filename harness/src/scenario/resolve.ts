@@ -108,9 +108,9 @@ export function applyOverrides(loaded: LoadedScenario, o: CliOverrides): Scenari
 export function resolvePlan(loaded: LoadedScenario, overrides: CliOverrides = {}): RunPlan {
   const s = applyOverrides(loaded, overrides);
   const d = s.deployment;
-  const refusal = hostNetworkRefusal({ runtime: s.runtime, announcesItsPort: isSampleApp(s) });
-  if (refusal !== null) throw new ZerodropError('ZD_BAD_USAGE', refusal, { fix: 'unset ZERODROP_DOCKER_ENDPOINT (auto: the bridge address)' });
   const template = baseTemplate(s);
+  const refusal = hostNetworkRefusal({ runtime: s.runtime, template });
+  if (refusal !== null) throw new ZerodropError('ZD_BAD_USAGE', refusal, { fix: 'unset ZERODROP_DOCKER_ENDPOINT (auto: the bridge address)' });
   const deployment: DeploymentSpec = {
     name: d.name,
     replicas: d.replicas,

@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { SAMPLE_APP_ADMIN_CONTAINER_PORT, UNPRIVILEGED_USER, type ImageFacts } from './docker-image.js';
-import { HOST_NETWORK_LISTEN } from './docker-endpoint.js';
+import { HOST_NETWORK_LISTEN, listensWhereTold } from './docker-endpoint.js';
 import { LABELS, ownerLabels, type RunOwner } from './docker-reaper.js';
 import type { ReplicaLaunch } from './types.js';
 
@@ -58,9 +58,7 @@ export function containerSpec(
       },
     );
   }
-  // On the host's network a literal port would be every replica's, on every interface.
-  const told = template.command?.some((a) => a.includes('{port}')) === true && template.command.some((a) => a.includes('{host}'));
-  if (context.network === 'host' && (template.port.mode !== 'announce' || !told)) {
+  if (context.network === 'host' && !listensWhereTold(template)) {
     throw new ZerodropError(
       'ZD_BAD_USAGE',
       `replica ${launch.replicaId}: ZERODROP_DOCKER_ENDPOINT=host needs a container that binds the {host} and {port} of its command and announces the port (the sample-app); this one listens on a fixed port`,

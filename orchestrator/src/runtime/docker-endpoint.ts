@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ZerodropError } from '../../../common/src/errors.js';
+import type { PodTemplate } from '../spec.js';
 
 export type DockerEndpointMode = 'auto' | 'published' | 'container' | 'host';
 export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'published', 'container', 'host'];
@@ -23,19 +24,29 @@ export const DOCKER_ENDPOINT_MODES: readonly DockerEndpointMode[] = ['auto', 'pu
 export const HOST_NETWORK_LISTEN = '127.0.0.1';
 
 /**
+ * Whether a replica can live on the host's network: its command binds the {host} and {port} it is
+ * given (filled in per network, docker-container-spec.ts) and it announces the port it got. A
+ * literal port would be every replica's, on every interface.
+ */
+export function listensWhereTold(t: Pick<PodTemplate, 'port' | 'command'>): boolean {
+  const cmd = t.command ?? [];
+  return t.port.mode === 'announce' && cmd.some((a) => a.includes('{port}')) && cmd.some((a) => a.includes('{host}'));
+}
+
+/**
  * Why ZERODROP_DOCKER_ENDPOINT=host cannot serve this run, or null: checked at plan time, so a run
  * that cannot work is refused (exit 2) before anything starts. It needs the engine in this network
- * namespace (Linux; not Docker Desktop's VM) and replicas that bind the port they are told and
- * announce it (the sample-app), not an image on a fixed port.
+ * namespace (Linux; not Docker Desktop's VM) and a template that listensWhereTold (the sample-app),
+ * not an image on a fixed port.
  */
 export function hostNetworkRefusal(
-  o: { runtime: string; announcesItsPort: boolean },
+  o: { runtime: string; template: Pick<PodTemplate, 'port' | 'command'> },
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): string | null {
   if (o.runtime !== 'docker' || dockerEndpointFromEnv(env) !== 'host') return null;
   if (platform !== 'linux') return `ZERODROP_DOCKER_ENDPOINT=host: on ${platform} the engine runs in a VM, whose network this host cannot reach on 127.0.0.1`;
-  if (!o.announcesItsPort)
+  if (!listensWhereTold(o.template))
     return "ZERODROP_DOCKER_ENDPOINT=host: the target's image listens on a fixed port; on the host's network every replica would take the same one";
   return null;
 }

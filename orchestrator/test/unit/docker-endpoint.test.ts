@@ -84,15 +84,19 @@ describe('sharesToWeight', () => {
 
 describe('ZERODROP_DOCKER_ENDPOINT=host is refused at plan time where it cannot work', () => {
   const host = { ZERODROP_DOCKER_ENDPOINT: 'host' };
+  const told = { port: { mode: 'announce' as const }, command: ['--host', '{host}', '--port', '{port}'] };
+  const fixed = { port: { mode: 'env' as const, envVar: 'PORT' }, command: null };
+  const literal = { port: { mode: 'announce' as const }, command: ['--host', '0.0.0.0', '--port', '8080'] };
   it.each([
-    // runtime, announces its port, env, platform → refused because
-    ['docker', true, host, 'linux', null],
-    ['docker', false, host, 'linux', /listens on a fixed port/],
-    ['docker', true, host, 'darwin', /on darwin the engine runs in a VM/],
-    ['docker', false, {}, 'linux', null], // not asked for
-    ['process', false, host, 'linux', null], // not a container run
-  ] as const)('%s, announces %s, %o on %s', (runtime, announcesItsPort, env, platform, why) => {
-    const refusal = hostNetworkRefusal({ runtime, announcesItsPort }, env, platform);
+    // runtime, template, env, platform → refused because
+    ['docker', told, host, 'linux', null],
+    ['docker', fixed, host, 'linux', /listens on a fixed port/],
+    ['docker', literal, host, 'linux', /listens on a fixed port/],
+    ['docker', told, host, 'darwin', /on darwin the engine runs in a VM/],
+    ['docker', fixed, {}, 'linux', null], // not asked for
+    ['process', fixed, host, 'linux', null], // not a container run
+  ] as const)('%s, %o, %o on %s', (runtime, template, env, platform, why) => {
+    const refusal = hostNetworkRefusal({ runtime, template }, env, platform);
     if (why === null) expect(refusal).toBeNull();
     else expect(refusal).toMatch(why);
   });
