@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZerodropError } from '../../../common/src/errors.js';
@@ -189,28 +189,22 @@ describe('writes and the volume (issue 16)', () => {
 });
 
 describe('ZERODROP_DOCKER_ENDPOINT=host at plan time', () => {
-  const saved = process.env.ZERODROP_DOCKER_ENDPOINT;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.ZERODROP_DOCKER_ENDPOINT;
-    else process.env.ZERODROP_DOCKER_ENDPOINT = saved;
-  });
+  afterEach(() => vi.unstubAllEnvs());
 
   it('a user image on a fixed port is refused before anything starts: ZD_BAD_USAGE, exit 2, with the fix; the sample-app plans', () => {
-    process.env.ZERODROP_DOCKER_ENDPOINT = 'host';
+    vi.stubEnv('ZERODROP_DOCKER_ENDPOINT', 'host');
     const image = parseScenarioText(
       'name: x\nruntime: docker\ntarget: { image: myapp:v1, containerPort: 8080 }\nload: { rate: 10, duration: 5s, warmup: 1s }\n',
     );
-    let caught: unknown;
-    try {
-      resolvePlan(image);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ZerodropError);
-    expect((caught as ZerodropError).code).toBe('ZD_BAD_USAGE');
-    expect((caught as ZerodropError).exitCode).toBe(2);
-    expect((caught as ZerodropError).message).toMatch(/ZERODROP_DOCKER_ENDPOINT=host: .*fixed port/);
-    expect((caught as ZerodropError).fix).toContain('unset ZERODROP_DOCKER_ENDPOINT');
+    expect(() => resolvePlan(image)).toThrow(ZerodropError);
+    expect(() => resolvePlan(image)).toThrow(
+      expect.objectContaining({
+        code: 'ZD_BAD_USAGE',
+        exitCode: 2,
+        message: expect.stringMatching(/ZERODROP_DOCKER_ENDPOINT=host: .*fixed port/) as unknown,
+        fix: expect.stringContaining('unset ZERODROP_DOCKER_ENDPOINT') as unknown,
+      }) as unknown,
+    );
     const sample = resolvePlan(parseScenarioText('name: y\nruntime: docker\nload: { rate: 10, duration: 5s, warmup: 1s }\n'));
     expect(sample.deployment.template.command?.slice(0, 6)).toEqual(['--host', '{host}', '--port', '{port}', '--admin-port', '{admin-port}']);
   });

@@ -38,6 +38,14 @@ const launch = (t: PodTemplate): ReplicaLaunch => ({
   resources: { memoryMiB: 0, cpus: 0 },
 });
 
+/** The refusal: a coded usage error (exit 2) that names the variable and says how to do without it. */
+const refusedHost = expect.objectContaining({
+  code: 'ZD_BAD_USAGE',
+  exitCode: 2,
+  message: expect.stringContaining('ZERODROP_DOCKER_ENDPOINT=host') as unknown,
+  fix: expect.stringContaining('unset ZERODROP_DOCKER_ENDPOINT') as unknown,
+}) as unknown as ZerodropError;
+
 describe('container spec per network', () => {
   it('bridge: the placeholders become 0.0.0.0, 8080 and 9091; both ports exposed, published on 127.0.0.1 when asked', () => {
     const { create, adminPort } = containerSpec(launch(sampleApp()), facts, context('bridge', true));
@@ -66,17 +74,8 @@ describe('container spec per network', () => {
       { ...sampleApp(), command: null },
       { ...sampleApp(), command: ['--host', '0.0.0.0', '--port', '8080'] }, // literal: every replica's port, on every interface
     ]) {
-      let caught: unknown;
-      try {
-        containerSpec(launch(t), facts, context('host'));
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught).toBeInstanceOf(ZerodropError);
-      expect((caught as ZerodropError).code).toBe('ZD_BAD_USAGE');
-      expect((caught as ZerodropError).exitCode).toBe(2);
-      expect((caught as ZerodropError).message).toContain('ZERODROP_DOCKER_ENDPOINT=host');
-      expect((caught as ZerodropError).fix).toContain('unset ZERODROP_DOCKER_ENDPOINT');
+      expect(() => containerSpec(launch(t), facts, context('host'))).toThrow(ZerodropError);
+      expect(() => containerSpec(launch(t), facts, context('host'))).toThrow(refusedHost);
     }
   });
 });

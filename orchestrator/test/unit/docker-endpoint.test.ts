@@ -3,7 +3,7 @@
  * ZERODROP_DOCKER_ENDPOINT is a coded usage error naming the variable and the fix.
  */
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EndpointChooser, hostNetworkRefusal, tcpReachable } from '../../src/runtime/docker-endpoint.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import { sharesToWeight } from '../../src/runtime/docker-cgroup.js';
@@ -51,25 +51,20 @@ describe('tcpReachable', () => {
 });
 
 describe('ZERODROP_DOCKER_ENDPOINT', () => {
-  const saved = process.env.ZERODROP_DOCKER_ENDPOINT;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.ZERODROP_DOCKER_ENDPOINT;
-    else process.env.ZERODROP_DOCKER_ENDPOINT = saved;
-  });
+  afterEach(() => vi.unstubAllEnvs());
 
   it('a value that is no mode is ZD_BAD_USAGE naming the variable and the modes', () => {
-    process.env.ZERODROP_DOCKER_ENDPOINT = 'bridge';
-    let caught: unknown;
-    try {
-      createRuntime('docker', { runId: 'r' });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ZerodropError);
-    expect((caught as ZerodropError).code).toBe('ZD_BAD_USAGE');
-    expect((caught as ZerodropError).exitCode).toBe(2);
-    expect((caught as ZerodropError).message).toContain('ZERODROP_DOCKER_ENDPOINT=bridge');
-    expect((caught as ZerodropError).fix).toContain('auto, published, container');
+    vi.stubEnv('ZERODROP_DOCKER_ENDPOINT', 'bridge');
+    const create = (): unknown => createRuntime('docker', { runId: 'r' });
+    expect(create).toThrow(ZerodropError);
+    expect(create).toThrow(
+      expect.objectContaining({
+        code: 'ZD_BAD_USAGE',
+        exitCode: 2,
+        message: expect.stringContaining('ZERODROP_DOCKER_ENDPOINT=bridge') as unknown,
+        fix: expect.stringContaining('auto, published, container') as unknown,
+      }) as unknown,
+    );
   });
 });
 
