@@ -231,7 +231,8 @@ class OpenEngine {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  private pump(now: number): void {
+  /** Sends what is due; a pump for a freed connection leaves a small batch to the timer (sendsOnResponse). */
+  private pump(now: number, onResponse = false): void {
     if (!this.sending) return;
     const closed = this.closedLoop;
     if (now >= this.sendDeadline) {
@@ -239,6 +240,7 @@ class OpenEngine {
       return;
     }
     const due = closed ? Number.MAX_SAFE_INTEGER : this.schedule.dueBy(now - this.start);
+    if (onResponse && !closed && !sendsOnResponse(this.timer !== null, due - this.nextSeq)) return;
     while (this.nextSeq < due) {
       let c = this.takeIdle(now);
       if (c === null) {
@@ -385,8 +387,7 @@ class OpenEngine {
         if (ka >= 0) c.idleLimitMs = idleLimitMs(ka);
         this.idle.push(c);
       }
-      // A freed connection sends at once only when a batch is due (or nothing else would send): see sendsOnResponse.
-      if (this.closedLoop || sendsOnResponse(this.timer !== null, this.schedule.dueBy(now - this.start) - this.nextSeq)) this.pump(now);
+      this.pump(now, true);
       return true;
     } catch (err) {
       this.abort(err);
