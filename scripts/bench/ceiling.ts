@@ -16,8 +16,9 @@ import { cpuSecondsOrNull } from './measure.js';
 import type { DataPlaneEngine, RuntimeName } from '../../orchestrator/index.js';
 import type { CpuBudget } from '../../harness/src/result/types.js';
 import { describeCpuBudget } from '../../harness/src/verify/cpu-budget.js';
+import { searchCeiling, type SearchOutcome, type SearchVerdict } from './ceiling-search.js';
 
-export type ProbeVerdict = 'PASS' | 'FAIL' | 'INVALID' | 'ERROR';
+export type ProbeVerdict = SearchVerdict;
 
 export interface Probe {
   rate: number;
@@ -66,21 +67,15 @@ export interface CeilingOptions {
   proxyEngine?: DataPlaneEngine;
   /** Overrides the scenario's runtime (--ceiling-runtime). */
   runtime?: RuntimeName;
+  /** Probe this rate first (the docker row: the goal line, 0.8 × the process ceiling). */
+  start?: number;
 }
 
-export interface CeilingResult {
-  /** Highest rate that passed; 0 when none did. */
-  ceiling: number;
-  /** "bracketed": between ceiling and firstFailing; "at-least": no probe failed (≥ ceiling); "below": no probe passed. */
-  bound: 'bracketed' | 'at-least' | 'below';
-  /** Lowest rate that did not pass (null when none failed). */
-  firstFailing: number | null;
+export interface CeilingResult extends SearchOutcome {
   probes: Probe[];
   /** The probe at the ceiling (its CPU figures go into the table). */
   atCeiling: Probe | null;
 }
-
-const round100 = (x: number): number => Math.max(100, Math.round(x / 100) * 100);
 
 /** Replica processes of one run (env ZERODROP_RUN_ID), with their CPU sampled while the load runs. */
 class RunCpuSampler {
@@ -295,17 +290,13 @@ export function bindingCause(c: CeilingResult): string[] {
   ];
 }
 
-/**
- * Probe order: the low bound first (a failure there ends it: the ceiling is below it, or the box
- * cannot run the scenario at all), then the high bound (a PASS settles the goal in two probes),
- * then bisection on the rate until the bracket is within `resolution` or the probes run out.
- * FAIL, INVALID (load not reached) and ERROR all count as "not sustained".
- */
+/** Runs the search (ceiling-search.ts: its order, and what an INVALID probe gets) with real probes. */
 export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
   const probes: Probe[] = [];
-  const run = async (rate: number): Promise<boolean> => {
+  const run = async (rate: number): Promise<SearchVerdict> => {
     const n = probes.length + 1;
-    o.log(`  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s (${o.durationMs / 1000} s of demo scenario)…`);
+    const again = probes.some((p) => p.rate === rate) ? ' (again: the last one was INVALID)' : '';
+    o.log(`  probe ${n}/${o.maxProbes} @ ${rate.toLocaleString('en-US')} req/s (${o.durationMs / 1000} s of demo scenario)${again}…`);
     const p = await probe(o, rate, n);
     probes.push(p);
     const why = p.verdict === 'PASS' ? '' : p.failedChecks.length > 0 ? ` — ${p.failedChecks.slice(0, 3).join('; ')}` : '';
@@ -314,22 +305,9 @@ export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
     );
     if (p.verdict === 'ERROR' && p.detail.includes('\n')) o.log(p.detail.split('\n').slice(1).join('\n'));
     if (o.signal.aborted) throw new Error('interrupted');
-    return p.verdict === 'PASS';
+    return p.verdict;
   };
-  const best = (): Probe | null => probes.filter((p) => p.verdict === 'PASS').sort((a, b) => b.rate - a.rate)[0] ?? null;
-  const high = round100(o.high);
-  const low = Math.min(round100(o.low), high);
-  if (!(await run(low))) return { ceiling: 0, bound: 'below', firstFailing: low, probes, atCeiling: null };
-  if (high === low) return { ceiling: low, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
-  if (probes.length >= o.maxProbes) return { ceiling: low, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
-  if (await run(high)) return { ceiling: high, bound: 'at-least', firstFailing: null, probes, atCeiling: best() };
-  let lo = low;
-  let hi = high;
-  while (probes.length < o.maxProbes && hi - lo > o.resolution) {
-    const mid = round100((lo + hi) / 2);
-    if (mid <= lo || mid >= hi) break;
-    if (await run(mid)) lo = mid;
-    else hi = mid;
-  }
-  return { ceiling: lo, bound: 'bracketed', firstFailing: hi, probes, atCeiling: best() };
+  const outcome = await searchCeiling({ low: o.low, high: o.high, maxProbes: o.maxProbes, resolution: o.resolution, start: o.start ?? null }, run);
+  const atCeiling = probes.filter((p) => p.verdict === 'PASS' && p.rate === outcome.ceiling)[0] ?? null;
+  return { ...outcome, probes, atCeiling };
 }
