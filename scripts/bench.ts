@@ -322,13 +322,21 @@ async function main(): Promise<number> {
       [ceilDocker, 'docker'],
     ] as const) {
       if (row.skipped !== null || interrupted) continue;
+      // The docker search starts at the goal line, so its first probe answers the goal, and goes no
+      // higher than the first rate the process runtime did not sustain.
+      const processSearch = ceilings.find((c) => c.row === ceil)?.result;
+      const start = runtime === 'docker' && processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * GOALS.dockerVsProcess) : null;
+      const high = runtime === 'docker' && processSearch?.firstFailing ? Math.min(opts.ceilingHigh, processSearch.firstFailing) : opts.ceilingHigh;
+      if (start !== null) row.what = `${row.what}, first probe at ${fmtInt(GOALS.dockerVsProcess * 100)} % of the process ceiling`;
+      if (high !== opts.ceilingHigh) row.what = row.what.replace(`–${fmtInt(opts.ceilingHigh)} req/s`, `–${fmtInt(high)} req/s (the process search's first rate not sustained)`);
       log(`${row.label}: ${row.what}`);
       const result = await ceilingIntoRow(row, {
+        ...(start !== null ? { start } : {}),
         scenario: ceilingScenario,
         ...(opts.ceilingProxy ? { proxyEngine: opts.ceilingProxy } : {}),
         runtime,
         low: opts.ceilingLow,
-        high: opts.ceilingHigh,
+        high,
         maxProbes: opts.probes,
         durationMs: probeMs,
         outDir: resolve(opts.out, `${stamp(startedAt)}-probes${runtime === 'docker' ? '-docker' : ''}`),
