@@ -407,7 +407,9 @@ async function main(): Promise<number> {
             ? `process: ${why(ceil)}`
             : ceil.samples[0]!.rps === 0
               ? 'no process probe passed: nothing to compare with'
-              : '',
+              : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
+                ? "the process search's high bound passed: its ceiling may be higher, and this ratio lower"
+                : '',
     },
   ];
   const uptimeEnd = uptimeLine();
