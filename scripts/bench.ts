@@ -328,7 +328,8 @@ async function main(): Promise<number> {
       const start = runtime === 'docker' && processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * GOALS.dockerVsProcess) : null;
       const high = runtime === 'docker' && processSearch?.firstFailing ? Math.min(opts.ceilingHigh, processSearch.firstFailing) : opts.ceilingHigh;
       if (start !== null) row.what = `${row.what}, first probe at ${fmtInt(GOALS.dockerVsProcess * 100)} % of the process ceiling`;
-      if (high !== opts.ceilingHigh) row.what = row.what.replace(`–${fmtInt(opts.ceilingHigh)} req/s`, `–${fmtInt(high)} req/s (the process search's first rate not sustained)`);
+      if (high !== opts.ceilingHigh)
+        row.what = row.what.replace(`–${fmtInt(opts.ceilingHigh)} req/s`, `–${fmtInt(high)} req/s (the process search's first rate not sustained)`);
       log(`${row.label}: ${row.what}`);
       const result = await ceilingIntoRow(row, {
         ...(start !== null ? { start } : {}),
