@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import { FINAL_READ_HEADER, parseExposition, sumTrafficResponses } from '../../contract/index.js';
 import type { HostPort } from './runtime/types.js';
+import { requestDeadline } from '../../common/src/http-deadline.js';
 
 const SCRAPE_TIMEOUT_MS = 1000;
 
@@ -34,7 +35,7 @@ export function readTrafficResponses(target: HostPort, path: string, final = fal
       });
       res.on('error', () => resolve(null));
     });
-    req.setTimeout(SCRAPE_TIMEOUT_MS, () => req.destroy());
+    requestDeadline(req, SCRAPE_TIMEOUT_MS);
     req.on('error', () => resolve(null));
     req.end();
   });

@@ -17,6 +17,7 @@ import { errorMessage } from '../../../common/src/errors.js';
 import type { LedgerData } from '../driver/ledger.js';
 import { Outcome } from '../driver/types.js';
 import { WRITE_PATH_PREFIX, writeValue } from '../driver/writes.js';
+import { requestDeadline } from '../../../common/src/http-deadline.js';
 
 /** What the read-back found for one ledger row (index = request seq). */
 export const ReadBack = {
@@ -84,7 +85,7 @@ export async function readBack(options: ReadBackOptions): Promise<ReadBackEviden
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+      requestDeadline(req, timeoutMs, () => new Error(`no answer in ${timeoutMs} ms`));
       req.on('error', reject);
     });
 

@@ -19,6 +19,7 @@ import { runIdentity, verifyRun, type StepRecord } from '../verify/verify.js';
 import { MachineSampler } from './machine-sampler.js';
 import { ServerCounters } from './server-counters.js';
 import { newRunId, writeOutcome, type RunOptions, type RunOutcome } from './runner.js';
+import { requestDeadline } from '../../../common/src/http-deadline.js';
 
 const REACHABLE_TIMEOUT_MS = 3000;
 
@@ -29,7 +30,7 @@ function probeTarget(url: string, timeoutMs = REACHABLE_TIMEOUT_MS): Promise<{ s
       res.resume();
       done({ status: res.statusCode ?? 0 });
     });
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    requestDeadline(req, timeoutMs, () => Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     req.on('error', (err: NodeJS.ErrnoException) => done({ why: err.code ?? err.message }));
     req.end();
   });
