@@ -325,9 +325,13 @@ async function main(): Promise<number> {
       // The docker search starts at the goal line, so its first probe answers the goal, and goes no
       // higher than the first rate the process runtime did not sustain.
       const processSearch = ceilings.find((c) => c.row === ceil)?.result;
-      const start = runtime === 'docker' && processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * GOALS.dockerVsProcess) : null;
+      const goalLine = runtime === 'docker' && processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * GOALS.dockerVsProcess) : null;
+      const start = goalLine === null ? null : Math.max(goalLine, opts.ceilingLow);
       const high = runtime === 'docker' && processSearch?.firstFailing ? Math.min(opts.ceilingHigh, processSearch.firstFailing) : opts.ceilingHigh;
-      if (start !== null) row.what = `${row.what}, first probe at ${fmtInt(GOALS.dockerVsProcess * 100)} % of the process ceiling`;
+      if (goalLine !== null && start !== null) {
+        const pct = `${fmtInt(GOALS.dockerVsProcess * 100)} % of the process ceiling`;
+        row.what = `${row.what}, ${start === goalLine ? `first probe at ${pct}` : `first probe at the low bound (${pct}, ${fmtInt(goalLine)}, is below it)`}`;
+      }
       if (high !== opts.ceilingHigh)
         row.what = row.what.replace(`–${fmtInt(opts.ceilingHigh)} req/s`, `–${fmtInt(high)} req/s (the process search's first rate not sustained)`);
       log(`${row.label}: ${row.what}`);
@@ -394,7 +398,7 @@ async function main(): Promise<number> {
         ceil.samples.length === 0
           ? why(ceil)
           : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
-            ? 'the high bound passed: the ceiling may be higher'
+            ? 'no probe failed: the ceiling may be higher'
             : '',
     },
     {
@@ -409,7 +413,7 @@ async function main(): Promise<number> {
             : ceil.samples[0]!.rps === 0
               ? 'no process probe passed: nothing to compare with'
               : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
-                ? "the process search's high bound passed: its ceiling may be higher, and this ratio lower"
+                ? 'no process probe failed: its ceiling may be higher, and this ratio lower'
                 : '',
     },
   ];

@@ -41,7 +41,7 @@ export async function ceilingIntoRow(row: Row, o: CeilingOptions): Promise<Ceili
     const at = ceiling.atCeiling;
     const bound =
       ceiling.bound === 'at-least'
-        ? `≥ ${fmtInt(ceiling.ceiling)} (the high bound passed)`
+        ? `≥ ${fmtInt(ceiling.ceiling)} (no probe failed)`
         : ceiling.bound === 'below'
           ? `< ${fmtInt(ceiling.firstFailing)} (no probe passed)`
           : `between ${fmtInt(ceiling.ceiling)} (PASS) and ${fmtInt(ceiling.firstFailing)} (not PASS)`;

@@ -271,7 +271,8 @@ async function probe(o: CeilingOptions, rate: number, index: number): Promise<Pr
  * request, and what the machine was doing. Empty when every probe passed.
  */
 export function bindingCause(c: CeilingResult): string[] {
-  const p = c.firstFailing === null ? null : c.probes.find((x) => x.rate === c.firstFailing && x.verdict !== 'PASS');
+  // The last one at that rate: after an INVALID, the repeat is what decided it.
+  const p = c.firstFailing === null ? null : c.probes.findLast((x) => x.rate === c.firstFailing && x.verdict !== 'PASS');
   if (!p) return [];
   const kv = (rec: Record<string, number> | null): string =>
     rec === null

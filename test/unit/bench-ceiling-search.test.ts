@@ -89,6 +89,28 @@ const cases: { name: string; b: SearchBounds; limit: number; invalidOnce?: numbe
     out: { ceiling: 12_000, bound: 'at-least', firstFailing: null },
   },
   {
+    name: 'a start at the low bound that fails ends it',
+    b: bounds({ start: 500 }),
+    limit: 500,
+    asked: ['1000 FAIL'],
+    out: { ceiling: 0, bound: 'below', firstFailing: 1000 },
+  },
+  {
+    name: 'a start that fails with no probe left: below, the start the first failing rate',
+    b: bounds({ start: 8560, maxProbes: 1 }),
+    limit: 6000,
+    asked: ['8600 FAIL'],
+    out: { ceiling: 0, bound: 'below', firstFailing: 8600 },
+  },
+  {
+    name: 'a start that passes with no probe left: at least the start',
+    b: bounds({ start: 8560, maxProbes: 2 }),
+    limit: 10_000,
+    invalidOnce: [8600],
+    asked: ['8600 INVALID', '8600 PASS'],
+    out: { ceiling: 8600, bound: 'at-least', firstFailing: null },
+  },
+  {
     name: 'the last probe is not repeated past the budget',
     b: bounds({ maxProbes: 2 }),
     limit: 10_000,
