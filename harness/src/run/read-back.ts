@@ -76,7 +76,8 @@ export async function readBack(options: ReadBackOptions): Promise<ReadBackEviden
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency ?? 32 });
   const timeoutMs = options.timeoutMs ?? 5000;
   let requests = 0;
-  const get = (path: string): Promise<Answer> =>
+  // A deadline for the whole request, body included; the key listing may be long: it gets six.
+  const get = (path: string, deadlineMs = timeoutMs): Promise<Answer> =>
     new Promise((resolve, reject) => {
       requests++;
       const req = http.get(`${options.url}${path}`, { agent, headers: options.headers ?? {} }, (res) => {
@@ -85,7 +86,7 @@ export async function readBack(options: ReadBackOptions): Promise<ReadBackEviden
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       });
-      requestDeadline(req, timeoutMs, () => new Error(`no answer in ${timeoutMs} ms`));
+      requestDeadline(req, deadlineMs, () => new Error(`no answer in ${deadlineMs} ms`));
       req.on('error', reject);
     });
 
@@ -129,7 +130,7 @@ export async function readBack(options: ReadBackOptions): Promise<ReadBackEviden
     for (let i = 0; i < Math.max(1, options.listTimes ?? 1); i++) {
       let a: Answer;
       try {
-        a = await get(WRITE_PATH_PREFIX);
+        a = await get(WRITE_PATH_PREFIX, timeoutMs * 6);
       } catch (err) {
         listNote = `the key listing (GET ${WRITE_PATH_PREFIX}) did not answer: ${errorMessage(err)}`;
         break;

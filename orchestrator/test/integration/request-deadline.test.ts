@@ -5,6 +5,7 @@
  * kernel's SYN retries. With `req.setTimeout` alone the read waited 20 s and more on the bridge.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { monotonicMs } from '../../../common/src/clock.js';
@@ -20,6 +21,8 @@ server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
 
 let child: ChildProcess | null = null;
 const sockets: Socket[] = [];
+// A stopped child must not outlive a worker that dies before afterEach.
+process.once('exit', () => child?.kill('SIGKILL'));
 
 afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
@@ -35,6 +38,10 @@ async function deafListener(): Promise<number> {
     child!.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
   });
   child.kill('SIGSTOP');
+  // kill() does not wait: connect only once the kernel says it is stopped (state T).
+  const stat = `/proc/${child.pid}/stat`;
+  for (let i = 0; i < 100 && !/\) T /.test(readFileSync(stat, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(readFileSync(stat, 'utf8'), 'the listener did not stop').toMatch(/\) T /);
   // Fill the accept queue (backlog 1 holds 2 on Linux) and then some: later SYNs are dropped.
   for (let i = 0; i < 4; i++) {
     const s = connect({ host: '127.0.0.1', port });
