@@ -48,6 +48,7 @@ import { resolvePlan } from '../harness/src/scenario/resolve.js';
 import { errorMessage } from '../common/src/errors.js';
 import type { CeilingResult } from './bench/ceiling.js';
 import { ceilingIntoRow, ceilingRuntimes } from './bench/ceiling-row.js';
+import { dockerSearchBounds } from './bench/ceiling-search.js';
 import { bootLines, measureDockerBoots, type DockerBootSummary } from './bench/docker-boot.js';
 import { type BootResult, measureBoot } from './bench/boot.js';
 import { driverEnginesMain } from './bench/driver-engines.js';
@@ -163,6 +164,7 @@ async function main(): Promise<number> {
   const ceil = mkRow('ceiling', '(e) zero-drop ceiling', '', null, 'harness process (proxy + driver + orchestrator)');
   const ceilDocker = mkRow('ceiling-docker', '(e) zero-drop ceiling, docker', '', null, 'harness process (proxy + driver + orchestrator)');
   const ceilings: { row: Row; result: CeilingResult }[] = [];
+  const processSearch = (): CeilingResult | undefined => ceilings.find((c) => c.row === ceil)?.result;
   let boots: DockerBootSummary | null = null;
   let bootsSkipped: string | null = null;
   let boot: BootResult | null = null;
@@ -324,10 +326,10 @@ async function main(): Promise<number> {
       if (row.skipped !== null || interrupted) continue;
       // The docker search starts at the goal line, so its first probe answers the goal, and goes no
       // higher than the first rate the process runtime did not sustain.
-      const processSearch = ceilings.find((c) => c.row === ceil)?.result;
-      const goalLine = runtime === 'docker' && processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * GOALS.dockerVsProcess) : null;
-      const start = goalLine === null ? null : Math.max(goalLine, opts.ceilingLow);
-      const high = runtime === 'docker' && processSearch?.firstFailing ? Math.min(opts.ceilingHigh, processSearch.firstFailing) : opts.ceilingHigh;
+      const { goalLine, start, high } =
+        runtime === 'docker'
+          ? dockerSearchBounds(processSearch(), { low: opts.ceilingLow, high: opts.ceilingHigh, goal: GOALS.dockerVsProcess })
+          : { goalLine: null, start: null, high: opts.ceilingHigh };
       if (goalLine !== null && start !== null) {
         const pct = `${fmtInt(GOALS.dockerVsProcess * 100)} % of the process ceiling`;
         row.what = `${row.what}, ${start === goalLine ? `first probe at ${pct}` : `first probe at the low bound (${pct}, ${fmtInt(goalLine)}, is below it)`}`;
@@ -394,12 +396,7 @@ async function main(): Promise<number> {
       name: `ceiling ÷ ${fmtInt(HEADLINE_RATE)}`,
       value: ceil.samples.length > 0 ? ceil.samples[0]!.rps / HEADLINE_RATE : null,
       goal: GOALS.ceilingVsHeadline,
-      why:
-        ceil.samples.length === 0
-          ? why(ceil)
-          : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
-            ? 'no probe failed: the ceiling may be higher'
-            : '',
+      why: ceil.samples.length === 0 ? why(ceil) : processSearch()?.bound === 'at-least' ? 'no probe failed: the ceiling may be higher' : '',
     },
     {
       name: 'ceiling docker ÷ process',
@@ -412,7 +409,7 @@ async function main(): Promise<number> {
             ? `process: ${why(ceil)}`
             : ceil.samples[0]!.rps === 0
               ? 'no process probe passed: nothing to compare with'
-              : ceilings.find((c) => c.row === ceil)?.result.bound === 'at-least'
+              : processSearch()?.bound === 'at-least'
                 ? 'no process probe failed: its ceiling may be higher, and this ratio lower'
                 : '',
     },

@@ -78,3 +78,21 @@ export async function searchCeiling(b: SearchBounds, probe: (rate: number) => Pr
   }
   return { ceiling: lo, bound: 'bracketed', firstFailing: hi };
 }
+
+/**
+ * The docker search's bounds, from the process search of the same invocation: it starts at the goal
+ * line (`goal` × the process ceiling, raised to `low` when below it), so its first probe answers
+ * the goal, and goes no higher than the first rate the process search did not sustain. No start
+ * when no process probe passed.
+ */
+export function dockerSearchBounds(
+  processSearch: SearchOutcome | undefined,
+  o: { low: number; high: number; goal: number },
+): { goalLine: number | null; start: number | null; high: number } {
+  const goalLine = processSearch && processSearch.ceiling > 0 ? Math.round(processSearch.ceiling * o.goal) : null;
+  return {
+    goalLine,
+    start: goalLine === null ? null : Math.max(goalLine, o.low),
+    high: processSearch?.firstFailing ? Math.min(o.high, processSearch.firstFailing) : o.high,
+  };
+}

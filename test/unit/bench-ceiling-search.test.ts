@@ -4,7 +4,7 @@
  * one repeat of an INVALID rate (never of a FAIL).
  */
 import { describe, expect, it } from 'vitest';
-import { searchCeiling, type SearchBounds, type SearchOutcome, type SearchVerdict } from '../../scripts/bench/ceiling-search.js';
+import { dockerSearchBounds, searchCeiling, type SearchBounds, type SearchOutcome, type SearchVerdict } from '../../scripts/bench/ceiling-search.js';
 
 /** A service that passes up to `limit` req/s; `invalidOnce` rates are INVALID the first time, `invalidAlways` every time. */
 function fakeMachine(limit: number, invalidOnce: number[] = [], invalidAlways: number[] = []) {
@@ -126,5 +126,34 @@ describe('searchCeiling', () => {
     expect(await searchCeiling(b, m.probe)).toEqual(out);
     expect(m.asked).toEqual(asked);
     expect(m.asked.length).toBeLessThanOrEqual(b.maxProbes);
+  });
+});
+
+describe('dockerSearchBounds', () => {
+  const o = { low: 8000, high: 15_000, goal: 0.8 };
+  it.each<{ name: string; process: SearchOutcome | undefined; out: ReturnType<typeof dockerSearchBounds> }>([
+    {
+      name: 'starts at the goal line, capped at the process search first failing rate',
+      process: { ceiling: 14_200, bound: 'bracketed', firstFailing: 15_000 },
+      out: { goalLine: 11_360, start: 11_360, high: 15_000 },
+    },
+    {
+      name: 'a process search that failed lower caps the high bound there',
+      process: { ceiling: 11_000, bound: 'bracketed', firstFailing: 12_000 },
+      out: { goalLine: 8800, start: 8800, high: 12_000 },
+    },
+    {
+      name: 'a goal line below the low bound starts at the low bound',
+      process: { ceiling: 9000, bound: 'bracketed', firstFailing: 10_000 },
+      out: { goalLine: 7200, start: 8000, high: 10_000 },
+    },
+    {
+      name: 'no process probe passed: no start, the given high bound',
+      process: { ceiling: 0, bound: 'below', firstFailing: 8000 },
+      out: { goalLine: null, start: null, high: 8000 },
+    },
+    { name: 'no process search: the given bounds', process: undefined, out: { goalLine: null, start: null, high: 15_000 } },
+  ])('$name', ({ process, out }) => {
+    expect(dockerSearchBounds(process, o)).toEqual(out);
   });
 });
