@@ -309,6 +309,6 @@ export async function findCeiling(o: CeilingOptions): Promise<CeilingResult> {
     return p.verdict;
   };
   const outcome = await searchCeiling({ low: o.low, high: o.high, maxProbes: o.maxProbes, resolution: o.resolution, start: o.start ?? null }, run);
-  const atCeiling = probes.filter((p) => p.verdict === 'PASS' && p.rate === outcome.ceiling)[0] ?? null;
+  const atCeiling = probes.find((p) => p.verdict === 'PASS' && p.rate === outcome.ceiling) ?? null;
   return { ...outcome, probes, atCeiling };
 }
