@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { probeEngine, type EngineProbe } from '../../orchestrator/test/docker/support.js';
 import { checkOf, explain, runYaml, tempReportsDir } from '../helpers/scenario-run.js';
 
@@ -17,14 +17,22 @@ let engine: EngineProbe = { ok: false, reason: 'not probed' };
 beforeAll(async () => {
   engine = await probeEngine();
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 const ofRun = (runId: string) => new Docker().listContainers({ all: true, filters: { label: [`zerodrop.run-id=${runId}`] } });
 
 describe('the harness on --runtime docker', () => {
-  it('negative control: abrupt-exit with proxy retries off FAILs with the failures attributed to the rollout', async (ctx) => {
-    if (!engine.ok) ctx.skip(engine.reason);
-    const { result } = await runYaml(
-      `
+  // On the bridge (auto) and on the host's network (opt-in): either way a replica that drops its
+  // requests must be caught.
+  it.for(['auto', 'host'])(
+    'negative control (endpoint %s): abrupt-exit with proxy retries off FAILs with the failures attributed to the rollout',
+    async (endpoint, ctx) => {
+      if (!engine.ok) ctx.skip(engine.reason);
+      vi.stubEnv('ZERODROP_DOCKER_ENDPOINT', endpoint);
+      const { result } = await runYaml(
+        `
 name: it-docker-neg
 runtime: docker
 deployment: { replicas: 4, zones: [a, b] }
@@ -32,14 +40,16 @@ load: { rate: 400, duration: 10s, warmup: 2s, timeout: 4s, requests: [{ path: "/
 timeline:
   - { at: 3s, action: rollout, version: v2 }
 `,
-      { appFaults: ['abrupt-exit'], noRetries: true },
-    );
-    expect(result.verdict, explain(result)).toBe('FAIL');
-    expect(result.exitCode).toBe(1);
-    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
-    expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
-    expect(await ofRun(result.run.id)).toEqual([]);
-  });
+        { appFaults: ['abrupt-exit'], noRetries: true },
+      );
+      expect(result.verdict, explain(result)).toBe('FAIL');
+      expect(result.exitCode).toBe(1);
+      expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
+      expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
+      expect(result.run.runtimeChoices?.find((c) => c.what === 'endpoint')?.value).toMatch(endpoint === 'host' ? /^host/ : /^container/);
+      expect(await ofRun(result.run.id)).toEqual([]);
+    },
+  );
 
   it('a harness SIGKILLed mid-run leaves its containers; the next run removes them before it starts its own', async (ctx) => {
     if (!engine.ok) ctx.skip(engine.reason);
