@@ -25,7 +25,7 @@ import type { DriverProgress, DriverSummary } from '../driver/types.js';
 import { writeReports } from '../report/index.js';
 import type { PrometheusResult, RunResult } from '../result/types.js';
 import type { PlannedStep, RunPlan } from '../scenario/resolve.js';
-import { actionOf } from '../timeline/registry.js';
+import { actionOf, replicaStartsOf } from '../timeline/registry.js';
 import { runTargetScenario } from './target-runner.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { closeStack, destroyStack, startStack, type StackParts } from './stack.js';
@@ -173,7 +173,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const volume = plan.volume === null ? undefined : { host: new HostVolumes(runId, plan.volume), keep: plan.volume.keep };
     const secrets = startSecrets(plan, runId, res);
     const state = { ...(volume ? { volume } : {}), ...(secrets ? { secrets } : {}) };
-    const { controller, proxy, orchestratorMetrics, cpuPriorities } = await startStack(plan, { runId, log: io.log, into: res, state });
+    const { controller, proxy, orchestratorMetrics, cpuPriorities, runtime } = await startStack(plan, { runId, log: io.log, into: res, state });
     checkpoint();
     stage = 'starting the replicas';
     io.log(
@@ -182,6 +182,12 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     // Abortable: the replicas may take long to become ready; whatever started is in res.controller.
     await abortable(controller.start(), signal, stage);
     io.log(`deployment ready: ${controller.view().status.availableReplicas}/${plan.deployment.replicas} available · proxy ${proxy.url}`);
+    const starts = replicaStartsOf(plan.steps, { replicas: plan.deployment.replicas, zones: plan.deployment.zones.length });
+    if (starts > 0 && runtime.prewarm) {
+      stage = 'making pod sandboxes';
+      await abortable(runtime.prewarm(starts), signal, stage);
+      checkpoint();
+    }
 
     // 2. Metrics endpoints and (optionally) a real Prometheus.
     stage = 'starting the metrics endpoints';

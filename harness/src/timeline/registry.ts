@@ -60,6 +60,14 @@ export function actionOf(step: StepBase): AnyAction {
   return def;
 }
 
+/** Most replica starts the run's steps could make; a spare for a replica that crashes on its own. */
+export function replicaStartsOf(steps: readonly StepBase[], deployment: { replicas: number; zones: number }): number {
+  const starts = steps.reduce((sum, step) => sum + (actionOf(step).replicaStarts?.(step, deployment) ?? 0), 0);
+  return starts === 0 ? 0 : Math.min(MAX_PREWARMED_STARTS, starts + 1);
+}
+/** Sandboxes cost a few MB each, but their making is start-up time: bounded. */
+const MAX_PREWARMED_STARTS = 64;
+
 /** Fix lines of every action's own fields. */
 export const ACTION_FIXES: Record<string, string> = Object.fromEntries(TIMELINE_ACTIONS.flatMap((a) => Object.entries(a.fixes ?? {})));
 

@@ -90,6 +90,11 @@ export interface ActionDef<I extends { at: number; action: string }, S extends S
   /** The end of its disruption window (verify/disruption.ts). Default: when its effect ended. */
   windowEnd?(o: StepOutcome<S>): number | null;
   readonly disruptionKind: DisruptionEvent['kind'];
+  /**
+   * How many replicas the step may start, at most (default none): the docker runtime makes a pod
+   * sandbox for each before the load (orchestrator/src/runtime/docker-sandbox.ts).
+   */
+  replicaStarts?(step: S, deployment: { replicas: number; zones: number }): number;
   /** false: running it alone is no disruption (a zone coming back), so the headline says "load only". Default true. */
   readonly disruptive?: boolean;
 }

@@ -10,7 +10,7 @@ import type { DeploymentController } from '../../../orchestrator/src/controller.
 import { parseScenarioText } from '../../src/scenario/load.js';
 import { resolvePlan } from '../../src/scenario/resolve.js';
 import { knownKeys } from '../../src/scenario/field-help.js';
-import { ACTION_NAMES, TIMELINE_ACTIONS, actionOf, type PlannedStep } from '../../src/timeline/registry.js';
+import { ACTION_NAMES, TIMELINE_ACTIONS, actionOf, replicaStartsOf, type PlannedStep } from '../../src/timeline/registry.js';
 import type { Check } from '../../src/result/types.js';
 import type { StepRecord } from '../../src/timeline/types.js';
 
@@ -32,6 +32,32 @@ describe('the registry', () => {
     expect(ACTION_NAMES).toEqual(['rollout', 'rollback', 'scale', 'crash-zone', 'hang-zone', 'recover-zone', 'rotate-secret', 'exec', 'http']);
     expect(new Set(TIMELINE_ACTIONS.map((a) => a.disruptionKind)).size).toBe(TIMELINE_ACTIONS.length);
     expect(knownKeys(['timeline', 0])).toEqual(expect.arrayContaining(['command', 'until', 'url', 'expectStatus', 'zone', 'version', 'name']));
+  });
+
+  it('counts the replica starts a timeline may make, for the pod sandboxes made before the load', () => {
+    const d = { replicas: 6, zones: 3 };
+    const starts = (...steps: string[]): number =>
+      replicaStartsOf(
+        steps.length === 0
+          ? []
+          : resolvePlan(parseScenarioText(`load: { duration: 60s }\ntimeline:\n${steps.map((x) => `  - ${x}\n`).join('')}`, 'ok.yaml')).steps,
+        d,
+      );
+    expect(starts()).toBe(0);
+    expect(starts("{ at: 1s, action: exec, command: ['true'] }")).toBe(0);
+    // The demo's: a rollout replaces all 6, a crashed zone's 2 are replaced, its recovery brings 2 back; one spare.
+    expect(starts('{ at: 10s, action: rollout, version: v2 }', '{ at: 30s, action: crash-zone, zone: b }', '{ at: 45s, action: recover-zone, zone: b }')).toBe(
+      11,
+    );
+    expect(
+      starts(
+        '{ at: 1s, action: rollout, version: v2 }',
+        '{ at: 5s, action: rollback }',
+        '{ at: 9s, action: hang-zone, zone: a }',
+        '{ at: 12s, action: scale, replicas: 9 }',
+      ),
+    ).toBe(6 + 6 + 2 + 9 + 1);
+    expect(replicaStartsOf([planOf('{ at: 1s, action: rollout, version: v2 }')], { replicas: 200, zones: 1 })).toBe(64);
   });
 
   it('each action judges itself: an outcome reader and a judge, or checks of its own (exec, http); never both, never neither', () => {

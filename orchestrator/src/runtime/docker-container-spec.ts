@@ -27,6 +27,12 @@ export interface ContainerContext {
   publish: boolean;
   /** 'host': no network namespace of its own (docker-endpoint.ts, ZERODROP_DOCKER_ENDPOINT=host). */
   network: 'bridge' | 'host';
+  /**
+   * The id of a pod sandbox whose network namespace it joins (docker-sandbox.ts), or null. Joined,
+   * it neither exposes nor publishes ports (the engine refuses both): it is reached on the
+   * sandbox's bridge address.
+   */
+  sandbox?: string | null;
 }
 
 /**
@@ -77,7 +83,8 @@ export function containerSpec(
     APP_VERSION: template.version,
   };
   if (template.port.mode === 'env') env[template.port.envVar] = String(containerPort);
-  const ports = context.network === 'host' ? [] : [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
+  const joined = context.network === 'bridge' && typeof context.sandbox === 'string';
+  const ports = context.network === 'host' || joined ? [] : [containerPort, ...(adminPort !== null && adminPort !== containerPort ? [adminPort] : [])];
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of ports) {
@@ -123,7 +130,7 @@ export function containerSpec(
       PidsLimit: PIDS_LIMIT,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
-      NetworkMode: context.network,
+      NetworkMode: joined ? `container:${context.sandbox}` : context.network,
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
     },
   };

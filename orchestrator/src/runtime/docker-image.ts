@@ -1,7 +1,7 @@
 /**
  * Images, built offline (no registry is reachable on these machines):
  *
- * 1. `zerodrop/node-base:<node version>` — a rootfs holding the host's own `node` binary plus the
+ * 1. `zerodrop/node-base:<node version>` — a rootfs (docker-image-import.ts) holding the host's own `node` binary plus the
  *    shared libraries `ldd` lists (and the dynamic loader), `docker import`ed. Built once per
  *    node binary and kept.
  * 2. `zerodrop/sample-app:local` — `FROM` the base, built with the engine's classic builder (a
@@ -13,7 +13,7 @@
  * Users' images (`image: myapp:v1`) are used as they are; a missing one is a clear error, since
  * nothing can be pulled here.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import {
@@ -32,11 +32,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
-import { engineCall, engineMessage, engineStatus } from './docker-engine.js';
+import { engineCall, engineStatus } from './docker-engine.js';
+import { asBuildError, binaryClosure, followBuild, removeImageQuietly, splitRef, tarStream } from './docker-image-import.js';
 import { packageRoot } from '../../../common/src/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
@@ -136,24 +136,11 @@ interface BaseRecipe {
 export function nodeBaseRecipe(nodeBinary: string = process.execPath): BaseRecipe {
   const version = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' });
   const nodeVersion = version.status === 0 ? version.stdout.trim() : process.version;
-  const ldd = spawnSync('ldd', [nodeBinary], { encoding: 'utf8' });
-  if (ldd.error || ldd.status !== 0) {
-    throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `cannot list the shared libraries of ${nodeBinary} (ldd: ${ldd.error?.message ?? ldd.stderr.trim()})`, {
-      fix: 'install ldd (Debian: apt-get install -y libc-bin), or build zerodrop/node-base yourself from a Node image',
-    });
-  }
-  const files: Array<[string, string]> = [[IMAGE_NODE_PATH, realpathSync(nodeBinary)]];
-  for (const line of ldd.stdout.split('\n')) {
-    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
-    const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line.trim());
-    if (!m?.[1]) {
-      if (/not found/.test(line)) {
-        throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `${nodeBinary} needs a library that is missing: ${line.trim()}`);
-      }
-      continue; // linux-vdso.so.1 has no file
-    }
-    files.push([m[1], realpathSync(m[1])]);
-  }
+  const files = binaryClosure(
+    nodeBinary,
+    IMAGE_NODE_PATH,
+    'install ldd (Debian: apt-get install -y libc-bin), or build zerodrop/node-base yourself from a Node image',
+  );
   const h = createHash('sha256').update(`node-base/${RECIPE_VERSION}\n${nodeVersion}\n`);
   for (const [inImage, host] of files) {
     const st = statSync(host);
@@ -431,72 +418,4 @@ export async function ensureSampleAppImage(docker: Docker, options: ImageBuildOp
   }
   if (existing && existing.id !== built.id) await removeImageQuietly(docker, existing.id);
   return { image: SAMPLE_APP_IMAGE, id: built.id, built: true, ms: monotonicMs() - t0, contentHash: recipe.hash };
-}
-
-// ------------------------------------------------------------------------------------ helpers
-
-function splitRef(ref: string): [string, string] {
-  const at = ref.lastIndexOf(':');
-  return at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
-}
-
-/** `tar -c` of a directory as a stream (GNU tar is on every Debian machine), owned by root, world-readable. */
-function tarStream(dir: string): { stream: Readable; done: Promise<void> } {
-  const child = spawn('tar', ['-C', dir, '--numeric-owner', '--owner=0', '--group=0', '--mode=a+rX,go-w', '-c', '.'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const done = new Promise<void>((resolveDone, reject) => {
-    child.on('error', (err) => reject(new Error(`tar: ${err.message} (install GNU tar)`)));
-    child.on('close', (code) => (code === 0 ? resolveDone() : reject(new Error(`tar exited with ${code}: ${stderr.trim()}`))));
-  });
-  done.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  return { stream: child.stdout, done };
-}
-
-interface ProgressEvent {
-  stream?: string;
-  status?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-}
-
-/** Waits for a build/import progress stream; throws with the engine's message if a step failed. */
-function followBuild(docker: Docker, stream: NodeJS.ReadableStream, image: string): Promise<ProgressEvent[]> {
-  return new Promise((resolveBuild, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, output: ProgressEvent[]) => {
-      if (err) return reject(err);
-      const failed = output.find((e) => e.error !== undefined || e.errorDetail !== undefined);
-      if (failed) {
-        const tail = output
-          .map((e) => (e.stream ?? e.status ?? '').trim())
-          .filter((s) => s.length > 0)
-          .slice(-10);
-        return reject(
-          new ZerodropError('ZD_IMAGE_BUILD_FAILED', `building ${image} failed: ${failed.error ?? failed.errorDetail?.message ?? '?'}`, {
-            details: ['last build output:', ...tail.map((l) => `  ${l}`)],
-          }),
-        );
-      }
-      resolveBuild(output);
-    });
-  });
-}
-
-function asBuildError(image: string, err: unknown): ZerodropError {
-  if (err instanceof ZerodropError) return err;
-  return new ZerodropError('ZD_IMAGE_BUILD_FAILED', `building ${image} failed: ${engineMessage(err)}`, {
-    fix: 'check `docker info` and free disk space; the build runs offline from the host node binary and dist/',
-    cause: err,
-  });
-}
-
-async function removeImageQuietly(docker: Docker, id: string): Promise<void> {
-  try {
-    await docker.getImage(id).remove({ noprune: false });
-  } catch (err) {
-    // 409: still used by a container (a live run); it goes when that run's containers go.
-    void errorMessage(err);
-  }
 }

@@ -6,6 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { ContainerCgroup } from './docker-cgroup.js';
+import type { Sandbox } from './docker-sandbox.js';
 import { keepLogLine, type BookedReplica } from './replica-book.js';
 import { parseAnnouncement } from './supervised-child.js';
 
@@ -24,6 +25,8 @@ export interface DockerReplica extends BookedReplica {
   shimPid: number | null;
   /** The container's init pid on the host (docker-init), for a SIGKILL without the engine. */
   initPid: number | null;
+  /** The pod sandbox whose network it joined (docker-sandbox.ts), or null: a namespace of its own. */
+  sandbox: Sandbox | null;
 }
 
 export function pipeLogs(docker: Docker, replica: DockerReplica, stream: Readable): void {

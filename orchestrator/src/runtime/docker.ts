@@ -47,6 +47,8 @@ import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, HOST_NETWORK_LISTEN, type Doc
 import { cgroupCpuMs, cgroupOf, killInitFromHost, procCpu, shimPidOf } from './docker-cgroup.js';
 import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
 import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
+import { SandboxPool, type Sandbox } from './docker-sandbox.js';
+import { ensurePauseImage } from './docker-pause-image.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -122,6 +124,10 @@ export class DockerRuntime implements Runtime {
   /** How the last Ready raise went (for choices()). */
   private lastRaise: ReadyCost['priority'] = null;
   private closing = false;
+  /** Pod sandboxes made before the load (docker-sandbox.ts), once prewarm() asked for them. */
+  private sandboxes: SandboxPool | null = null;
+  /** Why prewarm() made none, for choices(). */
+  private noSandboxes: string | null = null;
   /** Set once close/destroy finished: background pollers stop. */
   private disposed = false;
 
@@ -165,6 +171,14 @@ export class DockerRuntime implements Runtime {
       value: `booting ${booting} → serving ${serving}${raise}`,
       why: 'a booting container ranks below serving ones, and both below the harness (a session at nice 0 weighs 1024)',
     });
+    if (this.sandboxes !== null) {
+      const { made, used, missed } = this.sandboxes.summary();
+      out.push({
+        what: 'pod sandboxes',
+        value: `${made} made before the load, ${used} joined by a replica${missed > 0 ? `, ${missed} ${missed === 1 ? 'replica' : 'replicas'} started with its own namespace (pool empty)` : ''}`,
+        why: "a replica started under load joins a waiting network namespace: the engine's namespace, veth and address work happens before the load",
+      });
+    } else if (this.noSandboxes !== null) out.push({ what: 'pod sandboxes', value: 'none', why: this.noSandboxes });
     if (this.cgroupParent !== null)
       out.push({ what: 'cgroup parent', value: this.cgroupParent, why: 'each container weighs like one process session, not all of them like one' });
     return out;
@@ -178,6 +192,24 @@ export class DockerRuntime implements Runtime {
     if (this.options.reap !== false) await DockerVolumes.reapDead(this.docker, this.options.log);
     this.volumes?.prepare();
     for (const image of this.options.images ?? []) await this.image(image);
+  }
+
+  /**
+   * Makes `replicaStarts` pod sandboxes now, before the load, for the replicas the run will start
+   * during it (docker-sandbox.ts). Only when replicas are reached on their bridge address: decided
+   * by the first container, so call it after the first replicas started.
+   */
+  async prewarm(replicaStarts: number): Promise<void> {
+    if (replicaStarts <= 0 || this.closing) return;
+    const use = this.endpoints.current()?.use;
+    if (use !== 'container') {
+      this.noSandboxes = `replicas are reached ${use === undefined ? 'before any started' : `on endpoint "${use}"`}: a joined container cannot publish ports`;
+      return;
+    }
+    if (this.runId === null) throw new ZerodropError('ZD_INTERNAL', 'prewarm() before prepare()');
+    const image = await ensurePauseImage(this.docker, this.options.log);
+    this.sandboxes ??= new SandboxPool(this.docker, { runId: this.runId, owner: this.owner, cgroupParent: this.cgroupParent, log: this.options.log });
+    await this.sandboxes.fill(replicaStarts, image);
   }
 
   /** The engine's version facts (connects if needed). */
@@ -330,6 +362,7 @@ export class DockerRuntime implements Runtime {
     // row (f)); once the run reaches containers on their bridge address, later ones go unpublished.
     const network = this.options.endpoint === 'host' ? 'host' : 'bridge';
     const publish = network === 'bridge' && this.options.endpoint !== 'container' && this.endpoints.current()?.use !== 'container';
+    const sandbox = network === 'bridge' && !publish ? (this.sandboxes?.take() ?? null) : null;
     const { create: spec, adminPort } = containerSpec(launch, facts, {
       baseEnv: this.options.baseEnv,
       owner: this.owner,
@@ -337,6 +370,7 @@ export class DockerRuntime implements Runtime {
       cpuShares: this.shares.booting,
       publish,
       network,
+      sandbox: sandbox?.id ?? null,
     });
     const mounts: Docker.MountSettings[] = [];
     if (this.volumes !== null) {
@@ -354,6 +388,7 @@ export class DockerRuntime implements Runtime {
     try {
       container = await engineCall(this.docker, () => this.docker.createContainer(spec));
     } catch (err) {
+      if (sandbox) this.sandboxes?.retire(sandbox);
       const status = engineStatus(err);
       throw new ZerodropError('ZD_REPLICA_START_FAILED', `replica ${replicaId}: cannot create container ${name}: ${engineMessage(err)}`, {
         fix: status === 409 ? `a container named ${name} exists already: docker rm -f ${name}` : 'check `docker info` and the image',
@@ -361,7 +396,7 @@ export class DockerRuntime implements Runtime {
       });
     }
     const createdAtMs = monotonicMs();
-    const replica = this.track(launch, container, name);
+    const replica = this.track(launch, container, name, sandbox);
     let watching = false;
     try {
       const stream = (await engineCall(this.docker, () => container.attach({ stream: true, stdout: true, stderr: true, logs: true }))) as unknown as Readable;
@@ -390,7 +425,7 @@ export class DockerRuntime implements Runtime {
       const listeningAtMs = monotonicMs();
       const boot: BootMarks = { calledAtMs, createdAtMs, runningAtMs, listeningAtMs };
       const started = { replicaId, pid: null, containerId: replica.containerId, startedAtMs, boot };
-      const address = containerAddress(info);
+      const address = sandbox?.address ?? containerAddress(info);
       const use = (await this.endpoints.choose(address, main)).use;
       if (use === 'host') {
         const at = (port: number): { host: string; port: number } => ({ host: HOST_NETWORK_LISTEN, port });
@@ -432,7 +467,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private track(launch: ReplicaLaunch, container: Docker.Container, name: string): DockerReplica {
+  private track(launch: ReplicaLaunch, container: Docker.Container, name: string, sandbox: Sandbox | null): DockerReplica {
     return this.book.add({
       ...freshBookkeeping(launch),
       containerId: container.id,
@@ -444,6 +479,7 @@ export class DockerRuntime implements Runtime {
       cgroup: null,
       shimPid: null,
       initPid: null,
+      sandbox,
     });
   }
 
@@ -488,6 +524,7 @@ export class DockerRuntime implements Runtime {
     replica.paused = false;
     if (oomKilled) replica.logs.push('[docker] the container was OOM-killed (memory limit reached)');
     this.book.recordExit(replica, code, signalOf(code), oomKilled);
+    if (replica.sandbox) this.sandboxes?.retire(replica.sandbox);
     replica.removed = removeContainer(this.docker, replica.containerId).catch((err: unknown) => {
       this.options.log?.(`docker: could not remove ${replica.name}: ${errorMessage(err)}`);
     });
@@ -576,6 +613,7 @@ export class DockerRuntime implements Runtime {
   private async cleanup(): Promise<void> {
     await Promise.allSettled(this.book.all().map((r) => r.removed ?? Promise.resolve()));
     try {
+      await this.sandboxes?.close();
       if (this.runId !== null) await removeRunContainers(this.docker, this.runId);
       if (this.volumes !== null && this.runId !== null) await this.volumes.release(this.runId);
       if (this.options.reap !== false) await reapDeadRuns(this.docker, this.options.log);

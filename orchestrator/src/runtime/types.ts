@@ -118,6 +118,12 @@ export interface Runtime {
    * cpu.shares), and reports the boot's CPU when it can. Optional; idempotent.
    */
   becameReady?(replicaId: string): Promise<ReadyCost | null>;
+  /**
+   * Readies now, before the load, what `replicaStarts` replica starts during it will need (docker:
+   * pod sandboxes, docker-sandbox.ts). Optional; a speed-up only: a start finds the pool empty
+   * and does without.
+   */
+  prewarm?(replicaStarts: number): Promise<void>;
   /** The choices this runtime made by itself, for the report. Optional. */
   choices?(): RuntimeChoice[];
   /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it exited. Idempotent. */

@@ -59,6 +59,17 @@ describe('container spec per network', () => {
     });
   });
 
+  it('joined to a pod sandbox: its network mode, the bridge placeholders, nothing exposed or published (the engine refuses both)', () => {
+    const { create, adminPort } = containerSpec(launch(sampleApp()), facts, { ...context('bridge', true), sandbox: 'abc123' });
+    expect(create.HostConfig?.NetworkMode).toBe('container:abc123');
+    expect(create.Cmd).toEqual(['--host', '0.0.0.0', '--port', '8080', '--admin-port', '9091', '--drain-delay-ms', '200']);
+    expect(adminPort).toBe(9091);
+    expect(create.ExposedPorts).toEqual({});
+    expect(create.HostConfig?.PortBindings).toEqual({});
+    // On the host's network there is no namespace to join: the sandbox is ignored.
+    expect(containerSpec(launch(sampleApp()), facts, { ...context('host'), sandbox: 'abc123' }).create.HostConfig?.NetworkMode).toBe('host');
+  });
+
   it('host: loopback and kernel-picked ports, announced; nothing exposed or published', () => {
     const { create, adminPort } = containerSpec(launch(sampleApp()), facts, context('host', true));
     expect(create.Cmd).toEqual(['--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--drain-delay-ms', '200']);

@@ -29,5 +29,7 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
   // No effect that lasts: a short window after it.
   windowEnd: (o) => (o.ran ? o.ran.startedMs + INSTANT_STEP_WINDOW_MS : null),
   disruptionKind: 'zone-recover',
+  // The zone's share comes back to it.
+  replicaStarts: (_step, d) => Math.ceil(d.replicas / Math.max(1, d.zones)),
   disruptive: false,
 };

@@ -27,4 +27,5 @@ export const rollback: ActionDef<z.output<typeof schema>, RollbackStep> = {
   // Until its own revision completed, or its runner gave up.
   windowEnd: (o) => o.endMs ?? o.ran?.endedMs ?? null,
   disruptionKind: 'rollback',
+  replicaStarts: (_step, d) => d.replicas,
 };

@@ -51,4 +51,6 @@ export const rollout: ActionDef<z.output<typeof schema>, RolloutStep> = {
   // Until its own revision completed, or its runner gave up.
   windowEnd: (o) => o.endMs ?? o.ran?.endedMs ?? null,
   disruptionKind: 'rollout',
+  // A surge rollout replaces every replica.
+  replicaStarts: (_step, d) => d.replicas,
 };

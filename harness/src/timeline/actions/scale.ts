@@ -25,4 +25,5 @@ export const scale: ActionDef<z.output<typeof schema>, ScaleStep> = {
   outcome: scaleOutcome,
   judge: scaleJudge,
   disruptionKind: 'scale',
+  replicaStarts: (step) => step.replicas,
 };

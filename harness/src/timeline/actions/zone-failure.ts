@@ -31,6 +31,8 @@ function zoneFailure<A extends 'crash-zone' | 'hang-zone'>(action: A) {
     judge: zoneFailureJudge,
     checkSuffixes: ['-injected', '-recovered'],
     disruptionKind: action === 'crash-zone' ? 'zone-crash' : 'zone-hang',
+    // The zone's replicas are replaced in the others.
+    replicaStarts: (_step, d) => Math.ceil(d.replicas / Math.max(1, d.zones)),
   };
   return def;
 }

@@ -1,0 +1,103 @@
+/**
+ * The offline image machinery shared by our images (no registry is reachable on these machines): a
+ * host binary's `ldd` closure, a directory tarred and `docker import`ed or built, the engine's
+ * progress stream followed to its last error.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
+import { engineMessage } from './docker-engine.js';
+
+/**
+ * A binary and every shared library `ldd` lists (resolved to real files, plus the dynamic loader),
+ * as [path inside the image, host path]. `fix` says what to do when ldd is missing.
+ */
+export function binaryClosure(binary: string, inImage: string, fix: string): Array<[string, string]> {
+  const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' });
+  if (ldd.error || ldd.status !== 0) {
+    throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `cannot list the shared libraries of ${binary} (ldd: ${ldd.error?.message ?? ldd.stderr.trim()})`, {
+      fix,
+    });
+  }
+  const files: Array<[string, string]> = [[inImage, realpathSync(binary)]];
+  for (const line of ldd.stdout.split('\n')) {
+    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line.trim());
+    if (!m?.[1]) {
+      if (/not found/.test(line)) {
+        throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `${binary} needs a library that is missing: ${line.trim()}`);
+      }
+      continue; // linux-vdso.so.1 has no file
+    }
+    files.push([m[1], realpathSync(m[1])]);
+  }
+  return files;
+}
+
+export function splitRef(ref: string): [string, string] {
+  const at = ref.lastIndexOf(':');
+  return at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+}
+
+/** `tar -c` of a directory as a stream (GNU tar is on every Debian machine), owned by root, world-readable. */
+export function tarStream(dir: string): { stream: Readable; done: Promise<void> } {
+  const child = spawn('tar', ['-C', dir, '--numeric-owner', '--owner=0', '--group=0', '--mode=a+rX,go-w', '-c', '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const done = new Promise<void>((resolveDone, reject) => {
+    child.on('error', (err) => reject(new Error(`tar: ${err.message} (install GNU tar)`)));
+    child.on('close', (code) => (code === 0 ? resolveDone() : reject(new Error(`tar exited with ${code}: ${stderr.trim()}`))));
+  });
+  done.catch(() => undefined); // observed by the caller; never an unhandled rejection
+  return { stream: child.stdout, done };
+}
+
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** Waits for a build/import progress stream; throws with the engine's message if a step failed. */
+export function followBuild(docker: Docker, stream: NodeJS.ReadableStream, image: string): Promise<ProgressEvent[]> {
+  return new Promise((resolveBuild, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, output: ProgressEvent[]) => {
+      if (err) return reject(err);
+      const failed = output.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+      if (failed) {
+        const tail = output
+          .map((e) => (e.stream ?? e.status ?? '').trim())
+          .filter((s) => s.length > 0)
+          .slice(-10);
+        return reject(
+          new ZerodropError('ZD_IMAGE_BUILD_FAILED', `building ${image} failed: ${failed.error ?? failed.errorDetail?.message ?? '?'}`, {
+            details: ['last build output:', ...tail.map((l) => `  ${l}`)],
+          }),
+        );
+      }
+      resolveBuild(output);
+    });
+  });
+}
+
+export function asBuildError(image: string, err: unknown): ZerodropError {
+  if (err instanceof ZerodropError) return err;
+  return new ZerodropError('ZD_IMAGE_BUILD_FAILED', `building ${image} failed: ${engineMessage(err)}`, {
+    fix: 'check `docker info` and free disk space; the build runs offline from host binaries and dist/',
+    cause: err,
+  });
+}
+
+export async function removeImageQuietly(docker: Docker, id: string): Promise<void> {
+  try {
+    await docker.getImage(id).remove({ noprune: false });
+  } catch (err) {
+    // 409: still used by a container (a live run); it goes when that run's containers go.
+    void errorMessage(err);
+  }
+}
