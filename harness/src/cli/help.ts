@@ -147,7 +147,7 @@ export const ENV_DOCS: { name: string; text: string }[] = [
   },
   {
     name: 'ZERODROP_DOCKER_CPU_SHARES',
-    text: 'docker runtime: <booting>:<serving> cpu.shares (default 512:1024 below a harness at nice 0; 168:336 below the default -5)',
+    text: 'docker runtime: <booting>:<serving> cpu.shares (default 110:1024, the weights of a process replica booting at nice 10 and serving at 0, below a harness at nice 0; 36:336 below the default -5)',
   },
   {
     name: 'ZERODROP_OWN_SESSION',

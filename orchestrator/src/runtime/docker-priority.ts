@@ -5,19 +5,21 @@
  * (`docker update --cpu-shares`, a round trip through dockerd and runc: see the bench's docker
  * row). The weights are cpu.shares (cgroup v1; v2 maps them to cpu.weight as runc does).
  *
- * Why these numbers: 1024 is the weight of one process session under the kernel's autogroup, so
- * a serving container weighs what a process replica or the harness weighs; 512 (about nice +3)
- * lets a booting container use idle CPU but yield half of its share to serving replicas and the
- * harness when the machine is busy. Measured: at 128 (about nice +9) on a 2-core machine at load
- * 18, a rollout's containers did not announce their port within the 15 s start timeout (≈ 270 ms
- * of CPU to boot, at under 1 % of the machine); the cost of the ranking is a slower boot only under
- * contention.
+ * Why these numbers: the weights a process replica's session gets in each phase (priorities.ts:
+ * booting at nice 10, 110; serving at nice 0, 1024, what one process session or the harness at
+ * nice 0 weighs), so a container ranks as a process replica does. A booting container uses idle
+ * CPU, and yields to serving replicas and the harness when the machine is busy. Measured on the
+ * 2-core VM, the demo at 12,500 req/s on containers: booting at 512, the driver fell 1,025 ms
+ * behind during the rollout (INVALID); at 110, PASS 2 of 2, the rollout's replicas Ready in a few
+ * seconds. (An earlier version, whose boots also made a network namespace each, saw containers at
+ * 128 miss the 15 s start timeout at load 18: the cost of the ranking is a slower boot only under
+ * contention.)
  */
 import type Docker from 'dockerode';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { setCgroupShares, type ContainerCgroup } from './docker-cgroup.js';
 import { engineCall } from './docker-engine.js';
-import { niceWeight } from './priorities.js';
+import { DEFAULT_CPU_PRIORITIES, niceWeight } from './priorities.js';
 import type { ReadyCost } from './types.js';
 
 export interface CpuShares {
@@ -25,13 +27,18 @@ export interface CpuShares {
   serving: number;
 }
 
-export const DEFAULT_CPU_SHARES: CpuShares = { booting: 512, serving: 1024 };
+export const DEFAULT_CPU_SHARES: CpuShares = sharesOfNice(DEFAULT_CPU_PRIORITIES);
+
+/** The cpu.shares of a container in each phase: the weight of a process session at that phase's nice. */
+export function sharesOfNice(nice: { booting: number; serving: number }): CpuShares {
+  return { booting: niceWeight(nice.booting), serving: niceWeight(nice.serving) };
+}
 
 /**
  * The shares that keep the harness as far above the containers as its priority asks when its
  * autogroup cannot say so: `shortfall` is what that autogroup lacks (priorities.ts
  * harnessShortfall: -5 in a shared session at 0; 0 when the CLI's own session is at -5), and the
- * containers come down by that weight instead. -5 (3121): 512:1024 → 168:336.
+ * containers come down by that weight instead. -5 (3121): 110:1024 → 36:336.
  */
 export function sharesBelowHarness(shortfall: number, shares: CpuShares = DEFAULT_CPU_SHARES): CpuShares {
   const scale = (n: number): number => Math.max(2, Math.round((n * niceWeight(0)) / niceWeight(shortfall)));

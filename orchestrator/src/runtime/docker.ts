@@ -79,7 +79,7 @@ export interface DockerRuntimeOptions {
    * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
    */
   endpoint?: DockerEndpointMode;
-  /** CPU weights of a booting and a serving container (docker-priority.ts; default 512 → 1024). */
+  /** CPU weights of a booting and a serving container (docker-priority.ts; default 110 → 1024). */
   cpuShares?: CpuShares;
   /**
    * The cgroup the containers are created under. 'auto' (default): '/' when the engine uses the

@@ -6,7 +6,7 @@ import type { Runtime, RuntimeName } from './types.js';
 import { ZerodropError } from '../../../common/src/errors.js';
 import type { RunVolume } from './volumes.js';
 import { dockerEndpointFromEnv, type DockerEndpointMode } from './docker-endpoint.js';
-import { DEFAULT_CPU_SHARES, sharesBelowHarness, type CpuShares } from './docker-priority.js';
+import { DEFAULT_CPU_SHARES, sharesBelowHarness, sharesOfNice, type CpuShares } from './docker-priority.js';
 
 export interface RuntimeSelection {
   runId: string;
@@ -52,7 +52,8 @@ export function createRuntime(name: RuntimeName, selection: RuntimeSelection): R
       endpoint,
       cgroupParent,
       cpuShares:
-        sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES) ?? sharesBelowHarness(selection.priorities ? harnessShortfall(selection.priorities.harness) : 0),
+        sharesFromEnv(process.env.ZERODROP_DOCKER_CPU_SHARES) ??
+        (selection.priorities ? sharesBelowHarness(harnessShortfall(selection.priorities.harness), sharesOfNice(selection.priorities)) : DEFAULT_CPU_SHARES),
       ...(selection.log ? { log: selection.log } : {}),
       ...(selection.images ? { images: selection.images } : {}),
       ...(selection.volume ? { volume: selection.volume } : {}),

@@ -1,7 +1,7 @@
 /** ZERODROP_CPU_PRIORITIES parsing and the weights that rank containers below the harness (runtime/priorities.ts): pure. */
 import { describe, expect, it } from 'vitest';
 import { isZerodropError } from '../../../common/src/errors.js';
-import { DEFAULT_CPU_SHARES, sharesBelowHarness } from '../../src/runtime/docker-priority.js';
+import { DEFAULT_CPU_SHARES, sharesBelowHarness, sharesOfNice } from '../../src/runtime/docker-priority.js';
 import { DEFAULT_CPU_PRIORITIES, autogroupNiceOf, niceOf, niceWeight, parseCpuPriorities } from '../../src/runtime/priorities.js';
 import { createRuntime } from '../../src/runtime/select.js';
 
@@ -39,9 +39,14 @@ describe('containers below the harness', () => {
     expect(niceWeight(30)).toBe(15);
   });
 
-  it('the default shares come down by the weight of the harness: 512:1024 → 168:336 at -5, unchanged at 0', () => {
+  it('the default shares are the weights of a process session at the default nice values (booting 10, serving 0): 110:1024', () => {
+    expect(DEFAULT_CPU_SHARES).toEqual({ booting: 110, serving: 1024 });
+    expect(sharesOfNice({ booting: 5, serving: -2 })).toEqual({ booting: 335, serving: 1586 });
+  });
+
+  it('the default shares come down by the weight of the harness: 110:1024 → 36:336 at -5, unchanged at 0', () => {
     expect(sharesBelowHarness(0)).toEqual(DEFAULT_CPU_SHARES);
-    expect(sharesBelowHarness(-5)).toEqual({ booting: 168, serving: 336 });
+    expect(sharesBelowHarness(-5)).toEqual({ booting: 36, serving: 336 });
     expect(sharesBelowHarness(-20, { booting: 2, serving: 2 })).toEqual({ booting: 2, serving: 2 });
   });
 
@@ -49,14 +54,18 @@ describe('containers below the harness', () => {
     // A test worker does not lead its session: its autogroup stays at the session's nice.
     const lacks = -5 - autogroupNiceOf(process.pid);
     const expected = sharesBelowHarness(lacks);
-    const shares = (): string | undefined =>
-      createRuntime('docker', { runId: 'r', priorities: { booting: 10, serving: 0, harness: -5 } })
+    const shares = (booting = 10): string | undefined =>
+      createRuntime('docker', { runId: 'r', priorities: { booting, serving: 0, harness: -5 } })
         .choices?.()
         .find((c) => c.what === 'cpu shares')?.value;
     const saved = process.env.ZERODROP_DOCKER_CPU_SHARES;
     try {
       delete process.env.ZERODROP_DOCKER_CPU_SHARES;
       expect(shares()).toBe(`booting ${expected.booting} → serving ${expected.serving}`);
+      // ZERODROP_CPU_PRIORITIES's booting nice ranks a booting container as it ranks a booting process.
+      const at5 = sharesBelowHarness(lacks, sharesOfNice({ booting: 5, serving: 0 }));
+      expect(at5.booting).toBeGreaterThan(expected.booting);
+      expect(shares(5)).toBe(`booting ${at5.booting} → serving ${at5.serving}`);
       process.env.ZERODROP_DOCKER_CPU_SHARES = '1024:1024';
       expect(shares()).toBe('booting 1024 → serving 1024');
     } finally {
