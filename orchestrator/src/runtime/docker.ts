@@ -34,68 +34,25 @@ import { monotonicMs } from '../../../common/src/clock.js';
 import { connectEngine, createDockerClient, engineCall, engineMessage, engineStatus, type EngineInfo } from './docker-engine.js';
 import { containerAddress, delay, isNotRunning, publishedPorts, signalOf } from './docker-inspect.js';
 import { containerSpec } from './docker-container-spec.js';
-import { SAMPLE_APP_IMAGE, ensureSampleAppImage, requireImage, type ImageBuildOptions, type ImageFacts } from './docker-image.js';
+import { SAMPLE_APP_IMAGE, ensureSampleAppImage, requireImage, type ImageFacts } from './docker-image.js';
 import { currentOwner, reapDeadRuns, removeContainer, removeRunContainers, type RunOwner } from './docker-reaper.js';
 import { ReplicaBook, freshBookkeeping } from './replica-book.js';
 import { execInContainer } from './docker-exec.js';
 import { pipeLogs, waitForAnnouncement, type DockerReplica } from './docker-replica-io.js';
-import type { ExecResult, StopSignal } from '../lifecycle/types.js';
+import type { ExecResult } from '../lifecycle/types.js';
 import type { ReplicaExit, ReplicaInspect, ReplicaLaunch, Runtime, StartedReplica, StopOptions } from './types.js';
 import { DockerVolumes } from './docker-volumes.js';
-import { DATA_DIR_ENV, type RunVolume } from './volumes.js';
-import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, HOST_NETWORK_LISTEN, type DockerEndpointMode, type EndpointChoice } from './docker-endpoint.js';
-import { cgroupCpuMs, cgroupOf, killInitFromHost, procCpu, shimPidOf } from './docker-cgroup.js';
+import { DATA_DIR_ENV } from './volumes.js';
+import { DEFAULT_DOCKER_ENDPOINT, EndpointChooser, HOST_NETWORK_LISTEN, type EndpointChoice } from './docker-endpoint.js';
+import { cgroupCpuMs, cgroupOf, procCpu, shimPidOf } from './docker-cgroup.js';
 import { DEFAULT_CPU_SHARES, raiseToServing, type CpuShares } from './docker-priority.js';
 import type { BootMarks, ReadyCost, RuntimeChoice } from './types.js';
+import type { DockerRuntimeOptions } from './docker-options.js';
+import { dockerActionError, sendKill, signalContainer } from './docker-signal.js';
 import { SandboxPool, type Sandbox } from './docker-sandbox.js';
 import { ensurePauseImage } from './docker-pause-image.js';
 
 const LOOPBACK = '127.0.0.1';
-
-export interface DockerRuntimeOptions {
-  /** A dockerode client (default: DOCKER_HOST or /var/run/docker.sock). */
-  docker?: Docker;
-  log?: (line: string) => void;
-  /** Images to build or check at prepare(), so a missing one fails before any replica starts. */
-  images?: string[];
-  /** Options of the sample-app image build (tests point it elsewhere). */
-  imageBuild?: ImageBuildOptions;
-  /** Extra env for every container (under the template's env). */
-  baseEnv?: Record<string, string>;
-  /** Remove containers of dead runs at prepare() and close() (default true). */
-  reap?: boolean;
-  /**
-   * Where the orchestrator and the proxy reach a replica (docker-endpoint.ts):
-   * - 'auto' (default): the bridge address when a TCP connect from here reaches the first
-   *   container on it (Linux, default bridge), else the published port.
-   * - 'published': the container's port published on 127.0.0.1 (HostPort 0). With the engine's
-   *   default userland proxy every connection is relayed by docker-proxy, which costs a CPU core
-   *   at a few thousand req/s on these machines.
-   * - 'container': the container's own address on the bridge network (an address the run created),
-   *   kernel-forwarded, no docker-proxy hop.
-   * - 'host': no network namespace per container (--network host); each binds 127.0.0.1 on a
-   *   port it announces. Only for containers that announce their port (the sample-app).
-   * Ports are published on 127.0.0.1 until the run reaches containers on their bridge address:
-   * from then on (and in mode 'container') nothing is published (no iptables rules, no docker-proxy).
-   */
-  endpoint?: DockerEndpointMode;
-  /** CPU weights of a booting and a serving container (docker-priority.ts; default 110 → 1024). */
-  cpuShares?: CpuShares;
-  /**
-   * The cgroup the containers are created under. 'auto' (default): '/' when the engine uses the
-   * cgroupfs driver, else the engine's default. Why: by default every container sits under one
-   * `/docker` cgroup, whose CPU weight is that of a single task group, so under CPU contention all
-   * replicas together get the share of ONE process session (the kernel's autogroup gives each
-   * process replica of the process runtime its own). Measured on a loaded 2-core machine at
-   * 1,000 req/s: p50 ≈ 0.4-1 s under /docker vs ≈ 2 ms for processes. Directly under the root, each
-   * container weighs like one process replica. 'auto' (that), a path to override, or null for the engine's default.
-   */
-  cgroupParent?: string | null;
-  /** deployment.volume: a named volume per run (or zone), mounted into every replica (docker-volumes.ts). */
-  volume?: RunVolume;
-  /** deployment.secrets: the run's secret tree on the host (a tmpfs), bind-mounted read-only at `target`. */
-  secrets?: { source: string; target: string };
-}
 
 interface PortMap {
   endpoint: number;
@@ -151,7 +108,7 @@ export class DockerRuntime implements Runtime {
       return { cpuMs, helperCpuMs, priority };
     } catch (err) {
       if (replica.exit || isNotRunning(err)) return { cpuMs, helperCpuMs, priority: null };
-      throw this.actionError(replica, 'update --cpu-shares', err);
+      throw dockerActionError(replica, 'update --cpu-shares', err);
     }
   }
 
@@ -237,12 +194,12 @@ export class DockerRuntime implements Runtime {
     // The grace period runs from the moment we ask, as the kubelet counts it.
     const timer = setTimeout(
       () => {
-        this.sendKill(replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
+        sendKill(this.docker, replica).catch((err: unknown) => this.options.log?.(`docker: SIGKILL of ${replica.name} failed: ${errorMessage(err)}`));
       },
       Math.max(0, graceMs),
     );
     try {
-      await this.signal(replica, stopSignal ?? 'SIGTERM');
+      await signalContainer(this.docker, replica, stopSignal ?? 'SIGTERM');
       return await replica.exited;
     } finally {
       clearTimeout(timer);
@@ -257,7 +214,7 @@ export class DockerRuntime implements Runtime {
   async kill(replicaId: string): Promise<ReplicaExit> {
     const replica = this.book.get(replicaId);
     if (replica.exit) return replica.exit;
-    await this.sendKill(replica);
+    await sendKill(this.docker, replica);
     return replica.exited;
   }
 
@@ -269,7 +226,7 @@ export class DockerRuntime implements Runtime {
       replica.paused = true;
     } catch (err) {
       if (replica.exit || isNotRunning(err)) return; // exited meanwhile: nothing to freeze
-      throw this.actionError(replica, 'pause', err);
+      throw dockerActionError(replica, 'pause', err);
     }
   }
 
@@ -279,7 +236,7 @@ export class DockerRuntime implements Runtime {
     try {
       await engineCall(this.docker, () => replica.container.unpause());
     } catch (err) {
-      if (!(replica.exit || isNotRunning(err) || /not paused/i.test(engineMessage(err)))) throw this.actionError(replica, 'unpause', err);
+      if (!(replica.exit || isNotRunning(err) || /not paused/i.test(engineMessage(err)))) throw dockerActionError(replica, 'unpause', err);
     }
     replica.paused = false;
   }
@@ -450,7 +407,7 @@ export class DockerRuntime implements Runtime {
       };
     } catch (err) {
       if (watching) {
-        await this.sendKill(replica).catch(() => undefined);
+        await sendKill(this.docker, replica).catch(() => undefined);
         await Promise.race([replica.exited, delay(5000)]);
       }
       await Promise.race([replica.streamEnded, delay(500)]);
@@ -536,59 +493,6 @@ export class DockerRuntime implements Runtime {
     this.recordExit(replica, null, false);
   }
 
-  private async signal(replica: DockerReplica, signal: StopSignal | 'SIGKILL'): Promise<boolean> {
-    if (replica.exit) return false;
-    // SIGKILL lands now, from the host (a frozen container is left to the engine, which thaws it).
-    if (
-      signal === 'SIGKILL' &&
-      !replica.paused &&
-      replica.cgroup &&
-      replica.initPid !== null &&
-      killInitFromHost(replica.cgroup, replica.initPid, replica.containerId)
-    )
-      return true;
-    try {
-      await engineCall(this.docker, () => replica.container.kill({ signal }));
-    } catch (err) {
-      if (/is paused/i.test(engineMessage(err))) {
-        // Engines that refuse to signal a paused container ("unpause it first"): thaw, then signal.
-        await replica.container.unpause().catch(() => undefined);
-        replica.paused = false;
-        try {
-          await engineCall(this.docker, () => replica.container.kill({ signal }));
-          return true;
-        } catch (again) {
-          if (isNotRunning(again)) return false;
-          throw this.actionError(replica, `kill -s ${signal}`, again);
-        }
-      }
-      if (isNotRunning(err)) return false; // 304/404/409 not running: already stopped — success
-      throw this.actionError(replica, `kill -s ${signal}`, err);
-    }
-    if (replica.paused) {
-      // 20.10 resumes a paused container after signalling it; others may leave it frozen, and a
-      // frozen task (cgroup v1 freezer) does not act on the signal until thawed.
-      try {
-        await replica.container.unpause();
-      } catch {
-        // not paused any more (resumed by the engine) or gone
-      }
-      replica.paused = false;
-    }
-    return true;
-  }
-
-  private async sendKill(replica: DockerReplica): Promise<void> {
-    if (replica.exit) return;
-    const already = replica.killSent;
-    replica.killSent = true; // before the call: the exit may be reported before the call returns
-    const delivered = await this.signal(replica, 'SIGKILL').catch((err: unknown) => {
-      replica.killSent = already;
-      throw err;
-    });
-    if (!delivered && !already) replica.killSent = false; // it had exited by itself
-  }
-
   private hostPort(replica: DockerReplica, bound: Map<number, number>, containerPort: number, what: string): number {
     const port = bound.get(containerPort);
     if (port === undefined) {
@@ -603,11 +507,6 @@ export class DockerRuntime implements Runtime {
   private tailDetails(replica: DockerReplica): string[] {
     const tail = replica.logs.slice(-20);
     return tail.length > 0 ? ['last log lines:', ...tail.map((l) => `  ${l}`)] : ['(the container wrote no log lines)'];
-  }
-
-  private actionError(replica: DockerReplica, action: string, err: unknown): ZerodropError {
-    if (err instanceof ZerodropError) return err;
-    return new ZerodropError('ZD_INTERNAL', `docker ${action} ${replica.name} failed: ${engineMessage(err)}`, { cause: err });
   }
 
   private async cleanup(): Promise<void> {
