@@ -18,7 +18,7 @@
  *       at its own length or shortened to --probe-duration, still PASSES, by bisection between --ceiling-low and
  *       --ceiling-high with at most --probes runs; on the process runtime and, beside it, on
  *       Docker (--ceiling-runtime), with the ratio docker ÷ process;
- *   (h) container boot: --boot-containers sample-app containers started one by one, create →
+ *   (h) container boot: --boot-containers sample-app containers started one by one (then as many joining a pod sandbox), create →
  *       running → listening → Ready and CPU (cgroup, shim, engine), medians (when Docker answers).
  * (a)–(d) and (f) are repeated --runs times, interleaved (a f b c d, a f b c d…), medians reported; each is
  * preceded by a --warmup wrk run on the same path. CPU per request comes from /proc/PID/stat

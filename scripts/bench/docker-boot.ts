@@ -1,10 +1,12 @@
 /**
- * (f) container boot: N sample-app containers started one after the other on the local engine
+ * (h) container boot: N sample-app containers started one after the other on the local engine
  * (the demo's template, the docker runtime as a run uses it), each timed create → running →
  * listening → Ready (/readyz 200 on its endpoint), with its CPU at Ready (its cgroup, its
  * containerd-shim) and the engine's (dockerd + containerd, Δ over the boot, nothing else starting
- * meanwhile). Then the price of raising a Ready container's CPU weight: `docker update
- * --cpu-shares` through the engine API vs the cgroup file the runtime writes. Medians.
+ * meanwhile). Then N more, each joining a pod sandbox made beforehand (as a run's replicas started
+ * under load do, docker-sandbox.ts), when the runtime reaches containers on their bridge address.
+ * Then the price of raising a Ready container's CPU weight: `docker update --cpu-shares` through
+ * the engine API vs the cgroup file the runtime writes. Medians.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -32,10 +34,15 @@ export interface ContainerBoot {
   raiseHow: string | null;
 }
 
+type BootMedians = { [K in keyof ContainerBoot]: K extends 'raiseHow' ? string | null : number | null };
+
 export interface DockerBootSummary {
+  /** Each with a network namespace of its own (the engine makes it during the boot). */
   boots: ContainerBoot[];
   endpoint: string;
-  median: { [K in keyof ContainerBoot]: K extends 'raiseHow' ? string | null : number | null };
+  median: BootMedians;
+  /** Each joining a pod sandbox made before it (null: the runtime made none, e.g. published ports). */
+  joined: { boots: ContainerBoot[]; median: BootMedians } | null;
 }
 
 /** Pids of the engine's daemons (dockerd, containerd), by /proc/<pid>/comm. */
@@ -95,69 +102,82 @@ export async function measureDockerBoots(launchOf: (i: number) => ReplicaLaunch,
   const runtime: Runtime = createRuntime('docker', { runId, log });
   const docker = new Docker();
   const boots: ContainerBoot[] = [];
+  const joined: ContainerBoot[] = [];
+  const engine = enginePids();
+  const bootOne = async (launch: ReplicaLaunch): Promise<ContainerBoot> => {
+    const engine0 = engineCpuMs(engine);
+    const started = await runtime.start(launch);
+    await untilReady(started.endpoint.host, started.endpoint.port, 30_000);
+    const readyAt = monotonicMs(); // the runtime's marks are on this clock
+    const cost = (await runtime.becameReady?.(launch.replicaId)) ?? null;
+    const engine1 = engineCpuMs(engine);
+    const marks = started.boot;
+    if (!marks) throw new Error('the docker runtime reported no boot marks');
+    const t0 = performance.now();
+    await docker.getContainer(started.containerId as string).update({ CpuShares: 1024 });
+    const engineUpdateMs = performance.now() - t0;
+    return {
+      createMs: marks.createdAtMs === null ? null : marks.createdAtMs - marks.calledAtMs,
+      runningMs: marks.runningAtMs - marks.calledAtMs,
+      listeningMs: marks.listeningAtMs - marks.calledAtMs,
+      readyMs: readyAt - marks.calledAtMs,
+      cpuMs: cost?.cpuMs ?? null,
+      shimCpuMs: cost?.helperCpuMs ?? null,
+      engineCpuMs: engine0 === null || engine1 === null ? null : engine1 - engine0,
+      engineUpdateMs,
+      raiseMs: cost?.priority?.ms ?? null,
+      raiseHow: cost?.priority?.how ?? null,
+    };
+  };
+  let sandboxes = false;
   try {
     await runtime.prepare(runId);
-    const engine = enginePids();
-    for (let i = 0; i < n; i++) {
-      const launch = launchOf(i);
-      const engine0 = engineCpuMs(engine);
-      const started = await runtime.start(launch);
-      await untilReady(started.endpoint.host, started.endpoint.port, 30_000);
-      const readyAt = monotonicMs(); // the runtime's marks are on this clock
-      const cost = (await runtime.becameReady?.(launch.replicaId)) ?? null;
-      const engine1 = engineCpuMs(engine);
-      const marks = started.boot;
-      if (!marks) throw new Error('the docker runtime reported no boot marks');
-      const t0 = performance.now();
-      await docker.getContainer(started.containerId as string).update({ CpuShares: 1024 });
-      const engineUpdateMs = performance.now() - t0;
-      boots.push({
-        createMs: marks.createdAtMs === null ? null : marks.createdAtMs - marks.calledAtMs,
-        runningMs: marks.runningAtMs - marks.calledAtMs,
-        listeningMs: marks.listeningAtMs - marks.calledAtMs,
-        readyMs: readyAt - marks.calledAtMs,
-        cpuMs: cost?.cpuMs ?? null,
-        shimCpuMs: cost?.helperCpuMs ?? null,
-        engineCpuMs: engine0 === null || engine1 === null ? null : engine1 - engine0,
-        engineUpdateMs,
-        raiseMs: cost?.priority?.ms ?? null,
-        raiseHow: cost?.priority?.how ?? null,
-      });
+    for (let i = 0; i < n; i++) boots.push(await bootOne(launchOf(i)));
+    if (runtime.prewarm) {
+      await runtime.prewarm(n);
+      sandboxes = /^\d+ made/.test(runtime.choices?.().find((c) => c.what === 'pod sandboxes')?.value ?? '');
+      if (sandboxes) for (let i = n; i < 2 * n; i++) joined.push(await bootOne(launchOf(i)));
     }
   } finally {
     await runtime.close(2000);
   }
-  const pick = (k: Exclude<keyof ContainerBoot, 'raiseHow'>): number | null => medianOf(boots.map((b) => b[k]));
   const endpoint = runtime.choices?.().find((c) => c.what === 'endpoint')?.value ?? 'unknown';
+  return { boots, endpoint, median: mediansOf(boots), joined: sandboxes ? { boots: joined, median: mediansOf(joined) } : null };
+}
+
+function mediansOf(boots: ContainerBoot[]): BootMedians {
+  const pick = (k: Exclude<keyof ContainerBoot, 'raiseHow'>): number | null => medianOf(boots.map((b) => b[k]));
   return {
-    boots,
-    endpoint,
-    median: {
-      createMs: pick('createMs'),
-      runningMs: pick('runningMs'),
-      listeningMs: pick('listeningMs'),
-      readyMs: pick('readyMs'),
-      cpuMs: pick('cpuMs'),
-      shimCpuMs: pick('shimCpuMs'),
-      engineCpuMs: pick('engineCpuMs'),
-      engineUpdateMs: pick('engineUpdateMs'),
-      raiseMs: pick('raiseMs'),
-      raiseHow: boots[0]?.raiseHow ?? null,
-    },
+    createMs: pick('createMs'),
+    runningMs: pick('runningMs'),
+    listeningMs: pick('listeningMs'),
+    readyMs: pick('readyMs'),
+    cpuMs: pick('cpuMs'),
+    shimCpuMs: pick('shimCpuMs'),
+    engineCpuMs: pick('engineCpuMs'),
+    engineUpdateMs: pick('engineUpdateMs'),
+    raiseMs: pick('raiseMs'),
+    raiseHow: boots[0]?.raiseHow ?? null,
   };
 }
 
-/** The (f) block of the printed report. */
+/** The (h) block of the printed report. */
 export function bootLines(s: DockerBootSummary | null, skipped: string | null, n: number): string[] {
-  const title = `(f) container boot (${n} sample-app containers, one by one; ms from the runtime's start call; medians):`;
+  const title = `(h) container boot (${n} sample-app containers, one by one; ms from the runtime's start call; medians):`;
   if (s === null) return [title, `  ${skipped ?? 'not measured'}`];
-  const m = s.median;
   const ms = (x: number | null): string => (x === null ? '—' : x.toFixed(0));
-  const each = s.boots.map((b) => `${ms(b.readyMs)}`).join(', ');
+  const series = (label: string, boots: ContainerBoot[], m: BootMedians): string[] => [
+    `  ${label}: create ${ms(m.createMs)} → running ${ms(m.runningMs)} → listening ${ms(m.listeningMs)} → Ready ${ms(m.readyMs)} ms (each: ${boots.map((b) => ms(b.readyMs)).join(', ')})`,
+    `    CPU to Ready: container ${ms(m.cpuMs)} ms (its cgroup: docker-init + node) · containerd-shim ${ms(m.shimCpuMs)} ms · engine ${ms(m.engineCpuMs)} ms (dockerd + containerd and the children they waited for, Δ over the boot)`,
+  ];
+  const m = s.median;
   return [
     title,
-    `  create ${ms(m.createMs)} → running ${ms(m.runningMs)} → listening ${ms(m.listeningMs)} → Ready ${ms(m.readyMs)} ms (each: ${each}) · endpoint ${s.endpoint}`,
-    `  CPU to Ready: container ${ms(m.cpuMs)} ms (its cgroup: docker-init + node) · containerd-shim ${ms(m.shimCpuMs)} ms · engine ${ms(m.engineCpuMs)} ms (dockerd + containerd and the children they waited for, Δ over the boot)`,
+    `  endpoint ${s.endpoint}`,
+    ...series('own network namespace', s.boots, m),
+    ...(s.joined
+      ? series(`joining a pod sandbox made before (${n} more)`, s.joined.boots, s.joined.median)
+      : ['  joining a pod sandbox: not measured (the runtime made none on this endpoint)']),
     `  raising a Ready container's CPU weight: ${m.raiseHow ?? '—'} ${m.raiseMs === null ? '—' : m.raiseMs.toFixed(2)} ms · the engine's update --cpu-shares ${ms(m.engineUpdateMs)} ms`,
   ];
 }

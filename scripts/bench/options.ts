@@ -42,7 +42,7 @@ export const USAGE = `usage: npm run bench -- [options]      (or: node dist/scri
   --ceiling-proxy P       data plane of the ceiling probes: node | haproxy (default: the scenario's)
   --ceiling-runtime R     runtime of the ceiling probes: process | docker | both (default both when a Docker
                           engine answers, else process); both prints docker ÷ process against the goal ${GOALS.dockerVsProcess}
-  --boot-containers N     (f) container boot: N containers started one by one, medians (default 3; 0 = skip)
+  --boot-containers N     (h) container boot: N containers started one by one, then N joining a pod sandbox; medians (default 3; 0 = skip)
   --out DIR               where <timestamp>.json goes (default reports/bench)
   --verbose               print the scenario runner's log lines
   --help

@@ -107,7 +107,7 @@ it('bench --quick --no-ceiling --boots 1 writes benchmark-action entries, each w
   expect(run.stdout).toMatch(/sample-app ÷ node:http CPU\/req .*goal ≤ 1\.30/);
   expect(run.stdout).toMatch(/ceiling ÷ 20,000 .*NOT MEASURED · --no-ceiling/);
   expect(run.stdout).toMatch(/ceiling docker ÷ process .*goal ≥ 0\.80 +NOT MEASURED · docker: --no-ceiling/);
-  expect(run.stdout).toMatch(/\(f\) container boot .*\n {2}--boot-containers 0/);
+  expect(run.stdout).toMatch(/\(h\) container boot .*\n {2}--boot-containers 0/);
 
   // Every replica it started is gone.
   const pids = [...run.stderr.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
