@@ -1,14 +1,15 @@
 /**
- * The real parts the test suite exercises (Prometheus, HAProxy, a Docker engine). A test that
+ * The real parts the test suite exercises (Prometheus, HAProxy, a Docker engine, nginx). A test that
  * needs one and finds it missing skips, saying why; on CI (`CI=true`) a missing part fails the
  * whole run instead, so a CI machine that lost a package can never turn proof into a silent skip.
  */
+import { existsSync } from 'node:fs';
 import { findPrometheusBinary, INSTALL_FIX as PROMETHEUS_FIX } from '../harness/src/prometheus/server.js';
 import { HAPROXY_INSTALL_FIX, haproxyAvailability } from '../orchestrator/src/proxy/haproxy/binary.js';
 import { ENGINE_FIX, connectEngine, createDockerClient } from '../orchestrator/src/runtime/docker-engine.js';
 
 export interface Requirement {
-  name: 'prometheus' | 'haproxy' | 'docker';
+  name: 'prometheus' | 'haproxy' | 'docker' | 'nginx';
   ok: boolean;
   /** The version found, or why it is missing. */
   detail: string;
@@ -29,8 +30,12 @@ export async function probeRequirements(): Promise<Requirement[]> {
     { name: 'prometheus', ok: prometheus !== null, detail: prometheus ?? 'no prometheus binary ($ZERODROP_PROMETHEUS_BIN or PATH)', fix: PROMETHEUS_FIX },
     { name: 'haproxy', ok: haproxy.ok, detail: haproxy.ok ? `haproxy ${haproxy.version}` : haproxy.reason, fix: HAPROXY_INSTALL_FIX },
     docker,
+    // A real third-party subject (test/integration/byo-nginx.test.ts, target-mode.test.ts).
+    { name: 'nginx', ok: existsSync(NGINX), detail: existsSync(NGINX) ? NGINX : `no ${NGINX}`, fix: 'apt-get install -y nginx-light (.ci/run does)' },
   ];
 }
+
+const NGINX = '/usr/sbin/nginx';
 
 export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = (env['CI'] ?? '').toLowerCase();
