@@ -4,11 +4,51 @@
  * progress stream followed to its last error.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ZerodropError, errorMessage } from '../../../common/src/errors.js';
-import { engineMessage } from './docker-engine.js';
+import { engineCall, engineMessage } from './docker-engine.js';
+
+/** A root filesystem to import as an image: host files copied in, empty dirs, small text files. */
+export interface RootfsRecipe {
+  /** [path inside the image, host path], copied executable. */
+  files: Array<[string, string]>;
+  /** Empty directories to create ('tmp' is made world-writable, sticky). */
+  dirs: string[];
+  /** Small files by path inside the image. */
+  texts?: Record<string, string>;
+  /** Dockerfile instructions applied at import (USER, CMD, LABEL…). */
+  changes: string[];
+}
+
+/** Stages the rootfs in a temp dir, `docker import`s it as `image`, and removes the stage. */
+export async function importRootfs(docker: Docker, image: string, recipe: RootfsRecipe): Promise<void> {
+  const stage = mkdtempSync(join(tmpdir(), 'zerodrop-rootfs-'));
+  try {
+    const rootfs = join(stage, 'rootfs');
+    for (const [inImage, host] of recipe.files) {
+      const target = join(rootfs, inImage);
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(host, target);
+      chmodSync(target, 0o755);
+    }
+    for (const dir of recipe.dirs) mkdirSync(join(rootfs, dir), { recursive: true });
+    if (recipe.dirs.includes('tmp')) chmodSync(join(rootfs, 'tmp'), 0o1777);
+    for (const [path, text] of Object.entries(recipe.texts ?? {})) writeFileSync(join(rootfs, path), text);
+    const [repo, tag] = splitRef(image);
+    const tar = tarStream(rootfs);
+    const stream = await engineCall(docker, () => docker.importImage(tar.stream, { repo, tag, changes: recipe.changes }));
+    await followBuild(docker, stream, image);
+    await tar.done;
+  } catch (err) {
+    throw asBuildError(image, err);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
 
 /**
  * A binary and every shared library `ldd` lists (resolved to real files, plus the dynamic loader),

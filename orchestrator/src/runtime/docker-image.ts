@@ -16,27 +16,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
-import {
-  chmodSync,
-  copyFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { engineCall, engineStatus } from './docker-engine.js';
-import { asBuildError, binaryClosure, followBuild, removeImageQuietly, splitRef, tarStream } from './docker-image-import.js';
+import { asBuildError, binaryClosure, followBuild, importRootfs, removeImageQuietly, tarStream } from './docker-image-import.js';
 import { packageRoot } from '../../../common/src/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
@@ -163,42 +150,22 @@ export async function ensureNodeBaseImage(docker: Docker, options: ImageBuildOpt
     return { image, id: existing.id, built: false, ms: monotonicMs() - t0, contentHash: recipe.hash };
   }
   options.log?.(`docker: building ${image} from ${recipe.nodeBinary} and ${recipe.files.length - 1} shared libraries (docker import)…`);
-  const stage = mkdtempSync(join(tmpdir(), 'zerodrop-node-base-'));
-  try {
-    const rootfs = join(stage, 'rootfs');
-    for (const [inImage, host] of recipe.files) {
-      const target = join(rootfs, inImage);
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(host, target);
-      chmodSync(target, 0o755);
-    }
-    for (const dir of ['tmp', 'app', 'etc', 'proc', 'sys', 'dev']) mkdirSync(join(rootfs, dir), { recursive: true });
-    chmodSync(join(rootfs, 'tmp'), 0o1777);
-    writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n');
-    writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
-    writeFileSync(join(rootfs, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
-    const [repo, tag] = splitRef(image);
-    const tar = tarStream(rootfs);
-    const stream = await engineCall(docker, () =>
-      docker.importImage(tar.stream, {
-        repo,
-        tag,
-        changes: [
-          'ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production',
-          `USER ${UNPRIVILEGED_USER}`,
-          'WORKDIR /app',
-          `LABEL ${IMAGE_LABELS.kind}=node-base ${IMAGE_LABELS.contentHash}=${recipe.hash} ${IMAGE_LABELS.nodeVersion}=${recipe.nodeVersion}`,
-          `CMD ["${IMAGE_NODE_PATH}"]`,
-        ],
-      }),
-    );
-    await followBuild(docker, stream, image);
-    await tar.done;
-  } catch (err) {
-    throw asBuildError(image, err);
-  } finally {
-    rmSync(stage, { recursive: true, force: true });
-  }
+  await importRootfs(docker, image, {
+    files: recipe.files,
+    dirs: ['tmp', 'app', 'etc', 'proc', 'sys', 'dev'],
+    texts: {
+      'etc/passwd': 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
+      'etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+      'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
+    },
+    changes: [
+      'ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production',
+      `USER ${UNPRIVILEGED_USER}`,
+      'WORKDIR /app',
+      `LABEL ${IMAGE_LABELS.kind}=node-base ${IMAGE_LABELS.contentHash}=${recipe.hash} ${IMAGE_LABELS.nodeVersion}=${recipe.nodeVersion}`,
+      `CMD ["${IMAGE_NODE_PATH}"]`,
+    ],
+  });
   const built = await inspectImage(docker, image);
   if (!built) throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `docker import reported success but ${image} is not there`);
   if (existing && existing.id !== built.id) await removeImageQuietly(docker, existing.id);

@@ -5,14 +5,12 @@
  * nothing else; a few hundred kB, a few MB of memory per sandbox.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { engineCall } from './docker-engine.js';
 import { IMAGE_LABELS, UNPRIVILEGED_USER, inspectImage } from './docker-image.js';
-import { asBuildError, binaryClosure, followBuild, removeImageQuietly, splitRef, tarStream } from './docker-image-import.js';
+import { binaryClosure, importRootfs, removeImageQuietly } from './docker-image-import.js';
 
 const PAUSE_REPOSITORY = 'zerodrop/pause';
 const RECIPE_VERSION = '1';
@@ -36,36 +34,15 @@ export async function ensurePauseImage(docker: Docker, log?: (line: string) => v
   const image = `${PAUSE_REPOSITORY}:${recipe.hash}`;
   if (await inspectImage(docker, image)) return image;
   log?.(`docker: building ${image} from ${sleepBinary} (docker import)…`);
-  const stage = mkdtempSync(join(tmpdir(), 'zerodrop-pause-'));
-  try {
-    const rootfs = join(stage, 'rootfs');
-    for (const [inImage, host] of recipe.files) {
-      const target = join(rootfs, inImage);
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(host, target);
-      chmodSync(target, 0o755);
-    }
-    for (const dir of ['proc', 'sys', 'dev', 'etc']) mkdirSync(join(rootfs, dir), { recursive: true });
-    const [repo, tag] = splitRef(image);
-    const tar = tarStream(rootfs);
-    const stream = await engineCall(docker, () =>
-      docker.importImage(tar.stream, {
-        repo,
-        tag,
-        changes: [
-          `USER ${UNPRIVILEGED_USER}`,
-          `LABEL ${IMAGE_LABELS.kind}=pause ${IMAGE_LABELS.contentHash}=${recipe.hash}`,
-          `CMD ${JSON.stringify(PAUSE_COMMAND)}`,
-        ],
-      }),
-    );
-    await followBuild(docker, stream, image);
-    await tar.done;
-  } catch (err) {
-    throw asBuildError(image, err);
-  } finally {
-    rmSync(stage, { recursive: true, force: true });
-  }
+  await importRootfs(docker, image, {
+    files: recipe.files,
+    dirs: ['proc', 'sys', 'dev', 'etc'],
+    changes: [
+      `USER ${UNPRIVILEGED_USER}`,
+      `LABEL ${IMAGE_LABELS.kind}=pause ${IMAGE_LABELS.contentHash}=${recipe.hash}`,
+      `CMD ${JSON.stringify(PAUSE_COMMAND)}`,
+    ],
+  });
   if (!(await inspectImage(docker, image))) throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `docker import reported success but ${image} is not there`);
   await removeStalePauseImages(docker, image);
   return image;
