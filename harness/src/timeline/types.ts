@@ -99,6 +99,11 @@ export interface ActionDef<I extends { at: number; action: string }, S extends S
   readonly disruptive?: boolean;
 }
 
+/** A zone's share of the deployment's replicas: what a zone failure or recovery starts elsewhere or back. */
+export function zoneShare(d: { replicas: number; zones: number }): number {
+  return Math.ceil(d.replicas / Math.max(1, d.zones));
+}
+
 /** A check with its optional parts left out when empty. */
 export function stepCheck(id: string, title: string, status: Check['status'], expected: string, actual: string, explanation?: string): Check {
   const c: Check = { id, group: 'events', title, status, expected, actual };

@@ -156,7 +156,8 @@ function adminPortOf(args: string[] | null, facts: ImageFacts): number | null {
   return facts.exposedPorts.includes(SAMPLE_APP_ADMIN_CONTAINER_PORT) ? SAMPLE_APP_ADMIN_CONTAINER_PORT : null;
 }
 
-function containerName(runId: string, replicaId: string): string {
+/** `zerodrop-<run>-<what>`, in the characters the engine takes, at most 200 long. */
+export function containerName(runId: string, replicaId: string): string {
   const raw = `zerodrop-${runId}-${replicaId}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
   return raw.length > 200 ? raw.slice(0, 200) : raw;
 }

@@ -4,7 +4,8 @@
  * progress stream followed to its last error.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,6 +75,16 @@ export function binaryClosure(binary: string, inImage: string, fix: string): Arr
     files.push([m[1], realpathSync(m[1])]);
   }
   return files;
+}
+
+/** A short hash of `prefix` and each file's image path, host path, size and mtime: a changed host file gives another. */
+export function filesHash(prefix: string, files: Array<[string, string]>, length: number): string {
+  const h = createHash('sha256').update(prefix);
+  for (const [inImage, host] of files) {
+    const st = statSync(host);
+    h.update(`${inImage}\0${host}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  return h.digest('hex').slice(0, length);
 }
 
 export function splitRef(ref: string): [string, string] {

@@ -16,14 +16,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { engineCall, engineStatus } from './docker-engine.js';
-import { asBuildError, binaryClosure, followBuild, importRootfs, removeImageQuietly, tarStream } from './docker-image-import.js';
+import { asBuildError, binaryClosure, filesHash, followBuild, importRootfs, removeImageQuietly, tarStream } from './docker-image-import.js';
 import { packageRoot } from '../../../common/src/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
@@ -128,12 +128,7 @@ export function nodeBaseRecipe(nodeBinary: string = process.execPath): BaseRecip
     IMAGE_NODE_PATH,
     'install ldd (Debian: apt-get install -y libc-bin), or build zerodrop/node-base yourself from a Node image',
   );
-  const h = createHash('sha256').update(`node-base/${RECIPE_VERSION}\n${nodeVersion}\n`);
-  for (const [inImage, host] of files) {
-    const st = statSync(host);
-    h.update(`${inImage}\0${host}\0${st.size}\0${st.mtimeMs}\n`);
-  }
-  return { nodeBinary, nodeVersion, files, hash: h.digest('hex').slice(0, 16) };
+  return { nodeBinary, nodeVersion, files, hash: filesHash(`node-base/${RECIPE_VERSION}\n${nodeVersion}\n`, files, 16) };
 }
 
 export function nodeBaseImage(nodeVersion: string): string {

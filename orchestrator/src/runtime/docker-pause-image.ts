@@ -4,13 +4,11 @@
  * import`ed, running `sleep infinity` as nobody. It only holds a network namespace, so it needs
  * nothing else; a few hundred kB, a few MB of memory per sandbox.
  */
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { engineCall } from './docker-engine.js';
 import { IMAGE_LABELS, UNPRIVILEGED_USER, inspectImage } from './docker-image.js';
-import { binaryClosure, importRootfs, removeImageQuietly } from './docker-image-import.js';
+import { binaryClosure, filesHash, importRootfs, removeImageQuietly } from './docker-image-import.js';
 
 const PAUSE_REPOSITORY = 'zerodrop/pause';
 const RECIPE_VERSION = '1';
@@ -20,12 +18,7 @@ export const PAUSE_COMMAND = ['/bin/sleep', 'infinity'];
 /** The image's files and their hash: a rebuilt host sleep or libc gives another tag. */
 function pauseRecipe(sleepBinary: string): { files: Array<[string, string]>; hash: string } {
   const files = binaryClosure(sleepBinary, '/bin/sleep', 'install ldd (Debian: apt-get install -y libc-bin)');
-  const h = createHash('sha256').update(`pause/${RECIPE_VERSION}\n`);
-  for (const [inImage, host] of files) {
-    const st = statSync(host);
-    h.update(`${inImage}\0${host}\0${st.size}\0${st.mtimeMs}\n`);
-  }
-  return { files, hash: h.digest('hex').slice(0, 12) };
+  return { files, hash: filesHash(`pause/${RECIPE_VERSION}\n`, files, 12) };
 }
 
 /** Builds the pause image unless the current one exists; resolves to its reference. */

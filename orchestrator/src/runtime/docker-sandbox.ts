@@ -21,6 +21,7 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../../../common/src/errors.js';
 import { engineCall } from './docker-engine.js';
+import { containerName } from './docker-container-spec.js';
 import { containerAddress } from './docker-inspect.js';
 import { PAUSE_COMMAND } from './docker-pause-image.js';
 import { LABELS, ownerLabels, removeContainer, type RunOwner } from './docker-reaper.js';
@@ -62,8 +63,6 @@ export class SandboxPool {
   private serial = 0;
   private inFlight = 0;
   private closed = false;
-  /** The number asked for by fill(), or 0 (no pool: take() is never counted as a miss). */
-  private wanted = 0;
 
   constructor(
     private readonly docker: Docker,
@@ -72,7 +71,6 @@ export class SandboxPool {
 
   /** Makes sandboxes until `count` wait (image: ensurePauseImage's). */
   async fill(count: number, image: string): Promise<void> {
-    this.wanted = Math.max(this.wanted, count);
     const worker = async (): Promise<void> => {
       while (!this.closed && this.idle.length + this.inFlight < count) {
         this.inFlight++;
@@ -92,7 +90,7 @@ export class SandboxPool {
   take(): Sandbox | null {
     const sandbox = this.idle.shift() ?? null;
     if (sandbox) this.counts.used++;
-    else if (this.wanted > 0) this.counts.missed++;
+    else this.counts.missed++;
     return sandbox;
   }
 
@@ -115,7 +113,7 @@ export class SandboxPool {
   }
 
   private async make(image: string): Promise<Sandbox> {
-    const name = `zerodrop-${this.options.runId}-sandbox-${++this.serial}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
+    const name = containerName(this.options.runId, `sandbox-${++this.serial}`);
     const container = await engineCall(this.docker, () =>
       this.docker.createContainer({
         name,

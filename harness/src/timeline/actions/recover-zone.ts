@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { managed, type ActionDef, type StepBase } from '../types.js';
+import { managed, zoneShare, type ActionDef, type StepBase } from '../types.js';
 import { recoverZoneJudge } from '../judge.js';
 import { zoneUpOutcome } from '../outcome.js';
 
@@ -30,6 +30,6 @@ export const recoverZone: ActionDef<z.output<typeof schema>, RecoverZoneStep> = 
   windowEnd: (o) => (o.ran ? o.ran.startedMs + INSTANT_STEP_WINDOW_MS : null),
   disruptionKind: 'zone-recover',
   // The zone's share comes back to it.
-  replicaStarts: (_step, d) => Math.ceil(d.replicas / Math.max(1, d.zones)),
+  replicaStarts: (_step, d) => zoneShare(d),
   disruptive: false,
 };

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../../scenario/duration.js';
 import { duration, name } from '../../scenario/fields.js';
-import { managed, type ActionDef, type StepBase } from '../types.js';
+import { managed, zoneShare, type ActionDef, type StepBase } from '../types.js';
 import { zoneFailureJudge } from '../judge.js';
 import { zoneDownOutcome } from '../outcome.js';
 
@@ -32,7 +32,7 @@ function zoneFailure<A extends 'crash-zone' | 'hang-zone'>(action: A) {
     checkSuffixes: ['-injected', '-recovered'],
     disruptionKind: action === 'crash-zone' ? 'zone-crash' : 'zone-hang',
     // The zone's replicas are replaced in the others.
-    replicaStarts: (_step, d) => Math.ceil(d.replicas / Math.max(1, d.zones)),
+    replicaStarts: (_step, d) => zoneShare(d),
   };
   return def;
 }
