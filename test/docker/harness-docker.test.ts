@@ -25,9 +25,10 @@ const ofRun = (runId: string) => new Docker().listContainers({ all: true, filter
 
 describe('the harness on --runtime docker', () => {
   // On the bridge (auto) and on the host's network (opt-in): either way a replica that drops its
-  // requests must be caught.
+  // requests must be caught. The second rollout stops replicas started under load: on the bridge
+  // those joined pod sandboxes, whose drops must be caught as well.
   it.for(['auto', 'host'])(
-    'negative control (endpoint %s): abrupt-exit with proxy retries off FAILs with the failures attributed to the rollout',
+    'negative control (endpoint %s): abrupt-exit with proxy retries off FAILs with the failures attributed to both rollouts',
     async (endpoint, ctx) => {
       if (!engine.ok) ctx.skip(engine.reason);
       vi.stubEnv('ZERODROP_DOCKER_ENDPOINT', endpoint);
@@ -36,17 +37,30 @@ describe('the harness on --runtime docker', () => {
 name: it-docker-neg
 runtime: docker
 deployment: { replicas: 4, zones: [a, b] }
-load: { rate: 400, duration: 10s, warmup: 2s, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
+load: { rate: 400, duration: 14s, warmup: 2s, timeout: 4s, requests: [{ path: "/", weight: 3 }, { path: "/work?ms=20", weight: 1 }] }
 timeline:
   - { at: 3s, action: rollout, version: v2 }
+  - { at: 8s, action: rollout, version: v3 }
 `,
         { appFaults: ['abrupt-exit'], noRetries: true },
       );
       expect(result.verdict, explain(result)).toBe('FAIL');
       expect(result.exitCode).toBe(1);
       expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
-      expect(Object.keys(result.failures.byStep).some((s) => s.includes('rollout'))).toBe(true);
+      const steps = Object.keys(result.failures.byStep);
+      expect(
+        steps.some((s) => s.includes('rollout v1→v2')),
+        steps.join(', '),
+      ).toBe(true);
+      expect(
+        steps.some((s) => s.includes('rollout v2→v3')),
+        steps.join(', '),
+      ).toBe(true);
       expect(result.run.runtimeChoices?.find((c) => c.what === 'endpoint')?.value).toMatch(endpoint === 'host' ? /^host/ : /^container/);
+      // On the bridge the v2 replicas (started under load, stopped by the v3 rollout) joined pod sandboxes.
+      const sandboxes = result.run.runtimeChoices?.find((c) => c.what === 'pod sandboxes')?.value ?? '';
+      if (endpoint === 'auto') expect(Number(/(\d+) joined by a replica/.exec(sandboxes)?.[1] ?? 0), sandboxes).toBeGreaterThanOrEqual(4);
+      else expect(sandboxes).toBe('none');
       expect(await ofRun(result.run.id)).toEqual([]);
     },
   );
