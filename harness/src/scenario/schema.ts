@@ -212,7 +212,7 @@ const proxySchema = z
     /** engine: haproxy only. */
     haproxy: z.strictObject({ threads: z.number().int().min(1).max(64).default(1) }).prefault({}),
     retries: z.boolean().default(P.retries.enabled),
-    /** Unset: the data plane's default (node: 3, haproxy: 4; see HAPROXY_MAX_ATTEMPTS_DEFAULT). */
+    /** Unset: the data plane's default (node: 3, haproxy: 6; see HAPROXY_MAX_ATTEMPTS_DEFAULT). */
     maxAttempts: z.number().int().min(1).max(10).optional(),
     perTryTimeout: duration.default(P.retries.perTryTimeoutMs),
     /** PUT and DELETE may be replayed after their first byte (RFC 9110 §9.2.2). Off: a write is never replayed. */

@@ -120,17 +120,25 @@ export const HAPROXY_HEALTH_CHECK_DEFAULTS: Pick<ProxyHealthCheckConfig, 'timeou
 
 /**
  * Tries per request on the HAProxy data plane, where the scenario leaves proxy.maxAttempts unset.
- * `option redispatch 1` moves every retry to another server, but avoids only the one just tried:
- * when a zone dies, a request can go b1 → b2 → b1 and spend 3 tries on the dead zone before the
- * checks mark it down (HAProxy logs "503 0 SC-- +2" and, on a keep-alive connection that is not
- * the client's first request, closes it without the 503: a reset for the client). Measured (6
- * replicas over 3 zones, 2 SIGKILLed at once, 64 connections, 20 crashes each): 3 tries → 7
- * requests lost in 6 of 20 crashes; 4 tries → 0 of 20. A zone of three dead replicas still
- * lost requests with 4 tries (b1 → b2 → b3 → b1) until a first failed connect marked a replica
- * down (config.ts, passive ejection). The Node proxy avoids every replica already tried and
+ * `option redispatch 1` moves every retry to another server, but avoids only the one just tried,
+ * and a server leaves rotation only when a try's connect fails (passive ejection, config.ts) or
+ * its checks fail. When a zone of k replicas dies, a request can spend k + 1 tries there before
+ * it finds a live zone: one on a pooled connection the dead replica had kept idle (the request
+ * went out before HAProxy read that connection's FIN: an empty response, which marks nothing
+ * down), then one refused connect per replica, each marking it down. Out of tries, HAProxy logs
+ * "503 0 SC-- +3" and, on a keep-alive connection that is not the client's first request, closes
+ * it without the 503: a reset for the client.
+ * Measured (demo replicas, HAProxy 2.6.12, 2 CPU hogs at nice 0, zone crashes and recoveries in
+ * turn, logs of every retried request):
+ *   - 3 tries: 7 requests lost in 6 of 20 crashes (2 dead replicas a zone).
+ *   - 4 tries: 1 lost in 36 crashes at 1,000 req/s (6 replicas, 3 dead in a zone after a
+ *     reschedule; "503 SC-- +3"); 7 more requests needed all 4.
+ *   - 6 tries: 0 lost in 45 crashes at 1,000 req/s and 0 in 33 at 2,000 req/s (9 replicas, 3 a
+ *     zone, 10 tries allowed): the most any request needed was 5 (+4), i.e. k + 2.
+ * So 6 covers zones of up to 4 replicas. The Node proxy avoids every replica already tried and
  * prefers a zone that has not failed the request, so 3 is enough there.
  */
-export const HAPROXY_MAX_ATTEMPTS_DEFAULT = 4;
+export const HAPROXY_MAX_ATTEMPTS_DEFAULT = 6;
 
 export const DEFAULT_PROXY_CONFIG: Omit<ProxyConfig, 'runId'> = {
   host: '127.0.0.1',

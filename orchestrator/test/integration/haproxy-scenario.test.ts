@@ -117,7 +117,7 @@ timeline:
   // tries, so two hung replicas can take every try of a request until the active check marks them
   // down (worst case ≈ inter + 2 × timeout check = 750 ms, + scheduling): the per-try timeout must
   // leave the last try beyond that. With 3 tries, 2 × 400 ms failed 1 request in ~10 runs and
-  // 2 × 700 ms passed; the default of 4 tries (HAPROXY_MAX_ATTEMPTS_DEFAULT) leaves 3 × 700 ms.
+  // 2 × 700 ms passed; the default of 6 tries (HAPROXY_MAX_ATTEMPTS_DEFAULT) leaves 5 × 700 ms.
   it('a zone hang PASSes: frozen replicas found by per-try timeouts and health checks, retried, 0 failed', async () => {
     const { result } = await runYaml(`
 name: it-haproxy-hang

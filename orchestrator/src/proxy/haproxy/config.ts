@@ -32,8 +32,11 @@
  *                                     "503 SC-- +3" and closes the client's keep-alive connection:
  *                                     a reset). Measured (demo replicas, 12 zone crashes at 1,000
  *                                     req/s, 2 CPU hogs): layer7 error-limit 3 → 3 requests lost;
- *                                     this → 0 of 18. ejection.consecutiveFailures is the Node
- *                                     proxy's; back when `rise` checks pass (no minEjectionMs)
+ *                                     this → 0 of 18. A try that failed on a pooled connection
+ *                                     (empty response) marks nothing down, hence 6 tries by
+ *                                     default (HAPROXY_MAX_ATTEMPTS_DEFAULT has the measurements).
+ *                                     ejection.consecutiveFailures is the Node proxy's; back
+ *                                     when `rise` checks pass (no minEjectionMs)
  *   zone ejection, retry budget       none in HAProxy (retries are bounded per request only)
  *   upstream keep-alive               http-reuse always, pool-max-conn = connectionsPerReplica,
  *                                     pool-purge-delay = keepAliveTimeoutMs / 4: idle connections
