@@ -1,11 +1,12 @@
 /**
  * failed-requests.csv: one row per failed request, by the id the driver sent, so an SRE can grep
  * the service's logs for it. Times are ms from the run's origin (result.run.originEpochMs).
+ * data_plane: what the data plane logged of it, when it keeps such a log (HAProxy), else empty.
  */
 import type { FailedRequestSample } from '../result/types.js';
 import { csvField } from './escape.js';
 
-export const FAILED_CSV_COLUMNS = ['id', 't_ms', 'outcome', 'status', 'replica', 'zone', 'step', 'latency_ms'] as const;
+export const FAILED_CSV_COLUMNS = ['id', 't_ms', 'outcome', 'status', 'replica', 'zone', 'step', 'latency_ms', 'data_plane'] as const;
 
 export function failedCsvRow(f: FailedRequestSample): string {
   return [
@@ -17,6 +18,7 @@ export function failedCsvRow(f: FailedRequestSample): string {
     csvField(f.zone),
     csvField(f.step),
     csvField(Math.round(f.latencyMs * 1000) / 1000),
+    csvField(f.dataPlane ?? null),
   ].join(',');
 }
 

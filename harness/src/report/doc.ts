@@ -258,10 +258,12 @@ function failuresSection(r: RunResult, opts: DocOptions): Section {
   if (f.sample.length) {
     const csv = opts.artifacts?.['failedRequests'] ?? r.artifacts['failedRequests'] ?? f.listFile ?? 'failed-requests.csv';
     blocks.push({ kind: 'heading', id: 'first-failed', text: `First ${plural(f.sample.length, 'failed request')}` });
+    // The data plane's own account (HAProxy's log), shown when it kept one.
+    const accounts = f.sample.some((s) => s.dataPlane !== undefined);
     blocks.push({
       kind: 'table',
-      head: ['Id', 'Sent at', 'Outcome', 'Status', 'Replica', 'Zone', 'Step', 'Latency'],
-      align: ['l', 'r', 'l', 'r', 'l', 'l', 'l', 'r'],
+      head: ['Id', 'Sent at', 'Outcome', 'Status', 'Replica', 'Zone', 'Step', 'Latency', ...(accounts ? ['Data plane'] : [])],
+      align: ['l', 'r', 'l', 'r', 'l', 'l', 'l', 'r', ...(accounts ? (['l'] as const) : [])],
       rows: f.sample.map((s) => [
         code(s.id),
         at(s.tMs),
@@ -271,6 +273,7 @@ function failuresSection(r: RunResult, opts: DocOptions): Section {
         s.zone ?? DASH,
         s.step ?? DASH,
         ms(s.latencyMs),
+        ...(accounts ? [s.dataPlane ?? DASH] : []),
       ]),
       sortable: true,
       note:

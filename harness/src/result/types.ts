@@ -101,6 +101,11 @@ export interface FailedRequestSample {
   /** The rollout step or fault in progress at tMs, e.g. "rollout v2 · step 3 (v1 5→4)". */
   step: string | null;
   latencyMs: number;
+  /**
+   * The data plane's own account of the request, when it logged one (HAProxy: "haproxy 503 SC-- ·
+   * 4 tries · last web-v1-c-14 · 10 ms"): what a client that saw only a reset cannot know.
+   */
+  dataPlane?: string;
 }
 
 export interface Failures {

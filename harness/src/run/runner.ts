@@ -260,6 +260,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     stage = 'reading the final counts';
     const proxyStats = await proxy.stats();
     const failedTries = await proxy.failedTries();
+    const logged = (await proxy.loggedRequests?.()) ?? null;
+    if (logged && logged.dropped > 0) io.log(`data plane: ${logged.dropped} failed requests beyond the first ${Object.keys(logged.accounts).length} were not kept in its log`);
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -298,13 +300,14 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
       interrupted: interrupted || summary.interrupted,
       driverMetricsText,
       failedTries,
+      ...(logged ? { loggedRequests: logged.accounts } : {}),
       machine,
       data,
       secrets: secretsEvidence,
       runtimeChoices: res.runtime?.choices?.() ?? [],
       cpuPriorities,
     });
-    const outcome = await writeOutcome(dir, result, ledger, origin, io);
+    const outcome = await writeOutcome(dir, result, ledger, origin, io, logged?.accounts);
     if (secrets) {
       // Every report is rendered from result.json, whose inputs were scanned; this is the last word on disk.
       const leaked = findLeaks(filesUnder(dir), secrets.secrets.allValues);
@@ -393,9 +396,16 @@ export function interruptedBeforeLoad(input: InterruptedBeforeLoad): { result: R
   return { result, ledger, origin };
 }
 
-export async function writeOutcome(dir: string, result: RunResult, ledger: LedgerData, origin: number, io: RunIo): Promise<RunOutcome> {
+export async function writeOutcome(
+  dir: string,
+  result: RunResult,
+  ledger: LedgerData,
+  origin: number,
+  io: RunIo,
+  accounts?: Readonly<Record<string, string>>,
+): Promise<RunOutcome> {
   mkdirSync(dir, { recursive: true });
-  const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result) });
+  const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result, accounts) });
   for (const w of written.warnings) io.log(`report: ${w}`);
   pointLatestAt(dir);
   return { result: written.result, dir, artifacts: written.artifacts, ledger, origin };

@@ -59,6 +59,8 @@ export interface VerifyInput {
   serverCounters?: ServerCounterEvidence | null;
   /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
   failedTries: FailedTryLog;
+  /** The data plane's account of failed requests by request id (ProxyControl.loggedRequests), if it keeps one. */
+  loggedRequests?: Readonly<Record<string, string>>;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
   machine: MachineSamples;
   /** Choices the runtime made by itself (Runtime.choices). */
@@ -151,7 +153,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       byReplica: tally.byReplica,
       byZone: tally.byZone,
       byStep: tally.byStep,
-      sample: tally.samples,
+      sample: withAccounts(tally.samples, input.loggedRequests),
       listFile: null,
     },
     replicas: run.replicaRows,
@@ -180,11 +182,27 @@ function decide(checks: readonly Check[]): Verdict {
   return 'PASS';
 }
 
+/** Samples with the data plane's account of each, where it logged one. */
+function withAccounts(samples: FailedRequestSample[], accounts: Readonly<Record<string, string>> | undefined): FailedRequestSample[] {
+  if (!accounts) return samples;
+  return samples.map((s) => {
+    const dataPlane = Object.hasOwn(accounts, s.id) ? accounts[s.id] : undefined;
+    return dataPlane === undefined ? s : { ...s, dataPlane };
+  });
+}
+
 /**
  * Every failed or unanswered request, for failed-requests.csv (the result keeps only a sample).
  * A generator: a run with a million failures streams to disk without building a list.
+ * `accounts`: the data plane's account of each, by request id, where it logged one.
  */
-export function* failedRequestRows(ledger: LedgerData, origin: number, runId: string, result: RunResult): Generator<FailedRequestSample> {
+export function* failedRequestRows(
+  ledger: LedgerData,
+  origin: number,
+  runId: string,
+  result: RunResult,
+  accounts?: Readonly<Record<string, string>>,
+): Generator<FailedRequestSample> {
   const view = new RelativeLedger(ledger, origin);
   const phases = withStepPhases(
     buildPhases(result.events),
@@ -196,8 +214,10 @@ export function* failedRequestRows(ledger: LedgerData, origin: number, runId: st
     if (outcome === Outcome.Ok) continue;
     const replica = ledger.replicas[ledger.replica[i] ?? 0] || null;
     const tMs = view.at(i);
+    const id = `${runId}-${i}`;
+    const dataPlane = accounts && Object.hasOwn(accounts, id) ? accounts[id] : undefined;
     yield {
-      id: `${runId}-${i}`,
+      id,
       tMs,
       outcome: OUTCOME_NAMES[outcome] ?? 'unknown',
       status: ledger.status[i] ?? 0,
@@ -205,6 +225,7 @@ export function* failedRequestRows(ledger: LedgerData, origin: number, runId: st
       zone: replica ? (zoneOf.get(replica) ?? null) : null,
       step: phaseAt(phases, tMs),
       latencyMs: (ledger.latencyUs[i] ?? 0) / 1000,
+      ...(dataPlane === undefined ? {} : { dataPlane }),
     };
   }
 }

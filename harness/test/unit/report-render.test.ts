@@ -291,9 +291,22 @@ describe('failed-requests.csv', () => {
     const r = hostileRun();
     const csv = renderFailedCsv(r.failures.sample);
     const lines = csv.trimEnd().split('\n');
-    expect(lines[0]).toBe('id,t_ms,outcome,status,replica,zone,step,latency_ms');
+    expect(lines[0]).toBe('id,t_ms,outcome,status,replica,zone,step,latency_ms,data_plane');
     expect(lines).toHaveLength(r.failures.sample.length + 1);
     expect(lines[1]).toContain(r.failures.sample[0]!.id);
+  });
+
+  it("the data plane's account of a request, where it kept one: a column in the CSV and the report's table", () => {
+    const r = failingRun();
+    const account = 'haproxy 503 SC-- · 6 tries · last web-v1-b-2 · 10 ms';
+    const sample = r.failures.sample.map((s, i) => (i === 0 ? { ...s, dataPlane: account } : s));
+    const lines = renderFailedCsv(sample).trimEnd().split('\n');
+    expect(lines[1]!.endsWith(`,${account}`)).toBe(true);
+    expect(lines[2]!.endsWith(',')).toBe(true);
+    const withAccount = { ...r, failures: { ...r.failures, sample } };
+    expect(renderMarkdown(withAccount)).toContain('| Data plane |');
+    expect(renderMarkdown(withAccount)).toContain(account);
+    expect(renderMarkdown(r)).not.toContain('| Data plane |');
   });
 });
 

@@ -85,7 +85,7 @@ describe('writeReports', () => {
     const dir = join(root, 'run');
     const out = await writeReports(dir, result, { ...NO_ENV, failedRequests: rows() });
     const csv = (await readFile(out.artifacts['failed-requests.csv']!, 'utf8')).trimEnd().split('\n');
-    expect(csv[0]).toBe('id,t_ms,outcome,status,replica,zone,step,latency_ms');
+    expect(csv[0]).toBe('id,t_ms,outcome,status,replica,zone,step,latency_ms,data_plane');
     expect(csv).toHaveLength(failedRequests.length + 1);
     expect(out.result.failures.listFile).toBe('failed-requests.csv');
     expect(await readFile(out.artifacts['report.md']!, 'utf8')).toContain(`All ${failedRequests.length.toLocaleString('en-US')} failed requests`);

@@ -294,6 +294,11 @@ export interface ProxyControl {
   stats(): Promise<ProxyStats>;
   /** Every failed upstream try with its replica and time (read once, at the end of the load). */
   failedTries(): Promise<FailedTryLog>;
+  /**
+   * The data plane's own account of each failed request, by request id, where it keeps one
+   * (HAProxy: status, termination state, tries, last server; haproxy/request-log.ts).
+   */
+  loggedRequests?(): Promise<{ accounts: Record<string, string>; dropped: number }>;
   /** Prometheus text exposition of the proxy's registry. */
   metrics(): Promise<string>;
   /** Stop accepting, let in-flight requests finish, close pools. */

@@ -17,6 +17,7 @@ import { proxyConfig, type ProxyConfigOverrides } from '../../src/proxy/config.j
 import { HAPROXY_HEALTH_CHECK_DEFAULTS } from '../../src/proxy/types.js';
 import { haproxyAvailability } from '../../src/proxy/haproxy/binary.js';
 import { ERRORS_MAP, addServerCommand, renderDataPlaneConfig } from '../../src/proxy/haproxy/config.js';
+import { LOG_FORMAT } from '../../src/proxy/haproxy/request-log.js';
 import { type HaproxyDataPlane, startHaproxyDataPlane } from '../../src/proxy/haproxy/data-plane.js';
 import { RuntimeApiError } from '../../src/proxy/haproxy/runtime-api.js';
 import { preflightDataPlane, startDataPlane } from '../../src/proxy/select.js';
@@ -120,6 +121,7 @@ describe.skipIf(!avail.ok)(suite, () => {
         nativeMetricsPort: 18998,
         hardStopAfterMs: 10_000,
         errorsMapPath,
+        requestLog: true,
       });
       const r = check(text);
       rmSync(dir, { recursive: true, force: true });
@@ -135,8 +137,12 @@ describe.skipIf(!avail.ok)(suite, () => {
       });
       // A config rendered outside a running data plane (no socket, map or metrics port needed).
       const render = (config: typeof c, maxconn = 4096, hardStopAfterMs = 10_000): string =>
-        renderDataPlaneConfig({ config, port: 1, socketPath: '/s', threads: 1, maxconn, nativeMetricsPort: null, hardStopAfterMs, errorsMapPath: '/m' });
+        renderDataPlaneConfig({ config, port: 1, socketPath: '/s', threads: 1, maxconn, nativeMetricsPort: null, hardStopAfterMs, errorsMapPath: '/m', requestLog: true });
       const text = render(c);
+      // Only abnormal requests are logged, tagged, with the request id captured (request-log.ts).
+      expect(text).toContain('  option dontlog-normal\n');
+      expect(text).toContain(`  log-format "${LOG_FORMAT}"\n`);
+      expect(text).toContain('  http-request capture req.hdr(x-zerodrop-id) len 128\n');
       expect(text).toContain('  retries 2\n');
       expect(text).toContain('  option redispatch 1\n');
       expect(text).toContain('  retry-on conn-failure empty-response response-timeout\n');

@@ -164,4 +164,33 @@ timeline:
     expect(processesOfRun(result.run.id)).toEqual([]);
     expect(haproxyOfRun(result.run.id)).toEqual([]);
   });
+
+  // Negative control, retries off: the requests sent to the crashed zone before HAProxy took it
+  // out fail, and HAProxy's own account of each (request-log.ts) joins the ledger by request id.
+  it('a zone crash without retries FAILs on ledger.no-failed-requests, each failed request with HAProxy\'s account of it', async () => {
+    const { result, artifacts } = await runYaml(`
+name: it-haproxy-crash-no-retries
+deployment: { replicas: 3, zones: [a, b, c], zoneFailureDetection: 2s }
+proxy: { engine: haproxy, retries: false }
+load: { rate: 300, duration: 6s, warmup: 1s }
+timeline:
+  - { at: 2s, action: crash-zone, zone: b }
+  - { at: 4s, action: recover-zone, zone: b }
+`);
+    expect(result.verdict, explain(result)).toBe('FAIL');
+    expect(result.exitCode).toBe(1);
+    expect(checkOf(result, 'ledger.no-failed-requests').status).toBe('fail');
+    // The first request that needs a new connection to the dead replica is refused: a 503 (a
+    // request sent on a connection it had kept idle may instead be a reset HAProxy never logs).
+    const answered = result.failures.sample.filter((s) => s.status >= 500);
+    expect(answered.length, explain(result)).toBeGreaterThan(0);
+    // One try each (retries off), on the crashed replica.
+    for (const s of answered) expect(s.dataPlane, s.id).toMatch(/^haproxy 5\d\d \S{4} · 1 try · last web-v1-b-\d+ · \d+ ms$/);
+    const csv = readFileSync(artifacts['failed-requests.csv']!, 'utf8').trimEnd().split('\n');
+    expect(csv[0]!.endsWith(',data_plane')).toBe(true);
+    const answeredRows = csv.slice(1).filter((row) => /^[^,]+,[^,]+,http_error,5\d\d,/.test(row));
+    expect(answeredRows).toHaveLength(answered.length);
+    for (const row of answeredRows) expect(row).toMatch(/,haproxy 5\d\d [^,]+$/);
+    expect(haproxyOfRun(result.run.id)).toEqual([]);
+  });
 });

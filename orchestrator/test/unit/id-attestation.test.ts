@@ -78,6 +78,7 @@ describe('HAProxy id attestation rules', () => {
           nativeMetricsPort: null,
           hardStopAfterMs: 1000,
           errorsMapPath: join(dir, 'errors.map'),
+          requestLog: false,
         }),
       );
       writeFileSync(join(dir, 'errors.map'), '');

@@ -65,6 +65,7 @@
  */
 import { ID_HEADER, type IdMode } from '../id-attestation.js';
 import type { ProxyConfig, ProxyEndpoint } from '../types.js';
+import { LOG_FORMAT } from './request-log.js';
 
 /** HAProxy time value: whole seconds as "Ns", anything else as "Nms". */
 export function hapTime(ms: number): string {
@@ -132,6 +133,8 @@ export interface DataPlaneRender {
   hardStopAfterMs: number;
   /** Where ERRORS_MAP is written (status → x-zerodrop-error of the answers HAProxy makes itself). */
   errorsMapPath: string;
+  /** Log abnormal requests (errors, 5xx, retries) on stderr in request-log.ts's LOG_FORMAT. */
+  requestLog: boolean;
 }
 
 /**
@@ -174,7 +177,12 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
     ...globalSection({
       threads: r.threads,
       maxconn: r.maxconn,
-      extra: [`stats socket ${r.socketPath} mode 600 level admin`, 'stats timeout 30s', `hard-stop-after ${hapTime(r.hardStopAfterMs)}`],
+      extra: [
+        `stats socket ${r.socketPath} mode 600 level admin`,
+        'stats timeout 30s',
+        `hard-stop-after ${hapTime(r.hardStopAfterMs)}`,
+        ...(r.requestLog ? ['log stderr format raw local0'] : []),
+      ],
     }),
     '',
     ...defaultsSection({
@@ -190,12 +198,15 @@ export function renderDataPlaneConfig(r: DataPlaneRender): string {
         `timeout queue ${hapTime(queueMs)}`,
         `timeout check ${hapTime(c.healthCheck.timeoutMs)}`,
         `retry-on ${retryOn}`,
+        // Normal requests are not logged: the cost stays with the ones that went wrong.
+        ...(r.requestLog ? ['log global', 'option dontlog-normal', `log-format "${LOG_FORMAT}"`] : []),
       ],
     }),
     '',
     `frontend ${FRONTEND}`,
     `  bind ${bind}`,
     `  maxconn ${r.maxconn}`,
+    ...(r.requestLog ? [`  http-request capture req.hdr(${ID_HEADER}) len 128`] : []),
     `  http-request deny deny_status 413 if { req.hdr(content-length) -m int gt ${c.maxBodyBytes} }`,
     ...(retries > 0
       ? [`  http-request disable-l7-retry unless ${[...IDEMPOTENT_ACLS, ...(c.retries.idempotentWrites ? ['METH_PUT', 'METH_DELETE'] : [])].join(' or ')}`]

@@ -38,6 +38,7 @@ import {
   serverNameFor,
 } from './config.js';
 import { HaproxyProcess } from './process.js';
+import { RequestLog, type LoggedRequests } from './request-log.js';
 import { RuntimeApi, RuntimeApiError, parseGpc0, type StatRow } from './runtime-api.js';
 import {
   addCounters,
@@ -64,6 +65,8 @@ export interface HaproxyDataPlaneOptions {
   nativeMetrics?: boolean;
   /** Bound on close(): hard-stop-after. Default 10 s. */
   closeTimeoutMs?: number;
+  /** Keep HAProxy's account of every failed request (request-log.ts). Default true. */
+  requestLog?: boolean;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -110,6 +113,7 @@ export class HaproxyDataPlane implements ProxyControl {
     port: number,
     nativeMetricsPort: number | null,
     private readonly closeTimeoutMs: number,
+    private readonly requestLog: RequestLog,
   ) {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     this.url = `http://${host}:${port}`;
@@ -170,20 +174,24 @@ export class HaproxyDataPlane implements ProxyControl {
           nativeMetricsPort: nativePort,
           hardStopAfterMs: closeTimeoutMs,
           errorsMapPath,
+          requestLog: options.requestLog ?? true,
         }),
       );
       let plane: HaproxyDataPlane | null = null;
+      const requestLog = new RequestLog();
       const proc = HaproxyProcess.spawn({
         binary,
         configFile,
         runId: config.runId,
         ...(options.stateDir ? { stateDir: options.stateDir } : {}),
-        onLine: (l) => plane?.onLogLine(l),
+        onLine: (l) => {
+          if (!requestLog.offer(l)) plane?.onLogLine(l);
+        },
       });
       const api = new RuntimeApi(socketPath);
       try {
         await waitReady(proc, api, START_TIMEOUT_MS);
-        plane = new HaproxyDataPlane(config, version, proc, api, dir, port, nativePort, closeTimeoutMs);
+        plane = new HaproxyDataPlane(config, version, proc, api, dir, port, nativePort, closeTimeoutMs, requestLog);
         if (config.metricsPort !== null) await plane.serveMetrics(config.metricsPort);
         plane.pollFailedTries();
         return plane;
@@ -331,6 +339,11 @@ export class HaproxyDataPlane implements ProxyControl {
   async failedTries(): Promise<FailedTryLog> {
     if (this.proc.running && !this.closing) await this.readServers().catch(() => undefined);
     return this.failed.log();
+  }
+
+  /** HAProxy's account of each failed request, by request id (request-log.ts). */
+  async loggedRequests(): Promise<LoggedRequests> {
+    return this.requestLog.read();
   }
 
   async metrics(): Promise<string> {

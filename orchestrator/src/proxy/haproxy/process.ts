@@ -3,6 +3,7 @@
  * pdeathsig, its own process group in the registry, killed on process 'exit' if never stopped).
  * Foreground (-db): one process, its alerts ("Server replicas/x is DOWN") on stderr, read line by line.
  */
+import { LOG_TAG } from './request-log.js';
 import { SupervisedChild, type ChildExit } from '../../runtime/supervised-child.js';
 
 export interface HaproxyProcessOptions {
@@ -34,7 +35,8 @@ export class HaproxyProcess {
       this.partial = parts.pop() ?? '';
       for (const line of parts) {
         if (line.length === 0) continue;
-        this.pushLine(line);
+        // Request-log lines (request-log.ts) are not alerts: kept out of the tail shown on errors.
+        if (!line.startsWith(LOG_TAG)) this.pushLine(line);
         onLine?.(line);
       }
     });
