@@ -261,7 +261,8 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const proxyStats = await proxy.stats();
     const failedTries = await proxy.failedTries();
     const logged = (await proxy.loggedRequests?.()) ?? null;
-    if (logged && logged.dropped > 0) io.log(`data plane: ${logged.dropped} failed requests beyond the first ${Object.keys(logged.accounts).length} were not kept in its log`);
+    if (logged && logged.dropped > 0)
+      io.log(`data plane: ${logged.dropped} failed requests beyond the first ${Object.keys(logged.accounts).length} were not kept in its log`);
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })

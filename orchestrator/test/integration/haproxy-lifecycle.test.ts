@@ -137,7 +137,17 @@ describe.skipIf(!avail.ok)(suite, () => {
       });
       // A config rendered outside a running data plane (no socket, map or metrics port needed).
       const render = (config: typeof c, maxconn = 4096, hardStopAfterMs = 10_000): string =>
-        renderDataPlaneConfig({ config, port: 1, socketPath: '/s', threads: 1, maxconn, nativeMetricsPort: null, hardStopAfterMs, errorsMapPath: '/m', requestLog: true });
+        renderDataPlaneConfig({
+          config,
+          port: 1,
+          socketPath: '/s',
+          threads: 1,
+          maxconn,
+          nativeMetricsPort: null,
+          hardStopAfterMs,
+          errorsMapPath: '/m',
+          requestLog: true,
+        });
       const text = render(c);
       // Only abnormal requests are logged, tagged, with the request id captured (request-log.ts).
       expect(text).toContain('  option dontlog-normal\n');

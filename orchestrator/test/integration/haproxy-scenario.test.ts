@@ -167,7 +167,7 @@ timeline:
 
   // Negative control, retries off: the requests sent to the crashed zone before HAProxy took it
   // out fail, and HAProxy's own account of each (request-log.ts) joins the ledger by request id.
-  it('a zone crash without retries FAILs on ledger.no-failed-requests, each failed request with HAProxy\'s account of it', async () => {
+  it("a zone crash without retries FAILs on ledger.no-failed-requests, each failed request with HAProxy's account of it", async () => {
     const { result, artifacts } = await runYaml(`
 name: it-haproxy-crash-no-retries
 deployment: { replicas: 3, zones: [a, b, c], zoneFailureDetection: 2s }
