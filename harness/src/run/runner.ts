@@ -261,8 +261,7 @@ async function execute(options: RunOptions, res: RunResources, isKilled: () => b
     const proxyStats = await proxy.stats();
     const failedTries = await proxy.failedTries();
     const logged = (await proxy.loggedRequests?.()) ?? null;
-    if (logged && logged.dropped > 0)
-      io.log(`data plane: ${logged.dropped} failed requests beyond the first ${Object.keys(logged.accounts).length} were not kept in its log`);
+    if (logged && logged.dropped > 0) io.log(`data plane: ${logged.dropped} failed requests beyond the first ${logged.accounts.size} were not kept in its log`);
     await controller.refreshCounts();
     const prometheusResult = res.prometheus
       ? await res.prometheus.verify({ ledger, proxyStats, controller, origin })
@@ -403,7 +402,7 @@ export async function writeOutcome(
   ledger: LedgerData,
   origin: number,
   io: RunIo,
-  accounts?: Readonly<Record<string, string>>,
+  accounts?: ReadonlyMap<string, string>,
 ): Promise<RunOutcome> {
   mkdirSync(dir, { recursive: true });
   const written = await writeReports(dir, result, { failedRequests: failedRequestRows(ledger, origin, result.run.id, result, accounts) });

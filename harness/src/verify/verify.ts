@@ -60,7 +60,7 @@ export interface VerifyInput {
   /** The data plane's log of failed upstream tries (replica, time): retries judged by cause. */
   failedTries: FailedTryLog;
   /** The data plane's account of failed requests by request id (ProxyControl.loggedRequests), if it keeps one. */
-  loggedRequests?: Readonly<Record<string, string>>;
+  loggedRequests?: ReadonlyMap<string, string>;
   /** What the machine was doing during the load (harness/src/run/machine-sampler.ts). */
   machine: MachineSamples;
   /** Choices the runtime made by itself (Runtime.choices). */
@@ -153,7 +153,7 @@ export function verifyRun(input: VerifyInput): RunResult {
       byReplica: tally.byReplica,
       byZone: tally.byZone,
       byStep: tally.byStep,
-      sample: withAccounts(tally.samples, input.loggedRequests),
+      sample: tally.samples.map((s) => withAccount(s, input.loggedRequests)),
       listFile: null,
     },
     replicas: run.replicaRows,
@@ -182,13 +182,10 @@ function decide(checks: readonly Check[]): Verdict {
   return 'PASS';
 }
 
-/** Samples with the data plane's account of each, where it logged one. */
-function withAccounts(samples: FailedRequestSample[], accounts: Readonly<Record<string, string>> | undefined): FailedRequestSample[] {
-  if (!accounts) return samples;
-  return samples.map((s) => {
-    const dataPlane = Object.hasOwn(accounts, s.id) ? accounts[s.id] : undefined;
-    return dataPlane === undefined ? s : { ...s, dataPlane };
-  });
+/** The sample with the data plane's account of it, where it logged one. */
+function withAccount(s: FailedRequestSample, accounts: ReadonlyMap<string, string> | undefined): FailedRequestSample {
+  const dataPlane = accounts?.get(s.id);
+  return dataPlane === undefined ? s : { ...s, dataPlane };
 }
 
 /**
@@ -201,7 +198,7 @@ export function* failedRequestRows(
   origin: number,
   runId: string,
   result: RunResult,
-  accounts?: Readonly<Record<string, string>>,
+  accounts?: ReadonlyMap<string, string>,
 ): Generator<FailedRequestSample> {
   const view = new RelativeLedger(ledger, origin);
   const phases = withStepPhases(
@@ -214,18 +211,18 @@ export function* failedRequestRows(
     if (outcome === Outcome.Ok) continue;
     const replica = ledger.replicas[ledger.replica[i] ?? 0] || null;
     const tMs = view.at(i);
-    const id = `${runId}-${i}`;
-    const dataPlane = accounts && Object.hasOwn(accounts, id) ? accounts[id] : undefined;
-    yield {
-      id,
-      tMs,
-      outcome: OUTCOME_NAMES[outcome] ?? 'unknown',
-      status: ledger.status[i] ?? 0,
-      replica,
-      zone: replica ? (zoneOf.get(replica) ?? null) : null,
-      step: phaseAt(phases, tMs),
-      latencyMs: (ledger.latencyUs[i] ?? 0) / 1000,
-      ...(dataPlane === undefined ? {} : { dataPlane }),
-    };
+    yield withAccount(
+      {
+        id: `${runId}-${i}`,
+        tMs,
+        outcome: OUTCOME_NAMES[outcome] ?? 'unknown',
+        status: ledger.status[i] ?? 0,
+        replica,
+        zone: replica ? (zoneOf.get(replica) ?? null) : null,
+        step: phaseAt(phases, tMs),
+        latencyMs: (ledger.latencyUs[i] ?? 0) / 1000,
+      },
+      accounts,
+    );
   }
 }

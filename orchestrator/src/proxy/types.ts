@@ -277,6 +277,14 @@ export interface DrainResult {
   unroutedAt?: number;
 }
 
+/** What a data plane logged of the requests that failed (ProxyControl.loggedRequests). */
+export interface LoggedRequests {
+  /** Request id → the data plane's one-line account of it (HAProxy: haproxy/request-log.ts accountOf). */
+  accounts: ReadonlyMap<string, string>;
+  /** Failed requests logged beyond what it keeps. */
+  dropped: number;
+}
+
 /** What the orchestrator can ask of the data plane. Implemented in-thread and across a worker. */
 export interface ProxyControl {
   /** The URL clients send traffic to, e.g. http://127.0.0.1:40123 */
@@ -298,7 +306,7 @@ export interface ProxyControl {
    * The data plane's own account of each failed request, by request id, where it keeps one
    * (HAProxy: status, termination state, tries, last server; haproxy/request-log.ts).
    */
-  loggedRequests?(): Promise<{ accounts: Record<string, string>; dropped: number }>;
+  loggedRequests?(): Promise<LoggedRequests>;
   /** Prometheus text exposition of the proxy's registry. */
   metrics(): Promise<string>;
   /** Stop accepting, let in-flight requests finish, close pools. */

@@ -22,7 +22,7 @@ import { monotonicMs } from '../../../../common/src/clock.js';
 import { ZerodropError, errorMessage } from '../../../../common/src/errors.js';
 import { freeLoopbackPort } from '../../runtime/supervised-child.js';
 import { validateProxyConfig } from '../config.js';
-import type { DrainResult, FailedTryLog, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
+import type { DrainResult, FailedTryLog, LoggedRequests, ProxyConfig, ProxyControl, ProxyEndpoint, ProxyEvent, ProxyStats } from '../types.js';
 import { FAILED_TRY_POLL_MS, FailedTryTracker } from './failed-tries.js';
 import { preflightHaproxy } from './binary.js';
 import {
@@ -38,7 +38,7 @@ import {
   serverNameFor,
 } from './config.js';
 import { HaproxyProcess } from './process.js';
-import { RequestLog, type LoggedRequests } from './request-log.js';
+import { RequestLog } from './request-log.js';
 import { RuntimeApi, RuntimeApiError, parseGpc0, type StatRow } from './runtime-api.js';
 import {
   addCounters,
@@ -65,8 +65,6 @@ export interface HaproxyDataPlaneOptions {
   nativeMetrics?: boolean;
   /** Bound on close(): hard-stop-after. Default 10 s. */
   closeTimeoutMs?: number;
-  /** Keep HAProxy's account of every failed request (request-log.ts). Default true. */
-  requestLog?: boolean;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -174,7 +172,7 @@ export class HaproxyDataPlane implements ProxyControl {
           nativeMetricsPort: nativePort,
           hardStopAfterMs: closeTimeoutMs,
           errorsMapPath,
-          requestLog: options.requestLog ?? true,
+          requestLog: true,
         }),
       );
       let plane: HaproxyDataPlane | null = null;

@@ -13,6 +13,7 @@
  * other 1,649 logged with dontlog-normal off). A reset with no account through HAProxy is that.
  * Log-format aliases: HAProxy 2.6 doc/configuration.txt §8.2.4.
  */
+import type { LoggedRequests } from '../types.js';
 
 /** Prefix of a request-log line on HAProxy's stderr (alerts never start with it). */
 export const LOG_TAG = 'zd-request';
@@ -38,14 +39,6 @@ export interface LoggedRequest {
   server: string | null;
   /** Total time in HAProxy (Ta), ms. */
   totalMs: number;
-}
-
-/** What the data plane logged, as read at the end of the load. */
-export interface LoggedRequests {
-  /** Request id → HAProxy's one-line account of it (accountOf). */
-  accounts: Record<string, string>;
-  /** Failed requests logged beyond MAX_LOGGED, not kept. */
-  dropped: number;
 }
 
 /** One LOG_FORMAT line, or null for anything else. Pure. */
@@ -90,14 +83,14 @@ export class RequestLog {
   /** A stderr line: kept when it is a failed request's log line. true when it was a log line. */
   offer(line: string): boolean {
     const r = parseRequestLogLine(line);
-    if (r === null) return line.startsWith(`${LOG_TAG} `);
-    if (!isFailed(r)) return true;
-    if (this.accounts.size >= MAX_LOGGED && !this.accounts.has(r.id)) this.dropped++;
-    else this.accounts.set(r.id, accountOf(r));
-    return true;
+    if (r !== null && isFailed(r)) {
+      if (this.accounts.size >= MAX_LOGGED && !this.accounts.has(r.id)) this.dropped++;
+      else this.accounts.set(r.id, accountOf(r));
+    }
+    return r !== null || line.startsWith(`${LOG_TAG} `);
   }
 
   read(): LoggedRequests {
-    return { accounts: Object.fromEntries(this.accounts), dropped: this.dropped };
+    return { accounts: new Map(this.accounts), dropped: this.dropped };
   }
 }
