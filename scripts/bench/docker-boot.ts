@@ -129,20 +129,19 @@ export async function measureDockerBoots(launchOf: (i: number) => ReplicaLaunch,
       raiseHow: cost?.priority?.how ?? null,
     };
   };
-  let sandboxes = false;
+  let sandboxes = 0;
   try {
     await runtime.prepare(runId);
     for (let i = 0; i < n; i++) boots.push(await bootOne(launchOf(i)));
     if (runtime.prewarm) {
-      await runtime.prewarm(n);
-      sandboxes = /^\d+ made/.test(runtime.choices?.().find((c) => c.what === 'pod sandboxes')?.value ?? '');
-      if (sandboxes) for (let i = n; i < 2 * n; i++) joined.push(await bootOne(launchOf(i)));
+      sandboxes = await runtime.prewarm(n);
+      if (sandboxes > 0) for (let i = n; i < 2 * n; i++) joined.push(await bootOne(launchOf(i)));
     }
   } finally {
     await runtime.close(2000);
   }
   const endpoint = runtime.choices?.().find((c) => c.what === 'endpoint')?.value ?? 'unknown';
-  return { boots, endpoint, median: mediansOf(boots), joined: sandboxes ? { boots: joined, median: mediansOf(joined) } : null };
+  return { boots, endpoint, median: mediansOf(boots), joined: sandboxes > 0 ? { boots: joined, median: mediansOf(joined) } : null };
 }
 
 function mediansOf(boots: ContainerBoot[]): BootMedians {

@@ -100,6 +100,11 @@ export class SandboxPool {
     while (this.retired.length > MAX_RETIRED) this.remove(this.retired.shift() as Sandbox);
   }
 
+  /** Sandboxes made and not taken yet. */
+  waiting(): number {
+    return this.idle.length;
+  }
+
   summary(): SandboxCounts {
     return { ...this.counts };
   }

@@ -156,17 +156,18 @@ export class DockerRuntime implements Runtime {
    * during it (docker-sandbox.ts). Only when replicas are reached on their bridge address: decided
    * by the first container, so call it after the first replicas started.
    */
-  async prewarm(replicaStarts: number): Promise<void> {
-    if (replicaStarts <= 0 || this.closing) return;
+  async prewarm(replicaStarts: number): Promise<number> {
+    if (replicaStarts <= 0 || this.closing) return 0;
     const use = this.endpoints.current()?.use;
     if (use !== 'container') {
       this.noSandboxes = `replicas are reached ${use === undefined ? 'before any started' : `on endpoint "${use}"`}: a joined container cannot publish ports`;
-      return;
+      return 0;
     }
     if (this.runId === null) throw new ZerodropError('ZD_INTERNAL', 'prewarm() before prepare()');
     const image = await ensurePauseImage(this.docker, this.options.log);
     this.sandboxes ??= new SandboxPool(this.docker, { runId: this.runId, owner: this.owner, cgroupParent: this.cgroupParent, log: this.options.log });
     await this.sandboxes.fill(replicaStarts, image);
+    return this.sandboxes.waiting();
   }
 
   /** The engine's version facts (connects if needed). */

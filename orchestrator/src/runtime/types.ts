@@ -121,9 +121,9 @@ export interface Runtime {
   /**
    * Readies now, before the load, what `replicaStarts` replica starts during it will need (docker:
    * pod sandboxes, docker-sandbox.ts). Optional; a speed-up only: a start finds the pool empty
-   * and does without.
+   * and does without. Resolves to how many are waiting (0: none made, choices() says why).
    */
-  prewarm?(replicaStarts: number): Promise<void>;
+  prewarm?(replicaStarts: number): Promise<number>;
   /** The choices this runtime made by itself, for the report. Optional. */
   choices?(): RuntimeChoice[];
   /** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it exited. Idempotent. */

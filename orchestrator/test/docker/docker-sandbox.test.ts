@@ -36,7 +36,7 @@ describe.skipIf(!engine.ok)(`docker pod sandboxes (${engine.reason})`, () => {
     try {
       await rt.prepare(runId);
       await rt.start(launchOf(runId, 'web-1-a-1', sampleAppTemplate('v1'), 'a'));
-      await rt.prewarm(1);
+      expect(await rt.prewarm(1), 'sandboxes waiting').toBe(1);
       const sandboxes = await sandboxesOf(runId);
       expect(sandboxes).toHaveLength(1);
       const sandbox = await docker.getContainer(sandboxes[0]!.Id).inspect();
@@ -82,7 +82,7 @@ describe.skipIf(!engine.ok)(`docker pod sandboxes (${engine.reason})`, () => {
     try {
       await rt.prepare(publishedRunId);
       await rt.start(launchOf(publishedRunId, 'web-1-a-1', sampleAppTemplate('v1'), 'a'));
-      await rt.prewarm(3);
+      expect(await rt.prewarm(3), 'sandboxes waiting').toBe(0);
       expect(await sandboxesOf(publishedRunId)).toEqual([]);
       expect(rt.choices().find((c) => c.what === 'pod sandboxes')).toMatchObject({
         value: 'none',
