@@ -25,30 +25,52 @@ export interface RootfsRecipe {
   changes: string[];
 }
 
-/** Stages the rootfs in a temp dir, `docker import`s it as `image`, and removes the stage. */
-export async function importRootfs(docker: Docker, image: string, recipe: RootfsRecipe): Promise<void> {
-  const stage = mkdtempSync(join(tmpdir(), 'zerodrop-rootfs-'));
+/**
+ * Stages files in a temp dir (`stage` writes them and names the dir to send), sends its tar to
+ * the engine (`send`: an import or a build), follows the progress to its last error, and removes
+ * the stage whatever happened. Any failure is a ZD_IMAGE_BUILD_FAILED naming `image`.
+ */
+export async function buildFromStage(
+  docker: Docker,
+  image: string,
+  stage: (dir: string) => string,
+  send: (tar: Readable) => Promise<NodeJS.ReadableStream>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'zerodrop-stage-'));
   try {
-    const rootfs = join(stage, 'rootfs');
-    for (const [inImage, host] of recipe.files) {
-      const target = join(rootfs, inImage);
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(host, target);
-      chmodSync(target, 0o755);
-    }
-    for (const dir of recipe.dirs) mkdirSync(join(rootfs, dir), { recursive: true });
-    if (recipe.dirs.includes('tmp')) chmodSync(join(rootfs, 'tmp'), 0o1777);
-    for (const [path, text] of Object.entries(recipe.texts ?? {})) writeFileSync(join(rootfs, path), text);
-    const [repo, tag] = splitRef(image);
-    const tar = tarStream(rootfs);
-    const stream = await engineCall(docker, () => docker.importImage(tar.stream, { repo, tag, changes: recipe.changes }));
+    const tar = tarStream(stage(dir));
+    const stream = await engineCall(docker, () => send(tar.stream));
     await followBuild(docker, stream, image);
     await tar.done;
   } catch (err) {
     throw asBuildError(image, err);
   } finally {
-    rmSync(stage, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Stages the rootfs, `docker import`s it as `image` (buildFromStage). */
+export async function importRootfs(docker: Docker, image: string, recipe: RootfsRecipe): Promise<void> {
+  const [repo, tag] = splitRef(image);
+  await buildFromStage(
+    docker,
+    image,
+    (dir) => stageRootfs(join(dir, 'rootfs'), recipe),
+    (tar) => docker.importImage(tar, { repo, tag, changes: recipe.changes }),
+  );
+}
+
+function stageRootfs(rootfs: string, recipe: RootfsRecipe): string {
+  for (const [inImage, host] of recipe.files) {
+    const target = join(rootfs, inImage);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(host, target);
+    chmodSync(target, 0o755);
+  }
+  for (const dir of recipe.dirs) mkdirSync(join(rootfs, dir), { recursive: true });
+  if (recipe.dirs.includes('tmp')) chmodSync(join(rootfs, 'tmp'), 0o1777);
+  for (const [path, text] of Object.entries(recipe.texts ?? {})) writeFileSync(join(rootfs, path), text);
+  return rootfs;
 }
 
 /**

@@ -16,14 +16,13 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { ZerodropError } from '../../../common/src/errors.js';
 import { monotonicMs } from '../../../common/src/clock.js';
 import { engineCall, engineStatus } from './docker-engine.js';
-import { asBuildError, binaryClosure, filesHash, followBuild, importRootfs, removeImageQuietly, tarStream } from './docker-image-import.js';
+import { binaryClosure, buildFromStage, filesHash, importRootfs, removeImageQuietly } from './docker-image-import.js';
 import { packageRoot } from '../../../common/src/package-root.js';
 
 /** The sample-app image reference (harness/src/scenario/resolve.ts imports it). */
@@ -355,25 +354,21 @@ export async function ensureSampleAppImage(docker: Docker, options: ImageBuildOp
   options.log?.(
     `docker: building ${SAMPLE_APP_IMAGE} (${existing ? 'stale' : 'missing'}; ${recipe.files.length} files, packages ${recipe.packages.join(', ')})…`,
   );
-  const stage = mkdtempSync(join(tmpdir(), 'zerodrop-sample-app-'));
-  try {
-    const app = join(stage, 'app');
-    for (const [dest, host] of recipe.files) {
-      const target = join(app, dest);
-      mkdirSync(dirname(target), { recursive: true });
-      if (host === '') writeFileSync(target, '{"type":"module","private":true}\n');
-      else cpSync(host, target, { dereference: true });
-    }
-    writeFileSync(join(stage, 'Dockerfile'), recipe.dockerfile);
-    const tar = tarStream(stage);
-    const stream = await engineCall(docker, () => docker.buildImage(tar.stream, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, labels: recipe.labels }));
-    await followBuild(docker, stream, SAMPLE_APP_IMAGE);
-    await tar.done;
-  } catch (err) {
-    throw asBuildError(SAMPLE_APP_IMAGE, err);
-  } finally {
-    rmSync(stage, { recursive: true, force: true });
-  }
+  await buildFromStage(
+    docker,
+    SAMPLE_APP_IMAGE,
+    (stage) => {
+      for (const [dest, host] of recipe.files) {
+        const target = join(stage, 'app', dest);
+        mkdirSync(dirname(target), { recursive: true });
+        if (host === '') writeFileSync(target, '{"type":"module","private":true}\n');
+        else cpSync(host, target, { dereference: true });
+      }
+      writeFileSync(join(stage, 'Dockerfile'), recipe.dockerfile);
+      return stage;
+    },
+    (tar) => docker.buildImage(tar, { t: SAMPLE_APP_IMAGE, rm: true, forcerm: true, labels: recipe.labels }),
+  );
   const built = await inspectImage(docker, SAMPLE_APP_IMAGE);
   if (!built || built.labels[IMAGE_LABELS.contentHash] !== recipe.hash) {
     throw new ZerodropError('ZD_IMAGE_BUILD_FAILED', `the build reported success but ${SAMPLE_APP_IMAGE} does not carry the new content hash`);
